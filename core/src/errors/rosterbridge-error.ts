@@ -1,0 +1,76 @@
+/**
+ * The catalogue of stable error codes. A code never changes meaning once released; the HTTP status
+ * is how the control API answers when the error reaches it.
+ */
+export const ErrorCodes = {
+  CONFIG_INVALID: { status: 500, title: 'Host configuration is invalid' },
+  TENANT_CONFIG_INVALID: { status: 422, title: 'Tenant configuration is invalid' },
+  TENANT_NOT_FOUND: { status: 404, title: 'Tenant not found' },
+  SECRET_UNRESOLVED: { status: 422, title: 'A secret reference could not be resolved' },
+  MANIFEST_INVALID: { status: 422, title: 'Plugin manifest is invalid' },
+  PLUGIN_NOT_FOUND: { status: 404, title: 'Plugin not found' },
+  PLUGIN_ENGINE_INCOMPATIBLE: { status: 422, title: 'Plugin requires another Rosterbridge version' },
+  PLUGIN_DEPENDENCY_MISSING: { status: 422, title: 'Plugin dependency is not installed' },
+  PLUGIN_DEPENDENCY_FAILED: { status: 424, title: 'Plugin dependency failed' },
+  PLUGIN_DEPENDENCY_CYCLE: { status: 422, title: 'Plugin dependencies form a cycle' },
+  PLUGIN_LOAD_FAILED: { status: 500, title: 'Plugin code could not be loaded' },
+  PLUGIN_ACTIVATION_FAILED: { status: 500, title: 'Plugin activation threw' },
+  PLUGIN_ACTIVATION_TIMEOUT: { status: 504, title: 'Plugin activation overran its deadline' },
+  PLUGIN_FAILED: { status: 503, title: 'Plugin is in a failed state' },
+  SETTINGS_INVALID: { status: 422, title: 'Plugin settings are invalid' },
+  MIGRATION_FAILED: { status: 500, title: 'Database migration failed' },
+  AUTH_REQUIRED: { status: 401, title: 'Authentication required' },
+  AUTH_FORBIDDEN: { status: 403, title: 'Not allowed for this token' },
+  NOT_FOUND: { status: 404, title: 'Not found' },
+  BAD_REQUEST: { status: 400, title: 'Bad request' },
+  DEADLINE_EXCEEDED: { status: 504, title: 'Operation overran its deadline' },
+  CANCELLED: { status: 499, title: 'Operation was cancelled' },
+  INTERNAL: { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+/** A stable error code from {@link ErrorCodes}. */
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** Extra structured facts an error carries: which key, file, plugin… Never secrets. */
+export type ErrorDetails = Record<string, unknown>;
+
+/**
+ * The one error type of Rosterbridge: a stable code, a message a district admin or operator can act
+ * on, structured details, and the cause.
+ *
+ * ```ts
+ * throw new RosterbridgeError('TENANT_CONFIG_INVALID', 'tenants/lincoln.json: targets.kybergate.schedule must be one of 6h, 12h, 24h, manual', { key: 'targets.kybergate.schedule' });
+ * ```
+ */
+export class RosterbridgeError extends Error {
+  override readonly name = 'RosterbridgeError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: ErrorDetails = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  /** The HTTP status the control API answers with for this error. */
+  get status(): number {
+    return ErrorCodes[this.code].status;
+  }
+
+  /** A JSON body fit for an API response or a run record. */
+  toJSON(): { code: ErrorCode; message: string; details: ErrorDetails } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** True when `err` is a {@link RosterbridgeError}, optionally with the given code. */
+export function isRosterbridgeError(err: unknown, code?: ErrorCode): err is RosterbridgeError {
+  return err instanceof RosterbridgeError && (code === undefined || err.code === code);
+}
+
+/** A readable one-line message for any thrown value. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

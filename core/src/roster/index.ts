@@ -1,0 +1,2 @@
+// The canonical OneRoster 1.1 model lands here.
+export {};

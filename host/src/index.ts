@@ -1,1 +1,11 @@
-export {};
+export * from './host';
+export * from './version';
+export * from './config/host-config';
+export * from './database/database';
+export * from './database/migrations';
+export * from './tenants/secret-reference';
+export * from './tenants/tenant-config';
+export * from './tenants/tenant-registry';
+export * from './api/auth';
+export * from './api/control-api';
+export * from './logging';

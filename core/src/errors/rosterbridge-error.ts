@@ -26,6 +26,12 @@ export const ErrorCodes = {
   DEADLINE_EXCEEDED: { status: 504, title: 'Operation overran its deadline' },
   CANCELLED: { status: 499, title: 'Operation was cancelled' },
   INTERNAL: { status: 500, title: 'Internal error' },
+  CSV_PACKAGE_UNREADABLE: { status: 422, title: 'OneRoster CSV package cannot be read' },
+  CSV_MANIFEST_MISSING: { status: 422, title: 'OneRoster CSV package has no manifest.csv' },
+  CSV_MANIFEST_INVALID: { status: 422, title: 'OneRoster CSV manifest is invalid' },
+  CSV_UNSUPPORTED_VERSION: { status: 422, title: 'OneRoster CSV package is not OneRoster 1.1' },
+  CSV_FILE_MISSING: { status: 422, title: 'A file the manifest lists is not in the package' },
+  CSV_BAD_HEADER: { status: 422, title: 'A OneRoster CSV file has the wrong header' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 /** A stable error code from {@link ErrorCodes}. */

@@ -1,0 +1,188 @@
+/** A JSON Schema object, as contributed by a plugin for its per-tenant settings. */
+export type JsonSchema = Record<string, unknown>;
+
+/** A source a plugin contributes: an SIS connector other code asks for by id. */
+export interface SourceContribution {
+  /** Kebab-case id, referenced by tenant config (`source.type`). */
+  id: string;
+  displayName?: string;
+  /** Whether the source can pull only what changed since a point (a delta package, `dateLastModified>`…). */
+  supportsDelta?: boolean;
+}
+
+/** A target a plugin contributes: a product schema the engine writes to. */
+export interface TargetContribution {
+  /** Kebab-case id, referenced by tenant config (`targets.<id>`). */
+  id: string;
+  displayName?: string;
+  /** Domain event types with version the target consumes, e.g. `roster.users@1`. */
+  consumes: string[];
+}
+
+/** What a plugin adds to the host, declared before its code loads. */
+export interface PluginContributions {
+  sources: SourceContribution[];
+  targets: TargetContribution[];
+  /** JSON Schema of the plugin's per-tenant settings. Secret fields carry `"x-secret": true`. */
+  configuration?: JsonSchema;
+  /** Named cron schedules, e.g. `{ "default": "0 2 * * *" }`; time zones come from the tenant. */
+  schedules: Record<string, string>;
+}
+
+/**
+ * A plugin's manifest: read from the `rosterbridge` field (and `name`, `version`, `main`,
+ * `engines.rosterbridge`) of its package.json, and validated before any of its code loads.
+ *
+ * ```json
+ * { "name": "@rosterbridge/target-kybergate", "version": "1.0.0", "main": "dist/index.js",
+ *   "engines": { "rosterbridge": "^1.0.0" },
+ *   "rosterbridge": { "id": "target-kybergate", "activationEvents": ["onTarget:kybergate"],
+ *     "dependencies": [], "contributes": { "targets": [{ "id": "kybergate", "consumes": ["roster.users@1"] }] } } }
+ * ```
+ */
+export interface PluginManifest {
+  /** Kebab-case plugin id, unique in the host. */
+  id: string;
+  /** npm package name. */
+  packageName: string;
+  version: string;
+  displayName: string;
+  description?: string;
+  /** Entry module, relative to the plugin directory. */
+  main: string;
+  /** Semver range of Rosterbridge versions the plugin works with. */
+  engine: string;
+  /** Events that activate the plugin: `onStartup`, `*`, `onSource:<id>`, `onTarget:<id>`, `onCommand:<id>`. */
+  activationEvents: string[];
+  /** Ids of plugins that must be active before this one. */
+  dependencies: string[];
+  contributes: PluginContributions;
+}
+
+/** One thing wrong with a manifest, naming the field. */
+export interface ManifestProblem {
+  field: string;
+  message: string;
+}
+
+/** The outcome of reading a manifest: either a manifest or the problems that refused it. */
+export type ManifestResult =
+  | { ok: true; manifest: PluginManifest }
+  | { ok: false; problems: ManifestProblem[]; id?: string };
+
+const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const VERSION = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
+const EVENT = /^(\*|onStartup|on(Source|Target|Command):[a-z][a-z0-9]*(-[a-z0-9]+)*)$/;
+const CONSUMES = /^roster\.[a-zA-Z]+@\d+$/;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Validates a package.json as a plugin manifest. Never throws: every problem names its field
+ * (`rosterbridge.activationEvents[1]`, `engines.rosterbridge`…).
+ */
+export function readManifest(packageJson: unknown): ManifestResult {
+  const problems: ManifestProblem[] = [];
+  const problem = (field: string, message: string) => problems.push({ field, message });
+  if (!isRecord(packageJson)) return { ok: false, problems: [{ field: '(package.json)', message: 'must be a JSON object' }] };
+  const pkg = packageJson;
+  const rb = pkg.rosterbridge;
+  if (!isRecord(rb)) return { ok: false, problems: [{ field: 'rosterbridge', message: 'is required and must be an object: this package is not a Rosterbridge plugin' }] };
+
+  const id = rb.id;
+  if (typeof id !== 'string' || !KEBAB.test(id)) problem('rosterbridge.id', 'must be a kebab-case string such as "target-kybergate"');
+  if (typeof pkg.name !== 'string' || pkg.name.length === 0) problem('name', 'must be the npm package name');
+  if (typeof pkg.version !== 'string' || !VERSION.test(pkg.version)) problem('version', `must be a semver version, got ${JSON.stringify(pkg.version)}`);
+  if (pkg.main !== undefined && typeof pkg.main !== 'string') problem('main', 'must be a path to the entry module');
+  const engines = pkg.engines;
+  const engine = isRecord(engines) ? engines.rosterbridge : undefined;
+  if (typeof engine !== 'string' || engine.trim() === '') problem('engines.rosterbridge', 'is required: a semver range of Rosterbridge versions, such as "^1.0.0"');
+  if (rb.displayName !== undefined && typeof rb.displayName !== 'string') problem('rosterbridge.displayName', 'must be a string');
+
+  const activationEvents = rb.activationEvents ?? [];
+  if (!Array.isArray(activationEvents)) problem('rosterbridge.activationEvents', 'must be an array of strings');
+  else
+    activationEvents.forEach((e, i) => {
+      if (typeof e !== 'string' || !EVENT.test(e))
+        problem(`rosterbridge.activationEvents[${i}]`, `${JSON.stringify(e)} is not an activation event (onStartup, *, onSource:<id>, onTarget:<id>, onCommand:<id>)`);
+    });
+
+  const dependencies = rb.dependencies ?? [];
+  if (!Array.isArray(dependencies)) problem('rosterbridge.dependencies', 'must be an array of plugin ids');
+  else
+    dependencies.forEach((d, i) => {
+      if (typeof d !== 'string' || !KEBAB.test(d)) problem(`rosterbridge.dependencies[${i}]`, `${JSON.stringify(d)} is not a plugin id`);
+      else if (d === id) problem(`rosterbridge.dependencies[${i}]`, 'a plugin cannot depend on itself');
+    });
+
+  const contributes = rb.contributes ?? {};
+  const sources: SourceContribution[] = [];
+  const targets: TargetContribution[] = [];
+  const schedules: Record<string, string> = {};
+  let configuration: JsonSchema | undefined;
+  if (!isRecord(contributes)) problem('rosterbridge.contributes', 'must be an object');
+  else {
+    const known = new Set(['sources', 'targets', 'configuration', 'schedules']);
+    for (const key of Object.keys(contributes))
+      if (!known.has(key)) problem(`rosterbridge.contributes.${key}`, `is not a contribution point (${[...known].join(', ')})`);
+    readList(contributes.sources, 'rosterbridge.contributes.sources', problem, (s, field) => {
+      if (typeof s.id !== 'string' || !KEBAB.test(s.id)) return problem(`${field}.id`, 'must be a kebab-case id');
+      if (s.supportsDelta !== undefined && typeof s.supportsDelta !== 'boolean') return problem(`${field}.supportsDelta`, 'must be a boolean');
+      sources.push({ id: s.id, displayName: typeof s.displayName === 'string' ? s.displayName : undefined, supportsDelta: s.supportsDelta === true });
+    });
+    readList(contributes.targets, 'rosterbridge.contributes.targets', problem, (s, field) => {
+      if (typeof s.id !== 'string' || !KEBAB.test(s.id)) return problem(`${field}.id`, 'must be a kebab-case id');
+      if (!Array.isArray(s.consumes) || s.consumes.length === 0) return problem(`${field}.consumes`, 'must list the event types it consumes, such as "roster.users@1"');
+      const bad = s.consumes.findIndex((c) => typeof c !== 'string' || !CONSUMES.test(c));
+      if (bad >= 0) return problem(`${field}.consumes[${bad}]`, `${JSON.stringify(s.consumes[bad])} is not an event type with version, such as "roster.users@1"`);
+      targets.push({ id: s.id, displayName: typeof s.displayName === 'string' ? s.displayName : undefined, consumes: s.consumes as string[] });
+    });
+    if (contributes.configuration !== undefined) {
+      if (!isRecord(contributes.configuration) || contributes.configuration.type !== 'object')
+        problem('rosterbridge.contributes.configuration', 'must be a JSON Schema with "type": "object"');
+      else configuration = contributes.configuration;
+    }
+    if (contributes.schedules !== undefined) {
+      if (!isRecord(contributes.schedules)) problem('rosterbridge.contributes.schedules', 'must be an object of named cron expressions');
+      else
+        for (const [name, cron] of Object.entries(contributes.schedules)) {
+          if (typeof cron !== 'string' || cron.trim().split(/\s+/).length < 5 || cron.trim().split(/\s+/).length > 6)
+            problem(`rosterbridge.contributes.schedules.${name}`, `${JSON.stringify(cron)} is not a cron expression of 5 or 6 fields`);
+          else schedules[name] = cron;
+        }
+    }
+  }
+
+  if (problems.length > 0) return { ok: false, problems, id: typeof id === 'string' ? id : undefined };
+  return {
+    ok: true,
+    manifest: {
+      id: id as string,
+      packageName: pkg.name as string,
+      version: pkg.version as string,
+      displayName: typeof rb.displayName === 'string' ? rb.displayName : (id as string),
+      description: typeof pkg.description === 'string' ? pkg.description : undefined,
+      main: typeof pkg.main === 'string' ? pkg.main : 'index.js',
+      engine: engine as string,
+      activationEvents: activationEvents as string[],
+      dependencies: dependencies as string[],
+      contributes: { sources, targets, configuration, schedules },
+    },
+  };
+}
+
+function readList(
+  value: unknown,
+  field: string,
+  problem: (field: string, message: string) => void,
+  each: (entry: Record<string, unknown>, field: string) => void,
+): void {
+  if (value === undefined) return;
+  if (!Array.isArray(value)) return problem(field, 'must be an array');
+  value.forEach((entry, i) => {
+    if (!isRecord(entry)) problem(`${field}[${i}]`, 'must be an object');
+    else each(entry, `${field}[${i}]`);
+  });
+}

@@ -1,0 +1,76 @@
+import type { Kysely, Migration } from 'kysely';
+import type { DisposableStore } from '../base/lifecycle';
+import type { Logger } from '../base/logger';
+import type { ServiceScope } from '../instantiation/service-id';
+import type { PluginManifest } from './manifest';
+
+/**
+ * A plugin's own Postgres schema. `db` is a kysely instance bound to that schema
+ * (`withSchema(schema)`), sharing the host's pool; the plugin's migrations have run before
+ * `activate`.
+ */
+export interface PluginStorage {
+  /** Schema name, e.g. `plugin_target_kybergate`. */
+  readonly schema: string;
+  readonly db: Kysely<any>;
+}
+
+/** What a plugin sees of one tenant that enables it. */
+export interface TenantContext {
+  readonly tenantId: string;
+  /** DI scope for this plugin and tenant, below the plugin's scope. */
+  readonly scope: ServiceScope;
+  /** Logger bound to `{ plugin, tenant }`. */
+  readonly logger: Logger;
+  /**
+   * The tenant's settings for this plugin, validated against the plugin's configuration schema,
+   * with secret references resolved now (they are read at use, never cached in logs).
+   */
+  settings<T = Record<string, unknown>>(): Promise<T>;
+}
+
+/**
+ * Everything a plugin is given on activation.
+ *
+ * ```ts
+ * export async function activate(context: PluginContext) {
+ *   context.subscriptions.add(someResource);
+ *   const tenant = context.forTenant('lincoln');
+ *   const { baseUrl } = await tenant.settings<{ baseUrl: string }>();
+ *   return { api: 'what dependents receive' };
+ * }
+ * ```
+ */
+export interface PluginContext {
+  readonly id: string;
+  readonly manifest: PluginManifest;
+  /** Disposed last-in, first-out when the plugin is deactivated. */
+  readonly subscriptions: DisposableStore;
+  /** The plugin's DI scope, a child of the host's root scope. */
+  readonly scope: ServiceScope;
+  /** Logger bound to `{ plugin }`. */
+  readonly logger: Logger;
+  readonly storage: PluginStorage;
+  /** Ids of the tenants that enable this plugin. */
+  readonly tenantIds: readonly string[];
+  /** The per-tenant view; throws TENANT_NOT_FOUND for a tenant that does not enable the plugin. */
+  forTenant(tenantId: string): TenantContext;
+  /** The API returned by a declared dependency's `activate`. */
+  getDependencyApi<T = unknown>(pluginId: string): T;
+}
+
+/**
+ * The module a plugin's `main` exports.
+ *
+ * ```ts
+ * export const migrations = { '001_schools': { up: async (db) => { … } } };
+ * export async function activate(context: PluginContext) { … }
+ * export async function deactivate() { … }
+ * ```
+ */
+export interface PluginModule<TApi = unknown> {
+  activate(context: PluginContext): TApi | Promise<TApi>;
+  deactivate?(): void | Promise<void>;
+  /** Migrations of the plugin's own schema, run in name order before `activate`. */
+  migrations?: Record<string, Migration>;
+}

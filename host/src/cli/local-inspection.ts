@@ -1,0 +1,35 @@
+import { PluginRegistry, discoverPlugins, nullLogger } from '@rosterbridge/core';
+import satisfies from 'semver/functions/satisfies';
+import { type HostConfig, loadHostConfig } from '../config/host-config';
+import { TenantRegistry } from '../tenants/tenant-registry';
+import { ROSTERBRIDGE_VERSION } from '../version';
+
+/**
+ * Reads config, plugin manifests and tenant files as the host would, loading no plugin code and
+ * touching no database.
+ */
+export async function inspectLocally(configFile?: string): Promise<{ config: HostConfig; plugins: PluginRegistry; tenants: TenantRegistry }> {
+  const config = loadHostConfig({ file: configFile });
+  const plugins = new PluginRegistry({
+    hostVersion: ROSTERBRIDGE_VERSION,
+    satisfiesEngine: (range, version) => satisfies(version, range, { includePrerelease: true }),
+    activationTimeoutMs: config.plugins.activationTimeoutMs,
+    logger: nullLogger,
+    createContext: () => Promise.reject(new Error('inspection loads no plugin code')),
+    migrate: () => Promise.reject(new Error('inspection runs no migrations')),
+  });
+  plugins.register(await discoverPlugins(config.plugins.dirs));
+  const tenants = new TenantRegistry(config.tenants.dir, () => plugins.allManifests());
+  await tenants.load();
+  return { config, plugins, tenants };
+}
+
+/** GETs a path of a running host's control API with the token in RB_TOKEN. */
+export async function getFromHost(url: string, path: string): Promise<unknown> {
+  const token = process.env.RB_TOKEN;
+  if (!token) throw new Error('set RB_TOKEN to a control API token to query a running host');
+  const res = await fetch(new URL(path, url), { headers: { authorization: `Bearer ${token}` } });
+  const body = (await res.json()) as { error?: { code: string; message: string } };
+  if (!res.ok) throw new Error(`${res.status} ${body.error?.code ?? ''}: ${body.error?.message ?? ''}`);
+  return body;
+}

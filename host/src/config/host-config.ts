@@ -1,0 +1,152 @@
+import convict from 'convict';
+import * as path from 'node:path';
+import { RosterbridgeError } from '@rosterbridge/core';
+
+/** An API token: `admin` sees everything; `tenant` sees only its tenant's resources. */
+export interface ApiToken {
+  /** Label shown in logs instead of the token itself. */
+  name: string;
+  token: string;
+  role: 'admin' | 'tenant';
+  tenant?: string;
+}
+
+/** The host's own configuration. Every key has an env var (`RB_…`). */
+export interface HostConfig {
+  http: { host: string; port: number };
+  database: { url: string; poolSize: number };
+  dataDir: string;
+  plugins: { dirs: string[]; activationTimeoutMs: number };
+  tenants: { dir: string };
+  api: { tokens: ApiToken[] };
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  shutdownTimeoutMs: number;
+}
+
+convict.addFormat({
+  name: 'string-list',
+  validate(value: unknown) {
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v.trim() === ''))
+      throw new Error('must be a list of paths (comma-separated in the env var)');
+  },
+  coerce: (value: string) => value.split(',').map((v) => v.trim()).filter(Boolean),
+});
+
+convict.addFormat({
+  name: 'api-tokens',
+  validate(value: unknown) {
+    if (!Array.isArray(value)) throw new Error('must be a JSON array of {name, token, role, tenant?}');
+    value.forEach((t, i) => {
+      if (typeof t !== 'object' || t === null) throw new Error(`[${i}] must be an object`);
+      const { name, token, role, tenant } = t as Record<string, unknown>;
+      if (typeof name !== 'string' || name === '') throw new Error(`[${i}].name is required (a label for logs)`);
+      if (typeof token !== 'string' || token.length < 16) throw new Error(`[${i}].token must be a string of at least 16 characters (token "${name}")`);
+      if (role !== 'admin' && role !== 'tenant') throw new Error(`[${i}].role must be "admin" or "tenant" (token "${name}")`);
+      if (role === 'tenant' && (typeof tenant !== 'string' || tenant === '')) throw new Error(`[${i}].tenant is required for a tenant token (token "${name}")`);
+    });
+  },
+  coerce: (value: string) => {
+    try {
+      return JSON.parse(value);
+    } catch {
+      return value;
+    }
+  },
+});
+
+const schema = {
+  http: {
+    host: { doc: 'Address the control API listens on.', format: String, default: '127.0.0.1', env: 'RB_HTTP_HOST' },
+    port: { doc: 'Port of the control API (0 picks a free one).', format: 'port', default: 8080, env: 'RB_HTTP_PORT' },
+  },
+  database: {
+    url: {
+      doc: 'PostgreSQL URL. Empty: an embedded PGlite database in the data dir.',
+      format: String,
+      default: '',
+      env: 'RB_DATABASE_URL',
+      sensitive: true,
+    },
+    poolSize: { doc: 'Connections in the pool.', format: 'nat', default: 10, env: 'RB_DATABASE_POOL_SIZE' },
+  },
+  dataDir: { doc: 'Folder for the embedded database and local state.', format: String, default: '.data', env: 'RB_DATA_DIR' },
+  plugins: {
+    dirs: { doc: 'Folders to discover plugins in (comma-separated).', format: 'string-list', default: ['plugins'], env: 'RB_PLUGIN_DIRS' },
+    activationTimeoutMs: { doc: 'Deadline for one plugin to load, migrate and activate.', format: 'nat', default: 10000, env: 'RB_PLUGIN_ACTIVATION_TIMEOUT_MS' },
+  },
+  tenants: {
+    dir: { doc: 'Folder holding one <tenant>.json per tenant.', format: String, default: 'tenants', env: 'RB_TENANTS_DIR' },
+  },
+  api: {
+    tokens: {
+      doc: 'Bearer tokens for the control API: JSON array of {name, token, role: admin|tenant, tenant?}.',
+      format: 'api-tokens',
+      default: [] as ApiToken[],
+      env: 'RB_API_TOKENS',
+      sensitive: true,
+    },
+  },
+  log: {
+    level: {
+      doc: 'Log level.',
+      format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      default: 'info',
+      env: 'RB_LOG_LEVEL',
+    },
+  },
+  shutdownTimeoutMs: { doc: 'Deadline for a graceful shutdown.', format: 'nat', default: 15000, env: 'RB_SHUTDOWN_TIMEOUT_MS' },
+};
+
+/** Describes every key: its env var, default and doc (for `rosterbridge config check` and the README). */
+export function describeHostConfig(): { key: string; env: string; default: unknown; doc: string }[] {
+  const out: { key: string; env: string; default: unknown; doc: string }[] = [];
+  const walk = (node: Record<string, any>, prefix: string) => {
+    for (const [k, v] of Object.entries(node)) {
+      if (v && typeof v === 'object' && 'doc' in v) out.push({ key: prefix + k, env: v.env, default: v.sensitive ? '(secret)' : v.default, doc: v.doc });
+      else walk(v, `${prefix}${k}.`);
+    }
+  };
+  walk(schema, '');
+  return out;
+}
+
+/**
+ * Loads the host config: defaults, then an optional JSON file, then env vars, then overrides.
+ * Fails with CONFIG_INVALID naming the key (and its env var) that is wrong; values are never echoed
+ * for sensitive keys.
+ */
+export function loadHostConfig(options: { file?: string; env?: NodeJS.ProcessEnv; overrides?: Record<string, unknown>; cwd?: string } = {}): HostConfig {
+  const config = convict(schema, { env: options.env ?? process.env, args: [] });
+  try {
+    if (options.file) config.loadFile(options.file);
+    if (options.overrides) config.load(options.overrides);
+    config.validate({ allowed: 'strict' });
+  } catch (err) {
+    throw new RosterbridgeError('CONFIG_INVALID', `host config is invalid: ${explain(String((err as Error).message))}`, { keys: keysIn(String((err as Error).message)) }, { cause: err });
+  }
+  const value = config.getProperties() as HostConfig;
+  const cwd = options.cwd ?? process.cwd();
+  value.dataDir = path.resolve(cwd, value.dataDir);
+  value.tenants.dir = path.resolve(cwd, value.tenants.dir);
+  value.plugins.dirs = value.plugins.dirs.map((d) => path.resolve(cwd, d));
+  return value;
+}
+
+const envByKey = new Map(describeHostConfig().map((d) => [d.key, d.env]));
+
+function explain(message: string): string {
+  // convict says "http.port: ports must be within range 0 - 65535: value was 99999"; add the env var.
+  return message
+    .split('\n')
+    .map((line) => {
+      const key = line.split(':')[0]!.trim();
+      const env = envByKey.get(key);
+      const safe = key === 'api.tokens' || key === 'database.url' ? line.replace(/: value was .*$/, '') : line;
+      return env ? `${safe} (env ${env})` : safe;
+    })
+    .join('; ');
+}
+
+function keysIn(message: string): string[] {
+  return message.split('\n').map((l) => l.split(':')[0]!.trim()).filter(Boolean);
+}

@@ -1,0 +1,157 @@
+import type { FastifyInstance } from 'fastify';
+import {
+  DisposableStore,
+  Emitter,
+  type Logger,
+  PluginRegistry,
+  ServiceScope,
+  discoverPlugins,
+  errorMessage,
+  serviceId,
+  toDisposable,
+} from '@rosterbridge/core';
+import { TokenAuthenticator } from './api/auth';
+import { buildControlApi } from './api/control-api';
+import type { HostConfig } from './config/host-config';
+import { type Database, openDatabase } from './database/database';
+import { CORE_SCHEMA, coreMigrations, migrateSchema } from './database/migrations';
+import { createLogger } from './logging';
+import { PluginHostServicesImpl } from './plugins/plugin-host-services';
+import { SecretCensor, SecretResolver } from './tenants/secret-reference';
+import { TenantRegistry } from './tenants/tenant-registry';
+import { ROSTERBRIDGE_VERSION } from './version';
+
+/** Root services, registered in the root scope for plugins and host services alike. */
+export const ILogger = serviceId<Logger>('host.logger');
+export const IDatabase = serviceId<Database>('host.database');
+export const IPluginRegistry = serviceId<PluginRegistry>('host.pluginRegistry');
+export const ITenantRegistry = serviceId<TenantRegistry>('host.tenantRegistry');
+
+/** Options for {@link Host.start}. */
+export interface HostStartOptions {
+  /** Where log lines go (tests capture them); default stdout. */
+  logDestination?: NodeJS.WritableStream;
+  /** Listen on HTTP (default true); tests may use `host.api.inject()` instead. */
+  listen?: boolean;
+}
+
+/**
+ * The composition root: logger, database and core migrations, plugin discovery, tenants, startup
+ * activation, control API. Everything it starts is added to one store and torn down in reverse.
+ */
+export class Host {
+  private readonly onWillStopEmitter = new Emitter<void>();
+  /** Fires when shutdown begins. */
+  readonly onWillStop = this.onWillStopEmitter.event;
+  private stopping?: Promise<void>;
+  private started = false;
+
+  private constructor(
+    /** Everything started, in order; disposed in reverse. */
+    private readonly store: DisposableStore,
+    readonly config: HostConfig,
+    readonly logger: Logger,
+    readonly censor: SecretCensor,
+    readonly scope: ServiceScope,
+    readonly database: Database,
+    readonly plugins: PluginRegistry,
+    readonly tenants: TenantRegistry,
+    readonly api: FastifyInstance,
+  ) {}
+
+  /** Starts a host. On failure, whatever was started is stopped again and the error is rethrown. */
+  static async start(config: HostConfig, options: HostStartOptions = {}): Promise<Host> {
+    const store = new DisposableStore();
+    const censor = new SecretCensor();
+    const logger = createLogger({ level: config.log.level, censor, destination: options.logDestination });
+    Emitter.onListenerError = (err) => logger.error({ err: errorMessage(err) }, 'event listener threw');
+    try {
+      const scope = store.add(ServiceScope.createRoot());
+      scope.register(ILogger, { useValue: logger });
+
+      const database = store.add(
+        await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize, logger }),
+      );
+      scope.register(IDatabase, { useValue: database });
+      const applied = await migrateSchema(database.db, CORE_SCHEMA, coreMigrations);
+      logger.info({ database: database.description, applied }, 'database ready');
+
+      let registry: PluginRegistry | undefined;
+      const tenants = new TenantRegistry(config.tenants.dir, () => registry?.allManifests() ?? []);
+      scope.register(ITenantRegistry, { useValue: tenants });
+      const secrets = new SecretResolver(censor, config.tenants.dir);
+      registry = new PluginRegistry(
+        new PluginHostServicesImpl(ROSTERBRIDGE_VERSION, config.plugins.activationTimeoutMs, logger, scope, database, tenants, secrets),
+      );
+      store.add(registry);
+      scope.register(IPluginRegistry, { useValue: registry });
+      const discovered = await discoverPlugins(config.plugins.dirs);
+      registry.register(discovered);
+      for (const p of registry.list().filter((p) => p.state === 'failed'))
+        logger.error({ plugin: p.id, code: p.failure?.code, reason: p.failure?.reason }, 'plugin refused');
+
+      const loaded = await tenants.load();
+      for (const t of loaded.filter((t) => t.problems.length > 0))
+        logger.error({ tenant: t.id, problems: t.problems.map((p) => `${p.key}: ${p.message}`) }, 'tenant config invalid; tenant disabled');
+      logger.info({ plugins: discovered.length, tenants: loaded.length }, 'plugins discovered, tenants loaded');
+
+      const api = await buildControlApi({
+        version: ROSTERBRIDGE_VERSION,
+        logger,
+        tokens: new TokenAuthenticator(config.api.tokens),
+        censor,
+        plugins: registry,
+        tenants,
+        readiness: async () => {
+          const checks: Record<string, { ok: boolean; detail?: string }> = {};
+          try {
+            await database.ping();
+            checks.database = { ok: true, detail: database.mode };
+          } catch (err) {
+            checks.database = { ok: false, detail: errorMessage(err) };
+          }
+          checks.startup = { ok: host.started, detail: host.started ? undefined : 'starting' };
+          return { ready: Object.values(checks).every((c) => c.ok), checks };
+        },
+      });
+      store.add(toDisposable(() => api.close()));
+
+      const host: Host = new Host(store, config, logger, censor, scope, database, registry, tenants, api);
+
+      await registry.activateByEvent('onStartup');
+      if (options.listen !== false) {
+        const address = await api.listen({ host: config.http.host, port: config.http.port });
+        logger.info({ address, version: ROSTERBRIDGE_VERSION }, 'control API listening');
+      } else {
+        await api.ready();
+      }
+      host.started = true;
+      return host;
+    } catch (err) {
+      logger.error({ err: errorMessage(err) }, 'host failed to start');
+      await store.dispose().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** The address the control API listens on, e.g. `http://127.0.0.1:8080`. */
+  get url(): string {
+    const address = this.api.server.address();
+    if (!address || typeof address === 'string') throw new Error('the control API is not listening');
+    return `http://${address.address}:${address.port}`;
+  }
+
+  /**
+   * Graceful shutdown, in reverse order of startup: HTTP closed, plugins deactivated (last activated
+   * first), scopes disposed, pools closed. Safe to call twice.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.logger.info('shutting down');
+      this.onWillStopEmitter.fire();
+      await this.store.dispose();
+      this.logger.info('stopped');
+    })();
+    return this.stopping;
+  }
+}

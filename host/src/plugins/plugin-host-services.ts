@@ -1,0 +1,87 @@
+import { sql } from 'kysely';
+import satisfies from 'semver/functions/satisfies';
+import {
+  DisposableStore,
+  type Logger,
+  type PluginContext,
+  type PluginHostServices,
+  type PluginManifest,
+  type PluginModule,
+  RosterbridgeError,
+  type ServiceScope,
+  type TenantContext,
+} from '@rosterbridge/core';
+import type { Database } from '../database/database';
+import { CORE_SCHEMA, migrateSchema, pluginSchemaName } from '../database/migrations';
+import type { SecretResolver } from '../tenants/secret-reference';
+import type { TenantRegistry } from '../tenants/tenant-registry';
+
+/**
+ * What the host lends the plugin registry: the engine check, contexts (scope, logger, storage,
+ * tenant settings with secrets resolved) and per-plugin migrations.
+ */
+export class PluginHostServicesImpl implements PluginHostServices {
+  constructor(
+    readonly hostVersion: string,
+    readonly activationTimeoutMs: number,
+    readonly logger: Logger,
+    private readonly rootScope: ServiceScope,
+    private readonly database: Database,
+    private readonly tenants: TenantRegistry,
+    private readonly secrets: SecretResolver,
+  ) {}
+
+  satisfiesEngine(range: string, version: string): boolean {
+    return satisfies(version, range, { includePrerelease: true });
+  }
+
+  async createContext(manifest: PluginManifest, _location: string, getDependencyApi: (id: string) => unknown): Promise<PluginContext> {
+    const schema = pluginSchemaName(manifest.id);
+    const scope = this.rootScope.createChild(`plugin:${manifest.id}`);
+    const logger = this.logger.child({ plugin: manifest.id });
+    const tenantContexts = new Map<string, TenantContext>();
+    const tenants = this.tenants;
+    const secrets = this.secrets;
+    return {
+      id: manifest.id,
+      manifest,
+      subscriptions: new DisposableStore(),
+      scope,
+      logger,
+      storage: { schema, db: this.database.db.withSchema(schema) },
+      get tenantIds() {
+        return tenants.tenantsUsingPlugin(manifest.id);
+      },
+      forTenant(tenantId: string): TenantContext {
+        let ctx = tenantContexts.get(tenantId);
+        if (ctx) return ctx;
+        const use = tenants.pluginUse(tenantId, manifest.id);
+        if (!use) throw new RosterbridgeError('TENANT_NOT_FOUND', `tenant "${tenantId}" does not enable plugin "${manifest.id}"`, { tenant: tenantId, plugin: manifest.id });
+        ctx = {
+          tenantId,
+          scope: scope.createChild(`tenant:${tenantId}`),
+          logger: logger.child({ tenant: tenantId }),
+          async settings<T>() {
+            const current = tenants.pluginUse(tenantId, manifest.id);
+            if (!current) throw new RosterbridgeError('TENANT_NOT_FOUND', `tenant "${tenantId}" no longer enables plugin "${manifest.id}"`);
+            return (await secrets.resolveDeep(current.settings, `tenants/${tenantId}.json ${current.key}.settings`)) as T;
+          },
+        };
+        tenantContexts.set(tenantId, ctx);
+        return ctx;
+      },
+      getDependencyApi: <T>(id: string) => getDependencyApi(id) as T,
+    };
+  }
+
+  async migrate(context: PluginContext, module: PluginModule): Promise<void> {
+    const db = this.database.db;
+    await migrateSchema(db, context.storage.schema, module.migrations ?? {});
+    await db
+      .withSchema(CORE_SCHEMA)
+      .insertInto('plugin_schema')
+      .values({ plugin_id: context.id, schema_name: context.storage.schema, plugin_version: context.manifest.version })
+      .onConflict((oc) => oc.column('plugin_id').doUpdateSet({ plugin_version: context.manifest.version, migrated_at: sql`now()` }))
+      .execute();
+  }
+}

@@ -1,0 +1,271 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { JsonSchema, PluginManifest } from '@rosterbridge/core';
+import { isSecretReference, redactDeep } from './secret-reference';
+
+/** A source or target a tenant uses, with its settings as written (secret references unresolved). */
+export interface TenantPluginUse {
+  /** The contribution id (`oneroster-csv`, `kybergate`…). */
+  id: string;
+  /** The plugin contributing it. */
+  pluginId?: string;
+  enabled: boolean;
+  settings: Record<string, unknown>;
+  /** Cron schedule; defaults to what the plugin contributes. */
+  schedule?: string;
+}
+
+/** One tenant (a district or school), read from `<tenants dir>/<id>.json`. */
+export interface TenantConfig {
+  id: string;
+  displayName: string;
+  /** IANA time zone schedules run in. */
+  timezone: string;
+  /** Region code (US, NZ, AU, UK…) some products derive defaults from. */
+  region?: string;
+  source?: TenantPluginUse;
+  targets: TenantPluginUse[];
+  /** Hold thresholds, in percent of the ledger. */
+  thresholds: { maxDeletePercent: number; maxChangePercent: number };
+  contacts: string[];
+  paused: boolean;
+  /** The file it was read from. */
+  file: string;
+}
+
+/** One problem with a tenant file, naming file and key. */
+export interface TenantProblem {
+  file: string;
+  key: string;
+  message: string;
+}
+
+/** A tenant as loaded: valid, or invalid with its problems (the host goes on without it). */
+export interface LoadedTenant {
+  id: string;
+  file: string;
+  config?: TenantConfig;
+  problems: TenantProblem[];
+}
+
+const TENANT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+const envelopeSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['displayName', 'timezone'],
+  properties: {
+    $schema: { type: 'string' },
+    id: { type: 'string' },
+    displayName: { type: 'string', minLength: 1 },
+    timezone: { type: 'string', minLength: 1 },
+    region: { type: 'string', enum: ['US', 'NZ', 'AU', 'UK', 'CA', 'IE', 'OTHER'] },
+    source: { $ref: '#/$defs/use' },
+    targets: { type: 'array', items: { $ref: '#/$defs/use' } },
+    thresholds: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        maxDeletePercent: { type: 'number', minimum: 0, maximum: 100 },
+        maxChangePercent: { type: 'number', minimum: 0, maximum: 100 },
+      },
+    },
+    contacts: { type: 'array', items: { type: 'string', format: 'email' } },
+    paused: { type: 'boolean' },
+  },
+  $defs: {
+    use: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['id'],
+      properties: {
+        id: { type: 'string', pattern: '^[a-z][a-z0-9]*(-[a-z0-9]+)*$' },
+        enabled: { type: 'boolean' },
+        settings: { type: 'object' },
+        schedule: { type: 'string' },
+      },
+    },
+  },
+} as const;
+
+/**
+ * Reads and validates tenant files. Each enabled source's and target's settings are checked against
+ * the configuration schema its plugin contributes; secret fields (`"x-secret": true`) must be secret
+ * references, never plain values.
+ */
+export class TenantConfigLoader {
+  private readonly ajv: Ajv;
+  private readonly envelope: ValidateFunction;
+  private readonly settingsValidators = new Map<string, ValidateFunction>();
+
+  constructor(private readonly manifests: readonly PluginManifest[]) {
+    this.ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
+    addFormats(this.ajv);
+    this.ajv.addKeyword({ keyword: 'x-secret', schemaType: 'boolean' });
+    this.envelope = this.ajv.compile(envelopeSchema);
+  }
+
+  /** Loads every `*.json` in the folder, in name order. A missing folder means no tenants. */
+  async loadDirectory(dir: string): Promise<LoadedTenant[]> {
+    let names: string[];
+    try {
+      names = (await fs.readdir(dir)).filter((n) => n.endsWith('.json')).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    return Promise.all(names.map((n) => this.loadFile(path.join(dir, n))));
+  }
+
+  /** Loads one tenant file. Never throws for bad content: problems are returned, naming the key. */
+  async loadFile(file: string): Promise<LoadedTenant> {
+    const id = path.basename(file, '.json');
+    const problems: TenantProblem[] = [];
+    const problem = (key: string, message: string) => problems.push({ file, key, message });
+    if (!TENANT_ID.test(id)) problem('(file name)', `tenant id "${id}" must be lowercase letters, digits and dashes`);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await fs.readFile(file, 'utf8'));
+    } catch (err) {
+      problem('(file)', err instanceof SyntaxError ? `is not valid JSON: ${err.message}` : `cannot be read: ${(err as Error).message}`);
+      return { id, file, problems };
+    }
+    if (!this.envelope(raw)) {
+      for (const e of this.envelope.errors ?? []) problem(keyOf(e), messageOf(e));
+      return { id, file, problems };
+    }
+    const doc = raw as Record<string, any>;
+    if (doc.id !== undefined && doc.id !== id) problem('id', `is "${doc.id}" but the file is named ${id}.json; they must match`);
+    if (!isTimeZone(doc.timezone)) problem('timezone', `"${doc.timezone}" is not an IANA time zone such as "America/Chicago"`);
+
+    const use = (u: any, key: string, kind: 'sources' | 'targets'): TenantPluginUse => {
+      const manifest = this.manifests.find((m) => m.contributes[kind].some((c) => c.id === u.id));
+      const settings = (u.settings ?? {}) as Record<string, unknown>;
+      const enabled = u.enabled !== false;
+      if (!manifest) {
+        if (enabled) problem(`${key}.id`, `no installed plugin contributes the ${kind === 'sources' ? 'source' : 'target'} "${u.id}"`);
+      } else if (enabled) {
+        for (const p of this.validateSettings(manifest, settings)) problem(`${key}.settings${p.path}`, p.message);
+      }
+      const schedule = u.schedule ?? manifest?.contributes.schedules.default;
+      if (u.schedule !== undefined && !isCron(u.schedule)) problem(`${key}.schedule`, `"${u.schedule}" is not a cron expression of 5 or 6 fields`);
+      return { id: u.id, pluginId: manifest?.id, enabled, settings, schedule };
+    };
+    const source = doc.source ? use(doc.source, 'source', 'sources') : undefined;
+    const targets = ((doc.targets ?? []) as any[]).map((t, i) => use(t, `targets[${i}]`, 'targets'));
+    const seen = new Set<string>();
+    targets.forEach((t, i) => {
+      if (seen.has(t.id)) problem(`targets[${i}].id`, `target "${t.id}" is listed twice`);
+      seen.add(t.id);
+    });
+    if (problems.length > 0) return { id, file, problems };
+    return {
+      id,
+      file,
+      problems,
+      config: {
+        id,
+        displayName: doc.displayName,
+        timezone: doc.timezone,
+        region: doc.region,
+        source,
+        targets,
+        thresholds: { maxDeletePercent: 10, maxChangePercent: 30, ...(doc.thresholds ?? {}) },
+        contacts: doc.contacts ?? [],
+        paused: doc.paused ?? false,
+        file,
+      },
+    };
+  }
+
+  /**
+   * Validates one plugin's settings against its contributed schema. Secret references stand in for
+   * strings during validation; fields marked `x-secret` must hold a reference.
+   */
+  validateSettings(manifest: PluginManifest, settings: Record<string, unknown>): { path: string; message: string }[] {
+    const schema = manifest.contributes.configuration;
+    if (!schema) {
+      return Object.keys(settings).length > 0 ? [{ path: '', message: `plugin "${manifest.id}" takes no settings` }] : [];
+    }
+    let validate = this.settingsValidators.get(manifest.id);
+    if (!validate) {
+      validate = this.ajv.compile(schema);
+      this.settingsValidators.set(manifest.id, validate);
+    }
+    const problems: { path: string; message: string }[] = [];
+    const stand = standIns(settings) as Record<string, unknown>;
+    if (!validate(stand)) for (const e of validate.errors ?? []) problems.push({ path: pointerToKey(e.instancePath, e), message: messageOf(e) });
+    for (const secretPath of secretPaths(schema)) {
+      const value = getPath(settings, secretPath);
+      if (value !== undefined && !isSecretReference(value))
+        problems.push({ path: `.${secretPath.join('.')}`, message: 'is a secret: give it as {"env": "NAME"} or {"file": "path"}, not as a plain value' });
+    }
+    // Defaults filled in by ajv on the stand-in copy are carried back (never over a reference).
+    for (const [k, v] of Object.entries(stand)) if (!(k in settings)) settings[k] = v;
+    return problems;
+  }
+}
+
+/** The tenant config as the API shows it: effective values, secrets redacted. */
+export function redactTenant(config: TenantConfig): Record<string, unknown> {
+  const { file, ...rest } = config;
+  return redactDeep({ ...rest, file: path.basename(file) }) as Record<string, unknown>;
+}
+
+function standIns(value: unknown): unknown {
+  if (isSecretReference(value)) return '[secret]';
+  if (Array.isArray(value)) return value.map(standIns);
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, standIns(v)]));
+  return value;
+}
+
+function secretPaths(schema: JsonSchema, prefix: string[] = []): string[][] {
+  const out: string[][] = [];
+  if (schema['x-secret'] === true) out.push(prefix);
+  const props = schema.properties as Record<string, JsonSchema> | undefined;
+  if (props) for (const [k, v] of Object.entries(props)) out.push(...secretPaths(v, [...prefix, k]));
+  return out;
+}
+
+function getPath(value: unknown, keys: string[]): unknown {
+  let cur = value;
+  for (const k of keys) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur;
+}
+
+function pointerToKey(pointer: string, e: ErrorObject): string {
+  let key = pointer.split('/').slice(1).map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`)).join('');
+  if (e.keyword === 'required') key += `.${(e.params as { missingProperty: string }).missingProperty}`;
+  if (e.keyword === 'additionalProperties') key += `.${(e.params as { additionalProperty: string }).additionalProperty}`;
+  return key;
+}
+
+function keyOf(e: ErrorObject): string {
+  return pointerToKey(e.instancePath, e).replace(/^\./, '') || '(root)';
+}
+
+function messageOf(e: ErrorObject): string {
+  if (e.keyword === 'required') return 'is required';
+  if (e.keyword === 'additionalProperties') return 'is not a known key';
+  if (e.keyword === 'enum') return `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  return e.message ?? 'is invalid';
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isCron(expr: string): boolean {
+  const n = expr.trim().split(/\s+/).length;
+  return n === 5 || n === 6;
+}

@@ -1,0 +1,72 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Writable } from 'node:stream';
+import { type ApiToken, Host, type HostConfig, loadHostConfig } from '@rosterbridge/host';
+import { createTestDatabase } from './test-database';
+
+/** A running host for a test, with captured logs. */
+export interface TestHost {
+  host: Host;
+  /** Every log line written so far, raw. */
+  logs(): string;
+  /** Stops the host, then drops its database and temp folder. */
+  stop(): Promise<void>;
+}
+
+/** The folder of the test kit's fixtures (plugins, tenants). */
+export const FIXTURES_DIR = path.resolve(__dirname, '../fixtures');
+/** The public fixtures shared beside the project. */
+export const SHARED_FIXTURES_DIR = path.resolve(__dirname, '../../../shared/fixtures');
+
+/**
+ * Starts a host on a fresh database (real PostgreSQL when DATABASE_URL is set, embedded otherwise)
+ * with the given plugin and tenant folders.
+ */
+export async function startTestHost(options: {
+  pluginDirs: string[];
+  tenantsDir: string;
+  tokens?: ApiToken[];
+  activationTimeoutMs?: number;
+  listen?: boolean;
+  env?: NodeJS.ProcessEnv;
+}): Promise<TestHost> {
+  const database = await createTestDatabase();
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'rb-test-'));
+  let captured = '';
+  const destination = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      captured += chunk.toString('utf8');
+      cb();
+    },
+  });
+  const config: HostConfig = loadHostConfig({
+    env: options.env ?? {},
+    overrides: {
+      http: { host: '127.0.0.1', port: 0 },
+      database: { url: database.url, poolSize: 4 },
+      dataDir: database.url ? dataDir : path.join(dataDir, 'embedded'),
+      plugins: { dirs: options.pluginDirs, activationTimeoutMs: options.activationTimeoutMs ?? 5000 },
+      tenants: { dir: options.tenantsDir },
+      api: { tokens: options.tokens ?? [] },
+      log: { level: 'debug' },
+    },
+  });
+  let host: Host;
+  try {
+    host = await Host.start(config, { logDestination: destination, listen: options.listen ?? true });
+  } catch (err) {
+    await database.drop();
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    host,
+    logs: () => captured,
+    async stop() {
+      await host.stop();
+      await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

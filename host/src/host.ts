@@ -69,8 +69,12 @@ export class Host {
       const scope = store.add(ServiceScope.createRoot());
       scope.register(ILogger, { useValue: logger });
 
-      const database = store.add(
-        await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize, logger }),
+      const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize, logger });
+      store.add(
+        toDisposable(async () => {
+          await database.dispose();
+          logger.info({ database: database.description }, 'database closed');
+        }),
       );
       scope.register(IDatabase, { useValue: database });
       const applied = await migrateSchema(database.db, CORE_SCHEMA, coreMigrations);
@@ -114,7 +118,12 @@ export class Host {
           return { ready: Object.values(checks).every((c) => c.ok), checks };
         },
       });
-      store.add(toDisposable(() => api.close()));
+      store.add(
+        toDisposable(async () => {
+          await api.close();
+          logger.info('control API closed');
+        }),
+      );
 
       const host: Host = new Host(store, config, logger, censor, scope, database, registry, tenants, api);
 

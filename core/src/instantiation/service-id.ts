@@ -1,5 +1,12 @@
 import 'reflect-metadata';
-import { container as globalContainer, type DependencyContainer, inject } from 'tsyringe';
+import { container as globalContainer, type DependencyContainer, inject, injectable } from 'tsyringe';
+
+/**
+ * tsyringe's decorators, re-exported so plugins need no direct dependency: mark a class
+ * `@injectable()` and every constructor parameter `@inject(SomeServiceId)` (no decorator metadata
+ * is emitted, so the explicit token is what DI reads).
+ */
+export { inject, injectable };
 import { type Disposable } from '../base/lifecycle';
 
 declare const serviceType: unique symbol;
@@ -11,7 +18,7 @@ declare const serviceType: unique symbol;
  * ```ts
  * export interface RunStore { … }
  * export const IRunStore = serviceId<RunStore>('core.runStore');
- * class Engine { constructor(@inject(IRunStore) private readonly runs: RunStore) {} }
+ * @injectable() class Engine { constructor(@inject(IRunStore) private readonly runs: RunStore) {} }
  * ```
  */
 export type ServiceId<T> = symbol & { readonly [serviceType]?: T; readonly description: string };
@@ -54,6 +61,8 @@ export type ServiceProvider<T> =
  */
 export class ServiceScope implements Disposable {
   private readonly children = new Set<ServiceScope>();
+  /** Disposable values this scope's factories made, in creation order. */
+  private readonly made: Disposable[] = [];
   private disposed = false;
 
   private constructor(
@@ -89,6 +98,7 @@ export class ServiceScope implements Disposable {
           if (!made) {
             value = provider.useFactory(this);
             made = true;
+            if (typeof (value as Partial<Disposable> | undefined)?.dispose === 'function') this.made.push(value as Disposable);
           }
           return value;
         },
@@ -127,6 +137,7 @@ export class ServiceScope implements Disposable {
     this.disposed = true;
     for (const child of [...this.children].reverse()) await child.dispose();
     this.parent?.children.delete(this);
+    while (this.made.length > 0) await this.made.pop()!.dispose();
     await this.container.dispose();
   }
 }

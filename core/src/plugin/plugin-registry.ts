@@ -201,6 +201,7 @@ export class PluginRegistry {
         log.error({ err: errorMessage(err) }, 'disposing plugin subscriptions failed');
       }
       this.setState(entry, 'deactivated');
+      log.info('plugin deactivated');
     }
     this.onDidChangeStateEmitter.dispose();
   }

@@ -1,0 +1,60 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import t from 'tap';
+import { describeHostConfig, loadHostConfig } from '@rosterbridge/host';
+
+t.test('defaults: embedded database, loopback, every key has an env var', async (t) => {
+  const c = loadHostConfig({ env: {}, cwd: '/srv/rb' });
+  t.equal(c.database.url, '');
+  t.equal(c.http.host, '127.0.0.1');
+  t.equal(c.dataDir, '/srv/rb/.data');
+  t.same(c.plugins.dirs, ['/srv/rb/plugins']);
+  for (const d of describeHostConfig()) t.match(d.env, /^RB_[A-Z_]+$/, `${d.key} has env ${d.env}`);
+  t.same(
+    describeHostConfig().map((d) => d.key).sort(),
+    ['api.tokens', 'dataDir', 'database.poolSize', 'database.url', 'http.host', 'http.port', 'log.level', 'plugins.activationTimeoutMs', 'plugins.dirs', 'shutdownTimeoutMs', 'tenants.dir'],
+  );
+});
+
+t.test('env vars set every key', async (t) => {
+  const c = loadHostConfig({
+    env: {
+      RB_HTTP_PORT: '9090',
+      RB_PLUGIN_DIRS: 'a, b',
+      RB_LOG_LEVEL: 'warn',
+      RB_API_TOKENS: JSON.stringify([{ name: 'ops', token: 'x'.repeat(20), role: 'admin' }]),
+      RB_DATABASE_URL: 'postgres://u:p@db/rb',
+    },
+    cwd: '/w',
+  });
+  t.equal(c.http.port, 9090);
+  t.same(c.plugins.dirs, ['/w/a', '/w/b']);
+  t.equal(c.log.level, 'warn');
+  t.equal(c.api.tokens[0]!.name, 'ops');
+  t.equal(c.database.url, 'postgres://u:p@db/rb');
+});
+
+t.test('a bad value is refused naming the key and its env var', async (t) => {
+  t.throws(() => loadHostConfig({ env: { RB_HTTP_PORT: '99999' } }), { code: 'CONFIG_INVALID', message: /http\.port.*\(env RB_HTTP_PORT\)/ });
+  t.throws(() => loadHostConfig({ env: { RB_LOG_LEVEL: 'loud' } }), { code: 'CONFIG_INVALID', message: /log\.level.*RB_LOG_LEVEL/ });
+});
+
+t.test('a bad token list names the key and never echoes a token', async (t) => {
+  const secret = 'tiny-secret-1';
+  try {
+    loadHostConfig({ env: { RB_API_TOKENS: JSON.stringify([{ name: 'ops', token: 'x'.repeat(20), role: 'admin' }, { name: 'bad', token: secret, role: 'admin' }]) } });
+    t.fail('should throw');
+  } catch (err) {
+    const message = (err as Error).message;
+    t.match(message, /api\.tokens.*\[1\]\.token must be a string of at least 16 characters.*RB_API_TOKENS/);
+    t.notMatch(message, secret);
+  }
+});
+
+t.test('an unknown key in a config file is refused naming it', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rb-cfg-'));
+  const file = path.join(dir, 'host.json');
+  writeFileSync(file, JSON.stringify({ http: { port: 8081, hots: 'x' } }));
+  t.throws(() => loadHostConfig({ file, env: {} }), { code: 'CONFIG_INVALID', message: /http\.hots/ });
+});

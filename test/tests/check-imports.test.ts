@@ -1,0 +1,57 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import t from 'tap';
+
+const SCRIPT = path.resolve(__dirname, '../../scripts/check-imports.js');
+
+function repo(files: Record<string, string>): string {
+  const root = mkdtempSync(path.join(tmpdir(), 'rb-imports-'));
+  const all: Record<string, string> = {
+    'package.json': JSON.stringify({ workspaces: ['core', 'adapters/*', 'plugins/*', 'host', 'test'] }),
+    'core/package.json': JSON.stringify({ name: '@rosterbridge/core' }),
+    'core/src/index.ts': 'export const x = 1;\n',
+    'host/package.json': JSON.stringify({ name: '@rosterbridge/host', dependencies: { '@rosterbridge/core': '1.0.0' } }),
+    'host/src/index.ts': "import { x } from '@rosterbridge/core';\n",
+    'plugins/source-a/package.json': JSON.stringify({ name: '@rosterbridge/source-a' }),
+    'plugins/source-a/src/index.ts': "import { x } from '@rosterbridge/core';\n",
+    'plugins/target-b/package.json': JSON.stringify({ name: '@rosterbridge/target-b' }),
+    'plugins/target-b/src/index.ts': "export const y = 2;\n",
+    ...files,
+  };
+  for (const [file, text] of Object.entries(all)) {
+    mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+    writeFileSync(path.join(root, file), text);
+  }
+  return root;
+}
+
+function check(root: string) {
+  const r = spawnSync(process.execPath, [SCRIPT, root], { encoding: 'utf8' });
+  rmSync(root, { recursive: true, force: true });
+  return r;
+}
+
+t.test('the real repository passes', async (t) => {
+  const r = spawnSync(process.execPath, [SCRIPT], { encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+});
+
+t.test('a clean layout passes', async (t) => {
+  t.equal(check(repo({})).status, 0);
+});
+
+for (const [name, files, expected] of [
+  ['a plugin importing another plugin', { 'plugins/source-a/src/index.ts': "import { y } from '@rosterbridge/target-b';\n" }, /plugins\/source-a\/src\/index.ts:1 .*never imports another plugin/],
+  ['a plugin importing host', { 'plugins/target-b/src/deep/x.ts': "\n\nconst h = require('@rosterbridge/host');\n" }, /plugins\/target-b\/src\/deep\/x.ts:3 .*nothing imports host/],
+  ['core importing a workspace package', { 'core/src/index.ts': "export * from '@rosterbridge/source-a';\n" }, /core imports no workspace package/],
+  ['a relative import into another package', { 'host/src/index.ts': "import '../../core/src/index';\n" }, /must stay inside its package/],
+  ['a package.json dependency on another plugin', { 'plugins/source-a/package.json': JSON.stringify({ name: '@rosterbridge/source-a', dependencies: { '@rosterbridge/target-b': '1.0.0' } }) }, /package.json dependencies.@rosterbridge\/target-b/],
+] as const) {
+  t.test(`${name} fails the check`, async (t) => {
+    const r = check(repo(files as Record<string, string>));
+    t.equal(r.status, 1);
+    t.match(r.stderr, expected);
+  });
+}

@@ -9,3 +9,5 @@ export * from './plugin/plugin-context';
 export * from './plugin/plugin-discovery';
 export * from './plugin/plugin-registry';
 export * from './roster';
+export * from './sync/roster-source';
+export * from './sync/source-registry';

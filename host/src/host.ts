@@ -5,6 +5,7 @@ import {
   type Logger,
   PluginRegistry,
   ServiceScope,
+  SourceRegistry,
   discoverPlugins,
   errorMessage,
   serviceId,
@@ -26,6 +27,7 @@ export const ILogger = serviceId<Logger>('host.logger');
 export const IDatabase = serviceId<Database>('host.database');
 export const IPluginRegistry = serviceId<PluginRegistry>('host.pluginRegistry');
 export const ITenantRegistry = serviceId<TenantRegistry>('host.tenantRegistry');
+export const ISourceRegistry = serviceId<SourceRegistry>('core.sourceRegistry');
 
 /** Options for {@link Host.start}. */
 export interface HostStartOptions {
@@ -56,6 +58,7 @@ export class Host {
     readonly database: Database,
     readonly plugins: PluginRegistry,
     readonly tenants: TenantRegistry,
+    readonly sources: SourceRegistry,
     readonly api: FastifyInstance,
   ) {}
 
@@ -84,8 +87,10 @@ export class Host {
       const tenants = new TenantRegistry(config.tenants.dir, () => registry?.allManifests() ?? []);
       scope.register(ITenantRegistry, { useValue: tenants });
       const secrets = new SecretResolver(censor, config.tenants.dir);
+      const sources = new SourceRegistry();
+      scope.register(ISourceRegistry, { useValue: sources });
       registry = new PluginRegistry(
-        new PluginHostServicesImpl(ROSTERBRIDGE_VERSION, config.plugins.activationTimeoutMs, logger, scope, database, tenants, secrets),
+        new PluginHostServicesImpl(ROSTERBRIDGE_VERSION, config.plugins.activationTimeoutMs, logger, scope, database, tenants, secrets, sources),
       );
       store.add(registry);
       scope.register(IPluginRegistry, { useValue: registry });
@@ -125,7 +130,7 @@ export class Host {
         }),
       );
 
-      const host: Host = new Host(store, config, logger, censor, scope, database, registry, tenants, api);
+      const host: Host = new Host(store, config, logger, censor, scope, database, registry, tenants, sources, api);
 
       await registry.activateByEvent('onStartup');
       if (options.listen !== false) {

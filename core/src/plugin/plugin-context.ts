@@ -2,6 +2,7 @@ import type { Kysely, Migration } from 'kysely';
 import type { DisposableStore } from '../base/lifecycle';
 import type { Logger } from '../base/logger';
 import type { ServiceScope } from '../instantiation/service-id';
+import type { RegisterSource } from '../sync/roster-source';
 import type { PluginManifest } from './manifest';
 
 /**
@@ -57,6 +58,8 @@ export interface PluginContext {
   forTenant(tenantId: string): TenantContext;
   /** The API returned by a declared dependency's `activate`. */
   getDependencyApi<T = unknown>(pluginId: string): T;
+  /** Registers the implementation of a source this plugin's manifest contributes. */
+  readonly registerSource: RegisterSource;
 }
 
 /**

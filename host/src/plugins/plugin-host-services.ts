@@ -9,6 +9,7 @@ import {
   type PluginModule,
   RosterbridgeError,
   type ServiceScope,
+  type SourceRegistry,
   type TenantContext,
 } from '@rosterbridge/core';
 import type { Database } from '../database/database';
@@ -29,6 +30,7 @@ export class PluginHostServicesImpl implements PluginHostServices {
     private readonly database: Database,
     private readonly tenants: TenantRegistry,
     private readonly secrets: SecretResolver,
+    private readonly sources: SourceRegistry,
   ) {}
 
   satisfiesEngine(range: string, version: string): boolean {
@@ -71,6 +73,7 @@ export class PluginHostServicesImpl implements PluginHostServices {
         return ctx;
       },
       getDependencyApi: <T>(id: string) => getDependencyApi(id) as T,
+      registerSource: (contributionId, source) => this.sources.register(manifest, contributionId, source),
     };
   }
 

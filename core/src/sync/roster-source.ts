@@ -1,0 +1,80 @@
+import type { Disposable } from '../base/lifecycle';
+import type { TenantContext } from '../plugin/plugin-context';
+import type { RosterEntity } from '../roster/roster-entity';
+import type { RosterIssue } from '../roster/roster-issue';
+import type { RosterRecord } from '../roster/roster-record';
+
+/** What a source can do for a tenant. */
+export interface RosterSourceCapabilities {
+  /** The entities it can read, in referential order. */
+  entities: RosterEntity[];
+  /** True when it can read only what changed (a delta package, `dateLastModified>`, an events feed). */
+  delta: boolean;
+}
+
+/** The outcome of a connection check: a real round trip, never an import. */
+export type ConnectionCheck =
+  | { ok: true; message: string; details?: Record<string, unknown> }
+  | {
+      ok: false;
+      /** A stable code telling apart the failures an operator fixes differently. */
+      code: 'SOURCE_UNREACHABLE' | 'SOURCE_BAD_CREDENTIALS' | 'SOURCE_FORBIDDEN' | 'SOURCE_INVALID' | 'SOURCE_NOT_FOUND';
+      message: string;
+      /** Record-level detail, e.g. header problems of a CSV package. */
+      issues?: RosterIssue[];
+      details?: Record<string, unknown>;
+    };
+
+/** What `read` is asked for. */
+export interface RosterReadOptions {
+  /** `full` reads everything; `delta` only what changed (since `since`, or what the package carries). */
+  mode: 'full' | 'delta';
+  /** For delta reads by time: changes after this instant. */
+  since?: Date;
+  /** Records per batch (a hint; batches may be smaller). */
+  batchSize: number;
+  signal: AbortSignal;
+}
+
+/**
+ * One batch of a read: the records that were good, and the issues found on the way (a record with
+ * an `error` issue is not in `records`). `rowsRead` counts what the batch consumed from the source,
+ * so every input record is accounted for: rowsRead = records + rejected.
+ */
+export interface RosterBatch<E extends RosterEntity = RosterEntity> {
+  entity: E;
+  records: RosterRecord<E>[];
+  issues: RosterIssue[];
+  rowsRead: number;
+}
+
+/**
+ * A source opened for one tenant. Reading writes nothing anywhere. A source that cannot finish a
+ * read must throw (never end early as if complete): the ledger deletes nothing after a failed read.
+ */
+export interface RosterSourceSession extends Disposable {
+  readonly capabilities: RosterSourceCapabilities;
+  /** A real round trip (credentials, URL, permissions), or a validation of a package, importing nothing. */
+  check(signal?: AbortSignal): Promise<ConnectionCheck>;
+  /** The entity's records as an async iterable of batches; memory is bounded by the batch size. */
+  read<E extends RosterEntity>(entity: E, options: RosterReadOptions): AsyncIterable<RosterBatch<E>>;
+}
+
+/**
+ * What a source plugin registers for each source it contributes (`contributes.sources[].id`): a
+ * factory of per-tenant sessions over the tenant's validated, secret-resolved settings.
+ *
+ * ```ts
+ * export async function activate(context: PluginContext) {
+ *   context.subscriptions.add(context.registerSource('oneroster-csv', {
+ *     async open(tenant) { return new CsvSourceSession(await tenant.settings<CsvSettings>()); },
+ *   }));
+ * }
+ * ```
+ */
+export interface RosterSource {
+  open(tenant: TenantContext): Promise<RosterSourceSession>;
+}
+
+/** Registers a source implementation under its contribution id; dispose to unregister. */
+export type RegisterSource = (contributionId: string, source: RosterSource) => Disposable;

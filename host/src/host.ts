@@ -20,6 +20,7 @@ import { createLogger } from './logging';
 import { PluginHostServicesImpl } from './plugins/plugin-host-services';
 import { SecretCensor, SecretResolver } from './tenants/secret-reference';
 import { TenantRegistry } from './tenants/tenant-registry';
+import { SourceSessions } from './sources/source-sessions';
 import { ROSTERBRIDGE_VERSION } from './version';
 
 /** Root services, registered in the root scope for plugins and host services alike. */
@@ -59,6 +60,8 @@ export class Host {
     readonly plugins: PluginRegistry,
     readonly tenants: TenantRegistry,
     readonly sources: SourceRegistry,
+    /** Opens tenants' sources (activating their plugins lazily). */
+    readonly sourceSessions: SourceSessions,
     readonly api: FastifyInstance,
   ) {}
 
@@ -104,7 +107,9 @@ export class Host {
         logger.error({ tenant: t.id, problems: t.problems.map((p) => `${p.key}: ${p.message}`) }, 'tenant config invalid; tenant disabled');
       logger.info({ plugins: discovered.length, tenants: loaded.length }, 'plugins discovered, tenants loaded');
 
+      const sourceSessions = new SourceSessions(registry, sources, tenants, config.plugins.activationTimeoutMs);
       const api = await buildControlApi({
+        sourceSessions,
         version: ROSTERBRIDGE_VERSION,
         logger,
         tokens: new TokenAuthenticator(config.api.tokens),
@@ -130,7 +135,7 @@ export class Host {
         }),
       );
 
-      const host: Host = new Host(store, config, logger, censor, scope, database, registry, tenants, sources, api);
+      const host: Host = new Host(store, config, logger, censor, scope, database, registry, tenants, sources, sourceSessions, api);
 
       await registry.activateByEvent('onStartup');
       if (options.listen !== false) {

@@ -23,6 +23,8 @@ export interface TenantContext {
   readonly scope: ServiceScope;
   /** Logger bound to `{ plugin, tenant }`. */
   readonly logger: Logger;
+  /** Folder of the tenant's config file: relative paths in settings are taken from here. */
+  readonly configDir: string;
   /**
    * The tenant's settings for this plugin, validated against the plugin's configuration schema,
    * with secret references resolved now (they are read at use, never cached in logs).

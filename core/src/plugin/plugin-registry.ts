@@ -174,6 +174,13 @@ export class PluginRegistry {
     return entry.api as T;
   }
 
+  /** The context an active plugin was activated with (for the host to reach its tenant views). */
+  contextOf(id: string): PluginContext {
+    const entry = this.entries.get(id);
+    if (!entry || entry.state !== 'active' || !entry.context) throw this.failureError(entry ?? { id, location: '', state: 'failed', failure: { code: 'PLUGIN_NOT_FOUND', reason: 'not installed' } });
+    return entry.context;
+  }
+
   /** The id of the plugin contributing a source or target with this id, if any. */
   findContributor(kind: 'sources' | 'targets', contributionId: string): PluginManifest | undefined {
     return this.allManifests().find((m) => m.contributes[kind].some((c) => c.id === contributionId));

@@ -5,6 +5,7 @@ import { ErrorCodes, type Logger, type PluginRegistry, RosterbridgeError, isRost
 import type { SecretCensor } from '../tenants/secret-reference';
 import { redactTenant } from '../tenants/tenant-config';
 import type { TenantRegistry } from '../tenants/tenant-registry';
+import type { SourceSessions } from '../sources/source-sessions';
 import { type Principal, TokenAuthenticator, assertTenantAccess } from './auth';
 
 declare module 'fastify' {
@@ -25,6 +26,7 @@ export interface ControlApiDependencies {
   censor: SecretCensor;
   plugins: PluginRegistry;
   tenants: TenantRegistry;
+  sourceSessions: SourceSessions;
   /** Readiness: each check names what is not ready. */
   readiness(): Promise<{ ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> }>;
 }
@@ -165,6 +167,26 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
     async (request) => {
       assertTenantAccess(request.principal!, request.params.id);
       return tenantView(deps.tenants.get(request.params.id));
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/tenants/:id/source/check',
+    {
+      schema: {
+        tags: ['tenants'],
+        summary: "Tests the tenant's source connection (a real round trip, or a package's manifest and headers); imports nothing.",
+        params: { type: 'object', properties: { id: { type: 'string' } } },
+      },
+    },
+    async (request, reply) => {
+      assertTenantAccess(request.principal!, request.params.id);
+      const controller = new AbortController();
+      // A caller that hangs up stops the check.
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished) controller.abort();
+      });
+      return deps.sourceSessions.check(request.params.id, controller.signal);
     },
   );
 

@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { sql } from 'kysely';
 import satisfies from 'semver/functions/satisfies';
 import {
@@ -63,6 +64,7 @@ export class PluginHostServicesImpl implements PluginHostServices {
           tenantId,
           scope: scope.createChild(`tenant:${tenantId}`),
           logger: logger.child({ tenant: tenantId }),
+          configDir: path.dirname(tenants.config(tenantId).file),
           async settings<T>() {
             const current = tenants.pluginUse(tenantId, manifest.id);
             if (!current) throw new RosterbridgeError('TENANT_NOT_FOUND', `tenant "${tenantId}" no longer enables plugin "${manifest.id}"`);

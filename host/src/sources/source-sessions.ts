@@ -1,0 +1,58 @@
+import {
+  type ConnectionCheck,
+  type PluginRegistry,
+  RosterbridgeError,
+  type RosterSourceSession,
+  type SourceRegistry,
+  errorMessage,
+  isRosterbridgeError,
+  withDeadline,
+} from '@rosterbridge/core';
+import type { TenantRegistry } from '../tenants/tenant-registry';
+
+/**
+ * Opens a tenant's source: activates its plugin on `onSource:<id>` (lazily, the first time), finds
+ * the implementation the plugin registered, and opens a session over the tenant's settings.
+ */
+export class SourceSessions {
+  constructor(
+    private readonly plugins: PluginRegistry,
+    private readonly sources: SourceRegistry,
+    private readonly tenants: TenantRegistry,
+    private readonly deadlineMs: number,
+  ) {}
+
+  /** A session on the tenant's source; the caller disposes it. */
+  async open(tenantId: string): Promise<RosterSourceSession> {
+    const config = this.tenants.config(tenantId);
+    const use = config.source;
+    if (!use || !use.enabled || !use.pluginId)
+      throw new RosterbridgeError('TENANT_CONFIG_INVALID', `tenant "${tenantId}" has no enabled source (key "source" in ${config.file})`, { tenant: tenantId, key: 'source' });
+    await this.plugins.activateByEvent(`onSource:${use.id}`);
+    await this.plugins.activate(use.pluginId, `onSource:${use.id}`);
+    const source = this.sources.get(use.id);
+    if (!source)
+      throw new RosterbridgeError('PLUGIN_FAILED', `plugin "${use.pluginId}" is active but registered no implementation for source "${use.id}"`, { plugin: use.pluginId });
+    const tenant = this.plugins.contextOf(use.pluginId).forTenant(tenantId);
+    return withDeadline(source.open(tenant), this.deadlineMs, `source "${use.id}" open() for tenant ${tenantId}`);
+  }
+
+  /**
+   * Checks the tenant's source connection: a real round trip for a remote source, a manifest and
+   * header check for a package. Failures to even open the source are answered as a failed check.
+   */
+  async check(tenantId: string, signal?: AbortSignal): Promise<ConnectionCheck> {
+    let session: RosterSourceSession;
+    try {
+      session = await this.open(tenantId);
+    } catch (err) {
+      if (isRosterbridgeError(err) && (err.code === 'TENANT_NOT_FOUND' || err.code === 'TENANT_CONFIG_INVALID' || err.code.startsWith('PLUGIN_'))) throw err;
+      return { ok: false, code: 'SOURCE_INVALID', message: errorMessage(err) };
+    }
+    try {
+      return await session.check(signal);
+    } finally {
+      await session.dispose();
+    }
+  }
+}

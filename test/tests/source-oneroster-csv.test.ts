@@ -1,0 +1,79 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import t from 'tap';
+import { ROSTER_ENTITY_ORDER } from '@rosterbridge/core';
+import { FIXTURES_DIR, SHARED_FIXTURES_DIR, startTestHost } from '@rosterbridge/test-kit';
+
+const ADMIN = 'admin-token-0123456789abcdef';
+const PLUGINS = path.resolve(__dirname, '../../plugins');
+
+/** Data rows of a CSV file counted independently of the reader (fixtures have no embedded newlines in quotes). */
+function dataRows(file: string): number {
+  return readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '').length - 1;
+}
+
+t.test('the CSV source plugin through a running host', async (t) => {
+  const th = await startTestHost({
+    pluginDirs: [PLUGINS],
+    tenantsDir: path.join(FIXTURES_DIR, 'tenants/csv'),
+    tokens: [{ name: 'ops', token: ADMIN, role: 'admin' }],
+  });
+  t.teardown(() => th.stop());
+  const { host } = th;
+  const post = async (url: string) => {
+    const res = await fetch(host.url + url, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+
+  t.equal(host.plugins.get('source-oneroster-csv')?.state, 'inactive', 'not activated before a tenant needs it');
+
+  await t.test('connection check of a clean package activates the plugin and answers ok', async (t) => {
+    const r = await post('/tenants/hub-en/source/check');
+    t.equal(r.status, 200);
+    t.equal(r.body.ok, true, JSON.stringify(r.body));
+    t.equal(host.plugins.get('source-oneroster-csv')?.state, 'active');
+    t.equal(host.plugins.get('source-oneroster-csv')?.activation?.event, 'onSource:oneroster-csv');
+  });
+
+  await t.test('a nonconformant package is refused naming the header', async (t) => {
+    const r = await post('/tenants/nonconformant/source/check');
+    t.equal(r.body.ok, false);
+    t.equal(r.body.code, 'SOURCE_INVALID');
+    t.match(r.body.message, /users\.csv/);
+    t.ok(r.body.issues.some((i: any) => i.code === 'CSV_BAD_HEADER' && i.file === 'users.csv'), JSON.stringify(r.body.issues));
+  });
+
+  await t.test('a package that is not there is a failed check naming the path', async (t) => {
+    const r = await post('/tenants/missing/source/check');
+    t.equal(r.status, 200);
+    t.equal(r.body.ok, false);
+    t.match(r.body.message, /\/nonexistent\/drop\/oneroster\.zip/);
+  });
+
+  await t.test('a full read yields every row of every file, none rejected', async (t) => {
+    const session = await host.sourceSessions.open('hub-en');
+    t.teardown(() => session.dispose());
+    const dir = path.join(SHARED_FIXTURES_DIR, 'oneroster-csv/roster-hub-en');
+    const files = new Set(readdirSync(dir));
+    t.same(session.capabilities.entities, ROSTER_ENTITY_ORDER.filter((e) => files.has(`${e}.csv`)));
+    for (const entity of session.capabilities.entities) {
+      let records = 0;
+      let rows = 0;
+      const errors = [];
+      for await (const batch of session.read(entity, { mode: 'full', batchSize: 100, signal: new AbortController().signal })) {
+        records += batch.records.length;
+        rows += batch.rowsRead;
+        errors.push(...batch.issues.filter((i) => i.severity === 'error'));
+      }
+      const expected = dataRows(path.join(dir, `${entity}.csv`));
+      t.equal(records, expected, `${entity}: every row became a record`);
+      t.equal(rows, expected, `${entity}: every row accounted for`);
+      t.same(errors, [], `${entity}: no errors`);
+    }
+  });
+
+  await t.test('an unknown token is refused', async (t) => {
+    const r = await fetch(`${host.url}/tenants/hub-en/source/check`, { method: 'POST', headers: { authorization: 'Bearer nope-nope-nope-nope' } });
+    t.equal(r.status, 401);
+  });
+});

@@ -9,3 +9,5 @@ export * from './tenants/tenant-registry';
 export * from './api/auth';
 export * from './api/control-api';
 export * from './logging';
+export { stopOnSignals } from './cli/start-command';
+export * from './sources/source-sessions';

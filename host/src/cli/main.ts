@@ -17,8 +17,7 @@ const program = new Command()
 program
   .command('start')
   .description('start the host: database, plugins, tenants, control API')
-  .option('--demo', 'run the demo: embedded database in .data/demo, the demo tenant, a fixed local admin token')
-  .action(async (opts: { demo?: boolean }) => startHost({ configFile: program.opts().config, demo: opts.demo === true }));
+  .action(async () => startHost({ configFile: program.opts().config }));
 
 program
   .command('plugins')

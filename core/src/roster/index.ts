@@ -1,2 +1,17 @@
-// The canonical OneRoster 1.1 model lands here.
-export {};
+export * from './roster-entity';
+export * from './roster-vocabulary';
+export * from './grade-level';
+export * from './roster-record-base';
+export * from './org';
+export * from './academic-session';
+export * from './course';
+export * from './roster-class';
+export * from './user';
+export * from './enrollment';
+export * from './demographics';
+export * from './roster-record';
+export * from './roster-issue';
+export * from './roster-value';
+export * from './roster-field-reader';
+export * from './parse-roster-record';
+export * from './roster-reference';

@@ -1,0 +1,88 @@
+import type { CalendarDate } from './roster-record-base';
+import type { UserId } from './user';
+
+/**
+ * Reads a OneRoster boolean: `true` or `false` in any case (`TRUE` from spreadsheets, `"true"` from
+ * ClassLink's JSON). Undefined for anything else.
+ */
+export function parseRosterBoolean(text: string): boolean | undefined {
+  const lower = text.trim().toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
+  return undefined;
+}
+
+function isRealDate(year: number, month: number, day: number): boolean {
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
+/** Reads a `YYYY-MM-DD` calendar date that exists (no 2023-02-30). Undefined otherwise. */
+export function parseCalendarDate(text: string): CalendarDate | undefined {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text.trim());
+  if (!match) return undefined;
+  return isRealDate(Number(match[1]), Number(match[2]), Number(match[3])) ? match[0] : undefined;
+}
+
+/** A date-time as read, with what had to be assumed to read it. */
+export interface RosterDateTime {
+  instant: Date;
+  /** The text was a bare date; midnight UTC was assumed. */
+  withoutTime: boolean;
+  /** The text had a time but no zone; UTC was assumed. */
+  withoutZone: boolean;
+}
+
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/**
+ * Reads an ISO 8601 date-time such as `2023-05-01T18:25:43.511Z` (`dateLastModified`). A bare date
+ * or a time without a zone is read as UTC and flagged, so the caller can warn. Undefined when the
+ * text is not a date-time or names a moment that does not exist.
+ */
+export function parseRosterDateTime(text: string): RosterDateTime | undefined {
+  const match = DATE_TIME.exec(text.trim());
+  if (!match) return undefined;
+  const [, year, month, day, hour, minute, second, fraction, zone] = match;
+  if (!isRealDate(Number(year), Number(month), Number(day))) return undefined;
+  if (hour === undefined) {
+    return { instant: new Date(`${year}-${month}-${day}T00:00:00Z`), withoutTime: true, withoutZone: false };
+  }
+  if (Number(hour) > 23 || Number(minute) > 59 || Number(second ?? 0) > 59) return undefined;
+  const millis = (fraction ?? '').padEnd(3, '0').slice(0, 3);
+  const offset = zone === undefined || zone.toUpperCase() === 'Z' ? 'Z' : zone.replace(/^([+-]\d{2}):?(\d{2})$/, '$1:$2');
+  const instant = new Date(`${year}-${month}-${day}T${hour}:${minute}:${second ?? '00'}.${millis}${offset}`);
+  if (Number.isNaN(instant.getTime())) return undefined;
+  return { instant, withoutTime: false, withoutZone: zone === undefined };
+}
+
+/** Splits a comma-separated OneRoster list (`"09,10, 11"`), trimming items and dropping blank ones. */
+export function splitRosterList(text: string): string[] {
+  return text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+/**
+ * Reads a CSV `userIds` field, `{LDAP:12},{LTI:15}`: items in braces, separated by commas, each a
+ * type and an identifier split at the first colon. Undefined when the text does not have that
+ * form, or an item lacks its type or identifier.
+ */
+export function parseUserIdList(text: string): UserId[] | undefined {
+  const trimmed = text.trim();
+  const userIds: UserId[] = [];
+  const item = /\{([^{}]*)\}\s*(?:,\s*|$)/y;
+  while (item.lastIndex < trimmed.length) {
+    const match = item.exec(trimmed);
+    if (!match) return undefined;
+    const body = match[1]!;
+    const colon = body.indexOf(':');
+    const type = body.slice(0, Math.max(colon, 0)).trim();
+    const identifier = body.slice(colon + 1).trim();
+    if (colon < 0 || type === '' || identifier === '') return undefined;
+    userIds.push({ type, identifier });
+  }
+  return trimmed.endsWith(',') ? undefined : userIds;
+}

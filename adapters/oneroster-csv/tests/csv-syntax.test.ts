@@ -133,3 +133,23 @@ t.test('an empty file is refused for want of a header', async (t) => {
   const error = await readEntity(pkg, 'orgs').catch((thrown: unknown) => thrown);
   t.ok(isRosterbridgeError(error, 'CSV_BAD_HEADER'));
 });
+
+t.test('a header in the wrong order, or missing a required column, is refused naming the column', async (t) => {
+  const pkg = await openCsvPackage(writePackage(t, {
+    'manifest.csv': manifestCsv({ orgs: 'bulk', courses: 'bulk' }),
+    // name and type swapped
+    'orgs.csv': 'sourcedId,status,dateLastModified,type,name,identifier,parentSourcedId\nd1,,,district,Lincoln,,\n',
+    // the required title column left out
+    'courses.csv': `${ONEROSTER_CSV_HEADERS.courses.filter((c) => c !== 'title').join(',')}\n`,
+  }));
+  t.teardown(() => pkg.dispose());
+  const issues = await pkg.check();
+  t.same(where(issues).sort(), ['courses.csv:1:CSV_BAD_HEADER', 'orgs.csv:1:CSV_BAD_HEADER']);
+  const orgs = issues.find((i) => i.file === 'orgs.csv')!;
+  t.match(orgs.message, /column 4 is 'type', expected 'name' \('type' belongs in column 5\)/);
+  const courses = issues.find((i) => i.file === 'courses.csv')!;
+  const titleColumn = ONEROSTER_CSV_HEADERS.courses.indexOf('title') + 1;
+  t.match(courses.message, new RegExp(`column ${titleColumn} is '[^']+', expected 'title'`));
+  const error = await readEntity(pkg, 'orgs').catch((thrown: unknown) => thrown);
+  t.ok(isRosterbridgeError(error, 'CSV_BAD_HEADER'), 'reading the file is refused, not half-read');
+});

@@ -66,7 +66,7 @@ export class CsvSourceSession implements RosterSourceSession {
     if (mode === 'absent') return;
     if (options.mode === 'full' && mode === 'delta')
       throw new RosterbridgeError(
-        'SETTINGS_INVALID',
+        'SOURCE_MODE_MISMATCH',
         `${this.csv.location}: manifest.csv marks ${entity}.csv as delta; a full sync needs a bulk package (run a delta sync for this package)`,
         { entity },
       );
@@ -77,7 +77,11 @@ export class CsvSourceSession implements RosterSourceSession {
       consumed = reading.tally.rowsRead;
       yield { entity, records: batch.records, issues: batch.issues, rowsRead };
     }
-    if (!reading.tally.complete) throw new RosterbridgeError('INTERNAL', `${this.csv.location}: ${entity}.csv ended before it was read completely`);
+    // A malformed quote can make the parser swallow the rest of a file; such a read is no snapshot.
+    if (!reading.tally.complete)
+      throw new RosterbridgeError('SOURCE_INCOMPLETE', `${this.csv.location}: ${entity}.csv could not be read to its end (see the CSV_MALFORMED_ROW issues); nothing will be deleted on it`, {
+        entity,
+      });
   }
 
   async dispose(): Promise<void> {

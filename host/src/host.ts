@@ -20,6 +20,7 @@ import { createLogger } from './logging';
 import { PluginHostServicesImpl } from './plugins/plugin-host-services';
 import { SecretCensor, SecretResolver } from './tenants/secret-reference';
 import { TenantRegistry } from './tenants/tenant-registry';
+import { invalidConfigurationSchemas } from './tenants/tenant-config';
 import { SourceSessions } from './sources/source-sessions';
 import { ROSTERBRIDGE_VERSION } from './version';
 
@@ -99,6 +100,7 @@ export class Host {
       scope.register(IPluginRegistry, { useValue: registry });
       const discovered = await discoverPlugins(config.plugins.dirs);
       registry.register(discovered);
+      for (const { pluginId, reason } of invalidConfigurationSchemas(registry.manifests())) registry.refuse(pluginId, 'MANIFEST_INVALID', reason);
       for (const p of registry.list().filter((p) => p.state === 'failed'))
         logger.error({ plugin: p.id, code: p.failure?.code, reason: p.failure?.reason }, 'plugin refused');
 

@@ -74,6 +74,10 @@ t.test('plugin kernel through a running host', async (t) => {
     t.equal(p['needs-missing']!.failure!.code, 'PLUGIN_DEPENDENCY_MISSING');
     t.match(p['needs-missing']!.failure!.reason, /"not-installed" is not installed/);
 
+    t.equal(p['bad-settings-schema']!.failure!.code, 'MANIFEST_INVALID');
+    t.match(p['bad-settings-schema']!.failure!.reason, /contributes\.configuration is not a valid JSON Schema/);
+    t.notOk((globalThis as any).__rbBadSchemaLoaded, 'a plugin whose settings schema is broken never loads');
+
     t.equal(p['startup-early']!.state, 'active');
     t.equal(p['startup-early']!.activation!.event, 'onStartup');
     t.type(p['startup-early']!.activation!.durationMs, 'number');

@@ -52,7 +52,7 @@ export interface PluginManifest {
   main: string;
   /** Semver range of Rosterbridge versions the plugin works with. */
   engine: string;
-  /** Events that activate the plugin: `onStartup`, `*`, `onSource:<id>`, `onTarget:<id>`, `onCommand:<id>`. */
+  /** Events that activate the plugin: `onStartup`, `*`, `onSource:<id>`, `onTarget:<id>`. */
   activationEvents: string[];
   /** Ids of plugins that must be active before this one. */
   dependencies: string[];
@@ -72,7 +72,7 @@ export type ManifestResult =
 
 const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const VERSION = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
-const EVENT = /^(\*|onStartup|on(Source|Target|Command):[a-z][a-z0-9]*(-[a-z0-9]+)*)$/;
+const EVENT = /^(\*|onStartup|on(Source|Target):[a-z][a-z0-9]*(-[a-z0-9]+)*)$/;
 const CONSUMES = /^roster\.[a-zA-Z]+@\d+$/;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -106,7 +106,7 @@ export function readManifest(packageJson: unknown): ManifestResult {
   else
     activationEvents.forEach((e, i) => {
       if (typeof e !== 'string' || !EVENT.test(e))
-        problem(`rosterbridge.activationEvents[${i}]`, `${JSON.stringify(e)} is not an activation event (onStartup, *, onSource:<id>, onTarget:<id>, onCommand:<id>)`);
+        problem(`rosterbridge.activationEvents[${i}]`, `${JSON.stringify(e)} is not an activation event (onStartup, *, onSource:<id>, onTarget:<id>)`);
     });
 
   const dependencies = rb.dependencies ?? [];

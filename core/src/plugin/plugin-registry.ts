@@ -125,6 +125,16 @@ export class PluginRegistry {
     this.settleDependencies();
   }
 
+  /**
+   * Refuses a registered plugin before it loads, for a problem the host found in one of its
+   * contributions (say, a configuration schema that is not valid JSON Schema). Dependents fail too.
+   */
+  refuse(id: string, code: ErrorCode, reason: string): void {
+    const entry = this.entries.get(id);
+    if (!entry || entry.state !== 'inactive') return;
+    this.fail(entry, code, reason);
+  }
+
   /** Every plugin with its state, in id order. */
   list(): PluginStatus[] {
     return [...this.entries.values()].sort((a, b) => a.id.localeCompare(b.id)).map((e) => this.status(e));

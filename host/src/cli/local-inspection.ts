@@ -2,6 +2,7 @@ import { PluginRegistry, discoverPlugins, nullLogger } from '@rosterbridge/core'
 import satisfies from 'semver/functions/satisfies';
 import { type HostConfig, loadHostConfig } from '../config/host-config';
 import { TenantRegistry } from '../tenants/tenant-registry';
+import { invalidConfigurationSchemas } from '../tenants/tenant-config';
 import { ROSTERBRIDGE_VERSION } from '../version';
 
 /**
@@ -19,6 +20,7 @@ export async function inspectLocally(configFile?: string): Promise<{ config: Hos
     migrate: () => Promise.reject(new Error('inspection runs no migrations')),
   });
   plugins.register(await discoverPlugins(config.plugins.dirs));
+  for (const { pluginId, reason } of invalidConfigurationSchemas(plugins.manifests())) plugins.refuse(pluginId, 'MANIFEST_INVALID', reason);
   const tenants = new TenantRegistry(config.tenants.dir, () => plugins.allManifests());
   await tenants.load();
   return { config, plugins, tenants };

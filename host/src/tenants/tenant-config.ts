@@ -208,6 +208,26 @@ export class TenantConfigLoader {
   }
 }
 
+/**
+ * Compiles every contributed configuration schema once; returns the plugins whose schema is not
+ * valid JSON Schema, with the compiler's reason.
+ */
+export function invalidConfigurationSchemas(manifests: readonly PluginManifest[]): { pluginId: string; reason: string }[] {
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  addFormats(ajv);
+  ajv.addKeyword({ keyword: 'x-secret', schemaType: 'boolean' });
+  const invalid: { pluginId: string; reason: string }[] = [];
+  for (const m of manifests) {
+    if (!m.contributes.configuration) continue;
+    try {
+      ajv.compile(m.contributes.configuration);
+    } catch (err) {
+      invalid.push({ pluginId: m.id, reason: `rosterbridge.contributes.configuration is not a valid JSON Schema: ${(err as Error).message}` });
+    }
+  }
+  return invalid;
+}
+
 /** The tenant config as the API shows it: effective values, secrets redacted. */
 export function redactTenant(config: TenantConfig): Record<string, unknown> {
   const { file, ...rest } = config;

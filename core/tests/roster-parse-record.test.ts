@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { sharedFixturesDir } from '@rosterbridge/test-kit';
 import t from 'tap';
 import { hasRosterErrors, parseRosterRecord, type RosterIssue } from '@rosterbridge/core';
 
-const fixtures = path.resolve(__dirname, '../../../shared/fixtures');
+const fixtures = sharedFixturesDir();
 const codes = (issues: RosterIssue[]): string[] => issues.map((issue) => `${issue.field}:${issue.code}`);
 
 t.test('a CSV org row parses; blanks become absent, status defaults to active', async (t) => {

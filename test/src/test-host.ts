@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { type ApiToken, Host, type HostConfig, loadHostConfig } from '@rosterbridge/host';
+import { sharedFixturesDir } from './shared-fixtures';
 import { createTestDatabase } from './test-database';
 
 /** A running host for a test, with captured logs. */
@@ -16,8 +17,8 @@ export interface TestHost {
 
 /** The folder of the test kit's fixtures (plugins, tenants). */
 export const FIXTURES_DIR = path.resolve(__dirname, '../fixtures');
-/** The public fixtures shared beside the project. */
-export const SHARED_FIXTURES_DIR = path.resolve(__dirname, '../../../shared/fixtures');
+/** The public fixtures shared beside the project (see {@link sharedFixturesDir}). */
+export const SHARED_FIXTURES_DIR = sharedFixturesDir();
 
 /**
  * Starts a host on a fresh database (real PostgreSQL when DATABASE_URL is set, embedded otherwise)

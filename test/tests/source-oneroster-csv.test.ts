@@ -1,8 +1,9 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { ROSTER_ENTITY_ORDER } from '@rosterbridge/core';
-import { FIXTURES_DIR, SHARED_FIXTURES_DIR, startTestHost } from '@rosterbridge/test-kit';
+import { SHARED_FIXTURES_DIR, startTestHost } from '@rosterbridge/test-kit';
 
 const ADMIN = 'admin-token-0123456789abcdef';
 const PLUGINS = path.resolve(__dirname, '../../plugins');
@@ -12,10 +13,21 @@ function dataRows(file: string): number {
   return readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '').length - 1;
 }
 
+/** Tenant files whose source is a shared fixture (by absolute path) or a path that does not exist. */
+function tenantsDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rb-csv-tenants-'));
+  const tenant = (id: string, timezone: string, location: string) =>
+    writeFileSync(path.join(dir, `${id}.json`), JSON.stringify({ displayName: id, timezone, source: { id: 'oneroster-csv', settings: { location } } }));
+  tenant('hub-en', 'Asia/Tokyo', path.join(SHARED_FIXTURES_DIR, 'oneroster-csv/roster-hub-en'));
+  tenant('nonconformant', 'Europe/Paris', path.join(SHARED_FIXTURES_DIR, 'oneroster-csv/nonconformant-v1p0-style'));
+  tenant('missing', 'America/New_York', '/nonexistent/drop/oneroster.zip');
+  return dir;
+}
+
 t.test('the CSV source plugin through a running host', async (t) => {
   const th = await startTestHost({
     pluginDirs: [PLUGINS],
-    tenantsDir: path.join(FIXTURES_DIR, 'tenants/csv'),
+    tenantsDir: tenantsDir(),
     tokens: [{ name: 'ops', token: ADMIN, role: 'admin' }],
   });
   t.teardown(() => th.stop());

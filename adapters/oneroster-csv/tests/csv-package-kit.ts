@@ -2,11 +2,12 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { sharedFixturesDir } from '@rosterbridge/test-kit';
 import type { CsvPackage, CsvReadOptions } from '@rosterbridge/oneroster-csv';
 import type { RosterEntity, RosterIssue, RosterRecord } from '@rosterbridge/core';
 
 /** The shared OneRoster CSV fixtures, read in place. */
-export const FIXTURES = path.resolve(__dirname, '../../../../shared/fixtures/oneroster-csv');
+export const FIXTURES = path.join(sharedFixturesDir(), 'oneroster-csv');
 
 /** A temporary directory removed when the test ends. */
 export function tempDir(t: { teardown(fn: () => void): void }): string {

@@ -1,1 +1,5 @@
 export {};
+export * from './test-database';
+export * from './test-host';
+export * from './generator';
+export * from './shared-fixtures';

@@ -6,6 +6,10 @@ import {
   PluginRegistry,
   ServiceScope,
   SourceRegistry,
+  TargetRegistry,
+  Ledger,
+  RunStore,
+  SyncEngine,
   discoverPlugins,
   errorMessage,
   serviceId,
@@ -22,6 +26,7 @@ import { SecretCensor, SecretResolver } from './tenants/secret-reference';
 import { TenantRegistry } from './tenants/tenant-registry';
 import { invalidConfigurationSchemas } from './tenants/tenant-config';
 import { SourceSessions } from './sources/source-sessions';
+import { SyncService, openTenantTarget } from './sync/sync-service';
 import { ROSTERBRIDGE_VERSION } from './version';
 
 /** Root services, registered in the root scope for plugins and host services alike. */
@@ -63,6 +68,9 @@ export class Host {
     readonly sources: SourceRegistry,
     /** Opens tenants' sources (activating their plugins lazily). */
     readonly sourceSessions: SourceSessions,
+    /** Triggers, cancels and decides sync runs. */
+    readonly syncs: SyncService,
+    readonly runs: RunStore,
     readonly api: FastifyInstance,
   ) {}
 
@@ -93,8 +101,9 @@ export class Host {
       const secrets = new SecretResolver(censor, config.tenants.dir);
       const sources = new SourceRegistry();
       scope.register(ISourceRegistry, { useValue: sources });
+      const targets = new TargetRegistry();
       registry = new PluginRegistry(
-        new PluginHostServicesImpl(ROSTERBRIDGE_VERSION, config.plugins.activationTimeoutMs, logger, scope, database, tenants, secrets, sources),
+        new PluginHostServicesImpl(ROSTERBRIDGE_VERSION, config.plugins.activationTimeoutMs, logger, scope, database, tenants, secrets, sources, targets),
       );
       store.add(registry);
       scope.register(IPluginRegistry, { useValue: registry });
@@ -110,8 +119,23 @@ export class Host {
       logger.info({ plugins: discovered.length, tenants: loaded.length }, 'plugins discovered, tenants loaded');
 
       const sourceSessions = new SourceSessions(registry, sources, tenants, config.plugins.activationTimeoutMs);
+      const core = database.db.withSchema(CORE_SCHEMA);
+      const runs = new RunStore(core);
+      const plugins = registry;
+      const engine = new SyncEngine(runs, new Ledger(database.db, CORE_SCHEMA), {
+        openSource: (tenantId) => sourceSessions.open(tenantId),
+        openTarget: (tenantId, targetId) => openTenantTarget(plugins, targets, tenants, tenantId, targetId, config.plugins.activationTimeoutMs),
+        thresholds: (tenantId) => tenants.config(tenantId).thresholds,
+        applyTimeoutMs: config.sync.applyTimeoutMs,
+        batchSize: config.sync.batchSize,
+        logger: logger.child({ component: 'sync' }),
+      });
+      const syncs = new SyncService(engine, runs, tenants, logger.child({ component: 'sync' }));
+      store.add(syncs);
       const api = await buildControlApi({
         sourceSessions,
+        syncs,
+        runs,
         version: ROSTERBRIDGE_VERSION,
         logger,
         tokens: new TokenAuthenticator(config.api.tokens),
@@ -137,7 +161,7 @@ export class Host {
         }),
       );
 
-      const host: Host = new Host(store, config, logger, censor, scope, database, registry, tenants, sources, sourceSessions, api);
+      const host: Host = new Host(store, config, logger, censor, scope, database, registry, tenants, sources, sourceSessions, syncs, runs, api);
 
       await registry.activateByEvent('onStartup');
       if (options.listen !== false) {
@@ -146,6 +170,8 @@ export class Host {
       } else {
         await api.ready();
       }
+      const resumed = await syncs.resumeUnfinished();
+      if (resumed.length > 0) logger.warn({ runs: resumed }, 'resumed runs left unfinished by a previous host');
       host.started = true;
       return host;
     } catch (err) {

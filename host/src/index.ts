@@ -11,3 +11,4 @@ export * from './api/control-api';
 export * from './logging';
 export { stopOnSignals } from './cli/start-command';
 export * from './sources/source-sessions';
+export * from './sync/sync-service';

@@ -3,6 +3,7 @@ import type { DisposableStore } from '../base/lifecycle';
 import type { Logger } from '../base/logger';
 import type { ServiceScope } from '../instantiation/service-id';
 import type { RegisterSource } from '../sync/roster-source';
+import type { RegisterTarget } from '../sync/roster-target';
 import type { PluginManifest } from './manifest';
 
 /**
@@ -62,6 +63,8 @@ export interface PluginContext {
   getDependencyApi<T = unknown>(pluginId: string): T;
   /** Registers the implementation of a source this plugin's manifest contributes. */
   readonly registerSource: RegisterSource;
+  /** Registers the implementation of a target this plugin's manifest contributes. */
+  readonly registerTarget: RegisterTarget;
 }
 
 /**

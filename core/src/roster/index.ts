@@ -14,4 +14,5 @@ export * from './roster-issue';
 export * from './roster-value';
 export * from './roster-field-reader';
 export * from './parse-roster-record';
+export * from './roster-row-parser';
 export * from './roster-reference';

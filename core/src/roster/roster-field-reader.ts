@@ -1,6 +1,6 @@
 import { normalizeGradeLevel, type GradeLevel } from './grade-level';
 import type { RosterEntity } from './roster-entity';
-import { rosterIssue, type RosterIssue, type RosterIssueCode } from './roster-issue';
+import { hasRosterErrors, rosterIssue, type RosterIssue, type RosterIssueCode } from './roster-issue';
 import type { CalendarDate } from './roster-record-base';
 import { parseCalendarDate, parseRosterBoolean, parseRosterDateTime, parseUserIdList, splitRosterList } from './roster-value';
 import { matchVocabulary } from './roster-vocabulary';
@@ -20,6 +20,9 @@ export interface RosterFieldOptions {
   restName?: string;
 }
 
+// A shared default rather than `= {}`: every field of every record is read with options.
+const NO_OPTIONS: RosterFieldOptions = Object.freeze({});
+
 /**
  * Reads the fields of one raw record into typed values, collecting an issue for every field it
  * cannot read instead of throwing. Tolerates what real sources send: surrounding blanks, `""` for
@@ -35,34 +38,32 @@ export interface RosterFieldOptions {
 export class RosterFieldReader {
   /** Everything found wrong so far, in the order fields were read. */
   readonly issues: RosterIssue[] = [];
-  private sourcedId: string | undefined;
 
   constructor(
     readonly entity: RosterEntity,
     private readonly raw: RawRosterRecord,
-  ) {
-    const id = this.value('sourcedId');
-    if (typeof id === 'string') this.sourcedId = id;
-  }
+  ) {}
 
   /** True when an error (not a warning) has been found. */
   get hasErrors(): boolean {
-    return this.issues.some((issue) => issue.severity === 'error');
+    return hasRosterErrors(this.issues);
   }
 
   /** Adds an issue about `field` of this record. */
   report(code: RosterIssueCode, field: string | undefined, message: string): void {
+    // The sourcedId is looked up here, not up front: most records have no issue to name it in.
+    const sourcedId = this.value('sourcedId');
     this.issues.push(
       rosterIssue(code, message, {
         entity: this.entity,
-        ...(this.sourcedId === undefined ? {} : { sourcedId: this.sourcedId }),
+        ...(typeof sourcedId === 'string' ? { sourcedId } : {}),
         ...(field === undefined ? {} : { field }),
       }),
     );
   }
 
   /** A text field, trimmed; undefined when blank. */
-  text(field: string, options: RosterFieldOptions = {}): string | undefined {
+  text(field: string, options: RosterFieldOptions = NO_OPTIONS): string | undefined {
     const value = this.present(field, options);
     if (value === undefined) return undefined;
     if (typeof value !== 'string') {
@@ -73,9 +74,10 @@ export class RosterFieldReader {
   }
 
   /** A field whose value must come from `vocabulary`; a match that ignores case is kept with a warning. */
-  vocabulary<T extends string>(field: string, vocabulary: readonly T[], options: RosterFieldOptions = {}): T | undefined {
+  vocabulary<T extends string>(field: string, vocabulary: readonly T[], options: RosterFieldOptions = NO_OPTIONS): T | undefined {
     const text = this.text(field, options);
     if (text === undefined) return undefined;
+    if ((vocabulary as readonly string[]).includes(text)) return text as T;
     const match = matchVocabulary(vocabulary, text);
     if (!match) {
       this.report('BAD_VOCABULARY', field, `${field} '${text}' is not one of ${vocabulary.join(', ')}`);
@@ -88,7 +90,7 @@ export class RosterFieldReader {
   }
 
   /** A boolean field: `true`/`false` in any case, or a JSON boolean. */
-  boolean(field: string, options: RosterFieldOptions = {}): boolean | undefined {
+  boolean(field: string, options: RosterFieldOptions = NO_OPTIONS): boolean | undefined {
     const value = this.present(field, options);
     if (value === undefined || typeof value === 'boolean') return value;
     const parsed = typeof value === 'string' ? parseRosterBoolean(value) : undefined;
@@ -97,7 +99,7 @@ export class RosterFieldReader {
   }
 
   /** A calendar date field, `YYYY-MM-DD`. */
-  calendarDate(field: string, options: RosterFieldOptions = {}): CalendarDate | undefined {
+  calendarDate(field: string, options: RosterFieldOptions = NO_OPTIONS): CalendarDate | undefined {
     const text = this.text(field, options);
     if (text === undefined) return undefined;
     const date = parseCalendarDate(text);
@@ -106,7 +108,7 @@ export class RosterFieldReader {
   }
 
   /** A date-time field such as `dateLastModified`; a bare date or a zone-less time is read as UTC, with a warning. */
-  dateTime(field: string, options: RosterFieldOptions = {}): Date | undefined {
+  dateTime(field: string, options: RosterFieldOptions = NO_OPTIONS): Date | undefined {
     const text = this.text(field, options);
     if (text === undefined) return undefined;
     const parsed = parseRosterDateTime(text);
@@ -123,7 +125,7 @@ export class RosterFieldReader {
   }
 
   /** A four-digit year field, such as `schoolYear`. */
-  year(field: string, options: RosterFieldOptions = {}): string | undefined {
+  year(field: string, options: RosterFieldOptions = NO_OPTIONS): string | undefined {
     const text = this.text(field, options);
     if (text === undefined) return undefined;
     if (/^\d{4}$/.test(text)) return text;
@@ -132,12 +134,12 @@ export class RosterFieldReader {
   }
 
   /** A list of text: comma-separated in CSV, an array in JSON. */
-  list(field: string, options: RosterFieldOptions = {}): string[] {
-    return this.items(field, options, (item) => (typeof item === 'string' ? item : undefined), 'text');
+  list(field: string, options: RosterFieldOptions = NO_OPTIONS): string[] {
+    return this.items(field, options, textItem, 'text');
   }
 
   /** A reference to one record, by sourcedId (CSV) or as a `{ sourcedId }` ref (REST). */
-  reference(field: string, options: RosterFieldOptions = {}): string | undefined {
+  reference(field: string, options: RosterFieldOptions = NO_OPTIONS): string | undefined {
     const value = this.present(field, options);
     if (value === undefined) return undefined;
     const sourcedId = sourcedIdOf(value);
@@ -146,12 +148,12 @@ export class RosterFieldReader {
   }
 
   /** References to several records: comma-separated sourcedIds (CSV) or an array of refs (REST). */
-  references(field: string, options: RosterFieldOptions = {}): string[] {
+  references(field: string, options: RosterFieldOptions = NO_OPTIONS): string[] {
     return this.items(field, options, sourcedIdOf, 'a sourcedId');
   }
 
   /** A list of grades, normalized to CEDS; grades that mean nothing knowable are left out with a warning. */
-  grades(field: string, options: RosterFieldOptions = {}): GradeLevel[] {
+  grades(field: string, options: RosterFieldOptions = NO_OPTIONS): GradeLevel[] {
     const grades: GradeLevel[] = [];
     for (const text of this.list(field, options)) {
       const grade = normalizeGradeLevel(text);
@@ -165,7 +167,7 @@ export class RosterFieldReader {
   }
 
   /** A user's `userIds`: `{type:identifier}` items in CSV, `{ type, identifier }` objects in REST. */
-  userIds(field: string, options: RosterFieldOptions = {}): UserId[] {
+  userIds(field: string, options: RosterFieldOptions = NO_OPTIONS): UserId[] {
     const value = this.present(field, options);
     if (value === undefined) return [];
     const userIds = typeof value === 'string' ? parseUserIdList(value) : userIdsOfJson(value);
@@ -204,7 +206,13 @@ export class RosterFieldReader {
   ): string[] {
     const value = this.present(field, options);
     if (value === undefined) return [];
-    const rawItems: unknown[] = typeof value === 'string' ? splitRosterList(value) : Array.isArray(value) ? value : [value];
+    if (typeof value === 'string') {
+      // Text splits into trimmed, non-blank text items: none can fail `readItem`, so skip the item loop.
+      const items = splitRosterList(value);
+      if (items.length === 0 && options.required) this.report('FIELD_REQUIRED', field, `${field} is required`);
+      return items;
+    }
+    const rawItems: unknown[] = Array.isArray(value) ? value : [value];
     const items: string[] = [];
     for (const rawItem of rawItems) {
       const item = readItem(typeof rawItem === 'number' ? String(rawItem) : rawItem)?.trim();
@@ -225,11 +233,20 @@ export class RosterFieldReader {
     return value;
   }
 
-  private value(field: string, restName?: string): unknown {
+  /**
+   * The field's value as read: text trimmed, a number as text, undefined when blank, missing or an
+   * empty array. Falls back to `restName` when the field itself is blank. A subclass reading
+   * another shape of record overrides this and {@link metadata}.
+   */
+  protected value(field: string, restName?: string): unknown {
     let value = this.raw[field];
-    if (isBlank(value) && restName !== undefined) value = this.raw[restName];
-    if (isBlank(value)) return undefined;
-    if (typeof value === 'string') return value.trim();
+    if (restName !== undefined && isBlank(value)) value = this.raw[restName];
+    if (typeof value === 'string') {
+      // One trim serves both the blank test and the value.
+      const text = value.trim();
+      return text === '' ? undefined : text;
+    }
+    if (value === undefined || value === null) return undefined;
     if (typeof value === 'number') return String(value);
     if (Array.isArray(value) && value.length === 0) return undefined;
     return value;
@@ -238,6 +255,10 @@ export class RosterFieldReader {
 
 function isBlank(value: unknown): boolean {
   return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+}
+
+function textItem(item: unknown): string | undefined {
+  return typeof item === 'string' ? item : undefined;
 }
 
 function sourcedIdOf(value: unknown): string | undefined {

@@ -6,22 +6,52 @@ import type { UserId } from './user';
  * ClassLink's JSON). Undefined for anything else.
  */
 export function parseRosterBoolean(text: string): boolean | undefined {
+  // The exact spellings are what nearly every row sends: answer them without trimming or lower-casing.
+  if (text === 'true') return true;
+  if (text === 'false') return false;
   const lower = text.trim().toLowerCase();
   if (lower === 'true') return true;
   if (lower === 'false') return false;
   return undefined;
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * True when the date exists in the proleptic Gregorian calendar, as `Date` reckons it. Computed
+ * rather than asked of a `Date`, which costs an allocation on every date of every row. Years 0–99
+ * never match: they were checked with `Date.UTC`, which reads them as 1900–1999.
+ */
 function isRealDate(year: number, month: number, day: number): boolean {
-  const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  if (year < 100 || month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
+}
+
+const ZERO = 0x30;
+const DASH = 0x2d;
+
+/** The number written by the decimal digits of `text` from `start` to `end`, or -1 when one is not a digit. */
+function digitsAt(text: string, start: number, end: number): number {
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const digit = text.charCodeAt(i) - ZERO;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
 /** Reads a `YYYY-MM-DD` calendar date that exists (no 2023-02-30). Undefined otherwise. */
 export function parseCalendarDate(text: string): CalendarDate | undefined {
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text.trim());
-  if (!match) return undefined;
-  return isRealDate(Number(match[1]), Number(match[2]), Number(match[3])) ? match[0] : undefined;
+  // Read character by character: a regular expression's match array per date is measurable on a large file.
+  const date = text.trim();
+  if (date.length !== 10 || date.charCodeAt(4) !== DASH || date.charCodeAt(7) !== DASH) return undefined;
+  const year = digitsAt(date, 0, 4);
+  const month = digitsAt(date, 5, 7);
+  const day = digitsAt(date, 8, 10);
+  if (year < 0 || month < 0 || day < 0) return undefined;
+  return isRealDate(year, month, day) ? date : undefined;
 }
 
 /** A date-time as read, with what had to be assumed to read it. */
@@ -59,6 +89,11 @@ export function parseRosterDateTime(text: string): RosterDateTime | undefined {
 
 /** Splits a comma-separated OneRoster list (`"09,10, 11"`), trimming items and dropping blank ones. */
 export function splitRosterList(text: string): string[] {
+  // Most lists hold one item: skip building and filtering the intermediate arrays for them.
+  if (!text.includes(',')) {
+    const item = text.trim();
+    return item === '' ? [] : [item];
+  }
   return text
     .split(',')
     .map((item) => item.trim())

@@ -1,11 +1,13 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { ErrorCodes, type Logger, type PluginRegistry, RosterbridgeError, isRosterbridgeError } from '@rosterbridge/core';
+import { ErrorCodes, type Logger, type PluginRegistry, RosterbridgeError, type RunStore, isRosterbridgeError } from '@rosterbridge/core';
 import type { SecretCensor } from '../tenants/secret-reference';
 import { redactTenant } from '../tenants/tenant-config';
 import type { TenantRegistry } from '../tenants/tenant-registry';
 import type { SourceSessions } from '../sources/source-sessions';
+import type { SyncService } from '../sync/sync-service';
+import { registerRunRoutes } from './run-routes';
 import { type Principal, TokenAuthenticator, assertTenantAccess } from './auth';
 
 declare module 'fastify' {
@@ -27,6 +29,8 @@ export interface ControlApiDependencies {
   plugins: PluginRegistry;
   tenants: TenantRegistry;
   sourceSessions: SourceSessions;
+  syncs: SyncService;
+  runs: RunStore;
   /** Readiness: each check names what is not ready. */
   readiness(): Promise<{ ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> }>;
 }
@@ -189,6 +193,8 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
       return deps.sourceSessions.check(request.params.id, controller.signal);
     },
   );
+
+  registerRunRoutes(app, deps);
 
   return app;
 }

@@ -20,6 +20,7 @@ export interface HostConfig {
   tenants: { dir: string };
   api: { tokens: ApiToken[] };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  sync: { batchSize: number; applyTimeoutMs: number };
   shutdownTimeoutMs: number;
 }
 
@@ -93,6 +94,10 @@ const schema = {
       default: 'info',
       env: 'RB_LOG_LEVEL',
     },
+  },
+  sync: {
+    batchSize: { doc: 'Records per batch read, staged and applied (memory is bounded by it).', format: 'nat', default: 1000, env: 'RB_SYNC_BATCH_SIZE' },
+    applyTimeoutMs: { doc: "Deadline of one target's apply() of a batch.", format: 'nat', default: 120000, env: 'RB_SYNC_APPLY_TIMEOUT_MS' },
   },
   shutdownTimeoutMs: { doc: 'Deadline for a graceful shutdown.', format: 'nat', default: 15000, env: 'RB_SHUTDOWN_TIMEOUT_MS' },
 };

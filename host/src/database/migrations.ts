@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, Migrator, sql } from 'kysely';
-import { RosterbridgeError, errorMessage } from '@rosterbridge/core';
+import { RosterbridgeError, errorMessage, syncMigrations } from '@rosterbridge/core';
 
 /** The core schema's name. */
 export const CORE_SCHEMA = 'rosterbridge';
@@ -17,6 +17,7 @@ export const coreMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  ...syncMigrations,
 };
 
 /**

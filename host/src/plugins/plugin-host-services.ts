@@ -11,6 +11,7 @@ import {
   RosterbridgeError,
   type ServiceScope,
   type SourceRegistry,
+  type TargetRegistry,
   type TenantContext,
 } from '@rosterbridge/core';
 import type { Database } from '../database/database';
@@ -32,6 +33,7 @@ export class PluginHostServicesImpl implements PluginHostServices {
     private readonly tenants: TenantRegistry,
     private readonly secrets: SecretResolver,
     private readonly sources: SourceRegistry,
+    private readonly targets: TargetRegistry,
   ) {}
 
   satisfiesEngine(range: string, version: string): boolean {
@@ -76,6 +78,7 @@ export class PluginHostServicesImpl implements PluginHostServices {
       },
       getDependencyApi: <T>(id: string) => getDependencyApi(id) as T,
       registerSource: (contributionId, source) => this.sources.register(manifest, contributionId, source),
+      registerTarget: (contributionId, target) => this.targets.register(manifest, contributionId, target),
     };
   }
 

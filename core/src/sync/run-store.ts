@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { type Kysely, sql } from 'kysely';
+import type { RosterIssue } from '../roster/roster-issue';
+import { type RunCounts, type RunHold, type RunPhase, type RunStatus, type SyncRun, emptyRunCounts } from './sync-run';
+
+/** A stored record-level issue of a run. */
+export interface StoredRunIssue extends RosterIssue {
+  seq: number;
+  targetId?: string;
+}
+
+/** What a new run is. */
+export interface NewRun {
+  tenantId: string;
+  sourceId: string;
+  mode: 'full' | 'delta';
+  dryRun: boolean;
+  trigger: string;
+  targets: string[];
+}
+
+/** Runs and their issues in the core schema (`db` is bound to it). */
+export class RunStore {
+  constructor(private readonly db: Kysely<any>) {}
+
+  /** Records a queued run and returns it. */
+  async create(run: NewRun, id: string = randomUUID()): Promise<SyncRun> {
+    await this.db
+      .insertInto('run')
+      .values({
+        id,
+        tenant_id: run.tenantId,
+        source_id: run.sourceId,
+        mode: run.mode,
+        dry_run: run.dryRun,
+        trigger: run.trigger,
+        targets: JSON.stringify(run.targets),
+        status: 'queued',
+        phase: 'queued',
+        counts: JSON.stringify(emptyRunCounts(run.targets)),
+      })
+      .execute();
+    return (await this.get(id))!;
+  }
+
+  /** One run, or undefined. */
+  async get(id: string): Promise<SyncRun | undefined> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+    const row = await this.db.selectFrom('run').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toRun(row);
+  }
+
+  /** A tenant's runs, newest first. */
+  async list(tenantId: string, options: { limit: number; before?: string }): Promise<SyncRun[]> {
+    let q = this.db.selectFrom('run').selectAll().where('tenant_id', '=', tenantId);
+    if (options.before) q = q.where('queued_at', '<', new Date(options.before));
+    const rows = await q.orderBy('queued_at', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
+    return rows.map(toRun);
+  }
+
+  /** Runs not finished (queued, running, held), oldest first: what a restarted host picks up. */
+  async unfinished(): Promise<SyncRun[]> {
+    const rows = await this.db.selectFrom('run').selectAll().where('status', 'in', ['queued', 'running']).orderBy('queued_at').execute();
+    return rows.map(toRun);
+  }
+
+  /** The tenant's held run, if one waits for an operator. */
+  async heldRun(tenantId: string): Promise<SyncRun | undefined> {
+    const row = await this.db.selectFrom('run').selectAll().where('tenant_id', '=', tenantId).where('status', '=', 'held').executeTakeFirst();
+    return row && toRun(row);
+  }
+
+  /** Updates a run's state. */
+  async update(
+    id: string,
+    patch: Partial<{ status: RunStatus; phase: RunPhase; reason: string | null; errorCode: string | null; errorMessage: string | null; counts: RunCounts; hold: RunHold | null; started: boolean; ended: boolean }>,
+  ): Promise<void> {
+    const values: Record<string, unknown> = {};
+    if (patch.status) values.status = patch.status;
+    if (patch.phase) values.phase = patch.phase;
+    if (patch.reason !== undefined) values.reason = patch.reason;
+    if (patch.errorCode !== undefined) values.error_code = patch.errorCode;
+    if (patch.errorMessage !== undefined) values.error_message = patch.errorMessage;
+    if (patch.counts) values.counts = JSON.stringify(patch.counts);
+    if (patch.hold !== undefined) values.hold = patch.hold === null ? null : JSON.stringify(patch.hold);
+    if (patch.started) values.started_at = sql`now()`;
+    if (patch.ended) values.ended_at = sql`now()`;
+    await this.db.updateTable('run').set(values).where('id', '=', id).execute();
+  }
+
+  /** Appends record-level issues of a run (the source's, or a target's with its id). */
+  async addIssues(runId: string, issues: readonly RosterIssue[], targetId?: string): Promise<void> {
+    for (let i = 0; i < issues.length; i += 500) {
+      const slice = issues.slice(i, i + 500);
+      await this.db
+        .insertInto('run_issue')
+        .values(
+          slice.map((issue) => ({
+            run_id: runId,
+            target_id: targetId ?? null,
+            entity: issue.entity ?? null,
+            sourced_id: issue.sourcedId ?? null,
+            file: issue.file ?? null,
+            line: issue.line ?? null,
+            col: issue.column ?? null,
+            field: issue.field ?? null,
+            code: issue.code,
+            severity: issue.severity,
+            message: issue.message,
+          })),
+        )
+        .execute();
+    }
+  }
+
+  /** A page of a run's issues, in the order found, optionally of one severity or target. */
+  async issues(runId: string, options: { severity?: 'error' | 'warning'; targetId?: string; after?: number; limit: number }): Promise<StoredRunIssue[]> {
+    let q = this.db.selectFrom('run_issue').selectAll().where('run_id', '=', runId);
+    if (options.severity) q = q.where('severity', '=', options.severity);
+    if (options.targetId) q = q.where('target_id', '=', options.targetId);
+    if (options.after !== undefined) q = q.where('seq', '>', String(options.after));
+    const rows = await q.orderBy('seq').limit(options.limit).execute();
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      code: r.code,
+      severity: r.severity,
+      message: r.message,
+      ...(r.target_id ? { targetId: r.target_id } : {}),
+      ...(r.entity ? { entity: r.entity } : {}),
+      ...(r.sourced_id ? { sourcedId: r.sourced_id } : {}),
+      ...(r.file ? { file: r.file } : {}),
+      ...(r.line !== null ? { line: r.line } : {}),
+      ...(r.col !== null ? { column: r.col } : {}),
+      ...(r.field ? { field: r.field } : {}),
+    }));
+  }
+
+  /** Removes finished runs older than `days` with their issues (change-log rows already applied go with them). */
+  async prune(olderThanDays: number): Promise<number> {
+    const cutoff = new Date(Date.now() - olderThanDays * 86_400_000);
+    const old = this.db.selectFrom('run').select('id').where('ended_at', '<', cutoff).where('status', 'not in', ['queued', 'running', 'held']);
+    await this.db.deleteFrom('run_issue').where('run_id', 'in', old).execute();
+    const result = await this.db.deleteFrom('run').where('id', 'in', old).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}
+
+function toRun(row: Record<string, any>): SyncRun {
+  const iso = (d: unknown) => (d ? new Date(d as string).toISOString() : undefined);
+  const startedAt = iso(row.started_at);
+  const endedAt = iso(row.ended_at);
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    sourceId: row.source_id,
+    mode: row.mode,
+    dryRun: row.dry_run,
+    trigger: row.trigger,
+    targets: typeof row.targets === 'string' ? JSON.parse(row.targets) : row.targets,
+    status: row.status,
+    phase: row.phase,
+    ...(row.reason ? { reason: row.reason } : {}),
+    ...(row.error_code ? { errorCode: row.error_code } : {}),
+    ...(row.error_message ? { errorMessage: row.error_message } : {}),
+    counts: typeof row.counts === 'string' ? JSON.parse(row.counts) : row.counts,
+    ...(row.hold ? { hold: typeof row.hold === 'string' ? JSON.parse(row.hold) : row.hold } : {}),
+    queuedAt: iso(row.queued_at)!,
+    ...(startedAt ? { startedAt } : {}),
+    ...(row.committed_at ? { committedAt: iso(row.committed_at) } : {}),
+    ...(endedAt ? { endedAt } : {}),
+    ...(startedAt && endedAt ? { durationMs: Date.parse(endedAt) - Date.parse(startedAt) } : {}),
+  };
+}

@@ -1,0 +1,398 @@
+import { withDeadline } from '../base/deadline';
+import { Emitter, type Event } from '../base/event';
+import type { Logger } from '../base/logger';
+import { type ErrorCode, RosterbridgeError, errorMessage, isRosterbridgeError } from '../errors/rosterbridge-error';
+import { ROSTER_ENTITY_ORDER, type RosterEntity } from '../roster/roster-entity';
+import type { RosterIssue } from '../roster/roster-issue';
+import type { Ledger, StagedChange } from './ledger';
+import type { RosterSourceSession } from './roster-source';
+import type { RosterChangeEvent, RosterTargetSession, TargetApplyResult } from './roster-target';
+import type { RunStore } from './run-store';
+import { type RunCounts, type RunHold, type SyncRun, emptyTargetCounts } from './sync-run';
+
+/** A target opened for a run, with the entities it consumes (from its manifest). */
+export interface OpenedTarget {
+  session: RosterTargetSession;
+  consumes: ReadonlySet<RosterEntity>;
+}
+
+/** What the engine needs from the host, per run. */
+export interface SyncEngineHost {
+  openSource(tenantId: string): Promise<RosterSourceSession>;
+  openTarget(tenantId: string, targetId: string): Promise<OpenedTarget>;
+  thresholds(tenantId: string): { maxDeletePercent: number; maxChangePercent: number };
+  /** Deadline of one target `apply` call. */
+  readonly applyTimeoutMs: number;
+  readonly batchSize: number;
+  readonly logger: Logger;
+}
+
+/** Live progress of a run, for the API's event stream and the CLI's bars. */
+export interface RunProgress {
+  runId: string;
+  tenantId: string;
+  phase: 'staging' | 'applying' | 'done';
+  status: SyncRun['status'];
+  entity?: RosterEntity;
+  target?: string;
+  counts: RunCounts;
+}
+
+/** The abort reason a host gives when it shuts down: the run is left resumable, not cancelled. */
+export const SHUTDOWN = 'shutdown';
+
+/** Thrown inside a run to end it with a status other than failed. */
+class RunStop extends Error {
+  constructor(
+    readonly status: 'cancelled' | 'interrupted',
+    message: string,
+  ) {
+    super(message);
+  }
+
+  static for(signal: AbortSignal, while_: string): RunStop {
+    return signal.reason === SHUTDOWN
+      ? new RunStop('interrupted', `the host shut down while ${while_}; the run resumes when a host starts`)
+      : new RunStop('cancelled', `cancelled while ${while_}`);
+  }
+}
+
+/**
+ * Executes sync runs: stage (read the source, diff against the ledger, log the changes), check the
+ * holds, commit the ledger, then feed every target from the change log by its cursor, awaiting all
+ * targets before the next batch. A run can be executed again after a crash at any point: it
+ * restages if it had not committed, and resumes feeding if it had.
+ */
+export class SyncEngine {
+  private readonly onDidProgressEmitter = new Emitter<RunProgress>();
+  /** Fires after each staged or applied batch and at each phase change. */
+  readonly onDidProgress: Event<RunProgress> = this.onDidProgressEmitter.event;
+
+  constructor(
+    private readonly runs: RunStore,
+    private readonly ledger: Ledger,
+    private readonly host: SyncEngineHost,
+  ) {}
+
+  /**
+   * Executes a run from wherever it stands. Resolves with the run as it ended (success, partial,
+   * failed, held, cancelled); never rejects for expected failures, which are recorded on the run.
+   */
+  async execute(runId: string, signal: AbortSignal): Promise<SyncRun> {
+    let run = await this.get(runId);
+    const log = this.host.logger.child({ run: runId, tenant: run.tenantId });
+    try {
+      if (run.phase === 'queued' || run.phase === 'staging') run = await this.stage(run, signal, log);
+      if (run.phase === 'staged') run = await this.decide(run);
+      if (run.phase === 'applying') run = await this.apply(run, signal, log);
+    } catch (err) {
+      run = await this.end(run, err, log);
+    }
+    return run;
+  }
+
+  /** Applies a held run: commits it and feeds the targets. */
+  async approve(runId: string, by: string, signal: AbortSignal): Promise<SyncRun> {
+    const run = await this.get(runId);
+    if (run.status !== 'held') throw new RosterbridgeError('BAD_REQUEST', `run ${runId} is ${run.status}, not held`);
+    await this.runs.update(runId, { status: 'running', hold: { ...run.hold!, decision: 'approved', decidedBy: by } });
+    await this.commit(runId);
+    return this.execute(runId, signal);
+  }
+
+  /** Rejects a held run: its staged changes are dropped, no target is touched. */
+  async reject(runId: string, by: string): Promise<SyncRun> {
+    const run = await this.get(runId);
+    if (run.status !== 'held') throw new RosterbridgeError('BAD_REQUEST', `run ${runId} is ${run.status}, not held`);
+    await this.ledger.discard(runId);
+    await this.runs.update(runId, {
+      status: 'cancelled',
+      phase: 'done',
+      reason: `hold rejected by ${by}: ${run.hold!.reason}`,
+      hold: { ...run.hold!, decision: 'rejected', decidedBy: by },
+      ended: true,
+    });
+    return this.get(runId);
+  }
+
+  private async stage(run: SyncRun, signal: AbortSignal, log: Logger): Promise<SyncRun> {
+    await this.ledger.discard(run.id); // a crash mid-staging leaves a partial log: start over
+    const counts = { ...run.counts, source: {}, issues: { errors: 0, warnings: 0 } } as RunCounts;
+    await this.runs.update(run.id, { status: 'running', phase: 'staging', started: run.startedAt === undefined, counts });
+    const session = await this.host.openSource(run.tenantId);
+    const complete: RosterEntity[] = [];
+    try {
+      if (run.mode === 'delta' && !session.capabilities.delta)
+        throw new RosterbridgeError('SOURCE_MODE_MISMATCH', `source "${run.sourceId}" cannot read deltas; run a full sync`);
+      const entities = ROSTER_ENTITY_ORDER.filter((e) => session.capabilities.entities.includes(e));
+      for (const entity of entities) {
+        const tally = (counts.source[entity] = { read: 0, rejected: 0, created: 0, updated: 0, unchanged: 0, deleted: 0 });
+        for await (const batch of session.read(entity, { mode: run.mode, batchSize: this.host.batchSize, signal })) {
+          if (signal.aborted) throw RunStop.for(signal, 'reading the source');
+          const outcome = await this.ledger.stage(run.tenantId, run.id, entity, batch.records, run.mode === 'full');
+          tally.read += batch.rowsRead;
+          tally.rejected += batch.rowsRead - batch.records.length;
+          tally.created += outcome.created;
+          tally.updated += outcome.updated;
+          tally.unchanged += outcome.unchanged + outcome.ignored;
+          await this.recordIssues(run.id, counts, batch.issues);
+          this.progress(run, 'staging', counts, { entity });
+        }
+        if (run.mode === 'full') complete.push(entity);
+      }
+      if (signal.aborted) throw RunStop.for(signal, 'reading the source');
+      await this.ledger.analyze();
+      for (const entity of [...entities].reverse()) {
+        counts.source[entity]!.deleted = await this.ledger.stageDeletions(run.tenantId, run.id, entity, complete.includes(entity));
+      }
+    } finally {
+      await session.dispose();
+    }
+    await this.runs.update(run.id, { phase: 'staged', counts });
+    log.info({ counts: counts.source }, 'run staged');
+    return this.get(run.id);
+  }
+
+  /** After staging: a dry run ends here; a run crossing a threshold is held; the rest commit. */
+  private async decide(run: SyncRun): Promise<SyncRun> {
+    if (run.status === 'held') return run;
+    const hold = await this.holdFor(run);
+    if (run.dryRun) {
+      await this.ledger.discard(run.id);
+      await this.runs.update(run.id, {
+        status: 'success',
+        phase: 'done',
+        reason: hold ? `dry run; a real run would be held: ${hold.reason}` : 'dry run: nothing was written to any target',
+        hold,
+        ended: true,
+      });
+      const done = await this.get(run.id);
+      this.progress(done, 'done', done.counts);
+      return done;
+    }
+    if (hold) {
+      await this.runs.update(run.id, { status: 'held', reason: hold.reason, hold });
+      const held = await this.get(run.id);
+      this.progress(held, 'done', held.counts);
+      return held;
+    }
+    await this.commit(run.id);
+    return this.get(run.id);
+  }
+
+  private async commit(runId: string): Promise<void> {
+    await this.ledger.commit(runId, async (trx) => {
+      await trx.updateTable('run').set({ phase: 'applying', committed_at: new Date() }).where('id', '=', runId).execute();
+    });
+  }
+
+  private async holdFor(run: SyncRun): Promise<RunHold | undefined> {
+    const thresholds = this.host.thresholds(run.tenantId);
+    const sizes = await this.ledger.sizes(run.tenantId);
+    const crossed: RunHold['crossed'] = [];
+    for (const entity of ['users', 'enrollments'] as const) {
+      const of = sizes[entity] ?? 0;
+      const count = run.counts.source[entity]?.deleted ?? 0;
+      const percent = of === 0 ? 0 : (100 * count) / of;
+      if (percent > thresholds.maxDeletePercent) crossed.push({ entity, kind: 'delete', count, of, percent: round(percent) });
+    }
+    const of = Object.values(sizes).reduce((a, b) => a + (b ?? 0), 0);
+    const count = Object.values(run.counts.source).reduce((a, c) => a + (c ? c.updated + c.deleted : 0), 0);
+    const percent = of === 0 ? 0 : (100 * count) / of;
+    if (percent > thresholds.maxChangePercent) crossed.push({ entity: 'all', kind: 'change', count, of, percent: round(percent) });
+    if (crossed.length === 0) return undefined;
+    const reason = crossed
+      .map((c) => (c.kind === 'delete' ? `${c.count} of ${c.of} ${c.entity} (${c.percent}%) would be deleted, above ${thresholds.maxDeletePercent}%` : `${c.count} of ${c.of} records (${c.percent}%) would change, above ${thresholds.maxChangePercent}%`))
+      .join('; ');
+    return { reason, thresholds, crossed };
+  }
+
+  private async apply(run: SyncRun, signal: AbortSignal, log: Logger): Promise<SyncRun> {
+    await this.runs.update(run.id, { status: 'running' });
+    const counts = run.counts;
+    const active = new Map<string, { target: OpenedTarget; cursor: number }>();
+    try {
+      for (const targetId of run.targets) {
+        if (counts.targets[targetId]?.status === 'applied') continue;
+        counts.targets[targetId] ??= { status: 'pending', entities: {} };
+        try {
+          const target = await this.host.openTarget(run.tenantId, targetId);
+          const cursor = await this.ledger.cursor(run.tenantId, targetId);
+          const position = cursor ? cursor.lastSeq : await this.backfill(run, targetId, target, counts, signal);
+          active.set(targetId, { target, cursor: position });
+        } catch (err) {
+          if (err instanceof RunStop) throw err;
+          this.targetFailed(counts, targetId, err, log);
+        }
+      }
+      let from = Math.min(...[...active.values()].map((a) => a.cursor));
+      for (;;) {
+        if (active.size === 0) break;
+        if (signal.aborted) throw RunStop.for(signal, 'applying (targets resume from their cursors)');
+        const changes = await this.ledger.changesAfter(run.tenantId, from, this.host.batchSize);
+        if (changes.length === 0) break;
+        const last = changes[changes.length - 1]!.seq;
+        await Promise.all(
+          [...active].map(async ([targetId, a]) => {
+            const events = changes.filter((c) => c.seq > a.cursor && a.target.consumes.has(c.entity)).map((c) => this.event(run, c));
+            try {
+              if (events.length > 0) this.addTargetCounts(counts, targetId, await this.applyBatch(a.target, events, signal, targetId), run.id);
+              await this.ledger.advanceCursor(run.tenantId, targetId, last, run.id);
+              a.cursor = last;
+            } catch (err) {
+              active.delete(targetId);
+              this.targetFailed(counts, targetId, err, log);
+            }
+          }),
+        );
+        await this.flushTargetIssues(run.id, counts);
+        from = last;
+        this.progress(run, 'applying', counts);
+      }
+      for (const targetId of active.keys()) counts.targets[targetId]!.status = 'applied';
+    } finally {
+      await Promise.all([...active.values()].map((a) => a.target.session.dispose()));
+    }
+    const failedTargets = run.targets.filter((t) => counts.targets[t]?.status === 'failed');
+    const status = failedTargets.length > 0 && failedTargets.length === run.targets.length ? 'failed' : failedTargets.length > 0 || counts.issues.errors > 0 ? 'partial' : 'success';
+    const reason =
+      failedTargets.length > 0
+        ? failedTargets.map((t) => `target ${t} failed (${counts.targets[t]!.errorCode}): ${counts.targets[t]!.error}`).join('; ')
+        : counts.issues.errors > 0
+          ? `${counts.issues.errors} record(s) could not be taken; see the run's issues`
+          : null;
+    const errorCode = failedTargets.length > 0 ? (counts.targets[failedTargets[0]!]!.errorCode ?? 'TARGET_FAILED') : counts.issues.errors > 0 ? 'RECORDS_REJECTED' : null;
+    await this.runs.update(run.id, { status, phase: 'done', counts, reason, errorCode, ended: true });
+    await this.ledger.pruneApplied(run.tenantId, run.targets);
+    const done = await this.get(run.id);
+    log.info({ status, durationMs: done.durationMs }, 'run finished');
+    this.progress(done, 'done', counts);
+    return done;
+  }
+
+  /** Feeds a target without a cursor the whole snapshot as creations; returns the cursor it then has. */
+  private async backfill(run: SyncRun, targetId: string, target: OpenedTarget, counts: RunCounts, signal: AbortSignal): Promise<number> {
+    const position = await this.ledger.lastCommittedSeq(run.tenantId);
+    for (const entity of ROSTER_ENTITY_ORDER) {
+      if (!target.consumes.has(entity)) continue;
+      let after = '';
+      for (;;) {
+        if (signal.aborted) throw RunStop.for(signal, 'back-filling a target');
+        const records = await this.ledger.snapshot(run.tenantId, entity, after, this.host.batchSize);
+        if (records.length === 0) break;
+        after = records[records.length - 1]!.sourcedId;
+        const events = records.map(
+          (record): RosterChangeEvent => ({
+            id: `${run.tenantId}:snapshot:${position}:${entity}:${record.sourcedId}`,
+            type: `roster.${entity}.changed@1`,
+            tenantId: run.tenantId,
+            runId: run.id,
+            source: run.sourceId,
+            occurredAt: new Date().toISOString(),
+            seq: position,
+            data: { entity, kind: 'created', sourcedId: record.sourcedId, record },
+          }),
+        );
+        this.addTargetCounts(counts, targetId, await this.applyBatch(target, events, signal, targetId), run.id);
+        await this.flushTargetIssues(run.id, counts);
+        this.progress(run, 'applying', counts, { entity, target: targetId });
+      }
+    }
+    await this.ledger.advanceCursor(run.tenantId, targetId, position, run.id);
+    return position;
+  }
+
+  private applyBatch(target: OpenedTarget, events: RosterChangeEvent[], signal: AbortSignal, targetId: string): Promise<TargetApplyResult> {
+    return withDeadline(Promise.resolve().then(() => target.session.apply(events, signal)), this.host.applyTimeoutMs, `target ${targetId} apply() of ${events.length} changes`);
+  }
+
+  private event(run: SyncRun, change: StagedChange): RosterChangeEvent {
+    return {
+      id: `${run.tenantId}:${change.seq}`,
+      type: change.kind === 'deleted' ? `roster.${change.entity}.deleted@1` : `roster.${change.entity}.changed@1`,
+      tenantId: run.tenantId,
+      runId: change.runId,
+      source: run.sourceId,
+      occurredAt: new Date().toISOString(),
+      seq: change.seq,
+      data: { entity: change.entity, kind: change.kind, sourcedId: change.sourcedId, record: change.record },
+    };
+  }
+
+  private readonly pendingTargetIssues = new Map<string, { targetId: string; issues: RosterIssue[] }[]>();
+
+  private addTargetCounts(counts: RunCounts, targetId: string, result: TargetApplyResult, runId: string): void {
+    const entry = counts.targets[targetId]!;
+    for (const [entity, c] of Object.entries(result.counts) as [RosterEntity, Partial<ReturnType<typeof emptyTargetCounts>>][]) {
+      const sum = (entry.entities[entity] ??= emptyTargetCounts());
+      for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += c?.[k] ?? 0;
+    }
+    if (result.issues.length > 0) {
+      const list = this.pendingTargetIssues.get(runId) ?? [];
+      list.push({ targetId, issues: result.issues });
+      this.pendingTargetIssues.set(runId, list);
+      for (const i of result.issues) counts.issues[i.severity === 'error' ? 'errors' : 'warnings']++;
+    }
+  }
+
+  private async flushTargetIssues(runId: string, counts: RunCounts): Promise<void> {
+    const list = this.pendingTargetIssues.get(runId);
+    this.pendingTargetIssues.delete(runId);
+    for (const { targetId, issues } of list ?? []) await this.runs.addIssues(runId, issues, targetId);
+    await this.runs.update(runId, { counts });
+  }
+
+  private async recordIssues(runId: string, counts: RunCounts, issues: readonly RosterIssue[]): Promise<void> {
+    if (issues.length === 0) return;
+    for (const i of issues) counts.issues[i.severity === 'error' ? 'errors' : 'warnings']++;
+    await this.runs.addIssues(runId, issues);
+  }
+
+  private targetFailed(counts: RunCounts, targetId: string, err: unknown, log: Logger): void {
+    const entry = (counts.targets[targetId] ??= { status: 'pending', entities: {} });
+    entry.status = 'failed';
+    entry.errorCode = isRosterbridgeError(err) ? err.code : 'TARGET_FAILED';
+    entry.error = errorMessage(err);
+    log.error({ target: targetId, code: entry.errorCode, err: entry.error }, 'target failed; it resumes from its cursor on the next run');
+  }
+
+  /** Ends a run that threw: cancelled, held, or failed with the error's code; staged work is dropped before commit. */
+  private async end(run: SyncRun, err: unknown, log: Logger): Promise<SyncRun> {
+    const current = await this.get(run.id);
+    const committed = current.phase === 'applying';
+    if (!committed) await this.ledger.discard(run.id);
+    if (err instanceof RunStop && err.status === 'interrupted') {
+      await this.runs.update(run.id, { status: committed ? 'running' : 'queued', phase: committed ? 'applying' : 'queued', reason: err.message });
+    } else if (err instanceof RunStop) {
+      await this.runs.update(run.id, { status: 'cancelled', phase: committed ? 'applying' : 'done', reason: err.message, ended: true });
+    } else {
+      const code: ErrorCode | string = isRosterbridgeError(err) ? err.code : 'INTERNAL';
+      log.error({ code, err: errorMessage(err) }, 'run failed');
+      await this.runs.update(run.id, {
+        status: 'failed',
+        phase: committed ? 'applying' : 'done',
+        errorCode: code,
+        errorMessage: errorMessage(err),
+        reason: committed ? 'failed after the ledger was committed; targets resume from their cursors' : 'nothing was changed: the ledger and the targets are as before',
+        ended: true,
+      });
+    }
+    const ended = await this.get(run.id);
+    this.progress(ended, 'done', ended.counts);
+    return ended;
+  }
+
+  private progress(run: SyncRun, phase: RunProgress['phase'], counts: RunCounts, extra: { entity?: RosterEntity; target?: string } = {}): void {
+    this.onDidProgressEmitter.fire({ runId: run.id, tenantId: run.tenantId, phase, status: phase === 'done' ? run.status : 'running', counts, ...extra });
+  }
+
+  private async get(runId: string): Promise<SyncRun> {
+    const run = await this.runs.get(runId);
+    if (!run) throw new RosterbridgeError('NOT_FOUND', `run ${runId} does not exist`);
+    return run;
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}

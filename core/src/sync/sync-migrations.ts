@@ -1,0 +1,95 @@
+import { type Kysely, type Migration, sql } from 'kysely';
+
+/**
+ * Tables of the sync engine in the core schema: the ledger (each tenant's last snapshot, a content
+ * hash per record), runs with their issues, the change log targets are applied from, and one
+ * cursor per target.
+ */
+export const syncMigrations: Record<string, Migration> = {
+  '0100_ledger_runs_changes': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('ledger_record')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('entity', 'text', (c) => c.notNull())
+        .addColumn('sourced_id', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addColumn('record', 'jsonb', (c) => c.notNull())
+        .addColumn('run_id', 'uuid', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint('ledger_record_pk', ['tenant_id', 'entity', 'sourced_id'])
+        .execute();
+      await db.schema
+        .createTable('run')
+        .addColumn('id', 'uuid', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('source_id', 'text', (c) => c.notNull())
+        .addColumn('mode', 'text', (c) => c.notNull())
+        .addColumn('dry_run', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('trigger', 'text', (c) => c.notNull())
+        .addColumn('targets', 'jsonb', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('phase', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('error_code', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('counts', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
+        .addColumn('hold', 'jsonb')
+        .addColumn('queued_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('started_at', 'timestamptz')
+        .addColumn('committed_at', 'timestamptz')
+        .addColumn('ended_at', 'timestamptz')
+        .execute();
+      await db.schema.createIndex('run_tenant_queued').on('run').columns(['tenant_id', 'queued_at']).execute();
+      await db.schema
+        .createTable('run_issue')
+        .addColumn('run_id', 'uuid', (c) => c.notNull())
+        .addColumn('seq', 'bigserial', (c) => c.notNull())
+        .addColumn('target_id', 'text')
+        .addColumn('entity', 'text')
+        .addColumn('sourced_id', 'text')
+        .addColumn('file', 'text')
+        .addColumn('line', 'integer')
+        .addColumn('col', 'integer')
+        .addColumn('field', 'text')
+        .addColumn('code', 'text', (c) => c.notNull())
+        .addColumn('severity', 'text', (c) => c.notNull())
+        .addColumn('message', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('run_issue_pk', ['run_id', 'seq'])
+        .execute();
+      await db.schema
+        .createTable('run_change')
+        .addColumn('seq', 'bigserial', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('run_id', 'uuid', (c) => c.notNull())
+        .addColumn('entity', 'text', (c) => c.notNull())
+        .addColumn('sourced_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text')
+        .addColumn('record', 'jsonb', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('run_change_tenant_seq').on('run_change').columns(['tenant_id', 'seq']).execute();
+      await db.schema.createIndex('run_change_run').on('run_change').columns(['run_id']).execute();
+      // Seen ids only live while a full run stages; nothing to recover after a crash (the run restages).
+      await db.schema
+        .createTable('run_seen')
+        .modifyFront(sql`unlogged`)
+        .addColumn('run_id', 'uuid', (c) => c.notNull())
+        .addColumn('entity', 'text', (c) => c.notNull())
+        .addColumn('sourced_id', 'text', (c) => c.notNull())
+        // true: the source sent the record as `tobedeleted`
+        .addColumn('deleted', 'boolean', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('run_seen_run').on('run_seen').columns(['run_id', 'entity', 'sourced_id']).execute();
+      await db.schema
+        .createTable('target_cursor')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('target_id', 'text', (c) => c.notNull())
+        .addColumn('last_seq', 'bigint', (c) => c.notNull())
+        .addColumn('last_run_id', 'uuid')
+        .addColumn('last_sync_at', 'timestamptz')
+        .addPrimaryKeyConstraint('target_cursor_pk', ['tenant_id', 'target_id'])
+        .execute();
+    },
+  },
+};

@@ -1,0 +1,70 @@
+import type { RosterEntity } from '../roster/roster-entity';
+import type { TargetCounts } from './roster-target';
+
+/** Where a run stands. */
+export type RunStatus = 'queued' | 'running' | 'success' | 'partial' | 'failed' | 'held' | 'cancelled' | 'skipped';
+
+/**
+ * How far a run got, for crash recovery: `staging` restages from scratch; `staged` awaits the hold
+ * check or an operator; from `applying` on, the ledger is committed and targets catch up by cursor.
+ */
+export type RunPhase = 'queued' | 'staging' | 'staged' | 'applying' | 'done';
+
+/** Source-side counts of one entity in a run. */
+export interface SourceEntityCounts {
+  read: number;
+  rejected: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  deleted: number;
+}
+
+/** All counts of a run: per entity on the source side, and per target and entity. */
+export interface RunCounts {
+  source: Partial<Record<RosterEntity, SourceEntityCounts>>;
+  targets: Record<string, { status: 'pending' | 'applied' | 'failed' | 'cancelled'; errorCode?: string; error?: string; entities: Partial<Record<RosterEntity, TargetCounts>> }>;
+  issues: { errors: number; warnings: number };
+}
+
+/** Why a run was held: which threshold it crossed, with the figures. */
+export interface RunHold {
+  reason: string;
+  thresholds: { maxDeletePercent: number; maxChangePercent: number };
+  crossed: { entity: RosterEntity | 'all'; kind: 'delete' | 'change'; count: number; of: number; percent: number }[];
+  decidedBy?: string;
+  decision?: 'approved' | 'rejected';
+}
+
+/** A run as stored and served. */
+export interface SyncRun {
+  id: string;
+  tenantId: string;
+  sourceId: string;
+  mode: 'full' | 'delta';
+  dryRun: boolean;
+  trigger: string;
+  targets: string[];
+  status: RunStatus;
+  phase: RunPhase;
+  reason?: string;
+  errorCode?: string;
+  errorMessage?: string;
+  counts: RunCounts;
+  hold?: RunHold;
+  queuedAt: string;
+  startedAt?: string;
+  committedAt?: string;
+  endedAt?: string;
+  durationMs?: number;
+}
+
+/** An empty {@link RunCounts}. */
+export function emptyRunCounts(targets: readonly string[]): RunCounts {
+  return { source: {}, targets: Object.fromEntries(targets.map((t) => [t, { status: 'pending', entities: {} }])), issues: { errors: 0, warnings: 0 } };
+}
+
+/** Zeroed target counts. */
+export function emptyTargetCounts(): TargetCounts {
+  return { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 };
+}

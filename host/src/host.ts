@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import * as os from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import {
   DisposableStore,
@@ -130,7 +132,11 @@ export class Host {
         batchSize: config.sync.batchSize,
         logger: logger.child({ component: 'sync' }),
       });
-      const syncs = new SyncService(engine, runs, tenants, logger.child({ component: 'sync' }));
+      const syncs = new SyncService(engine, runs, tenants, logger.child({ component: 'sync' }), {
+        hostId: `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+        leaseMs: config.sync.leaseMs,
+        sweepMs: config.sync.sweepMs,
+      });
       store.add(syncs);
       const api = await buildControlApi({
         sourceSessions,
@@ -170,7 +176,7 @@ export class Host {
       } else {
         await api.ready();
       }
-      const resumed = await syncs.resumeUnfinished();
+      const resumed = await syncs.start();
       if (resumed.length > 0) logger.warn({ runs: resumed }, 'resumed runs left unfinished by a previous host');
       host.started = true;
       return host;

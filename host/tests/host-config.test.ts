@@ -13,7 +13,7 @@ t.test('defaults: embedded database, loopback, every key has an env var', async 
   for (const d of describeHostConfig()) t.match(d.env, /^RB_[A-Z_]+$/, `${d.key} has env ${d.env}`);
   t.same(
     describeHostConfig().map((d) => d.key).sort(),
-    ['api.tokens', 'dataDir', 'database.poolSize', 'database.url', 'http.host', 'http.port', 'log.level', 'plugins.activationTimeoutMs', 'plugins.dirs', 'shutdownTimeoutMs', 'tenants.dir'],
+    ['api.tokens', 'dataDir', 'database.poolSize', 'database.url', 'http.host', 'http.port', 'log.level', 'plugins.activationTimeoutMs', 'plugins.dirs', 'shutdownTimeoutMs', 'sync.applyTimeoutMs', 'sync.batchSize', 'sync.leaseMs', 'sync.sweepMs', 'tenants.dir'],
   );
 });
 

@@ -22,10 +22,13 @@ export interface RosterRecordResult<E extends RosterEntity = RosterEntity> {
 }
 
 type EntityFields<E extends RosterEntity> = Omit<RosterRecordMap[E], keyof RosterRecordBase>;
-type EntityParser<E extends RosterEntity> = (reader: RosterFieldReader) => EntityFields<E>;
+/** A record being read: its base fields, and the entity's fields as far as they are read. */
+type RecordInProgress<E extends RosterEntity> = RosterRecordBase & Partial<EntityFields<E>>;
+/** Reads the fields of one entity into `record`; optional fields that are blank are not set. */
+type EntityParser<E extends RosterEntity> = (reader: RosterFieldReader, record: RecordInProgress<E>) => void;
 
 // Required fields are asserted present (`!`): when one is missing the reader has recorded an error
-// and the half-built fields are discarded, never returned.
+// and the half-built record is discarded, never returned.
 // The options are made once here, not in each call: these parsers run for every row of a file.
 const required = { required: true } as const;
 const restName = (name: string, options: RosterFieldOptions = {}): RosterFieldOptions => ({ ...options, restName: name });
@@ -40,97 +43,102 @@ const requiredOrgs = restName('orgs', required);
 const requiredClass = restName('class', required);
 const requiredUser = restName('user', required);
 
-const parseOrg: EntityParser<'orgs'> = (r): EntityFields<'orgs'> => ({
-  name: r.text('name', required)!,
-  type: r.vocabulary('type', ORG_TYPES, required)!,
-  identifier: r.text('identifier'),
-  parentSourcedId: r.reference('parentSourcedId', parent),
-});
+/**
+ * Sets an optional field unless it is blank, so the record has no undefined-valued keys. Fields are
+ * set one by one, by name, rather than copied from an object with a loop: a store to a fixed name
+ * is much cheaper than a store to a key that changes on every turn, and this runs for every field.
+ */
+function setIfDefined<R, K extends keyof R>(record: R, key: K, value: R[K] | undefined): void {
+  if (value !== undefined) record[key] = value;
+}
 
-const parseAcademicSession: EntityParser<'academicSessions'> = (r) => {
-  const session: EntityFields<'academicSessions'> = {
-    title: r.text('title', required)!,
-    type: r.vocabulary('type', SESSION_TYPES, required)!,
-    startDate: r.calendarDate('startDate', required)!,
-    endDate: r.calendarDate('endDate', required)!,
-    parentSourcedId: r.reference('parentSourcedId', parent),
-    schoolYear: r.year('schoolYear', required)!,
-  };
-  checkDateOrder(r, session.startDate, session.endDate, 'startDate', 'endDate');
-  return session;
+const parseOrg: EntityParser<'orgs'> = (r, org) => {
+  org.name = r.text('name', required)!;
+  org.type = r.vocabulary('type', ORG_TYPES, required)!;
+  setIfDefined(org, 'identifier', r.text('identifier'));
+  setIfDefined(org, 'parentSourcedId', r.reference('parentSourcedId', parent));
 };
 
-const parseCourse: EntityParser<'courses'> = (r) => ({
-  title: r.text('title', required)!,
-  schoolYearSourcedId: r.reference('schoolYearSourcedId', schoolYear),
-  courseCode: r.text('courseCode'),
-  grades: r.grades('grades'),
-  orgSourcedId: r.reference('orgSourcedId', requiredOrg)!,
-  subjects: r.list('subjects'),
-  subjectCodes: r.list('subjectCodes'),
-});
-
-const parseClass: EntityParser<'classes'> = (r) => ({
-  title: r.text('title', required)!,
-  grades: r.grades('grades'),
-  courseSourcedId: r.reference('courseSourcedId', requiredCourse)!,
-  classCode: r.text('classCode'),
-  classType: r.vocabulary('classType', CLASS_TYPES, required)!,
-  location: r.text('location'),
-  schoolSourcedId: r.reference('schoolSourcedId', requiredSchool)!,
-  termSourcedIds: r.references('termSourcedIds', requiredTerms),
-  subjects: r.list('subjects'),
-  subjectCodes: r.list('subjectCodes'),
-  periods: r.list('periods'),
-});
-
-const parseUser: EntityParser<'users'> = (r) => ({
-  enabledUser: r.boolean('enabledUser', required)!,
-  orgSourcedIds: r.references('orgSourcedIds', requiredOrgs),
-  role: r.vocabulary('role', USER_ROLES, required)!,
-  username: r.text('username', required)!,
-  userIds: r.userIds('userIds'),
-  givenName: r.text('givenName', required)!,
-  familyName: r.text('familyName', required)!,
-  middleName: r.text('middleName'),
-  identifier: r.text('identifier'),
-  email: r.text('email'),
-  sms: r.text('sms'),
-  phone: r.text('phone'),
-  agentSourcedIds: r.references('agentSourcedIds', agents),
-  grades: r.grades('grades'),
-  password: r.text('password'),
-});
-
-const parseEnrollment: EntityParser<'enrollments'> = (r) => {
-  const enrollment: EntityFields<'enrollments'> = {
-    classSourcedId: r.reference('classSourcedId', requiredClass)!,
-    schoolSourcedId: r.reference('schoolSourcedId', requiredSchool)!,
-    userSourcedId: r.reference('userSourcedId', requiredUser)!,
-    role: r.vocabulary('role', ENROLLMENT_ROLES, required)!,
-    primary: r.boolean('primary'),
-    beginDate: r.calendarDate('beginDate'),
-    endDate: r.calendarDate('endDate'),
-  };
-  checkDateOrder(r, enrollment.beginDate, enrollment.endDate, 'beginDate', 'endDate');
-  return enrollment;
+const parseAcademicSession: EntityParser<'academicSessions'> = (r, session) => {
+  session.title = r.text('title', required)!;
+  session.type = r.vocabulary('type', SESSION_TYPES, required)!;
+  const startDate = (session.startDate = r.calendarDate('startDate', required)!);
+  const endDate = (session.endDate = r.calendarDate('endDate', required)!);
+  setIfDefined(session, 'parentSourcedId', r.reference('parentSourcedId', parent));
+  session.schoolYear = r.year('schoolYear', required)!;
+  checkDateOrder(r, startDate, endDate, 'startDate', 'endDate');
 };
 
-const parseDemographics: EntityParser<'demographics'> = (r) => ({
-  birthDate: r.calendarDate('birthDate'),
-  sex: r.vocabulary('sex', SEXES),
-  americanIndianOrAlaskaNative: r.boolean('americanIndianOrAlaskaNative'),
-  asian: r.boolean('asian'),
-  blackOrAfricanAmerican: r.boolean('blackOrAfricanAmerican'),
-  nativeHawaiianOrOtherPacificIslander: r.boolean('nativeHawaiianOrOtherPacificIslander'),
-  white: r.boolean('white'),
-  demographicRaceTwoOrMoreRaces: r.boolean('demographicRaceTwoOrMoreRaces'),
-  hispanicOrLatinoEthnicity: r.boolean('hispanicOrLatinoEthnicity'),
-  countryOfBirthCode: r.text('countryOfBirthCode'),
-  stateOfBirthAbbreviation: r.text('stateOfBirthAbbreviation'),
-  cityOfBirth: r.text('cityOfBirth'),
-  publicSchoolResidenceStatus: r.text('publicSchoolResidenceStatus'),
-});
+const parseCourse: EntityParser<'courses'> = (r, course) => {
+  course.title = r.text('title', required)!;
+  setIfDefined(course, 'schoolYearSourcedId', r.reference('schoolYearSourcedId', schoolYear));
+  setIfDefined(course, 'courseCode', r.text('courseCode'));
+  course.grades = r.grades('grades');
+  course.orgSourcedId = r.reference('orgSourcedId', requiredOrg)!;
+  course.subjects = r.list('subjects');
+  course.subjectCodes = r.list('subjectCodes');
+};
+
+const parseClass: EntityParser<'classes'> = (r, klass) => {
+  klass.title = r.text('title', required)!;
+  klass.grades = r.grades('grades');
+  klass.courseSourcedId = r.reference('courseSourcedId', requiredCourse)!;
+  setIfDefined(klass, 'classCode', r.text('classCode'));
+  klass.classType = r.vocabulary('classType', CLASS_TYPES, required)!;
+  setIfDefined(klass, 'location', r.text('location'));
+  klass.schoolSourcedId = r.reference('schoolSourcedId', requiredSchool)!;
+  klass.termSourcedIds = r.references('termSourcedIds', requiredTerms);
+  klass.subjects = r.list('subjects');
+  klass.subjectCodes = r.list('subjectCodes');
+  klass.periods = r.list('periods');
+};
+
+const parseUser: EntityParser<'users'> = (r, user) => {
+  user.enabledUser = r.boolean('enabledUser', required)!;
+  user.orgSourcedIds = r.references('orgSourcedIds', requiredOrgs);
+  user.role = r.vocabulary('role', USER_ROLES, required)!;
+  user.username = r.text('username', required)!;
+  user.userIds = r.userIds('userIds');
+  user.givenName = r.text('givenName', required)!;
+  user.familyName = r.text('familyName', required)!;
+  setIfDefined(user, 'middleName', r.text('middleName'));
+  setIfDefined(user, 'identifier', r.text('identifier'));
+  setIfDefined(user, 'email', r.text('email'));
+  setIfDefined(user, 'sms', r.text('sms'));
+  setIfDefined(user, 'phone', r.text('phone'));
+  user.agentSourcedIds = r.references('agentSourcedIds', agents);
+  user.grades = r.grades('grades');
+  setIfDefined(user, 'password', r.text('password'));
+};
+
+const parseEnrollment: EntityParser<'enrollments'> = (r, enrollment) => {
+  enrollment.classSourcedId = r.reference('classSourcedId', requiredClass)!;
+  enrollment.schoolSourcedId = r.reference('schoolSourcedId', requiredSchool)!;
+  enrollment.userSourcedId = r.reference('userSourcedId', requiredUser)!;
+  enrollment.role = r.vocabulary('role', ENROLLMENT_ROLES, required)!;
+  setIfDefined(enrollment, 'primary', r.boolean('primary'));
+  const beginDate = r.calendarDate('beginDate');
+  const endDate = r.calendarDate('endDate');
+  setIfDefined(enrollment, 'beginDate', beginDate);
+  setIfDefined(enrollment, 'endDate', endDate);
+  checkDateOrder(r, beginDate, endDate, 'beginDate', 'endDate');
+};
+
+const parseDemographics: EntityParser<'demographics'> = (r, person) => {
+  setIfDefined(person, 'birthDate', r.calendarDate('birthDate'));
+  setIfDefined(person, 'sex', r.vocabulary('sex', SEXES));
+  setIfDefined(person, 'americanIndianOrAlaskaNative', r.boolean('americanIndianOrAlaskaNative'));
+  setIfDefined(person, 'asian', r.boolean('asian'));
+  setIfDefined(person, 'blackOrAfricanAmerican', r.boolean('blackOrAfricanAmerican'));
+  setIfDefined(person, 'nativeHawaiianOrOtherPacificIslander', r.boolean('nativeHawaiianOrOtherPacificIslander'));
+  setIfDefined(person, 'white', r.boolean('white'));
+  setIfDefined(person, 'demographicRaceTwoOrMoreRaces', r.boolean('demographicRaceTwoOrMoreRaces'));
+  setIfDefined(person, 'hispanicOrLatinoEthnicity', r.boolean('hispanicOrLatinoEthnicity'));
+  setIfDefined(person, 'countryOfBirthCode', r.text('countryOfBirthCode'));
+  setIfDefined(person, 'stateOfBirthAbbreviation', r.text('stateOfBirthAbbreviation'));
+  setIfDefined(person, 'cityOfBirth', r.text('cityOfBirth'));
+  setIfDefined(person, 'publicSchoolResidenceStatus', r.text('publicSchoolResidenceStatus'));
+};
 
 const entityParsers: { readonly [E in RosterEntity]: EntityParser<E> } = {
   orgs: parseOrg,
@@ -165,14 +173,7 @@ export function readRosterRecord<E extends RosterEntity>(entity: E, reader: Rost
     dateLastModified: reader.dateTime('dateLastModified'),
     metadata: reader.metadata(),
   };
-  const fields = (entityParsers[entity] as EntityParser<E>)(reader);
+  (entityParsers[entity] as EntityParser<E>)(reader, record as RecordInProgress<E>);
   if (reader.hasErrors) return { record: undefined, issues: reader.issues };
-  // Blank optional fields are left out by copying key by key: cheaper than Object.entries/fromEntries
-  // and a spread on every record.
-  const target = record as unknown as Record<string, unknown>;
-  for (const key in fields) {
-    const value = fields[key as keyof typeof fields];
-    if (value !== undefined) target[key] = value;
-  }
   return { record: record as RosterRecord<E>, issues: reader.issues };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
+import { RosterbridgeError } from '../errors/rosterbridge-error';
 import type { RosterIssue } from '../roster/roster-issue';
 import { type RunCounts, type RunHold, type RunPhase, type RunStatus, type SyncRun, emptyRunCounts } from './sync-run';
 
@@ -23,8 +24,88 @@ export interface NewRun {
 export class RunStore {
   constructor(private readonly db: Kysely<any>) {}
 
-  /** Records a queued run and returns it. */
+  /**
+   * Records a queued run and returns it. Throws CONFLICT when the tenant already has an active run
+   * (queued, running or held) for this source, even one created by another host a moment ago.
+   */
   async create(run: NewRun, id: string = randomUUID()): Promise<SyncRun> {
+    try {
+      await this.insert(run, id);
+    } catch (err) {
+      if ((err as { code?: string }).code !== '23505') throw err;
+      const active = await this.db
+        .selectFrom('run')
+        .select(['id', 'status'])
+        .where('tenant_id', '=', run.tenantId)
+        .where('source_id', '=', run.sourceId)
+        .where('status', 'in', ['queued', 'running', 'held'])
+        .executeTakeFirst();
+      throw new RosterbridgeError(
+        'CONFLICT',
+        active?.status === 'held'
+          ? `tenant "${run.tenantId}" has a held run ${active.id}; approve or reject it first`
+          : `tenant "${run.tenantId}" already has an active run${active ? ` ${active.id} (${active.status})` : ''}`,
+        { tenant: run.tenantId, run: active?.id },
+      );
+    }
+    return (await this.get(id))!;
+  }
+
+  /**
+   * Claims a run for `owner` until `leaseMs` from now: a queued run nobody holds, or a running run
+   * whose owner stopped renewing its lease (a host that died). True when this owner now holds it.
+   */
+  async claim(runId: string, owner: string, leaseMs: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('run')
+      .set({ owner, lease_until: sql`now() + ${`${leaseMs} milliseconds`}::interval` })
+      .where('id', '=', runId)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('status', '=', 'queued'), eb.or([eb('owner', 'is', null), eb('lease_until', '<', sql<Date>`now()`)])]),
+          eb.and([eb('status', '=', 'running'), eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', sql<Date>`now()`)])]),
+        ]),
+      )
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Extends the leases of the runs `owner` executes; returns those cancelled meanwhile (by any host). */
+  async renewLeases(owner: string, runIds: readonly string[], leaseMs: number): Promise<string[]> {
+    if (runIds.length === 0) return [];
+    await this.db
+      .updateTable('run')
+      .set({ lease_until: sql`now() + ${`${leaseMs} milliseconds`}::interval` })
+      .where('owner', '=', owner)
+      .where('id', 'in', runIds)
+      .where('status', 'in', ['queued', 'running'])
+      .execute();
+    const cancelled = await this.db.selectFrom('run').select('id').where('id', 'in', runIds).where('status', '=', 'cancelled').execute();
+    return cancelled.map((r) => r.id);
+  }
+
+  /** Ends `owner`'s claims (a host shutting down), so another host may take its runs at once. */
+  async releaseLeases(owner: string): Promise<void> {
+    await this.db.updateTable('run').set({ owner: null, lease_until: null }).where('owner', '=', owner).where('status', 'in', ['queued', 'running']).execute();
+  }
+
+  /** Runs any host may take: queued and unclaimed, or running with an expired lease. */
+  async claimable(): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('run')
+      .select('id')
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('status', '=', 'queued'), eb.or([eb('owner', 'is', null), eb('lease_until', '<', sql<Date>`now()`)])]),
+          eb.and([eb('status', '=', 'running'), eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', sql<Date>`now()`)])]),
+        ]),
+      )
+      .orderBy('queued_at')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  private async insert(run: NewRun, id: string): Promise<void> {
     await this.db
       .insertInto('run')
       .values({
@@ -40,7 +121,6 @@ export class RunStore {
         counts: JSON.stringify(emptyRunCounts(run.targets)),
       })
       .execute();
-    return (await this.get(id))!;
   }
 
   /** One run, or undefined. */
@@ -55,12 +135,6 @@ export class RunStore {
     let q = this.db.selectFrom('run').selectAll().where('tenant_id', '=', tenantId);
     if (options.before) q = q.where('queued_at', '<', new Date(options.before));
     const rows = await q.orderBy('queued_at', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
-    return rows.map(toRun);
-  }
-
-  /** Runs not finished (queued, running, held), oldest first: what a restarted host picks up. */
-  async unfinished(): Promise<SyncRun[]> {
-    const rows = await this.db.selectFrom('run').selectAll().where('status', 'in', ['queued', 'running']).orderBy('queued_at').execute();
     return rows.map(toRun);
   }
 

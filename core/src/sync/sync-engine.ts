@@ -91,19 +91,24 @@ export class SyncEngine {
     return run;
   }
 
-  /** Applies a held run: commits it and feeds the targets. */
-  async approve(runId: string, by: string, signal: AbortSignal): Promise<SyncRun> {
+  /**
+   * Approves a held run: records the decision and commits its staged changes. The run is then
+   * `running` in phase `applying` with no owner, for a host to claim and {@link execute}.
+   */
+  async approve(runId: string, by: string): Promise<SyncRun> {
     const run = await this.get(runId);
-    if (run.status !== 'held') throw new RosterbridgeError('BAD_REQUEST', `run ${runId} is ${run.status}, not held`);
-    await this.runs.update(runId, { status: 'running', hold: { ...run.hold!, decision: 'approved', decidedBy: by } });
-    await this.commit(runId);
-    return this.execute(runId, signal);
+    if (run.status !== 'held') throw new RosterbridgeError('CONFLICT', `run ${runId} is ${run.status}, not held`);
+    await this.runs.update(runId, { hold: { ...run.hold!, decision: 'approved', decidedBy: by }, reason: `hold approved by ${by}: ${run.hold!.reason}` });
+    await this.ledger.commit(runId, async (trx) => {
+      await trx.updateTable('run').set({ status: 'running', phase: 'applying', committed_at: new Date(), owner: null, lease_until: null }).where('id', '=', runId).execute();
+    });
+    return this.get(runId);
   }
 
   /** Rejects a held run: its staged changes are dropped, no target is touched. */
   async reject(runId: string, by: string): Promise<SyncRun> {
     const run = await this.get(runId);
-    if (run.status !== 'held') throw new RosterbridgeError('BAD_REQUEST', `run ${runId} is ${run.status}, not held`);
+    if (run.status !== 'held') throw new RosterbridgeError('CONFLICT', `run ${runId} is ${run.status}, not held`);
     await this.ledger.discard(runId);
     await this.runs.update(runId, {
       status: 'cancelled',

@@ -39,6 +39,17 @@ export const syncMigrations: Record<string, Migration> = {
         .addColumn('started_at', 'timestamptz')
         .addColumn('committed_at', 'timestamptz')
         .addColumn('ended_at', 'timestamptz')
+        // The host executing the run, and until when its claim holds without a heartbeat.
+        .addColumn('owner', 'text')
+        .addColumn('lease_until', 'timestamptz')
+        .execute();
+      // At most one active run per tenant and source, whatever number of hosts share the database.
+      await db.schema
+        .createIndex('run_one_active')
+        .on('run')
+        .columns(['tenant_id', 'source_id'])
+        .unique()
+        .where(sql.ref('status'), 'in', ['queued', 'running', 'held'])
         .execute();
       await db.schema.createIndex('run_tenant_queued').on('run').columns(['tenant_id', 'queued_at']).execute();
       await db.schema

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { errorMessage, isRosterbridgeError } from '@rosterbridge/core';
 import { configCheck } from './config-check';
 import { listPlugins } from './plugins-command';
+import { launchSimulator } from './simulate-command';
 import { listTenants } from './tenants-command';
 import { startHost } from './start-command';
 import { ROSTERBRIDGE_VERSION } from '../version';
@@ -40,6 +41,17 @@ program
   .description('validate host config, plugin manifests and tenant files without starting anything')
   .action(async () => {
     process.exitCode = await configCheck({ configFile: program.opts().config });
+  });
+
+program
+  .command('simulate')
+  .description('start the ClassLink-like OneRoster 1.1 simulator for a tenant to point at (ships with the test kit; simulate --help lists its options)')
+  .helpOption(false)
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .argument('[options...]', 'passed to the simulator')
+  .action(async (args: string[]) => {
+    process.exitCode = await launchSimulator(args);
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -20,7 +20,7 @@ export interface HostConfig {
   tenants: { dir: string };
   api: { tokens: ApiToken[] };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
-  sync: { batchSize: number; applyTimeoutMs: number };
+  sync: { batchSize: number; applyTimeoutMs: number; leaseMs: number; sweepMs: number };
   shutdownTimeoutMs: number;
 }
 
@@ -98,6 +98,8 @@ const schema = {
   sync: {
     batchSize: { doc: 'Records per batch read, staged and applied (memory is bounded by it).', format: 'nat', default: 1000, env: 'RB_SYNC_BATCH_SIZE' },
     applyTimeoutMs: { doc: "Deadline of one target's apply() of a batch.", format: 'nat', default: 120000, env: 'RB_SYNC_APPLY_TIMEOUT_MS' },
+    leaseMs: { doc: 'How long a host holds a run without renewing; a dead host\'s runs are taken over after it.', format: 'nat', default: 30000, env: 'RB_SYNC_LEASE_MS' },
+    sweepMs: { doc: 'How often a host looks for runs to take over.', format: 'nat', default: 5000, env: 'RB_SYNC_SWEEP_MS' },
   },
   shutdownTimeoutMs: { doc: 'Deadline for a graceful shutdown.', format: 'nat', default: 15000, env: 'RB_SHUTDOWN_TIMEOUT_MS' },
 };

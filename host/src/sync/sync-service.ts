@@ -28,9 +28,21 @@ export interface SyncRequest {
   trigger: string;
 }
 
+/** How this host takes part in executing runs. */
+export interface SyncServiceOptions {
+  /** This host's identity in run claims. */
+  hostId: string;
+  /** How long a claim holds without a heartbeat; a killed host's runs are taken over after it. */
+  leaseMs: number;
+  /** How often to look for runs to take (queued, or abandoned by a host that died). */
+  sweepMs: number;
+}
+
 /**
- * Runs syncs in this host: one active run per tenant, executed in the background, cancellable,
- * with holds decided by operators. Runs left unfinished by a crash are resumed at start.
+ * Executes sync runs. A run is a row first (at most one active per tenant and source, enforced by
+ * the database), then claimed by one host with a lease it keeps renewing; a host that dies stops
+ * renewing and another host (or itself, restarted) takes the run over and resumes it. So any number
+ * of hosts can share one database and every run is executed by one of them at a time.
  */
 export class SyncService implements Disposable {
   private readonly running = new Map<string, { controller: AbortController; done: Promise<SyncRun> }>();
@@ -38,6 +50,7 @@ export class SyncService implements Disposable {
   /** Progress of every run this host executes. */
   readonly onDidProgress: Event<RunProgress> = this.onDidProgressEmitter.event;
   private readonly subscription: Disposable;
+  private readonly timers: NodeJS.Timeout[] = [];
   private stopping = false;
 
   constructor(
@@ -45,11 +58,19 @@ export class SyncService implements Disposable {
     private readonly runs: RunStore,
     private readonly tenants: TenantRegistry,
     private readonly logger: Logger,
+    private readonly options: SyncServiceOptions,
   ) {
     this.subscription = engine.onDidProgress((p) => this.onDidProgressEmitter.fire(p));
   }
 
-  /** Queues a run for the tenant and starts it; rejects when the tenant already has an active run. */
+  /** Starts the heartbeat and the sweep, and takes over what is waiting right away. */
+  async start(): Promise<string[]> {
+    this.timers.push(setInterval(() => void this.heartbeat(), Math.max(100, Math.floor(this.options.leaseMs / 3))).unref());
+    this.timers.push(setInterval(() => void this.sweep(), this.options.sweepMs).unref());
+    return this.sweep();
+  }
+
+  /** Queues a run for the tenant and executes it here; CONFLICT when the tenant has an active run. */
   async trigger(tenantId: string, request: SyncRequest): Promise<SyncRun> {
     const config = this.tenants.config(tenantId);
     if (config.paused) throw new RosterbridgeError('TENANT_PAUSED', `tenant "${tenantId}" is paused`, { tenant: tenantId });
@@ -59,75 +80,78 @@ export class SyncService implements Disposable {
     const unknown = targets.filter((t) => !enabled.includes(t));
     if (unknown.length > 0)
       throw new RosterbridgeError('BAD_REQUEST', `target(s) ${unknown.join(', ')} are not enabled for tenant "${tenantId}" (enabled: ${enabled.join(', ') || 'none'})`);
-    await this.assertNoActiveRun(tenantId);
     const run = await this.runs.create({ tenantId, sourceId: config.source.id, mode: request.mode ?? 'full', dryRun: request.dryRun ?? false, trigger: request.trigger, targets });
-    this.start(run.id, (signal) => this.engine.execute(run.id, signal));
+    await this.take(run.id);
     return run;
   }
 
-  /** Resolves when the run has ended in this host (for the CLI and tests). */
+  /** Resolves when the run has ended, or at once with its state when this host does not execute it. */
   async settled(runId: string): Promise<SyncRun> {
     const active = this.running.get(runId);
     if (active) return active.done;
-    const run = await this.runs.get(runId);
-    if (!run) throw new RosterbridgeError('NOT_FOUND', `run ${runId} does not exist`);
-    return run;
+    return this.get(runId);
   }
 
-  /** Cancels a queued or running run; a held run is rejected instead. */
+  /**
+   * Cancels a queued or running run (the host executing it notices at its next heartbeat); a held
+   * run is rejected instead.
+   */
   async cancel(runId: string, by: string): Promise<SyncRun> {
     const run = await this.get(runId);
+    if (run.status === 'held') return this.engine.reject(runId, by);
+    if (run.status !== 'queued' && run.status !== 'running') throw new RosterbridgeError('CONFLICT', `run ${runId} has already ended (${run.status})`);
     const active = this.running.get(runId);
     if (active) {
       active.controller.abort();
       return active.done;
     }
-    if (run.status === 'held') return this.engine.reject(runId, by);
-    if (run.status === 'queued' || run.status === 'running') {
-      await this.runs.update(runId, { status: 'cancelled', phase: run.phase === 'applying' ? 'applying' : 'done', reason: `cancelled by ${by}`, ended: true });
-      return this.get(runId);
-    }
-    throw new RosterbridgeError('CONFLICT', `run ${runId} has already ended (${run.status})`);
+    await this.runs.update(runId, { status: 'cancelled', reason: `cancelled by ${by}`, ended: true });
+    return this.get(runId);
   }
 
-  /** Approves a held run: it commits and applies. */
+  /** Approves a held run: it commits, then this host applies it. */
   async approve(runId: string, by: string): Promise<SyncRun> {
-    const run = await this.get(runId);
-    if (run.status !== 'held') throw new RosterbridgeError('CONFLICT', `run ${runId} is ${run.status}, not held`);
-    this.start(runId, (signal) => this.engine.approve(runId, by, signal));
+    await this.engine.approve(runId, by);
+    await this.take(runId);
     return this.get(runId);
   }
 
   /** Rejects a held run: nothing is applied. */
   async reject(runId: string, by: string): Promise<SyncRun> {
-    const run = await this.get(runId);
-    if (run.status !== 'held') throw new RosterbridgeError('CONFLICT', `run ${runId} is ${run.status}, not held`);
     return this.engine.reject(runId, by);
   }
 
-  /** Resumes the runs a previous host left queued or running (after a crash or a kill). */
-  async resumeUnfinished(): Promise<string[]> {
-    const unfinished = (await this.runs.unfinished()).filter((r) => !this.running.has(r.id));
-    for (const run of unfinished) {
-      this.logger.warn({ run: run.id, tenant: run.tenantId, phase: run.phase }, 'resuming a run left unfinished');
-      this.start(run.id, (signal) => this.engine.execute(run.id, signal));
+  /** Takes every run waiting for a host (queued, or abandoned by a host that died). */
+  async sweep(): Promise<string[]> {
+    if (this.stopping) return [];
+    const taken: string[] = [];
+    try {
+      for (const runId of await this.runs.claimable()) if (!this.running.has(runId) && (await this.take(runId))) taken.push(runId);
+    } catch (err) {
+      this.logger.error({ err: errorMessage(err) }, 'sweeping for runs failed');
     }
-    return unfinished.map((r) => r.id);
+    return taken;
   }
 
   /** Interrupts what runs (their state stays resumable by the next host) and waits for them to stop. */
   async dispose(): Promise<void> {
     this.stopping = true;
+    for (const timer of this.timers) clearInterval(timer);
     for (const r of this.running.values()) r.controller.abort(SHUTDOWN);
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
+    // Give the runs back at once rather than waiting for their leases to expire.
+    await this.runs.releaseLeases(this.options.hostId).catch(() => undefined);
     this.subscription.dispose();
     this.onDidProgressEmitter.dispose();
   }
 
-  private start(runId: string, work: (signal: AbortSignal) => Promise<SyncRun>): void {
-    if (this.stopping) throw new RosterbridgeError('CONFLICT', 'the host is shutting down');
+  /** Claims a run and executes it here; false when another host holds it. */
+  private async take(runId: string): Promise<boolean> {
+    if (this.stopping || this.running.has(runId)) return false;
+    if (!(await this.runs.claim(runId, this.options.hostId, this.options.leaseMs))) return false;
     const controller = new AbortController();
-    const done = work(controller.signal)
+    const done = this.engine
+      .execute(runId, controller.signal)
       .catch(async (err: unknown) => {
         this.logger.error({ run: runId, err: errorMessage(err) }, 'run crashed');
         await this.runs.update(runId, { status: 'failed', errorCode: 'INTERNAL', errorMessage: errorMessage(err), ended: true }).catch(() => undefined);
@@ -135,14 +159,19 @@ export class SyncService implements Disposable {
       })
       .finally(() => this.running.delete(runId));
     this.running.set(runId, { controller, done });
+    return true;
   }
 
-  private async assertNoActiveRun(tenantId: string): Promise<void> {
-    const [latest] = await this.runs.list(tenantId, { limit: 1 });
-    const held = await this.runs.heldRun(tenantId);
-    if (held) throw new RosterbridgeError('CONFLICT', `tenant "${tenantId}" has a held run ${held.id}; approve or reject it first`, { run: held.id });
-    if (latest && (latest.status === 'queued' || latest.status === 'running'))
-      throw new RosterbridgeError('CONFLICT', `tenant "${tenantId}" already has an active run ${latest.id} (${latest.status})`, { run: latest.id });
+  /** Renews this host's leases, and stops runs another host cancelled. */
+  private async heartbeat(): Promise<void> {
+    const ids = [...this.running.keys()];
+    if (ids.length === 0) return;
+    try {
+      const cancelled = await this.runs.renewLeases(this.options.hostId, ids, this.options.leaseMs);
+      for (const id of cancelled) this.running.get(id)?.controller.abort();
+    } catch (err) {
+      this.logger.error({ err: errorMessage(err) }, 'renewing run leases failed');
+    }
   }
 
   private async get(runId: string): Promise<SyncRun> {

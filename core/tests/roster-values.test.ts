@@ -48,6 +48,13 @@ t.test('parseCalendarDate accepts real YYYY-MM-DD dates only', async (t) => {
   t.equal(parseCalendarDate('2023-13-01'), undefined);
   t.equal(parseCalendarDate('05/01/2023'), undefined);
   t.equal(parseCalendarDate('2023-05-01T00:00:00Z'), undefined);
+  t.equal(parseCalendarDate(' 2024-03-31 '), '2024-03-31', 'surrounding blanks are trimmed');
+  t.same(
+    ['1900-02-29', '2000-02-29', '2100-02-29', '2023-04-31', '2023-00-10', '2023-01-00'].map(parseCalendarDate),
+    [undefined, '2000-02-29', undefined, undefined, undefined, undefined],
+  );
+  t.equal(parseCalendarDate('0099-12-31'), undefined, 'years before 100 are not read');
+  t.equal(parseCalendarDate('2O24-01-01'), undefined);
 });
 
 t.test('parseRosterDateTime reads ISO date-times and flags what it assumed', async (t) => {
@@ -70,6 +77,8 @@ t.test('parseRosterDateTime reads ISO date-times and flags what it assumed', asy
 t.test('splitRosterList trims and drops blank items', async (t) => {
   t.same(splitRosterList('Science, Physics,,Biology '), ['Science', 'Physics', 'Biology']);
   t.same(splitRosterList(''), []);
+  t.same(splitRosterList(' Science '), ['Science']);
+  t.same(splitRosterList(' , '), []);
 });
 
 t.test('parseUserIdList reads {type:identifier} items', async (t) => {

@@ -13,6 +13,7 @@ import {
   type RosterEntity,
   type RosterIssue,
   type RosterRecord,
+  type RosterReferenceLookup,
   type User,
 } from '@rosterbridge/core';
 import { stat } from 'node:fs/promises';
@@ -21,10 +22,11 @@ import { checkCsvHeader } from './check-csv-header';
 import { csvIssue } from './csv-issue-codes';
 import { emptyCsvManifest, readCsvManifest, type CsvFileMode, type CsvManifest } from './csv-manifest';
 import type { CsvPackageSource } from './csv-package-source';
-import { readCsvRows, type CsvRow } from './csv-row-reader';
-import { CsvRowParser, type CsvRowOutcome } from './csv-row-parser';
+import { currentCsvRow, readCsvRows, tokenizeCsv, type CsvRow } from './csv-row-reader';
+import { CsvRowParser } from './csv-row-parser';
 import { openFolderPackageSource } from './folder-package-source';
 import { csvFileName, ONEROSTER_CSV_HEADERS, UNREAD_ONEROSTER_CSV_FILES } from './oneroster-csv-headers';
+import { SourcedIdSet } from './sourced-id-set';
 import { UserIdRegistry } from './user-id-registry';
 import { openZipPackageSource } from './zip-package-source';
 
@@ -101,7 +103,7 @@ const MANIFEST = 'manifest.csv';
  */
 export class CsvPackage implements Disposable {
   private readonly headerChecks = new Map<RosterEntity, Promise<RosterIssue | undefined>>();
-  private readonly acceptedIds = new Map<RosterEntity, Promise<ReadonlySet<string> | undefined>>();
+  private readonly acceptedIds = new Map<RosterEntity, Promise<SourcedIdSet | undefined>>();
 
   private constructor(
     private readonly source: CsvPackageSource,
@@ -217,68 +219,68 @@ export class CsvPackage implements Disposable {
     const userIds = entity === 'users' ? new UserIdRegistry() : undefined;
     let records: RosterRecord<E>[] = [];
     let issues: RosterIssue[] = [];
-    const rows = this.parseFile(entity, tally.mode, signal);
-    let allRowsAccountedFor = false;
-    for (;;) {
-      const next = await rows.next();
-      if (next.done) {
-        issues.push(...next.value.issues);
-        allRowsAccountedFor = next.value.allRowsAccountedFor;
-        break;
-      }
-      const { line, record, issues: rowIssues } = next.value;
-      tally.rowsRead++;
-      issues.push(...rowIssues);
-      if (!record) {
-        tally.rowsRejected++;
-      } else {
-        const at = { file: tally.file, line };
-        for (const issue of lookup ? findUnresolvedReferences(entity, record, lookup) : []) {
-          issues.push({ ...issue, ...at, ...columnOf(entity, issue.field) });
+    let parser: CsvRowParser<E> | undefined;
+    for await (const rows of this.parseFile(entity, tally.mode, signal)) {
+      parser = rows;
+      // The rows of a chunk are taken without awaiting: an await per row costs more than parsing it.
+      while (rows.next(issues)) {
+        tally.rowsRead++;
+        const record = rows.record;
+        if (!record) {
+          tally.rowsRejected++;
+        } else {
+          if (lookup) checkReferences(entity, record, rows.line, lookup, issues);
+          if (userIds) checkUserIds(record as User, rows.line, userIds, issues);
+          records.push(record);
+          tally.recordsEmitted++;
         }
-        for (const { userId, heldBy } of userIds?.claim(record as User) ?? []) {
-          const message = `userIds {${userId.type}:${userId.identifier}} is also held by user '${heldBy}'`;
-          issues.push(rosterIssue('DUPLICATE_USER_ID', message, { entity, sourcedId: record.sourcedId, field: 'userIds', ...at, ...columnOf(entity, 'userIds') }));
+        if (records.length >= batchSize || issues.length >= batchSize) {
+          yield { entity, records, issues };
+          records = [];
+          issues = [];
+          throwIfAborted(signal, this.location);
         }
-        records.push(record);
-        tally.recordsEmitted++;
-      }
-      if (records.length >= batchSize || issues.length >= batchSize) {
-        yield { entity, records, issues };
-        records = [];
-        issues = [];
       }
     }
-    tally.complete = allRowsAccountedFor;
+    const end = parser!.finish();
+    issues.push(...end.issues);
+    tally.complete = end.allRowsAccountedFor;
     if (records.length > 0 || issues.length > 0) yield { entity, records, issues };
   }
 
-  /** Parses `entity`'s file row by row after checking its header; returns what the parser knows at the end. */
+  /**
+   * Reads `entity`'s file after checking its header. Yields the file's row parser after each chunk
+   * read (at least once, unless it throws), for the caller to take that chunk's rows from and, at
+   * the end, to ask what it knows about the file as a whole.
+   */
   private async *parseFile<E extends RosterEntity>(
     entity: E,
     mode: 'bulk' | 'delta',
     signal: AbortSignal | undefined,
-  ): AsyncGenerator<CsvRowOutcome<E>, ReturnType<CsvRowParser<E>['finish']>> {
+  ): AsyncGenerator<CsvRowParser<E>> {
     const file = csvFileName(entity);
-    const rows = readCsvRows(await this.openFile(file, signal));
+    const chunks = tokenizeCsv(await this.openFile(file, signal));
     try {
-      const first = await rows.next();
-      const header = first.done ? undefined : first.value;
-      const mismatch = headerIssue(entity, file, header);
-      if (mismatch) throw refusal(mismatch, this.location);
-      const parser = new CsvRowParser(entity, file, mode, header!.fields!);
-      for (;;) {
+      let parser: CsvRowParser<E> | undefined;
+      for await (const rows of chunks) {
         throwIfAborted(signal, this.location);
-        const next = await rows.next();
-        if (next.done) return parser.finish();
-        yield parser.parse(next.value);
+        if (!parser) {
+          // The header is the first row; it may take more than one chunk to arrive.
+          if (!rows.nextRow()) continue;
+          const header = currentCsvRow(rows);
+          const mismatch = headerIssue(entity, file, header);
+          if (mismatch) throw refusal(mismatch, this.location);
+          parser = new CsvRowParser(entity, file, mode, header.fields!, rows);
+        }
+        yield parser;
       }
+      if (!parser) throw refusal(headerIssue(entity, file, undefined)!, this.location);
     } catch (error) {
       if (signal?.aborted) throw cancelled(this.location, signal);
       if (isRosterbridgeError(error)) throw error;
       throw unreadable(`${file} in ${this.location} cannot be read: ${errorMessage(error)}`, this.location, error, file);
     } finally {
-      await rows.return(undefined);
+      await chunks.return(undefined);
     }
   }
 
@@ -294,7 +296,7 @@ export class CsvPackage implements Disposable {
   /** Answers reference lookups from the sourcedIds accepted in the package's bulk files. */
   private async referenceLookup(entity: RosterEntity, signal: AbortSignal | undefined) {
     if (!this.options.checkReferences) return undefined;
-    const known = new Map<RosterEntity, ReadonlySet<string>>();
+    const known = new Map<RosterEntity, SourcedIdSet>();
     for (const { target } of ROSTER_REFERENCES[entity]) {
       if (known.has(target) || this.modeOf(target) !== 'bulk') continue;
       const ids = await this.acceptedIdsOf(target, signal);
@@ -304,20 +306,24 @@ export class CsvPackage implements Disposable {
   }
 
   /** The sourcedIds of the records `entity`'s bulk file yields, or undefined when the file is refused. */
-  private acceptedIdsOf(entity: RosterEntity, signal: AbortSignal | undefined): Promise<ReadonlySet<string> | undefined> {
+  private acceptedIdsOf(entity: RosterEntity, signal: AbortSignal | undefined): Promise<SourcedIdSet | undefined> {
     let ids = this.acceptedIds.get(entity);
     if (!ids) {
       ids = (async () => {
         if (this.refusalOf(entity)) return undefined;
-        const accepted = new Set<string>();
+        const accepted = new SourcedIdSet();
         try {
-          const rows = this.parseFile(entity, 'bulk', signal);
-          for (;;) {
-            const next = await rows.next();
-            // Malformed CSV may have hidden rows: then a reference to a missing id proves nothing.
-            if (next.done) return next.value.allRowsAccountedFor ? accepted : undefined;
-            if (next.value.record) accepted.add(next.value.record.sourcedId);
+          const unwanted: RosterIssue[] = [];
+          let parser: CsvRowParser<RosterEntity> | undefined;
+          for await (const rows of this.parseFile(entity, 'bulk', signal)) {
+            parser = rows;
+            while (rows.next(unwanted)) {
+              if (rows.record) accepted.add(rows.record.sourcedId);
+              unwanted.length = 0;
+            }
           }
+          // Malformed CSV may have hidden rows: then a reference to a missing id proves nothing.
+          return parser!.finish().allRowsAccountedFor ? accepted : undefined;
         } catch (error) {
           // A referenced file that cannot be read leaves its references unchecked; its own read reports why.
           if (isRosterbridgeError(error) && error.code !== 'CANCELLED') return undefined;
@@ -423,6 +429,26 @@ function headerIssue(entity: RosterEntity, file: string, header: CsvRow | undefi
   const mismatch = checkCsvHeader(entity, header.fields, file);
   if (!mismatch) return undefined;
   return csvIssue('CSV_BAD_HEADER', mismatch.message, { ...at, line: header.line, column: mismatch.column, field: mismatch.expected });
+}
+
+function checkReferences<E extends RosterEntity>(
+  entity: E,
+  record: RosterRecord<E>,
+  line: number,
+  lookup: RosterReferenceLookup,
+  issues: RosterIssue[],
+): void {
+  for (const issue of findUnresolvedReferences(entity, record, lookup)) {
+    issues.push({ ...issue, file: csvFileName(entity), line, ...columnOf(entity, issue.field) });
+  }
+}
+
+function checkUserIds(user: User, line: number, userIds: UserIdRegistry, issues: RosterIssue[]): void {
+  for (const { userId, heldBy } of userIds.claim(user)) {
+    const message = `userIds {${userId.type}:${userId.identifier}} is also held by user '${heldBy}'`;
+    const where = { entity: 'users' as const, sourcedId: user.sourcedId, field: 'userIds', file: csvFileName('users'), line, ...columnOf('users', 'userIds') };
+    issues.push(rosterIssue('DUPLICATE_USER_ID', message, where));
+  }
 }
 
 function columnOf(entity: RosterEntity, field: string | undefined): { column?: number } {

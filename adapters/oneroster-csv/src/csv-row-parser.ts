@@ -1,18 +1,17 @@
-import { parseRosterRecord, rosterIssue, type RosterEntity, type RosterIssue, type RosterRecord } from '@rosterbridge/core';
+import { RosterRowParser, rosterIssue, type RosterEntity, type RosterIssue, type RosterRecord } from '@rosterbridge/core';
 import { csvIssue } from './csv-issue-codes';
-import type { CsvRow } from './csv-row-reader';
+import type { CsvTokenizer } from './csv-tokenizer';
 import { ONEROSTER_CSV_HEADERS } from './oneroster-csv-headers';
+import { SourcedIdSet } from './sourced-id-set';
 
-/** What one data row of a roster file gave: its record unless it was rejected, and its issues. */
-export interface CsvRowOutcome<E extends RosterEntity> {
-  /** 1-based line where the row starts. */
-  line: number;
-  /** The canonical record; undefined when the row was rejected. */
-  record: RosterRecord<E> | undefined;
-  issues: RosterIssue[];
-}
+/** The fields whose filling depends on the file's mode, and their columns in the standard header. */
+const CHANGE_FIELDS = [
+  { field: 'status', column: 2 },
+  { field: 'dateLastModified', column: 3 },
+] as const;
 
-const CHANGE_FIELDS = ['status', 'dateLastModified'] as const;
+/** Where an issue about a row is: the row, and its sourcedId when it has one. */
+type RowPlace = Omit<RosterIssue, 'code' | 'severity' | 'message'>;
 
 /**
  * Turns the data rows of one roster file into canonical records, applying the CSV binding's rules
@@ -21,13 +20,25 @@ const CHANGE_FIELDS = ['status', 'dateLastModified'] as const;
  * columns go to `metadata` under their name (`metadata.` prefix dropped). Every issue names file,
  * line and column. Keeps the file's sourcedIds to find duplicates: memory grows with the number of
  * rows' ids, not with their content.
+ *
+ * Rows are taken from the file's tokenizer one at a time, as the caller asks for them:
+ *
+ * ```ts
+ * while (parser.next(issues)) if (parser.record) records.push(parser.record);
+ * ```
  */
 export class CsvRowParser<E extends RosterEntity> {
-  private readonly keys: string[];
+  /** The 1-based line where the row last parsed starts. */
+  line = 0;
+  /** That row's canonical record; undefined when the row was rejected. */
+  record: RosterRecord<E> | undefined;
+
+  private readonly records: RosterRowParser<E>;
+  /** The 1-based column of each header name (the first, if it repeats). */
   private readonly columns = new Map<string, number>();
-  private readonly sourcedIds = new Set<string>();
+  private readonly sourcedIds = new SourcedIdSet();
   private readonly filledInBulk = new Map<string, { rows: number; firstLine: number }>();
-  private rows = 0;
+  private rowCount = 0;
   private malformedRows = 0;
   private lastReadableLine = 1;
 
@@ -36,63 +47,27 @@ export class CsvRowParser<E extends RosterEntity> {
     readonly file: string,
     readonly mode: 'bulk' | 'delta',
     readonly header: readonly string[],
+    private readonly rows: CsvTokenizer,
   ) {
     const standard = ONEROSTER_CSV_HEADERS[entity].length;
-    this.keys = header.map((name, index) => (index < standard || name.startsWith('metadata.') ? name : `metadata.${name}`));
+    const keys = header.map((name, index) => (index < standard || name.startsWith('metadata.') ? name : `metadata.${name}`));
+    this.records = new RosterRowParser(entity, keys);
     header.forEach((name, index) => {
       if (!this.columns.has(name)) this.columns.set(name, index + 1);
     });
   }
 
-  /** Parses one data row. */
-  parse(row: CsvRow): CsvRowOutcome<E> {
-    this.rows++;
-    const at = { entity: this.entity, file: this.file, line: row.line };
-    if (row.error !== undefined) {
-      // A stray or unclosed quote makes the parser lose track of where rows end: the rows between
-      // the last readable one and this line may have been swallowed without a trace.
-      this.malformedRows++;
-      const message =
-        `${this.file} line ${row.line} is not valid CSV (${row.error}); rows after line ${this.lastReadableLine} ` +
-        `up to here may be lost, so ${this.file} is not read as complete`;
-      return { line: row.line, record: undefined, issues: [csvIssue('CSV_MALFORMED_ROW', message, at)] };
-    }
-    this.lastReadableLine = row.line;
-    const { fields } = row;
-    const sourcedId = fields[0]?.trim() || undefined;
-    const where = sourcedId === undefined ? at : { ...at, sourcedId };
-    const extra = fields.slice(this.header.length);
-    if (fields.length < this.header.length || extra.some((field) => field.trim() !== '')) {
-      const message = `${this.file} line ${row.line} has ${fields.length} fields but the header has ${this.header.length} columns`;
-      return { line: row.line, record: undefined, issues: [csvIssue('CSV_COLUMN_COUNT', message, where)] };
-    }
-
-    const issues: RosterIssue[] = [];
-    const raw: Record<string, string> = {};
-    this.keys.forEach((key, index) => {
-      const value = fields[index]!;
-      raw[key] = value;
-      if (value.includes('\uFFFD')) {
-        const field = this.header[index]!;
-        issues.push(csvIssue('CSV_ENCODING', `${field} has bytes that are not UTF-8 (is the file saved as UTF-8?)`, { ...where, field, column: index + 1 }));
-      }
-    });
-    this.checkChangeFields(raw, where, issues);
-
-    const parsed = parseRosterRecord(this.entity, raw);
-    for (const issue of parsed.issues) {
-      const column = issue.field === undefined ? undefined : this.columns.get(issue.field);
-      issues.push({ ...issue, file: this.file, line: row.line, ...(column === undefined ? {} : { column }) });
-    }
-    let record = issues.some((issue) => issue.severity === 'error') ? undefined : parsed.record;
-    if (sourcedId !== undefined) {
-      if (this.sourcedIds.has(sourcedId)) {
-        issues.push(rosterIssue('DUPLICATE_SOURCED_ID', `sourcedId '${sourcedId}' appears earlier in ${this.file}; this row is rejected`, { ...where, field: 'sourcedId', column: 1 }));
-        record = undefined;
-      }
-      this.sourcedIds.add(sourcedId);
-    }
-    return { line: row.line, record, issues };
+  /**
+   * Parses the next row the tokenizer has complete, adding the row's issues to `issues`; then
+   * {@link line} and {@link record} describe it. False when the tokenizer has no complete row.
+   */
+  next(issues: RosterIssue[]): boolean {
+    const rows = this.rows;
+    if (!rows.nextRow()) return false;
+    this.rowCount++;
+    this.line = rows.line;
+    this.record = rows.error === undefined ? this.parse(rows.fields, rows.line, issues) : this.malformed(rows.line, rows.error, issues);
+    return true;
   }
 
   /**
@@ -102,7 +77,7 @@ export class CsvRowParser<E extends RosterEntity> {
   finish(): { issues: RosterIssue[]; allRowsAccountedFor: boolean } {
     const issues: RosterIssue[] = [];
     const at = { entity: this.entity, file: this.file };
-    if (this.rows === 0) {
+    if (this.rowCount === 0) {
       issues.push(csvIssue('CSV_EMPTY_FILE', `${this.file} is declared ${this.mode} but has no rows; an empty file should be declared absent`, at));
     }
     for (const [field, { rows, firstLine }] of this.filledInBulk) {
@@ -114,16 +89,79 @@ export class CsvRowParser<E extends RosterEntity> {
     return { issues, allRowsAccountedFor: this.malformedRows === 0 };
   }
 
-  private checkChangeFields(raw: Record<string, string>, where: Omit<RosterIssue, 'code' | 'severity' | 'message'>, issues: RosterIssue[]): void {
-    for (const field of CHANGE_FIELDS) {
-      const filled = raw[field]!.trim() !== '';
+  private malformed(line: number, error: string, issues: RosterIssue[]): undefined {
+    // A stray or unclosed quote makes the parser lose track of where rows end: the rows between
+    // the last readable one and this line may have been swallowed without a trace.
+    this.malformedRows++;
+    const message =
+      `${this.file} line ${line} is not valid CSV (${error}); rows after line ${this.lastReadableLine} ` +
+      `up to here may be lost, so ${this.file} is not read as complete`;
+    issues.push(csvIssue('CSV_MALFORMED_ROW', message, { entity: this.entity, file: this.file, line }));
+    return undefined;
+  }
+
+  private parse(fields: readonly string[], line: number, issues: RosterIssue[]): RosterRecord<E> | undefined {
+    this.lastReadableLine = line;
+    const width = this.header.length;
+    const sourcedId = fields[0]?.trim() || undefined;
+    if (fields.length < width || hasFilledFieldFrom(fields, width)) {
+      const message = `${this.file} line ${line} has ${fields.length} fields but the header has ${width} columns`;
+      issues.push(csvIssue('CSV_COLUMN_COUNT', message, this.placeOf(line, sourcedId)));
+      return undefined;
+    }
+
+    const firstIssue = issues.length;
+    for (let index = 0; index < width && !this.rows.ascii; index++) {
+      if (fields[index]!.includes('\uFFFD')) {
+        const field = this.header[index]!;
+        const message = `${field} has bytes that are not UTF-8 (is the file saved as UTF-8?)`;
+        issues.push(csvIssue('CSV_ENCODING', message, { ...this.placeOf(line, sourcedId), field, column: index + 1 }));
+      }
+    }
+    this.checkChangeFields(fields, line, sourcedId, issues);
+
+    const parsed = this.records.parse(fields);
+    for (const issue of parsed.issues) {
+      const column = issue.field === undefined ? undefined : this.columns.get(issue.field);
+      issues.push({ ...issue, file: this.file, line, ...(column === undefined ? {} : { column }) });
+    }
+    let record = hasErrorFrom(issues, firstIssue) ? undefined : parsed.record;
+    if (sourcedId !== undefined && !this.sourcedIds.add(sourcedId)) {
+      const message = `sourcedId '${sourcedId}' appears earlier in ${this.file}; this row is rejected`;
+      issues.push(rosterIssue('DUPLICATE_SOURCED_ID', message, { ...this.placeOf(line, sourcedId), field: 'sourcedId', column: 1 }));
+      record = undefined;
+    }
+    return record;
+  }
+
+  private checkChangeFields(fields: readonly string[], line: number, sourcedId: string | undefined, issues: RosterIssue[]): void {
+    // Standard columns are where the header check found them.
+    for (const { field, column } of CHANGE_FIELDS) {
+      const filled = fields[column - 1]!.trim() !== '';
       if (this.mode === 'delta' && !filled) {
-        issues.push(rosterIssue('FIELD_REQUIRED', `${field} is required in a delta file`, { ...where, field, column: this.columns.get(field)! }));
+        issues.push(rosterIssue('FIELD_REQUIRED', `${field} is required in a delta file`, { ...this.placeOf(line, sourcedId), field, column }));
       } else if (this.mode === 'bulk' && filled) {
         const tally = this.filledInBulk.get(field);
         if (tally) tally.rows++;
-        else this.filledInBulk.set(field, { rows: 1, firstLine: where.line! });
+        else this.filledInBulk.set(field, { rows: 1, firstLine: line });
       }
     }
   }
+
+  /** Only built when the row has an issue to report. */
+  private placeOf(line: number, sourcedId: string | undefined): RowPlace {
+    const at = { entity: this.entity, file: this.file, line };
+    return sourcedId === undefined ? at : { ...at, sourcedId };
+  }
+}
+
+/** True when a field from `start` on holds more than blanks: trailing empty fields are tolerated. */
+function hasFilledFieldFrom(fields: readonly string[], start: number): boolean {
+  for (let index = start; index < fields.length; index++) if (fields[index]!.trim() !== '') return true;
+  return false;
+}
+
+function hasErrorFrom(issues: readonly RosterIssue[], start: number): boolean {
+  for (let index = start; index < issues.length; index++) if (issues[index]!.severity === 'error') return true;
+  return false;
 }

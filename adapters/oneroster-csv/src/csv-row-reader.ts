@@ -1,16 +1,12 @@
-import { parse, type CsvError, type Info } from 'csv-parse';
-import { pipeline, type Readable } from 'node:stream';
-import { createLineEndingNormalizer } from './line-ending-normalizer';
+import type { Readable } from 'node:stream';
+import { CsvTokenizer } from './csv-tokenizer';
+
+export { MAX_CSV_ROW_LENGTH } from './csv-tokenizer';
 
 /** One row of a CSV file as read: its fields, or why it could not be read. */
 export type CsvRow =
   | { /** 1-based line where the row starts. */ line: number; fields: string[]; error?: undefined }
   | { /** 1-based line where the parser gave up on the row. */ line: number; error: string; fields?: undefined };
-
-/** The longest row accepted, in characters: a quote left open must not pull a whole file into memory. */
-export const MAX_CSV_ROW_LENGTH = 1_000_000;
-
-type ParsedRow = { record: string[]; info: Info } | { skipped: CsvError };
 
 /**
  * Streams the rows of an RFC 4180 CSV file, header first: UTF-8 with or without a byte order mark,
@@ -19,42 +15,33 @@ type ParsedRow = { record: string[]; info: Info } | { skipped: CsvError };
  * when iteration ends, early or not.
  */
 export async function* readCsvRows(input: Readable): AsyncGenerator<CsvRow> {
-  // Skipped rows are pushed into the parser's own output, so they come out in file order.
-  const parser = parse({
-    bom: true,
-    relax_column_count: true,
-    skip_empty_lines: true,
-    skip_records_with_error: true,
-    max_record_size: MAX_CSV_ROW_LENGTH,
-    info: true,
-    on_skip: (error) => {
-      if (error) parser.push({ skipped: error } satisfies ParsedRow);
-    },
-  });
-  const rows = pipeline(input, createLineEndingNormalizer(), parser, () => {
-    // Errors surface through the iteration of `rows` below.
-  });
-  let lastErrorLine: number | undefined;
+  for await (const rows of tokenizeCsv(input)) {
+    while (rows.nextRow()) yield currentCsvRow(rows);
+  }
+}
+
+/**
+ * Feeds `input` to a {@link CsvTokenizer} chunk by chunk, handing the tokenizer back after each
+ * chunk, and once more after the end, for the caller to take the rows now complete. For reading
+ * many rows: one await per chunk instead of one per row. The input stream is destroyed when
+ * iteration ends, early or not.
+ */
+export async function* tokenizeCsv(input: Readable): AsyncGenerator<CsvTokenizer> {
+  const tokenizer = new CsvTokenizer();
   try {
-    for await (const row of rows as AsyncIterable<ParsedRow>) {
-      if ('skipped' in row) {
-        // An over-long row (an unclosed quote) fails again on every chunk of the same line: once is enough.
-        const line = Number(row.skipped['lines']);
-        if (line !== lastErrorLine) yield { line, error: row.skipped.message };
-        lastErrorLine = line;
-      } else {
-        const breaks = row.record.reduce((count, field) => count + countLineBreaks(field), 0);
-        yield { line: row.info.lines - breaks, fields: row.record };
-      }
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      tokenizer.push(chunk);
+      yield tokenizer;
     }
+    tokenizer.end();
+    yield tokenizer;
   } finally {
-    rows.destroy();
     input.destroy();
   }
 }
 
-function countLineBreaks(field: string): number {
-  let count = 0;
-  for (let i = field.indexOf('\n'); i >= 0; i = field.indexOf('\n', i + 1)) count++;
-  return count;
+/** A copy of the row `tokenizer` is on, to keep. */
+export function currentCsvRow(tokenizer: CsvTokenizer): CsvRow {
+  const { line, error } = tokenizer;
+  return error === undefined ? { line, fields: [...tokenizer.fields] } : { line, error };
 }

@@ -22,6 +22,14 @@ t.test('a file with a UTF-8 BOM and CRLF line endings parses, with the right lin
   t.same([tally.rowsRead, tally.recordsEmitted, tally.complete], [2, 2, true]);
 });
 
+t.test('a UTF-16LE file (as some spreadsheets save) reads, with the right line numbers', async (t) => {
+  const text = [ORGS_HEADER, 'o1,,,"Lincoln\r\nHigh",school,,', 'o2,,,Adams,skool,,', ''].join('\r\n');
+  const pkg = await openOrgs(t, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+  const { records, issues } = await readEntity(pkg, 'orgs');
+  t.same(records.map((org) => [org.sourcedId, org.name]), [['o1', 'Lincoln\nHigh']]);
+  t.same(where(issues), ['orgs.csv:4:BAD_VOCABULARY'], 'o2 starts on line 4, after the two lines of o1');
+});
+
 t.test('quoted fields keep embedded commas, line breaks and doubled quotes; lines stay right after them', async (t) => {
   const pkg = await openOrgs(t, [
     ORGS_HEADER,

@@ -58,6 +58,12 @@ export interface OneRosterClientOptions {
   responseTimeoutMs?: number;
   /** Requests in flight at once, for this client. Default 4. Ignored when `limiter` is given. */
   maxConcurrentRequests?: number;
+  /**
+   * Pages of one read requested at once: the page needed next and those predicted to follow it
+   * (see {@link readOneRosterPages}), so that the pages of one collection overlap on a server
+   * with latency. Default 1, page by page. Requests still wait for the concurrency limit.
+   */
+  pagesInFlight?: number;
   /** A limiter shared by every client of one tenant, so the cap holds across them. */
   limiter?: ConcurrencyLimiter;
   /** Retries, clamps and header disagreements are logged here; never a secret. */
@@ -75,6 +81,8 @@ export interface OneRosterReadOptions {
   fields?: readonly string[];
   /** Overrides the client's page size for this read. */
   pageSize?: number;
+  /** Overrides the client's {@link OneRosterClientOptions.pagesInFlight} for this read. */
+  pagesInFlight?: number;
   /** Records per batch handed out; default the page size. */
   batchSize?: number;
   signal?: AbortSignal;
@@ -128,6 +136,7 @@ export class OneRosterClient implements Disposable {
   /** The service root, without a trailing slash. */
   readonly baseUrl: string;
   private readonly pageSize: number;
+  private readonly pagesInFlight: number;
   private readonly maxRequests: number;
   private readonly checkAttempts: number;
   private readonly logger: Logger;
@@ -138,6 +147,7 @@ export class OneRosterClient implements Disposable {
   constructor(options: OneRosterClientOptions) {
     this.baseUrl = normalizeBaseUrl(options.baseUrl);
     this.pageSize = checkPageSize(options.pageSize ?? 1000, 'pageSize');
+    this.pagesInFlight = positiveInteger(options.pagesInFlight ?? 1, 'pagesInFlight');
     this.maxRequests = positiveInteger(options.maxRequestsPerRead ?? 100_000, 'maxRequestsPerRead');
     this.checkAttempts = positiveInteger(options.checkAttempts ?? 2, 'checkAttempts');
     this.logger = options.logger ?? nullLogger;
@@ -188,13 +198,14 @@ export class OneRosterClient implements Disposable {
    */
   pages(segments: readonly string[], envelope: string, options: OneRosterReadOptions = {}, report: OneRosterPagingReport = emptyPagingReport()): AsyncGenerator<OneRosterPage> {
     const pageSize = options.pageSize === undefined ? this.pageSize : checkPageSize(options.pageSize, 'pageSize');
+    const pagesInFlight = options.pagesInFlight === undefined ? this.pagesInFlight : positiveInteger(options.pagesInFlight, 'pagesInFlight');
     const query: [string, string][] = [];
     if (options.filter !== undefined) query.push(['filter', typeof options.filter === 'string' ? options.filter : formatOneRosterFilter(options.filter)]);
     if (options.fields !== undefined && options.fields.length > 0) query.push(['fields', options.fields.join(',')]);
     const path = segments.join('/');
-    const fetchPage = async ({ offset, limit }: { offset: number; limit: number }) => {
+    const fetchPage = async ({ offset, limit }: { offset: number; limit: number }, pageSignal: AbortSignal) => {
       const url = this.url(segments, [['limit', String(limit)], ['offset', String(offset)], ['sort', 'sourcedId'], ['orderBy', 'asc'], ...query]);
-      const response = await this.get(url, options.signal);
+      const response = await this.get(url, options.signal === undefined ? pageSignal : AbortSignal.any([options.signal, pageSignal]));
       if (response.status < 200 || response.status > 299) throw oneRosterResponseError(response, { path }, this.redactor);
       const items = readOneRosterList(response, envelope, this.redactor);
       const nextOffset = linkNextOffset(headerValue(response, 'link'), response.url);
@@ -206,7 +217,7 @@ export class OneRosterClient implements Disposable {
         hasLinkHeader: headerValue(response, 'link') !== undefined,
       };
     };
-    return readOneRosterPages(fetchPage, { pageSize, maxRequests: this.maxRequests, where: `GET ${displayUrl(this.url(segments, []))}`, logger: this.logger }, report);
+    return readOneRosterPages(fetchPage, { pageSize, pagesInFlight, maxRequests: this.maxRequests, where: `GET ${displayUrl(this.url(segments, []))}`, logger: this.logger }, report);
   }
 
   /** One record by sourcedId (`/users/{id}`, `/schools/{id}`…), parsed; a missing record is `SOURCE_NOT_FOUND`. */

@@ -17,8 +17,11 @@ export interface OneRosterFetchedPage {
   hasLinkHeader?: boolean;
 }
 
-/** Fetches one page; throws a coded error when it cannot. */
-export type OneRosterPageFetcher = (request: OneRosterPageRequest) => Promise<OneRosterFetchedPage>;
+/**
+ * Fetches one page; throws a coded error when it cannot. `signal` aborts a page the reader no longer
+ * needs: a predicted page that turned out not to be the next, or any page once the read stops.
+ */
+export type OneRosterPageFetcher = (request: OneRosterPageRequest, signal: AbortSignal) => Promise<OneRosterFetchedPage>;
 
 /** One page handed to the caller: the new records of the page, and what was dropped. */
 export interface OneRosterPage {
@@ -35,8 +38,10 @@ export interface OneRosterPage {
 
 /** How a paged read went; live while reading, final once it ends. */
 export interface OneRosterPagingReport {
-  /** Page requests made (retries of one request not counted). */
+  /** Page requests made (retries of one request not counted), predicted ones included. */
   requests: number;
+  /** Predicted page requests whose page was not used (see {@link OneRosterPagingOptions.pagesInFlight}). */
+  discardedRequests: number;
   /** Non-empty pages. */
   pages: number;
   /** Records received, duplicates included. */
@@ -61,12 +66,23 @@ export interface OneRosterPagingOptions {
   maxRequests: number;
   /** What is being read, for messages: `GET https://…/users`. */
   where: string;
+  /**
+   * Pages requested at once: the page needed next and the ones predicted to follow it. Default 1,
+   * page by page. See {@link readOneRosterPages}.
+   */
+  pagesInFlight?: number;
   logger?: Logger;
 }
 
 /** A fresh report. */
 export function emptyPagingReport(): OneRosterPagingReport {
-  return { requests: 0, pages: 0, received: 0, duplicatesDropped: 0, linkDisagreements: 0, complete: false };
+  return { requests: 0, discardedRequests: 0, pages: 0, received: 0, duplicatesDropped: 0, linkDisagreements: 0, complete: false };
+}
+
+/** A page requested and not yet consumed. */
+interface PageInFlight extends OneRosterPageRequest {
+  controller: AbortController;
+  response: Promise<OneRosterFetchedPage>;
 }
 
 /**
@@ -84,6 +100,18 @@ export function emptyPagingReport(): OneRosterPagingReport {
  * - the number of requests is capped.
  *
  * The report's `complete` turns true only after the confirming empty page.
+ *
+ * With `pagesInFlight` above 1 the pages are fetched in parallel without changing what is read.
+ * Pages are still consumed one at a time, in offset order, by the rules above; what changes is
+ * that the reader also requests the pages it predicts those rules will ask for next: full pages,
+ * or, once the server has sent `X-Total-Count`, exactly the pages up to that total and the empty
+ * page after it. A predicted page whose offset and limit turn out not to be the ones the rules ask
+ * for (after a short page, a clamp, a wrong total) is aborted and never used, so over a collection
+ * that does not change during the read, the pages used are exactly those a page-by-page read
+ * gets. Prediction starts after the first page (which tells the total), pauses after a short page
+ * until a clamp is ruled in or out, and stops for the rest of the read when `X-Total-Count`
+ * changes between pages: the collection is changing, and page by page a shift stays visible as
+ * repeated records.
  */
 export async function* readOneRosterPages(
   fetchPage: OneRosterPageFetcher,
@@ -91,62 +119,155 @@ export async function* readOneRosterPages(
   report: OneRosterPagingReport = emptyPagingReport(),
 ): AsyncGenerator<OneRosterPage> {
   const logger = options.logger ?? nullLogger;
+  const pagesInFlight = options.pagesInFlight ?? 1;
+  if (!Number.isSafeInteger(pagesInFlight) || pagesInFlight < 1) {
+    throw new RosterbridgeError('SETTINGS_INVALID', `pagesInFlight must be a whole number of at least 1, got ${pagesInFlight}`, { key: 'pagesInFlight' });
+  }
   let limit = options.pageSize;
   let offset = 0;
-  let previousIds = new Set<string>();
+  let previous = new PageIds([]);
   let shortPage: { offset: number; received: number; asked: number } | undefined;
-  for (;;) {
-    if (report.requests >= options.maxRequests) {
-      throw new RosterbridgeError(
-        'SOURCE_TOO_MANY_REQUESTS',
-        `${options.where}: the read made ${report.requests} page requests, the cap, and has not reached the end (offset ${offset}); raise the page size or the request cap`,
-        { requests: report.requests, offset },
-      );
-    }
-    report.requests++;
-    const page = await fetchPage({ offset, limit });
-    if (page.totalCount !== undefined) report.totalCount = page.totalCount;
-    const received = page.items.length;
-    if (received === 0) {
-      report.complete = true;
-      return;
-    }
-    if (shortPage !== undefined && report.clampedLimit === undefined) {
-      report.clampedLimit = shortPage.received;
-      limit = shortPage.received;
-      logger.warn(
-        { where: options.where, asked: shortPage.asked, received: shortPage.received, offset: shortPage.offset },
-        'OneRoster server returned fewer records than asked for, and more followed: it clamps limit silently; paging by what it sends',
-      );
-    }
-    shortPage = received < limit ? { offset, received, asked: limit } : undefined;
+  let predicting = pagesInFlight > 1;
+  const inFlight: PageInFlight[] = [];
 
-    const ids = page.items.map(sourcedIdOf);
-    const duplicates: string[] = [];
-    const items: unknown[] = [];
-    page.items.forEach((item, i) => {
-      const id = ids[i];
-      if (id !== undefined && previousIds.has(id)) duplicates.push(id);
-      else items.push(item);
-    });
-    if (items.length === 0) {
-      throw new RosterbridgeError(
-        'SOURCE_BAD_RESPONSE',
-        `${options.where}: the page at offset ${offset} repeats the previous page; the server seems to ignore offset, so the collection cannot be read completely`,
-        { offset },
-      );
+  const send = (request: OneRosterPageRequest): void => {
+    report.requests++;
+    const controller = new AbortController();
+    const response = fetchPage(request, controller.signal);
+    // A page that is discarded may fail (it is aborted); only a page that is used reports its failure.
+    response.catch(() => undefined);
+    inFlight.push({ ...request, controller, response });
+  };
+  const discard = (): void => {
+    for (const page of inFlight.splice(0)) {
+      page.controller.abort();
+      report.discardedRequests++;
     }
-    const expectedNext = offset + received;
-    if (page.nextOffset !== undefined && page.nextOffset !== expectedNext) {
-      report.linkDisagreements++;
-      logger.warn({ where: options.where, offset, linkNext: page.nextOffset, next: expectedNext }, 'OneRoster Link rel="next" disagrees with the records received; ignoring it');
+  };
+  /** The request the rules make after `request` if its page holds what the total predicts; undefined at the predicted end. */
+  const predictedAfter = (request: OneRosterPageRequest): OneRosterPageRequest | undefined => {
+    const total = report.totalCount;
+    const expected = total === undefined ? request.limit : Math.max(0, Math.min(request.limit, total - request.offset));
+    return expected === 0 ? undefined : { offset: request.offset + expected, limit: request.limit };
+  };
+
+  /**
+   * Tops up the pages in flight with the predicted ones, when `needed` (the request the rules ask
+   * for next) is the first of them or nothing is in flight. Never throws: the cap is checked when a
+   * page is needed.
+   */
+  const predictAfter = (needed: OneRosterPageRequest): void => {
+    if (!predicting || report.pages === 0 || shortPage !== undefined) return;
+    const head = inFlight[0];
+    if (head !== undefined && (head.offset !== needed.offset || head.limit !== needed.limit)) return;
+    if (head === undefined) {
+      if (report.requests >= options.maxRequests) return;
+      send(needed);
     }
-    report.pages++;
-    report.received += received;
-    report.duplicatesDropped += duplicates.length;
-    yield { offset, limit, items, received, duplicates, ...(page.totalCount === undefined ? {} : { totalCount: page.totalCount }) };
-    previousIds = new Set(ids.filter((id): id is string => id !== undefined));
-    offset = expectedNext;
+    let last: OneRosterPageRequest = inFlight[inFlight.length - 1]!;
+    while (inFlight.length < pagesInFlight && report.requests < options.maxRequests) {
+      const next = predictedAfter(last);
+      if (next === undefined) break;
+      send(next);
+      last = next;
+    }
+  };
+
+  try {
+    for (;;) {
+      const head = inFlight[0];
+      if (head !== undefined && (head.offset !== offset || head.limit !== limit)) discard();
+      if (inFlight.length === 0) {
+        if (report.requests >= options.maxRequests) {
+          throw new RosterbridgeError(
+            'SOURCE_TOO_MANY_REQUESTS',
+            `${options.where}: the read made ${report.requests} page requests, the cap, and has not reached the end (offset ${offset}); raise the page size or the request cap`,
+            { requests: report.requests, offset },
+          );
+        }
+        send({ offset, limit });
+      }
+      predictAfter({ offset, limit });
+      const page = await inFlight.shift()!.response;
+      if (page.totalCount !== undefined) {
+        if (predicting && report.totalCount !== undefined && page.totalCount !== report.totalCount) {
+          predicting = false;
+          discard();
+          logger.warn(
+            { where: options.where, offset, before: report.totalCount, now: page.totalCount },
+            'OneRoster X-Total-Count changed while paging: the collection is changing; reading the rest page by page',
+          );
+        }
+        report.totalCount = page.totalCount;
+      }
+      const received = page.items.length;
+      if (received === 0) {
+        report.complete = true;
+        return;
+      }
+      if (shortPage !== undefined && report.clampedLimit === undefined) {
+        report.clampedLimit = shortPage.received;
+        limit = shortPage.received;
+        logger.warn(
+          { where: options.where, asked: shortPage.asked, received: shortPage.received, offset: shortPage.offset },
+          'OneRoster server returned fewer records than asked for, and more followed: it clamps limit silently; paging by what it sends',
+        );
+      }
+      shortPage = received < limit ? { offset, received, asked: limit } : undefined;
+
+      const ids = page.items.map(sourcedIdOf);
+      const duplicates: string[] = [];
+      const items: unknown[] = [];
+      page.items.forEach((item, i) => {
+        const id = ids[i];
+        if (id !== undefined && previous.has(id)) duplicates.push(id);
+        else items.push(item);
+      });
+      if (items.length === 0) {
+        throw new RosterbridgeError(
+          'SOURCE_BAD_RESPONSE',
+          `${options.where}: the page at offset ${offset} repeats the previous page; the server seems to ignore offset, so the collection cannot be read completely`,
+          { offset },
+        );
+      }
+      const expectedNext = offset + received;
+      if (page.nextOffset !== undefined && page.nextOffset !== expectedNext) {
+        report.linkDisagreements++;
+        logger.warn({ where: options.where, offset, linkNext: page.nextOffset, next: expectedNext }, 'OneRoster Link rel="next" disagrees with the records received; ignoring it');
+      }
+      report.pages++;
+      report.received += received;
+      report.duplicatesDropped += duplicates.length;
+      // The pages after this one go out before it is handed over, so that the caller's work on it overlaps their latency.
+      predictAfter({ offset: expectedNext, limit });
+      yield { offset, limit, items, received, duplicates, ...(page.totalCount === undefined ? {} : { totalCount: page.totalCount }) };
+      previous = new PageIds(ids);
+      offset = expectedNext;
+    }
+  } finally {
+    discard();
+  }
+}
+
+/**
+ * The sourcedIds of a page, asked whether they hold an id of the next page. An id above the
+ * page's greatest cannot be among them, which settles most lookups (pages come sorted by sourcedId)
+ * without building a set.
+ */
+class PageIds {
+  private readonly greatest: string | undefined;
+  private set: Set<string> | undefined;
+
+  constructor(private readonly ids: readonly (string | undefined)[]) {
+    let greatest: string | undefined;
+    for (const id of ids) if (id !== undefined && (greatest === undefined || id > greatest)) greatest = id;
+    this.greatest = greatest;
+  }
+
+  has(id: string): boolean {
+    if (this.greatest === undefined || id > this.greatest) return false;
+    this.set ??= new Set(this.ids.filter((x): x is string => x !== undefined));
+    return this.set.has(id);
   }
 }
 

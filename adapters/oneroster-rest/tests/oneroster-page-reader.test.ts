@@ -131,3 +131,127 @@ t.test('an error from a page propagates and leaves the report incomplete', async
   );
   t.equal(report.complete, false);
 });
+
+// Pages in flight: a server model that takes time per page, so that requests overlap, and counts them.
+function slowServer(count: number, options: { clamp?: number; total?: (real: number, requestNumber: number) => number | undefined; failAt?: (request: OneRosterPageRequest) => boolean } = {}) {
+  const records = Array.from({ length: count }, (_, i) => ({ sourcedId: `a${String(i).padStart(5, '0')}` }));
+  const asked: OneRosterPageRequest[] = [];
+  const aborted: OneRosterPageRequest[] = [];
+  /** How many other requests were in flight as each request started. */
+  const alongside: number[] = [];
+  let inFlight = 0;
+  let peak = 0;
+  const fetch = async (request: OneRosterPageRequest, signal?: AbortSignal): Promise<OneRosterFetchedPage> => {
+    asked.push(request);
+    const n = asked.length;
+    alongside.push(inFlight);
+    inFlight++;
+    peak = Math.max(peak, inFlight);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      if (signal?.aborted) aborted.push(request);
+      if (options.failAt?.(request)) throw new Error(`page at ${request.offset} failed`);
+      const limit = Math.min(request.limit, options.clamp ?? Infinity);
+      const totalCount = options.total ? options.total(count, n) : count;
+      return { items: records.slice(request.offset, request.offset + limit), ...(totalCount === undefined ? {} : { totalCount }) };
+    } finally {
+      inFlight--;
+    }
+  };
+  return { records, asked, aborted, alongside, fetch, peak: () => peak };
+}
+
+async function readPages(fetch: (r: OneRosterPageRequest, signal: AbortSignal) => Promise<OneRosterFetchedPage>, pageSize: number, pagesInFlight: number, maxRequests = 1000) {
+  const report = emptyPagingReport();
+  const pages: { offset: number; limit: number; ids: string[] }[] = [];
+  for await (const page of readOneRosterPages(fetch, { pageSize, pagesInFlight, maxRequests, where: 'GET test' }, report)) {
+    pages.push({ offset: page.offset, limit: page.limit, ids: page.items.map((item) => (item as { sourcedId: string }).sourcedId) });
+  }
+  return { pages, report };
+}
+
+const SCENARIOS: { name: string; count: number; pageSize: number; clamp?: number; total?: (real: number) => number | undefined }[] = [
+  { name: 'a total that is right', count: 95, pageSize: 10 },
+  { name: 'a count that is a multiple of the page size', count: 100, pageSize: 10 },
+  { name: 'an empty collection', count: 0, pageSize: 10 },
+  { name: 'a collection smaller than a page', count: 7, pageSize: 10 },
+  { name: 'no total', count: 95, pageSize: 10, total: () => undefined },
+  { name: 'a total too low', count: 95, pageSize: 10, total: (real) => real - 3 },
+  { name: 'a total too high', count: 95, pageSize: 10, total: (real) => real + 3 },
+  { name: 'a total of zero', count: 95, pageSize: 10, total: () => 0 },
+  { name: 'a silent clamp', count: 95, pageSize: 20, clamp: 6 },
+  { name: 'a silent clamp and no total', count: 95, pageSize: 20, clamp: 6, total: () => undefined },
+];
+
+t.test('with pages in flight, the pages used are exactly those a page-by-page read gets', async (t) => {
+  for (const scenario of SCENARIOS) {
+    const options = { ...(scenario.clamp === undefined ? {} : { clamp: scenario.clamp }), ...(scenario.total === undefined ? {} : { total: scenario.total }) };
+    const sequential = slowServer(scenario.count, options);
+    const expected = await readPages(sequential.fetch, scenario.pageSize, 1);
+    const parallel = slowServer(scenario.count, options);
+    const got = await readPages(parallel.fetch, scenario.pageSize, 4);
+    t.same(got.pages, expected.pages, `${scenario.name}: the same pages, in order`);
+    t.same(got.pages.flatMap((p) => p.ids), parallel.records.map((r) => r.sourcedId), `${scenario.name}: every record once`);
+    t.equal(got.report.complete, true, `${scenario.name}: complete`);
+    t.equal(got.report.clampedLimit, expected.report.clampedLimit, `${scenario.name}: the same clamp`);
+    t.equal(got.report.requests - got.report.discardedRequests, expected.report.requests, `${scenario.name}: the requests used are the page-by-page requests`);
+    t.equal(sequential.peak(), 1, `${scenario.name}: page by page, one at a time`);
+    t.ok(parallel.aborted.length <= got.report.discardedRequests, `${scenario.name}: only discarded pages were aborted`);
+  }
+});
+
+t.test('with a right total, pages overlap up to the limit and none is wasted', async (t) => {
+  const server = slowServer(1000, {});
+  const { pages, report } = await readPages(server.fetch, 10, 4);
+  t.equal(pages.length, 100);
+  t.equal(report.requests, 101, '100 pages and the empty one');
+  t.equal(report.discardedRequests, 0);
+  t.equal(server.peak(), 4, 'four pages in flight');
+  t.same(server.asked.slice(0, 2), [{ offset: 0, limit: 10 }, { offset: 10, limit: 10 }], 'the first page alone first, then the ones after it');
+  t.equal(server.asked.at(-1)!.offset, 1000, 'the empty page at the total ends it');
+});
+
+t.test('without a total, predicted pages past the end are aborted and the end is still an empty page', async (t) => {
+  const server = slowServer(95, { total: () => undefined });
+  const { report } = await readPages(server.fetch, 10, 4);
+  t.equal(report.complete, true);
+  t.ok(report.discardedRequests > 0, `predicted full pages past the short last one were discarded (${report.discardedRequests})`);
+  t.equal(server.asked.at(-1)!.offset, 95, 'the confirming request starts where the records ended');
+});
+
+t.test('when the total changes between pages, the rest is read page by page', async (t) => {
+  // The server's total grows by one from the fifth request on: the collection is changing.
+  const server = slowServer(200, { total: (real, n) => (n >= 5 ? real + 1 : real) });
+  const { pages, report } = await readPages(server.fetch, 10, 4);
+  t.same(pages.flatMap((p) => p.ids), server.records.map((r) => r.sourcedId));
+  t.equal(report.complete, true);
+  t.ok(server.alongside.slice(0, 5).some((n) => n > 0), 'pages overlapped before the change');
+  t.same(server.alongside.slice(-10), Array(10).fill(0), 'after it, each request waits for the one before');
+  t.notOk(server.asked.some((r) => r.offset > 200), 'nothing was predicted past the end from the changed total');
+});
+
+t.test('a failing predicted page that is not used does not fail the read; a used one does', async (t) => {
+  // Without a total, full pages are predicted past the end; there the server fails, and those pages are discarded.
+  const wrong = slowServer(95, { total: () => undefined, failAt: (r) => r.offset >= 100 });
+  const ok = await readPages(wrong.fetch, 10, 4);
+  t.equal(ok.pages.flatMap((p) => p.ids).length, 95);
+  t.equal(ok.report.complete, true);
+  t.ok(wrong.asked.some((r) => r.offset >= 100), 'a failing page was asked for');
+  const used = slowServer(100, { failAt: (r) => r.offset === 50 });
+  await t.rejects(readPages(used.fetch, 10, 4), /page at 50 failed/);
+});
+
+t.test('the request cap counts predicted requests, and stopping early aborts the pages in flight', async (t) => {
+  const capped = slowServer(1000, {});
+  await t.rejects(readPages(capped.fetch, 10, 4, 6), { code: 'SOURCE_TOO_MANY_REQUESTS' });
+  t.equal(capped.asked.length, 6, 'never more requests than the cap');
+  const server = slowServer(1000, {});
+  const report = emptyPagingReport();
+  for await (const page of readOneRosterPages(server.fetch, { pageSize: 10, pagesInFlight: 4, maxRequests: 1000, where: 'GET test' }, report)) {
+    if (page.offset === 20) break;
+  }
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.equal(report.complete, false);
+  t.ok(report.discardedRequests > 0 && server.aborted.length === report.discardedRequests, `pages in flight were aborted (${server.aborted.length})`);
+  await t.rejects(readPages(server.fetch, 10, 0), { code: 'SETTINGS_INVALID' });
+});

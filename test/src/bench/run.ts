@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type DistrictSizeName, generateDistrict, writeOneRosterPackage } from '../generator';
+import { runRestPullBenchmark } from './rest-pull';
 
 const REPO = path.resolve(__dirname, '../../..');
 const WORK = path.join(REPO, '.data/bench');
@@ -48,11 +49,10 @@ function measure(dir: string, size: DistrictSizeName, checkReferences: boolean, 
 }
 
 /**
- * `npm run bench`: reads generated OneRoster CSV packages of two sizes, one ten times the other, and
- * records rows per second and peak RSS in test/bench-results/csv-read.json.
+ * Reads generated OneRoster CSV packages of two sizes, one ten times the other, and records rows per
+ * second and peak RSS in test/bench-results/csv-read.json.
  */
-async function main(): Promise<void> {
-  const runs = Number(process.env.BENCH_RUNS ?? 3);
+async function runCsvReadBenchmark(runs: number): Promise<void> {
   const sizes: DistrictSizeName[] = ['medium', 'large'];
   const figures: CsvReadFigure[] = [];
   for (const size of sizes) {
@@ -75,6 +75,24 @@ async function main(): Promise<void> {
     figures,
   };
   writeFileSync(path.join(RESULTS, 'csv-read.json'), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+const BENCHMARKS: Record<string, (runs: number) => Promise<void>> = {
+  'csv-read': runCsvReadBenchmark,
+  'rest-pull': (runs) => runRestPullBenchmark(RESULTS, runs),
+};
+
+/**
+ * `npm run bench` runs every benchmark in order; `npm run bench -- rest-pull` (or
+ * `BENCH=rest-pull npm run bench`) only the ones named, comma-separated. `BENCH_RUNS` sets the
+ * timed runs per figure (default 3).
+ */
+async function main(): Promise<void> {
+  const runs = Number(process.env.BENCH_RUNS ?? 3);
+  const asked = (process.argv[2] ?? process.env.BENCH ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = asked.filter((name) => !(name in BENCHMARKS));
+  if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(', ')}; there are ${Object.keys(BENCHMARKS).join(', ')}`);
+  for (const name of asked.length > 0 ? asked : Object.keys(BENCHMARKS)) await BENCHMARKS[name]!(runs);
 }
 
 main().catch((err: unknown) => {

@@ -32,20 +32,22 @@ const SINGULAR: Record<RosterEntity, string> = {
   orgs: 'org', academicSessions: 'academicSession', courses: 'course', classes: 'class', users: 'user', enrollments: 'enrollment', demographics: 'demographics',
 };
 
+const ALL = (): boolean => true;
+
 /** A top-level collection: its entity and which of its records belong to it. */
 const TOP_LEVEL: Record<string, { entity: RosterEntity; accepts: (record: RosterRecord) => boolean }> = {
-  orgs: { entity: 'orgs', accepts: () => true },
+  orgs: { entity: 'orgs', accepts: ALL },
   schools: { entity: 'orgs', accepts: (r) => (r as Org).type === 'school' },
-  academicSessions: { entity: 'academicSessions', accepts: () => true },
+  academicSessions: { entity: 'academicSessions', accepts: ALL },
   terms: { entity: 'academicSessions', accepts: (r) => (r as AcademicSession).type === 'term' },
   gradingPeriods: { entity: 'academicSessions', accepts: (r) => (r as AcademicSession).type === 'gradingPeriod' },
-  courses: { entity: 'courses', accepts: () => true },
-  classes: { entity: 'classes', accepts: () => true },
-  users: { entity: 'users', accepts: () => true },
+  courses: { entity: 'courses', accepts: ALL },
+  classes: { entity: 'classes', accepts: ALL },
+  users: { entity: 'users', accepts: ALL },
   students: { entity: 'users', accepts: (r) => (r as User).role === 'student' },
   teachers: { entity: 'users', accepts: (r) => (r as User).role === 'teacher' },
-  enrollments: { entity: 'enrollments', accepts: () => true },
-  demographics: { entity: 'demographics', accepts: () => true },
+  enrollments: { entity: 'enrollments', accepts: ALL },
+  demographics: { entity: 'demographics', accepts: ALL },
 };
 
 /**
@@ -62,7 +64,8 @@ export function resolveOneRosterRoute(segments: readonly string[], dataset: OneR
   const top = collection === undefined ? undefined : TOP_LEVEL[collection];
   if (collection === undefined || top === undefined || segments.length > 5) throw notFound(`/${segments.join('/')} is not a OneRoster 1.1 rostering endpoint`);
   const list = (entity: RosterEntity, records: readonly RosterRecord[]): OneRosterRoute => ({ kind: 'collection', collection, entity, envelope: entity, records });
-  if (id === undefined) return list(top.entity, dataset.records(top.entity).filter(top.accepts));
+  // A whole collection is the dataset's own sorted list: copying a million records per page would make paging quadratic.
+  if (id === undefined) return list(top.entity, top.accepts === ALL ? dataset.records(top.entity) : dataset.records(top.entity).filter(top.accepts));
 
   const parent = dataset.get(top.entity, id);
   if (parent === undefined || !top.accepts(parent)) throw notFound(`${collection}/${id} does not exist`, 'unknownobject');

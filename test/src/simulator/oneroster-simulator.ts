@@ -191,18 +191,27 @@ export async function startOneRosterSimulator(options: OneRosterSimulatorOptions
       entry.status = 200;
       return reply.code(200).type('application/json').send(JSON.stringify({ [route.envelope]: rendered(route.entity, route.record) }));
     }
-    let list = route.records.map((record) => rendered(route.entity, record));
-    if (query.filter) {
-      const filter = query.filter;
-      list = list.filter((record) => matchesOneRosterFilter(record, filter));
-    }
-    if (query.sort) list = sortRecords(list, query.sort, query.orderBy);
-    if (query.fields && list.length > 0) checkFields(list[0]!, query.fields);
     const paging = behaviour.paging;
     const limit = Math.min(query.limit, paging.maxLimit ?? 10_000);
-    const page = list.slice(query.offset, query.offset + limit);
+    let page: Record<string, unknown>[];
+    let total: number;
+    // Routes list records in sourcedId order already: without a filter or another order, render only the page.
+    if (!query.filter && (!query.sort || (query.sort === 'sourcedId' && query.orderBy === 'asc'))) {
+      if (query.fields && route.records.length > 0) checkFields(rendered(route.entity, route.records[0]!), query.fields);
+      page = route.records.slice(query.offset, query.offset + limit).map((record) => rendered(route.entity, record));
+      total = route.records.length;
+    } else {
+      let list = route.records.map((record) => rendered(route.entity, record));
+      if (query.filter) {
+        const filter = query.filter;
+        list = list.filter((record) => matchesOneRosterFilter(record, filter));
+      }
+      if (query.sort) list = sortRecords(list, query.sort, query.orderBy);
+      if (query.fields && list.length > 0) checkFields(list[0]!, query.fields);
+      page = list.slice(query.offset, query.offset + limit);
+      total = list.length;
+    }
     const body = query.fields ? page.map((record) => project(record, query.fields!)) : page;
-    const total = list.length;
     const totalMode = paging.totalCount ?? 'correct';
     if (totalMode !== 'absent') reply.header('x-total-count', String(Math.max(0, total + (totalMode === 'wrong' ? (paging.totalCountSkew ?? -3) : 0))));
     const linkMode = paging.link ?? 'correct';

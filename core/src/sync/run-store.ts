@@ -138,6 +138,24 @@ export class RunStore {
     return rows.map(toRun);
   }
 
+  /**
+   * When the tenant's last committed run of this source started (other than `exceptRunId`): what a
+   * delta pull asks changes since. Undefined before any committed run.
+   */
+  async lastCommittedStart(tenantId: string, sourceId: string, exceptRunId: string): Promise<Date | undefined> {
+    const row = await this.db
+      .selectFrom('run')
+      .select('started_at')
+      .where('tenant_id', '=', tenantId)
+      .where('source_id', '=', sourceId)
+      .where('committed_at', 'is not', null)
+      .where('id', '!=', exceptRunId)
+      .orderBy('started_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.started_at ? new Date(row.started_at) : undefined;
+  }
+
   /** The tenant's held run, if one waits for an operator. */
   async heldRun(tenantId: string): Promise<SyncRun | undefined> {
     const row = await this.db.selectFrom('run').selectAll().where('tenant_id', '=', tenantId).where('status', '=', 'held').executeTakeFirst();

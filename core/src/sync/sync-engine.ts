@@ -129,10 +129,13 @@ export class SyncEngine {
     try {
       if (run.mode === 'delta' && !session.capabilities.delta)
         throw new RosterbridgeError('SOURCE_MODE_MISMATCH', `source "${run.sourceId}" cannot read deltas; run a full sync`);
+      // A delta pull by time asks for changes since the last committed run began (a package-based
+      // delta carries its own changes and ignores it).
+      const since = run.mode === 'delta' ? await this.runs.lastCommittedStart(run.tenantId, run.sourceId, run.id) : undefined;
       const entities = ROSTER_ENTITY_ORDER.filter((e) => session.capabilities.entities.includes(e));
       for (const entity of entities) {
         const tally = (counts.source[entity] = { read: 0, rejected: 0, created: 0, updated: 0, unchanged: 0, deleted: 0 });
-        for await (const batch of session.read(entity, { mode: run.mode, batchSize: this.host.batchSize, signal })) {
+        for await (const batch of session.read(entity, { mode: run.mode, since, batchSize: this.host.batchSize, signal })) {
           if (signal.aborted) throw RunStop.for(signal, 'reading the source');
           const outcome = await this.ledger.stage(run.tenantId, run.id, entity, batch.records, run.mode === 'full');
           tally.read += batch.rowsRead;

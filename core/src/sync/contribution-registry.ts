@@ -1,0 +1,49 @@
+import { type Disposable, toDisposable } from '../base/lifecycle';
+import { RosterbridgeError } from '../errors/rosterbridge-error';
+import type { PluginManifest } from '../plugin/manifest';
+import type { RosterSource } from './roster-source';
+import type { RosterTarget } from './roster-target';
+
+/**
+ * The implementations plugins register for the sources or targets their manifests contribute, by
+ * contribution id. A plugin may only register what its manifest declares, and an id only once.
+ */
+export class ContributionRegistry<T> {
+  private readonly entries = new Map<string, { pluginId: string; implementation: T }>();
+
+  constructor(private readonly kind: 'sources' | 'targets') {}
+
+  /** Registers `implementation` for `contributionId` on behalf of the plugin with this manifest. */
+  register(manifest: PluginManifest, contributionId: string, implementation: T): Disposable {
+    const noun = this.kind === 'sources' ? 'source' : 'target';
+    if (!manifest.contributes[this.kind].some((c) => c.id === contributionId))
+      throw new RosterbridgeError('MANIFEST_INVALID', `plugin "${manifest.id}" registers ${noun} "${contributionId}" but its manifest does not contribute it`, {
+        plugin: manifest.id,
+      });
+    const existing = this.entries.get(contributionId);
+    if (existing) throw new RosterbridgeError('MANIFEST_INVALID', `${noun} "${contributionId}" is already registered by plugin "${existing.pluginId}"`);
+    this.entries.set(contributionId, { pluginId: manifest.id, implementation });
+    return toDisposable(() => {
+      if (this.entries.get(contributionId)?.implementation === implementation) this.entries.delete(contributionId);
+    });
+  }
+
+  /** The implementation registered for this id, or undefined. */
+  get(contributionId: string): T | undefined {
+    return this.entries.get(contributionId)?.implementation;
+  }
+}
+
+/** Registered sources; the host asks for one by id after activating `onSource:<id>`. */
+export class SourceRegistry extends ContributionRegistry<RosterSource> {
+  constructor() {
+    super('sources');
+  }
+}
+
+/** Registered targets; the host asks for one by id after activating `onTarget:<id>`. */
+export class TargetRegistry extends ContributionRegistry<RosterTarget> {
+  constructor() {
+    super('targets');
+  }
+}

@@ -124,7 +124,8 @@ export class Host {
       const core = database.db.withSchema(CORE_SCHEMA);
       const runs = new RunStore(core);
       const plugins = registry;
-      const engine = new SyncEngine(runs, new Ledger(database.db, CORE_SCHEMA), {
+      const ledger = new Ledger(database.db, CORE_SCHEMA);
+      const engine = new SyncEngine(runs, ledger, {
         openSource: (tenantId) => sourceSessions.open(tenantId),
         openTarget: (tenantId, targetId) => openTenantTarget(plugins, targets, tenants, tenantId, targetId, config.plugins.activationTimeoutMs),
         thresholds: (tenantId) => tenants.config(tenantId).thresholds,
@@ -136,6 +137,14 @@ export class Host {
         hostId: `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
         leaseMs: config.sync.leaseMs,
         sweepMs: config.sync.sweepMs,
+      }, async (tenantId, targetId) => {
+        const target = await openTenantTarget(plugins, targets, tenants, tenantId, targetId, config.plugins.activationTimeoutMs);
+        try {
+          await target.session.reset(AbortSignal.timeout(config.sync.applyTimeoutMs));
+        } finally {
+          await target.session.dispose();
+        }
+        await ledger.resetCursor(tenantId, targetId);
       });
       store.add(syncs);
       const api = await buildControlApi({

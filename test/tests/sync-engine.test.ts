@@ -168,6 +168,31 @@ t.test('sync engine through the host', async (t) => {
     t.equal(Object.values(resync.counts.source).reduce((a, c) => a + c!.deleted, 0), 0, 'the ledger was not moved by the rejected run');
   });
 
+  await t.test('pause refuses runs until resume; reset empties the target; back-fill refills it from the ledger without reading the source', async (t) => {
+    const paused = await api('POST', '/tenants/lincoln/pause', { reason: 'district asked to stop over the holidays' });
+    t.same(paused.body.paused, true);
+    const refused = await api('POST', '/tenants/lincoln/syncs', {});
+    t.equal(refused.status, 409);
+    t.equal(refused.body.error.code, 'TENANT_PAUSED');
+    t.match(refused.body.error.message, /paused by ops .*holidays/);
+    t.same((await api('POST', '/tenants/lincoln/resume')).body.paused, false);
+
+    const reset = await api('POST', '/tenants/lincoln/targets/memo/reset');
+    t.equal(reset.status, 200, JSON.stringify(reset.body));
+    t.equal(Object.keys(await memo('lincoln')).length, 0, "the product forgot the tenant's rows");
+    const cursor = await host.database.db.withSchema('rosterbridge').selectFrom('target_cursor').selectAll().where('tenant_id', '=', 'lincoln').where('target_id', '=', 'memo').execute();
+    t.same(cursor, [], 'the cursor and last sync date are gone');
+
+    const started = await api('POST', '/tenants/lincoln/targets/memo/backfill');
+    t.equal(started.status, 202);
+    const run = await host.syncs.settled(started.body.id);
+    t.equal(run.status, 'success', run.errorMessage ?? run.reason);
+    t.equal(run.mode, 'backfill');
+    t.same(run.counts.source, {}, 'the source was not read');
+    t.equal(run.counts.targets.memo!.entities.users!.created, [...changed.records('users')].length, 'every user came from the ledger');
+    await expectMemoEquals(t, 'lincoln', changed);
+  });
+
   await t.test('a failing target leaves the others complete, the run partial with its code, and resumes next run', async (t) => {
     const run = await sync('jefferson');
     t.equal(run.status, 'partial');

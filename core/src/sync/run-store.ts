@@ -14,7 +14,7 @@ export interface StoredRunIssue extends RosterIssue {
 export interface NewRun {
   tenantId: string;
   sourceId: string;
-  mode: 'full' | 'delta';
+  mode: 'full' | 'delta' | 'backfill';
   dryRun: boolean;
   trigger: string;
   targets: string[];
@@ -117,7 +117,9 @@ export class RunStore {
         trigger: run.trigger,
         targets: JSON.stringify(run.targets),
         status: 'queued',
-        phase: 'queued',
+        // A back-fill stages nothing: it starts where a committed run feeds its targets.
+        phase: run.mode === 'backfill' ? 'applying' : 'queued',
+        committed_at: run.mode === 'backfill' ? sql`now()` : null,
         counts: JSON.stringify(emptyRunCounts(run.targets)),
       })
       .execute();
@@ -149,11 +151,27 @@ export class RunStore {
       .where('tenant_id', '=', tenantId)
       .where('source_id', '=', sourceId)
       .where('committed_at', 'is not', null)
+      .where('mode', '!=', 'backfill')
       .where('id', '!=', exceptRunId)
       .orderBy('started_at', 'desc')
       .limit(1)
       .executeTakeFirst();
     return row?.started_at ? new Date(row.started_at) : undefined;
+  }
+
+  /** Whether an operator paused the tenant, by whom and why. */
+  async tenantState(tenantId: string): Promise<{ paused: boolean; changedBy: string; reason?: string; changedAt: string } | undefined> {
+    const row = await this.db.selectFrom('tenant_state').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
+    return row && { paused: row.paused, changedBy: row.changed_by, ...(row.reason ? { reason: row.reason } : {}), changedAt: new Date(row.changed_at).toISOString() };
+  }
+
+  /** Records an operator pausing or resuming a tenant. */
+  async setPaused(tenantId: string, paused: boolean, by: string, reason?: string): Promise<void> {
+    await this.db
+      .insertInto('tenant_state')
+      .values({ tenant_id: tenantId, paused, changed_by: by, reason: reason ?? null })
+      .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ paused, changed_by: by, reason: reason ?? null, changed_at: sql`now()` }))
+      .execute();
   }
 
   /** The tenant's held run, if one waits for an operator. */

@@ -82,7 +82,7 @@ export class SyncEngine {
     let run = await this.get(runId);
     const log = this.host.logger.child({ run: runId, tenant: run.tenantId });
     try {
-      if (run.phase === 'queued' || run.phase === 'staging') run = await this.stage(run, signal, log);
+      if (run.mode !== 'backfill' && (run.phase === 'queued' || run.phase === 'staging')) run = await this.stage(run, signal, log);
       if (run.phase === 'staged') run = await this.decide(run);
       if (run.phase === 'applying') run = await this.apply(run, signal, log);
     } catch (err) {
@@ -135,7 +135,7 @@ export class SyncEngine {
       const entities = ROSTER_ENTITY_ORDER.filter((e) => session.capabilities.entities.includes(e));
       for (const entity of entities) {
         const tally = (counts.source[entity] = { read: 0, rejected: 0, created: 0, updated: 0, unchanged: 0, deleted: 0 });
-        for await (const batch of session.read(entity, { mode: run.mode, since, batchSize: this.host.batchSize, signal })) {
+        for await (const batch of session.read(entity, { mode: run.mode === 'delta' ? 'delta' : 'full', since, batchSize: this.host.batchSize, signal })) {
           if (signal.aborted) throw RunStop.for(signal, 'reading the source');
           const outcome = await this.ledger.stage(run.tenantId, run.id, entity, batch.records, run.mode === 'full');
           tally.read += batch.rowsRead;

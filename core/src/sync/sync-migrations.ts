@@ -103,4 +103,17 @@ export const syncMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0101_tenant_state': {
+    async up(db: Kysely<any>) {
+      // Operator decisions about a tenant that outlive a host: paused (by whom, why).
+      await db.schema
+        .createTable('tenant_state')
+        .addColumn('tenant_id', 'text', (c) => c.primaryKey())
+        .addColumn('paused', 'boolean', (c) => c.notNull())
+        .addColumn('changed_by', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('changed_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+    },
+  },
 };

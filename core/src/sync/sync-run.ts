@@ -41,7 +41,8 @@ export interface SyncRun {
   id: string;
   tenantId: string;
   sourceId: string;
-  mode: 'full' | 'delta';
+  /** `backfill`: no source read; targets are fed from the ledger and the change log only. */
+  mode: 'full' | 'delta' | 'backfill';
   dryRun: boolean;
   trigger: string;
   targets: string[];

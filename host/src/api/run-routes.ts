@@ -115,6 +115,61 @@ export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncServi
     },
   );
 
+  const targetParams = { type: 'object', properties: { id: { type: 'string' }, target: { type: 'string' } }, required: ['id', 'target'] } as const;
+
+  app.post<{ Params: { id: string; target: string } }>(
+    '/tenants/:id/targets/:target/reset',
+    {
+      schema: {
+        tags: ['tenants'],
+        summary: "Resets a target: the product forgets the tenant's sync state and the target's cursor and last sync date are dropped, so its next run is a first run.",
+        params: targetParams,
+      },
+    },
+    async (request) => {
+      assertTenantAccess(request.principal!, request.params.id);
+      await deps.syncs.resetTarget(request.params.id, request.params.target, request.principal!.name);
+      return { tenant: request.params.id, target: request.params.target, reset: true };
+    },
+  );
+
+  app.post<{ Params: { id: string; target: string } }>(
+    '/tenants/:id/targets/:target/backfill',
+    {
+      schema: {
+        tags: ['tenants'],
+        summary: 'Back-fills a (newly enabled or reset) target from the ledger without reading the source. 202 with the run.',
+        params: targetParams,
+      },
+    },
+    async (request, reply) => {
+      assertTenantAccess(request.principal!, request.params.id);
+      return reply.status(202).send(await deps.syncs.backfill(request.params.id, request.params.target, `api:${request.principal!.name}`));
+    },
+  );
+
+  for (const action of ['pause', 'resume'] as const) {
+    app.post<{ Params: { id: string }; Body: { reason?: string } }>(
+      `/tenants/:id/${action}`,
+      {
+        schema: {
+          tags: ['tenants'],
+          summary: action === 'pause' ? 'Pauses the tenant: no run starts until it is resumed.' : 'Resumes a paused tenant.',
+          params: idParams,
+          body: { type: 'object', nullable: true, additionalProperties: false, properties: { reason: { type: 'string', maxLength: 500 } } },
+        },
+      },
+      async (request) => {
+        assertTenantAccess(request.principal!, request.params.id);
+        const by = request.principal!.name;
+        if (action === 'pause') await deps.syncs.pause(request.params.id, by, request.body?.reason);
+        else await deps.syncs.resume(request.params.id, by);
+        const reason = await deps.syncs.pausedReason(request.params.id);
+        return { tenant: request.params.id, paused: reason !== undefined, ...(reason ? { reason } : {}) };
+      },
+    );
+  }
+
   for (const action of ['cancel', 'approve', 'reject'] as const) {
     app.post<{ Params: { id: string } }>(
       `/runs/:id/${action}`,

@@ -59,6 +59,8 @@ export class SyncService implements Disposable {
     private readonly tenants: TenantRegistry,
     private readonly logger: Logger,
     private readonly options: SyncServiceOptions,
+    /** Resets a target for a tenant: the product's own reset, then its cursor dropped. */
+    private readonly resetter: (tenantId: string, targetId: string) => Promise<void>,
   ) {
     this.subscription = engine.onDidProgress((p) => this.onDidProgressEmitter.fire(p));
   }
@@ -73,7 +75,7 @@ export class SyncService implements Disposable {
   /** Queues a run for the tenant and executes it here; CONFLICT when the tenant has an active run. */
   async trigger(tenantId: string, request: SyncRequest): Promise<SyncRun> {
     const config = this.tenants.config(tenantId);
-    if (config.paused) throw new RosterbridgeError('TENANT_PAUSED', `tenant "${tenantId}" is paused`, { tenant: tenantId });
+    await this.assertNotPaused(tenantId);
     if (!config.source?.enabled) throw new RosterbridgeError('TENANT_CONFIG_INVALID', `tenant "${tenantId}" has no enabled source`, { tenant: tenantId, key: 'source' });
     const enabled = config.targets.filter((t) => t.enabled).map((t) => t.id);
     const targets = request.targets ?? enabled;
@@ -83,6 +85,57 @@ export class SyncService implements Disposable {
     const run = await this.runs.create({ tenantId, sourceId: config.source.id, mode: request.mode ?? 'full', dryRun: request.dryRun ?? false, trigger: request.trigger, targets });
     await this.take(run.id);
     return run;
+  }
+
+  /**
+   * Feeds one target from the ledger without reading the source: a target with no cursor (newly
+   * enabled, or reset) gets the whole snapshot, one with a cursor catches up on the change log.
+   */
+  async backfill(tenantId: string, targetId: string, trigger: string): Promise<SyncRun> {
+    const config = this.tenants.config(tenantId);
+    await this.assertNotPaused(tenantId);
+    if (!config.targets.some((t) => t.id === targetId && t.enabled))
+      throw new RosterbridgeError('BAD_REQUEST', `target "${targetId}" is not enabled for tenant "${tenantId}"`);
+    if (!config.source?.enabled) throw new RosterbridgeError('TENANT_CONFIG_INVALID', `tenant "${tenantId}" has no enabled source`, { tenant: tenantId, key: 'source' });
+    const run = await this.runs.create({ tenantId, sourceId: config.source.id, mode: 'backfill', dryRun: false, trigger, targets: [targetId] });
+    await this.take(run.id);
+    return run;
+  }
+
+  /**
+   * Resets a target: the product forgets the tenant's sync state (its `reset`) and the target's
+   * cursor is dropped, so its next run is a first run (a back-fill from the ledger).
+   */
+  async resetTarget(tenantId: string, targetId: string, by: string): Promise<void> {
+    const [latest] = await this.runs.list(tenantId, { limit: 1 });
+    if (latest && ['queued', 'running', 'held'].includes(latest.status))
+      throw new RosterbridgeError('CONFLICT', `tenant "${tenantId}" has an active run ${latest.id} (${latest.status}); reset the target after it ends`);
+    await this.resetter(tenantId, targetId);
+    this.logger.info({ tenant: tenantId, target: targetId, by }, 'target reset: its next run is a first run');
+  }
+
+  /** Pauses a tenant: no run starts until it is resumed. */
+  async pause(tenantId: string, by: string, reason?: string): Promise<void> {
+    this.tenants.get(tenantId);
+    await this.runs.setPaused(tenantId, true, by, reason);
+  }
+
+  /** Resumes a paused tenant. */
+  async resume(tenantId: string, by: string): Promise<void> {
+    this.tenants.get(tenantId);
+    await this.runs.setPaused(tenantId, false, by);
+  }
+
+  /** Why the tenant may not run now (paused in its file or by an operator), or undefined. */
+  async pausedReason(tenantId: string): Promise<string | undefined> {
+    if (this.tenants.config(tenantId).paused) return `tenant "${tenantId}" is paused in its config file`;
+    const state = await this.runs.tenantState(tenantId);
+    return state?.paused ? `tenant "${tenantId}" was paused by ${state.changedBy} at ${state.changedAt}${state.reason ? `: ${state.reason}` : ''}` : undefined;
+  }
+
+  private async assertNotPaused(tenantId: string): Promise<void> {
+    const reason = await this.pausedReason(tenantId);
+    if (reason) throw new RosterbridgeError('TENANT_PAUSED', reason, { tenant: tenantId });
   }
 
   /** Resolves when the run has ended, or at once with its state when this host does not execute it. */

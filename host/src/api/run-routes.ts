@@ -89,29 +89,31 @@ export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncServi
     '/runs/:id/events',
     { schema: { tags: ['runs'], summary: 'Live progress of the run as server-sent events (`progress`, then `end`).', params: idParams } },
     async (request, reply) => {
-      const run = await runFor(request.principal!, request.params.id);
+      await runFor(request.principal!, request.params.id);
+      const runId = request.params.id;
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
       const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       const finished = (s: SyncRun['status']) => !['queued', 'running'].includes(s);
-      if (finished(run.status)) {
+      let ended = false;
+      const end = (run: SyncRun | undefined) => {
+        if (ended) return;
+        ended = true;
+        sub.dispose();
         send('end', run);
         res.end();
-        return;
-      }
-      send('progress', { runId: run.id, status: run.status, counts: run.counts });
+      };
+      // Subscribe before reading the run, so a run that ends in between still gets its `end`.
       const sub = deps.syncs.onDidProgress((p) => {
-        if (p.runId !== run.id) return;
-        if (p.phase === 'done') {
-          void deps.runs.get(run.id).then((r) => {
-            send('end', r);
-            sub.dispose();
-            res.end();
-          });
-        } else send('progress', p);
+        if (p.runId !== runId || ended) return;
+        if (p.phase === 'done') void deps.runs.get(runId).then(end);
+        else send('progress', p);
       });
       request.raw.on('close', () => sub.dispose());
+      const run = (await deps.runs.get(runId))!;
+      if (finished(run.status)) end(run);
+      else send('progress', { runId: run.id, status: run.status, counts: run.counts });
     },
   );
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { errorMessage, isRosterbridgeError } from '@rosterbridge/core';
 import { configCheck } from './config-check';
 import { listPlugins } from './plugins-command';
 import { launchSimulator } from './simulate-command';
+import { listRuns, showRun } from './runs-command';
+import { syncTenant } from './sync-command';
 import { listTenants } from './tenants-command';
 import { startHost } from './start-command';
 import { ROSTERBRIDGE_VERSION } from '../version';
@@ -33,6 +35,50 @@ program
   .option('--url <url>', 'control API of a running host (or env RB_URL); token from env RB_TOKEN')
   .option('--json', 'print JSON')
   .action(async (opts: { url?: string; json?: boolean }) => listTenants({ configFile: program.opts().config, url: opts.url ?? process.env.RB_URL, json: opts.json === true }));
+
+const URL_OPTION = ['--url <url>', 'control API of a running host (or env RB_URL); token from env RB_TOKEN'] as const;
+
+program
+  .command('sync')
+  .description('start a sync of a tenant on a running host, follow its progress and print its summary (exit 0 success, 2 partial or held, 1 failed or cancelled)')
+  .argument('<tenant>', 'tenant id')
+  .addOption(new Option('--mode <mode>', 'full (default) or delta').choices(['full', 'delta']))
+  .option('--dry-run', 'stage and report what would change; apply nothing')
+  .addOption(
+    new Option('--target <id>', 'sync only this target (repeatable, or comma-separated)')
+      .argParser((value: string, previous: string[]) => [...previous, ...value.split(',').filter(Boolean)])
+      .default([], "the tenant's enabled targets"),
+  )
+  .option(...URL_OPTION)
+  .option('--json', 'print the finished run as JSON only')
+  .action(async (tenant: string, opts: { mode?: 'full' | 'delta'; dryRun?: boolean; target: string[]; url?: string; json?: boolean }) =>
+    syncTenant({ tenant, mode: opts.mode, dryRun: opts.dryRun === true, targets: opts.target, url: opts.url, json: opts.json === true }),
+  );
+
+program
+  .command('runs')
+  .description("a tenant's run history on a running host, newest first")
+  .argument('<tenant>', 'tenant id')
+  .option('--limit <n>', 'how many runs (1-200, default 20)', (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > 200) throw new InvalidArgumentError('a whole number from 1 to 200');
+    return n;
+  })
+  .option(...URL_OPTION)
+  .option('--json', 'print JSON')
+  .action(async (tenant: string, opts: { limit?: number; url?: string; json?: boolean }) => listRuns({ tenant, limit: opts.limit, url: opts.url, json: opts.json === true }));
+
+program
+  .command('run')
+  .description("one run's detail on a running host; with --issues, its record-level issues")
+  .argument('<id>', 'run id')
+  .option('--issues', 'list the run\'s issues')
+  .addOption(new Option('--severity <severity>', 'only issues of this severity (implies --issues)').choices(['error', 'warning']))
+  .option(...URL_OPTION)
+  .option('--json', 'print JSON (the run; with --issues, plus an issues array)')
+  .action(async (runId: string, opts: { issues?: boolean; severity?: 'error' | 'warning'; url?: string; json?: boolean }) =>
+    showRun({ runId, issues: opts.issues === true, severity: opts.severity, url: opts.url, json: opts.json === true }),
+  );
 
 program
   .command('config')

@@ -1,0 +1,234 @@
+import type { RosterEntity, StoredRunIssue, SyncRun } from '@rosterbridge/core';
+import { ROSTER_ENTITY_ORDER } from '@rosterbridge/core';
+
+/** A running host's control API, as the CLI reaches it: base URL and bearer token (never printed). */
+export interface ControlApi {
+  url: string;
+  /** Sends a request and answers the parsed JSON body; a non-2xx answer throws with the API's code and message. */
+  request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
+  /** Opens a streaming GET (server-sent events); the caller reads `body`. */
+  open(path: string, signal: AbortSignal): Promise<Response>;
+}
+
+/** Connects to the host at `url` (or env RB_URL) with the token in env RB_TOKEN. */
+export function controlApi(url: string | undefined): ControlApi {
+  const base = url ?? process.env.RB_URL;
+  if (!base) throw new Error('no host to talk to: pass --url or set RB_URL to the control API of a running host (and RB_TOKEN to a token)');
+  const token = process.env.RB_TOKEN;
+  if (!token) throw new Error('set RB_TOKEN to a control API token to talk to a running host');
+  const call = async (path: string, init: RequestInit): Promise<Response> => {
+    try {
+      return await fetch(new URL(path, base), { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string>) } });
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err;
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new Error(`cannot reach the host at ${base} (RB_URL/--url): ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    }
+  };
+  const failure = async (res: Response): Promise<Error> => {
+    const text = await res.text();
+    let error: { code?: string; message?: string } | undefined;
+    try {
+      error = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+    } catch {
+      // not JSON (a proxy's page): report the status only
+    }
+    const hint = res.status === 401 ? ' (check RB_TOKEN)' : '';
+    return new Error(`the host answered ${res.status}${error?.code ? ` ${error.code}` : ''}: ${error?.message ?? (res.statusText || 'no message')}${hint}`);
+  };
+  return {
+    url: base,
+    async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+      const res = await call(path, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+      if (!res.ok) throw await failure(res);
+      return (await res.json()) as T;
+    },
+    async open(path: string, signal: AbortSignal): Promise<Response> {
+      const res = await call(path, { headers: { accept: 'text/event-stream' }, signal });
+      if (!res.ok || !res.body) throw await failure(res);
+      return res;
+    },
+  };
+}
+
+/** Lays out rows under a header as aligned columns; numbers are right-aligned. */
+export function formatTable(header: string[], rows: (string | number | undefined)[][]): string {
+  const cells = rows.map((row) => row.map((c) => (c === undefined ? '' : typeof c === 'number' ? c.toLocaleString('en-US') : c)));
+  const numeric = header.map((_, i) => rows.length > 0 && rows.every((row) => typeof row[i] === 'number' || row[i] === undefined));
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]!.length)));
+  const line = (row: string[]) =>
+    row
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : i === row.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...cells.map(line)].join('\n') + '\n';
+}
+
+/** A duration a person reads: `850 ms`, `12.3 s`, `4 min 05 s`. */
+export function formatDuration(ms: number | undefined): string {
+  if (ms === undefined) return '';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+}
+
+function formatTime(iso: string | undefined): string {
+  return iso ? new Date(iso).toISOString().replace('T', ' ').slice(0, 19) : '';
+}
+
+/** The exit code for a finished run: 0 success, 2 partial, held or skipped, 1 failed or cancelled. */
+export function exitCodeFor(status: SyncRun['status']): number {
+  if (status === 'success') return 0;
+  if (status === 'partial' || status === 'held' || status === 'skipped') return 2;
+  return 1;
+}
+
+/** Whether a run has ended (a held run has ended until someone approves it). */
+export function isFinished(status: SyncRun['status']): boolean {
+  return status !== 'queued' && status !== 'running';
+}
+
+const entityOrder = (entities: string[]) => [...entities].sort((a, b) => ROSTER_ENTITY_ORDER.indexOf(a as RosterEntity) - ROSTER_ENTITY_ORDER.indexOf(b as RosterEntity));
+
+/** One run as text: what it was, how it ended, its counts per entity and per target, its issue totals. */
+export function describeRun(run: SyncRun): string {
+  const facts: [string, string][] = [
+    ['run', run.id],
+    ['tenant', run.tenantId],
+    ['status', `${run.status} (phase ${run.phase})`],
+    ['mode', `${run.mode}${run.dryRun ? ', dry run' : ''}`],
+    ['trigger', run.trigger],
+    ['source', run.sourceId],
+    ['queued', formatTime(run.queuedAt)],
+    ['started', formatTime(run.startedAt)],
+    ['committed', formatTime(run.committedAt)],
+    ['ended', formatTime(run.endedAt)],
+    ['duration', formatDuration(run.durationMs)],
+    ['reason', run.reason ?? ''],
+    ['error', run.errorCode ? `${run.errorCode}${run.errorMessage ? `: ${run.errorMessage}` : ''}` : ''],
+  ];
+  if (run.hold) {
+    const crossed = run.hold.crossed.map((c) => `${c.entity} ${c.kind} ${c.count} of ${c.of} (${c.percent}%)`).join('; ');
+    facts.push(['hold', `${run.hold.reason}${crossed ? ` — ${crossed}` : ''}${run.hold.decision ? ` — ${run.hold.decision} by ${run.hold.decidedBy ?? '?'}` : ''}`]);
+  }
+  let text = facts
+    .filter(([, v]) => v !== '')
+    .map(([k, v]) => `${k.padEnd(10)} ${v}\n`)
+    .join('');
+
+  const entities = entityOrder(Object.keys(run.counts.source));
+  text += '\n';
+  text +=
+    entities.length === 0
+      ? 'no records read\n'
+      : formatTable(
+          ['entity', 'read', 'created', 'updated', 'unchanged', 'deleted', 'rejected'],
+          entities.map((e) => {
+            const c = run.counts.source[e as RosterEntity]!;
+            return [e, c.read, c.created, c.updated, c.unchanged, c.deleted, c.rejected];
+          }),
+        );
+
+  const targets = Object.entries(run.counts.targets);
+  if (targets.length > 0) {
+    text += '\n';
+    text += formatTable(
+      ['target', 'status', 'created', 'updated', 'unchanged', 'skipped', 'deleted', 'errors'],
+      targets.map(([id, t]) => {
+        const sum = { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 };
+        for (const c of Object.values(t.entities)) for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += c?.[k] ?? 0;
+        return [id, t.status, sum.created, sum.updated, sum.unchanged, sum.skipped, sum.deleted, sum.errors];
+      }),
+    );
+    for (const [id, t] of targets) if (t.errorCode || t.error) text += `  ${id}: ${t.errorCode ?? ''}${t.error ? `${t.errorCode ? ': ' : ''}${t.error}` : ''}\n`;
+  }
+  text += `\nissues     ${run.counts.issues.errors} errors, ${run.counts.issues.warnings} warnings\n`;
+  return text;
+}
+
+/** A run as the history endpoint answers it. */
+interface RunHistoryLine {
+  id: string;
+  status: SyncRun['status'];
+  mode: SyncRun['mode'];
+  dryRun: boolean;
+  queuedAt: string;
+  startedAt?: string;
+  durationMs?: number;
+  recordsProcessed: number;
+  errors: number;
+  warnings: number;
+  errorCode?: string;
+  reason?: string;
+}
+
+/** `rosterbridge runs <tenant>`: the tenant's run history, newest first. */
+export async function listRuns(options: { tenant: string; limit?: number; url?: string; json: boolean }): Promise<void> {
+  const api = controlApi(options.url);
+  const query = options.limit === undefined ? '' : `?limit=${options.limit}`;
+  const { runs } = await api.request<{ runs: RunHistoryLine[] }>('GET', `/tenants/${encodeURIComponent(options.tenant)}/runs${query}`);
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+    return;
+  }
+  if (runs.length === 0) {
+    process.stdout.write(`no runs for tenant ${options.tenant}\n`);
+    return;
+  }
+  process.stdout.write(
+    formatTable(
+      ['run', 'started', 'duration', 'status', 'mode', 'records', 'errors', 'reason'],
+      runs.map((r) => [
+        r.id,
+        formatTime(r.startedAt ?? r.queuedAt),
+        formatDuration(r.durationMs),
+        r.status,
+        `${r.mode}${r.dryRun ? ' (dry)' : ''}`,
+        r.recordsProcessed,
+        r.errors,
+        [r.errorCode, r.reason].filter(Boolean).join(': '),
+      ]),
+    ),
+  );
+}
+
+/** Every issue of a run matching `severity`, following the `next` cursor page by page. */
+async function allIssues(api: ControlApi, runId: string, severity: 'error' | 'warning' | undefined): Promise<StoredRunIssue[]> {
+  const issues: StoredRunIssue[] = [];
+  let after: number | null = null;
+  do {
+    const params = new URLSearchParams({ limit: '1000' });
+    if (severity) params.set('severity', severity);
+    if (after !== null) params.set('after', String(after));
+    const page: { issues: StoredRunIssue[]; next: number | null } = await api.request('GET', `/runs/${encodeURIComponent(runId)}/issues?${params}`);
+    issues.push(...page.issues);
+    after = page.next;
+  } while (after !== null);
+  return issues;
+}
+
+/** `rosterbridge run <id>`: one run's detail and, with `issues`, its record-level issues. */
+export async function showRun(options: { runId: string; issues: boolean; severity?: 'error' | 'warning'; url?: string; json: boolean }): Promise<void> {
+  const api = controlApi(options.url);
+  const run = await api.request<SyncRun>('GET', `/runs/${encodeURIComponent(options.runId)}`);
+  const wantIssues = options.issues || options.severity !== undefined;
+  const issues = wantIssues ? await allIssues(api, run.id, options.severity) : undefined;
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(issues ? { ...run, issues } : run, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(describeRun(run));
+  if (!issues) return;
+  process.stdout.write('\n');
+  if (issues.length === 0) {
+    process.stdout.write(`no ${options.severity ? `${options.severity} ` : ''}issues\n`);
+    return;
+  }
+  process.stdout.write(
+    formatTable(
+      ['severity', 'entity', 'sourcedId', 'location', 'target', 'code', 'message'],
+      issues.map((i) => [i.severity, i.entity, i.sourcedId, i.file ? `${i.file}${i.line !== undefined ? `:${i.line}` : ''}` : '', i.targetId, i.code, i.message]),
+    ),
+  );
+}

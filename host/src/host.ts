@@ -129,6 +129,7 @@ export class Host {
         openSource: (tenantId) => sourceSessions.open(tenantId),
         openTarget: (tenantId, targetId) => openTenantTarget(plugins, targets, tenants, tenantId, targetId, config.plugins.activationTimeoutMs),
         thresholds: (tenantId) => tenants.config(tenantId).thresholds,
+        enabledTargets: (tenantId) => tenants.config(tenantId).targets.filter((t) => t.enabled).map((t) => t.id),
         applyTimeoutMs: config.sync.applyTimeoutMs,
         batchSize: config.sync.batchSize,
         logger: logger.child({ component: 'sync' }),

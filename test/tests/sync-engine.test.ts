@@ -208,6 +208,18 @@ t.test('sync engine through the host', async (t) => {
     t.equal(new Set(cursors.map((c) => String(c.last_seq))).size, 1, 'both targets stand at the same place in the log');
   });
 
+  await t.test('a run for some targets leaves the change log the others still need', async (t) => {
+    await writePackage(path.join(root, 'jefferson-package'), changed);
+    const memoOnly = await sync('jefferson', { targets: ['memo'] });
+    t.equal(memoOnly.status, 'success', memoOnly.errorMessage ?? memoOnly.reason);
+    t.same(memoOnly.targets, ['memo']);
+    const both = await sync('jefferson');
+    const users = both.counts.targets.flaky!.entities.users;
+    // flaky consumes users and enrollments and counts every event it is given (taken or refused).
+    const missed = (['users', 'enrollments'] as const).reduce((n, e) => n + changed.report.entities[e].updated.length + changed.report.entities[e].created.length + changed.report.entities[e].deleted.length, 0);
+    t.equal(users ? users.created + users.errors : 0, missed, 'flaky received every change it missed while the run fed only memo');
+  });
+
   await t.test('a run is cancelled while a slow target applies', async (t) => {
     const r = await api('POST', '/tenants/adams/syncs', {});
     await new Promise<void>((resolve) => {

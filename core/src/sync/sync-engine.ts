@@ -21,6 +21,8 @@ export interface SyncEngineHost {
   openSource(tenantId: string): Promise<RosterSourceSession>;
   openTarget(tenantId: string, targetId: string): Promise<OpenedTarget>;
   thresholds(tenantId: string): { maxDeletePercent: number; maxChangePercent: number };
+  /** Every target the tenant has enabled (a run may feed only some of them). */
+  enabledTargets(tenantId: string): string[];
   /** Deadline of one target `apply` call. */
   readonly applyTimeoutMs: number;
   readonly batchSize: number;
@@ -271,7 +273,8 @@ export class SyncEngine {
           : null;
     const errorCode = failedTargets.length > 0 ? (counts.targets[failedTargets[0]!]!.errorCode ?? 'TARGET_FAILED') : counts.issues.errors > 0 ? 'RECORDS_REJECTED' : null;
     await this.runs.update(run.id, { status, phase: 'done', counts, reason, errorCode, ended: true });
-    await this.ledger.pruneApplied(run.tenantId, run.targets);
+    // Only what every enabled target has passed may go, not just this run's targets.
+    await this.ledger.pruneApplied(run.tenantId, this.host.enabledTargets(run.tenantId));
     const done = await this.get(run.id);
     log.info({ status, durationMs: done.durationMs }, 'run finished');
     this.progress(done, 'done', counts);

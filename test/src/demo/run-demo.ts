@@ -42,6 +42,8 @@ async function main(): Promise<void> {
       `  curl ${auth} ${host.url}/plugins\n` +
       `  curl ${auth} ${host.url}/tenants/lincoln-demo\n` +
       `  curl ${auth} -X POST ${host.url}/tenants/lincoln-demo/source/check\n` +
+      `  curl ${auth} -X POST -H 'content-type: application/json' -d '{}' ${host.url}/tenants/lincoln-demo/syncs\n` +
+      `  RB_URL=${host.url} RB_TOKEN=${DEMO_ADMIN_TOKEN} node host/dist/cli/main.js sync lincoln-demo\n` +
       `  OpenAPI: ${host.url}/docs\nCtrl-C stops it.\n\n`,
   );
 }

@@ -11,14 +11,7 @@ export interface StoredRunIssue extends RosterIssue {
 }
 
 /** What a new run is. */
-export interface NewRun {
-  tenantId: string;
-  sourceId: string;
-  mode: 'full' | 'delta' | 'backfill';
-  dryRun: boolean;
-  trigger: string;
-  targets: string[];
-}
+export type NewRun = Pick<SyncRun, 'tenantId' | 'sourceId' | 'mode' | 'dryRun' | 'trigger' | 'targets'>;
 
 /** Runs and their issues in the core schema (`db` is bound to it). */
 export class RunStore {

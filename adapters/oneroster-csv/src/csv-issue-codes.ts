@@ -1,4 +1,4 @@
-import type { RosterIssue, RosterIssueSeverity } from '@rosterbridge/core';
+import { type RosterIssueSeverity, issueFactory } from '@rosterbridge/core';
 
 /**
  * The issue codes of the OneRoster CSV reader, with the severity each always has. Record-level
@@ -27,10 +27,4 @@ export const CsvIssueCodes = {
 export type CsvIssueCode = keyof typeof CsvIssueCodes;
 
 /** Creates a {@link RosterIssue} for a CSV issue code, with the code's severity. */
-export function csvIssue(
-  code: CsvIssueCode,
-  message: string,
-  where: Omit<RosterIssue, 'code' | 'severity' | 'message'> = {},
-): RosterIssue {
-  return { code, severity: CsvIssueCodes[code].severity, message, ...where };
-}
+export const csvIssue = issueFactory(CsvIssueCodes);

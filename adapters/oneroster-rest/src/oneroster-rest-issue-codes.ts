@@ -1,4 +1,4 @@
-import type { RosterIssue, RosterIssueSeverity } from '@rosterbridge/core';
+import { type RosterIssueSeverity, issueFactory } from '@rosterbridge/core';
 
 /**
  * Record-level issue codes of the OneRoster REST adapter, next to the roster model's own
@@ -14,10 +14,4 @@ export const OneRosterRestIssueCodes = {
 export type OneRosterRestIssueCode = keyof typeof OneRosterRestIssueCodes;
 
 /** Creates a {@link RosterIssue} for a REST adapter code, with the code's severity. */
-export function oneRosterRestIssue(
-  code: OneRosterRestIssueCode,
-  message: string,
-  where: Omit<RosterIssue, 'code' | 'severity' | 'message'> = {},
-): RosterIssue {
-  return { code, severity: OneRosterRestIssueCodes[code].severity, message, ...where };
-}
+export const oneRosterRestIssue = issueFactory(OneRosterRestIssueCodes);

@@ -58,14 +58,27 @@ export interface RosterIssue {
   column?: number;
 }
 
-/** Creates a {@link RosterIssue} for a catalogued code, with the code's severity. */
-export function rosterIssue(
-  code: RosterIssueCode,
-  message: string,
-  where: Omit<RosterIssue, 'code' | 'severity' | 'message'> = {},
-): RosterIssue {
-  return { code, severity: RosterIssueCodes[code].severity, message, ...where };
+/** A catalogue of issue codes with the severity each always has (core's, or an adapter's own). */
+export type RosterIssueCatalogue = Readonly<Record<string, { readonly severity: RosterIssueSeverity; readonly title: string }>>;
+
+/** Where an issue is: entity, record, field, file, line, column. */
+export type RosterIssueLocation = Omit<RosterIssue, 'code' | 'severity' | 'message'>;
+
+/**
+ * Makes the issue constructor of a catalogue: it takes a code of that catalogue and gives the issue
+ * the code's severity, so a code can never be raised at the wrong one.
+ *
+ * ```ts
+ * export const csvIssue = issueFactory(CsvIssueCodes);
+ * csvIssue('CSV_BAD_HEADER', 'users.csv: column 6 is "role "…', { file: 'users.csv', line: 1 });
+ * ```
+ */
+export function issueFactory<C extends RosterIssueCatalogue>(catalogue: C): (code: keyof C & string, message: string, where?: RosterIssueLocation) => RosterIssue {
+  return (code, message, where = {}) => ({ code, severity: catalogue[code]!.severity, message, ...where });
 }
+
+/** Creates a {@link RosterIssue} for a code of {@link RosterIssueCodes}, with the code's severity. */
+export const rosterIssue = issueFactory(RosterIssueCodes);
 
 /** True when any of `issues` is an error. */
 export function hasRosterErrors(issues: readonly RosterIssue[]): boolean {

@@ -12,6 +12,7 @@ import {
   Ledger,
   RunStore,
   SyncEngine,
+  type SyncRunEvent,
   discoverPlugins,
   errorMessage,
   serviceId,
@@ -28,6 +29,7 @@ import { SecretCensor, SecretResolver } from './tenants/secret-reference';
 import { TenantRegistry } from './tenants/tenant-registry';
 import { invalidConfigurationSchemas } from './tenants/tenant-config';
 import { SourceSessions } from './sources/source-sessions';
+import { SyncScheduler } from './sync/sync-scheduler';
 import { SyncService, openTenantTarget } from './sync/sync-service';
 import { ROSTERBRIDGE_VERSION } from './version';
 
@@ -104,8 +106,10 @@ export class Host {
       const sources = new SourceRegistry();
       scope.register(ISourceRegistry, { useValue: sources });
       const targets = new TargetRegistry();
+      // Plugins hear `sync.run.*` through this; the engine, built later, feeds it.
+      const runEvents = store.add(new Emitter<SyncRunEvent>());
       registry = new PluginRegistry(
-        new PluginHostServicesImpl(ROSTERBRIDGE_VERSION, config.plugins.activationTimeoutMs, logger, scope, database, tenants, secrets, sources, targets),
+        new PluginHostServicesImpl(ROSTERBRIDGE_VERSION, config.plugins.activationTimeoutMs, logger, scope, database, tenants, secrets, sources, targets, runEvents.event),
       );
       store.add(registry);
       scope.register(IPluginRegistry, { useValue: registry });
@@ -134,10 +138,13 @@ export class Host {
         batchSize: config.sync.batchSize,
         logger: logger.child({ component: 'sync' }),
       });
+      store.add(engine.onDidRunEvent((e) => runEvents.fire(e)));
       const syncs = new SyncService(engine, runs, tenants, logger.child({ component: 'sync' }), {
         hostId: `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
         leaseMs: config.sync.leaseMs,
         sweepMs: config.sync.sweepMs,
+        retentionDays: config.sync.retentionDays,
+        maxConcurrentRuns: Math.max(1, config.sync.maxConcurrentRuns),
       }, async (tenantId, targetId) => {
         const target = await openTenantTarget(plugins, targets, tenants, tenantId, targetId, config.plugins.activationTimeoutMs);
         try {
@@ -146,7 +153,19 @@ export class Host {
           await target.session.dispose();
         }
         await ledger.resetCursor(tenantId, targetId);
-      });
+      },
+        async (run) => {
+          // A failure here shows again, with its reason, when the run opens the target.
+          for (const targetId of run.targets) {
+            try {
+              const use = tenants.config(run.tenantId).targets.find((t) => t.id === targetId);
+              if (use?.pluginId) await plugins.activate(use.pluginId, `onTarget:${targetId}`);
+            } catch {
+              // reported by the run
+            }
+          }
+        },
+      );
       store.add(syncs);
       const api = await buildControlApi({
         sourceSessions,
@@ -158,6 +177,7 @@ export class Host {
         censor,
         plugins: registry,
         tenants,
+        schedulesEnabled: config.sync.schedule.enabled,
         readiness: async () => {
           const checks: Record<string, { ok: boolean; detail?: string }> = {};
           try {
@@ -180,14 +200,33 @@ export class Host {
       const host: Host = new Host(store, config, logger, censor, scope, database, registry, tenants, sources, sourceSessions, syncs, runs, api);
 
       await registry.activateByEvent('onStartup');
+      const resumed = await syncs.start();
+      if (resumed.length > 0) logger.warn({ runs: resumed }, 'resumed runs left unfinished by a previous host');
+      if (config.sync.schedule.enabled) {
+        // Added after the sync service, so disposed before it: jobs are handed back before runs stop.
+        const scheduler = store.add(
+          new SyncScheduler(database.pool, syncs, tenants, logger.child({ component: 'schedule' }), {
+            pollSeconds: config.sync.schedule.pollSeconds,
+            cronCheckSeconds: config.sync.schedule.cronCheckSeconds,
+            maxRunHours: config.sync.schedule.maxRunHours,
+            retryLimit: config.sync.retry.limit,
+            retryDelaySeconds: config.sync.retry.delaySeconds,
+            shutdownTimeoutMs: config.shutdownTimeoutMs,
+            lockSetup: database.mode === 'postgres',
+          }),
+        );
+        await scheduler.start();
+      } else {
+        logger.info('schedules are off (sync.schedule.enabled): runs start only when asked');
+      }
+      // Last: the address is announced once everything behind it runs (a signal handler installed by
+      // the caller after start resolves then covers the whole life of the listening host).
       if (options.listen !== false) {
         const address = await api.listen({ host: config.http.host, port: config.http.port });
         logger.info({ address, version: ROSTERBRIDGE_VERSION }, 'control API listening');
       } else {
         await api.ready();
       }
-      const resumed = await syncs.start();
-      if (resumed.length > 0) logger.warn({ runs: resumed }, 'resumed runs left unfinished by a previous host');
       host.started = true;
       return host;
     } catch (err) {

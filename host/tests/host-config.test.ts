@@ -13,8 +13,15 @@ t.test('defaults: embedded database, loopback, every key has an env var', async 
   for (const d of describeHostConfig()) t.match(d.env, /^RB_[A-Z_]+$/, `${d.key} has env ${d.env}`);
   t.same(
     describeHostConfig().map((d) => d.key).sort(),
-    ['api.tokens', 'dataDir', 'database.poolSize', 'database.url', 'http.host', 'http.port', 'log.level', 'plugins.activationTimeoutMs', 'plugins.dirs', 'shutdownTimeoutMs', 'sync.applyTimeoutMs', 'sync.batchSize', 'sync.leaseMs', 'sync.sweepMs', 'tenants.dir'],
+    ['api.tokens', 'dataDir', 'database.poolSize', 'database.url', 'http.host', 'http.port', 'log.level', 'plugins.activationTimeoutMs', 'plugins.dirs', 'shutdownTimeoutMs', 'sync.applyTimeoutMs', 'sync.batchSize', 'sync.leaseMs', 'sync.maxConcurrentRuns', 'sync.retentionDays', 'sync.retry.delaySeconds', 'sync.retry.limit', 'sync.schedule.cronCheckSeconds', 'sync.schedule.enabled', 'sync.schedule.maxRunHours', 'sync.schedule.pollSeconds', 'sync.sweepMs', 'tenants.dir'],
   );
+});
+
+t.test('schedule settings outside what the queue allows are refused naming key and env var', async (t) => {
+  t.throws(() => loadHostConfig({ env: { RB_SCHEDULE_CRON_CHECK_SECONDS: '60' } }), { code: 'CONFIG_INVALID', message: /sync\.schedule\.cronCheckSeconds must be between 1 and 45: value was 60 \(env RB_SCHEDULE_CRON_CHECK_SECONDS\)/ });
+  t.throws(() => loadHostConfig({ env: { RB_SCHEDULE_MAX_RUN_HOURS: '30' } }), { code: 'CONFIG_INVALID', message: /sync\.schedule\.maxRunHours/ });
+  const c = loadHostConfig({ env: { RB_SCHEDULE_ENABLED: 'false', RB_RETRY_LIMIT: '5', RB_SYNC_RETENTION_DAYS: '30' } });
+  t.same([c.sync.schedule.enabled, c.sync.retry.limit, c.sync.retentionDays], [false, 5, 30]);
 });
 
 t.test('env vars set every key', async (t) => {

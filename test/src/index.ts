@@ -4,3 +4,8 @@ export * from './test-host';
 export * from './generator';
 export * from './shared-fixtures';
 export * from './simulator';
+export * from './host-process';
+export * from './conformance';
+export * from './clever-simulator';
+export * from './record-differences';
+export * from './product-state';

@@ -31,6 +31,11 @@ export async function startTestHost(options: {
   activationTimeoutMs?: number;
   listen?: boolean;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Run the tenants' cron schedules (off by default, so that a test never meets a scheduled run it
+   * did not ask for); the figures make the queue quick.
+   */
+  schedules?: { cronCheckSeconds?: number; pollSeconds?: number; retryDelaySeconds?: number; retryLimit?: number };
 }): Promise<TestHost> {
   const database = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'rb-test-'));
@@ -51,6 +56,10 @@ export async function startTestHost(options: {
       tenants: { dir: options.tenantsDir },
       api: { tokens: options.tokens ?? [] },
       log: { level: 'debug' },
+      sync: {
+        schedule: { enabled: options.schedules !== undefined, cronCheckSeconds: options.schedules?.cronCheckSeconds ?? 1, pollSeconds: options.schedules?.pollSeconds ?? 1 },
+        retry: { delaySeconds: options.schedules?.retryDelaySeconds ?? 1, limit: options.schedules?.retryLimit ?? 2 },
+      },
     },
   });
   let host: Host;

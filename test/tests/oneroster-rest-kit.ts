@@ -1,5 +1,6 @@
 // Shared by the oneroster-rest-*.test.ts files: credentials, canonical comparison and a pull helper.
 import type { RosterEntity, RosterIssue, RosterRecord, RosterSourceSession, User } from '@rosterbridge/core';
+import { recordDifferences } from '@rosterbridge/test-kit';
 
 /** A consumer whose secret holds every character encodeURIComponent leaves alone. */
 export const CONSUMER = { consumerKey: 'lincoln-usd-roster-app', consumerSecret: "Zq7!x'(s3cr3t)*-~" } as const;
@@ -7,19 +8,6 @@ export const OAUTH1 = { kind: 'oauth1', ...CONSUMER } as const;
 
 /** Options that keep fault tests quick: tiny backoff, short timeouts. */
 export const FAST_RETRIES = { backoff: { baseMs: 5, maxMs: 20 }, connectTimeoutMs: 2000, responseTimeoutMs: 2000 } as const;
-
-/** JSON with keys sorted at every level: two records are the same iff their canonical JSON is. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(JSON.parse(JSON.stringify(value))));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]));
-  }
-  return value;
-}
 
 /**
  * What a record should look like after a trip through a ClassLink-like server with its quirks on:
@@ -57,26 +45,9 @@ function assertBatchShape(records: number, rowsRead: number, batchSize: number):
   if (rowsRead > batchSize || records > rowsRead) throw new Error(`a batch of ${records} records / ${rowsRead} rows breaks the batch size ${batchSize}`);
 }
 
-/**
- * Compares what a client read with what was served, record for record by sourcedId and canonical
- * content. Returns the differences (empty when equal), at most `limit` of them.
- */
+/** What a client read against what was served, record for record: at most `limit` differences. */
 export function differences(actual: readonly RosterRecord[], expected: readonly RosterRecord[], limit = 5): string[] {
-  const out: string[] = [];
-  const byId = new Map(actual.map((record) => [record.sourcedId, record]));
-  if (byId.size !== actual.length) out.push(`the read holds ${actual.length - byId.size} duplicate sourcedIds`);
-  for (const record of expected) {
-    const got = byId.get(record.sourcedId);
-    if (!got) out.push(`${record.sourcedId}: missing`);
-    else if (canonicalJson(got) !== canonicalJson(record)) out.push(`${record.sourcedId}: got ${canonicalJson(got)} expected ${canonicalJson(record)}`);
-    byId.delete(record.sourcedId);
-    if (out.length >= limit) return out;
-  }
-  for (const id of byId.keys()) {
-    out.push(`${id}: not expected`);
-    if (out.length >= limit) break;
-  }
-  return out;
+  return recordDifferences(actual, expected, limit);
 }
 
 /** A port on 127.0.0.1 that nothing listens on (it was free a moment ago). */

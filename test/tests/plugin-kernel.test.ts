@@ -132,7 +132,11 @@ t.test('plugin kernel through a running host', async (t) => {
     t.equal(byId.lincoln.status, 'valid');
     t.equal(byId.lincoln.config.source.settings.apiKey, '[secret from env RB_TEST_LINCOLN_KEY]');
     t.equal(byId.lincoln.config.source.settings.pageSize, 1000);
-    t.equal(byId.lincoln.config.targets[0].schedule, '0 */6 * * *', 'schedule defaults to what the plugin contributes');
+    t.same(
+      byId.lincoln.config.targets[0].schedule,
+      { cron: '0 */6 * * *', timezone: byId.lincoln.config.timezone, origin: 'plugin dependent schedule "default"; time zone from tenant' },
+      'schedule defaults to what the plugin contributes, in the tenant time zone',
+    );
     t.equal(byId.jefferson.config.source.settings.apiKey, '[secret from file jefferson-key.txt]');
   });
 

@@ -1,13 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { Client } from 'pg';
 import { ROSTER_ENTITY_ORDER, type RosterRecord } from '@rosterbridge/core';
-import { FIXTURES_DIR, SeededRandom, createTestDatabase, generateDistrict, writeOneRosterPackage } from '@rosterbridge/test-kit';
+import { FIXTURES_DIR, SeededRandom, createTestDatabase, generateDistrict, startHostProcess, writeOneRosterPackage } from '@rosterbridge/test-kit';
 
-const CLI = path.resolve(__dirname, '../../host/dist/cli/main.js');
 const PLUGINS = [path.resolve(__dirname, '../../plugins'), path.join(FIXTURES_DIR, 'plugins/sync')].join(',');
 const TOKEN = 'crash-admin-token-0123456789';
 const KILLS = Number(process.env.RB_CRASH_POINTS ?? 20);
@@ -16,28 +14,6 @@ const SEED = Number(process.env.RB_CRASH_SEED ?? 20261123);
 function comparable(record: RosterRecord): string {
   const { status: _s, dateLastModified: _d, ...rest } = record as unknown as Record<string, unknown>;
   return JSON.stringify(rest, Object.keys(rest).sort());
-}
-
-/** A host process on the test's database; resolves once its control API listens. */
-async function startHostProcess(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'start'], { env: { PATH: process.env.PATH, ...env } });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`host did not start:\n${out}`)), 60000);
-    const onData = () => {
-      const m = /"address":"(http:\/\/[^"]+)"/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        child.stdout!.off('data', onData);
-        resolve(m[1]!);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`host exited ${code} before listening:\n${out}`)));
-  });
-  return { child, url, output: () => out };
 }
 
 const api = async (url: string, method: string, route: string, body?: unknown) => {
@@ -70,6 +46,7 @@ t.test('a host killed at random points of a sync: a restart completes it, the ta
     RB_TENANTS_DIR: tenants,
     RB_API_TOKENS: JSON.stringify([{ name: 'crash', token: TOKEN, role: 'admin' }]),
     RB_SYNC_LEASE_MS: '1500',
+    RB_SCHEDULE_ENABLED: 'false',
     RB_SYNC_SWEEP_MS: '300',
     RB_SYNC_BATCH_SIZE: '500',
     RB_LOG_LEVEL: 'info',

@@ -200,6 +200,9 @@ export class CsvPackage implements Disposable {
 
   /** Closes the folder or zip. */
   async dispose(): Promise<void> {
+    const sets = [...this.acceptedIds.values()];
+    this.acceptedIds.clear();
+    for (const ids of await Promise.allSettled(sets)) if (ids.status === 'fulfilled') ids.value?.dispose();
     await this.source.close();
   }
 

@@ -18,8 +18,9 @@ type RowPlace = Omit<RosterIssue, 'code' | 'severity' | 'message'>;
  * on top of the roster model's: the row's shape against the header, bulk files leave status and
  * dateLastModified blank and delta files fill them, a sourcedId appears once per file. Extension
  * columns go to `metadata` under their name (`metadata.` prefix dropped). Every issue names file,
- * line and column. Keeps the file's sourcedIds to find duplicates: memory grows with the number of
- * rows' ids, not with their content.
+ * line and column. Keeps the file's sourcedIds to find duplicates: in a file sorted by sourcedId
+ * they go to a spill file and memory stays flat; otherwise memory grows with the number of rows'
+ * ids, not with their content.
  *
  * Rows are taken from the file's tokenizer one at a time, as the caller asks for them:
  *
@@ -86,6 +87,8 @@ export class CsvRowParser<E extends RosterEntity> {
         `where OneRoster 1.1 leaves it blank; the values were read as given`;
       issues.push(csvIssue('CSV_BULK_CHANGE_FIELD', message, { ...at, field, line: firstLine, column: this.columns.get(field)! }));
     }
+    // The file is done: no more duplicates to find.
+    this.sourcedIds.dispose();
     return { issues, allRowsAccountedFor: this.malformedRows === 0 };
   }
 

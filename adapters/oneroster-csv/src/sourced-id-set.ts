@@ -1,8 +1,31 @@
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
 /** The longest id kept as bytes; longer ones, like ids that are not ASCII, go to an ordinary Set. */
 const MAX_STORED_ID_LENGTH = 0xffff;
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 const MIN_SLOTS = 1024;
+/** While ids arrive sorted, stored bytes beyond this go to a spill file instead of memory. */
+const DEFAULT_SPILL_AT = 1024 * 1024;
+
+/** Closes the spill file of a set dropped without `dispose()`. */
+const spillFiles = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+});
+
+export interface SourcedIdSetOptions {
+  /**
+   * Bytes of sorted ids kept in memory before they move to a spill file (an unlinked temporary
+   * file, gone when closed). Default 1 MiB; `Infinity` never spills.
+   */
+  spillAt?: number;
+}
 
 /**
  * A set of sourcedIds, for the sets that grow with a file: a file's ids (to find duplicates) and a
@@ -14,7 +37,9 @@ const MIN_SLOTS = 1024;
  *
  * Files are often sorted by sourcedId. While ids arrive in increasing order none can repeat an
  * earlier one, so they are only stored; the table is built the first time it is needed, when an id
- * arrives out of order or one is looked up. A sorted file's duplicate check then costs no hashing.
+ * arrives out of order or one is looked up. A sorted file's duplicate check then costs no hashing,
+ * and its memory stays flat: past `spillAt` bytes the stored ids move to a temporary file, read
+ * back only if the table is ever needed. Call `dispose()` when done, to close that file at once.
  *
  * ```ts
  * const ids = new SourcedIdSet();
@@ -35,6 +60,22 @@ export class SourcedIdSet {
   private readonly others = new Set<string>();
   /** The id last found: consecutive rows often name the same class or school. */
   private lastFound: string | undefined;
+  private readonly spillAt: number;
+  /** The spill file (unlinked) holding the first `spilledBytes` of the stored ids, while sorted. */
+  private spillFd: number | undefined;
+  private spilledBytes = 0;
+
+  constructor(options: SourcedIdSetOptions = {}) {
+    this.spillAt = options.spillAt ?? DEFAULT_SPILL_AT;
+  }
+
+  /** Closes the spill file, if any. The set must not be used afterwards. */
+  dispose(): void {
+    this.closeSpill();
+    this.bytes = new Uint8Array(0);
+    this.bytesUsed = 0;
+    this.slots = undefined;
+  }
 
   /** How many ids the set holds. */
   get size(): number {
@@ -58,6 +99,7 @@ export class SourcedIdSet {
       return this.others.add(id).size > size;
     }
     if (this.slots === undefined && (this.last === undefined || id > this.last)) {
+      if (this.bytesUsed + 2 + id.length > this.spillAt) this.spill();
       this.store(id);
       this.last = id;
       return true;
@@ -116,9 +158,53 @@ export class SourcedIdSet {
     return offset;
   }
 
+  /** Moves the stored bytes to the end of the spill file, opening it the first time. */
+  private spill(): void {
+    if (this.spillFd === undefined) {
+      const dir = mkdtempSync(path.join(tmpdir(), 'rosterbridge-ids-'));
+      const file = path.join(dir, 'ids');
+      try {
+        this.spillFd = openSync(file, 'w+', 0o600);
+        unlinkSync(file);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      spillFiles.register(this, this.spillFd, this);
+    }
+    for (let written = 0; written < this.bytesUsed; ) {
+      written += writeSync(this.spillFd, this.bytes, written, this.bytesUsed - written, this.spilledBytes + written);
+    }
+    this.spilledBytes += this.bytesUsed;
+    this.bytesUsed = 0;
+  }
+
+  /** Reads the spilled ids back in front of those in memory, so that offsets are file-wide again. */
+  private unspill(): void {
+    if (this.spillFd === undefined) return;
+    const bytes = new Uint8Array(this.spilledBytes + Math.max(this.bytesUsed, this.spilledBytes / 8, 1024));
+    for (let read = 0; read < this.spilledBytes; ) {
+      const n = readSync(this.spillFd, bytes, read, this.spilledBytes - read, read);
+      if (n === 0) throw new Error('the spill file of a sourcedId set ended early');
+      read += n;
+    }
+    bytes.set(this.bytes.subarray(0, this.bytesUsed), this.spilledBytes);
+    this.bytes = bytes;
+    this.bytesUsed += this.spilledBytes;
+    this.spilledBytes = 0;
+    this.closeSpill();
+  }
+
+  private closeSpill(): void {
+    if (this.spillFd === undefined) return;
+    spillFiles.unregister(this);
+    closeSync(this.spillFd);
+    this.spillFd = undefined;
+  }
+
   /** The table, built from the stored ids the first time it is needed. */
   private table(): Int32Array {
     if (this.slots) return this.slots;
+    this.unspill();
     let capacity = MIN_SLOTS;
     while (4 * (this.storedCount + 1) > 3 * capacity) capacity *= 2;
     const slots = new Int32Array(2 * capacity);

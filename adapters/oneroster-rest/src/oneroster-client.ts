@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   RosterbridgeError,
   nullLogger,
@@ -22,7 +23,7 @@ import {
 } from './oneroster-collection';
 import { secretsOf, type OneRosterCredentials } from './oneroster-credentials';
 import { formatOneRosterFilter, type OneRosterFilter } from './oneroster-filter';
-import { emptyPagingReport, readOneRosterPages, type OneRosterPage, type OneRosterPagingReport } from './oneroster-page-reader';
+import { emptyPagingReport, readOneRosterPages, type OneRosterPage, type OneRosterPageOpener, type OneRosterPagingReport } from './oneroster-page-reader';
 import { headerValue, oneRosterResponseError, readOneRosterItem, readOneRosterList } from './oneroster-response';
 import { oneRosterRestIssue } from './oneroster-rest-issue-codes';
 import { displayUrl, OneRosterTransport, type OneRosterHttpResponse } from './oneroster-transport';
@@ -61,7 +62,8 @@ export interface OneRosterClientOptions {
   /**
    * Pages of one read requested at once: the page needed next and those predicted to follow it
    * (see {@link readOneRosterPages}), so that the pages of one collection overlap on a server
-   * with latency. Default 1, page by page. Requests still wait for the concurrency limit.
+   * with latency. Default 1, page by page (the next page is requested while the current one is
+   * parsed). Requests still wait for the concurrency limit.
    */
   pagesInFlight?: number;
   /** A limiter shared by every client of one tenant, so the cap holds across them. */
@@ -111,6 +113,8 @@ export interface OneRosterCheckOptions {
 
 const DEFAULT_CHECK_COLLECTIONS: readonly OneRosterCollectionName[] = ['orgs', 'academicSessions', 'courses', 'classes', 'users', 'enrollments', 'demographics'];
 const MAX_PAGE_SIZE = 10_000;
+/** Records parsed between two turns of the event loop: a few milliseconds of work. */
+const ROWS_PER_TURN = 1000;
 
 /**
  * A OneRoster 1.1 REST client on undici: OAuth 1.0a (HMAC-SHA256 or SHA1), bearer or OAuth 2
@@ -203,18 +207,28 @@ export class OneRosterClient implements Disposable {
     if (options.filter !== undefined) query.push(['filter', typeof options.filter === 'string' ? options.filter : formatOneRosterFilter(options.filter)]);
     if (options.fields !== undefined && options.fields.length > 0) query.push(['fields', options.fields.join(',')]);
     const path = segments.join('/');
-    const fetchPage = async ({ offset, limit }: { offset: number; limit: number }, pageSignal: AbortSignal) => {
+    const fetchPage = async ({ offset, limit }: { offset: number; limit: number }, pageSignal: AbortSignal): Promise<OneRosterPageOpener> => {
       const url = this.url(segments, [['limit', String(limit)], ['offset', String(offset)], ['sort', 'sourcedId'], ['orderBy', 'asc'], ...query]);
       const response = await this.get(url, options.signal === undefined ? pageSignal : AbortSignal.any([options.signal, pageSignal]));
       if (response.status < 200 || response.status > 299) throw oneRosterResponseError(response, { path }, this.redactor);
-      const items = readOneRosterList(response, envelope, this.redactor);
-      const nextOffset = linkNextOffset(headerValue(response, 'link'), response.url);
-      const totalCount = parseTotalCount(headerValue(response, 'x-total-count'));
-      return {
-        items,
-        ...(totalCount === undefined ? {} : { totalCount }),
-        ...(nextOffset === undefined ? {} : { nextOffset }),
-        hasLinkHeader: headerValue(response, 'link') !== undefined,
+      // The body is parsed when the reader comes to the page: a page fetched ahead waits unparsed.
+      // Once parsed, the response (and its text) is let go while the records are worked on.
+      let held: OneRosterHttpResponse | undefined = response;
+      return async () => {
+        // The requests the reader sent on this page's arrival go out before the parse holds the loop.
+        await letRequestsGo();
+        const body = held!;
+        held = undefined;
+        const items = readOneRosterList(body, envelope, this.redactor);
+        const link = headerValue(body, 'link');
+        const nextOffset = linkNextOffset(link, body.url);
+        const totalCount = parseTotalCount(headerValue(body, 'x-total-count'));
+        return {
+          items,
+          ...(totalCount === undefined ? {} : { totalCount }),
+          ...(nextOffset === undefined ? {} : { nextOffset }),
+          hasLinkHeader: link !== undefined,
+        };
       };
     };
     return readOneRosterPages(fetchPage, { pageSize, pagesInFlight, maxRequests: this.maxRequests, where: `GET ${displayUrl(this.url(segments, []))}`, logger: this.logger }, report);
@@ -300,6 +314,7 @@ export class OneRosterClient implements Disposable {
     let records: RosterRecord<E>[] = [];
     let issues: RosterIssue[] = [];
     let rowsRead = 0;
+    let sinceTurn = 0;
     const take = (): RosterBatch<E> => {
       const batch = { entity, records, issues, rowsRead };
       records = [];
@@ -308,6 +323,8 @@ export class OneRosterClient implements Disposable {
       return batch;
     };
     for await (const page of this.pages(segments, entity, options, report)) {
+      // The requests the reader sent before handing this page over go out before its records are read.
+      await letRequestsGo();
       for (const sourcedId of page.duplicates) {
         issues.push(oneRosterRestIssue('REST_DUPLICATE_RECORD', `${sourcedId} came again at offset ${page.offset} (the collection changed while it was paged); read once`, { entity, sourcedId }));
       }
@@ -318,7 +335,7 @@ export class OneRosterClient implements Disposable {
           issues.push(oneRosterRestIssue('REST_RECORD_NOT_OBJECT', `an item at offset ${page.offset} of ${report.path} is ${item === null ? 'null' : Array.isArray(item) ? 'a list' : `a ${typeof item}`}, not a record`, { entity }));
         } else {
           const result = parseRosterRecord(entity, item as RawRosterRecord);
-          issues.push(...result.issues);
+          if (result.issues.length > 0) issues.push(...result.issues);
           if (result.record) {
             records.push(result.record);
             report.recordsAccepted++;
@@ -327,6 +344,13 @@ export class OneRosterClient implements Disposable {
           }
         }
         if (rowsRead >= batchSize) yield take();
+        // A page's records are read a slice at a time, letting the event loop turn between slices:
+        // the responses in flight keep being read, and whatever else the process serves (other
+        // tenants' reads, its API) is not held up for a whole page.
+        if (++sinceTurn === ROWS_PER_TURN) {
+          sinceTurn = 0;
+          await nextTurn();
+        }
       }
     }
     const unique = report.received - report.duplicatesDropped;
@@ -347,6 +371,16 @@ export class OneRosterClient implements Disposable {
     const search = query.map(([name, value]) => `${percentEncode(name)}=${percentEncode(value)}`).join('&');
     return new URL(`${this.baseUrl}/${path}${search === '' ? '' : `?${search}`}`);
   }
+}
+
+/**
+ * Waits until requests just sent have been written, before synchronous work (parsing a page,
+ * reading its records) holds the event loop, so that their latency runs meanwhile: a request is
+ * dispatched over a few promise jobs, and undici writes one on an idle keep-alive connection in the
+ * loop's check phase (after checking the connection), hence two turns.
+ */
+function letRequestsGo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 
 function normalizeBaseUrl(text: string): string {

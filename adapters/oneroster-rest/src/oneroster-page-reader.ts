@@ -20,8 +20,16 @@ export interface OneRosterFetchedPage {
 /**
  * Fetches one page; throws a coded error when it cannot. `signal` aborts a page the reader no longer
  * needs: a predicted page that turned out not to be the next, or any page once the read stops.
+ *
+ * It may resolve to a function that gives the page (or a promise of it), throwing what reading it
+ * finds wrong, instead of the page itself: the reader calls it only when it comes to use the page
+ * (after sending the requests that page's arrival lets it send), so that a page fetched ahead waits
+ * as its response rather than as parsed records, and a discarded page is never parsed at all.
  */
-export type OneRosterPageFetcher = (request: OneRosterPageRequest, signal: AbortSignal) => Promise<OneRosterFetchedPage>;
+export type OneRosterPageFetcher = (request: OneRosterPageRequest, signal: AbortSignal) => Promise<OneRosterFetchedPage | OneRosterPageOpener>;
+
+/** A page fetched and not yet read: gives it when called. See {@link OneRosterPageFetcher}. */
+export type OneRosterPageOpener = () => OneRosterFetchedPage | Promise<OneRosterFetchedPage>;
 
 /** One page handed to the caller: the new records of the page, and what was dropped. */
 export interface OneRosterPage {
@@ -68,7 +76,8 @@ export interface OneRosterPagingOptions {
   where: string;
   /**
    * Pages requested at once: the page needed next and the ones predicted to follow it. Default 1,
-   * page by page. See {@link readOneRosterPages}.
+   * page by page (the next page still goes out while the caller works on the current one). See
+   * {@link readOneRosterPages}.
    */
   pagesInFlight?: number;
   logger?: Logger;
@@ -82,7 +91,7 @@ export function emptyPagingReport(): OneRosterPagingReport {
 /** A page requested and not yet consumed. */
 interface PageInFlight extends OneRosterPageRequest {
   controller: AbortController;
-  response: Promise<OneRosterFetchedPage>;
+  response: Promise<OneRosterFetchedPage | OneRosterPageOpener>;
 }
 
 /**
@@ -101,17 +110,25 @@ interface PageInFlight extends OneRosterPageRequest {
  *
  * The report's `complete` turns true only after the confirming empty page.
  *
+ * The request for the next page goes out as soon as the current page has been checked, before
+ * the page is handed over, so that the caller's work on it overlaps the next page's latency, even
+ * page by page: that request is the one the rules make next whatever the caller does (if the
+ * caller stops reading, it is aborted and counted as discarded). At most `pagesInFlight` requests
+ * are outstanding at any time; a page whose response has come, being checked or worked on, is not
+ * one of them.
+ *
  * With `pagesInFlight` above 1 the pages are fetched in parallel without changing what is read.
  * Pages are still consumed one at a time, in offset order, by the rules above; what changes is
  * that the reader also requests the pages it predicts those rules will ask for next: full pages,
  * or, once the server has sent `X-Total-Count`, exactly the pages up to that total and the empty
- * page after it. A predicted page whose offset and limit turn out not to be the ones the rules ask
- * for (after a short page, a clamp, a wrong total) is aborted and never used, so over a collection
- * that does not change during the read, the pages used are exactly those a page-by-page read
- * gets. Prediction starts after the first page (which tells the total), pauses after a short page
- * until a clamp is ruled in or out, and stops for the rest of the read when `X-Total-Count`
- * changes between pages: the collection is changing, and page by page a shift stays visible as
- * repeated records.
+ * page after it; a predicted request takes the slot of a page as soon as that page's response has
+ * come, before the page is parsed. A predicted page whose offset and limit turn out not to be the
+ * ones the rules ask for (after a short page, a clamp, a wrong total) is aborted and never used, so
+ * over a collection that does not change during the read, the pages used are exactly those a
+ * page-by-page read gets. Prediction starts after the first page (which tells the total), pauses
+ * after a short page until a clamp is ruled in or out, and stops for the rest of the read when
+ * `X-Total-Count` changes between pages: the collection is changing, and page by page a shift
+ * stays visible as repeated records.
  */
 export async function* readOneRosterPages(
   fetchPage: OneRosterPageFetcher,
@@ -152,25 +169,33 @@ export async function* readOneRosterPages(
   };
 
   /**
-   * Tops up the pages in flight with the predicted ones, when `needed` (the request the rules ask
-   * for next) is the first of them or nothing is in flight. Never throws: the cap is checked when a
-   * page is needed.
+   * Tops up the pages in flight with the predicted ones, following the last in flight (or `after`,
+   * a request whose page has come, when none is), while predicting. Never throws: the cap is
+   * checked when a page is needed.
    */
-  const predictAfter = (needed: OneRosterPageRequest): void => {
+  const topUp = (after: OneRosterPageRequest): void => {
     if (!predicting || report.pages === 0 || shortPage !== undefined) return;
-    const head = inFlight[0];
-    if (head !== undefined && (head.offset !== needed.offset || head.limit !== needed.limit)) return;
-    if (head === undefined) {
-      if (report.requests >= options.maxRequests) return;
-      send(needed);
-    }
-    let last: OneRosterPageRequest = inFlight[inFlight.length - 1]!;
+    let last: OneRosterPageRequest = inFlight[inFlight.length - 1] ?? after;
     while (inFlight.length < pagesInFlight && report.requests < options.maxRequests) {
       const next = predictedAfter(last);
       if (next === undefined) break;
       send(next);
       last = next;
     }
+  };
+
+  /**
+   * Sends `needed` (the request the rules ask for next) unless it is in flight, then tops up the
+   * pages in flight with the predicted ones, when `needed` is the first of them. Never throws.
+   */
+  const predictAfter = (needed: OneRosterPageRequest): void => {
+    const head = inFlight[0];
+    if (head !== undefined && (head.offset !== needed.offset || head.limit !== needed.limit)) return;
+    if (head === undefined) {
+      if (report.requests >= options.maxRequests) return;
+      send(needed);
+    }
+    topUp(needed);
   };
 
   try {
@@ -188,7 +213,11 @@ export async function* readOneRosterPages(
         send({ offset, limit });
       }
       predictAfter({ offset, limit });
-      const page = await inFlight.shift()!.response;
+      const current = inFlight.shift()!;
+      const fetched = await current.response;
+      // Its response has come: the slot it held goes to the next predicted page before this one is parsed.
+      topUp(current);
+      const page = typeof fetched === 'function' ? await fetched() : fetched;
       if (page.totalCount !== undefined) {
         if (predicting && report.totalCount !== undefined && page.totalCount !== report.totalCount) {
           predicting = false;
@@ -215,14 +244,19 @@ export async function* readOneRosterPages(
       }
       shortPage = received < limit ? { offset, received, asked: limit } : undefined;
 
-      const ids = page.items.map(sourcedIdOf);
+      const ids: (string | undefined)[] = new Array(received);
       const duplicates: string[] = [];
-      const items: unknown[] = [];
-      page.items.forEach((item, i) => {
-        const id = ids[i];
-        if (id !== undefined && previous.has(id)) duplicates.push(id);
-        else items.push(item);
-      });
+      // The page's own list unless records repeat the previous page's (rare): no copy per page.
+      let items = page.items;
+      for (let i = 0; i < received; i++) {
+        const id = (ids[i] = sourcedIdOf(page.items[i]));
+        if (id === undefined || !previous.has(id)) {
+          if (items !== page.items) items.push(page.items[i]);
+        } else {
+          if (items === page.items) items = page.items.slice(0, i);
+          duplicates.push(id);
+        }
+      }
       if (items.length === 0) {
         throw new RosterbridgeError(
           'SOURCE_BAD_RESPONSE',

@@ -1,6 +1,11 @@
 import {
   ROSTER_ENTITY_ORDER,
+  ROSTER_REFERENCES,
   RosterbridgeError,
+  findUnresolvedReferences,
+  rosterIssue,
+  type RosterIssue,
+  type RosterRecord,
   type ConnectionCheck,
   type RosterBatch,
   type RosterEntity,
@@ -38,6 +43,8 @@ export interface OneRosterSourceOptions extends OneRosterClientOptions {
 export class OneRosterSourceSession implements RosterSourceSession {
   readonly capabilities: RosterSourceCapabilities;
   private readonly reports: OneRosterReadReport[] = [];
+  /** The sourcedIds of entities read in full in this session that other records may reference. */
+  private readonly complete = new Map<RosterEntity, Set<string>>();
 
   constructor(readonly client: OneRosterClient, entities: readonly RosterEntity[] = ROSTER_ENTITY_ORDER) {
     this.capabilities = { entities: ROSTER_ENTITY_ORDER.filter((e) => entities.includes(e)), delta: true };
@@ -70,11 +77,64 @@ export class OneRosterSourceSession implements RosterSourceSession {
       ...(filter === undefined ? {} : { filter }),
     });
     this.reports.push(reading.report);
-    yield* reading;
+    if (filter !== undefined) {
+      // A delta carries only changes: what it references may be anywhere; nothing can be checked.
+      yield* reading;
+      return;
+    }
+    // A full read checks references: to entities this session already read in full (referential
+    // order), at once; to its own entity (a parent org, a guardian), once the entity is all read,
+    // in a last batch of issues only. References to what cannot be known pass unchecked.
+    const referenced = REFERENCED.has(entity);
+    const ids = new Set<string>();
+    const selfFields = ROSTER_REFERENCES[entity].filter((r) => r.target === entity).map((r) => r.field);
+    const pending: { sourcedId: string; field: string; target: string }[] = [];
+    const lookup = (target: RosterEntity, sourcedId: string) => (target === entity ? undefined : this.complete.get(target)?.has(sourcedId));
+    for await (const batch of reading) {
+      for (const record of batch.records) {
+        if (referenced) ids.add(record.sourcedId);
+        if (!this.allKnown(entity, record)) {
+          const issues = findUnresolvedReferences(entity, record, lookup);
+          if (issues.length > 0) batch.issues.push(...issues);
+        }
+        for (const field of selfFields) for (const target of referencesIn(record, field)) pending.push({ sourcedId: record.sourcedId, field, target });
+      }
+      yield batch;
+    }
+    if (referenced) this.complete.set(entity, ids);
+    const late: RosterIssue[] = pending
+      .filter((p) => !ids.has(p.target))
+      .map((p) => rosterIssue('REFERENCE_UNRESOLVED', `${p.field} '${p.target}' names no record in ${entity}`, { entity, sourcedId: p.sourcedId, field: p.field }));
+    if (late.length > 0) yield { entity, records: [], issues: late, rowsRead: 0 } as RosterBatch<E>;
+  }
+
+  /** True when every reference of `record` to another entity names a record read in full here (the common case, checked without allocating). */
+  private allKnown(entity: RosterEntity, record: RosterRecord): boolean {
+    for (const { field, target } of ROSTER_REFERENCES[entity]) {
+      if (target === entity) continue;
+      const known = this.complete.get(target);
+      if (!known) continue;
+      const value = (record as unknown as Record<string, unknown>)[field];
+      if (typeof value === 'string') {
+        if (!known.has(value)) return false;
+      } else if (Array.isArray(value)) {
+        for (const id of value as string[]) if (!known.has(id)) return false;
+      }
+    }
+    return true;
   }
 
   /** Closes the client's connections. */
   async dispose(): Promise<void> {
     await this.client.dispose();
   }
+}
+
+/** Entities some reference points at: their ids are kept while a session reads. */
+const REFERENCED = new Set<RosterEntity>(Object.values(ROSTER_REFERENCES).flatMap((refs) => refs.map((r) => r.target)));
+
+/** The sourcedIds a record's reference field holds (one, several or none). */
+function referencesIn(record: RosterRecord, field: string): string[] {
+  const value = (record as unknown as Record<string, unknown>)[field];
+  return Array.isArray(value) ? (value as string[]) : typeof value === 'string' ? [value] : [];
 }

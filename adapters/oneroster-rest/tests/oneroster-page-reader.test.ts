@@ -255,3 +255,53 @@ t.test('the request cap counts predicted requests, and stopping early aborts the
   t.ok(report.discardedRequests > 0 && server.aborted.length === report.discardedRequests, `pages in flight were aborted (${server.aborted.length})`);
   await t.rejects(readPages(server.fetch, 10, 0), { code: 'SETTINGS_INVALID' });
 });
+
+t.test('page by page, the next page is requested before a page is handed over, never two at once', async (t) => {
+  const server = slowServer(95, { total: () => undefined });
+  const report = emptyPagingReport();
+  const askedWhenHanded: number[] = [];
+  for await (const page of readOneRosterPages(server.fetch, { pageSize: 10, maxRequests: 1000, where: 'GET test' }, report)) {
+    askedWhenHanded.push(server.asked.length);
+    t.same(server.asked.at(-1), { offset: page.offset + page.received, limit: 10 }, `at offset ${page.offset} the request after it is out`);
+    // The caller works on the page a while: the next request runs meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 3));
+  }
+  t.same(askedWhenHanded, [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  t.same(server.asked.map((r) => r.offset), [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95], 'exactly the requests of the rules');
+  t.equal(report.requests, 11);
+  t.equal(report.discardedRequests, 0);
+  t.equal(server.peak(), 1, 'one request at a time');
+  t.same(server.alongside, Array(11).fill(0));
+});
+
+t.test('a caller that stops early has the request it did not need aborted and counted', async (t) => {
+  const server = slowServer(100, {});
+  const report = emptyPagingReport();
+  for await (const page of readOneRosterPages(server.fetch, { pageSize: 10, maxRequests: 1000, where: 'GET test' }, report)) {
+    if (page.offset === 20) break;
+  }
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  t.equal(report.requests, 4);
+  t.equal(report.discardedRequests, 1);
+  t.same(server.aborted, [{ offset: 30, limit: 10 }]);
+});
+
+t.test('a page given as an opener is read only when used; its arrival frees its slot first', async (t) => {
+  const server = slowServer(100, {});
+  const opened: { offset: number; asked: number }[] = [];
+  const fetch = async (request: OneRosterPageRequest, signal: AbortSignal) => {
+    const page = await server.fetch(request, signal);
+    return () => {
+      opened.push({ offset: request.offset, asked: server.asked.length });
+      return page;
+    };
+  };
+  const { pages, report } = await readPages(fetch, 10, 4);
+  t.equal(pages.length, 10);
+  t.equal(report.complete, true);
+  t.equal(report.discardedRequests, 0);
+  t.same(opened.map((o) => o.offset), [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100], 'every used page opened once, in order');
+  // From the second page on, the page predicted past the ones in flight went out when the page came, before it was opened.
+  t.same(opened.slice(1, 6).map((o) => o.asked), [6, 7, 8, 9, 10]);
+  t.ok(server.peak() <= 4, `never more than four requests at once (${server.peak()})`);
+});

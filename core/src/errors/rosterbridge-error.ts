@@ -50,6 +50,24 @@ export const ErrorCodes = {
   SOURCE_TOO_MANY_REQUESTS: { status: 502, title: 'A read needed more requests than its cap allows' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
+/**
+ * Codes of failures that may pass by themselves: the source was down, slow, rate-limiting, or its
+ * package not (fully) uploaded yet; another run was still active. A scheduled run that fails with
+ * one is retried with backoff; any other failure waits for a person.
+ */
+export const TRANSIENT_ERROR_CODES: ReadonlySet<string> = new Set([
+  'SOURCE_UNREACHABLE',
+  'SOURCE_TIMEOUT',
+  'SOURCE_RATE_LIMITED',
+  'SOURCE_UNAVAILABLE',
+  'SOURCE_TRUNCATED',
+  'SOURCE_INCOMPLETE',
+  'CSV_PACKAGE_UNREADABLE',
+  'CSV_MANIFEST_MISSING',
+  'DEADLINE_EXCEEDED',
+  'CONFLICT',
+]);
+
 /** A stable error code from {@link ErrorCodes}. */
 export type ErrorCode = keyof typeof ErrorCodes;
 

@@ -19,14 +19,32 @@ export interface TargetContribution {
   consumes: string[];
 }
 
+/**
+ * A schedule a plugin contributes. In package.json either a cron expression (`"0 0,6,12,18 * * *"`, run in
+ * the tenant's time zone) or an object naming the time zone, outright or by the tenant's region:
+ * `{ "cron": "0 18 * * 2,5", "timezoneByRegion": { "US": "America/Chicago", "AU": "Australia/Perth" } }`.
+ */
+export interface ScheduleContribution {
+  /** Cron expression of 5 fields (or 6, with seconds first). */
+  cron: string;
+  /** IANA time zone the cron is read in; otherwise the tenant's region's, otherwise the tenant's. */
+  timezone?: string;
+  /** Time zone by tenant region code (`US`, `NZ`, `AU`, `UK`…). */
+  timezoneByRegion?: Record<string, string>;
+}
+
 /** What a plugin adds to the host, declared before its code loads. */
 export interface PluginContributions {
   sources: SourceContribution[];
   targets: TargetContribution[];
   /** JSON Schema of the plugin's per-tenant settings. Secret fields carry `"x-secret": true`. */
   configuration?: JsonSchema;
-  /** Named cron schedules, e.g. `{ "default": "0 2 * * *" }`; time zones come from the tenant. */
-  schedules: Record<string, string>;
+  /**
+   * Named schedules, e.g. `{ "default": "0 2 * * *", "twice-daily": "0 6,18 * * *" }`. `default` is
+   * what a tenant's target runs on unless the tenant file says otherwise; a tenant may pick another
+   * by name.
+   */
+  schedules: Record<string, ScheduleContribution>;
 }
 
 /**
@@ -120,7 +138,7 @@ export function readManifest(packageJson: unknown): ManifestResult {
   const contributes = rb.contributes ?? {};
   const sources: SourceContribution[] = [];
   const targets: TargetContribution[] = [];
-  const schedules: Record<string, string> = {};
+  const schedules: Record<string, ScheduleContribution> = {};
   let configuration: JsonSchema | undefined;
   if (!isRecord(contributes)) problem('rosterbridge.contributes', 'must be an object');
   else {
@@ -147,10 +165,28 @@ export function readManifest(packageJson: unknown): ManifestResult {
     if (contributes.schedules !== undefined) {
       if (!isRecord(contributes.schedules)) problem('rosterbridge.contributes.schedules', 'must be an object of named cron expressions');
       else
-        for (const [name, cron] of Object.entries(contributes.schedules)) {
-          if (typeof cron !== 'string' || cron.trim().split(/\s+/).length < 5 || cron.trim().split(/\s+/).length > 6)
-            problem(`rosterbridge.contributes.schedules.${name}`, `${JSON.stringify(cron)} is not a cron expression of 5 or 6 fields`);
-          else schedules[name] = cron;
+        for (const [name, value] of Object.entries(contributes.schedules)) {
+          const field = `rosterbridge.contributes.schedules.${name}`;
+          const entry = typeof value === 'string' ? { cron: value } : value;
+          if (!isRecord(entry)) {
+            problem(field, `${JSON.stringify(value)} is neither a cron expression nor { "cron", "timezone" }`);
+            continue;
+          }
+          const { cron, timezone, timezoneByRegion } = entry;
+          const known = new Set(['cron', 'timezone', 'timezoneByRegion']);
+          const unknown = Object.keys(entry).filter((k) => !known.has(k));
+          if (unknown.length > 0) problem(`${field}.${unknown[0]}`, `is not a schedule key (cron, timezone, timezoneByRegion)`);
+          else if (typeof cron !== 'string' || cron.trim().split(/\s+/).length < 5 || cron.trim().split(/\s+/).length > 6)
+            problem(typeof value === 'string' ? field : `${field}.cron`, `${JSON.stringify(cron)} is not a cron expression of 5 or 6 fields`);
+          else if (timezone !== undefined && typeof timezone !== 'string') problem(`${field}.timezone`, 'must be an IANA time zone name');
+          else if (timezoneByRegion !== undefined && (!isRecord(timezoneByRegion) || Object.values(timezoneByRegion).some((tz) => typeof tz !== 'string')))
+            problem(`${field}.timezoneByRegion`, 'must map region codes to IANA time zone names');
+          else
+            schedules[name] = {
+              cron,
+              ...(timezone !== undefined ? { timezone: timezone as string } : {}),
+              ...(timezoneByRegion !== undefined ? { timezoneByRegion: timezoneByRegion as Record<string, string> } : {}),
+            };
         }
     }
   }

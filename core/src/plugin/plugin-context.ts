@@ -1,9 +1,11 @@
 import type { Kysely, Migration } from 'kysely';
 import type { DisposableStore } from '../base/lifecycle';
+import type { Event } from '../base/event';
 import type { Logger } from '../base/logger';
 import type { ServiceScope } from '../instantiation/service-id';
 import type { RegisterSource } from '../sync/roster-source';
 import type { RegisterTarget } from '../sync/roster-target';
+import type { SyncRunEvent } from '../sync/sync-run';
 import type { PluginManifest } from './manifest';
 
 /**
@@ -18,6 +20,17 @@ export interface PluginStorage {
 }
 
 /** What a plugin sees of one tenant that enables it. */
+/** What a plugin may know of a tenant beyond its own settings. */
+export interface TenantInfo {
+  displayName: string;
+  /** IANA time zone. */
+  timezone: string;
+  /** Region code (US, NZ, AU, UK…), when the file gives one. */
+  region?: string;
+  /** Who hears about the tenant's syncs (e-mail addresses). */
+  contacts: string[];
+}
+
 export interface TenantContext {
   readonly tenantId: string;
   /** DI scope for this plugin and tenant, below the plugin's scope. */
@@ -26,6 +39,8 @@ export interface TenantContext {
   readonly logger: Logger;
   /** Folder of the tenant's config file: relative paths in settings are taken from here. */
   readonly configDir: string;
+  /** The tenant as its file describes it (read now: a reloaded file shows). */
+  info(): TenantInfo;
   /**
    * The tenant's settings for this plugin, validated against the plugin's configuration schema,
    * with secret references resolved now (they are read at use, never cached in logs).
@@ -59,6 +74,11 @@ export interface PluginContext {
   readonly tenantIds: readonly string[];
   /** The per-tenant view; throws TENANT_NOT_FOUND for a tenant that does not enable the plugin. */
   forTenant(tenantId: string): TenantContext;
+  /**
+   * `sync.run.*` events (started, completed, failed, held) of runs of the tenants that enable this
+   * plugin, executed by this host. Subscribe in `activate` and add the subscription to `subscriptions`.
+   */
+  readonly onDidRunEvent: Event<SyncRunEvent>;
   /** The API returned by a declared dependency's `activate`. */
   getDependencyApi<T = unknown>(pluginId: string): T;
   /** Registers the implementation of a source this plugin's manifest contributes. */

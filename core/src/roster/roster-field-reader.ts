@@ -184,16 +184,14 @@ export class RosterFieldReader {
    */
   metadata(): Record<string, string> {
     const metadata: Record<string, string> = {};
-    const put = (name: string, value: unknown): void => {
-      const text = typeof value === 'string' ? value.trim() : value == null ? '' : JSON.stringify(value);
-      if (text !== '') metadata[name] = text;
-    };
     const object = this.raw['metadata'];
     if (object !== null && typeof object === 'object' && !Array.isArray(object)) {
-      for (const [name, value] of Object.entries(object)) put(name, value);
+      for (const [name, value] of Object.entries(object)) putMetadata(metadata, name, value);
     }
-    for (const [key, value] of Object.entries(this.raw)) {
-      if (key.startsWith('metadata.')) put(key.slice('metadata.'.length), value);
+    // Keys, not entries: this runs for every record, and nearly every key is not an extension column.
+    const raw = this.raw;
+    for (const key of Object.keys(raw)) {
+      if (key.startsWith('metadata.')) putMetadata(metadata, key.slice('metadata.'.length), raw[key]);
     }
     return metadata;
   }
@@ -251,6 +249,12 @@ export class RosterFieldReader {
     if (Array.isArray(value) && value.length === 0) return undefined;
     return value;
   }
+}
+
+/** Sets one `metadata` entry unless it is blank; text is trimmed, other values kept as JSON. */
+function putMetadata(metadata: Record<string, string>, name: string, value: unknown): void {
+  const text = typeof value === 'string' ? value.trim() : value == null ? '' : JSON.stringify(value);
+  if (text !== '') metadata[name] = text;
 }
 
 function isBlank(value: unknown): boolean {

@@ -72,7 +72,15 @@ const DATE_TIME =
  * text is not a date-time or names a moment that does not exist.
  */
 export function parseRosterDateTime(text: string): RosterDateTime | undefined {
-  const match = DATE_TIME.exec(text.trim());
+  const trimmed = text.trim();
+  if (trimmed.length === 24) {
+    // What nearly every source sends, toISOString's `2023-05-01T18:25:43.511Z`: read by character
+    // code, as parseCalendarDate reads a date, instead of a regular expression and a date string
+    // built to be parsed again. Anything else of that length goes the general way below.
+    const instant = isoInstant(trimmed);
+    if (instant !== undefined) return { instant, withoutTime: false, withoutZone: false };
+  }
+  const match = DATE_TIME.exec(trimmed);
   if (!match) return undefined;
   const [, year, month, day, hour, minute, second, fraction, zone] = match;
   if (!isRealDate(Number(year), Number(month), Number(day))) return undefined;
@@ -85,6 +93,36 @@ export function parseRosterDateTime(text: string): RosterDateTime | undefined {
   const instant = new Date(`${year}-${month}-${day}T${hour}:${minute}:${second ?? '00'}.${millis}${offset}`);
   if (Number.isNaN(instant.getTime())) return undefined;
   return { instant, withoutTime: false, withoutZone: zone === undefined };
+}
+
+const COLON = 0x3a;
+const DOT = 0x2e;
+
+/**
+ * The instant written as `YYYY-MM-DDTHH:MM:SS.sssZ` (`T` or a space, `Z` in either case, as the
+ * general pattern allows), or undefined when `text` (24 characters) is not that or names no real
+ * moment; what the general path gives for the same text.
+ */
+function isoInstant(text: string): Date | undefined {
+  const t = text.charCodeAt(10);
+  const z = text.charCodeAt(23);
+  if (
+    text.charCodeAt(4) !== DASH || text.charCodeAt(7) !== DASH || (t !== 0x54 && t !== 0x74 && t !== 0x20) ||
+    text.charCodeAt(13) !== COLON || text.charCodeAt(16) !== COLON || text.charCodeAt(19) !== DOT || (z !== 0x5a && z !== 0x7a)
+  ) {
+    return undefined;
+  }
+  const year = digitsAt(text, 0, 4);
+  const month = digitsAt(text, 5, 7);
+  const day = digitsAt(text, 8, 10);
+  const hour = digitsAt(text, 11, 13);
+  const minute = digitsAt(text, 14, 16);
+  const second = digitsAt(text, 17, 19);
+  const millis = digitsAt(text, 20, 23);
+  if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0 || millis < 0) return undefined;
+  if (!isRealDate(year, month, day) || hour > 23 || minute > 59 || second > 59) return undefined;
+  // isRealDate leaves out years below 100, which Date.UTC would read as 1900–1999.
+  return new Date(Date.UTC(year, month - 1, day, hour, minute, second, millis));
 }
 
 /** Splits a comma-separated OneRoster list (`"09,10, 11"`), trimming items and dropping blank ones. */

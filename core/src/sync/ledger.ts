@@ -21,6 +21,8 @@ export interface StageOutcome {
   unchanged: number;
   /** `tobedeleted` records the ledger never had: nothing to delete. */
   ignored: number;
+  /** Records the snapshot already had, sent as current (not `tobedeleted`). */
+  known: number;
 }
 
 /**
@@ -39,7 +41,10 @@ export class Ledger {
   private readonly targetCursor;
 
   /** `db` is the host's kysely; `schema` the core schema that holds the ledger's tables. */
+  private readonly schemaName: string;
+
   constructor(db: Kysely<any>, schema: string) {
+    this.schemaName = schema;
     this.db = db.withSchema(schema);
     // Raw statements are not rewritten by withSchema: they name their tables in full.
     this.runChange = sql.table(`${schema}.run_change`);
@@ -55,7 +60,7 @@ export class Ledger {
    * every sourcedId is remembered so that what the source no longer sends is found too.
    */
   async stage(tenantId: string, runId: string, entity: RosterEntity, records: readonly RosterRecord[], trackSeen: boolean): Promise<StageOutcome> {
-    const outcome: StageOutcome = { created: 0, updated: 0, unchanged: 0, ignored: 0 };
+    const outcome: StageOutcome = { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0 };
     if (records.length === 0) return outcome;
     const ids = records.map((r) => r.sourcedId);
     const known = new Map<string, string>();
@@ -70,21 +75,16 @@ export class Ledger {
 
     const changes: { sourcedId: string; kind: RosterChangeKind; hash: string; record: string }[] = [];
     const seen: string[] = [];
-    const seenDeleted: boolean[] = [];
+    const seenDeleted: string[] = [];
     for (const record of records) {
       const previous = known.get(record.sourcedId);
       if (record.status === 'tobedeleted') {
         if (previous === undefined) outcome.ignored++;
-        else {
-          seen.push(record.sourcedId);
-          seenDeleted.push(true);
-        }
+        else seenDeleted.push(record.sourcedId);
         continue;
       }
-      if (trackSeen) {
-        seen.push(record.sourcedId);
-        seenDeleted.push(false);
-      }
+      if (trackSeen) seen.push(record.sourcedId);
+      if (previous !== undefined) outcome.known++;
       const hash = contentHash(record);
       if (previous === hash) outcome.unchanged++;
       else {
@@ -101,11 +101,11 @@ export class Ledger {
                     ${changes.map((c) => c.hash)}::text[], ${changes.map((c) => c.record)}::text[])
              as c(sourced_id, kind, hash, record)`.execute(this.db);
     }
-    if (seen.length > 0) {
-      await sql`
-        insert into ${this.runSeen} (run_id, entity, sourced_id, deleted)
-        select ${runId}::uuid, ${entity}, s.sourced_id, s.deleted from unnest(${seen}::text[], ${seenDeleted}::boolean[]) as s(sourced_id, deleted)`.execute(this.db);
-    }
+    const seenRows = [
+      ...(seen.length > 0 ? [{ run_id: runId, entity, deleted: false, sourced_ids: seen }] : []),
+      ...(seenDeleted.length > 0 ? [{ run_id: runId, entity, deleted: true, sourced_ids: seenDeleted }] : []),
+    ];
+    if (seenRows.length > 0) await this.db.insertInto('run_seen').values(seenRows).execute();
     return outcome;
   }
 
@@ -114,16 +114,28 @@ export class Ledger {
    * source marked `tobedeleted` and, after a complete full read (`complete`), every snapshot record
    * the source did not send. Call it per entity in reverse referential order. Returns how many.
    */
-  async stageDeletions(tenantId: string, runId: string, entity: RosterEntity, complete: boolean): Promise<number> {
-    const gone = complete
-      ? sql`not exists (select 1 from ${this.runSeen} s where s.run_id = ${runId}::uuid and s.entity = l.entity and s.sourced_id = l.sourced_id and not s.deleted)`
-      : sql`exists (select 1 from ${this.runSeen} s where s.run_id = ${runId}::uuid and s.entity = l.entity and s.sourced_id = l.sourced_id and s.deleted)`;
-    const result = await sql`
-      insert into ${this.runChange} (tenant_id, run_id, entity, sourced_id, kind, hash, record)
-      select l.tenant_id, ${runId}::uuid, l.entity, l.sourced_id, 'deleted', null, l.record
-      from ${this.ledgerRecord} l
-      where l.tenant_id = ${tenantId} and l.entity = ${entity} and ${gone}
-      order by l.sourced_id`.execute(this.db);
+  async stageDeletions(tenantId: string, runId: string, entity: RosterEntity, complete: boolean, knownSeen?: number): Promise<number> {
+    if (complete && knownSeen !== undefined) {
+      // Every snapshot record was sent again as current: nothing is gone, no need to look.
+      const [size] = await this.db.selectFrom('ledger_record').select(sql<string>`count(*)`.as('n')).where('tenant_id', '=', tenantId).where('entity', '=', entity).execute();
+      if (Number(size?.n ?? 0) === knownSeen) return 0;
+    }
+    const seen = sql`select unnest(s.sourced_ids) as sourced_id from ${this.runSeen} s where s.run_id = ${runId}::uuid and s.entity = ${entity} and s.deleted = ${!complete}`;
+    const result = complete
+      ? await sql`
+          insert into ${this.runChange} (tenant_id, run_id, entity, sourced_id, kind, hash, record)
+          select l.tenant_id, ${runId}::uuid, l.entity, l.sourced_id, 'deleted', null, l.record
+          from ${this.ledgerRecord} l
+          where l.tenant_id = ${tenantId} and l.entity = ${entity}
+            and not exists (select 1 from (${seen}) s where s.sourced_id = l.sourced_id)
+          order by l.sourced_id`.execute(this.db)
+      : await sql`
+          insert into ${this.runChange} (tenant_id, run_id, entity, sourced_id, kind, hash, record)
+          select l.tenant_id, ${runId}::uuid, l.entity, l.sourced_id, 'deleted', null, l.record
+          from ${this.ledgerRecord} l
+          where l.tenant_id = ${tenantId} and l.entity = ${entity}
+            and l.sourced_id in (${seen})
+          order by l.sourced_id`.execute(this.db);
     return Number(result.numAffectedRows ?? 0);
   }
 
@@ -134,7 +146,6 @@ export class Ledger {
    */
   async analyze(): Promise<void> {
     await sql`analyze ${this.runSeen}`.execute(this.db);
-    await sql`analyze ${this.ledgerRecord}`.execute(this.db);
   }
 
   /** How many records of each entity the tenant's snapshot holds. */
@@ -159,21 +170,33 @@ export class Ledger {
    * change), so the snapshot and the run's state never disagree.
    */
   async commit(runId: string, andThen: (trx: Kysely<any>) => Promise<void>): Promise<void> {
+    let moved = 0;
     await this.db.transaction().execute(async (trx) => {
-      await sql`
+      // A run stages each record at most once (a file's sourcedIds are unique, and a run that
+      // restages discards what it staged before), so no ordering or de-duplication is needed: a
+      // million-row sort spilled to disk was most of a first sync's commit.
+      const written = await sql`
         insert into ${this.ledgerRecord} (tenant_id, entity, sourced_id, hash, record, run_id)
-        select distinct on (entity, sourced_id) tenant_id, entity, sourced_id, hash, record, run_id from ${this.runChange}
+        select tenant_id, entity, sourced_id, hash, record, run_id from ${this.runChange}
         where run_id = ${runId}::uuid and kind <> 'deleted'
-        order by entity, sourced_id, seq desc
         on conflict (tenant_id, entity, sourced_id)
         do update set hash = excluded.hash, record = excluded.record, run_id = excluded.run_id, updated_at = now()`.execute(trx);
-      await sql`
+      const deleted = await sql`
         delete from ${this.ledgerRecord} l using ${this.runChange} c
         where c.run_id = ${runId}::uuid and c.kind = 'deleted'
           and l.tenant_id = c.tenant_id and l.entity = c.entity and l.sourced_id = c.sourced_id`.execute(trx);
+      moved = Number(written.numAffectedRows ?? 0) + Number(deleted.numAffectedRows ?? 0);
       await trx.deleteFrom('run_seen').where('run_id', '=', runId).execute();
       await andThen(trx);
     });
+    // A snapshot that just grew (a first sync) or shrank a lot would otherwise keep the planner's
+    // picture of it from before, and the next run's lookups by sourcedId would scan instead of seek.
+    // A change small beside the table (a delta) is left to autovacuum: analyzing costs a second at a
+    // million records.
+    if (moved >= 10_000) {
+      const { rows } = await sql<{ n: number }>`select reltuples::float8 as n from pg_class where oid = ${`${this.schemaName}.ledger_record`}::regclass`.execute(this.db);
+      if (moved >= 0.1 * Math.max(0, Number(rows[0]?.n ?? 0))) await sql`analyze ${this.ledgerRecord}`.execute(this.db);
+    }
   }
 
   /**

@@ -47,10 +47,27 @@ export interface TargetApplyResult {
  * its own transaction and must be idempotent: the engine may deliver a batch again after a crash.
  */
 export interface RosterTargetSession extends Disposable {
-  /** Applies a batch (in seq order, creations and updates in referential order, deletions in reverse). */
+  /**
+   * Applies a batch (in seq order, creations and updates in referential order, deletions in reverse).
+   * Throwing fails this target for the run (the others go on); a RosterbridgeError whose details
+   * carry `productCode` (`SCHOOL_MANAGER_NO_USERS`) gives the target's and the run's error code.
+   */
   apply(batch: readonly RosterChangeEvent[], signal: AbortSignal): Promise<TargetApplyResult>;
   /** Clears what the product keeps for the tenant's sync state, so the next run behaves as the first. */
   reset(signal: AbortSignal): Promise<void>;
+  /**
+   * Why the product takes no changes for this tenant now (say, its academic year is not started in
+   * the product), or undefined when it does. Asked before each run applies: a paused target is
+   * `skipped` with this reason, nothing is sent to it and its cursor stays, so it catches up on the
+   * first run after it answers undefined. A run whose targets are all paused ends `skipped`.
+   */
+  pausedReason?(signal: AbortSignal): Promise<string | undefined>;
+  /**
+   * Called once a run has applied every batch to this target (also when there was nothing to apply),
+   * for checks over the tenant's whole data in the product (say, a school left without an
+   * administrator) and work done once per run. Its counts and issues are the run's like apply's.
+   */
+  finish?(signal: AbortSignal): Promise<TargetApplyResult | undefined>;
 }
 
 /**

@@ -11,7 +11,7 @@ export interface StoredRunIssue extends RosterIssue {
 }
 
 /** What a new run is. */
-export type NewRun = Pick<SyncRun, 'tenantId' | 'sourceId' | 'mode' | 'dryRun' | 'trigger' | 'targets'>;
+export type NewRun = Pick<SyncRun, 'tenantId' | 'sourceId' | 'mode' | 'dryRun' | 'trigger' | 'targets' | 'jobId' | 'attempt'>;
 
 /** Runs and their issues in the core schema (`db` is bound to it). */
 export class RunStore {
@@ -102,20 +102,32 @@ export class RunStore {
     await this.db
       .insertInto('run')
       .values({
-        id,
-        tenant_id: run.tenantId,
-        source_id: run.sourceId,
-        mode: run.mode,
-        dry_run: run.dryRun,
-        trigger: run.trigger,
-        targets: JSON.stringify(run.targets),
+        ...runRow(run, id),
         status: 'queued',
         // A back-fill stages nothing: it starts where a committed run feeds its targets.
         phase: run.mode === 'backfill' ? 'applying' : 'queued',
         committed_at: run.mode === 'backfill' ? sql`now()` : null,
-        counts: JSON.stringify(emptyRunCounts(run.targets)),
       })
       .execute();
+  }
+
+  /**
+   * Records a run that did not happen, and why (a paused tenant at its scheduled time, another run
+   * still active when a schedule's retries ran out): it shows in the history as `skipped`.
+   */
+  async createSkipped(run: NewRun, reason: string, errorCode?: string): Promise<SyncRun> {
+    const id = randomUUID();
+    await this.db
+      .insertInto('run')
+      .values({ ...runRow(run, id), status: 'skipped', phase: 'done', reason, error_code: errorCode ?? null, started_at: sql`now()`, ended_at: sql`now()` })
+      .execute();
+    return (await this.get(id))!;
+  }
+
+  /** The latest run started for a queue job, if any. */
+  async latestForJob(jobId: string): Promise<SyncRun | undefined> {
+    const row = await this.db.selectFrom('run').selectAll().where('job_id', '=', jobId).orderBy('queued_at', 'desc').limit(1).executeTakeFirst();
+    return row && toRun(row);
   }
 
   /** One run, or undefined. */
@@ -248,6 +260,22 @@ export class RunStore {
   }
 }
 
+/** The columns every new run row has, whatever its status. */
+function runRow(run: NewRun, id: string): Record<string, unknown> {
+  return {
+    id,
+    tenant_id: run.tenantId,
+    source_id: run.sourceId,
+    mode: run.mode,
+    dry_run: run.dryRun,
+    trigger: run.trigger,
+    targets: JSON.stringify(run.targets),
+    counts: JSON.stringify(emptyRunCounts(run.targets)),
+    job_id: run.jobId ?? null,
+    attempt: run.attempt ?? null,
+  };
+}
+
 function toRun(row: Record<string, any>): SyncRun {
   const iso = (d: unknown) => (d ? new Date(d as string).toISOString() : undefined);
   const startedAt = iso(row.started_at);
@@ -260,6 +288,7 @@ function toRun(row: Record<string, any>): SyncRun {
     dryRun: row.dry_run,
     trigger: row.trigger,
     targets: typeof row.targets === 'string' ? JSON.parse(row.targets) : row.targets,
+    ...(row.job_id ? { jobId: row.job_id, attempt: row.attempt ?? 0 } : {}),
     status: row.status,
     phase: row.phase,
     ...(row.reason ? { reason: row.reason } : {}),

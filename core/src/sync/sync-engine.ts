@@ -5,10 +5,10 @@ import { type ErrorCode, RosterbridgeError, errorMessage, isRosterbridgeError } 
 import { ROSTER_ENTITY_ORDER, type RosterEntity } from '../roster/roster-entity';
 import type { RosterIssue } from '../roster/roster-issue';
 import type { Ledger, StagedChange } from './ledger';
-import type { RosterSourceSession } from './roster-source';
+import type { RosterBatch, RosterSourceSession } from './roster-source';
 import type { RosterChangeEvent, RosterTargetSession, TargetApplyResult } from './roster-target';
 import type { RunStore } from './run-store';
-import { type RunCounts, type RunHold, type SyncRun, emptyTargetCounts } from './sync-run';
+import { type RunCounts, type RunHold, type SyncRun, type SyncRunEvent, emptyTargetCounts } from './sync-run';
 
 /** A target opened for a run, with the entities it consumes (from its manifest). */
 export interface OpenedTarget {
@@ -69,6 +69,9 @@ export class SyncEngine {
   private readonly onDidProgressEmitter = new Emitter<RunProgress>();
   /** Fires after each staged or applied batch and at each phase change. */
   readonly onDidProgress: Event<RunProgress> = this.onDidProgressEmitter.event;
+  private readonly onDidRunEventEmitter = new Emitter<SyncRunEvent>();
+  /** `sync.run.*` domain events of the runs this engine executes. */
+  readonly onDidRunEvent: Event<SyncRunEvent> = this.onDidRunEventEmitter.event;
 
   constructor(
     private readonly runs: RunStore,
@@ -83,6 +86,7 @@ export class SyncEngine {
   async execute(runId: string, signal: AbortSignal): Promise<SyncRun> {
     let run = await this.get(runId);
     const log = this.host.logger.child({ run: runId, tenant: run.tenantId });
+    this.runEvent('sync.run.started', run);
     try {
       if (run.mode !== 'backfill' && (run.phase === 'queued' || run.phase === 'staging')) run = await this.stage(run, signal, log);
       if (run.phase === 'staged') run = await this.decide(run);
@@ -90,7 +94,14 @@ export class SyncEngine {
     } catch (err) {
       run = await this.end(run, err, log);
     }
+    if (run.status === 'held') this.runEvent('sync.run.held', run);
+    else if (run.status === 'failed') this.runEvent('sync.run.failed', run);
+    else if (run.status !== 'queued' && run.status !== 'running') this.runEvent('sync.run.completed', run);
     return run;
+  }
+
+  private runEvent(type: SyncRunEvent['type'], run: SyncRun): void {
+    this.onDidRunEventEmitter.fire({ id: `${run.id}:${type}`, type, tenantId: run.tenantId, runId: run.id, source: run.sourceId, occurredAt: new Date().toISOString(), data: run });
   }
 
   /**
@@ -135,25 +146,43 @@ export class SyncEngine {
       // delta carries its own changes and ignores it).
       const since = run.mode === 'delta' ? await this.runs.lastCommittedStart(run.tenantId, run.sourceId, run.id) : undefined;
       const entities = ROSTER_ENTITY_ORDER.filter((e) => session.capabilities.entities.includes(e));
+      const knownSeen: Partial<Record<RosterEntity, number>> = {};
       for (const entity of entities) {
         const tally = (counts.source[entity] = { read: 0, rejected: 0, created: 0, updated: 0, unchanged: 0, deleted: 0 });
-        for await (const batch of session.read(entity, { mode: run.mode === 'delta' ? 'delta' : 'full', since, batchSize: this.host.batchSize, signal })) {
-          if (signal.aborted) throw RunStop.for(signal, 'reading the source');
+        knownSeen[entity] = 0;
+        // One batch is staged while the next is read: the source's parsing and the database's work
+        // overlap, and at most two batches are held.
+        let staging: Promise<void> | undefined;
+        const stageBatch = async (batch: RosterBatch): Promise<void> => {
           const outcome = await this.ledger.stage(run.tenantId, run.id, entity, batch.records, run.mode === 'full');
           tally.read += batch.rowsRead;
           tally.rejected += batch.rowsRead - batch.records.length;
           tally.created += outcome.created;
           tally.updated += outcome.updated;
           tally.unchanged += outcome.unchanged + outcome.ignored;
+          knownSeen[entity]! += outcome.known;
           await this.recordIssues(run.id, counts, batch.issues);
           this.progress(run, 'staging', counts, { entity });
+        };
+        try {
+          for await (const batch of session.read(entity, { mode: run.mode === 'delta' ? 'delta' : 'full', since, batchSize: this.host.batchSize, signal })) {
+            if (signal.aborted) throw RunStop.for(signal, 'reading the source');
+            await staging;
+            staging = stageBatch(batch);
+            // Marked handled until awaited above: a failure surfaces there, or after the loop.
+            staging.catch(() => undefined);
+          }
+        } finally {
+          // Never leave a batch staging behind us, whatever ended the read.
+          await staging?.catch(() => undefined);
         }
+        await staging;
         if (run.mode === 'full') complete.push(entity);
       }
       if (signal.aborted) throw RunStop.for(signal, 'reading the source');
       await this.ledger.analyze();
       for (const entity of [...entities].reverse()) {
-        counts.source[entity]!.deleted = await this.ledger.stageDeletions(run.tenantId, run.id, entity, complete.includes(entity));
+        counts.source[entity]!.deleted = await this.ledger.stageDeletions(run.tenantId, run.id, entity, complete.includes(entity), knownSeen[entity]);
       }
     } finally {
       await session.dispose();
@@ -221,12 +250,23 @@ export class SyncEngine {
     await this.runs.update(run.id, { status: 'running' });
     const counts = run.counts;
     const active = new Map<string, { target: OpenedTarget; cursor: number }>();
+    // Every session opened, to dispose even those of targets that failed on the way.
+    const opened: OpenedTarget[] = [];
     try {
       for (const targetId of run.targets) {
         if (counts.targets[targetId]?.status === 'applied') continue;
         counts.targets[targetId] ??= { status: 'pending', entities: {} };
         try {
           const target = await this.host.openTarget(run.tenantId, targetId);
+          opened.push(target);
+          const paused = target.session.pausedReason
+            ? await withDeadline(Promise.resolve().then(() => target.session.pausedReason!(signal)), this.host.applyTimeoutMs, `target ${targetId} pausedReason()`)
+            : undefined;
+          if (paused) {
+            counts.targets[targetId] = { ...counts.targets[targetId]!, status: 'skipped', reason: paused };
+            log.info({ target: targetId, reason: paused }, 'target paused: skipped; it catches up from its cursor once it takes changes again');
+            continue;
+          }
           const cursor = await this.ledger.cursor(run.tenantId, targetId);
           const position = cursor ? cursor.lastSeq : await this.backfill(run, targetId, target, counts, signal);
           active.set(targetId, { target, cursor: position });
@@ -259,18 +299,44 @@ export class SyncEngine {
         from = last;
         this.progress(run, 'applying', counts);
       }
+      await Promise.all(
+        [...active].map(async ([targetId, a]) => {
+          if (!a.target.session.finish) return;
+          try {
+            const result = await withDeadline(Promise.resolve().then(() => a.target.session.finish!(signal)), this.host.applyTimeoutMs, `target ${targetId} finish()`);
+            if (result) this.addTargetCounts(counts, targetId, result, run.id);
+          } catch (err) {
+            active.delete(targetId);
+            this.targetFailed(counts, targetId, err, log);
+          }
+        }),
+      );
+      await this.flushTargetIssues(run.id, counts);
       for (const targetId of active.keys()) counts.targets[targetId]!.status = 'applied';
     } finally {
-      await Promise.all([...active.values()].map((a) => a.target.session.dispose()));
+      await Promise.all(opened.map((t) => Promise.resolve().then(() => t.session.dispose()).catch((err) => log.error({ err: errorMessage(err) }, 'a target session failed to close'))));
     }
     const failedTargets = run.targets.filter((t) => counts.targets[t]?.status === 'failed');
-    const status = failedTargets.length > 0 && failedTargets.length === run.targets.length ? 'failed' : failedTargets.length > 0 || counts.issues.errors > 0 ? 'partial' : 'success';
+    const skippedTargets = run.targets.filter((t) => counts.targets[t]?.status === 'skipped');
+    const skippedReason = skippedTargets.map((t) => `target ${t} skipped: ${counts.targets[t]!.reason}`).join('; ');
+    const status =
+      skippedTargets.length === run.targets.length
+        ? 'skipped'
+        : failedTargets.length > 0 && failedTargets.length + skippedTargets.length === run.targets.length
+          ? 'failed'
+          : failedTargets.length > 0 || counts.issues.errors > 0
+            ? 'partial'
+            : 'success';
     const reason =
-      failedTargets.length > 0
+      status === 'skipped'
+        ? skippedReason
+        : failedTargets.length > 0
         ? failedTargets.map((t) => `target ${t} failed (${counts.targets[t]!.errorCode}): ${counts.targets[t]!.error}`).join('; ')
         : counts.issues.errors > 0
           ? `${counts.issues.errors} record(s) could not be taken; see the run's issues`
-          : null;
+          : skippedTargets.length > 0
+            ? skippedReason
+            : null;
     const errorCode = failedTargets.length > 0 ? (counts.targets[failedTargets[0]!]!.errorCode ?? 'TARGET_FAILED') : counts.issues.errors > 0 ? 'RECORDS_REJECTED' : null;
     await this.runs.update(run.id, { status, phase: 'done', counts, reason, errorCode, ended: true });
     // Only what every enabled target has passed may go, not just this run's targets.
@@ -362,7 +428,9 @@ export class SyncEngine {
   private targetFailed(counts: RunCounts, targetId: string, err: unknown, log: Logger): void {
     const entry = (counts.targets[targetId] ??= { status: 'pending', entities: {} });
     entry.status = 'failed';
-    entry.errorCode = isRosterbridgeError(err) ? err.code : 'TARGET_FAILED';
+    // A product's own code (details.productCode, e.g. SCHOOL_MANAGER_NO_USERS) says more than ours.
+    const productCode = isRosterbridgeError(err) ? err.details.productCode : undefined;
+    entry.errorCode = typeof productCode === 'string' && /^[A-Z][A-Z0-9_]+$/.test(productCode) ? productCode : isRosterbridgeError(err) ? err.code : 'TARGET_FAILED';
     entry.error = errorMessage(err);
     log.error({ target: targetId, code: entry.errorCode, err: entry.error }, 'target failed; it resumes from its cursor on the next run');
   }

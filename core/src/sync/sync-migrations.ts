@@ -116,4 +116,29 @@ export const syncMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0102_run_jobs': {
+    async up(db: Kysely<any>) {
+      // A scheduled run's queue job and attempt: a job retried (after a transient failure, a host
+      // shutting down, or a job expiring) finds the run it already started instead of starting another.
+      await db.schema.alterTable('run').addColumn('job_id', 'text').addColumn('attempt', 'integer').execute();
+      await db.schema.createIndex('run_job').on('run').columns(['job_id', 'queued_at']).execute();
+    },
+  },
+  '0103_run_seen_batches': {
+    async up(db: Kysely<any>) {
+      // The ids a full run saw, one row per staged batch (an array) instead of one row per id: a
+      // resync of a million records writes a thousand rows here, not a million.
+      await db.schema.dropTable('run_seen').execute();
+      await db.schema
+        .createTable('run_seen')
+        .modifyFront(sql`unlogged`)
+        .addColumn('run_id', 'uuid', (c) => c.notNull())
+        .addColumn('entity', 'text', (c) => c.notNull())
+        // true: ids the source sent as `tobedeleted`
+        .addColumn('deleted', 'boolean', (c) => c.notNull())
+        .addColumn('sourced_ids', sql`text[]`, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('run_seen_run').on('run_seen').columns(['run_id', 'entity']).execute();
+    },
+  },
 };

@@ -23,7 +23,17 @@ export interface SourceEntityCounts {
 /** All counts of a run: per entity on the source side, and per target and entity. */
 export interface RunCounts {
   source: Partial<Record<RosterEntity, SourceEntityCounts>>;
-  targets: Record<string, { status: 'pending' | 'applied' | 'failed' | 'cancelled'; errorCode?: string; error?: string; entities: Partial<Record<RosterEntity, TargetCounts>> }>;
+  targets: Record<
+    string,
+    {
+      status: 'pending' | 'applied' | 'failed' | 'cancelled' | 'skipped';
+      errorCode?: string;
+      error?: string;
+      /** Why a `skipped` target took nothing (its own `pausedReason`). */
+      reason?: string;
+      entities: Partial<Record<RosterEntity, TargetCounts>>;
+    }
+  >;
   issues: { errors: number; warnings: number };
 }
 
@@ -46,6 +56,9 @@ export interface SyncRun {
   dryRun: boolean;
   trigger: string;
   targets: string[];
+  /** The queue job of a scheduled run, and which attempt of that job the run is (0 first). */
+  jobId?: string;
+  attempt?: number;
   status: RunStatus;
   phase: RunPhase;
   reason?: string;
@@ -68,4 +81,21 @@ export function emptyRunCounts(targets: readonly string[]): RunCounts {
 /** Zeroed target counts. */
 export function emptyTargetCounts(): TargetCounts {
   return { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 };
+}
+
+/**
+ * A run's lifecycle as a domain event, delivered to plugins (`context.onDidRunEvent`): started when
+ * a host begins executing it; completed (success, partial, skipped or cancelled), failed or held when
+ * it stops. `data` is the run as it then stands, counts and all.
+ */
+export interface SyncRunEvent {
+  /** Unique: `<runId>:<type>`. */
+  id: string;
+  type: 'sync.run.started' | 'sync.run.completed' | 'sync.run.failed' | 'sync.run.held';
+  tenantId: string;
+  runId: string;
+  /** The source contribution id. */
+  source: string;
+  occurredAt: string;
+  data: SyncRun;
 }

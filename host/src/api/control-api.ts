@@ -6,6 +6,7 @@ import type { SecretCensor } from '../tenants/secret-reference';
 import { redactTenant } from '../tenants/tenant-config';
 import type { TenantRegistry } from '../tenants/tenant-registry';
 import type { SourceSessions } from '../sources/source-sessions';
+import { nextFireTimes, tenantSchedules } from '../sync/sync-scheduler';
 import type { SyncService } from '../sync/sync-service';
 import { registerRunRoutes } from './run-routes';
 import { type Principal, TokenAuthenticator, assertTenantAccess } from './auth';
@@ -31,6 +32,8 @@ export interface ControlApiDependencies {
   sourceSessions: SourceSessions;
   syncs: SyncService;
   runs: RunStore;
+  /** Whether this host runs the tenants' schedules (`sync.schedule.enabled`). */
+  schedulesEnabled: boolean;
   /** Readiness: each check names what is not ready. */
   readiness(): Promise<{ ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> }>;
 }
@@ -171,6 +174,29 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
     async (request) => {
       assertTenantAccess(request.principal!, request.params.id);
       return tenantView(deps.tenants.get(request.params.id));
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/tenants/:id/schedules',
+    {
+      schema: {
+        tags: ['tenants'],
+        summary: "When the tenant's targets sync by themselves: each cron with its time zone, the targets on it, where it came from, and its next times.",
+        params: { type: 'object', properties: { id: { type: 'string' } } },
+      },
+    },
+    async (request) => {
+      assertTenantAccess(request.principal!, request.params.id);
+      const config = deps.tenants.config(request.params.id);
+      const scheduled = tenantSchedules(config);
+      const onSchedule = new Set(scheduled.flatMap((s) => s.targets));
+      return {
+        tenant: config.id,
+        enabled: deps.schedulesEnabled,
+        schedules: scheduled.map((s) => ({ cron: s.cron, timezone: s.timezone, targets: s.targets, origins: s.origins, queue: s.queue, next: nextFireTimes(s.cron, s.timezone, 3) })),
+        manual: config.targets.filter((t) => t.enabled && !onSchedule.has(t.id)).map((t) => t.id),
+      };
     },
   );
 

@@ -200,6 +200,8 @@ function summary(run: SyncRun): Record<string, unknown> {
     mode: run.mode,
     dryRun: run.dryRun,
     trigger: run.trigger,
+    targets: run.targets,
+    ...(run.jobId ? { jobId: run.jobId, attempt: run.attempt } : {}),
     queuedAt: run.queuedAt,
     startedAt: run.startedAt,
     endedAt: run.endedAt,

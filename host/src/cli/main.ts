@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
+import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { errorMessage, isRosterbridgeError } from '@rosterbridge/core';
 import { configCheck } from './config-check';
+import { newPlugin } from './new-plugin-command';
 import { listPlugins } from './plugins-command';
 import { launchSimulator } from './simulate-command';
 import { listRuns, showRun } from './runs-command';
@@ -87,6 +89,22 @@ program
   .description('validate host config, plugin manifests and tenant files without starting anything')
   .action(async () => {
     process.exitCode = await configCheck({ configFile: program.opts().config });
+  });
+
+program
+  .command('new-plugin')
+  .description('write a new source or target plugin package (manifest, working skeleton, settings schema, README, tests) under plugins/')
+  .argument('<kind>', 'source or target')
+  .argument('<id>', 'the source or target id, kebab-case (the plugin is <kind>-<id>)')
+  .option('--dir <folder>', 'folder to write the package in', 'plugins')
+  .option('--name <display name>', 'display name')
+  .action(async (kind: string, id: string, opts: { dir: string; name?: string }) => {
+    const { packageDir, files, registered } = newPlugin({ kind: kind as 'source' | 'target', id, dir: opts.dir, displayName: opts.name });
+    const rel = path.relative(process.cwd(), packageDir) || '.';
+    process.stdout.write(
+      `wrote ${rel}: ${files.join(', ')}\n${registered ? 'added it to the solution build (tsconfig.json)\n' : ''}` +
+        `next: npx tsc -b ${rel} && npx tap ${rel}/tests\n`,
+    );
   });
 
 program

@@ -20,7 +20,16 @@ export interface HostConfig {
   tenants: { dir: string };
   api: { tokens: ApiToken[] };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
-  sync: { batchSize: number; applyTimeoutMs: number; leaseMs: number; sweepMs: number };
+  sync: {
+    batchSize: number;
+    applyTimeoutMs: number;
+    leaseMs: number;
+    sweepMs: number;
+    retentionDays: number;
+    maxConcurrentRuns: number;
+    schedule: { enabled: boolean; pollSeconds: number; cronCheckSeconds: number; maxRunHours: number };
+    retry: { limit: number; delaySeconds: number };
+  };
   shutdownTimeoutMs: number;
 }
 
@@ -100,6 +109,28 @@ const schema = {
     applyTimeoutMs: { doc: "Deadline of one target's apply() of a batch.", format: 'nat', default: 120000, env: 'RB_SYNC_APPLY_TIMEOUT_MS' },
     leaseMs: { doc: 'How long a host holds a run without renewing; a dead host\'s runs are taken over after it.', format: 'nat', default: 30000, env: 'RB_SYNC_LEASE_MS' },
     sweepMs: { doc: 'How often a host looks for runs to take over.', format: 'nat', default: 5000, env: 'RB_SYNC_SWEEP_MS' },
+    maxConcurrentRuns: {
+      doc: 'Runs one host executes at once; further runs wait queued until this host or another (on the same database) has room.',
+      format: 'nat',
+      default: 4,
+      env: 'RB_SYNC_MAX_RUNS',
+    },
+    retentionDays: {
+      doc: 'Finished runs and their issues older than this many days are deleted (checked hourly); 0 keeps them forever.',
+      format: 'nat',
+      default: 90,
+      env: 'RB_SYNC_RETENTION_DAYS',
+    },
+    schedule: {
+      enabled: { doc: "Run the tenants' targets on their cron schedules (on the pg-boss queue); off: manual runs only.", format: Boolean, default: true, env: 'RB_SCHEDULE_ENABLED' },
+      pollSeconds: { doc: 'How often a host asks the queue for scheduled runs due.', format: 'nat', default: 5, env: 'RB_SCHEDULE_POLL_SECONDS' },
+      cronCheckSeconds: { doc: 'How often (1–45 s) one of the hosts checks which cron schedules are due.', format: 'nat', default: 30, env: 'RB_SCHEDULE_CRON_CHECK_SECONDS' },
+      maxRunHours: { doc: 'A scheduled run still unfinished after this long (1–23 h) is given up by the queue and retried.', format: 'nat', default: 12, env: 'RB_SCHEDULE_MAX_RUN_HOURS' },
+    },
+    retry: {
+      limit: { doc: 'Retries of a scheduled run that failed transiently (source down, slow, rate-limited, package not there yet; another run active).', format: 'nat', default: 3, env: 'RB_RETRY_LIMIT' },
+      delaySeconds: { doc: 'Delay before the first retry; each next one waits about twice as long.', format: 'nat', default: 300, env: 'RB_RETRY_DELAY_SECONDS' },
+    },
   },
   shutdownTimeoutMs: { doc: 'Deadline for a graceful shutdown.', format: 'nat', default: 15000, env: 'RB_SHUTDOWN_TIMEOUT_MS' },
 };
@@ -132,6 +163,14 @@ export function loadHostConfig(options: { file?: string; env?: NodeJS.ProcessEnv
     throw new RosterbridgeError('CONFIG_INVALID', `host config is invalid: ${explain(String((err as Error).message))}`, { keys: keysIn(String((err as Error).message)) }, { cause: err });
   }
   const value = config.getProperties() as HostConfig;
+  const ranges: [string, number, number, number][] = [
+    ['sync.schedule.cronCheckSeconds', value.sync.schedule.cronCheckSeconds, 1, 45],
+    ['sync.schedule.maxRunHours', value.sync.schedule.maxRunHours, 1, 23],
+    ['sync.schedule.pollSeconds', value.sync.schedule.pollSeconds, 1, 3600],
+  ];
+  for (const [key, v, min, max] of ranges)
+    if (v < min || v > max)
+      throw new RosterbridgeError('CONFIG_INVALID', `host config is invalid: ${key} must be between ${min} and ${max}: value was ${v} (env ${envByKey.get(key)})`, { keys: [key] });
   const cwd = options.cwd ?? process.cwd();
   value.dataDir = path.resolve(cwd, value.dataDir);
   value.tenants.dir = path.resolve(cwd, value.tenants.dir);

@@ -12,6 +12,8 @@ export interface Database extends Disposable {
   readonly description: string;
   /** A connection string clients such as pg-boss can use (embedded: the loopback socket). */
   readonly connectionString: string;
+  /** The pool kysely runs on, for clients that bring their own queries (pg-boss). Embedded: one connection. */
+  readonly pool: Pool;
   /** One round trip; rejects when the database is unreachable. */
   ping(): Promise<void>;
 }
@@ -46,6 +48,7 @@ async function openPostgres(options: OpenDatabaseOptions): Promise<Database> {
     mode: 'postgres',
     description,
     connectionString: options.url,
+    pool,
     ping: () => sql`select 1`.execute(db).then(() => undefined),
     async dispose() {
       await db.destroy();
@@ -83,6 +86,7 @@ async function openEmbedded(options: OpenDatabaseOptions): Promise<Database> {
     mode: 'embedded',
     description: `embedded PGlite in ${folder}`,
     connectionString,
+    pool,
     ping: () => sql`select 1`.execute(db).then(() => undefined),
     async dispose() {
       await db.destroy();

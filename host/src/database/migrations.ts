@@ -25,7 +25,13 @@ export const coreMigrations: Record<string, Migration> = {
  * schema. Fails with MIGRATION_FAILED naming the migration.
  */
 export async function migrateSchema(db: Kysely<any>, schema: string, migrations: Record<string, Migration>): Promise<string[]> {
-  await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  try {
+    await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  } catch (err) {
+    // Two hosts starting together: `if not exists` does not stop the loser of the race from failing
+    // on the catalog's unique index. The schema is there; go on.
+    if ((err as { code?: string }).code !== '23505') throw err;
+  }
   const migrator = new Migrator({
     db: db.withSchema(schema),
     provider: { getMigrations: async () => migrations },

@@ -12,6 +12,8 @@ import {
   type ServiceScope,
   type SourceRegistry,
   type TargetRegistry,
+  type Event,
+  type SyncRunEvent,
   type TenantContext,
 } from '@rosterbridge/core';
 import type { Database } from '../database/database';
@@ -34,6 +36,8 @@ export class PluginHostServicesImpl implements PluginHostServices {
     private readonly secrets: SecretResolver,
     private readonly sources: SourceRegistry,
     private readonly targets: TargetRegistry,
+    /** Every `sync.run.*` event this host's engine fires; each plugin sees its tenants' ones. */
+    private readonly runEvents: Event<SyncRunEvent>,
   ) {}
 
   satisfiesEngine(range: string, version: string): boolean {
@@ -67,6 +71,10 @@ export class PluginHostServicesImpl implements PluginHostServices {
           scope: scope.createChild(`tenant:${tenantId}`),
           logger: logger.child({ tenant: tenantId }),
           configDir: path.dirname(tenants.config(tenantId).file),
+          info() {
+            const c = tenants.config(tenantId);
+            return { displayName: c.displayName, timezone: c.timezone, ...(c.region ? { region: c.region } : {}), contacts: [...c.contacts] };
+          },
           async settings<T>() {
             const current = tenants.pluginUse(tenantId, manifest.id);
             if (!current) throw new RosterbridgeError('TENANT_NOT_FOUND', `tenant "${tenantId}" no longer enables plugin "${manifest.id}"`);
@@ -76,6 +84,10 @@ export class PluginHostServicesImpl implements PluginHostServices {
         tenantContexts.set(tenantId, ctx);
         return ctx;
       },
+      onDidRunEvent: (listener, thisArg?) =>
+        this.runEvents((e) => {
+          if (tenants.pluginUse(e.tenantId, manifest.id)) listener.call(thisArg, e);
+        }),
       getDependencyApi: <T>(id: string) => getDependencyApi(id) as T,
       registerSource: (contributionId, source) => this.sources.register(manifest, contributionId, source),
       registerTarget: (contributionId, target) => this.targets.register(manifest, contributionId, target),

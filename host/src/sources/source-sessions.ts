@@ -47,7 +47,10 @@ export class SourceSessions {
       session = await this.open(tenantId);
     } catch (err) {
       if (isRosterbridgeError(err) && (err.code === 'TENANT_NOT_FOUND' || err.code === 'TENANT_CONFIG_INVALID' || err.code.startsWith('PLUGIN_'))) throw err;
-      return { ok: false, code: 'SOURCE_INVALID', message: errorMessage(err) };
+      // Not there, or not readable, is not the same as broken: the operator's next step differs.
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code;
+      const code = cause === 'ENOENT' ? 'SOURCE_NOT_FOUND' : cause === 'EACCES' || cause === 'EPERM' ? 'SOURCE_FORBIDDEN' : 'SOURCE_INVALID';
+      return { ok: false, code, message: errorMessage(err) };
     }
     try {
       return await session.check(signal);

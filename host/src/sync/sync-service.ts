@@ -3,6 +3,7 @@ import {
   Emitter,
   type Event,
   type Logger,
+  type NewRun,
   type OpenedTarget,
   type PluginRegistry,
   RosterbridgeError,
@@ -16,6 +17,7 @@ import {
   errorMessage,
   withDeadline,
 } from '@rosterbridge/core';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { TenantRegistry } from '../tenants/tenant-registry';
 
 /** What a caller asks for when triggering a sync. */
@@ -36,6 +38,10 @@ export interface SyncServiceOptions {
   leaseMs: number;
   /** How often to look for runs to take (queued, or abandoned by a host that died). */
   sweepMs: number;
+  /** Finished runs older than this many days are deleted with their issues, hourly; 0 keeps them. */
+  retentionDays?: number;
+  /** Runs this host executes at once; more wait queued for this host or another to take them. */
+  maxConcurrentRuns?: number;
 }
 
 /**
@@ -61,6 +67,11 @@ export class SyncService implements Disposable {
     private readonly options: SyncServiceOptions,
     /** Resets a target for a tenant: the product's own reset, then its cursor dropped. */
     private readonly resetter: (tenantId: string, targetId: string) => Promise<void>,
+    /**
+     * Called before a run executes here: activates the plugins of its targets, so that they hear the
+     * run's `sync.run.*` events even when it fails before any target is opened. Never rejects.
+     */
+    private readonly prepare: (run: SyncRun) => Promise<void> = async () => undefined,
   ) {
     this.subscription = engine.onDidProgress((p) => this.onDidProgressEmitter.fire(p));
   }
@@ -69,10 +80,32 @@ export class SyncService implements Disposable {
   async start(): Promise<string[]> {
     this.timers.push(setInterval(() => void this.heartbeat(), Math.max(100, Math.floor(this.options.leaseMs / 3))).unref());
     this.timers.push(setInterval(() => void this.sweep(), this.options.sweepMs).unref());
+    if (this.options.retentionDays) {
+      this.timers.push(setInterval(() => void this.prune(), 3_600_000).unref());
+      await this.prune();
+    }
     return this.sweep();
   }
 
-  /** Queues a run for the tenant and executes it here; CONFLICT when the tenant has an active run. */
+  /** Deletes finished runs past the retention period, with their issues. */
+  async prune(): Promise<number> {
+    const days = this.options.retentionDays;
+    if (!days || this.stopping) return 0;
+    try {
+      const pruned = await this.runs.prune(days);
+      if (pruned > 0) this.logger.info({ runs: pruned, olderThanDays: days }, 'old runs deleted (retention)');
+      return pruned;
+    } catch (err) {
+      this.logger.error({ err: errorMessage(err) }, 'deleting old runs failed');
+      return 0;
+    }
+  }
+
+  /**
+   * Queues a run for the tenant and executes it here (or, when this host already runs
+   * `maxConcurrentRuns`, leaves it queued for the next host with room); CONFLICT when the tenant has
+   * an active run.
+   */
   async trigger(tenantId: string, request: SyncRequest): Promise<SyncRun> {
     const config = this.tenants.config(tenantId);
     await this.assertNotPaused(tenantId);
@@ -85,6 +118,60 @@ export class SyncService implements Disposable {
     const run = await this.runs.create({ tenantId, sourceId: config.source.id, mode: request.mode ?? 'full', dryRun: request.dryRun ?? false, trigger: request.trigger, targets });
     await this.take(run.id);
     return run;
+  }
+
+  /**
+   * Starts a scheduled run of `targets` (those still enabled) and executes it here. A paused tenant,
+   * or targets no longer enabled, give a `skipped` run with the reason instead. When the tenant has an
+   * active run: CONFLICT (the queue retries later), or on the last attempt a `skipped` run.
+   */
+  async triggerScheduled(
+    tenantId: string,
+    request: { targets: string[]; jobId: string; attempt: number; lastAttempt: boolean; trigger: string },
+  ): Promise<SyncRun> {
+    const config = this.tenants.config(tenantId);
+    const enabled = new Set(config.targets.filter((t) => t.enabled).map((t) => t.id));
+    const targets = request.targets.filter((t) => enabled.has(t));
+    const run = { tenantId, sourceId: config.source?.id ?? '(none)', mode: 'full' as const, dryRun: false, trigger: request.trigger, targets, jobId: request.jobId, attempt: request.attempt };
+    const paused = await this.pausedReason(tenantId);
+    if (paused) return this.skip(run, paused, 'TENANT_PAUSED');
+    if (!config.source?.enabled) return this.skip(run, `tenant "${tenantId}" has no enabled source`, 'TENANT_CONFIG_INVALID');
+    if (targets.length === 0) return this.skip({ ...run, targets: request.targets }, `none of the scheduled targets (${request.targets.join(', ')}) is enabled any more`);
+    let created: SyncRun;
+    try {
+      created = await this.runs.create(run);
+    } catch (err) {
+      if (request.lastAttempt && err instanceof RosterbridgeError && err.code === 'CONFLICT') return this.skip(run, `${err.message} (scheduled run given up after its retries)`, 'CONFLICT');
+      throw err;
+    }
+    await this.take(created.id);
+    return created;
+  }
+
+  private async skip(run: NewRun, reason: string, code?: string): Promise<SyncRun> {
+    const skipped = await this.runs.createSkipped(run, reason, code);
+    this.logger.info({ tenant: run.tenantId, run: skipped.id, reason }, 'scheduled run skipped');
+    return skipped;
+  }
+
+  /** The latest run a queue job started, if any. */
+  runOfJob(jobId: string): Promise<SyncRun | undefined> {
+    return this.runs.latestForJob(jobId);
+  }
+
+  /**
+   * Resolves when the run is no longer queued or running (it ended, or waits held for an operator),
+   * whichever host executes it. Rejects with CANCELLED when `signal` aborts first.
+   */
+  async waitUntilSettled(runId: string, signal: AbortSignal): Promise<SyncRun> {
+    for (;;) {
+      const local = this.running.get(runId);
+      if (local) await Promise.race([local.done.catch(() => undefined), abortion(signal)]);
+      const run = await this.get(runId);
+      if (run.status !== 'queued' && run.status !== 'running') return run;
+      if (signal.aborted) throw new RosterbridgeError('CANCELLED', `stopped waiting for run ${runId}: this host is shutting down; the run goes on under its lease`);
+      await sleep(local ? 50 : 1000, undefined, { signal }).catch(() => undefined);
+    }
   }
 
   /**
@@ -179,7 +266,10 @@ export class SyncService implements Disposable {
     if (this.stopping) return [];
     const taken: string[] = [];
     try {
-      for (const runId of await this.runs.claimable()) if (!this.running.has(runId) && (await this.take(runId))) taken.push(runId);
+      for (const runId of await this.runs.claimable()) {
+        if (this.running.size >= (this.options.maxConcurrentRuns ?? Infinity)) break;
+        if (!this.running.has(runId) && (await this.take(runId))) taken.push(runId);
+      }
     } catch (err) {
       this.logger.error({ err: errorMessage(err) }, 'sweeping for runs failed');
     }
@@ -201,10 +291,13 @@ export class SyncService implements Disposable {
   /** Claims a run and executes it here; false when another host holds it. */
   private async take(runId: string): Promise<boolean> {
     if (this.stopping || this.running.has(runId)) return false;
+    if (this.running.size >= (this.options.maxConcurrentRuns ?? Infinity)) return false;
     if (!(await this.runs.claim(runId, this.options.hostId, this.options.leaseMs))) return false;
+    this.logger.info({ run: runId, host: this.options.hostId }, 'run taken');
     const controller = new AbortController();
-    const done = this.engine
-      .execute(runId, controller.signal)
+    const done = this.get(runId)
+      .then((run) => this.prepare(run))
+      .then(() => this.engine.execute(runId, controller.signal))
       .catch(async (err: unknown) => {
         this.logger.error({ run: runId, err: errorMessage(err) }, 'run crashed');
         await this.runs.update(runId, { status: 'failed', errorCode: 'INTERNAL', errorMessage: errorMessage(err), ended: true }).catch(() => undefined);
@@ -253,4 +346,12 @@ export async function openTenantTarget(
   const consumes = new Set(contribution.consumes.map((c) => c.replace(/^roster\.|@\d+$/g, '') as RosterEntity));
   const session = await withDeadline(target.open(plugins.contextOf(use.pluginId).forTenant(tenantId)), deadlineMs, `target "${targetId}" open() for tenant ${tenantId}`);
   return { session, consumes };
+}
+
+/** A promise that resolves when `signal` aborts. */
+function abortion(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
 }

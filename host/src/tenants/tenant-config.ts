@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { parseExpression } from 'cron-parser';
 import addFormats from 'ajv-formats';
 import type { JsonSchema, PluginManifest } from '@rosterbridge/core';
 import { isSecretReference, redactDeep } from './secret-reference';
@@ -13,8 +14,17 @@ export interface TenantPluginUse {
   pluginId?: string;
   enabled: boolean;
   settings: Record<string, unknown>;
-  /** Cron schedule; defaults to what the plugin contributes. */
-  schedule?: string;
+  /** When the target syncs by itself: resolved from the tenant file and the plugin; undefined: manual only. */
+  schedule?: ResolvedSchedule;
+}
+
+/** A target's schedule with its time zone, and where each came from. */
+export interface ResolvedSchedule {
+  cron: string;
+  /** IANA time zone the cron is read in. */
+  timezone: string;
+  /** `tenant file`, or `plugin <id> schedule "<name>"`; and where the time zone came from. */
+  origin: string;
 }
 
 /** One tenant (a district or school), read from `<tenants dir>/<id>.json`. */
@@ -84,7 +94,17 @@ const envelopeSchema = {
         id: { type: 'string', pattern: '^[a-z][a-z0-9]*(-[a-z0-9]+)*$' },
         enabled: { type: 'boolean' },
         settings: { type: 'object' },
-        schedule: { type: 'string' },
+        schedule: {
+          oneOf: [
+            { type: 'string', minLength: 1 },
+            {
+              type: 'object',
+              additionalProperties: false,
+              required: ['cron'],
+              properties: { cron: { type: 'string', minLength: 1 }, timezone: { type: 'string', minLength: 1 } },
+            },
+          ],
+        },
       },
     },
   },
@@ -149,9 +169,10 @@ export class TenantConfigLoader {
       } else if (enabled) {
         for (const p of this.validateSettings(manifest, settings)) problem(`${key}.settings${p.path}`, p.message);
       }
-      const schedule = u.schedule ?? manifest?.contributes.schedules.default;
-      if (u.schedule !== undefined && !isCron(u.schedule)) problem(`${key}.schedule`, `"${u.schedule}" is not a cron expression of 5 or 6 fields`);
-      return { id: u.id, pluginId: manifest?.id, enabled, settings, schedule };
+      const schedule = kind === 'targets' ? resolveSchedule(u.schedule, manifest, doc, `${key}.schedule`, problem) : undefined;
+      if (kind === 'sources' && u.schedule !== undefined)
+        problem(`${key}.schedule`, 'schedules belong to targets (each target syncs on its own schedule); move it to the targets that should run on it');
+      return { id: u.id, pluginId: manifest?.id, enabled, settings, ...(schedule ? { schedule } : {}) };
     };
     const source = doc.source ? use(doc.source, 'source', 'sources') : undefined;
     const targets = ((doc.targets ?? []) as any[]).map((t, i) => use(t, `targets[${i}]`, 'targets'));
@@ -285,7 +306,72 @@ function isTimeZone(tz: string): boolean {
   }
 }
 
-function isCron(expr: string): boolean {
-  const n = expr.trim().split(/\s+/).length;
-  return n === 5 || n === 6;
+/** Why `cron` is not a usable cron expression in `timezone`, or undefined when it is. */
+function cronProblem(cron: string, timezone: string): string | undefined {
+  const fields = cron.trim().split(/\s+/).length;
+  if (fields !== 5 && fields !== 6) return `"${cron}" is not a cron expression of 5 or 6 fields`;
+  try {
+    parseExpression(cron, { tz: timezone }).next();
+    return undefined;
+  } catch (err) {
+    return `"${cron}" is not a valid cron expression: ${(err as Error).message}`;
+  }
+}
+
+/**
+ * A target's schedule: the tenant file's `schedule` (a cron expression, `{ "cron", "timezone" }`,
+ * the name of a schedule the plugin contributes, or `"manual"`), else the plugin's `default`, else
+ * none. The time zone: the tenant file's for that schedule, else the plugin's (by name, or by the
+ * tenant's region), else the tenant's.
+ */
+function resolveSchedule(
+  given: unknown,
+  manifest: PluginManifest | undefined,
+  doc: Record<string, any>,
+  key: string,
+  problem: (key: string, message: string) => void,
+): ResolvedSchedule | undefined {
+  if (given === 'manual') return undefined;
+  const contributed = manifest?.contributes.schedules ?? {};
+  let cron: string;
+  let timezone: string | undefined;
+  let origin: string;
+  let zoneOrigin: string | undefined;
+  if (typeof given === 'string' && contributed[given]) {
+    ({ cron } = contributed[given]!);
+    origin = `plugin ${manifest!.id} schedule "${given}"`;
+  } else if (typeof given === 'string') {
+    if (given.trim().split(/\s+/).length === 1) {
+      const names = Object.keys(contributed);
+      problem(key, `"${given}" is neither a cron expression nor "manual"${names.length > 0 ? ` nor a schedule of plugin ${manifest!.id} (${names.join(', ')})` : ''}`);
+      return undefined;
+    }
+    cron = given;
+    origin = 'tenant file';
+  } else if (given && typeof given === 'object') {
+    ({ cron, timezone } = given as { cron: string; timezone?: string });
+    origin = 'tenant file';
+    if (timezone !== undefined) zoneOrigin = 'tenant file';
+  } else if (contributed.default) {
+    ({ cron } = contributed.default);
+    given = 'default';
+    origin = `plugin ${manifest!.id} schedule "default"`;
+  } else {
+    return undefined;
+  }
+  const named = typeof given === 'string' ? contributed[given] : undefined;
+  if (timezone === undefined && named?.timezone) [timezone, zoneOrigin] = [named.timezone, `plugin ${manifest!.id}`];
+  if (timezone === undefined && named?.timezoneByRegion && doc.region && named.timezoneByRegion[doc.region])
+    [timezone, zoneOrigin] = [named.timezoneByRegion[doc.region], `plugin ${manifest!.id} for region ${doc.region}`];
+  if (timezone === undefined) [timezone, zoneOrigin] = [doc.timezone as string, 'tenant'];
+  if (!isTimeZone(timezone)) {
+    problem(zoneOrigin === 'tenant file' ? `${key}.timezone` : key, `"${timezone}" (from ${zoneOrigin}) is not an IANA time zone such as "America/Chicago"`);
+    return undefined;
+  }
+  const bad = cronProblem(cron, timezone);
+  if (bad) {
+    problem(typeof given === 'object' ? `${key}.cron` : key, origin === 'tenant file' ? bad : `${bad} (from ${origin})`);
+    return undefined;
+  }
+  return { cron, timezone, origin: `${origin}; time zone from ${zoneOrigin}` };
 }

@@ -3,8 +3,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type DistrictSizeName, generateDistrict, writeOneRosterPackage } from '../generator';
+import { type DistrictSizeName, changeDistrict, generateDistrict, writeOneRosterPackage } from '../generator';
 import { runRestPullBenchmark } from './rest-pull';
+import type { ProductsMeasurement } from './products-worker';
+import type { SyncMeasurement } from './sync-worker';
 
 const REPO = path.resolve(__dirname, '../../..');
 const WORK = path.join(REPO, '.data/bench');
@@ -77,9 +79,122 @@ async function runCsvReadBenchmark(runs: number): Promise<void> {
   writeFileSync(path.join(RESULTS, 'csv-read.json'), `${JSON.stringify(record, null, 2)}\n`);
 }
 
+/** Generates (once) the bulk package of a size and a delta package changing 1% of its records. */
+async function ensureDeltaPackage(size: DistrictSizeName): Promise<{ bulk: string; delta: string }> {
+  const bulk = await ensurePackage(size);
+  const delta = path.join(WORK, `csv-${size}-seed-7-delta-1pc`);
+  if (!existsSync(path.join(delta, 'manifest.csv'))) {
+    process.stderr.write(`generating a 1% delta of the ${size} district into ${delta} …\n`);
+    const changed = changeDistrict(generateDistrict({ seed: 7, size }), { seed: 8, fraction: 0.01 });
+    await writeOneRosterPackage(changed.delta, delta, { mode: 'delta' });
+  }
+  return { bulk, delta };
+}
+
+/**
+ * The sync engine on generated districts of two sizes, ten times apart, from the CSV source into a
+ * one-table target on PostgreSQL (RB_BENCH_DATABASE_URL, default the local server), each size in a
+ * fresh process and database: the floors (read alone; COPY of the same rows) and a first sync, a
+ * no-change resync and a 1% delta. Records test/bench-results/sync.json.
+ */
+async function runSyncBenchmark(runs: number): Promise<void> {
+  const adminUrl = process.env.RB_BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const worker = path.join(__dirname, 'sync-worker.js');
+  const figures: (SyncMeasurement & { size: DistrictSizeName; ratios: Record<string, number>; goalsMet: Record<string, boolean> })[] = [];
+  for (const size of ['medium', 'large'] as DistrictSizeName[]) {
+    const { bulk, delta } = await ensureDeltaPackage(size);
+    const results = Array.from({ length: runs }, () => JSON.parse(execFileSync(process.execPath, [worker, bulk, delta, adminUrl], { encoding: 'utf8', maxBuffer: 1 << 24 })) as SyncMeasurement);
+    // Best run by first-sync time; peak RSS is the highest of all runs.
+    const best = results.reduce((a, b) => (b.firstSyncSeconds < a.firstSyncSeconds ? b : a));
+    const round = (x: number) => Number(x.toFixed(2));
+    const ratios = {
+      firstSyncOverReadPlusCopy: round(best.firstSyncSeconds / (best.readSeconds + best.copySeconds)),
+      noChangeOverRead: round(best.noChangeSeconds / best.readSeconds),
+      deltaOverFirstSync: Number((best.deltaSeconds / best.firstSyncSeconds).toFixed(3)),
+    };
+    const figure = {
+      size,
+      ...best,
+      readSeconds: round(best.readSeconds),
+      copySeconds: round(best.copySeconds),
+      firstSyncSeconds: round(best.firstSyncSeconds),
+      noChangeSeconds: round(best.noChangeSeconds),
+      deltaSeconds: round(best.deltaSeconds),
+      peakRssMB: Math.max(...results.map((r) => r.peakRssMB)),
+      ratios,
+      goalsMet: {
+        firstSyncWithin3xReadPlusCopy: ratios.firstSyncOverReadPlusCopy <= 3,
+        noChangeWithin1_5xRead: ratios.noChangeOverRead <= 1.5,
+        noChangeWroteNothing: best.noChangeTargetWrites === 0,
+        deltaWithin5PercentOfFirst: ratios.deltaOverFirstSync <= 0.05,
+        targetRowsRight: best.targetRows.afterFirst === best.records && best.targetRows.afterDelta === best.targetRows.expectedAfterDelta,
+      },
+    };
+    figures.push(figure);
+    process.stdout.write(
+      `sync ${size.padEnd(6)} ${best.records} records: read ${figure.readSeconds} s, COPY ${figure.copySeconds} s | first ${figure.firstSyncSeconds} s (×${ratios.firstSyncOverReadPlusCopy} of read+COPY), ` +
+        `no-change ${figure.noChangeSeconds} s (×${ratios.noChangeOverRead} of read, ${best.noChangeTargetWrites} target writes), ` +
+        `1% delta ${figure.deltaSeconds} s (${(ratios.deltaOverFirstSync * 100).toFixed(1)}% of first) | peak RSS ${figure.peakRssMB} MB\n`,
+    );
+  }
+  mkdirSync(RESULTS, { recursive: true });
+  const record = {
+    benchmark: 'sync',
+    command: 'npm run bench -- sync',
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))) },
+    runsPerFigure: runs,
+    figures,
+    peakRssFlat: { mediumMB: figures[0]?.peakRssMB, largeMB: figures[1]?.peakRssMB },
+  };
+  writeFileSync(path.join(RESULTS, 'sync.json'), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+/**
+ * A first sync of generated districts (medium and large) into the four products at once, on
+ * PostgreSQL, beside the floor measured in the same run: COPY of the rows the products then hold
+ * into empty tables like theirs. Records test/bench-results/products.json.
+ */
+async function runProductsBenchmark(runs: number): Promise<void> {
+  const adminUrl = process.env.RB_BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const worker = path.join(__dirname, 'products-worker.js');
+  const sizes = (process.env.BENCH_SIZES ?? 'medium,large').split(',') as DistrictSizeName[];
+  const figures: (ProductsMeasurement & { size: DistrictSizeName; overFloor: number })[] = [];
+  for (const size of sizes) {
+    const bulk = await ensurePackage(size);
+    const results = Array.from({ length: runs }, () => JSON.parse(execFileSync(process.execPath, [worker, bulk, '7', size, adminUrl], { encoding: 'utf8', maxBuffer: 1 << 24 })) as ProductsMeasurement);
+    const best = results.reduce((a, b) => (b.firstSyncSeconds < a.firstSyncSeconds ? b : a));
+    const figure = {
+      size,
+      ...best,
+      firstSyncSeconds: Number(best.firstSyncSeconds.toFixed(2)),
+      copySeconds: Number(best.copySeconds.toFixed(2)),
+      peakRssMB: Math.max(...results.map((r) => r.peakRssMB)),
+      overFloor: Number((best.firstSyncSeconds / best.copySeconds).toFixed(1)),
+    };
+    figures.push(figure);
+    process.stdout.write(
+      `products ${size.padEnd(6)} ${best.records} records → ${Object.values(best.rows).reduce((a, b) => a + b, 0)} product rows: first sync ${figure.firstSyncSeconds} s, ` +
+        `COPY floor ${figure.copySeconds} s (×${figure.overFloor}), peak RSS ${figure.peakRssMB} MB, run ${best.status}\n`,
+    );
+  }
+  mkdirSync(RESULTS, { recursive: true });
+  const record = {
+    benchmark: 'products',
+    command: 'npm run bench -- products',
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))) },
+    runsPerFigure: runs,
+    figures,
+  };
+  writeFileSync(path.join(RESULTS, 'products.json'), `${JSON.stringify(record, null, 2)}\n`);
+}
+
 const BENCHMARKS: Record<string, (runs: number) => Promise<void>> = {
   'csv-read': runCsvReadBenchmark,
   'rest-pull': (runs) => runRestPullBenchmark(RESULTS, runs),
+  sync: runSyncBenchmark,
+  products: runProductsBenchmark,
 };
 
 /**

@@ -5,11 +5,14 @@ import * as path from 'node:path';
 import { errorMessage } from '@rosterbridge/core';
 import { Host, loadHostConfig, stopOnSignals } from '@rosterbridge/host';
 import { generateDistrict, writeOneRosterPackage } from '../generator';
+import { seedProductState } from '../product-state';
 
 /** The local-only admin token of the demo; printed by the demo and in the README, nowhere else valid. */
 export const DEMO_ADMIN_TOKEN = 'demo-admin-token-local-only';
 
 const REPO = path.resolve(__dirname, '../../..');
+const DEMO_TENANT = 'lincoln-demo';
+const DEMO_SEED = 2024;
 const DEMO_DIR = path.join(REPO, '.data/demo');
 
 /**
@@ -21,7 +24,7 @@ async function main(): Promise<void> {
   const packageDir = path.join(DEMO_DIR, 'oneroster-bulk');
   if (!existsSync(path.join(packageDir, 'manifest.csv'))) {
     process.stdout.write(`generating the demo district into ${packageDir} …\n`);
-    const district = generateDistrict({ seed: 2024, size: 'small' });
+    const district = generateDistrict({ seed: DEMO_SEED, size: 'small' });
     const summary = await writeOneRosterPackage(district, packageDir);
     process.stdout.write(`  ${Object.entries(summary.rows).map(([e, n]) => `${e} ${n}`).join(', ')}\n`);
   }
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
   });
   const host = await Host.start(config);
   stopOnSignals(host, config);
+  if (host.tenants.list().some((t) => t.id === DEMO_TENANT && t.config)) await firstSync(host);
   const auth = `-H 'Authorization: Bearer ${DEMO_ADMIN_TOKEN}'`;
   process.stdout.write(
     `\nRosterbridge demo is running at ${host.url} on ${host.database.description}\n` +
@@ -46,6 +50,27 @@ async function main(): Promise<void> {
       `  RB_URL=${host.url} RB_TOKEN=${DEMO_ADMIN_TOKEN} node host/dist/cli/main.js sync lincoln-demo\n` +
       `  OpenAPI: ${host.url}/docs\nCtrl-C stops it.\n\n`,
   );
+}
+
+/**
+ * The demo tenant's first sync, once (while it has no run): the products' own state a real
+ * deployment would have is seeded first — School Manager's existing users (nine in ten of the
+ * district's students and staff, so some stay unmatched) and Gradient's academic year, started —
+ * then every product's tables fill and the run's counts per target are printed.
+ */
+async function firstSync(host: Host): Promise<void> {
+  if ((await host.runs.list(DEMO_TENANT, { limit: 1 })).length > 0) return;
+  const seeded = await seedProductState(host, DEMO_TENANT, generateDistrict({ seed: DEMO_SEED, size: 'small' }));
+  if (seeded.schoolManagerUsers !== undefined)
+    process.stdout.write(`School Manager: ${seeded.schoolManagerUsers} existing users seeded (nine in ten of the district's students and staff)\n`);
+  if (seeded.gradientYear !== undefined) process.stdout.write('Gradient: academic year 2026-27 started (until then Gradient runs are skipped)\n');
+  process.stdout.write(`first sync of ${DEMO_TENANT} …\n`);
+  const run = await host.syncs.settled((await host.syncs.trigger(DEMO_TENANT, { trigger: 'demo' })).id);
+  process.stdout.write(`  ${run.status} in ${((run.durationMs ?? 0) / 1000).toFixed(1)} s, ${run.counts.issues.errors} errors, ${run.counts.issues.warnings} warnings${run.reason ? ` (${run.reason})` : ''}\n`);
+  for (const [target, entry] of Object.entries(run.counts.targets)) {
+    const sum = (k: 'created' | 'updated' | 'skipped' | 'errors') => Object.values(entry.entities).reduce((a, c) => a + (c?.[k] ?? 0), 0);
+    process.stdout.write(`  ${target.padEnd(15)} ${entry.status.padEnd(8)} created ${sum('created')}, updated ${sum('updated')}, skipped ${sum('skipped')}, errors ${sum('errors')}${entry.errorCode ? ` (${entry.errorCode})` : ''}\n`);
+  }
 }
 
 main().catch((err: unknown) => {

@@ -60,10 +60,18 @@ export interface OneRosterSimulator {
 interface RenderCache {
   version: number;
   byEntity: Map<RosterEntity, Map<string, Record<string, unknown>>>;
+  /**
+   * The JSON bytes of each record of a list a route returned, by position: a page of a whole
+   * collection (the dataset's own list, the same array on every request until the data changes) is
+   * then its records' bytes joined, without serializing or encoding anything again.
+   */
+  bytesByList: WeakMap<readonly RosterRecord[], (Buffer | undefined)[]>;
   children: Map<string, string[]>;
 }
 
 const DEFAULT_BASE_PATH = '/ims/oneroster/v1p1';
+const COMMA = Buffer.from(',');
+const CLOSE_LIST_AND_OBJECT = Buffer.from(']}');
 const TOKEN_PATH = '/oauth2/token';
 
 /**
@@ -123,8 +131,14 @@ export async function startOneRosterSimulator(options: OneRosterSimulatorOptions
   const app = Fastify({ logger: false, forceCloseConnections: true });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
-  const rendered = (entity: RosterEntity, record: RosterRecord): Record<string, unknown> => {
-    if (!cache || cache.version !== dataset.version) cache = { version: dataset.version, byEntity: new Map(), children: childIndex(dataset) };
+  const currentCache = (): RenderCache => {
+    if (!cache || cache.version !== dataset.version) cache = { version: dataset.version, byEntity: new Map(), bytesByList: new WeakMap(), children: childIndex(dataset) };
+    return cache;
+  };
+
+  /** The record's JSON object, cached unless `keep` is false (when only its bytes are kept). */
+  const rendered = (entity: RosterEntity, record: RosterRecord, keep = true): Record<string, unknown> => {
+    const cache = currentCache();
     let byId = cache.byEntity.get(entity);
     if (!byId) {
       byId = new Map();
@@ -134,9 +148,30 @@ export async function startOneRosterSimulator(options: OneRosterSimulatorOptions
     if (!json) {
       const children = cache.children;
       json = renderClassLinkRecord(entity, record, { baseUrl, quirks, childrenOf: (e, id) => children.get(`${e}\n${id}`) ?? [] });
-      byId.set(record.sourcedId, json);
+      if (keep) byId.set(record.sourcedId, json);
     }
     return json;
+  };
+
+  /**
+   * The body of the page of `records` from `start` to `end`: exactly what
+   * `JSON.stringify({ [envelope]: page })` of the rendered records writes, joined from each
+   * record's cached JSON bytes.
+   */
+  const pageBody = (entity: RosterEntity, envelope: string, records: readonly RosterRecord[], start: number, end: number): Buffer => {
+    const cache = currentCache();
+    let bytes = cache.bytesByList.get(records);
+    if (!bytes) {
+      bytes = new Array<Buffer | undefined>(records.length);
+      cache.bytesByList.set(records, bytes);
+    }
+    const parts: Buffer[] = [Buffer.from(`{${JSON.stringify(envelope)}:[`)];
+    for (let i = start; i < end; i++) {
+      if (i > start) parts.push(COMMA);
+      parts.push((bytes[i] ??= Buffer.from(JSON.stringify(rendered(entity, records[i]!, false)))));
+    }
+    parts.push(CLOSE_LIST_AND_OBJECT);
+    return Buffer.concat(parts);
   };
 
   const authenticate = (request: FastifyRequest): void => {
@@ -193,13 +228,16 @@ export async function startOneRosterSimulator(options: OneRosterSimulatorOptions
     }
     const paging = behaviour.paging;
     const limit = Math.min(query.limit, paging.maxLimit ?? 10_000);
-    let page: Record<string, unknown>[];
     let total: number;
+    /** The page: its records' JSON objects, or (every field, in the route's order) a range of the route's records. */
+    let page: { objects: Record<string, unknown>[] } | { start: number; end: number };
     // Routes list records in sourcedId order already: without a filter or another order, render only the page.
     if (!query.filter && (!query.sort || (query.sort === 'sourcedId' && query.orderBy === 'asc'))) {
       if (query.fields && route.records.length > 0) checkFields(rendered(route.entity, route.records[0]!), query.fields);
-      page = route.records.slice(query.offset, query.offset + limit).map((record) => rendered(route.entity, record));
       total = route.records.length;
+      page = query.fields
+        ? { objects: route.records.slice(query.offset, query.offset + limit).map((record) => rendered(route.entity, record)) }
+        : { start: Math.min(query.offset, total), end: Math.min(query.offset + limit, total) };
     } else {
       let list = route.records.map((record) => rendered(route.entity, record));
       if (query.filter) {
@@ -208,10 +246,9 @@ export async function startOneRosterSimulator(options: OneRosterSimulatorOptions
       }
       if (query.sort) list = sortRecords(list, query.sort, query.orderBy);
       if (query.fields && list.length > 0) checkFields(list[0]!, query.fields);
-      page = list.slice(query.offset, query.offset + limit);
+      page = { objects: list.slice(query.offset, query.offset + limit) };
       total = list.length;
     }
-    const body = query.fields ? page.map((record) => project(record, query.fields!)) : page;
     const totalMode = paging.totalCount ?? 'correct';
     if (totalMode !== 'absent') reply.header('x-total-count', String(Math.max(0, total + (totalMode === 'wrong' ? (paging.totalCountSkew ?? -3) : 0))));
     const linkMode = paging.link ?? 'correct';
@@ -220,6 +257,12 @@ export async function startOneRosterSimulator(options: OneRosterSimulatorOptions
       if (link !== '') reply.header('link', link);
     }
     entry.status = 200;
+    if ('start' in page) {
+      entry.records = page.end - page.start;
+      // Bytes, so the charset fastify adds to a text body is spelled out: the headers are the same either way.
+      return reply.code(200).type('application/json; charset=utf-8').send(pageBody(route.entity, route.envelope, route.records, page.start, page.end));
+    }
+    const body = query.fields ? page.objects.map((record) => project(record, query.fields!)) : page.objects;
     entry.records = body.length;
     return reply.code(200).type('application/json').send(JSON.stringify({ [route.envelope]: body }));
   };
@@ -313,7 +356,7 @@ export async function startOneRosterSimulator(options: OneRosterSimulatorOptions
         // Serve the real page, then cut it: the framing is right, the JSON is not closed.
         const forward = reply.send.bind(reply);
         reply.send = ((payload?: unknown) => {
-          const text = typeof payload === 'string' ? payload : JSON.stringify(payload ?? '');
+          const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : JSON.stringify(payload ?? '');
           const cut = reply.statusCode === 200 ? text.slice(0, Math.max(1, Math.floor(text.length / 2))) : text;
           return forward(cut);
         }) as FastifyReply['send'];

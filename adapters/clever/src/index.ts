@@ -1,0 +1,3 @@
+export * from './clever-transport';
+export * from './clever-mapping';
+export * from './clever-client';

@@ -1,0 +1,398 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { RosterbridgeError } from '@rosterbridge/core';
+
+/** What `rosterbridge new-plugin` is asked for. */
+export interface NewPluginOptions {
+  kind: 'source' | 'target';
+  /** The contribution id (kebab-case): `clever`, `acme-lms`. The plugin is `<kind>-<id>`. */
+  id: string;
+  /** Folder the package goes in (default `plugins` under the current folder). */
+  dir: string;
+  displayName?: string;
+}
+
+const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+/** The test kit the generated tests use (the host itself never imports it). */
+const TEST_KIT = ['@rosterbridge', 'test-kit'].join('/');
+
+/**
+ * Writes a new plugin package: manifest, a working skeleton (a source reading canonical records from
+ * a JSON Lines file, or a target keeping every record in one table of its own schema), its settings
+ * schema, a README and tests that run green as generated. Returns the files written.
+ */
+export function newPlugin(options: NewPluginOptions): { packageDir: string; files: string[]; registered: boolean } {
+  const { kind, id } = options;
+  if (kind !== 'source' && kind !== 'target') throw new RosterbridgeError('BAD_REQUEST', `kind must be "source" or "target", not "${kind}"`);
+  if (!KEBAB.test(id)) throw new RosterbridgeError('BAD_REQUEST', `id "${id}" must be kebab-case (lowercase letters, digits, dashes), such as "acme-sis"`);
+  const pluginId = `${kind}-${id}`;
+  const packageDir = path.resolve(options.dir, pluginId);
+  if (existsSync(packageDir)) throw new RosterbridgeError('CONFLICT', `${packageDir} already exists; choose another id or remove it`);
+  const root = findRepoRoot(path.dirname(packageDir));
+  if (!root) throw new RosterbridgeError('BAD_REQUEST', `no Rosterbridge checkout (a folder with tsconfig.base.json) above ${path.dirname(packageDir)}`);
+  const displayName = options.displayName ?? id.split('-').map((w) => w[0]!.toUpperCase() + w.slice(1)).join(' ');
+  const rel = (to: string) => path.relative(packageDir, to).split(path.sep).join('/');
+  const files: Record<string, string> = {
+    'package.json': `${JSON.stringify(manifest(kind, id, pluginId, displayName), null, 2)}\n`,
+    'tsconfig.json': `${JSON.stringify(
+      { extends: `${rel(path.join(root, 'tsconfig.base.json'))}`, compilerOptions: { rootDir: 'src', outDir: 'dist' }, include: ['src'], references: [{ path: rel(path.join(root, 'core')) }] },
+      null,
+      2,
+    )}\n`,
+    'src/index.ts': kind === 'source' ? sourceIndex(id) : targetIndex(id),
+    [`tests/${pluginId}.test.ts`]: kind === 'source' ? sourceTest(id, pluginId) : targetTest(id, pluginId),
+    'README.md': readme(kind, id, pluginId, displayName, rel(root) || '.'),
+  };
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(packageDir, name)), { recursive: true });
+    writeFileSync(path.join(packageDir, name), text);
+  }
+  // A package under the checkout's plugins/ joins the solution build.
+  let registered = false;
+  const solution = path.join(root, 'tsconfig.json');
+  if (path.dirname(packageDir) === path.join(root, 'plugins') && existsSync(solution)) {
+    const tsconfig = JSON.parse(readFileSync(solution, 'utf8')) as { references?: { path: string }[] };
+    const ref = `plugins/${pluginId}`;
+    if (!(tsconfig.references ?? []).some((r) => r.path === ref)) {
+      const refs = (tsconfig.references ??= []);
+      const host = refs.findIndex((r) => r.path === 'host');
+      refs.splice(host >= 0 ? host : refs.length, 0, { path: ref });
+      writeFileSync(solution, `${JSON.stringify(tsconfig, null, 2)}\n`);
+      registered = true;
+    }
+  }
+  return { packageDir, files: Object.keys(files), registered };
+}
+
+function findRepoRoot(from: string): string | undefined {
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'tsconfig.base.json'))) return dir;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+function manifest(kind: 'source' | 'target', id: string, pluginId: string, displayName: string): Record<string, unknown> {
+  const configuration =
+    kind === 'source'
+      ? {
+          type: 'object',
+          additionalProperties: false,
+          required: ['location'],
+          properties: { location: { type: 'string', minLength: 1, description: 'A JSON Lines file of canonical records ({"entity": "users", …} per line); relative to the tenants dir.' } },
+        }
+      : {
+          type: 'object',
+          additionalProperties: false,
+          properties: { skipGuardians: { type: 'boolean', default: false, description: 'Leave guardians, parents and relatives out (counted as skipped).' } },
+        };
+  return {
+    name: `@rosterbridge/${pluginId}`,
+    version: '0.1.0',
+    description: `${kind === 'source' ? 'Source' : 'Target'} plugin: ${displayName}.`,
+    main: 'dist/index.js',
+    types: 'dist/index.d.ts',
+    files: ['dist'],
+    scripts: { build: 'tsc -b' },
+    engines: { rosterbridge: '^1.0.0' },
+    rosterbridge: {
+      id: pluginId,
+      displayName,
+      activationEvents: [kind === 'source' ? `onSource:${id}` : `onTarget:${id}`],
+      dependencies: [],
+      contributes: {
+        ...(kind === 'source'
+          ? { sources: [{ id, displayName, supportsDelta: false }] }
+          : {
+              targets: [
+                {
+                  id,
+                  displayName,
+                  consumes: ['roster.orgs@1', 'roster.academicSessions@1', 'roster.courses@1', 'roster.classes@1', 'roster.users@1', 'roster.enrollments@1', 'roster.demographics@1'],
+                },
+              ],
+              schedules: { default: '0 2 * * *' },
+            }),
+        configuration,
+      },
+    },
+    dependencies: { '@rosterbridge/core': '1.0.0', ...(kind === 'target' ? { kysely: '0.28.18' } : {}) },
+  };
+}
+
+function sourceIndex(id: string): string {
+  return `import { createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
+import {
+  type ConnectionCheck,
+  type PluginContext,
+  ROSTER_ENTITY_ORDER,
+  type RosterBatch,
+  type RosterEntity,
+  type RosterReadOptions,
+  type RosterSourceSession,
+  type TenantContext,
+  parseRosterRecord,
+} from '@rosterbridge/core';
+
+interface Settings {
+  location: string;
+}
+
+/**
+ * The ${id} source. This skeleton reads canonical records from a JSON Lines file (one
+ * \`{"entity": "users", ...record}\` per line): replace \`records()\` with your SIS's client, keep the rest.
+ */
+export function activate(context: PluginContext): void {
+  context.subscriptions.add(context.registerSource('${id}', { open: async (tenant) => new Session(tenant) }));
+}
+
+class Session implements RosterSourceSession {
+  readonly capabilities = { entities: [...ROSTER_ENTITY_ORDER], delta: false };
+
+  constructor(private readonly tenant: TenantContext) {}
+
+  async check(): Promise<ConnectionCheck> {
+    const file = await this.file();
+    try {
+      await access(file);
+      return { ok: true, message: \`\${file} is readable\` };
+    } catch {
+      return { ok: false, code: 'SOURCE_NOT_FOUND', message: \`\${file} cannot be read\` };
+    }
+  }
+
+  async *read<E extends RosterEntity>(entity: E, options: RosterReadOptions): AsyncIterable<RosterBatch<E>> {
+    let batch: RosterBatch<E> = { entity, records: [], issues: [], rowsRead: 0 };
+    for await (const { line, raw } of this.records(options.signal)) {
+      if (raw.entity !== entity) continue;
+      const { entity: _entity, ...fields } = raw;
+      const parsed = parseRosterRecord(entity, fields);
+      batch.rowsRead++;
+      if (parsed.record) batch.records.push(parsed.record);
+      batch.issues.push(...parsed.issues.map((issue) => ({ ...issue, line })));
+      if (batch.rowsRead >= options.batchSize) {
+        yield batch;
+        batch = { entity, records: [], issues: [], rowsRead: 0 };
+      }
+    }
+    if (batch.rowsRead > 0) yield batch;
+  }
+
+  dispose(): void {}
+
+  private async file(): Promise<string> {
+    const { location } = await this.tenant.settings<Settings>();
+    return path.resolve(this.tenant.configDir, location);
+  }
+
+  /** Every line of the file as an object, with its line number. */
+  private async *records(signal: AbortSignal): AsyncIterable<{ line: number; raw: Record<string, unknown> & { entity?: string } }> {
+    const lines = createInterface({ input: createReadStream(await this.file(), { signal }), crlfDelay: Infinity });
+    let line = 0;
+    for await (const text of lines) {
+      line++;
+      if (text.trim() !== '') yield { line, raw: JSON.parse(text) };
+    }
+  }
+}
+`;
+}
+
+function targetIndex(id: string): string {
+  return `import { type Kysely, type Migration, sql } from 'kysely';
+import type { PluginContext, RosterChangeEvent, RosterEntity, RosterTargetSession, TargetApplyResult, TargetCounts, TenantContext } from '@rosterbridge/core';
+
+interface Settings {
+  skipGuardians: boolean;
+}
+
+/** The ${id} product's schema: replace \`record\` with the product's own tables. */
+export const migrations: Record<string, Migration> = {
+  '001_record': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('record')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('entity', 'text', (c) => c.notNull())
+        .addColumn('sourced_id', 'text', (c) => c.notNull())
+        .addColumn('record', 'jsonb', (c) => c.notNull())
+        .addPrimaryKeyConstraint('record_pk', ['tenant_id', 'entity', 'sourced_id'])
+        .execute();
+    },
+  },
+};
+
+/** The ${id} target: every change of a batch written in one transaction, idempotently. */
+export function activate(context: PluginContext): void {
+  const db: Kysely<any> = context.storage.db;
+  context.subscriptions.add(context.registerTarget('${id}', { open: async (tenant) => new Session(db, tenant) }));
+}
+
+class Session implements RosterTargetSession {
+  constructor(
+    private readonly db: Kysely<any>,
+    private readonly tenant: TenantContext,
+  ) {}
+
+  async apply(events: readonly RosterChangeEvent[]): Promise<TargetApplyResult> {
+    const { skipGuardians } = await this.tenant.settings<Settings>();
+    const counts: Partial<Record<RosterEntity, Partial<TargetCounts>>> = {};
+    const bump = (entity: RosterEntity, kind: keyof TargetCounts) => ((counts[entity] ??= {})[kind] = ((counts[entity] ??= {})[kind] ?? 0) + 1);
+    const tenantId = this.tenant.tenantId;
+    await this.db.transaction().execute(async (trx) => {
+      for (const e of events) {
+        const { entity, kind, sourcedId, record } = e.data;
+        if (skipGuardians && entity === 'users' && ['guardian', 'parent', 'relative'].includes((record as { role: string }).role)) {
+          bump(entity, 'skipped');
+          continue;
+        }
+        if (kind === 'deleted') {
+          const r = await trx.deleteFrom('record').where('tenant_id', '=', tenantId).where('entity', '=', entity).where('sourced_id', '=', sourcedId).executeTakeFirst();
+          bump(entity, Number(r.numDeletedRows) > 0 ? 'deleted' : 'unchanged');
+          continue;
+        }
+        const json = JSON.stringify(record);
+        // Idempotent: a batch applied again changes no row.
+        const r = await trx
+          .insertInto('record')
+          .values({ tenant_id: tenantId, entity, sourced_id: sourcedId, record: json })
+          .onConflict((oc) => oc.columns(['tenant_id', 'entity', 'sourced_id']).doUpdateSet({ record: json }).where(sql<boolean>\`record.record is distinct from excluded.record\`))
+          .executeTakeFirst();
+        bump(entity, Number(r.numInsertedOrUpdatedRows ?? 0) === 0 ? 'unchanged' : kind);
+      }
+    });
+    return { counts, issues: [] };
+  }
+
+  async reset(): Promise<void> {
+    await this.db.deleteFrom('record').where('tenant_id', '=', this.tenant.tenantId).execute();
+  }
+
+  dispose(): void {}
+}
+`;
+}
+
+function targetTest(id: string, pluginId: string): string {
+  return `import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { sql } from 'kysely';
+import t from 'tap';
+import { generateDistrict, startTestHost, writeOneRosterPackage } from '${TEST_KIT}';
+
+// Plugins are discovered from this package's folder's parent (beside it) and from the checkout's plugins/ (the CSV source).
+const PLUGIN_DIRS = [path.resolve(__dirname, '../..'), path.resolve(require.resolve('@rosterbridge/core'), '../../../plugins')];
+const SCHEMA = 'plugin_${pluginId.replace(/-/g, '_')}';
+
+t.test('${pluginId}: a first sync writes every record; a resync writes nothing', async (t) => {
+  const root = mkdtempSync(path.join(tmpdir(), '${pluginId}-'));
+  mkdirSync(path.join(root, 'tenants'));
+  const district = generateDistrict({ seed: 1, size: 'tiny' });
+  await writeOneRosterPackage(district, path.join(root, 'package'));
+  writeFileSync(
+    path.join(root, 'tenants', 'demo.json'),
+    JSON.stringify({ displayName: 'Demo', timezone: 'UTC', source: { id: 'oneroster-csv', settings: { location: '../package' } }, targets: [{ id: '${id}' }] }),
+  );
+  const th = await startTestHost({ pluginDirs: PLUGIN_DIRS, tenantsDir: path.join(root, 'tenants') });
+  t.teardown(async () => {
+    await th.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+  const { host } = th;
+  const sync = async () => host.syncs.settled((await host.syncs.trigger('demo', { trigger: 'test' })).id);
+
+  const first = await sync();
+  t.equal(first.status, 'success', first.reason ?? '');
+  const total = Object.values(district.counts).reduce((a, b) => a + b, 0);
+  const rows = await host.database.db.withSchema(SCHEMA).selectFrom('record').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  t.equal(Number(rows.n), total, \`every record of the district (\${total}) is in the product's table\`);
+
+  const { rows: before } = await sql<{ x: string }>\`select xmin::text as x from \${sql.table(SCHEMA + '.record')} order by entity, sourced_id\`.execute(host.database.db);
+  const again = await sync();
+  t.equal(again.status, 'success');
+  const { rows: after } = await sql<{ x: string }>\`select xmin::text as x from \${sql.table(SCHEMA + '.record')} order by entity, sourced_id\`.execute(host.database.db);
+  t.same(after, before, 'a resync of the same data changes no row');
+});
+`;
+}
+
+function sourceTest(id: string, pluginId: string): string {
+  return `import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import t from 'tap';
+import { ROSTER_ENTITY_ORDER } from '@rosterbridge/core';
+import { generateDistrict, startTestHost } from '${TEST_KIT}';
+
+const PLUGIN_DIRS = [path.resolve(__dirname, '../..')];
+
+t.test('${pluginId}: the connection check and a full read of a generated district', async (t) => {
+  const root = mkdtempSync(path.join(tmpdir(), '${pluginId}-'));
+  mkdirSync(path.join(root, 'tenants'));
+  const district = generateDistrict({ seed: 1, size: 'tiny' });
+  const lines: string[] = [];
+  for (const entity of ROSTER_ENTITY_ORDER) for (const record of district.records(entity)) lines.push(JSON.stringify({ entity, ...record }));
+  writeFileSync(path.join(root, 'district.jsonl'), \`\${lines.join('\\n')}\\n\`);
+  const tenant = (name: string, location: string) =>
+    writeFileSync(path.join(root, 'tenants', \`\${name}.json\`), JSON.stringify({ displayName: name, timezone: 'UTC', source: { id: '${id}', settings: { location } } }));
+  tenant('good', '../district.jsonl');
+  tenant('missing', '../nothing-here.jsonl');
+  const th = await startTestHost({ pluginDirs: PLUGIN_DIRS, tenantsDir: path.join(root, 'tenants') });
+  t.teardown(async () => {
+    await th.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+  const { host } = th;
+  t.match(await host.sourceSessions.check('good'), { ok: true });
+  t.match(await host.sourceSessions.check('missing'), { ok: false, code: 'SOURCE_NOT_FOUND' });
+
+  const session = await host.sourceSessions.open('good');
+  try {
+    for (const entity of ROSTER_ENTITY_ORDER) {
+      const ids: string[] = [];
+      let issues = 0;
+      for await (const batch of session.read(entity, { mode: 'full', batchSize: 100, signal: new AbortController().signal })) {
+        ids.push(...batch.records.map((r) => r.sourcedId));
+        issues += batch.issues.filter((i) => i.severity === 'error').length;
+      }
+      t.same([ids.length, new Set(ids).size, issues], [district.counts[entity], district.counts[entity], 0], \`\${entity}: every record, each once, no errors\`);
+    }
+  } finally {
+    await session.dispose();
+  }
+});
+`;
+}
+
+function readme(kind: 'source' | 'target', id: string, pluginId: string, displayName: string, root: string): string {
+  return `# ${displayName} — \`${pluginId}\`
+
+A Rosterbridge ${kind} plugin, generated by \`rosterbridge new-plugin ${kind} ${id}\`.
+
+${
+  kind === 'source'
+    ? `It contributes the source \`${id}\`. As generated it reads canonical roster records from a JSON Lines file
+(\`settings.location\`, one \`{"entity": "users", …}\` per line), which is enough to run end to end. Replace
+\`Session.records()\` in \`src/index.ts\` with your SIS client (keep paging, errors and cancellation in an adapter
+under \`adapters/\`), map its entities to the canonical records of \`@rosterbridge/core\`, and declare
+\`supportsDelta\` in \`package.json\` once \`read(…, { mode: 'delta', since })\` works.`
+    : `It contributes the target \`${id}\`. As generated it keeps every record it receives in one table
+(\`record\`) of its own schema, one transaction per batch, idempotently, and leaves guardians out when
+\`settings.skipGuardians\` is on. Replace the migration with the product's own tables and \`apply()\` with
+the product's rules; report records the product cannot take as issues with codes (see the four product
+plugins beside it).`
+}
+
+Build and test:
+
+\`\`\`sh
+npx tsc -b plugins/${pluginId}        # from the checkout's root (${root})
+npx tap plugins/${pluginId}/tests     # embedded database; DATABASE_URL=… for PostgreSQL
+\`\`\`
+
+Enable it for a tenant in \`tenants/<tenant>.json\`: ${kind === 'source' ? `\`"source": { "id": "${id}", "settings": { "location": "…" } }\`` : `\`"targets": [{ "id": "${id}", "settings": {} }]\``}.
+`;
+}

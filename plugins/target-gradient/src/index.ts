@@ -1,0 +1,27 @@
+import type { PluginContext } from '@rosterbridge/core';
+import { gradientMigrations } from './gradient-migrations';
+import { createGradientApi, type GradientApi } from './gradient-schedule-api';
+import { GradientSession } from './gradient-session';
+import type { GradientSettings } from './gradient-settings';
+
+export type { GradientApi, GradientClassMember, GradientDayOption, GradientScheduledClass, GradientTerm } from './gradient-schedule-api';
+export { GradientIssueCodes } from './gradient-issues';
+export type { GradientSettings } from './gradient-settings';
+
+/** Gradient's schema: see {@link gradientMigrations}. */
+export const migrations = gradientMigrations;
+
+/**
+ * Registers the `gradient` target and returns the {@link GradientApi}: the current-term schedule
+ * spot check and the academic year that gates roster syncing.
+ */
+export function activate(context: PluginContext): GradientApi {
+  context.subscriptions.add(
+    context.registerTarget('gradient', {
+      async open(tenant) {
+        return new GradientSession(context.storage.db, tenant, await tenant.settings<GradientSettings>());
+      },
+    }),
+  );
+  return createGradientApi(context);
+}

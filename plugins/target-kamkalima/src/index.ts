@@ -1,0 +1,26 @@
+import type { PluginContext } from '@rosterbridge/core';
+import { kamkalimaMigrations } from './kamkalima-migrations';
+import { KamkalimaSession } from './kamkalima-session';
+import { type KamkalimaSettings, currentSchoolYear, todayIn } from './kamkalima-settings';
+
+export { KamkalimaIssueCodes, type KamkalimaIssueCode } from './kamkalima-issues';
+export { KamkalimaSession } from './kamkalima-session';
+export { type KamkalimaSettings, currentSchoolYear } from './kamkalima-settings';
+
+/** Migrations of the `plugin_target_kamkalima` schema. */
+export const migrations = kamkalimaMigrations;
+
+/** Registers the `kamkalima` target. */
+export function activate(context: PluginContext): void {
+  context.subscriptions.add(
+    context.registerTarget('kamkalima', {
+      async open(tenant) {
+        const settings = await tenant.settings<KamkalimaSettings>();
+        const today = settings.today ?? todayIn(tenant.info().timezone);
+        const schoolYear = currentSchoolYear(today, settings.academicYearStartMonth);
+        tenant.logger.debug({ today, schoolYear }, 'opening Kamkalima target');
+        return new KamkalimaSession(context.storage.db, tenant, schoolYear);
+      },
+    }),
+  );
+}

@@ -1,0 +1,253 @@
+import { sql } from 'kysely';
+import type {
+  RosterChangeEvent,
+  RosterEntity,
+  RosterIssue,
+  RosterRecord,
+  RosterTargetSession,
+  TargetApplyResult,
+  TargetCounts,
+  TenantContext,
+} from '@rosterbridge/core';
+import { kamkalimaIssue } from './kamkalima-issues';
+import { type EntityRules, type KamkalimaDb, type KamkalimaRow, anyOf, holdRecords, kamkalimaRules } from './kamkalima-rules';
+
+/** Entities whose held-back records are judged again at the end of every run, in referential order. */
+const HELD_ENTITIES = ['academicSessions', 'courses', 'classes', 'users', 'enrollments'] as const;
+const HELD_PAGE = 500;
+const WRITE_CHUNK = 1000;
+
+/** Tables cleared by a reset (the teacher-admin accounts are the product's own and stay). */
+const SYNCED_TABLES = ['class_membership', 'teacher', 'student', 'administrator', 'classroom', 'course', 'term', 'school', 'held_record'] as const;
+
+/** `arrival`: records the engine sent (counted, issues reported). `retry`: held records judged again (only what is now taken counts). */
+type Pass = 'arrival' | 'retry';
+
+class RunResult implements TargetApplyResult {
+  readonly counts: Partial<Record<RosterEntity, TargetCounts>> = {};
+  readonly issues: RosterIssue[] = [];
+  of(entity: RosterEntity): TargetCounts {
+    return (this.counts[entity] ??= { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 });
+  }
+  /** Records a change elsewhere took out of Kamkalima (a class whose course lost its grade, its memberships): reported and counted like a rejection. */
+  demoted(issues: readonly RosterIssue[]): void {
+    for (const issue of issues) {
+      this.issues.push(issue);
+      if (issue.entity) this.of(issue.entity)[issue.severity === 'error' ? 'errors' : 'skipped']++;
+    }
+  }
+}
+
+/**
+ * The Kamkalima target opened for one tenant. Each batch is written in one transaction; every
+ * write is an upsert guarded by `is distinct from`, so a batch delivered twice changes no row.
+ */
+export class KamkalimaSession implements RosterTargetSession {
+  private readonly rules: Record<string, EntityRules | undefined>;
+
+  constructor(
+    private readonly db: KamkalimaDb,
+    private readonly tenant: TenantContext,
+    schoolYear: number,
+  ) {
+    this.rules = kamkalimaRules({ tenantId: tenant.tenantId, schoolYear }) as unknown as Record<string, EntityRules>;
+  }
+
+  async apply(batch: readonly RosterChangeEvent[]): Promise<TargetApplyResult> {
+    const result = new RunResult();
+    await this.db.transaction().execute(async (trx) => {
+      for (const group of consecutiveGroups(batch)) {
+        if (group.deleted) await this.remove(trx, group.entity, [...group.records.keys()], result);
+        else await this.write(trx, group.entity, [...group.records.values()], result, 'arrival');
+      }
+    });
+    return result;
+  }
+
+  async finish(): Promise<TargetApplyResult> {
+    const result = new RunResult();
+    const tenantId = this.tenant.tenantId;
+    await this.db.transaction().execute(async (trx) => {
+      // Records held back earlier are taken as soon as what they depend on is fixed (a class once
+      // its course has its grade, an enrollment once its class is in), without waiting for the
+      // source to send them again.
+      for (const entity of HELD_ENTITIES) {
+        let after = '';
+        for (;;) {
+          const page = await trx
+            .selectFrom('held_record')
+            .select(['sourced_id', 'record'])
+            .where('tenant_id', '=', tenantId)
+            .where('entity', '=', entity)
+            .where('sourced_id', '>', after)
+            .orderBy('sourced_id')
+            .limit(HELD_PAGE)
+            .execute();
+          if (page.length === 0) break;
+          after = page[page.length - 1]!.sourced_id;
+          await this.write(trx, entity, page.map((r) => r.record as RosterRecord), result, 'retry');
+        }
+      }
+      const accounts = await trx
+        .insertInto('teacher_admin_account')
+        .columns(['tenant_id', 'school_sourced_id', 'username'])
+        .expression((eb) =>
+          eb
+            .selectFrom('school')
+            .select(['tenant_id', 'sourced_id', sql<string>`'teacher-admin.' || sourced_id`.as('username')])
+            .where('tenant_id', '=', tenantId),
+        )
+        .onConflict((oc) => oc.columns(['tenant_id', 'school_sourced_id']).doNothing())
+        .returning('school_sourced_id')
+        .execute();
+      if (accounts.length > 0) this.tenant.logger.info({ schools: accounts.map((a) => a.school_sourced_id) }, `created ${accounts.length} system teacher-admin account(s)`);
+      const unadministered = await trx
+        .selectFrom('school as s')
+        .select(['s.sourced_id', 's.name'])
+        .where('s.tenant_id', '=', tenantId)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('administrator as a')
+                .select('a.sourced_id')
+                .whereRef('a.tenant_id', '=', 's.tenant_id')
+                .where('a.active', '=', true)
+                .where(sql<boolean>`s.sourced_id = any(a.school_sourced_ids)`),
+            ),
+          ),
+        )
+        .orderBy('s.sourced_id')
+        .execute();
+      for (const school of unadministered) {
+        result.issues.push(
+          kamkalimaIssue('KAMKALIMA_SCHOOL_WITHOUT_ADMINISTRATOR', `school "${school.name}" has no active user with role administrator: add one to the school in the roster`, {
+            entity: 'orgs',
+            sourcedId: school.sourced_id,
+          }),
+        );
+      }
+    });
+    return result;
+  }
+
+  async reset(): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      for (const table of SYNCED_TABLES) await trx.deleteFrom(table).where('tenant_id', '=', this.tenant.tenantId).execute();
+    });
+  }
+
+  dispose(): void {}
+
+  /** Judges records of one entity and writes each where its verdict sends it. */
+  private async write(trx: KamkalimaDb, entity: RosterEntity, records: RosterRecord[], result: RunResult, pass: Pass): Promise<void> {
+    const rules = this.rules[entity];
+    const counts = result.of(entity);
+    if (!rules) {
+      if (pass === 'arrival') counts.skipped += records.length;
+      return;
+    }
+    const tenantId = this.tenant.tenantId;
+    const verdicts = await rules.judge(trx, records as never);
+    const taken: KamkalimaRow[] = [];
+    const released: string[] = [];
+    const held: { record: RosterRecord; code: string }[] = [];
+    verdicts.forEach((verdict, i) => {
+      const record = records[i]!;
+      if ('take' in verdict) {
+        taken.push(verdict.take);
+        released.push(record.sourcedId);
+        result.issues.push(...verdict.warnings);
+      } else if ('hold' in verdict) {
+        held.push({ record, code: verdict.hold.code });
+        if (pass === 'arrival') {
+          result.issues.push(verdict.hold);
+          counts[verdict.hold.severity === 'error' ? 'errors' : 'skipped']++;
+        }
+      } else {
+        released.push(record.sourcedId);
+        if (pass === 'arrival') counts.skipped++;
+      }
+    });
+    const ids = records.map((r) => r.sourcedId);
+    for (const table of rules.tables) {
+      const rows = taken.filter((t) => t.table === table).map((t) => t.values);
+      const keep = rows.map((r) => r.sourced_id as string);
+      // A record now held, ignored or moved to another table (a role change) leaves this one.
+      await trx.deleteFrom(table).where('tenant_id', '=', tenantId).where(anyOf('sourced_id', ids)).where(sql<boolean>`not (sourced_id = any(${keep}::text[]))`).execute();
+      const written = await upsert(trx, table, rows);
+      if (pass === 'arrival') {
+        counts.created += written.created;
+        counts.updated += written.updated;
+        counts.unchanged += rows.length - written.created - written.updated;
+      } else {
+        counts.created += written.created;
+      }
+    }
+    if (released.length > 0) await trx.deleteFrom('held_record').where('tenant_id', '=', tenantId).where('entity', '=', entity).where(anyOf('sourced_id', released)).execute();
+    await holdRecords(trx, tenantId, entity, held);
+    if (rules.cascade) result.demoted(await rules.cascade(trx, ids));
+  }
+
+  /** Removes deleted records from Kamkalima (and from the held records). */
+  private async remove(trx: KamkalimaDb, entity: RosterEntity, ids: string[], result: RunResult): Promise<void> {
+    const rules = this.rules[entity];
+    const counts = result.of(entity);
+    if (!rules) {
+      counts.skipped += ids.length;
+      return;
+    }
+    const tenantId = this.tenant.tenantId;
+    let removed = 0;
+    for (const table of rules.tables) {
+      const r = await trx.deleteFrom(table).where('tenant_id', '=', tenantId).where(anyOf('sourced_id', ids)).executeTakeFirst();
+      removed += Number(r.numDeletedRows);
+    }
+    await trx.deleteFrom('held_record').where('tenant_id', '=', tenantId).where('entity', '=', entity).where(anyOf('sourced_id', ids)).execute();
+    counts.deleted += removed;
+    counts.skipped += ids.length - removed;
+    if (rules.cascade) result.demoted(await rules.cascade(trx, ids));
+  }
+}
+
+/**
+ * Splits a batch into runs of one entity and one direction (writes or deletions), in order, each
+ * keeping the last change of every record.
+ */
+function consecutiveGroups(batch: readonly RosterChangeEvent[]): { entity: RosterEntity; deleted: boolean; records: Map<string, RosterRecord> }[] {
+  const groups: { entity: RosterEntity; deleted: boolean; records: Map<string, RosterRecord> }[] = [];
+  for (const event of batch) {
+    const deleted = event.data.kind === 'deleted';
+    let group = groups[groups.length - 1];
+    if (!group || group.entity !== event.data.entity || group.deleted !== deleted) groups.push((group = { entity: event.data.entity, deleted, records: new Map() }));
+    group.records.delete(event.data.sourcedId);
+    group.records.set(event.data.sourcedId, event.data.record);
+  }
+  return groups;
+}
+
+/**
+ * Inserts or updates rows keyed by (tenant_id, sourced_id); a row equal to what is stored is not
+ * touched. Returns how many rows were inserted and how many updated.
+ */
+async function upsert(trx: KamkalimaDb, table: string, rows: Record<string, unknown>[]): Promise<{ created: number; updated: number }> {
+  let created = 0;
+  let updated = 0;
+  if (rows.length === 0) return { created, updated };
+  const columns = Object.keys(rows[0]!).filter((c) => c !== 'tenant_id' && c !== 'sourced_id');
+  const changed = sql.raw<boolean>(`(${columns.map((c) => `${table}.${c}`).join(', ')}) is distinct from (${columns.map((c) => `excluded.${c}`).join(', ')})`);
+  for (let i = 0; i < rows.length; i += WRITE_CHUNK) {
+    const written = await trx
+      .insertInto(table)
+      .values(rows.slice(i, i + WRITE_CHUNK))
+      .onConflict((oc) =>
+        oc
+          .columns(['tenant_id', 'sourced_id'])
+          .doUpdateSet(Object.fromEntries(columns.map((c) => [c, sql.ref(`excluded.${c}`)])))
+          .where(changed),
+      )
+      .returning(sql<boolean>`(xmax = 0)`.as('inserted'))
+      .execute();
+    for (const w of written) (w.inserted ? created++ : updated++);
+  }
+  return { created, updated };
+}

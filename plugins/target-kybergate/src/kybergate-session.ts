@@ -1,0 +1,448 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type {
+  Enrollment,
+  Logger,
+  Org,
+  RosterChangeEvent,
+  RosterClass,
+  RosterEntity,
+  RosterIssue,
+  RosterTargetSession,
+  TargetApplyResult,
+  TargetCounts,
+  TenantContext,
+  User,
+} from '@rosterbridge/core';
+import { kybergateIssue, type KybergateIssueCode } from './kybergate-issues';
+import { KybergateScope, kybergateRoleOf, userTypeOfEnrollment, type KybergateSettings } from './kybergate-settings';
+
+/** The fields of a user account an admin may edit in KyberGate (names of `locally_edited_fields`). */
+export const EDITABLE_USER_FIELDS = ['email', 'username', 'first_name', 'last_name', 'role', 'grade', 'school_sourced_ids', 'enabled'] as const;
+type EditableUserField = (typeof EDITABLE_USER_FIELDS)[number];
+
+interface UserAccountRow {
+  tenant_id: string;
+  sourced_id: string;
+  email: string;
+  email_key: string;
+  username: string | null;
+  first_name: string;
+  last_name: string;
+  role: string;
+  roster_role: string;
+  grade: string | null;
+  school_sourced_ids: string[];
+  enabled: boolean;
+  locally_edited_fields: string[];
+}
+
+const USER_COLUMNS = ['email', 'email_key', 'username', 'first_name', 'last_name', 'role', 'roster_role', 'grade', 'school_sourced_ids', 'enabled', 'locally_edited_fields'];
+const SCHOOL_COLUMNS = ['name', 'identifier', 'district_sourced_id'];
+const DISTRICT_COLUMNS = ['name', 'identifier'];
+const CLASSROOM_COLUMNS = ['name', 'class_code', 'school_sourced_id', 'grades'];
+const MEMBER_COLUMNS = ['classroom_sourced_id', 'user_sourced_id', 'school_sourced_id', 'role', 'is_primary'];
+const TABLES = ['classroom_member', 'user_account', 'classroom', 'school', 'district', 'sync_scope'] as const;
+/** Rows per statement: keeps every insert far below Postgres' 65,535 parameters. */
+const CHUNK = 2000;
+
+type Trx = Transaction<any>;
+
+/** Counts and issues of one batch, per entity. */
+class BatchResult {
+  readonly counts: Partial<Record<RosterEntity, TargetCounts>> = {};
+  readonly issues: RosterIssue[] = [];
+
+  add(entity: RosterEntity, key: keyof TargetCounts, n = 1): void {
+    if (n === 0) return;
+    const c = (this.counts[entity] ??= { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 });
+    c[key] += n;
+  }
+}
+
+/**
+ * Records left out by the tenant's scope or by what KyberGate has accounts for, summed over one run
+ * and reported once (by `finish`) per reason and entity, rather than one warning per record.
+ */
+class SkippedRecords {
+  private readonly byReason = new Map<string, { code: KybergateIssueCode; entity: RosterEntity; count: number; examples: string[] }>();
+
+  add(code: KybergateIssueCode, entity: RosterEntity, sourcedId: string): void {
+    const key = `${code}:${entity}`;
+    const entry = this.byReason.get(key) ?? { code, entity, count: 0, examples: [] };
+    entry.count++;
+    if (entry.examples.length < 5) entry.examples.push(sourcedId);
+    this.byReason.set(key, entry);
+  }
+
+  /** The run's warnings, and forgets them. */
+  take(): RosterIssue[] {
+    const issues = [...this.byReason.values()].map(({ code, entity, count, examples }) =>
+      kybergateIssue(code, `${count} ${entity} record(s) were skipped: ${SKIP_REASONS[code]} (e.g. ${examples.join(', ')}${count > examples.length ? ', …' : ''})`, { entity }),
+    );
+    this.byReason.clear();
+    return issues;
+  }
+}
+
+const SKIP_REASONS: Partial<Record<KybergateIssueCode, string>> = {
+  KYBERGATE_ROLE_NOT_IMPORTED: 'their role (guardian, parent or relative) has no KyberGate account',
+  KYBERGATE_USER_TYPE_NOT_SELECTED: "their user type is not among the tenant's userTypes setting",
+  KYBERGATE_SCHOOL_NOT_SELECTED: "their school is not among the tenant's schools setting",
+  KYBERGATE_ORG_TYPE_NOT_IMPORTED: 'KyberGate imports only districts and schools',
+};
+
+/**
+ * The KyberGate target opened for one tenant (for one run). Writes the product schema in one
+ * transaction per batch, set-based and guarded so that a batch applied again changes no row.
+ */
+export class KybergateSession implements RosterTargetSession {
+  private readonly skipped = new SkippedRecords();
+
+  private constructor(
+    private readonly tenantId: string,
+    private readonly db: Kysely<any>,
+    private readonly scope: KybergateScope,
+    private readonly conflictResolution: 'source-wins' | 'local-wins',
+    private readonly logger: Logger,
+  ) {}
+
+  static async open(tenant: TenantContext, db: Kysely<any>): Promise<KybergateSession> {
+    const settings = await tenant.settings<KybergateSettings>();
+    return new KybergateSession(tenant.tenantId, db, new KybergateScope(settings), settings.conflictResolution ?? 'source-wins', tenant.logger);
+  }
+
+  async apply(batch: readonly RosterChangeEvent[]): Promise<TargetApplyResult> {
+    const result = new BatchResult();
+    const byEntity = latestChanges(batch);
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('sync_scope').values({ tenant_id: this.tenantId, scope: this.scope.fingerprint() }).onConflict((oc) => oc.column('tenant_id').doNothing()).execute();
+      await this.applyOrgs(trx, (byEntity.get('orgs') ?? []) as RosterChangeEvent<'orgs'>[], result);
+      await this.applyClasses(trx, (byEntity.get('classes') ?? []) as RosterChangeEvent<'classes'>[], result);
+      await this.applyUsers(trx, (byEntity.get('users') ?? []) as RosterChangeEvent<'users'>[], result);
+      await this.applyEnrollments(trx, (byEntity.get('enrollments') ?? []) as RosterChangeEvent<'enrollments'>[], result);
+    });
+    return { counts: result.counts, issues: result.issues };
+  }
+
+  async finish(): Promise<TargetApplyResult> {
+    const issues = this.skipped.take();
+    const stored = await this.db.selectFrom('sync_scope').select('scope').where('tenant_id', '=', this.tenantId).executeTakeFirst();
+    if (stored && stored.scope !== this.scope.fingerprint()) {
+      issues.push(
+        kybergateIssue(
+          'KYBERGATE_SCOPE_CHANGED',
+          `The tenant's KyberGate schools or userTypes changed since its data was first imported (then ${stored.scope}, now ${this.scope.fingerprint()}). ` +
+            'Only records that change from now on follow the new setting: reset the kybergate target (POST /tenants/:id/targets/kybergate/reset, then a back-fill) to re-import everything.',
+        ),
+      );
+    }
+    return { counts: {}, issues };
+  }
+
+  async reset(): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      for (const table of TABLES) await trx.deleteFrom(table).where('tenant_id', '=', this.tenantId).execute();
+    });
+    this.logger.info('KyberGate data of the tenant deleted: the next sync imports everything again');
+  }
+
+  dispose(): void {}
+
+  private async applyOrgs(trx: Trx, events: RosterChangeEvent<'orgs'>[], result: BatchResult): Promise<void> {
+    const districts: Record<string, unknown>[] = [];
+    const schools: Record<string, unknown>[] = [];
+    const notDistrict: string[] = [];
+    const notSchool: string[] = [];
+    const deleted = new Set<string>();
+    for (const e of events) {
+      const id = e.data.sourcedId;
+      if (e.data.kind === 'deleted') {
+        deleted.add(id);
+        notDistrict.push(id);
+        notSchool.push(id);
+        continue;
+      }
+      const org: Org = e.data.record;
+      if (org.type === 'district') {
+        districts.push({ tenant_id: this.tenantId, sourced_id: id, name: org.name, identifier: org.identifier ?? null });
+        notSchool.push(id);
+      } else if (org.type === 'school' && this.scope.includesSchool(id)) {
+        schools.push({ tenant_id: this.tenantId, sourced_id: id, name: org.name, identifier: org.identifier ?? null, district_sourced_id: org.parentSourcedId ?? null });
+        notDistrict.push(id);
+      } else {
+        this.skipped.add(org.type === 'school' ? 'KYBERGATE_SCHOOL_NOT_SELECTED' : 'KYBERGATE_ORG_TYPE_NOT_IMPORTED', 'orgs', id);
+        result.add('orgs', 'skipped');
+        notDistrict.push(id);
+        notSchool.push(id);
+      }
+    }
+    const removed = new Set([...(await this.remove(trx, 'district', notDistrict)), ...(await this.remove(trx, 'school', notSchool))]);
+    const gone = [...deleted].filter((id) => removed.has(id)).length;
+    result.add('orgs', 'deleted', gone);
+    result.add('orgs', 'unchanged', deleted.size - gone);
+    this.count(result, 'orgs', districts.length, await this.upsert(trx, 'district', districts, DISTRICT_COLUMNS));
+    this.count(result, 'orgs', schools.length, await this.upsert(trx, 'school', schools, SCHOOL_COLUMNS));
+  }
+
+  private async applyClasses(trx: Trx, events: RosterChangeEvent<'classes'>[], result: BatchResult): Promise<void> {
+    const rows: Record<string, unknown>[] = [];
+    const removals: string[] = [];
+    const deleted = new Set<string>();
+    for (const e of events) {
+      const id = e.data.sourcedId;
+      if (e.data.kind === 'deleted') {
+        deleted.add(id);
+        removals.push(id);
+        continue;
+      }
+      const klass: RosterClass = e.data.record;
+      if (!this.scope.includesSchool(klass.schoolSourcedId)) {
+        this.skipped.add('KYBERGATE_SCHOOL_NOT_SELECTED', 'classes', id);
+        result.add('classes', 'skipped');
+        removals.push(id);
+        continue;
+      }
+      rows.push({ tenant_id: this.tenantId, sourced_id: id, name: klass.title, class_code: klass.classCode ?? null, school_sourced_id: klass.schoolSourcedId, grades: klass.grades });
+    }
+    this.countRemovals(result, 'classes', deleted, await this.remove(trx, 'classroom', removals));
+    this.count(result, 'classes', rows.length, await this.upsert(trx, 'classroom', rows, CLASSROOM_COLUMNS));
+  }
+
+  private async applyEnrollments(trx: Trx, events: RosterChangeEvent<'enrollments'>[], result: BatchResult): Promise<void> {
+    const rows: Record<string, unknown>[] = [];
+    const removals: string[] = [];
+    const deleted = new Set<string>();
+    for (const e of events) {
+      const id = e.data.sourcedId;
+      if (e.data.kind === 'deleted') {
+        deleted.add(id);
+        removals.push(id);
+        continue;
+      }
+      const enrollment: Enrollment = e.data.record;
+      const reason: KybergateIssueCode | undefined = !this.scope.includesSchool(enrollment.schoolSourcedId)
+        ? 'KYBERGATE_SCHOOL_NOT_SELECTED'
+        : !this.scope.includesUserType(userTypeOfEnrollment(enrollment.role))
+          ? 'KYBERGATE_USER_TYPE_NOT_SELECTED'
+          : undefined;
+      if (reason) {
+        this.skipped.add(reason, 'enrollments', id);
+        result.add('enrollments', 'skipped');
+        removals.push(id);
+        continue;
+      }
+      rows.push({
+        tenant_id: this.tenantId,
+        sourced_id: id,
+        classroom_sourced_id: enrollment.classSourcedId,
+        user_sourced_id: enrollment.userSourcedId,
+        school_sourced_id: enrollment.schoolSourcedId,
+        role: enrollment.role,
+        is_primary: enrollment.primary ?? null,
+      });
+    }
+    this.countRemovals(result, 'enrollments', deleted, await this.remove(trx, 'classroom_member', removals));
+    this.count(result, 'enrollments', rows.length, await this.upsert(trx, 'classroom_member', rows, MEMBER_COLUMNS));
+  }
+
+  /**
+   * Users: role mapping and scope, required fields, then email uniqueness. A user whose record is
+   * rejected (missing field, duplicate email) keeps the account it had, if any; one left out by
+   * scope loses it.
+   */
+  private async applyUsers(trx: Trx, events: RosterChangeEvent<'users'>[], result: BatchResult): Promise<void> {
+    if (events.length === 0) return;
+    const ids = events.map((e) => e.data.sourcedId);
+    const existing = new Map<string, UserAccountRow>();
+    for (const part of chunks(ids)) {
+      const rows = (await trx.selectFrom('user_account').selectAll().where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute()) as UserAccountRow[];
+      for (const row of rows) existing.set(row.sourced_id, row);
+    }
+    const removals: string[] = [];
+    const deleted = new Set<string>();
+    const wanted: UserAccountRow[] = [];
+    for (const e of events) {
+      const id = e.data.sourcedId;
+      if (e.data.kind === 'deleted') {
+        deleted.add(id);
+        removals.push(id);
+        continue;
+      }
+      const user: User = e.data.record;
+      const mapped = kybergateRoleOf(user.role);
+      const schools = user.orgSourcedIds.filter((org) => this.scope.includesSchool(org));
+      const reason: KybergateIssueCode | undefined = !mapped
+        ? 'KYBERGATE_ROLE_NOT_IMPORTED'
+        : !this.scope.includesUserType(mapped.userType)
+          ? 'KYBERGATE_USER_TYPE_NOT_SELECTED'
+          : !this.scope.allSchools && schools.length === 0
+            ? 'KYBERGATE_SCHOOL_NOT_SELECTED'
+            : undefined;
+      if (reason || !mapped) {
+        this.skipped.add(reason!, 'users', id);
+        result.add('users', 'skipped');
+        removals.push(id);
+        continue;
+      }
+      const row = this.resolveConflict(
+        {
+          tenant_id: this.tenantId,
+          sourced_id: id,
+          email: (user.email ?? '').trim(),
+          email_key: '',
+          username: user.username?.trim() || null,
+          first_name: user.givenName.trim(),
+          last_name: user.familyName.trim(),
+          role: mapped.role,
+          roster_role: user.role,
+          grade: user.grades[0] ?? null,
+          school_sourced_ids: schools,
+          enabled: user.enabledUser && user.status === 'active',
+          locally_edited_fields: [],
+        },
+        existing.get(id),
+      );
+      const missing = (['email', 'first_name', 'last_name'] as const).filter((f) => row[f] === '');
+      if (missing.length > 0) {
+        const fields = missing.map((f) => ({ email: 'email', first_name: 'givenName', last_name: 'familyName' })[f]);
+        result.issues.push(
+          kybergateIssue(
+            'KYBERGATE_MISSING_FIELD',
+            `User ${id} (${describe(user)}) has no ${fields.join(' and no ')}, which KyberGate requires to create an account. ` +
+              `Fill it in the SIS; the user is imported with the next sync that carries the change.${existing.has(id) ? ' KyberGate keeps the account as last imported.' : ''}`,
+            { entity: 'users', sourcedId: id, field: fields[0] },
+          ),
+        );
+        result.add('users', 'errors');
+        continue;
+      }
+      wanted.push(row);
+    }
+
+    // Email uniqueness, in seq order: the first user to hold an email keeps it; a later one is
+    // rejected (not merged). Emails given up in this batch are free to be taken in it.
+    const holders = new Map<string, string>();
+    const keys = [...new Set(wanted.map((r) => r.email_key))];
+    for (const part of chunks(keys)) {
+      const rows = await trx.selectFrom('user_account').select(['sourced_id', 'email_key']).where('tenant_id', '=', this.tenantId).where('email_key', 'in', part).execute();
+      for (const r of rows) holders.set(r.email_key as string, r.sourced_id as string);
+    }
+    const release = (id: string) => {
+      const old = existing.get(id);
+      if (old && holders.get(old.email_key) === id) holders.delete(old.email_key);
+    };
+    for (const id of removals) release(id);
+    for (const row of wanted) if (existing.get(row.sourced_id)?.email_key !== row.email_key) release(row.sourced_id);
+    const accepted: UserAccountRow[] = [];
+    for (const row of wanted) {
+      const holder = holders.get(row.email_key);
+      if (holder !== undefined && holder !== row.sourced_id) {
+        const old = existing.get(row.sourced_id);
+        if (old && !holders.has(old.email_key)) holders.set(old.email_key, row.sourced_id);
+        result.issues.push(
+          kybergateIssue(
+            'KYBERGATE_DUPLICATE_EMAIL',
+            `User ${row.sourced_id} (${row.first_name} ${row.last_name}) has the email ${row.email}, which user ${holder} already has in KyberGate; ` +
+              `users sign in by email, so it was not imported (nor merged). Give each user their own email in the SIS.${old ? ' KyberGate keeps the account as last imported.' : ''}`,
+            { entity: 'users', sourcedId: row.sourced_id, field: 'email' },
+          ),
+        );
+        result.add('users', 'errors');
+        continue;
+      }
+      holders.set(row.email_key, row.sourced_id);
+      accepted.push(row);
+    }
+
+    this.countRemovals(result, 'users', deleted, await this.remove(trx, 'user_account', removals));
+    this.count(result, 'users', accepted.length, await this.upsert(trx, 'user_account', accepted, USER_COLUMNS));
+  }
+
+  /** The row to write: the roster's values, except fields edited in KyberGate when local wins. */
+  private resolveConflict(source: UserAccountRow, current: UserAccountRow | undefined): UserAccountRow {
+    const row = { ...source };
+    if (current && this.conflictResolution === 'local-wins') {
+      const edited = current.locally_edited_fields.filter((f): f is EditableUserField => (EDITABLE_USER_FIELDS as readonly string[]).includes(f));
+      for (const field of edited) (row as any)[field] = current[field];
+      row.locally_edited_fields = current.locally_edited_fields;
+    }
+    row.email_key = row.email.toLowerCase();
+    return row;
+  }
+
+  /** Deletes the tenant's rows with these sourcedIds; returns the sourcedIds that were there. */
+  private async remove(trx: Trx, table: string, ids: string[]): Promise<string[]> {
+    const removed: string[] = [];
+    for (const part of chunks(ids)) {
+      const rows = await trx.deleteFrom(table).where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).returning('sourced_id').execute();
+      for (const r of rows) removed.push(r.sourced_id as string);
+    }
+    return removed;
+  }
+
+  /**
+   * Inserts or updates rows; an update happens only where a column differs, so a batch applied
+   * again changes nothing. Returns how many rows were created and updated.
+   */
+  private async upsert(trx: Trx, table: string, rows: object[], columns: string[]): Promise<{ created: number; updated: number }> {
+    let created = 0;
+    let updated = 0;
+    for (const part of chunks(rows)) {
+      const written = await trx
+        .insertInto(table)
+        .values(part)
+        .onConflict((oc) =>
+          oc
+            .columns(['tenant_id', 'sourced_id'])
+            .doUpdateSet((eb) => Object.fromEntries(columns.map((c) => [c, eb.ref(`excluded.${c}`)])))
+            .where(sql<boolean>`(${sql.join(columns.map((c) => sql.ref(`${table}.${c}`)))}) is distinct from (${sql.join(columns.map((c) => sql.ref(`excluded.${c}`)))})`),
+        )
+        .returning(sql<boolean>`(xmax = 0)`.as('inserted'))
+        .execute();
+      for (const w of written) (w.inserted ? created++ : updated++);
+    }
+    return { created, updated };
+  }
+
+  private count(result: BatchResult, entity: RosterEntity, total: number, written: { created: number; updated: number }): void {
+    result.add(entity, 'created', written.created);
+    result.add(entity, 'updated', written.updated);
+    result.add(entity, 'unchanged', total - written.created - written.updated);
+  }
+
+  /** Deletion events count as deleted when a row went, unchanged when there was none. */
+  private countRemovals(result: BatchResult, entity: RosterEntity, deleted: Set<string>, removed: string[]): void {
+    const gone = removed.filter((id) => deleted.has(id)).length;
+    result.add(entity, 'deleted', gone);
+    result.add(entity, 'unchanged', deleted.size - gone);
+  }
+}
+
+/** The last change of each record in the batch, grouped by entity, in seq order. */
+function latestChanges(batch: readonly RosterChangeEvent[]): Map<RosterEntity, RosterChangeEvent[]> {
+  const last = new Map<string, RosterChangeEvent>();
+  for (const e of batch) {
+    const key = `${e.data.entity}\u0000${e.data.sourcedId}`;
+    last.delete(key);
+    last.set(key, e);
+  }
+  const byEntity = new Map<RosterEntity, RosterChangeEvent[]>();
+  for (const e of last.values()) {
+    const list = byEntity.get(e.data.entity) ?? [];
+    list.push(e);
+    byEntity.set(e.data.entity, list);
+  }
+  for (const list of byEntity.values()) list.sort((a, b) => a.seq - b.seq);
+  return byEntity;
+}
+
+function chunks<T>(items: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
+}
+
+function describe(user: User): string {
+  const name = `${user.givenName} ${user.familyName}`.trim();
+  return `${name || 'no name'}, ${user.role}`;
+}

@@ -1,0 +1,394 @@
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import {
+  RosterbridgeError,
+  type PluginStorage,
+  type RosterChangeEvent,
+  type RosterIssue,
+  type RosterTargetSession,
+  type TargetApplyResult,
+  type TargetCounts,
+  type TenantContext,
+} from '@rosterbridge/core';
+import { importChanges, SIS_IMPORT_TABLES } from './sis-import';
+import { SchoolManagerFailureCodes, schoolManagerIssue } from './school-manager-issues';
+import { todayIn, withDefaults, type SchoolManagerSettings } from './school-manager-settings';
+
+/** Roster roles School Manager matches as teachers (staff who may run classrooms). */
+const STAFF_ROLES = ['teacher', 'administrator', 'aide', 'proctor'];
+const PARENT_ROLES = ['parent', 'guardian', 'relative'];
+
+type Counts = Partial<TargetCounts>;
+
+/**
+ * One tenant's School Manager integration for one run.
+ *
+ * `apply` only keeps the SIS import area up to date. `finish` then recomputes what School Manager
+ * holds from it under the tenant's current settings and today's date — user matches, classrooms,
+ * memberships, parents — writing only rows that differ, and reports what changed. That way an
+ * edited setting, a new School Manager user or a date passing takes effect on the next sync even
+ * when the roster did not change, and an unchanged resync writes nothing.
+ *
+ * The first sync (or the first after a reset, which clears the last sync date) reports the whole
+ * state — every unmatched user, every matched one; later syncs report only what changed.
+ */
+export class SchoolManagerSession implements RosterTargetSession {
+  private applied = false;
+
+  private constructor(
+    private readonly db: Kysely<any>,
+    private readonly schema: string,
+    private readonly tenant: TenantContext,
+    private readonly settings: SchoolManagerSettings,
+    private readonly today: string,
+    private readonly firstSync: boolean,
+  ) {}
+
+  static async open(storage: PluginStorage, tenant: TenantContext): Promise<SchoolManagerSession> {
+    const settings = withDefaults(await tenant.settings<Partial<SchoolManagerSettings>>());
+    const today = settings.today ?? todayIn(tenant.info().timezone);
+    const state = await storage.db.selectFrom('sync_state').select('last_sync_at').where('tenant_id', '=', tenant.tenantId).executeTakeFirst();
+    return new SchoolManagerSession(storage.db, storage.schema, tenant, settings, today, !state?.last_sync_at);
+  }
+
+  async apply(events: readonly RosterChangeEvent[], signal: AbortSignal): Promise<TargetApplyResult> {
+    signal.throwIfAborted();
+    await this.db.transaction().execute((trx) => importChanges(trx, this.tenant.tenantId, events));
+    this.applied = true;
+    // What reaches School Manager is counted by finish, once the whole roster is in.
+    return { counts: {}, issues: [] };
+  }
+
+  async finish(signal: AbortSignal): Promise<TargetApplyResult> {
+    signal.throwIfAborted();
+    return this.db.transaction().execute(async (trx) => {
+      const issues: RosterIssue[] = [];
+      const t = this.tenant.tenantId;
+      const products = await trx.selectFrom('user_account').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', t).executeTakeFirstOrThrow();
+      if (Number(products.n) === 0)
+        throw failure(SchoolManagerFailureCodes.SCHOOL_MANAGER_NO_USERS, `School Manager has no users for ${this.tenant.info().displayName}: nothing can be matched. Create or import the users in School Manager first, with the same email addresses as in the SIS.`);
+      // The import area may just have been filled by this run: without fresh statistics the planner
+      // takes its tables for empty and joins them by nested loops (minutes on a large district).
+      if (this.applied) {
+        for (const table of ['sis_school', 'sis_term', 'sis_class', 'sis_person', 'sis_enrollment', 'sis_user_match', 'classroom', 'classroom_member', 'user_account'])
+          await sql`analyze ${this.table(table)}`.execute(trx);
+      }
+      const excluded = await this.excludedSchools(trx, issues);
+      const users = await this.matchUsers(trx, excluded, issues);
+      const counts: TargetApplyResult['counts'] = { users };
+      if (this.settings.syncClassroomData) {
+        const { classes, enrollments } = await this.syncClassrooms(trx, excluded);
+        counts.classes = classes;
+        counts.enrollments = enrollments;
+      }
+      const parentsChanged = this.settings.syncParentData ? await this.syncParents(trx, excluded) : false;
+      counts.orgs = await this.checkSchools(trx, excluded, issues);
+      const changed = this.applied || parentsChanged || [users, counts.classes, counts.enrollments].some((c) => c && (c.created || c.updated || c.deleted));
+      await this.recordSyncState(trx, this.firstSync || changed);
+      return { counts, issues };
+    });
+  }
+
+  /** Forgets the last sync date and the SIS import area: the next run is back-filled and reports everything, as a first sync. */
+  async reset(signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    const t = this.tenant.tenantId;
+    await this.db.transaction().execute(async (trx) => {
+      for (const table of SIS_IMPORT_TABLES) await trx.deleteFrom(table).where('tenant_id', '=', t).execute();
+      await trx.updateTable('sync_state').set({ last_sync_at: null }).where('tenant_id', '=', t).execute();
+    });
+  }
+
+  dispose(): void {}
+
+  private table(name: string): RawBuilder<unknown> {
+    return sql.table(`${this.schema}.${name}`) as unknown as RawBuilder<unknown>;
+  }
+
+  /** Resolves excludedSchools (sourcedIds or names) to school sourcedIds; warns about names that match nothing. */
+  private async excludedSchools(trx: Transaction<any>, issues: RosterIssue[]): Promise<string[]> {
+    const schools = await trx.selectFrom('sis_school').select(['sourced_id', 'name', 'org_type']).where('tenant_id', '=', this.tenant.tenantId).execute();
+    const excluded = new Set<string>();
+    for (const entry of this.settings.excludedSchools) {
+      const key = entry.trim().toLowerCase();
+      const hits = schools.filter((s) => s.sourced_id === entry || s.name.trim().toLowerCase() === key);
+      if (hits.length === 0)
+        issues.push(schoolManagerIssue('SCHOOL_MANAGER_EXCLUDED_SCHOOL_UNKNOWN', `Excluded school "${entry}" is neither the sourcedId nor the name of a school in the roster; check the integration's excluded schools.`, { entity: 'orgs', field: 'excludedSchools' }));
+      for (const s of hits) excluded.add(s.sourced_id);
+    }
+    const schoolIds = schools.filter((s) => s.org_type === 'school').map((s) => s.sourced_id);
+    if (schoolIds.length > 0 && schoolIds.every((id) => excluded.has(id)))
+      throw failure(SchoolManagerFailureCodes.SCHOOL_MANAGER_ALL_SCHOOLS_EXCLUDED, `Every school of the roster (${schoolIds.length}) is excluded: there is nothing to sync. Include at least one school.`);
+    return [...excluded];
+  }
+
+  /** The roster users School Manager should hold a match for, with their match. */
+  private desiredMatches(excluded: string[]): RawBuilder<unknown> {
+    const t = this.tenant.tenantId;
+    return sql`
+      with person as (
+        select p.sourced_id, p.email, nullif(lower(trim(p.email)), '') as email_key,
+               case when p.role = 'student' then 'student' else 'teacher' end as kind
+        from ${this.table('sis_person')} p
+        where p.tenant_id = ${t} and p.role in (${sql.join(['student', ...STAFF_ROLES])})
+          and exists (select 1 from unnest(p.org_sourced_ids) o(id) where not (o.id = any(${excluded}::text[])))
+      ), shared as (
+        select email_key from person where email_key is not null group by email_key having count(*) > 1
+      ), product as (
+        select lower(trim(email)) as email_key, min(id) as user_id, count(*) as n
+        from ${this.table('user_account')} where tenant_id = ${t} group by 1
+      )
+      select pe.sourced_id, pe.kind, pe.email,
+             case when pe.email_key is null then 'no_email'
+                  when sh.email_key is not null or pr.n > 1 then 'duplicate_email'
+                  when pr.user_id is null then 'unmatched'
+                  else 'matched' end as status,
+             case when pe.email_key is not null and sh.email_key is null and pr.n = 1 then pr.user_id end as user_id
+      from person pe
+      left join shared sh on sh.email_key = pe.email_key
+      left join product pr on pr.email_key = pe.email_key`;
+  }
+
+  /**
+   * Matches roster students and staff to School Manager users by email (case-insensitive). Counts:
+   * created = newly matched, updated = matched to another user or as another kind, deleted = match
+   * lost, skipped = unmatched (warning), errors = email shared (error), unchanged = still matched
+   * (first sync only). Unmatched users are reported when they become so (and on a first sync);
+   * shared emails, which keep the sync partial, on every sync until fixed. Users of excluded
+   * schools keep what they had.
+   */
+  private async matchUsers(trx: Transaction<any>, excluded: string[], issues: RosterIssue[]): Promise<Counts> {
+    const t = this.tenant.tenantId;
+    const desired = this.desiredMatches(excluded);
+    const match = this.table('sis_user_match');
+    const { rows } = await sql<{ sourced_id: string; kind: string; status: string; email: string | null; user_id: string | null; old_status: string | null; old_user_id: string | null; old_kind: string | null }>`
+      select d.*, m.status as old_status, m.user_id as old_user_id, m.kind as old_kind
+      from (${desired}) d
+      left join ${match} m on m.tenant_id = ${t} and m.sourced_id = d.sourced_id
+      where ${this.firstSync} or m.sourced_id is null or d.status = 'duplicate_email'
+         or (m.kind, m.status, m.email, m.user_id) is distinct from (d.kind, d.status, d.email, d.user_id)`.execute(trx);
+    const counts: Counts = { created: 0, updated: 0, unchanged: 0, deleted: 0, skipped: 0, errors: 0 };
+    for (const r of rows) {
+      const where = { entity: 'users' as const, sourcedId: r.sourced_id, field: 'email' };
+      if (r.status === 'matched') {
+        if (r.old_status !== 'matched') counts.created!++;
+        else if (r.old_user_id !== r.user_id || r.old_kind !== r.kind) counts.updated!++;
+        else counts.unchanged!++;
+        continue;
+      }
+      if (r.old_status === 'matched') counts.deleted!++;
+      if (r.status === 'duplicate_email') {
+        counts.errors!++;
+        issues.push(schoolManagerIssue('SCHOOL_MANAGER_DUPLICATE_EMAIL', `The ${r.kind} email ${r.email} is shared by several users in the SIS or in School Manager, so this user is not matched. Give each user their own email.`, where));
+      } else {
+        counts.skipped!++;
+        issues.push(
+          r.status === 'no_email'
+            ? schoolManagerIssue('SCHOOL_MANAGER_USER_NO_EMAIL', `This ${r.kind} has no email in the SIS, so cannot be matched to a School Manager user. Add their email in the SIS.`, where)
+            : schoolManagerIssue('SCHOOL_MANAGER_USER_UNMATCHED', `No School Manager user has the email ${r.email} of this ${r.kind}. Make the email in School Manager match the SIS.`, where),
+        );
+      }
+    }
+    await sql`
+      insert into ${match} (tenant_id, sourced_id, kind, status, email, user_id)
+      select ${t}, d.sourced_id, d.kind, d.status, d.email, d.user_id from (${desired}) d
+      on conflict (tenant_id, sourced_id) do update
+        set kind = excluded.kind, status = excluded.status, email = excluded.email, user_id = excluded.user_id
+        where (sis_user_match.kind, sis_user_match.status, sis_user_match.email, sis_user_match.user_id)
+          is distinct from (excluded.kind, excluded.status, excluded.email, excluded.user_id)`.execute(trx);
+    // Users gone from the roster lose their match (the School Manager user stays).
+    const gone = await sql<{ status: string }>`
+      delete from ${match} m
+      where m.tenant_id = ${t} and not exists (
+        select 1 from ${this.table('sis_person')} p
+        where p.tenant_id = ${t} and p.sourced_id = m.sourced_id and p.role in (${sql.join(['student', ...STAFF_ROLES])}))
+      returning m.status`.execute(trx);
+    counts.deleted! += gone.rows.filter((r) => r.status === 'matched').length;
+    return counts;
+  }
+
+  /** Classes to hold as classrooms: of included schools, and current today when academic sessions are respected. */
+  private desiredClassrooms(excluded: string[]): RawBuilder<unknown> {
+    const t = this.tenant.tenantId;
+    return sql`
+      select c.sourced_id, c.title as name, c.class_code, c.school_sourced_id, s.name as school_name
+      from ${this.table('sis_class')} c
+      left join ${this.table('sis_school')} s on s.tenant_id = c.tenant_id and s.sourced_id = c.school_sourced_id
+      where c.tenant_id = ${t} and not (c.school_sourced_id = any(${excluded}::text[]))
+        and (not ${this.settings.respectAcademicSessions} or exists (
+          select 1 from ${this.table('sis_term')} tm
+          where tm.tenant_id = ${t} and tm.sourced_id = any(c.term_sourced_ids)
+            and tm.start_date <= ${this.today}::date and ${this.today}::date <= tm.end_date))`;
+  }
+
+  /** Memberships of the desired classrooms, of matched users, active today when enrolment dates are respected. */
+  private desiredMembers(excluded: string[]): RawBuilder<unknown> {
+    const t = this.tenant.tenantId;
+    return sql`
+      select e.sourced_id as enrollment_sourced_id, e.class_sourced_id as classroom_sourced_id, m.user_id,
+             case when e.role = 'student' then 'student' else 'teacher' end as role
+      from ${this.table('sis_enrollment')} e
+      join (${this.desiredClassrooms(excluded)}) dc on dc.sourced_id = e.class_sourced_id
+      join ${this.table('sis_user_match')} m on m.tenant_id = ${t} and m.sourced_id = e.user_sourced_id and m.status = 'matched'
+      where e.tenant_id = ${t} and e.role in (${sql.join(['student', ...STAFF_ROLES])})
+        and (not ${this.settings.respectEnrolmentDate} or (
+          (e.begin_date is null or e.begin_date <= ${this.today}::date) and (e.end_date is null or ${this.today}::date <= e.end_date)))`;
+  }
+
+  /**
+   * Imports classrooms and their memberships. Classrooms and memberships of excluded schools are left
+   * as they are; others no longer wanted (gone from the roster, out of the current session, ended
+   * enrolment, user no longer matched) are removed.
+   */
+  private async syncClassrooms(trx: Transaction<any>, excluded: string[]): Promise<{ classes: Counts; enrollments: Counts }> {
+    const t = this.tenant.tenantId;
+    const classroom = this.table('classroom');
+    const member = this.table('classroom_member');
+    const classrooms = this.desiredClassrooms(excluded);
+    const members = this.desiredMembers(excluded);
+    const classes = await this.changeCounts(trx, sql`
+      select k.sourced_id is null as is_new,
+             (k.name, k.class_code, k.school_sourced_id, k.school_name) is distinct from (d.name, d.class_code, d.school_sourced_id, d.school_name) as differs
+      from (${classrooms}) d left join ${classroom} k on k.tenant_id = ${t} and k.sourced_id = d.sourced_id`);
+    await sql`
+      insert into ${classroom} (tenant_id, sourced_id, name, class_code, school_sourced_id, school_name)
+      select ${t}, d.sourced_id, d.name, d.class_code, d.school_sourced_id, d.school_name from (${classrooms}) d
+      on conflict (tenant_id, sourced_id) do update
+        set name = excluded.name, class_code = excluded.class_code, school_sourced_id = excluded.school_sourced_id, school_name = excluded.school_name
+        where (classroom.name, classroom.class_code, classroom.school_sourced_id, classroom.school_name)
+          is distinct from (excluded.name, excluded.class_code, excluded.school_sourced_id, excluded.school_name)`.execute(trx);
+    const enrollments = await this.changeCounts(trx, sql`
+      select cm.enrollment_sourced_id is null as is_new,
+             (cm.classroom_sourced_id, cm.user_id, cm.role) is distinct from (d.classroom_sourced_id, d.user_id, d.role) as differs
+      from (${members}) d left join ${member} cm on cm.tenant_id = ${t} and cm.enrollment_sourced_id = d.enrollment_sourced_id`);
+    await sql`
+      insert into ${member} (tenant_id, enrollment_sourced_id, classroom_sourced_id, user_id, role)
+      select ${t}, d.enrollment_sourced_id, d.classroom_sourced_id, d.user_id, d.role from (${members}) d
+      on conflict (tenant_id, enrollment_sourced_id) do update
+        set classroom_sourced_id = excluded.classroom_sourced_id, user_id = excluded.user_id, role = excluded.role
+        where (classroom_member.classroom_sourced_id, classroom_member.user_id, classroom_member.role)
+          is distinct from (excluded.classroom_sourced_id, excluded.user_id, excluded.role)`.execute(trx);
+    // The desired set is computed once (materialized), not once per existing row.
+    const goneMembers = await sql`
+      with d as materialized (${members})
+      delete from ${member} cm
+      where cm.tenant_id = ${t}
+        and not exists (select 1 from d where d.enrollment_sourced_id = cm.enrollment_sourced_id)
+        and not exists (select 1 from ${classroom} k where k.tenant_id = ${t} and k.sourced_id = cm.classroom_sourced_id and k.school_sourced_id = any(${excluded}::text[]))`.execute(trx);
+    enrollments.deleted = Number(goneMembers.numAffectedRows ?? 0);
+    const goneClassrooms = await sql`
+      with d as materialized (${classrooms})
+      delete from ${classroom} k
+      where k.tenant_id = ${t} and not (k.school_sourced_id = any(${excluded}::text[]))
+        and not exists (select 1 from d where d.sourced_id = k.sourced_id)`.execute(trx);
+    classes.deleted = Number(goneClassrooms.numAffectedRows ?? 0);
+    return { classes, enrollments };
+  }
+
+  /**
+   * Imports the parents and guardians of matched students of included schools (both directions of
+   * `agents`), with their contact details and relationship. Returns whether anything changed.
+   */
+  private async syncParents(trx: Transaction<any>, excluded: string[]): Promise<boolean> {
+    const t = this.tenant.tenantId;
+    const person = this.table('sis_person');
+    const parentRoles = sql.join(PARENT_ROLES);
+    const pairs = sql`
+      select distinct par.sourced_id as parent_sourced_id, m.user_id as student_user_id, par.role as relationship
+      from (
+        select p.sourced_id as parent_sourced_id, a.id as student_sourced_id
+        from ${person} p cross join lateral unnest(p.agent_sourced_ids) a(id)
+        where p.tenant_id = ${t} and p.role in (${parentRoles})
+        union
+        select a.id, s.sourced_id
+        from ${person} s cross join lateral unnest(s.agent_sourced_ids) a(id)
+        where s.tenant_id = ${t} and s.role = 'student'
+      ) link
+      join ${person} par on par.tenant_id = ${t} and par.sourced_id = link.parent_sourced_id and par.role in (${parentRoles})
+      join ${person} stu on stu.tenant_id = ${t} and stu.sourced_id = link.student_sourced_id and stu.role = 'student'
+      join ${this.table('sis_user_match')} m on m.tenant_id = ${t} and m.sourced_id = stu.sourced_id and m.status = 'matched'
+      where exists (select 1 from unnest(stu.org_sourced_ids) o(id) where not (o.id = any(${excluded}::text[])))`;
+    const contact = this.table('parent_contact');
+    const relation = this.table('parent_student');
+    const upsertedContacts = await sql`
+      insert into ${contact} (tenant_id, sourced_id, given_name, family_name, email, phone, sms)
+      select ${t}, p.sourced_id, p.given_name, p.family_name, p.email, p.phone, p.sms
+      from ${person} p where p.tenant_id = ${t} and p.sourced_id in (select parent_sourced_id from (${pairs}) x)
+      on conflict (tenant_id, sourced_id) do update
+        set given_name = excluded.given_name, family_name = excluded.family_name, email = excluded.email, phone = excluded.phone, sms = excluded.sms
+        where (parent_contact.given_name, parent_contact.family_name, parent_contact.email, parent_contact.phone, parent_contact.sms)
+          is distinct from (excluded.given_name, excluded.family_name, excluded.email, excluded.phone, excluded.sms)`.execute(trx);
+    const upsertedRelations = await sql`
+      insert into ${relation} (tenant_id, parent_sourced_id, student_user_id, relationship)
+      select ${t}, x.parent_sourced_id, x.student_user_id, x.relationship from (${pairs}) x
+      on conflict (tenant_id, parent_sourced_id, student_user_id) do update set relationship = excluded.relationship
+        where parent_student.relationship is distinct from excluded.relationship`.execute(trx);
+    const goneRelations = await sql`
+      with x as materialized (${pairs})
+      delete from ${relation} r where r.tenant_id = ${t}
+        and not exists (select 1 from x where x.parent_sourced_id = r.parent_sourced_id and x.student_user_id = r.student_user_id)`.execute(trx);
+    const goneContacts = await sql`
+      delete from ${contact} c where c.tenant_id = ${t}
+        and not exists (select 1 from ${relation} r where r.tenant_id = ${t} and r.parent_sourced_id = c.sourced_id)`.execute(trx);
+    return [upsertedContacts, upsertedRelations, goneRelations, goneContacts].some((r) => Number(r.numAffectedRows ?? 0) > 0);
+  }
+
+  /** Schools with an incomplete dataset (no students, or no classes when classrooms are synced) make the sync partial. */
+  private async checkSchools(trx: Transaction<any>, excluded: string[], issues: RosterIssue[]): Promise<Counts> {
+    const t = this.tenant.tenantId;
+    const { rows } = await sql<{ sourced_id: string; name: string; has_students: boolean; has_classes: boolean }>`
+      select s.sourced_id, s.name,
+             exists (select 1 from ${this.table('sis_person')} p where p.tenant_id = ${t} and p.role = 'student' and s.sourced_id = any(p.org_sourced_ids)) as has_students,
+             exists (select 1 from ${this.table('sis_class')} c where c.tenant_id = ${t} and c.school_sourced_id = s.sourced_id) as has_classes
+      from ${this.table('sis_school')} s
+      where s.tenant_id = ${t} and s.org_type = 'school' and not (s.sourced_id = any(${excluded}::text[]))
+      order by s.sourced_id`.execute(trx);
+    let errors = 0;
+    for (const s of rows) {
+      const missing = [!s.has_students && 'students', this.settings.syncClassroomData && !s.has_classes && 'classes'].filter(Boolean);
+      if (missing.length === 0) continue;
+      errors++;
+      issues.push(
+        schoolManagerIssue('SCHOOL_MANAGER_SCHOOL_INCOMPLETE', `School "${s.name}" has no ${missing.join(' and no ')} in the SIS: its dataset looks incomplete, so it was only partly synced. Complete it in the SIS, or add it to the excluded schools.`, { entity: 'orgs', sourcedId: s.sourced_id }),
+      );
+    }
+    return { errors };
+  }
+
+  /** Counts created / updated / unchanged (first sync only) from rows of `is_new`, `differs`. */
+  private async changeCounts(trx: Transaction<any>, query: RawBuilder<unknown>): Promise<Counts> {
+    const { rows } = await sql<{ created: string; updated: string; unchanged: string }>`
+      select count(*) filter (where q.is_new) as created,
+             count(*) filter (where not q.is_new and q.differs) as updated,
+             count(*) filter (where not q.is_new and not q.differs) as unchanged
+      from (${query}) q`.execute(trx);
+    const r = rows[0]!;
+    return { created: Number(r.created), updated: Number(r.updated), unchanged: this.firstSync ? Number(r.unchanged) : 0, deleted: 0 };
+  }
+
+  /** Keeps the Sync Details figures; the last sync date moves only when the sync changed something (or is a first). */
+  private async recordSyncState(trx: Transaction<any>, touched: boolean): Promise<void> {
+    const t = this.tenant.tenantId;
+    const state = this.table('sync_state');
+    await sql`
+      insert into ${state} (tenant_id, last_sync_at, unmatched_users, matched_students, matched_teachers, imported_classes, imported_parents)
+      select ${t}, now(),
+             count(*) filter (where m.status <> 'matched'),
+             count(*) filter (where m.status = 'matched' and m.kind = 'student'),
+             count(*) filter (where m.status = 'matched' and m.kind = 'teacher'),
+             (select count(*) from ${this.table('classroom')} where tenant_id = ${t}),
+             (select count(*) from ${this.table('parent_contact')} where tenant_id = ${t})
+      from ${this.table('sis_user_match')} m where m.tenant_id = ${t}
+      on conflict (tenant_id) do update
+        set last_sync_at = case when ${touched} or sync_state.last_sync_at is null then excluded.last_sync_at else sync_state.last_sync_at end,
+            unmatched_users = excluded.unmatched_users, matched_students = excluded.matched_students, matched_teachers = excluded.matched_teachers,
+            imported_classes = excluded.imported_classes, imported_parents = excluded.imported_parents
+        where ${touched} or sync_state.last_sync_at is null
+           or (sync_state.unmatched_users, sync_state.matched_students, sync_state.matched_teachers, sync_state.imported_classes, sync_state.imported_parents)
+              is distinct from (excluded.unmatched_users, excluded.matched_students, excluded.matched_teachers, excluded.imported_classes, excluded.imported_parents)`.execute(trx);
+  }
+}
+
+/** A failed sync: the engine records TARGET_FAILED; School Manager's own code leads the message and is in the details. */
+function failure(code: string, message: string): RosterbridgeError {
+  return new RosterbridgeError('TARGET_FAILED', `${code}: ${message}`, { productCode: code });
+}

@@ -1,0 +1,96 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { AcademicSession, Enrollment, Org, RosterChangeEvent, RosterClass, RosterEntity, User } from '@rosterbridge/core';
+
+/** Rows per INSERT statement: far below Postgres's 65535 parameters for the widest table. */
+const CHUNK = 1000;
+
+interface ImportTable<E extends RosterEntity> {
+  table: string;
+  columns: string[];
+  row(record: any): Record<string, unknown>;
+  readonly entity?: E;
+}
+
+const TABLES: Partial<{ [E in RosterEntity]: ImportTable<E> }> = {
+  orgs: {
+    table: 'sis_school',
+    columns: ['name', 'org_type', 'parent_sourced_id'],
+    row: (o: Org) => ({ name: o.name, org_type: o.type, parent_sourced_id: o.parentSourcedId ?? null }),
+  },
+  academicSessions: {
+    table: 'sis_term',
+    columns: ['title', 'session_type', 'start_date', 'end_date'],
+    row: (s: AcademicSession) => ({ title: s.title, session_type: s.type, start_date: s.startDate, end_date: s.endDate }),
+  },
+  classes: {
+    table: 'sis_class',
+    columns: ['title', 'class_code', 'school_sourced_id', 'term_sourced_ids'],
+    row: (c: RosterClass) => ({ title: c.title, class_code: c.classCode ?? null, school_sourced_id: c.schoolSourcedId, term_sourced_ids: c.termSourcedIds }),
+  },
+  users: {
+    table: 'sis_person',
+    columns: ['role', 'email', 'given_name', 'family_name', 'phone', 'sms', 'org_sourced_ids', 'agent_sourced_ids'],
+    row: (u: User) => ({
+      role: u.role,
+      email: u.email ?? null,
+      given_name: u.givenName,
+      family_name: u.familyName,
+      phone: u.phone ?? null,
+      sms: u.sms ?? null,
+      org_sourced_ids: u.orgSourcedIds,
+      agent_sourced_ids: u.agentSourcedIds,
+    }),
+  },
+  enrollments: {
+    table: 'sis_enrollment',
+    columns: ['class_sourced_id', 'user_sourced_id', 'role', 'begin_date', 'end_date'],
+    row: (e: Enrollment) => ({ class_sourced_id: e.classSourcedId, user_sourced_id: e.userSourcedId, role: e.role, begin_date: e.beginDate ?? null, end_date: e.endDate ?? null }),
+  },
+};
+
+/** The tables of the SIS import area, emptied by a reset. */
+export const SIS_IMPORT_TABLES = Object.values(TABLES).map((t) => t!.table);
+
+/**
+ * Writes a batch of roster changes into the SIS import area: the last change of each record wins;
+ * creations and updates are one multi-row upsert per entity that leaves equal rows untouched,
+ * deletions one DELETE per entity. Idempotent: a batch applied again changes nothing.
+ */
+export async function importChanges(trx: Transaction<any> | Kysely<any>, tenantId: string, events: readonly RosterChangeEvent[]): Promise<void> {
+  const latest = new Map<string, RosterChangeEvent>();
+  for (const e of events) latest.set(`${e.data.entity}\u0000${e.data.sourcedId}`, e);
+  const upserts = new Map<RosterEntity, Record<string, unknown>[]>();
+  const deletions = new Map<RosterEntity, string[]>();
+  for (const e of latest.values()) {
+    const spec = TABLES[e.data.entity];
+    if (!spec) continue;
+    if (e.data.kind === 'deleted') push(deletions, e.data.entity, e.data.sourcedId);
+    else push(upserts, e.data.entity, { tenant_id: tenantId, sourced_id: e.data.sourcedId, ...spec.row(e.data.record) });
+  }
+  for (const [entity, rows] of upserts) {
+    const { table, columns } = TABLES[entity]!;
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      await trx
+        .insertInto(table)
+        .values(rows.slice(i, i + CHUNK))
+        .onConflict((oc) =>
+          oc
+            .columns(['tenant_id', 'sourced_id'])
+            .doUpdateSet(Object.fromEntries(columns.map((c) => [c, sql.ref(`excluded.${c}`)])))
+            .where(sql<boolean>`(${sql.join(columns.map((c) => sql.ref(`${table}.${c}`)))}) is distinct from (${sql.join(columns.map((c) => sql.ref(`excluded.${c}`)))})`),
+        )
+        .execute();
+    }
+  }
+  for (const [entity, sourcedIds] of deletions) {
+    const { table } = TABLES[entity]!;
+    for (let i = 0; i < sourcedIds.length; i += CHUNK)
+      await trx.deleteFrom(table).where('tenant_id', '=', tenantId).where('sourced_id', 'in', sourcedIds.slice(i, i + CHUNK)).execute();
+  }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}

@@ -1,0 +1,2 @@
+export * from './clever-resources';
+export * from './clever-simulator';

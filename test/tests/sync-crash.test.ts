@@ -111,8 +111,20 @@ t.test('a host killed at random points of a sync: a restart completes it, the ta
     for (const [key, value] of expected) if (got.get(key) !== value) differing++;
     t.equal(got.size, expected.size, `kill ${i}: the target holds as many rows as a clean run`);
     t.equal(differing, 0, `kill ${i}: every row equals the clean run's`);
-    const ledger = (await db.query('select count(*)::int as n from rosterbridge.ledger_record where tenant_id = $1', [tenant])).rows[0].n;
-    t.equal(ledger, expected.size, `kill ${i}: the ledger holds the snapshot once`);
+    // The snapshot: each key's latest committed version, unless a deletion; and no version above
+    // the watermark is left behind by the killed run.
+    const ledger = (
+      await db.query(
+        `select count(*)::int as n from (
+           select distinct on (entity, sourced_id) kind from rosterbridge.ledger_version
+           where tenant_id = $1 and seq <= (select committed_seq from rosterbridge.ledger_state where tenant_id = $1)
+           order by entity, sourced_id, seq desc) l where kind <> 'deleted'`,
+        [tenant],
+      )
+    ).rows[0].n;
+    t.equal(ledger, expected.size, `kill ${i}: the ledger's snapshot holds every record once`);
+    const stray = (await db.query('select count(*)::int as n from rosterbridge.ledger_version where tenant_id = $1 and seq > (select committed_seq from rosterbridge.ledger_state where tenant_id = $1)', [tenant])).rows[0].n;
+    t.equal(stray, 0, `kill ${i}: no staged version is left above the watermark`);
     host.child.kill('SIGKILL');
     await new Promise((r) => host.child.once('exit', r));
   }

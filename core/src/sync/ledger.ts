@@ -26,18 +26,21 @@ export interface StageOutcome {
 }
 
 /**
- * Each tenant's last canonical snapshot (a content hash and the record per sourcedId), the change
- * log of staged runs, and every target's cursor into that log. `db` is bound to the core schema.
+ * Each tenant's canonical snapshot, its change log, and every target's cursor into that log, kept as
+ * one table of record versions (`ledger_version`). A run stages a version for every record it
+ * creates, changes or deletes; {@link commit} then moves the tenant's watermark past them in one
+ * transaction. The snapshot is each key's latest version at or below the watermark (unless that is
+ * a deletion); the change log is the versions in `seq` order. So a changed record is written once,
+ * and a crash at any moment either restages (before commit) or resumes feeding targets (after).
  *
- * A run stages its changes without touching the snapshot; {@link commit} then moves the snapshot
- * forward in one transaction, and targets are fed from the log by cursor, so a crash at any moment
- * either restages (before commit) or resumes feeding (after).
+ * A tenant has at most one run with versions above its watermark (one active run per tenant): the
+ * run staging, or held.
  */
 export class Ledger {
   private readonly db: Kysely<any>;
-  private readonly runChange;
+  private readonly version;
   private readonly runSeen;
-  private readonly ledgerRecord;
+  private readonly state;
   private readonly targetCursor;
 
   /** `db` is the host's kysely; `schema` the core schema that holds the ledger's tables. */
@@ -47,33 +50,60 @@ export class Ledger {
     this.schemaName = schema;
     this.db = db.withSchema(schema);
     // Raw statements are not rewritten by withSchema: they name their tables in full.
-    this.runChange = sql.table(`${schema}.run_change`);
+    this.version = sql.table(`${schema}.ledger_version`);
     this.runSeen = sql.table(`${schema}.run_seen`);
-    this.ledgerRecord = sql.table(`${schema}.ledger_record`);
+    this.state = sql.table(`${schema}.ledger_state`);
     this.targetCursor = sql.table(`${schema}.target_cursor`);
+  }
+
+  /** The tenant's watermark: the highest seq of a committed version (a subquery). */
+  private watermark(tenantId: string) {
+    return sql<string>`coalesce((select committed_seq from ${this.state} where tenant_id = ${tenantId}), 0)`;
+  }
+
+  /**
+   * The snapshot's latest versions of one entity (a subquery with `sourced_id`, `kind`, `hash`,
+   * `record`), deletions included: callers leave out `kind = 'deleted'`.
+   */
+  private latest(tenantId: string, entity: RosterEntity, where = sql`true`, limit?: number) {
+    // The limit belongs here, not around the subquery: it is what makes the planner walk the key
+    // index in order instead of sorting every version (it cannot tell how few rows `seq <=` drops).
+    return sql`
+      select distinct on (sourced_id) tenant_id, entity, sourced_id, kind, hash, record from ${this.version}
+      where tenant_id = ${tenantId} and entity = ${entity} and seq <= ${this.watermark(tenantId)} and ${where}
+      order by sourced_id, seq desc${limit === undefined ? sql`` : sql` limit ${limit}`}`;
+  }
+
+  /** Whether the tenant's snapshot holds no record of `entity` (a first sync of it: nothing to look up). */
+  async isEmpty(tenantId: string, entity: RosterEntity): Promise<boolean> {
+    const { rows } = await sql`select 1 from ${this.version} where tenant_id = ${tenantId} and entity = ${entity} and seq <= ${this.watermark(tenantId)} limit 1`.execute(this.db);
+    return rows.length === 0;
   }
 
   /**
    * Classifies a batch of one entity against the snapshot and appends its creations and updates to
-   * the run's log. `tobedeleted` records are only marked: deletions are staged after every entity
-   * was read ({@link stageDeletions}), in reverse referential order. With `trackSeen` (full runs),
-   * every sourcedId is remembered so that what the source no longer sends is found too.
+   * the run's versions. `tobedeleted` records are only marked: deletions are staged after every
+   * entity was read ({@link stageDeletions}), in reverse referential order. With `trackSeen` (full
+   * runs), every sourcedId is remembered so that what the source no longer sends is found too. With
+   * `snapshotEmpty` (from {@link isEmpty} before the read), nothing is looked up or remembered: every
+   * record is a creation and there is nothing to delete.
    */
-  async stage(tenantId: string, runId: string, entity: RosterEntity, records: readonly RosterRecord[], trackSeen: boolean): Promise<StageOutcome> {
+  async stage(tenantId: string, runId: string, entity: RosterEntity, records: readonly RosterRecord[], trackSeen: boolean, snapshotEmpty = false): Promise<StageOutcome> {
     const outcome: StageOutcome = { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0 };
     if (records.length === 0) return outcome;
-    const ids = records.map((r) => r.sourcedId);
     const known = new Map<string, string>();
-    const rows = await this.db
-      .selectFrom('ledger_record')
-      .select(['sourced_id', 'hash'])
-      .where('tenant_id', '=', tenantId)
-      .where('entity', '=', entity)
-      .where('sourced_id', '=', sql<string>`any(${ids}::text[])`)
-      .execute();
-    for (const row of rows) known.set(row.sourced_id, row.hash);
+    if (!snapshotEmpty) {
+      const ids = records.map((r) => r.sourcedId);
+      const { rows } = await sql<{ sourced_id: string; hash: string }>`
+        select l.sourced_id, l.hash from (${this.latest(tenantId, entity, sql`sourced_id = any(${ids}::text[])`)}) l
+        where l.kind <> 'deleted'`.execute(this.db);
+      for (const row of rows) known.set(row.sourced_id, row.hash);
+    }
 
-    const changes: { sourcedId: string; kind: RosterChangeKind; hash: string; record: string }[] = [];
+    const ids: string[] = [];
+    const kinds: RosterChangeKind[] = [];
+    const hashes: string[] = [];
+    const json: string[] = [];
     const seen: string[] = [];
     const seenDeleted: string[] = [];
     for (const record of records) {
@@ -83,23 +113,24 @@ export class Ledger {
         else seenDeleted.push(record.sourcedId);
         continue;
       }
-      if (trackSeen) seen.push(record.sourcedId);
+      if (trackSeen && !snapshotEmpty) seen.push(record.sourcedId);
       if (previous !== undefined) outcome.known++;
       const hash = contentHash(record);
       if (previous === hash) outcome.unchanged++;
       else {
         const kind: RosterChangeKind = previous === undefined ? 'created' : 'updated';
         outcome[kind]++;
-        changes.push({ sourcedId: record.sourcedId, kind, hash, record: JSON.stringify(record) });
+        ids.push(record.sourcedId);
+        kinds.push(kind);
+        hashes.push(hash);
+        json.push(JSON.stringify(record));
       }
     }
-    if (changes.length > 0) {
+    if (ids.length > 0) {
       await sql`
-        insert into ${this.runChange} (tenant_id, run_id, entity, sourced_id, kind, hash, record)
-        select ${tenantId}, ${runId}::uuid, ${entity}, c.sourced_id, c.kind, c.hash, c.record::jsonb
-        from unnest(${changes.map((c) => c.sourcedId)}::text[], ${changes.map((c) => c.kind)}::text[],
-                    ${changes.map((c) => c.hash)}::text[], ${changes.map((c) => c.record)}::text[])
-             as c(sourced_id, kind, hash, record)`.execute(this.db);
+        insert into ${this.version} (tenant_id, run_id, entity, sourced_id, kind, hash, record)
+        select ${tenantId}, ${runId}::uuid, ${entity}, c.sourced_id, c.kind, c.hash, c.record
+        from unnest(${ids}::text[], ${kinds}::text[], ${hashes}::text[], ${json}::text[]) as c(sourced_id, kind, hash, record)`.execute(this.db);
     }
     const seenRows = [
       ...(seen.length > 0 ? [{ run_id: runId, entity, deleted: false, sourced_ids: seen }] : []),
@@ -110,32 +141,26 @@ export class Ledger {
   }
 
   /**
-   * Appends the deletions of `entity` to the run's log, with the last known record: the records the
-   * source marked `tobedeleted` and, after a complete full read (`complete`), every snapshot record
-   * the source did not send. Call it per entity in reverse referential order. Returns how many.
+   * Appends the deletions of `entity` to the run's versions, with the last known record: the records
+   * the source marked `tobedeleted` and, after a complete full read (`complete`), every snapshot
+   * record the source did not send. Call it per entity in reverse referential order. `knownSeen`:
+   * how many snapshot records the read sent as current (when it equals the snapshot's size, nothing
+   * is gone); `snapshotEmpty`: the snapshot held none of the entity before the run. Returns how many.
    */
-  async stageDeletions(tenantId: string, runId: string, entity: RosterEntity, complete: boolean, knownSeen?: number): Promise<number> {
+  async stageDeletions(tenantId: string, runId: string, entity: RosterEntity, complete: boolean, knownSeen?: number, snapshotEmpty = false): Promise<number> {
+    if (snapshotEmpty) return 0;
     if (complete && knownSeen !== undefined) {
       // Every snapshot record was sent again as current: nothing is gone, no need to look.
-      const [size] = await this.db.selectFrom('ledger_record').select(sql<string>`count(*)`.as('n')).where('tenant_id', '=', tenantId).where('entity', '=', entity).execute();
-      if (Number(size?.n ?? 0) === knownSeen) return 0;
+      const { rows } = await sql<{ n: string }>`select count(*) as n from (${this.latest(tenantId, entity)}) l where l.kind <> 'deleted'`.execute(this.db);
+      if (Number(rows[0]?.n ?? 0) === knownSeen) return 0;
     }
     const seen = sql`select unnest(s.sourced_ids) as sourced_id from ${this.runSeen} s where s.run_id = ${runId}::uuid and s.entity = ${entity} and s.deleted = ${!complete}`;
-    const result = complete
-      ? await sql`
-          insert into ${this.runChange} (tenant_id, run_id, entity, sourced_id, kind, hash, record)
-          select l.tenant_id, ${runId}::uuid, l.entity, l.sourced_id, 'deleted', null, l.record
-          from ${this.ledgerRecord} l
-          where l.tenant_id = ${tenantId} and l.entity = ${entity}
-            and not exists (select 1 from (${seen}) s where s.sourced_id = l.sourced_id)
-          order by l.sourced_id`.execute(this.db)
-      : await sql`
-          insert into ${this.runChange} (tenant_id, run_id, entity, sourced_id, kind, hash, record)
-          select l.tenant_id, ${runId}::uuid, l.entity, l.sourced_id, 'deleted', null, l.record
-          from ${this.ledgerRecord} l
-          where l.tenant_id = ${tenantId} and l.entity = ${entity}
-            and l.sourced_id in (${seen})
-          order by l.sourced_id`.execute(this.db);
+    const result = await sql`
+      insert into ${this.version} (tenant_id, run_id, entity, sourced_id, kind, hash, record)
+      select l.tenant_id, ${runId}::uuid, l.entity, l.sourced_id, 'deleted', null, l.record
+      from (${complete ? this.latest(tenantId, entity) : this.latest(tenantId, entity, sql`sourced_id in (${seen})`)}) l
+      where l.kind <> 'deleted'${complete ? sql` and not exists (select 1 from (${seen}) s where s.sourced_id = l.sourced_id)` : sql``}
+      order by l.sourced_id`.execute(this.db);
     return Number(result.numAffectedRows ?? 0);
   }
 
@@ -150,90 +175,79 @@ export class Ledger {
 
   /** How many records of each entity the tenant's snapshot holds. */
   async sizes(tenantId: string): Promise<Partial<Record<RosterEntity, number>>> {
-    const rows = await this.db
-      .selectFrom('ledger_record')
-      .select(['entity', sql<string>`count(*)`.as('n')])
-      .where('tenant_id', '=', tenantId)
-      .groupBy('entity')
-      .execute();
+    const { rows } = await sql<{ entity: RosterEntity; n: string }>`
+      select l.entity, count(*) as n from (
+        select distinct on (entity, sourced_id) entity, kind from ${this.version}
+        where tenant_id = ${tenantId} and seq <= ${this.watermark(tenantId)}
+        order by entity, sourced_id, seq desc) l
+      where l.kind <> 'deleted' group by l.entity`.execute(this.db);
     return Object.fromEntries(rows.map((r) => [r.entity, Number(r.n)]));
   }
 
-  /** Forgets what a run staged (a failed, cancelled, rejected or dry run). */
+  /** Forgets what a run staged (a failed, cancelled, rejected or dry run); a committed run's versions stay. */
   async discard(runId: string): Promise<void> {
-    await this.db.deleteFrom('run_change').where('run_id', '=', runId).execute();
+    const tenant = await this.db.selectFrom('run').select('tenant_id').where('id', '=', runId).executeTakeFirst();
+    if (tenant) {
+      await sql`delete from ${this.version} where tenant_id = ${tenant.tenant_id} and seq > ${this.watermark(tenant.tenant_id)} and run_id = ${runId}::uuid`.execute(this.db);
+    }
     await this.db.deleteFrom('run_seen').where('run_id', '=', runId).execute();
   }
 
   /**
-   * Moves the snapshot forward by a staged run, in one transaction with `andThen` (the run's phase
-   * change), so the snapshot and the run's state never disagree.
+   * Moves the tenant's snapshot forward by a staged run, in one transaction with `andThen` (the
+   * run's phase change), so the snapshot and the run's state never disagree: the watermark moves
+   * past the run's versions.
    */
   async commit(runId: string, andThen: (trx: Kysely<any>) => Promise<void>): Promise<void> {
+    const run = await this.db.selectFrom('run').select('tenant_id').where('id', '=', runId).executeTakeFirstOrThrow();
+    const tenantId: string = run.tenant_id;
     let moved = 0;
     await this.db.transaction().execute(async (trx) => {
-      // A run stages each record at most once (a file's sourcedIds are unique, and a run that
-      // restages discards what it staged before), so no ordering or de-duplication is needed: a
-      // million-row sort spilled to disk was most of a first sync's commit.
-      const written = await sql`
-        insert into ${this.ledgerRecord} (tenant_id, entity, sourced_id, hash, record, run_id)
-        select tenant_id, entity, sourced_id, hash, record, run_id from ${this.runChange}
-        where run_id = ${runId}::uuid and kind <> 'deleted'
-        on conflict (tenant_id, entity, sourced_id)
-        do update set hash = excluded.hash, record = excluded.record, run_id = excluded.run_id, updated_at = now()`.execute(trx);
-      const deleted = await sql`
-        delete from ${this.ledgerRecord} l using ${this.runChange} c
-        where c.run_id = ${runId}::uuid and c.kind = 'deleted'
-          and l.tenant_id = c.tenant_id and l.entity = c.entity and l.sourced_id = c.sourced_id`.execute(trx);
-      moved = Number(written.numAffectedRows ?? 0) + Number(deleted.numAffectedRows ?? 0);
+      const { rows } = await sql<{ from_seq: string; to_seq: string }>`
+        select ${this.watermark(tenantId)} as from_seq,
+               coalesce((select max(seq) from ${this.version} where tenant_id = ${tenantId}), 0) as to_seq`.execute(trx);
+      const from = Number(rows[0]!.from_seq);
+      const to = Math.max(from, Number(rows[0]!.to_seq));
+      await sql`
+        insert into ${this.state} (tenant_id, committed_seq) values (${tenantId}, ${to})
+        on conflict (tenant_id) do update set committed_seq = greatest(${this.state}.committed_seq, excluded.committed_seq)`.execute(trx);
+      if (to > from) {
+        const counted = await sql<{ n: string }>`select count(*) as n from ${this.version} where tenant_id = ${tenantId} and seq > ${from} and seq <= ${to}`.execute(trx);
+        moved = Number(counted.rows[0]?.n ?? 0);
+      }
       await trx.deleteFrom('run_seen').where('run_id', '=', runId).execute();
       await andThen(trx);
     });
-    // A snapshot that just grew (a first sync) or shrank a lot would otherwise keep the planner's
+    // A snapshot that just grew (a first sync) or changed a lot would otherwise keep the planner's
     // picture of it from before, and the next run's lookups by sourcedId would scan instead of seek.
     // A change small beside the table (a delta) is left to autovacuum: analyzing costs a second at a
     // million records.
     if (moved >= 10_000) {
-      const { rows } = await sql<{ n: number }>`select reltuples::float8 as n from pg_class where oid = ${`${this.schemaName}.ledger_record`}::regclass`.execute(this.db);
-      if (moved >= 0.1 * Math.max(0, Number(rows[0]?.n ?? 0))) await sql`analyze ${this.ledgerRecord}`.execute(this.db);
+      const { rows } = await sql<{ n: number }>`select reltuples::float8 as n from pg_class where oid = ${`${this.schemaName}.ledger_version`}::regclass`.execute(this.db);
+      if (moved >= 0.1 * Math.max(0, Number(rows[0]?.n ?? 0))) await sql`analyze ${this.version}`.execute(this.db);
     }
   }
 
-  /**
-   * The next changes of the tenant's committed log after `afterSeq`, in order. Only committed runs
-   * are read: a staged or held run's changes are not there yet.
-   */
+  /** The next committed changes of the tenant's log after `afterSeq`, in order. */
   async changesAfter(tenantId: string, afterSeq: number, limit: number): Promise<StagedChange[]> {
-    const rows = await this.db
-      .selectFrom('run_change as c')
-      .innerJoin('run as r', 'r.id', 'c.run_id')
-      .select(['c.seq', 'c.run_id', 'c.entity', 'c.sourced_id', 'c.kind', 'c.record'])
-      .where('c.tenant_id', '=', tenantId)
-      .where('c.seq', '>', String(afterSeq))
-      .where('r.committed_at', 'is not', null)
-      .orderBy('c.seq')
-      .limit(limit)
-      .execute();
+    const { rows } = await sql<{ seq: string; run_id: string; entity: RosterEntity; sourced_id: string; kind: RosterChangeKind; record: string }>`
+      select seq, run_id, entity, sourced_id, kind, record from ${this.version}
+      where tenant_id = ${tenantId} and seq > ${afterSeq} and seq <= ${this.watermark(tenantId)}
+      order by seq limit ${limit}`.execute(this.db);
     return rows.map((r) => ({
       seq: Number(r.seq),
       runId: r.run_id,
       entity: r.entity,
       sourcedId: r.sourced_id,
       kind: r.kind,
-      record: reviveRecord(typeof r.record === 'string' ? JSON.parse(r.record) : r.record),
+      record: reviveRecord(JSON.parse(r.record)),
     }));
   }
 
   /** The highest seq of the tenant's committed log (0 when empty). */
   async lastCommittedSeq(tenantId: string): Promise<number> {
-    const row = await this.db
-      .selectFrom('run_change as c')
-      .innerJoin('run as r', 'r.id', 'c.run_id')
-      .select(sql<string>`coalesce(max(c.seq), 0)`.as('seq'))
-      .where('c.tenant_id', '=', tenantId)
-      .where('r.committed_at', 'is not', null)
-      .executeTakeFirstOrThrow();
-    return Number(row.seq);
+    const { rows } = await sql<{ seq: string }>`select ${this.watermark(tenantId)} as seq`.execute(this.db);
+    return Number(rows[0]?.seq ?? 0);
   }
 
   /** A target's position in the tenant's log, or undefined before its first sync (or after a reset). */
@@ -256,36 +270,43 @@ export class Ledger {
     await this.db.deleteFrom('target_cursor').where('tenant_id', '=', tenantId).where('target_id', '=', targetId).execute();
   }
 
-  /** The snapshot of one entity in sourcedId pages, for back-filling a target that has no cursor. */
-  async snapshot(tenantId: string, entity: RosterEntity, afterSourcedId: string, limit: number): Promise<RosterRecord[]> {
-    const rows = await this.db
-      .selectFrom('ledger_record')
-      .select('record')
-      .where('tenant_id', '=', tenantId)
-      .where('entity', '=', entity)
-      .where('sourced_id', '>', afterSourcedId)
-      .orderBy('sourced_id')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => reviveRecord(typeof r.record === 'string' ? JSON.parse(r.record) : r.record));
+  /**
+   * The snapshot of one entity in sourcedId pages, for back-filling a target that has no cursor:
+   * up to `limit` records after `afterSourcedId`, and the key to continue after (undefined at the end).
+   */
+  async snapshot(tenantId: string, entity: RosterEntity, afterSourcedId: string, limit: number): Promise<{ records: RosterRecord[]; next?: string }> {
+    const { rows } = await sql<{ sourced_id: string; kind: string; record: string }>`
+      ${this.latest(tenantId, entity, sql`sourced_id > ${afterSourcedId}`, limit)}`.execute(this.db);
+    const records = rows.filter((r) => r.kind !== 'deleted').map((r) => reviveRecord(JSON.parse(r.record)));
+    return { records, ...(rows.length === limit ? { next: rows[rows.length - 1]!.sourced_id } : {}) };
   }
 
-  /** Drops change-log rows every target of the tenant has passed. */
+  /**
+   * Drops versions every enabled target of the tenant has passed and that the snapshot no longer
+   * needs: versions superseded by a later one, and deletions.
+   */
   async pruneApplied(tenantId: string, targetIds: readonly string[]): Promise<void> {
     if (targetIds.length === 0) return;
-    const row = await this.db
-      .selectFrom('target_cursor')
-      .select(sql<string>`min(last_seq)`.as('seq'))
-      .where('tenant_id', '=', tenantId)
-      .where('target_id', 'in', targetIds)
-      .executeTakeFirst();
-    const cursors = await this.db.selectFrom('target_cursor').select('target_id').where('tenant_id', '=', tenantId).where('target_id', 'in', targetIds).execute();
-    if (!row?.seq || cursors.length < targetIds.length) return;
-    await this.db.deleteFrom('run_change').where('tenant_id', '=', tenantId).where('seq', '<=', row.seq).execute();
+    const cursors = await this.db.selectFrom('target_cursor').select('last_seq').where('tenant_id', '=', tenantId).where('target_id', 'in', targetIds).execute();
+    if (cursors.length < targetIds.length) return;
+    const upTo = Math.min(...cursors.map((c) => Number(c.last_seq)));
+    const state = await this.db.selectFrom('ledger_state').select(['pruned_seq', 'committed_seq']).where('tenant_id', '=', tenantId).executeTakeFirst();
+    if (!state) return;
+    const from = Number(state.pruned_seq);
+    const to = Math.min(upTo, Number(state.committed_seq));
+    if (to <= from) return;
+    await this.db.transaction().execute(async (trx) => {
+      await sql`
+        delete from ${this.version} v using ${this.version} n
+        where n.tenant_id = ${tenantId} and n.seq > ${from} and n.seq <= ${to}
+          and v.tenant_id = n.tenant_id and v.entity = n.entity and v.sourced_id = n.sourced_id and v.seq < n.seq`.execute(trx);
+      await sql`delete from ${this.version} where tenant_id = ${tenantId} and seq > ${from} and seq <= ${to} and kind = 'deleted'`.execute(trx);
+      await trx.updateTable('ledger_state').set({ pruned_seq: to }).where('tenant_id', '=', tenantId).execute();
+    });
   }
 }
 
-/** A record as stored in jsonb, with its instant fields turned back into Dates. */
+/** A record as stored (JSON), with its instant fields turned back into Dates. */
 export function reviveRecord(json: Record<string, unknown>): RosterRecord {
   if (typeof json.dateLastModified === 'string') json.dateLastModified = new Date(json.dateLastModified);
   return json as unknown as RosterRecord;

@@ -19,7 +19,7 @@ export class RunStore {
 
   /**
    * Records a queued run and returns it. Throws CONFLICT when the tenant already has an active run
-   * (queued, running or held) for this source, even one created by another host a moment ago.
+   * (queued, running or held), even one created by another host a moment ago.
    */
   async create(run: NewRun, id: string = randomUUID()): Promise<SyncRun> {
     try {
@@ -30,7 +30,6 @@ export class RunStore {
         .selectFrom('run')
         .select(['id', 'status'])
         .where('tenant_id', '=', run.tenantId)
-        .where('source_id', '=', run.sourceId)
         .where('status', 'in', ['queued', 'running', 'held'])
         .executeTakeFirst();
       throw new RosterbridgeError(
@@ -250,7 +249,7 @@ export class RunStore {
     }));
   }
 
-  /** Removes finished runs older than `days` with their issues (change-log rows already applied go with them). */
+  /** Removes finished runs older than `days` with their issues (the ledger's versions are pruned by the ledger, not here). */
   async prune(olderThanDays: number): Promise<number> {
     const cutoff = new Date(Date.now() - olderThanDays * 86_400_000);
     const old = this.db.selectFrom('run').select('id').where('ended_at', '<', cutoff).where('status', 'not in', ['queued', 'running', 'held']);

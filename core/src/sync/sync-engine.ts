@@ -147,14 +147,18 @@ export class SyncEngine {
       const since = run.mode === 'delta' ? await this.runs.lastCommittedStart(run.tenantId, run.sourceId, run.id) : undefined;
       const entities = ROSTER_ENTITY_ORDER.filter((e) => session.capabilities.entities.includes(e));
       const knownSeen: Partial<Record<RosterEntity, number>> = {};
+      const firstTime = new Set<RosterEntity>();
       for (const entity of entities) {
         const tally = (counts.source[entity] = { read: 0, rejected: 0, created: 0, updated: 0, unchanged: 0, deleted: 0 });
         knownSeen[entity] = 0;
+        // A first sync of the entity: nothing to look up, remember or delete.
+        const snapshotEmpty = await this.ledger.isEmpty(run.tenantId, entity);
+        if (snapshotEmpty) firstTime.add(entity);
         // One batch is staged while the next is read: the source's parsing and the database's work
         // overlap, and at most two batches are held.
         let staging: Promise<void> | undefined;
         const stageBatch = async (batch: RosterBatch): Promise<void> => {
-          const outcome = await this.ledger.stage(run.tenantId, run.id, entity, batch.records, run.mode === 'full');
+          const outcome = await this.ledger.stage(run.tenantId, run.id, entity, batch.records, run.mode === 'full', snapshotEmpty);
           tally.read += batch.rowsRead;
           tally.rejected += batch.rowsRead - batch.records.length;
           tally.created += outcome.created;
@@ -182,7 +186,7 @@ export class SyncEngine {
       if (signal.aborted) throw RunStop.for(signal, 'reading the source');
       await this.ledger.analyze();
       for (const entity of [...entities].reverse()) {
-        counts.source[entity]!.deleted = await this.ledger.stageDeletions(run.tenantId, run.id, entity, complete.includes(entity), knownSeen[entity]);
+        counts.source[entity]!.deleted = await this.ledger.stageDeletions(run.tenantId, run.id, entity, complete.includes(entity), knownSeen[entity], firstTime.has(entity));
       }
     } finally {
       await session.dispose();
@@ -227,6 +231,8 @@ export class SyncEngine {
 
   private async holdFor(run: SyncRun): Promise<RunHold | undefined> {
     const thresholds = this.host.thresholds(run.tenantId);
+    // Only updates and deletions can cross a threshold: a run with neither needs no sizes.
+    if (!Object.values(run.counts.source).some((c) => c && c.updated + c.deleted > 0)) return undefined;
     const sizes = await this.ledger.sizes(run.tenantId);
     const crossed: RunHold['crossed'] = [];
     for (const entity of ['users', 'enrollments'] as const) {
@@ -275,13 +281,20 @@ export class SyncEngine {
           this.targetFailed(counts, targetId, err, log);
         }
       }
-      let from = Math.min(...[...active.values()].map((a) => a.cursor));
-      for (;;) {
+      const from = Math.min(...[...active.values()].map((a) => a.cursor));
+      // The next batch of the log is read while the targets apply this one.
+      let pending = active.size > 0 ? this.ledger.changesAfter(run.tenantId, from, this.host.batchSize) : undefined;
+      while (pending) {
         if (active.size === 0) break;
         if (signal.aborted) throw RunStop.for(signal, 'applying (targets resume from their cursors)');
-        const changes = await this.ledger.changesAfter(run.tenantId, from, this.host.batchSize);
+        const changes = await pending;
+        pending = undefined;
         if (changes.length === 0) break;
         const last = changes[changes.length - 1]!.seq;
+        if (changes.length === this.host.batchSize) {
+          pending = this.ledger.changesAfter(run.tenantId, last, this.host.batchSize);
+          pending.catch(() => undefined); // awaited on the next turn, if there is one
+        }
         await Promise.all(
           [...active].map(async ([targetId, a]) => {
             const events = changes.filter((c) => c.seq > a.cursor && a.target.consumes.has(c.entity)).map((c) => this.event(run, c));
@@ -296,7 +309,6 @@ export class SyncEngine {
           }),
         );
         await this.flushTargetIssues(run.id, counts);
-        from = last;
         this.progress(run, 'applying', counts);
       }
       await Promise.all(
@@ -352,12 +364,18 @@ export class SyncEngine {
     const position = await this.ledger.lastCommittedSeq(run.tenantId);
     for (const entity of ROSTER_ENTITY_ORDER) {
       if (!target.consumes.has(entity)) continue;
-      let after = '';
-      for (;;) {
+      // The next page is read while the target applies this one.
+      let pending = this.ledger.snapshot(run.tenantId, entity, '', this.host.batchSize);
+      for (let more = true; more; ) {
         if (signal.aborted) throw RunStop.for(signal, 'back-filling a target');
-        const records = await this.ledger.snapshot(run.tenantId, entity, after, this.host.batchSize);
-        if (records.length === 0) break;
-        after = records[records.length - 1]!.sourcedId;
+        const page = await pending;
+        more = page.next !== undefined;
+        if (more) {
+          pending = this.ledger.snapshot(run.tenantId, entity, page.next!, this.host.batchSize);
+          pending.catch(() => undefined); // awaited on the next turn, if there is one
+        }
+        const records = page.records;
+        if (records.length === 0) continue;
         const events = records.map(
           (record): RosterChangeEvent => ({
             id: `${run.tenantId}:snapshot:${position}:${entity}:${record.sourcedId}`,

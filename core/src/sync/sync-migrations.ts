@@ -141,4 +141,61 @@ export const syncMigrations: Record<string, Migration> = {
       await db.schema.createIndex('run_seen_run').on('run_seen').columns(['run_id', 'entity']).execute();
     },
   },
+  '0104_ledger_versions': {
+    async up(db: Kysely<any>) {
+      // Raw statements are not rewritten by withSchema: name the tables as the builder would.
+      const qualified = (table: string) => db.selectFrom(table).selectAll().compile().sql.replace(/^select \* from /, '');
+      const t = (table: string) => sql.raw(qualified(table));
+      // The snapshot and the change log become one table of record versions: a changed record is
+      // written once (not once to the log and again to the snapshot at commit), and a commit moves
+      // the tenant's watermark instead of copying rows. The snapshot is each key's latest version at
+      // or below the watermark, unless that version is a deletion. Records are kept as JSON text:
+      // they are only ever stored and read back whole.
+      await sql`
+        create table ${t('ledger_version')} (
+          seq bigserial not null,
+          tenant_id text not null,
+          run_id uuid not null,
+          entity text not null,
+          sourced_id text not null,
+          kind text not null,
+          hash text,
+          record text not null
+        )`.execute(db);
+      await sql`create index ledger_version_key on ${t('ledger_version')} (tenant_id, entity, sourced_id, seq desc)`.execute(db);
+      await sql`create index ledger_version_tenant_seq on ${t('ledger_version')} (tenant_id, seq)`.execute(db);
+      await sql`
+        create table ${t('ledger_state')} (
+          tenant_id text primary key,
+          committed_seq bigint not null,
+          pruned_seq bigint not null default 0
+        )`.execute(db);
+      // Carry over what an earlier layout holds: the snapshot below every change (seq 0), then the
+      // change log with its own sequence numbers (targets' cursors point into it).
+      await sql`
+        insert into ${t('ledger_version')} (seq, tenant_id, run_id, entity, sourced_id, kind, hash, record)
+        select 0, tenant_id, run_id, entity, sourced_id, 'created', hash, record::text from ${t('ledger_record')}`.execute(db);
+      await sql`
+        insert into ${t('ledger_version')} (seq, tenant_id, run_id, entity, sourced_id, kind, hash, record)
+        select seq, tenant_id, run_id, entity, sourced_id, kind, hash, record::text from ${t('run_change')}`.execute(db);
+      await sql`select setval(pg_get_serial_sequence(${qualified('ledger_version')}, 'seq'), greatest((select max(seq) from ${t('run_change')}), 1))`.execute(db);
+      await sql`
+        insert into ${t('ledger_state')} (tenant_id, committed_seq)
+        select t.tenant_id, coalesce((select max(c.seq) from ${t('run_change')} c join ${t('run')} r on r.id = c.run_id
+                                      where c.tenant_id = t.tenant_id and r.committed_at is not null), 0)
+        from (select distinct tenant_id from ${t('ledger_record')} union select distinct tenant_id from ${t('run_change')}) t`.execute(db);
+      await db.schema.dropTable('run_change').execute();
+      await db.schema.dropTable('ledger_record').execute();
+      // One run with uncommitted versions per tenant (a tenant reads one source): the watermark
+      // then separates committed versions from the one staging or held run's.
+      await db.schema.dropIndex('run_one_active').execute();
+      await db.schema
+        .createIndex('run_one_active')
+        .on('run')
+        .column('tenant_id')
+        .unique()
+        .where(sql.ref('status'), 'in', ['queued', 'running', 'held'])
+        .execute();
+    },
+  },
 };

@@ -74,6 +74,12 @@ export class Ledger {
       order by sourced_id, seq desc${limit === undefined ? sql`` : sql` limit ${limit}`}`;
   }
 
+  /** The source fingerprint the tenant's snapshot is the complete reading of, if any (see {@link commit}). */
+  async sourceFingerprint(tenantId: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('ledger_state').select('source_fingerprint').where('tenant_id', '=', tenantId).executeTakeFirst();
+    return row?.source_fingerprint ?? undefined;
+  }
+
   /** Whether the tenant's snapshot holds no record of `entity` (a first sync of it: nothing to look up). */
   async isEmpty(tenantId: string, entity: RosterEntity): Promise<boolean> {
     const { rows } = await sql`select 1 from ${this.version} where tenant_id = ${tenantId} and entity = ${entity} and seq <= ${this.watermark(tenantId)} limit 1`.execute(this.db);
@@ -208,9 +214,13 @@ export class Ledger {
                coalesce((select max(seq) from ${this.version} where tenant_id = ${tenantId}), 0) as to_seq`.execute(trx);
       const from = Number(rows[0]!.from_seq);
       const to = Math.max(from, Number(rows[0]!.to_seq));
+      // The snapshot is now the reading of the run's source fingerprint (none for a delta, a source
+      // without fingerprints, or one that changed during the read).
+      const fingerprint = sql`(select source_fingerprint from ${sql.table(`${this.schemaName}.run`)} where id = ${runId}::uuid)`;
       await sql`
-        insert into ${this.state} (tenant_id, committed_seq) values (${tenantId}, ${to})
-        on conflict (tenant_id) do update set committed_seq = greatest(${this.state}.committed_seq, excluded.committed_seq)`.execute(trx);
+        insert into ${this.state} (tenant_id, committed_seq, source_fingerprint) values (${tenantId}, ${to}, ${fingerprint})
+        on conflict (tenant_id) do update
+          set committed_seq = greatest(${this.state}.committed_seq, excluded.committed_seq), source_fingerprint = excluded.source_fingerprint`.execute(trx);
       if (to > from) {
         const counted = await sql<{ n: string }>`select count(*) as n from ${this.version} where tenant_id = ${tenantId} and seq > ${from} and seq <= ${to}`.execute(trx);
         moved = Number(counted.rows[0]?.n ?? 0);

@@ -58,6 +58,14 @@ export interface RosterSourceSession extends Disposable {
   check(signal?: AbortSignal): Promise<ConnectionCheck>;
   /** The entity's records as an async iterable of batches; memory is bounded by the batch size. */
   read<E extends RosterEntity>(entity: E, options: RosterReadOptions): AsyncIterable<RosterBatch<E>>;
+  /**
+   * Optional: a digest of everything a full read depends on (a file's bytes, the settings that shape
+   * records), such that equal fingerprints mean a full read yields the same records and issues. The
+   * engine then knows an unchanged source without looking each record up: it still reads (for the
+   * counts and issues) but stages nothing. It asks before and after the read, and trusts only equal
+   * answers. Leave it out when no such digest is cheap (a REST API).
+   */
+  fingerprint?(signal?: AbortSignal): Promise<string | undefined>;
 }
 
 /**

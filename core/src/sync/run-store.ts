@@ -187,7 +187,7 @@ export class RunStore {
   /** Updates a run's state. */
   async update(
     id: string,
-    patch: Partial<{ status: RunStatus; phase: RunPhase; reason: string | null; errorCode: string | null; errorMessage: string | null; counts: RunCounts; hold: RunHold | null; started: boolean; ended: boolean }>,
+    patch: Partial<{ status: RunStatus; phase: RunPhase; reason: string | null; errorCode: string | null; errorMessage: string | null; counts: RunCounts; hold: RunHold | null; started: boolean; ended: boolean; sourceFingerprint: string | null }>,
   ): Promise<void> {
     const values: Record<string, unknown> = {};
     if (patch.status) values.status = patch.status;
@@ -199,7 +199,13 @@ export class RunStore {
     if (patch.hold !== undefined) values.hold = patch.hold === null ? null : JSON.stringify(patch.hold);
     if (patch.started) values.started_at = sql`now()`;
     if (patch.ended) values.ended_at = sql`now()`;
+    if (patch.sourceFingerprint !== undefined) values.source_fingerprint = patch.sourceFingerprint;
     await this.db.updateTable('run').set(values).where('id', '=', id).execute();
+  }
+
+  /** Forgets a run's issues (a run that stages again reports what it finds anew). */
+  async clearIssues(runId: string): Promise<void> {
+    await this.db.deleteFrom('run_issue').where('run_id', '=', runId).execute();
   }
 
   /** Appends record-level issues of a run (the source's, or a target's with its id). */

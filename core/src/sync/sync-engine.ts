@@ -134,66 +134,102 @@ export class SyncEngine {
   }
 
   private async stage(run: SyncRun, signal: AbortSignal, log: Logger): Promise<SyncRun> {
-    await this.ledger.discard(run.id); // a crash mid-staging leaves a partial log: start over
-    const counts = { ...run.counts, source: {}, issues: { errors: 0, warnings: 0 } } as RunCounts;
+    // A crash mid-staging leaves a partial log and part of the issues: start over.
+    await this.ledger.discard(run.id);
+    await this.runs.clearIssues(run.id);
+    let counts = { ...run.counts, source: {}, issues: { errors: 0, warnings: 0 } } as RunCounts;
     await this.runs.update(run.id, { status: 'running', phase: 'staging', started: run.startedAt === undefined, counts });
-    const session = await this.host.openSource(run.tenantId);
-    const complete: RosterEntity[] = [];
+    let session: RosterSourceSession | undefined = await this.host.openSource(run.tenantId);
+    let fingerprint: string | undefined;
     try {
       if (run.mode === 'delta' && !session.capabilities.delta)
         throw new RosterbridgeError('SOURCE_MODE_MISMATCH', `source "${run.sourceId}" cannot read deltas; run a full sync`);
-      // A delta pull by time asks for changes since the last committed run began (a package-based
-      // delta carries its own changes and ignores it).
-      const since = run.mode === 'delta' ? await this.runs.lastCommittedStart(run.tenantId, run.sourceId, run.id) : undefined;
-      const entities = ROSTER_ENTITY_ORDER.filter((e) => session.capabilities.entities.includes(e));
-      const knownSeen: Partial<Record<RosterEntity, number>> = {};
-      const firstTime = new Set<RosterEntity>();
-      for (const entity of entities) {
-        const tally = (counts.source[entity] = { read: 0, rejected: 0, created: 0, updated: 0, unchanged: 0, deleted: 0 });
-        knownSeen[entity] = 0;
-        // A first sync of the entity: nothing to look up, remember or delete.
-        const snapshotEmpty = await this.ledger.isEmpty(run.tenantId, entity);
-        if (snapshotEmpty) firstTime.add(entity);
-        // One batch is staged while the next is read: the source's parsing and the database's work
-        // overlap, and at most two batches are held.
-        let staging: Promise<void> | undefined;
-        const stageBatch = async (batch: RosterBatch): Promise<void> => {
+      // A source whose fingerprint is the one the snapshot was read from is unchanged: it is still
+      // read (for counts and issues), but nothing is looked up or staged. Only if the fingerprint
+      // is the same after the read; otherwise the read is done again, staging.
+      const before = run.mode === 'full' && session.fingerprint ? await session.fingerprint(signal) : undefined;
+      const unchanged = before !== undefined && before === (await this.ledger.sourceFingerprint(run.tenantId));
+      counts = await this.readSource(run, session, counts, unchanged, signal);
+      const after = before === undefined ? undefined : await session.fingerprint!(signal);
+      if (unchanged && after !== before) {
+        log.info('the source changed while it was read: reading it again, staging every change');
+        // A fresh session: nothing it kept from the first read (reference ids, a cursor) is reused.
+        const used = session;
+        session = undefined;
+        await used.dispose();
+        session = await this.host.openSource(run.tenantId);
+        await this.ledger.discard(run.id);
+        await this.runs.clearIssues(run.id);
+        counts = await this.readSource(run, session, { ...counts, source: {}, issues: { errors: 0, warnings: 0 } }, false, signal);
+      } else {
+        fingerprint = after === before ? after : undefined;
+      }
+    } finally {
+      await session?.dispose();
+    }
+    await this.runs.update(run.id, { phase: 'staged', counts, sourceFingerprint: fingerprint ?? null });
+    log.info({ counts: counts.source }, 'run staged');
+    return this.get(run.id);
+  }
+
+  /**
+   * Reads every entity of the source, staging what changed (or, with `unchanged`, only counting:
+   * the source is known to be the snapshot's), then the deletions in reverse referential order.
+   */
+  private async readSource(run: SyncRun, session: RosterSourceSession, counts: RunCounts, unchanged: boolean, signal: AbortSignal): Promise<RunCounts> {
+    const complete: RosterEntity[] = [];
+    // A delta pull by time asks for changes since the last committed run began (a package-based
+    // delta carries its own changes and ignores it).
+    const since = run.mode === 'delta' ? await this.runs.lastCommittedStart(run.tenantId, run.sourceId, run.id) : undefined;
+    const entities = ROSTER_ENTITY_ORDER.filter((e) => session.capabilities.entities.includes(e));
+    const knownSeen: Partial<Record<RosterEntity, number>> = {};
+    const firstTime = new Set<RosterEntity>();
+    for (const entity of entities) {
+      const tally = (counts.source[entity] = { read: 0, rejected: 0, created: 0, updated: 0, unchanged: 0, deleted: 0 });
+      knownSeen[entity] = 0;
+      // A first sync of the entity: nothing to look up, remember or delete.
+      const snapshotEmpty = !unchanged && (await this.ledger.isEmpty(run.tenantId, entity));
+      if (snapshotEmpty) firstTime.add(entity);
+      // One batch is staged while the next is read: the source's parsing and the database's work
+      // overlap, and at most two batches are held.
+      let staging: Promise<void> | undefined;
+      const stageBatch = async (batch: RosterBatch): Promise<void> => {
+        tally.read += batch.rowsRead;
+        tally.rejected += batch.rowsRead - batch.records.length;
+        if (unchanged) {
+          tally.unchanged += batch.records.length;
+        } else {
           const outcome = await this.ledger.stage(run.tenantId, run.id, entity, batch.records, run.mode === 'full', snapshotEmpty);
-          tally.read += batch.rowsRead;
-          tally.rejected += batch.rowsRead - batch.records.length;
           tally.created += outcome.created;
           tally.updated += outcome.updated;
           tally.unchanged += outcome.unchanged + outcome.ignored;
           knownSeen[entity]! += outcome.known;
-          await this.recordIssues(run.id, counts, batch.issues);
-          this.progress(run, 'staging', counts, { entity });
-        };
-        try {
-          for await (const batch of session.read(entity, { mode: run.mode === 'delta' ? 'delta' : 'full', since, batchSize: this.host.batchSize, signal })) {
-            if (signal.aborted) throw RunStop.for(signal, 'reading the source');
-            await staging;
-            staging = stageBatch(batch);
-            // Marked handled until awaited above: a failure surfaces there, or after the loop.
-            staging.catch(() => undefined);
-          }
-        } finally {
-          // Never leave a batch staging behind us, whatever ended the read.
-          await staging?.catch(() => undefined);
         }
-        await staging;
-        if (run.mode === 'full') complete.push(entity);
+        await this.recordIssues(run.id, counts, batch.issues);
+        this.progress(run, 'staging', counts, { entity });
+      };
+      try {
+        for await (const batch of session.read(entity, { mode: run.mode === 'delta' ? 'delta' : 'full', since, batchSize: this.host.batchSize, signal })) {
+          if (signal.aborted) throw RunStop.for(signal, 'reading the source');
+          await staging;
+          staging = stageBatch(batch);
+          // Marked handled until awaited above: a failure surfaces there, or after the loop.
+          staging.catch(() => undefined);
+        }
+      } finally {
+        // Never leave a batch staging behind us, whatever ended the read.
+        await staging?.catch(() => undefined);
       }
-      if (signal.aborted) throw RunStop.for(signal, 'reading the source');
-      await this.ledger.analyze();
-      for (const entity of [...entities].reverse()) {
-        counts.source[entity]!.deleted = await this.ledger.stageDeletions(run.tenantId, run.id, entity, complete.includes(entity), knownSeen[entity], firstTime.has(entity));
-      }
-    } finally {
-      await session.dispose();
+      await staging;
+      if (run.mode === 'full') complete.push(entity);
     }
-    await this.runs.update(run.id, { phase: 'staged', counts });
-    log.info({ counts: counts.source }, 'run staged');
-    return this.get(run.id);
+    if (signal.aborted) throw RunStop.for(signal, 'reading the source');
+    if (unchanged) return counts;
+    await this.ledger.analyze();
+    for (const entity of [...entities].reverse()) {
+      counts.source[entity]!.deleted = await this.ledger.stageDeletions(run.tenantId, run.id, entity, complete.includes(entity), knownSeen[entity], firstTime.has(entity));
+    }
+    return counts;
   }
 
   /** After staging: a dry run ends here; a run crossing a threshold is held; the rest commit. */

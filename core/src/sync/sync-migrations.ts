@@ -198,4 +198,13 @@ export const syncMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0105_source_fingerprints': {
+    async up(db: Kysely<any>) {
+      // A full run's source fingerprint (when the source offers one and it held still through the
+      // read), and the fingerprint the tenant's snapshot is the reading of: a later run finding the
+      // same fingerprint knows nothing changed without looking any record up.
+      await db.schema.alterTable('run').addColumn('source_fingerprint', 'text').execute();
+      await db.schema.alterTable('ledger_state').addColumn('source_fingerprint', 'text').execute();
+    },
+  },
 };

@@ -84,6 +84,11 @@ export class CsvSourceSession implements RosterSourceSession {
       });
   }
 
+  /** The package's bytes and the settings that shape its records: equal fingerprints, equal reads. */
+  fingerprint(signal?: AbortSignal): Promise<string> {
+    return this.csv.fingerprint(signal);
+  }
+
   async dispose(): Promise<void> {
     await this.csv.dispose();
   }

@@ -25,6 +25,33 @@ export interface StageOutcome {
   known: number;
 }
 
+/** A batch ready to stage: see {@link Ledger.prepare}. */
+export interface PreparedBatch {
+  /** Each record's content hash (undefined for `tobedeleted` records). */
+  hashes: (string | undefined)[];
+  /** With an empty snapshot: the batch's creations, ready to write, and how it classifies. */
+  document?: ChangeColumns;
+  outcome?: StageOutcome;
+}
+
+/** One change to write. */
+interface ChangeRow {
+  sourcedId: string;
+  kind: RosterChangeKind;
+  hash: string;
+  record: RosterRecord;
+}
+
+/**
+ * A batch of changes as one JSON document (one native stringify, no per-record escaping into array
+ * literals, which costs more than the database's parsing of the document saves).
+ */
+export type ChangeColumns = string;
+
+function changeColumns(changes: readonly ChangeRow[]): ChangeColumns {
+  return JSON.stringify(changes);
+}
+
 /**
  * Each tenant's canonical snapshot, its change log, and every target's cursor into that log, kept as
  * one table of record versions (`ledger_version`). A run stages a version for every record it
@@ -94,9 +121,41 @@ export class Ledger {
    * `snapshotEmpty` (from {@link isEmpty} before the read), nothing is looked up or remembered: every
    * record is a creation and there is nothing to delete.
    */
-  async stage(tenantId: string, runId: string, entity: RosterEntity, records: readonly RosterRecord[], trackSeen: boolean, snapshotEmpty = false): Promise<StageOutcome> {
+  /**
+   * The CPU part of staging a batch, done while the previous batch is still being written: every
+   * record's content hash and, when the snapshot is empty (`snapshotEmpty`: every record is a
+   * creation), the whole batch as the document {@link stage} writes.
+   */
+  prepare(records: readonly RosterRecord[], snapshotEmpty: boolean): PreparedBatch {
+    const hashes = records.map((r) => (r.status === 'tobedeleted' ? undefined : contentHash(r)));
+    if (!snapshotEmpty) return { hashes };
     const outcome: StageOutcome = { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0 };
-    if (records.length === 0) return outcome;
+    const changes: ChangeRow[] = [];
+    records.forEach((record, i) => {
+      if (hashes[i] === undefined) outcome.ignored++;
+      else {
+        outcome.created++;
+        changes.push({ sourcedId: record.sourcedId, kind: 'created', hash: hashes[i]!, record });
+      }
+    });
+    return { hashes, ...(changes.length > 0 ? { document: changeColumns(changes) } : {}), outcome };
+  }
+
+  async stage(
+    tenantId: string,
+    runId: string,
+    entity: RosterEntity,
+    records: readonly RosterRecord[],
+    trackSeen: boolean,
+    snapshotEmpty = false,
+    prepared: PreparedBatch = this.prepare(records, snapshotEmpty),
+  ): Promise<StageOutcome> {
+    if (records.length === 0) return { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0 };
+    if (prepared.outcome) {
+      if (prepared.document) await this.insertChanges(tenantId, runId, entity, prepared.document);
+      return { ...prepared.outcome };
+    }
+    const outcome: StageOutcome = { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0 };
     const known = new Map<string, string>();
     if (!snapshotEmpty) {
       const ids = records.map((r) => r.sourcedId);
@@ -106,44 +165,42 @@ export class Ledger {
       for (const row of rows) known.set(row.sourced_id, row.hash);
     }
 
-    const ids: string[] = [];
-    const kinds: RosterChangeKind[] = [];
-    const hashes: string[] = [];
-    const json: string[] = [];
+    const changes: ChangeRow[] = [];
     const seen: string[] = [];
     const seenDeleted: string[] = [];
-    for (const record of records) {
+    records.forEach((record, i) => {
       const previous = known.get(record.sourcedId);
-      if (record.status === 'tobedeleted') {
+      const hash = prepared.hashes[i];
+      if (hash === undefined) {
+        // tobedeleted
         if (previous === undefined) outcome.ignored++;
         else seenDeleted.push(record.sourcedId);
-        continue;
+        return;
       }
       if (trackSeen && !snapshotEmpty) seen.push(record.sourcedId);
       if (previous !== undefined) outcome.known++;
-      const hash = contentHash(record);
       if (previous === hash) outcome.unchanged++;
       else {
         const kind: RosterChangeKind = previous === undefined ? 'created' : 'updated';
         outcome[kind]++;
-        ids.push(record.sourcedId);
-        kinds.push(kind);
-        hashes.push(hash);
-        json.push(JSON.stringify(record));
+        changes.push({ sourcedId: record.sourcedId, kind, hash, record });
       }
-    }
-    if (ids.length > 0) {
-      await sql`
-        insert into ${this.version} (tenant_id, run_id, entity, sourced_id, kind, hash, record)
-        select ${tenantId}, ${runId}::uuid, ${entity}, c.sourced_id, c.kind, c.hash, c.record
-        from unnest(${ids}::text[], ${kinds}::text[], ${hashes}::text[], ${json}::text[]) as c(sourced_id, kind, hash, record)`.execute(this.db);
-    }
+    });
+    if (changes.length > 0) await this.insertChanges(tenantId, runId, entity, changeColumns(changes));
     const seenRows = [
       ...(seen.length > 0 ? [{ run_id: runId, entity, deleted: false, sourced_ids: seen }] : []),
       ...(seenDeleted.length > 0 ? [{ run_id: runId, entity, deleted: true, sourced_ids: seenDeleted }] : []),
     ];
     if (seenRows.length > 0) await this.db.insertInto('run_seen').values(seenRows).execute();
     return outcome;
+  }
+
+  /** Writes a batch's changes, given as one document ({@link changeColumns}); `json` keeps each record's text as written. */
+  private async insertChanges(tenantId: string, runId: string, entity: RosterEntity, document: ChangeColumns): Promise<void> {
+    await sql`
+      insert into ${this.version} (tenant_id, run_id, entity, sourced_id, kind, hash, record)
+      select ${tenantId}, ${runId}::uuid, ${entity}, c."sourcedId", c.kind, c.hash, c.record::text
+      from json_to_recordset(${document}::json) as c("sourcedId" text, kind text, hash text, record json)`.execute(this.db);
   }
 
   /**
@@ -179,15 +236,11 @@ export class Ledger {
     await sql`analyze ${this.runSeen}`.execute(this.db);
   }
 
-  /** How many records of each entity the tenant's snapshot holds. */
+  /** How many records of each entity the tenant's snapshot holds (kept by {@link commit}). */
   async sizes(tenantId: string): Promise<Partial<Record<RosterEntity, number>>> {
-    const { rows } = await sql<{ entity: RosterEntity; n: string }>`
-      select l.entity, count(*) as n from (
-        select distinct on (entity, sourced_id) entity, kind from ${this.version}
-        where tenant_id = ${tenantId} and seq <= ${this.watermark(tenantId)}
-        order by entity, sourced_id, seq desc) l
-      where l.kind <> 'deleted' group by l.entity`.execute(this.db);
-    return Object.fromEntries(rows.map((r) => [r.entity, Number(r.n)]));
+    const row = await this.db.selectFrom('ledger_state').select('sizes').where('tenant_id', '=', tenantId).executeTakeFirst();
+    const sizes = (typeof row?.sizes === 'string' ? JSON.parse(row.sizes) : row?.sizes ?? {}) as Partial<Record<RosterEntity, number>>;
+    return Object.fromEntries(Object.entries(sizes).filter(([, n]) => (n ?? 0) > 0));
   }
 
   /** Forgets what a run staged (a failed, cancelled, rejected or dry run); a committed run's versions stay. */
@@ -204,7 +257,7 @@ export class Ledger {
    * run's phase change), so the snapshot and the run's state never disagree: the watermark moves
    * past the run's versions.
    */
-  async commit(runId: string, andThen: (trx: Kysely<any>) => Promise<void>): Promise<void> {
+  async commit(runId: string, changes: Partial<Record<RosterEntity, { created: number; updated: number; deleted: number }>>, andThen: (trx: Kysely<any>) => Promise<void>): Promise<void> {
     const run = await this.db.selectFrom('run').select('tenant_id').where('id', '=', runId).executeTakeFirstOrThrow();
     const tenantId: string = run.tenant_id;
     let moved = 0;
@@ -217,14 +270,19 @@ export class Ledger {
       // The snapshot is now the reading of the run's source fingerprint (none for a delta, a source
       // without fingerprints, or one that changed during the read).
       const fingerprint = sql`(select source_fingerprint from ${sql.table(`${this.schemaName}.run`)} where id = ${runId}::uuid)`;
-      await sql`
-        insert into ${this.state} (tenant_id, committed_seq, source_fingerprint) values (${tenantId}, ${to}, ${fingerprint})
-        on conflict (tenant_id) do update
-          set committed_seq = greatest(${this.state}.committed_seq, excluded.committed_seq), source_fingerprint = excluded.source_fingerprint`.execute(trx);
-      if (to > from) {
-        const counted = await sql<{ n: string }>`select count(*) as n from ${this.version} where tenant_id = ${tenantId} and seq > ${from} and seq <= ${to}`.execute(trx);
-        moved = Number(counted.rows[0]?.n ?? 0);
+      // Each entity's size moves by what the run created and deleted (each key is staged at most
+      // once per run: a creation is a key the snapshot lacked, a deletion one it had).
+      const state = await trx.selectFrom('ledger_state').select('sizes').where('tenant_id', '=', tenantId).forUpdate().executeTakeFirst();
+      const sizes = (typeof state?.sizes === 'string' ? JSON.parse(state.sizes) : state?.sizes ?? {}) as Record<string, number>;
+      for (const [entity, c] of Object.entries(changes)) {
+        if (c && c.created - c.deleted !== 0) sizes[entity] = (sizes[entity] ?? 0) + c.created - c.deleted;
+        moved += c ? c.created + c.updated + c.deleted : 0;
       }
+      await sql`
+        insert into ${this.state} (tenant_id, committed_seq, source_fingerprint, sizes) values (${tenantId}, ${to}, ${fingerprint}, ${JSON.stringify(sizes)}::jsonb)
+        on conflict (tenant_id) do update
+          set committed_seq = greatest(${this.state}.committed_seq, excluded.committed_seq), source_fingerprint = excluded.source_fingerprint,
+              sizes = excluded.sizes`.execute(trx);
       await trx.deleteFrom('run_seen').where('run_id', '=', runId).execute();
       await andThen(trx);
     });
@@ -306,9 +364,11 @@ export class Ledger {
     const to = Math.min(upTo, Number(state.committed_seq));
     if (to <= from) return;
     await this.db.transaction().execute(async (trx) => {
+      // Only an update or a deletion can have an older version to supersede: a creation is of a key
+      // the snapshot lacked, whose older versions (up to a deletion) that deletion supersedes.
       await sql`
         delete from ${this.version} v using ${this.version} n
-        where n.tenant_id = ${tenantId} and n.seq > ${from} and n.seq <= ${to}
+        where n.tenant_id = ${tenantId} and n.seq > ${from} and n.seq <= ${to} and n.kind <> 'created'
           and v.tenant_id = n.tenant_id and v.entity = n.entity and v.sourced_id = n.sourced_id and v.seq < n.seq`.execute(trx);
       await sql`delete from ${this.version} where tenant_id = ${tenantId} and seq > ${from} and seq <= ${to} and kind = 'deleted'`.execute(trx);
       await trx.updateTable('ledger_state').set({ pruned_seq: to }).where('tenant_id', '=', tenantId).execute();

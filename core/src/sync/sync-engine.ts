@@ -4,7 +4,7 @@ import type { Logger } from '../base/logger';
 import { type ErrorCode, RosterbridgeError, errorMessage, isRosterbridgeError } from '../errors/rosterbridge-error';
 import { ROSTER_ENTITY_ORDER, type RosterEntity } from '../roster/roster-entity';
 import type { RosterIssue } from '../roster/roster-issue';
-import type { Ledger, StagedChange } from './ledger';
+import type { Ledger, PreparedBatch, StagedChange } from './ledger';
 import type { RosterBatch, RosterSourceSession } from './roster-source';
 import type { RosterChangeEvent, RosterTargetSession, TargetApplyResult } from './roster-target';
 import type { RunStore } from './run-store';
@@ -112,7 +112,7 @@ export class SyncEngine {
     const run = await this.get(runId);
     if (run.status !== 'held') throw new RosterbridgeError('CONFLICT', `run ${runId} is ${run.status}, not held`);
     await this.runs.update(runId, { hold: { ...run.hold!, decision: 'approved', decidedBy: by }, reason: `hold approved by ${by}: ${run.hold!.reason}` });
-    await this.ledger.commit(runId, async (trx) => {
+    await this.ledger.commit(runId, run.counts.source, async (trx) => {
       await trx.updateTable('run').set({ status: 'running', phase: 'applying', committed_at: new Date(), owner: null, lease_until: null }).where('id', '=', runId).execute();
     });
     return this.get(runId);
@@ -193,13 +193,13 @@ export class SyncEngine {
       // One batch is staged while the next is read: the source's parsing and the database's work
       // overlap, and at most two batches are held.
       let staging: Promise<void> | undefined;
-      const stageBatch = async (batch: RosterBatch): Promise<void> => {
+      const stageBatch = async (batch: RosterBatch, prepared?: PreparedBatch): Promise<void> => {
         tally.read += batch.rowsRead;
         tally.rejected += batch.rowsRead - batch.records.length;
         if (unchanged) {
           tally.unchanged += batch.records.length;
         } else {
-          const outcome = await this.ledger.stage(run.tenantId, run.id, entity, batch.records, run.mode === 'full', snapshotEmpty);
+          const outcome = await this.ledger.stage(run.tenantId, run.id, entity, batch.records, run.mode === 'full', snapshotEmpty, prepared);
           tally.created += outcome.created;
           tally.updated += outcome.updated;
           tally.unchanged += outcome.unchanged + outcome.ignored;
@@ -211,8 +211,10 @@ export class SyncEngine {
       try {
         for await (const batch of session.read(entity, { mode: run.mode === 'delta' ? 'delta' : 'full', since, batchSize: this.host.batchSize, signal })) {
           if (signal.aborted) throw RunStop.for(signal, 'reading the source');
+          // Hashing (the CPU's part) overlaps the previous batch's writing (the database's).
+          const prepared = unchanged ? undefined : this.ledger.prepare(batch.records, snapshotEmpty);
           await staging;
-          staging = stageBatch(batch);
+          staging = stageBatch(batch, prepared);
           // Marked handled until awaited above: a failure surfaces there, or after the loop.
           staging.catch(() => undefined);
         }
@@ -255,12 +257,13 @@ export class SyncEngine {
       this.progress(held, 'done', held.counts);
       return held;
     }
-    await this.commit(run.id);
+    await this.commit(run);
     return this.get(run.id);
   }
 
-  private async commit(runId: string): Promise<void> {
-    await this.ledger.commit(runId, async (trx) => {
+  private async commit(run: SyncRun): Promise<void> {
+    const runId = run.id;
+    await this.ledger.commit(runId, run.counts.source, async (trx) => {
       await trx.updateTable('run').set({ phase: 'applying', committed_at: new Date() }).where('id', '=', runId).execute();
     });
   }

@@ -205,6 +205,17 @@ export const syncMigrations: Record<string, Migration> = {
       // same fingerprint knows nothing changed without looking any record up.
       await db.schema.alterTable('run').addColumn('source_fingerprint', 'text').execute();
       await db.schema.alterTable('ledger_state').addColumn('source_fingerprint', 'text').execute();
+      // How many records of each entity the snapshot holds, kept at each commit (holds weigh a run
+      // against it; counting a million versions per run costs a second).
+      await db.schema.alterTable('ledger_state').addColumn('sizes', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`)).execute();
+      const t = (table: string) => sql.raw(db.selectFrom(table).selectAll().compile().sql.replace(/^select \* from /, ''));
+      await sql`
+        update ${t('ledger_state')} s set sizes = coalesce((
+          select jsonb_object_agg(l.entity, l.n) from (
+            select v.entity, count(*) as n from (
+              select distinct on (entity, sourced_id) entity, kind from ${t('ledger_version')}
+              where tenant_id = s.tenant_id and seq <= s.committed_seq order by entity, sourced_id, seq desc) v
+            where v.kind <> 'deleted' group by v.entity) l), '{}'::jsonb)`.execute(db);
     },
   },
 };

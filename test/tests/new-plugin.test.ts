@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { HOST_CLI } from '@rosterbridge/test-kit';
@@ -32,7 +33,8 @@ t.test('rosterbridge new-plugin: a source and a target that build and pass their
   t.equal(tested.status, 0, `the generated tests pass:\n${tested.out.slice(-3000)}`);
   t.notMatch(tested.out, /not ok/, 'no failing assertion');
   t.match(tested.out, /a first sync writes every record; a resync writes nothing/);
-  t.match(tested.out, /the connection check and a full read of a generated district/);
+  t.match(tested.out, /source-acme-sis conforms/);
+  t.notMatch(tested.out, /\btodo\b|\bskip\b/i, 'the conformance kit runs with no gap left as todo or skip');
 
   const again = run(process.execPath, [HOST_CLI, 'new-plugin', 'target', 'acme-lms', '--dir', dir]);
   t.not(again.status, 0, 'an existing package is not overwritten');
@@ -40,4 +42,32 @@ t.test('rosterbridge new-plugin: a source and a target that build and pass their
   const bad = run(process.execPath, [HOST_CLI, 'new-plugin', 'target', 'Acme_LMS', '--dir', dir]);
   t.not(bad.status, 0);
   t.match(bad.out, /kebab-case/);
+});
+
+t.test('rosterbridge new-plugin in a checkout\'s plugins/: joins the solution build and the lockfile, so npm ci accepts it', async (t) => {
+  const root = mkdtempSync(path.join(tmpdir(), 'rb-scaffold-root-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  mkdirSync(path.join(root, 'plugins'));
+  writeFileSync(path.join(root, 'tsconfig.base.json'), '{}\n');
+  writeFileSync(path.join(root, 'tsconfig.json'), JSON.stringify({ files: [], references: [{ path: 'core' }, { path: 'plugins/target-zeta' }, { path: 'host' }] }));
+  const lock = {
+    name: 'rosterbridge',
+    lockfileVersion: 3,
+    packages: {
+      '': { name: 'rosterbridge', workspaces: ['core', 'plugins/*', 'host'] },
+      'node_modules/@rosterbridge/core': { resolved: 'core', link: true },
+      'node_modules/@rosterbridge/target-zeta': { resolved: 'plugins/target-zeta', link: true },
+      'node_modules/kysely': { version: '0.28.18' },
+      'plugins/target-zeta': { name: '@rosterbridge/target-zeta', version: '1.0.0' },
+    },
+  };
+  writeFileSync(path.join(root, 'package-lock.json'), JSON.stringify(lock, null, 2));
+  const made = run(process.execPath, [HOST_CLI, 'new-plugin', 'source', 'acme-sis', '--dir', path.join(root, 'plugins')]);
+  t.equal(made.status, 0, made.out);
+  const tsconfig = JSON.parse(readFileSync(path.join(root, 'tsconfig.json'), 'utf8'));
+  t.same(tsconfig.references.map((r: { path: string }) => r.path), ['core', 'plugins/target-zeta', 'plugins/source-acme-sis', 'host'], 'a reference before the host');
+  const written = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8'));
+  t.same(Object.keys(written.packages), ['', 'node_modules/@rosterbridge/core', 'node_modules/@rosterbridge/source-acme-sis', 'node_modules/@rosterbridge/target-zeta', 'node_modules/kysely', 'plugins/source-acme-sis', 'plugins/target-zeta'], 'the package and its link, in npm\'s order');
+  t.same(written.packages['plugins/source-acme-sis'], { name: '@rosterbridge/source-acme-sis', version: '0.1.0', dependencies: { '@rosterbridge/core': '1.0.0' }, engines: { rosterbridge: '^1.0.0' } });
+  t.same(written.packages['node_modules/@rosterbridge/source-acme-sis'], { resolved: 'plugins/source-acme-sis', link: true });
 });

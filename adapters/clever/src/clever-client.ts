@@ -1,6 +1,6 @@
 import { RosterbridgeError, isRosterbridgeError, type ConnectionCheck, type RosterIssue } from '@rosterbridge/core';
 import { CLEVER_USER_ROLES, mapCleverDistrict, type CanonicalRecords, type CleverDistrictData, type CleverObject } from './clever-mapping';
-import { CleverTransport, type CleverTransportOptions } from './clever-transport';
+import { CleverTransport, type CleverJsonResponse, type CleverTransportOptions } from './clever-transport';
 
 /** Clever's production API root. */
 export const CLEVER_API_BASE_URL = 'https://api.clever.com/v3.0';
@@ -72,6 +72,11 @@ export class CleverClient {
    * each as the list of its objects. Ends only after the last page; throws otherwise.
    */
   async *pages(path: string, params: Record<string, string> = {}, signal?: AbortSignal): AsyncGenerator<CleverObject[]> {
+    for await (const page of this.responses(path, params, signal)) yield page.objects;
+  }
+
+  /** The pages of a collection with each response's headers (Clever's clock is its `Date`). */
+  private async *responses(path: string, params: Record<string, string>, signal?: AbortSignal): AsyncGenerator<{ objects: CleverObject[]; headers: CleverJsonResponse['headers'] }> {
     const maxRequests = this.options.maxRequestsPerRead ?? 100_000;
     let url: URL | undefined = new URL(`${this.baseUrl}/${path}`);
     for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
@@ -81,12 +86,12 @@ export class CleverClient {
       if (requests > maxRequests) {
         throw new RosterbridgeError('SOURCE_TOO_MANY_REQUESTS', `Reading ${path} from Clever needed more than ${maxRequests} requests`, { path, maxRequests });
       }
-      const { body } = await this.transport.getJson(url, signal);
+      const { body, headers } = await this.transport.getJson(url, signal);
       if (!Array.isArray(body.data)) {
         throw new RosterbridgeError('SOURCE_BAD_RESPONSE', `GET ${url.pathname}${url.search} answered 200 without a 'data' list: not a Clever collection`, { url: url.href });
       }
       const objects = body.data.map((item, i) => unwrap(item, url!, i));
-      yield objects;
+      yield { objects, headers };
       if (objects.length === 0) return;
       let next: URL | undefined;
       if (Array.isArray(body.links)) {
@@ -119,6 +124,39 @@ export class CleverClient {
       for (const object of page) byId.set(object.id, object);
     }
     return [...byId.values()];
+  }
+
+  /** Every object of a collection, or undefined when Clever answers 404 (a nested route of an object deleted since). */
+  async readAllIfFound(path: string, params: Record<string, string> = {}, signal?: AbortSignal): Promise<CleverObject[] | undefined> {
+    try {
+      return await this.readAll(path, params, signal);
+    } catch (error) {
+      if (isRosterbridgeError(error, 'SOURCE_NOT_FOUND')) return undefined;
+      throw error;
+    }
+  }
+
+  /** One object (`users/{id}`), or undefined when Clever answers 404. */
+  async getObject(path: string, signal?: AbortSignal): Promise<CleverObject | undefined> {
+    const url = new URL(`${this.baseUrl}/${path}`);
+    try {
+      const { body } = await this.transport.getJson(url, signal);
+      return unwrap(body, url, 0);
+    } catch (error) {
+      if (isRosterbridgeError(error, 'SOURCE_NOT_FOUND')) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * The district's events, oldest first, page by page (Clever keeps 30 days of them), each page
+   * with Clever's clock when it answered (its `Date` header). Ends only after the last page.
+   */
+  async *eventPages(signal?: AbortSignal): AsyncGenerator<{ events: CleverEvent[]; serverTime: Date | undefined }> {
+    for await (const { objects, headers } of this.responses('events', {}, signal)) {
+      const date = typeof headers.date === 'string' ? new Date(headers.date) : undefined;
+      yield { events: objects.map((o, i) => asEvent(o, i)), serverTime: date && !Number.isNaN(date.getTime()) ? date : undefined };
+    }
   }
 
   /**
@@ -171,6 +209,23 @@ export class CleverClient {
   async close(): Promise<void> {
     await this.transport.close();
   }
+}
+
+/** A Clever event as `/events` serves it: `data.object` is the object as it is after the event (as it was, for a deletion). */
+export interface CleverEvent {
+  id: string;
+  /** `<resource>.created|updated|deleted`: `users.updated`, `sections.deleted`… */
+  type: string;
+  created: string;
+  data: { object: CleverObject; previous_attributes?: Record<string, unknown> };
+}
+
+function asEvent(object: CleverObject, index: number): CleverEvent {
+  const data = object.data as CleverEvent['data'] | undefined;
+  if (typeof object.type !== 'string' || typeof object.created !== 'string' || !data || typeof data.object?.id !== 'string') {
+    throw new RosterbridgeError('SOURCE_BAD_RESPONSE', `event ${index} of a page of /events ('${object.id}') has no type, created time or data.object with an id`, { eventId: object.id });
+  }
+  return object as unknown as CleverEvent;
 }
 
 function unwrap(item: unknown, url: URL, index: number, lenient = false): CleverObject {

@@ -90,6 +90,8 @@ export class CleverTransport {
         headers = response.headers;
         try {
           text = await response.body.text();
+          // A careless gateway may echo the request's headers in an error page: the token never reaches a message.
+          if (text.includes(this.token)) text = text.split(this.token).join('[redacted]');
         } catch (error) {
           throw Object.assign(new Error(describe(error)), { code: codeOf(error) ?? 'UND_ERR_SOCKET', cause: error, duringBody: true });
         }

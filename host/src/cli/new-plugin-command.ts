@@ -32,8 +32,9 @@ export function newPlugin(options: NewPluginOptions): { packageDir: string; file
   if (!root) throw new RosterbridgeError('BAD_REQUEST', `no Rosterbridge checkout (a folder with tsconfig.base.json) above ${path.dirname(packageDir)}`);
   const displayName = options.displayName ?? id.split('-').map((w) => w[0]!.toUpperCase() + w.slice(1)).join(' ');
   const rel = (to: string) => path.relative(packageDir, to).split(path.sep).join('/');
+  const packageJson = manifest(kind, id, pluginId, displayName);
   const files: Record<string, string> = {
-    'package.json': `${JSON.stringify(manifest(kind, id, pluginId, displayName), null, 2)}\n`,
+    'package.json': `${JSON.stringify(packageJson, null, 2)}\n`,
     'tsconfig.json': `${JSON.stringify(
       { extends: `${rel(path.join(root, 'tsconfig.base.json'))}`, compilerOptions: { rootDir: 'src', outDir: 'dist' }, include: ['src'], references: [{ path: rel(path.join(root, 'core')) }] },
       null,
@@ -47,12 +48,13 @@ export function newPlugin(options: NewPluginOptions): { packageDir: string; file
     mkdirSync(path.dirname(path.join(packageDir, name)), { recursive: true });
     writeFileSync(path.join(packageDir, name), text);
   }
-  // A package under the checkout's plugins/ joins the solution build.
+  // A package under the checkout's plugins/ joins the solution build, and the lockfile's workspaces
+  // (npm ci refuses a lockfile that lacks a workspace package).
   let registered = false;
   const solution = path.join(root, 'tsconfig.json');
+  const ref = `plugins/${pluginId}`;
   if (path.dirname(packageDir) === path.join(root, 'plugins') && existsSync(solution)) {
     const tsconfig = JSON.parse(readFileSync(solution, 'utf8')) as { references?: { path: string }[] };
-    const ref = `plugins/${pluginId}`;
     if (!(tsconfig.references ?? []).some((r) => r.path === ref)) {
       const refs = (tsconfig.references ??= []);
       const host = refs.findIndex((r) => r.path === 'host');
@@ -60,8 +62,30 @@ export function newPlugin(options: NewPluginOptions): { packageDir: string; file
       writeFileSync(solution, `${JSON.stringify(tsconfig, null, 2)}\n`);
       registered = true;
     }
+    registerInLockfile(path.join(root, 'package-lock.json'), ref, packageJson);
   }
   return { packageDir, files: Object.keys(files), registered };
+}
+
+/** Adds a workspace package to an npm v3 lockfile as npm would: its entry and its `node_modules` link, in npm's key order. */
+function registerInLockfile(lockFile: string, ref: string, packageJson: Record<string, unknown>): void {
+  if (!existsSync(lockFile)) return;
+  const lock = JSON.parse(readFileSync(lockFile, 'utf8')) as { packages?: Record<string, unknown> };
+  if (!lock.packages || lock.packages[ref]) return;
+  const { name, version, dependencies, engines } = packageJson as { name: string; version: string; dependencies: unknown; engines: unknown };
+  const added: Record<string, unknown> = { [`node_modules/${name}`]: { resolved: ref, link: true }, [ref]: { name, version, dependencies, engines } };
+  const packages: Record<string, unknown> = {};
+  const pending = Object.keys(added).sort((a, b) => a.localeCompare(b, 'en'));
+  for (const [key, value] of Object.entries(lock.packages)) {
+    while (key !== '' && pending.length > 0 && pending[0]!.localeCompare(key, 'en') < 0) {
+      const next = pending.shift()!;
+      packages[next] = added[next];
+    }
+    packages[key] = value;
+  }
+  for (const next of pending) packages[next] = added[next];
+  lock.packages = packages;
+  writeFileSync(lockFile, `${JSON.stringify(lock, null, 2)}\n`);
 }
 
 function findRepoRoot(from: string): string | undefined {
@@ -132,7 +156,9 @@ import {
   type RosterEntity,
   type RosterReadOptions,
   type RosterSourceSession,
+  RosterbridgeError,
   type TenantContext,
+  findUnresolvedReferences,
   parseRosterRecord,
 } from '@rosterbridge/core';
 
@@ -140,9 +166,11 @@ interface Settings {
   location: string;
 }
 
+type Line = { line: number; raw: Record<string, unknown> & { entity?: string } };
+
 /**
  * The ${id} source. This skeleton reads canonical records from a JSON Lines file (one
- * \`{"entity": "users", ...record}\` per line): replace \`records()\` with your SIS's client, keep the rest.
+ * \`{"entity": "users", ...record}\` per line): replace \`lines()\` with your SIS's client, keep the rest.
  */
 export function activate(context: PluginContext): void {
   context.subscriptions.add(context.registerSource('${id}', { open: async (tenant) => new Session(tenant) }));
@@ -150,6 +178,8 @@ export function activate(context: PluginContext): void {
 
 class Session implements RosterSourceSession {
   readonly capabilities = { entities: [...ROSTER_ENTITY_ORDER], delta: false };
+  /** Every entity's sourcedIds, to report references to records the source does not hold. */
+  private sourcedIds: Promise<Map<string, Set<string>>> | undefined;
 
   constructor(private readonly tenant: TenantContext) {}
 
@@ -164,19 +194,26 @@ class Session implements RosterSourceSession {
   }
 
   async *read<E extends RosterEntity>(entity: E, options: RosterReadOptions): AsyncIterable<RosterBatch<E>> {
+    throwIfCancelled(options.signal);
+    const known = await (this.sourcedIds ??= this.readSourcedIds(options.signal));
     let batch: RosterBatch<E> = { entity, records: [], issues: [], rowsRead: 0 };
-    for await (const { line, raw } of this.records(options.signal)) {
+    for await (const { line, raw } of this.lines(options.signal)) {
       if (raw.entity !== entity) continue;
       const { entity: _entity, ...fields } = raw;
       const parsed = parseRosterRecord(entity, fields);
       batch.rowsRead++;
-      if (parsed.record) batch.records.push(parsed.record);
+      if (parsed.record) {
+        batch.records.push(parsed.record);
+        batch.issues.push(...findUnresolvedReferences(entity, parsed.record, (target, sourcedId) => known.get(target)?.has(sourcedId) ?? false));
+      }
       batch.issues.push(...parsed.issues.map((issue) => ({ ...issue, line })));
       if (batch.rowsRead >= options.batchSize) {
         yield batch;
         batch = { entity, records: [], issues: [], rowsRead: 0 };
       }
     }
+    // A read that stopped because it was cancelled must not end as if it were complete.
+    throwIfCancelled(options.signal);
     if (batch.rowsRead > 0) yield batch;
   }
 
@@ -187,15 +224,48 @@ class Session implements RosterSourceSession {
     return path.resolve(this.tenant.configDir, location);
   }
 
-  /** Every line of the file as an object, with its line number. */
-  private async *records(signal: AbortSignal): AsyncIterable<{ line: number; raw: Record<string, unknown> & { entity?: string } }> {
-    const lines = createInterface({ input: createReadStream(await this.file(), { signal }), crlfDelay: Infinity });
-    let line = 0;
-    for await (const text of lines) {
-      line++;
-      if (text.trim() !== '') yield { line, raw: JSON.parse(text) };
+  private async readSourcedIds(signal: AbortSignal): Promise<Map<string, Set<string>>> {
+    const ids = new Map<string, Set<string>>();
+    for await (const { raw } of this.lines(signal)) {
+      if (typeof raw.entity !== 'string' || typeof raw.sourcedId !== 'string') continue;
+      let set = ids.get(raw.entity);
+      if (!set) ids.set(raw.entity, (set = new Set()));
+      set.add(raw.sourcedId.trim());
+    }
+    return ids;
+  }
+
+  /** Every line of the file as an object, with its line number; a line that is not one (a file cut off) ends the read in an error. */
+  private async *lines(signal: AbortSignal): AsyncIterable<Line> {
+    const file = await this.file();
+    const input = createReadStream(file);
+    const lines = createInterface({ input, crlfDelay: Infinity });
+    try {
+      let line = 0;
+      for await (const text of lines) {
+        throwIfCancelled(signal);
+        line++;
+        if (text.trim() === '') continue;
+        let raw: unknown;
+        try {
+          raw = JSON.parse(text);
+        } catch {
+          raw = undefined;
+        }
+        if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+          throw new RosterbridgeError('SOURCE_BAD_RESPONSE', \`\${file}:\${line} is not a JSON object (was the file cut off?)\`, { file, line });
+        }
+        yield { line, raw: raw as Line['raw'] };
+      }
+    } finally {
+      lines.close();
+      input.destroy();
     }
   }
+}
+
+function throwIfCancelled(signal: AbortSignal): void {
+  if (signal.aborted) throw new RosterbridgeError('CANCELLED', 'the read was cancelled');
 }
 `;
 }
@@ -320,50 +390,42 @@ t.test('${pluginId}: a first sync writes every record; a resync writes nothing',
 }
 
 function sourceTest(id: string, pluginId: string): string {
-  return `import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+  return `import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { ROSTER_ENTITY_ORDER } from '@rosterbridge/core';
-import { generateDistrict, startTestHost } from '${TEST_KIT}';
+import { type RosterRecordSource, runSourceConformance } from '${TEST_KIT}';
 
-const PLUGIN_DIRS = [path.resolve(__dirname, '../..')];
+const dir = mkdtempSync(path.join(tmpdir(), '${pluginId}-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
 
-t.test('${pluginId}: the connection check and a full read of a generated district', async (t) => {
-  const root = mkdtempSync(path.join(tmpdir(), '${pluginId}-'));
-  mkdirSync(path.join(root, 'tenants'));
-  const district = generateDistrict({ seed: 1, size: 'tiny' });
+/** Writes \`roster\` as the JSON Lines file the skeleton reads; with \`cutAt\`, only that share of it, ending mid-line. */
+function writeRoster(roster: RosterRecordSource, cutAt?: number): string {
   const lines: string[] = [];
-  for (const entity of ROSTER_ENTITY_ORDER) for (const record of district.records(entity)) lines.push(JSON.stringify({ entity, ...record }));
-  writeFileSync(path.join(root, 'district.jsonl'), \`\${lines.join('\\n')}\\n\`);
-  const tenant = (name: string, location: string) =>
-    writeFileSync(path.join(root, 'tenants', \`\${name}.json\`), JSON.stringify({ displayName: name, timezone: 'UTC', source: { id: '${id}', settings: { location } } }));
-  tenant('good', '../district.jsonl');
-  tenant('missing', '../nothing-here.jsonl');
-  const th = await startTestHost({ pluginDirs: PLUGIN_DIRS, tenantsDir: path.join(root, 'tenants') });
-  t.teardown(async () => {
-    await th.stop();
-    rmSync(root, { recursive: true, force: true });
-  });
-  const { host } = th;
-  t.match(await host.sourceSessions.check('good'), { ok: true });
-  t.match(await host.sourceSessions.check('missing'), { ok: false, code: 'SOURCE_NOT_FOUND' });
+  for (const entity of ROSTER_ENTITY_ORDER) for (const record of roster.records(entity)) lines.push(JSON.stringify({ entity, ...record }));
+  let text = \`\${lines.join('\\n')}\\n\`;
+  if (cutAt !== undefined) text = text.slice(0, text.indexOf('\\n', Math.floor(text.length * cutAt)) - 5);
+  const file = path.join(dir, \`roster-\${++files}.jsonl\`);
+  writeFileSync(file, text);
+  return file;
+}
 
-  const session = await host.sourceSessions.open('good');
-  try {
-    for (const entity of ROSTER_ENTITY_ORDER) {
-      const ids: string[] = [];
-      let issues = 0;
-      for await (const batch of session.read(entity, { mode: 'full', batchSize: 100, signal: new AbortController().signal })) {
-        ids.push(...batch.records.map((r) => r.sourcedId));
-        issues += batch.issues.filter((i) => i.severity === 'error').length;
-      }
-      t.same([ids.length, new Set(ids).size, issues], [district.counts[entity], district.counts[entity], 0], \`\${entity}: every record, each once, no errors\`);
-    }
-  } finally {
-    await session.dispose();
-  }
-});
+// The source conformance kit: the connection check, full reads of a generated district, references
+// to missing records, a source dying mid-read, cancellation (and deltas, once the manifest declares
+// supportsDelta and the harness says how to serve a change). When you replace the skeleton with
+// your SIS's client, change how the harness serves a roster (a simulator of your SIS), not the kit.
+t.test('${pluginId} conforms', (t) =>
+  runSourceConformance(t, {
+    sourceId: '${id}',
+    // This package's folder's parent: the host discovers it there.
+    pluginDirs: [path.resolve(__dirname, '../..')],
+    serve: async (roster) => ({ location: writeRoster(roster) }),
+    badLocation: async () => [{ location: path.join(dir, 'nothing-here.jsonl') }],
+    dieMidRead: async (roster) => ({ 'the file cut off mid-line': { location: writeRoster(roster, 0.6) } }),
+  }),
+);
 `;
 }
 
@@ -375,10 +437,13 @@ A Rosterbridge ${kind} plugin, generated by \`rosterbridge new-plugin ${kind} ${
 ${
   kind === 'source'
     ? `It contributes the source \`${id}\`. As generated it reads canonical roster records from a JSON Lines file
-(\`settings.location\`, one \`{"entity": "users", …}\` per line), which is enough to run end to end. Replace
-\`Session.records()\` in \`src/index.ts\` with your SIS client (keep paging, errors and cancellation in an adapter
-under \`adapters/\`), map its entities to the canonical records of \`@rosterbridge/core\`, and declare
-\`supportsDelta\` in \`package.json\` once \`read(…, { mode: 'delta', since })\` works.`
+(\`settings.location\`, one \`{"entity": "users", …}\` per line), which is enough to run end to end, and its test
+runs the source conformance kit (\`runSourceConformance\` of the test kit) green. Replace \`Session.lines()\` in
+\`src/index.ts\` with your SIS client (keep paging, errors and cancellation in an adapter under \`adapters/\`), map
+its entities to the canonical records of \`@rosterbridge/core\`, and change the test's harness to serve a roster
+through a simulator of your SIS (\`badCredentials\`, \`slow\`, \`expectRecord\` for what your SIS cannot carry).
+Declare \`supportsDelta\` in \`package.json\` once \`read(…, { mode: 'delta', since })\` works, and give the
+harness \`serveChange\`. \`plugins/source-clever\` is a worked example.`
     : `It contributes the target \`${id}\`. As generated it keeps every record it receives in one table
 (\`record\`) of its own schema, one transaction per batch, idempotently, and leaves guardians out when
 \`settings.skipGuardians\` is on. Replace the migration with the product's own tables and \`apply()\` with

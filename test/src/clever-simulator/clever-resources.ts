@@ -22,9 +22,9 @@ export interface CleverRenderOptions {
 /**
  * The canonical roster rendered as Clever v3.0 objects, by resource type, each in id order. The
  * Clever id of every object is the canonical sourcedId; what Clever has no field for is dropped
- * (see the adapter's README: enrollment ids and dates, term types and parents, course grades and
- * subjects, class locations and subject codes, user ids other than the SIS one, enabledUser, sms,
- * staff phones, metadata, orgs other than the district and its schools).
+ * ({@link cleverReadBack} lists it: enrollment ids and dates, term types and parents, course grades
+ * and subjects, class locations and subject codes, user ids other than the SIS one, enabledUser,
+ * sms, staff phones, metadata, orgs other than the district and its schools…).
  */
 export function renderCleverResources(source: CanonicalRecordSource, options: CleverRenderOptions = {}): Map<CleverResourceType, CleverObject[]> {
   const contactNameInLast = options.contactNameInLast ?? true;
@@ -100,6 +100,8 @@ export function renderCleverResources(source: CanonicalRecordSource, options: Cl
   });
 
   const cleverUsers: CleverObject[] = users.map((user) => {
+    // A student's demographics are fields of the Clever user: changing them changes the user.
+    const demo = user.role === 'student' ? demographics.get(user.sourcedId) : undefined;
     const schoolsOf = user.orgSourcedIds.filter((id) => schoolIds.has(id));
     const credentials = user.username ? { credentials: { district_username: user.username } } : {};
     const sisId = user.userIds.find((id) => id.type.toUpperCase() === 'SIS')?.identifier;
@@ -108,7 +110,6 @@ export function renderCleverResources(source: CanonicalRecordSource, options: Cl
     const isContact = user.role === 'guardian' || user.role === 'parent' || user.role === 'relative';
     switch (user.role) {
       case 'student': {
-        const demo = demographics.get(user.sourcedId);
         roles = {
           student: {
             ...common,
@@ -158,7 +159,7 @@ export function renderCleverResources(source: CanonicalRecordSource, options: Cl
       ...(user.email ? { email: user.email } : {}),
       name,
       roles,
-      ...stamps(user.dateLastModified),
+      ...stamps(latest(user.dateLastModified, demo?.dateLastModified)),
     };
   });
 
@@ -231,6 +232,12 @@ function cleverDemographics(demo: Demographics): Record<string, unknown> {
   if (race) out.race = race;
   if (demo.hispanicOrLatinoEthnicity !== undefined) out.hispanic_ethnicity = demo.hispanicOrLatinoEthnicity ? 'Y' : 'N';
   return out;
+}
+
+/** The later of two dates (either may be absent). */
+export function latest(a: Date | undefined, b: Date | undefined): Date | undefined {
+  if (!a || !b) return a ?? b;
+  return new Date(a).getTime() >= new Date(b).getTime() ? a : b;
 }
 
 function stamps(date: Date | undefined): Record<string, string> {

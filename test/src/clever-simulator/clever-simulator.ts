@@ -76,6 +76,11 @@ export interface CleverSimulator {
   upsert(type: CleverResourceType, object: CleverObject): CleverEvent;
   /** Removes an object and records a `<type>.deleted` event; undefined when it was not there. */
   remove(type: CleverResourceType, id: string): CleverEvent | undefined;
+  /**
+   * Serves `roster` from now on, as a district's SIS changing would: an event for every Clever
+   * object created, changed (any attribute, `last_modified` included) or deleted, in that order.
+   */
+  changeTo(roster: CanonicalRecordSource | OneRosterDataset): CleverEvent[];
   /** Every event recorded so far. */
   readonly events: readonly CleverEvent[];
   faultCounts(): number[];
@@ -139,6 +144,7 @@ export async function startCleverSimulator(options: CleverSimulatorOptions): Pro
   const list = (type: CleverResourceType): CleverObject[] => resources.get(type)!;
 
   const sockets = new Set<Socket>();
+  const closing = new AbortController();
   const server = createServer((request, response) => {
     void handle(request, response).catch(() => {
       if (!response.headersSent) send(response, 500, { error: 'internal simulator error' });
@@ -156,8 +162,10 @@ export async function startCleverSimulator(options: CleverSimulatorOptions): Pro
     const path = url.pathname.startsWith(`${BASE_PATH}/`) ? url.pathname.slice(BASE_PATH.length + 1).replace(/\/+$/, '') : url.pathname;
     const entry: CleverRequestRecord = { n: requests.length + 1, path, query, status: 0, at: Date.now() };
     requests.push(entry);
+    // Clever's clock, as any HTTP server gives it (a client tells from it how old its events are).
+    response.setHeader('date', new Date(now()).toUTCString());
     try {
-      if (latencyMs > 0) await pause(latencyMs);
+      if (latencyMs > 0) await pause(latencyMs, closing.signal);
       if (!url.pathname.startsWith(`${BASE_PATH}/`)) throw new HttpError(404, 'Not Found');
       authenticate(request);
       const limitHeaders = takeRateLimit();
@@ -325,7 +333,7 @@ export async function startCleverSimulator(options: CleverSimulatorOptions): Pro
         return true;
       }
       case 'slow':
-        await pause(fault.delayMs);
+        await pause(fault.delayMs, closing.signal);
         if (request.socket.destroyed) return true;
         return false;
       case 'truncatedJson': {
@@ -364,26 +372,45 @@ export async function startCleverSimulator(options: CleverSimulatorOptions): Pro
   });
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+  const upsert = (type: CleverResourceType, object: CleverObject): CleverEvent => {
+    const map = byId.get(type)!;
+    const previous = map.get(object.id);
+    map.set(object.id, object);
+    resources.set(type, [...map.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
+    return record(type, previous ? 'updated' : 'created', object, previous);
+  };
+  const remove = (type: CleverResourceType, id: string): CleverEvent | undefined => {
+    const map = byId.get(type)!;
+    const previous = map.get(id);
+    if (!previous) return undefined;
+    map.delete(id);
+    resources.set(type, list(type).filter((o) => o.id !== id));
+    return record(type, 'deleted', previous);
+  };
+
   return {
     baseUrl: `${origin}${BASE_PATH}`,
     origin,
     requests,
     events,
     resources: (type) => list(type),
-    upsert(type, object) {
-      const map = byId.get(type)!;
-      const previous = map.get(object.id);
-      map.set(object.id, object);
-      resources.set(type, [...map.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
-      return record(type, previous ? 'updated' : 'created', object, previous);
-    },
-    remove(type, id) {
-      const map = byId.get(type)!;
-      const previous = map.get(id);
-      if (!previous) return undefined;
-      map.delete(id);
-      resources.set(type, list(type).filter((o) => o.id !== id));
-      return record(type, 'deleted', previous);
+    upsert,
+    remove,
+    changeTo(roster) {
+      const next = renderCleverResources(roster, options);
+      const recorded: CleverEvent[] = [];
+      for (const type of CLEVER_RESOURCE_TYPES) {
+        const current = byId.get(type)!;
+        for (const object of next.get(type)!) {
+          const was = current.get(object.id);
+          if (!was || JSON.stringify(was) !== JSON.stringify(object)) recorded.push(upsert(type, object));
+        }
+      }
+      for (const type of [...CLEVER_RESOURCE_TYPES].reverse()) {
+        const wanted = new Set(next.get(type)!.map((o) => o.id));
+        for (const id of [...byId.get(type)!.keys()]) if (!wanted.has(id)) recorded.push(remove(type, id)!);
+      }
+      return recorded;
     },
     faultCounts: () => faultPlan.firedCounts(),
     configure,
@@ -391,6 +418,7 @@ export async function startCleverSimulator(options: CleverSimulatorOptions): Pro
       requests.length = 0;
     },
     stop: async () => {
+      closing.abort();
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
@@ -418,10 +446,11 @@ function relationships(user: CleverObject): { student: string }[] {
   return contact?.student_relationships ?? [];
 }
 
+/** The previous value of every top-level attribute that changed, whole; null for one that was absent. */
 function changedAttributes(previous: CleverObject, next: CleverObject): Record<string, unknown> {
   const changed: Record<string, unknown> = {};
   for (const key of new Set([...Object.keys(previous), ...Object.keys(next)])) {
-    if (JSON.stringify(previous[key]) !== JSON.stringify(next[key])) changed[key] = previous[key];
+    if (JSON.stringify(previous[key]) !== JSON.stringify(next[key])) changed[key] = previous[key] ?? null;
   }
   return changed;
 }
@@ -436,6 +465,18 @@ function sendText(response: ServerResponse, status: number, type: string, text: 
   response.end(bytes);
 }
 
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or until the simulator stops (a slow answer must not keep a stopped simulator's process alive). */
+function pause(ms: number, stopped: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (stopped.aborted) return resolve();
+    const timer = setTimeout(() => {
+      stopped.removeEventListener('abort', done);
+      resolve();
+    }, ms);
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    stopped.addEventListener('abort', done, { once: true });
+  });
 }

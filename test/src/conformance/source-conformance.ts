@@ -52,8 +52,19 @@ export interface SourceConformanceHarness {
   dieMidRead(roster: RosterRecordSource): Promise<Record<string, SourceSettings>>;
   /** Settings under which every response takes far longer than the kit waits: cancellation must end the wait. Optional. */
   slow?(roster: RosterRecordSource): Promise<SourceSettings>;
-  /** What a served record looks like once read in `mode` (a server's quirks, what a format leaves out); default: unchanged. */
-  expectRecord?<E extends RosterEntity>(entity: E, record: RosterRecord<E>, mode: 'full' | 'delta'): RosterRecord<E>;
+  /**
+   * What a served record looks like once read in `mode` (a server's quirks, what a format leaves
+   * out); default: unchanged. `served` is the whole roster the record is part of, for a source that
+   * derives fields from other records (Clever: a course's grades from its sections). Undefined: the
+   * source cannot carry this record at all (an org type it has no place for).
+   */
+  expectRecord?<E extends RosterEntity>(entity: E, record: RosterRecord<E>, mode: 'full' | 'delta', served: RosterRecordSource): RosterRecord<E> | undefined;
+  /**
+   * The records a delta read of `entity` yields for `changed`, for a source whose delta is not
+   * `changed.delta` record for record (one that derives records from others, or cannot see some
+   * changes); default: `changed.delta`'s records through `expectRecord`.
+   */
+  expectDelta?<E extends RosterEntity>(entity: E, changed: ChangedDistrict): RosterRecord<E>[];
   /** Seed of the generated district. */
   seed?: number;
   /** Most milliseconds a cancelled read may take to stop. Default 1000. */
@@ -91,8 +102,10 @@ const SHOWN = 8;
  */
 export async function runSourceConformance(t: ConformanceTest, harness: SourceConformanceHarness): Promise<void> {
   const district = generateDistrict({ seed: harness.seed ?? 7301, size: 'tiny' });
-  const expectRecord = <E extends RosterEntity>(entity: E, record: RosterRecord<E>, mode: 'full' | 'delta' = 'full'): RosterRecord<E> =>
-    harness.expectRecord ? harness.expectRecord(entity, record, mode) : record;
+  const expectRecord = <E extends RosterEntity>(entity: E, record: RosterRecord<E>, mode: 'full' | 'delta', served: RosterRecordSource): RosterRecord<E> | undefined =>
+    harness.expectRecord ? harness.expectRecord(entity, record, mode, served) : record;
+  const expectAll = <E extends RosterEntity>(entity: E, records: Iterable<RosterRecord<E>>, mode: 'full' | 'delta', served: RosterRecordSource): RosterRecord<E>[] =>
+    [...records].flatMap((record) => expectRecord(entity, record, mode, served) ?? []);
   const promptMs = harness.promptMs ?? 1000;
 
   const savedEnv = Object.fromEntries(Object.keys(harness.env ?? {}).map((k) => [k, process.env[k]]));
@@ -157,7 +170,7 @@ export async function runSourceConformance(t: ConformanceTest, harness: SourceCo
       t.same(duplicates(r.records).slice(0, SHOWN), [], `${entity}: sourcedIds are unique`);
       t.same(r.issues.filter((i) => i.severity === 'error').slice(0, SHOWN), [], `${entity}: a clean district reads without errors`);
       t.equal(r.rowsRead, r.records.length, `${entity}: rowsRead accounts for every record`);
-      const expected = [...district.records(entity)].map((record) => expectRecord(entity, record));
+      const expected = expectAll(entity, district.records(entity), 'full', district);
       t.same(recordDifferences(r.records, expected).slice(0, SHOWN), [], `${entity}: the ${expected.length} records served, field for field`);
     }
     t.same(unreportedReferences(read).slice(0, SHOWN), [], 'every reference resolves or is reported');
@@ -198,7 +211,7 @@ export async function runSourceConformance(t: ConformanceTest, harness: SourceCo
     let total = 0;
     for (const entity of session.capabilities.entities) {
       const r = await readEntity(session, entity, { mode: 'delta', since });
-      const expected = [...changed.delta.records(entity)].map((record) => expectRecord(entity, record, 'delta'));
+      const expected = harness.expectDelta ? harness.expectDelta(entity, changed) : expectAll(entity, changed.delta.records(entity), 'delta', changed);
       total += expected.length;
       t.same(r.shapeProblems.slice(0, SHOWN), [], `${entity}: every batch is well formed`);
       t.same(r.records.flatMap((record) => validateCanonical(entity, record)).slice(0, SHOWN), [], `${entity}: every record validates`);
@@ -214,7 +227,7 @@ export async function runSourceConformance(t: ConformanceTest, harness: SourceCo
     t.ok(scenarios.length > 0, 'the harness gives at least one way to die');
     for (const [name, settings] of scenarios) {
       const id = await tenants.add('dies', settings);
-      const outcome = await readUntilFailure(th.host, id, district, expectRecord);
+      const outcome = await readUntilFailure(th.host, id, district, (entity, records) => expectAll(entity, records, 'full', district));
       t.ok(outcome.error !== undefined, `${name}: the read throws (${outcome.error ? describeError(outcome.error) : `every entity read to its end: ${outcome.completed.join(', ')}`})`);
       if (outcome.error) t.ok(errorCode(outcome.error) !== 'CANCELLED', `${name}: the error is not a cancellation`);
       t.same(outcome.short.slice(0, SHOWN), [], `${name}: no entity read as complete is short of records`);
@@ -430,7 +443,7 @@ async function readUntilFailure(
   host: Host,
   tenantId: string,
   served: RosterRecordSource,
-  expectRecord: <E extends RosterEntity>(entity: E, record: RosterRecord<E>) => RosterRecord<E>,
+  expected: <E extends RosterEntity>(entity: E, records: Iterable<RosterRecord<E>>) => RosterRecord<E>[],
 ): Promise<{ error?: unknown; completed: RosterEntity[]; short: string[] }> {
   const completed: RosterEntity[] = [];
   const short: string[] = [];
@@ -451,7 +464,7 @@ async function readUntilFailure(
       completed.push(entity);
       const got = new Set(read.records.map((r) => r.sourcedId));
       const rejected = new Set(read.issues.filter((i) => i.severity === 'error' && i.sourcedId).map((i) => i.sourcedId));
-      const missing = [...served.records(entity)].map((r) => expectRecord(entity, r).sourcedId).filter((id) => !got.has(id) && !rejected.has(id));
+      const missing = expected(entity, served.records(entity)).map((r) => r.sourcedId).filter((id) => !got.has(id) && !rejected.has(id));
       if (missing.length > 0) short.push(`${entity}: read to its end without error, yet ${missing.length} served record(s) neither read nor reported: ${missing.slice(0, 5).join(', ')}`);
     }
     return { completed, short };

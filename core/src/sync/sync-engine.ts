@@ -297,6 +297,7 @@ export class SyncEngine {
     const active = new Map<string, { target: OpenedTarget; cursor: number }>();
     // Every session opened, to dispose even those of targets that failed on the way.
     const opened: OpenedTarget[] = [];
+    const toBackfill = new Map<string, OpenedTarget>();
     try {
       for (const targetId of run.targets) {
         if (counts.targets[targetId]?.status === 'applied') continue;
@@ -313,12 +314,18 @@ export class SyncEngine {
             continue;
           }
           const cursor = await this.ledger.cursor(run.tenantId, targetId);
-          const position = cursor ? cursor.lastSeq : await this.backfill(run, targetId, target, counts, signal);
-          active.set(targetId, { target, cursor: position });
+          if (cursor) active.set(targetId, { target, cursor: cursor.lastSeq });
+          else toBackfill.set(targetId, target);
         } catch (err) {
           if (err instanceof RunStop) throw err;
           this.targetFailed(counts, targetId, err, log);
         }
+      }
+      // Targets without a cursor (a first sync, a reset, a newly enabled target) are fed the
+      // snapshot together: it is read once, and they write at the same time.
+      if (toBackfill.size > 0) {
+        const position = await this.backfill(run, toBackfill, counts, signal, log);
+        for (const [targetId, target] of toBackfill) active.set(targetId, { target, cursor: position });
       }
       const from = Math.min(...[...active.values()].map((a) => a.cursor));
       // The next batch of the log is read while the targets apply this one.
@@ -398,12 +405,17 @@ export class SyncEngine {
     return done;
   }
 
-  /** Feeds a target without a cursor the whole snapshot as creations; returns the cursor it then has. */
-  private async backfill(run: SyncRun, targetId: string, target: OpenedTarget, counts: RunCounts, signal: AbortSignal): Promise<number> {
+  /**
+   * Feeds targets without a cursor the whole snapshot as creations, reading each page once and
+   * applying it to every target that consumes its entity at the same time. A target that fails is
+   * dropped (and reported); the others go on. Returns the cursor the survivors then have (in
+   * `targets`, from which failed ones are removed).
+   */
+  private async backfill(run: SyncRun, targets: Map<string, OpenedTarget>, counts: RunCounts, signal: AbortSignal, log: Logger): Promise<number> {
     const position = await this.ledger.lastCommittedSeq(run.tenantId);
     for (const entity of ROSTER_ENTITY_ORDER) {
-      if (!target.consumes.has(entity)) continue;
-      // The next page is read while the target applies this one.
+      if (![...targets.values()].some((t) => t.consumes.has(entity))) continue;
+      // The next page is read while the targets apply this one.
       let pending = this.ledger.snapshot(run.tenantId, entity, '', this.host.batchSize);
       for (let more = true; more; ) {
         if (signal.aborted) throw RunStop.for(signal, 'back-filling a target');
@@ -427,12 +439,23 @@ export class SyncEngine {
             data: { entity, kind: 'created', sourcedId: record.sourcedId, record },
           }),
         );
-        this.addTargetCounts(counts, targetId, await this.applyBatch(target, events, signal, targetId), run.id);
+        await Promise.all(
+          [...targets].map(async ([targetId, target]) => {
+            if (!target.consumes.has(entity)) return;
+            try {
+              this.addTargetCounts(counts, targetId, await this.applyBatch(target, events, signal, targetId), run.id);
+            } catch (err) {
+              if (err instanceof RunStop) throw err;
+              targets.delete(targetId);
+              this.targetFailed(counts, targetId, err, log);
+            }
+          }),
+        );
         await this.flushTargetIssues(run.id, counts);
-        this.progress(run, 'applying', counts, { entity, target: targetId });
+        this.progress(run, 'applying', counts, { entity });
       }
     }
-    await this.ledger.advanceCursor(run.tenantId, targetId, position, run.id);
+    for (const targetId of targets.keys()) await this.ledger.advanceCursor(run.tenantId, targetId, position, run.id);
     return position;
   }
 

@@ -17,4 +17,5 @@ export * from './sync/sync-run';
 export * from './sync/sync-migrations';
 export * from './sync/run-store';
 export * from './sync/ledger';
+export * from './sync/upsert-rows';
 export * from './sync/sync-engine';

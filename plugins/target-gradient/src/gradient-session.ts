@@ -13,6 +13,7 @@ import type {
   TenantContext,
   User,
 } from '@rosterbridge/core';
+import { upsertRows as upsertTableRows } from '@rosterbridge/core';
 import { gradientIssue } from './gradient-issues';
 import type { GradientSettings } from './gradient-settings';
 
@@ -386,25 +387,8 @@ export class GradientSession implements RosterTargetSession {
  * sourcedId whether it was created, updated or already as given.
  */
 async function upsertRows(trx: Transaction<any>, table: string, rows: Record<string, unknown>[]): Promise<Map<string, Outcome>> {
-  const outcomes = new Map<string, Outcome>();
-  if (rows.length === 0) return outcomes;
-  const columns = Object.keys(rows[0]!).filter((c) => c !== 'tenant_id' && c !== 'sourced_id');
-  for (const part of slices(rows)) {
-    for (const r of part) outcomes.set(r.sourced_id as string, 'unchanged');
-    const written = await trx
-      .insertInto(table)
-      .values(part)
-      .onConflict((oc) =>
-        oc
-          .columns(['tenant_id', 'sourced_id'])
-          .doUpdateSet(Object.fromEntries(columns.map((c) => [c, sql.ref(`excluded.${c}`)])))
-          .where(sql<boolean>`(${sql.join(columns.map((c) => sql.ref(`${table}.${c}`)))}) is distinct from (${sql.join(columns.map((c) => sql.ref(`excluded.${c}`)))})`),
-      )
-      .returning(['sourced_id', sql<boolean>`xmax = 0`.as('inserted')])
-      .execute();
-    for (const r of written) outcomes.set(r.sourced_id, r.inserted ? 'created' : 'updated');
-  }
-  return outcomes;
+  const written = await upsertTableRows(trx, table, rows, { key: ['tenant_id', 'sourced_id'], outcomeKey: 'sourced_id' });
+  return written.outcomes ?? new Map();
 }
 
 /** Consecutive events of one entity and one direction, the last change of each record only. */

@@ -9,13 +9,14 @@ import type {
   TargetCounts,
   TenantContext,
 } from '@rosterbridge/core';
+import { upsertRows } from '@rosterbridge/core';
 import { kamkalimaIssue } from './kamkalima-issues';
 import { type EntityRules, type KamkalimaDb, type KamkalimaRow, anyOf, holdRecords, kamkalimaRules } from './kamkalima-rules';
 
 /** Entities whose held-back records are judged again at the end of every run, in referential order. */
 const HELD_ENTITIES = ['academicSessions', 'courses', 'classes', 'users', 'enrollments'] as const;
 const HELD_PAGE = 500;
-const WRITE_CHUNK = 1000;
+const WRITE_CHUNK = 2000;
 
 /** Tables cleared by a reset (the teacher-admin accounts are the product's own and stay). */
 const SYNCED_TABLES = ['class_membership', 'teacher', 'student', 'administrator', 'classroom', 'course', 'term', 'school', 'held_record'] as const;
@@ -230,24 +231,5 @@ function consecutiveGroups(batch: readonly RosterChangeEvent[]): { entity: Roste
  * touched. Returns how many rows were inserted and how many updated.
  */
 async function upsert(trx: KamkalimaDb, table: string, rows: Record<string, unknown>[]): Promise<{ created: number; updated: number }> {
-  let created = 0;
-  let updated = 0;
-  if (rows.length === 0) return { created, updated };
-  const columns = Object.keys(rows[0]!).filter((c) => c !== 'tenant_id' && c !== 'sourced_id');
-  const changed = sql.raw<boolean>(`(${columns.map((c) => `${table}.${c}`).join(', ')}) is distinct from (${columns.map((c) => `excluded.${c}`).join(', ')})`);
-  for (let i = 0; i < rows.length; i += WRITE_CHUNK) {
-    const written = await trx
-      .insertInto(table)
-      .values(rows.slice(i, i + WRITE_CHUNK))
-      .onConflict((oc) =>
-        oc
-          .columns(['tenant_id', 'sourced_id'])
-          .doUpdateSet(Object.fromEntries(columns.map((c) => [c, sql.ref(`excluded.${c}`)])))
-          .where(changed),
-      )
-      .returning(sql<boolean>`(xmax = 0)`.as('inserted'))
-      .execute();
-    for (const w of written) (w.inserted ? created++ : updated++);
-  }
-  return { created, updated };
+  return upsertRows(trx, table, rows, { key: ['tenant_id', 'sourced_id'], chunk: WRITE_CHUNK });
 }

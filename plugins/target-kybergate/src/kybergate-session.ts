@@ -15,6 +15,7 @@ import type {
 } from '@rosterbridge/core';
 import { kybergateIssue, type KybergateIssueCode } from './kybergate-issues';
 import { KybergateScope, kybergateRoleOf, userTypeOfEnrollment, type KybergateSettings } from './kybergate-settings';
+import { upsertRows } from '@rosterbridge/core';
 
 /** The fields of a user account an admin may edit in KyberGate (names of `locally_edited_fields`). */
 export const EDITABLE_USER_FIELDS = ['email', 'username', 'first_name', 'last_name', 'role', 'grade', 'school_sourced_ids', 'enabled'] as const;
@@ -385,23 +386,7 @@ export class KybergateSession implements RosterTargetSession {
    * again changes nothing. Returns how many rows were created and updated.
    */
   private async upsert(trx: Trx, table: string, rows: object[], columns: string[]): Promise<{ created: number; updated: number }> {
-    let created = 0;
-    let updated = 0;
-    for (const part of chunks(rows)) {
-      const written = await trx
-        .insertInto(table)
-        .values(part)
-        .onConflict((oc) =>
-          oc
-            .columns(['tenant_id', 'sourced_id'])
-            .doUpdateSet((eb) => Object.fromEntries(columns.map((c) => [c, eb.ref(`excluded.${c}`)])))
-            .where(sql<boolean>`(${sql.join(columns.map((c) => sql.ref(`${table}.${c}`)))}) is distinct from (${sql.join(columns.map((c) => sql.ref(`excluded.${c}`)))})`),
-        )
-        .returning(sql<boolean>`(xmax = 0)`.as('inserted'))
-        .execute();
-      for (const w of written) (w.inserted ? created++ : updated++);
-    }
-    return { created, updated };
+    return upsertRows(trx, table, rows as Record<string, unknown>[], { key: ['tenant_id', 'sourced_id'], columns });
   }
 
   private count(result: BatchResult, entity: RosterEntity, total: number, written: { created: number; updated: number }): void {

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { AcademicSession, Enrollment, Org, RosterChangeEvent, RosterClass, RosterEntity, User } from '@rosterbridge/core';
+import { upsertRows } from '@rosterbridge/core';
 
 /** Rows per INSERT statement: far below Postgres's 65535 parameters for the widest table. */
 const CHUNK = 1000;
@@ -69,18 +70,7 @@ export async function importChanges(trx: Transaction<any> | Kysely<any>, tenantI
   }
   for (const [entity, rows] of upserts) {
     const { table, columns } = TABLES[entity]!;
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      await trx
-        .insertInto(table)
-        .values(rows.slice(i, i + CHUNK))
-        .onConflict((oc) =>
-          oc
-            .columns(['tenant_id', 'sourced_id'])
-            .doUpdateSet(Object.fromEntries(columns.map((c) => [c, sql.ref(`excluded.${c}`)])))
-            .where(sql<boolean>`(${sql.join(columns.map((c) => sql.ref(`${table}.${c}`)))}) is distinct from (${sql.join(columns.map((c) => sql.ref(`excluded.${c}`)))})`),
-        )
-        .execute();
-    }
+    await upsertRows(trx, table, rows, { key: ['tenant_id', 'sourced_id'], columns, chunk: CHUNK });
   }
   for (const [entity, sourcedIds] of deletions) {
     const { table } = TABLES[entity]!;

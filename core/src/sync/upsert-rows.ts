@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 
 /** What {@link upsertRows} did with each row, by key. */
 export type UpsertOutcome = 'created' | 'updated' | 'unchanged';
@@ -13,6 +13,13 @@ export interface UpsertRowsOptions {
   chunk?: number;
   /** The key column whose values {@link UpsertRowsResult.outcomes} is keyed by; leave out when only the totals matter. */
   outcomeKey?: string;
+  /**
+   * The rows are most likely not there yet (e.g. every change of the batch is a creation): try a
+   * plain INSERT first, which costs the database about a third less than an upsert, and fall back
+   * to the upsert only if a row is there after all (a batch applied again after a crash). Inside a
+   * transaction the attempt is wrapped in a savepoint.
+   */
+  assumeNew?: boolean;
 }
 
 /** Totals of {@link upsertRows}, and each row's outcome when asked for. */
@@ -55,13 +62,26 @@ export async function upsertRows(db: Kysely<any>, table: string, rows: readonly 
       ? sql`do nothing`
       : sql`do update set ${sql.join(columns.map((c) => sql`${id(c)} = excluded.${id(c)}`))} where ${changed}`;
   const chunk = options.chunk ?? 2000;
+  const returning = options.outcomeKey ? sql`t.${id(options.outcomeKey)}::text` : sql`null::text`;
   for (let i = 0; i < rows.length; i += chunk) {
     const part = rows.slice(i, i + chunk);
+    const document = JSON.stringify(part);
+    if (options.assumeNew) {
+      const inserted = await insertIfAllNew(db, sql`
+        insert into ${qualified} as t (${list(all)})
+        select ${list(all)} from json_populate_recordset(null::${qualified}, ${document}::json)
+        returning ${returning} as k`);
+      if (inserted) {
+        result.created += inserted.length;
+        for (const w of inserted) result.outcomes?.set(w.k!, 'created');
+        continue;
+      }
+    }
     const { rows: written } = await sql<{ k: string | null; inserted: boolean }>`
       insert into ${qualified} as t (${list(all)})
-      select ${list(all)} from json_populate_recordset(null::${qualified}, ${JSON.stringify(part)}::json)
+      select ${list(all)} from json_populate_recordset(null::${qualified}, ${document}::json)
       on conflict (${list(options.key)}) ${onConflict}
-      returning ${options.outcomeKey ? sql`t.${id(options.outcomeKey)}::text` : sql`null::text`} as k, (xmax = 0) as inserted`.execute(db);
+      returning ${returning} as k, (xmax = 0) as inserted`.execute(db);
     for (const w of written) w.inserted ? result.created++ : result.updated++;
     if (result.outcomes) {
       for (const r of part) result.outcomes.set(String(r[options.outcomeKey!]), 'unchanged');
@@ -70,4 +90,19 @@ export async function upsertRows(db: Kysely<any>, table: string, rows: readonly 
   }
   result.unchanged = rows.length - result.created - result.updated;
   return result;
+}
+
+/** Runs a plain INSERT; undefined (and nothing written) if a row was there already (unique violation). */
+async function insertIfAllNew(db: Kysely<any>, insert: RawBuilder<{ k: string | null }>): Promise<{ k: string | null }[] | undefined> {
+  const savepoint = db.isTransaction;
+  if (savepoint) await sql`savepoint rosterbridge_upsert`.execute(db);
+  try {
+    const { rows } = await insert.execute(db);
+    if (savepoint) await sql`release savepoint rosterbridge_upsert`.execute(db);
+    return rows;
+  } catch (err) {
+    if ((err as { code?: string }).code !== '23505') throw err;
+    if (savepoint) await sql`rollback to savepoint rosterbridge_upsert`.execute(db);
+    return undefined;
+  }
 }

@@ -36,6 +36,8 @@ export class GradientSession implements RosterTargetSession {
   private readonly tenantId: string;
   /** Users this run did not roster, by role, for the one summary issue `finish` reports. */
   private readonly notRostered = new Map<string, string[]>();
+  /** Every change of the batch being applied is a creation: rows are written with a plain INSERT first. */
+  private assumeNew = false;
 
   constructor(
     private readonly db: Kysely<any>,
@@ -63,6 +65,7 @@ export class GradientSession implements RosterTargetSession {
     signal.throwIfAborted();
     const counts: Counts = {};
     const issues: RosterIssue[] = [];
+    this.assumeNew = batch.every((e) => e.data.kind === 'created');
     await this.db.transaction().execute(async (trx) => {
       for (const group of groups(batch)) {
         signal.throwIfAborted();
@@ -159,7 +162,7 @@ export class GradientSession implements RosterTargetSession {
   }
 
   private upsertOrganizations(trx: Transaction<any>, orgs: Org[]): Promise<Map<string, Outcome>> {
-    return upsertRows(
+    return upsertRows(this.assumeNew, 
       trx,
       'organization',
       orgs.map((o) => ({ tenant_id: this.tenantId, sourced_id: o.sourcedId, name: o.name, org_type: o.type, identifier: o.identifier ?? null, parent_sourced_id: o.parentSourcedId ?? null })),
@@ -180,7 +183,7 @@ export class GradientSession implements RosterTargetSession {
         );
       } else taken.push(s);
     }
-    return upsertRows(
+    return upsertRows(this.assumeNew, 
       trx,
       'term',
       taken.map((s) => ({
@@ -197,7 +200,7 @@ export class GradientSession implements RosterTargetSession {
   }
 
   private async upsertClasses(trx: Transaction<any>, classes: RosterClass[], issues: RosterIssue[]): Promise<Map<string, Outcome>> {
-    const outcomes = await upsertRows(
+    const outcomes = await upsertRows(this.assumeNew, 
       trx,
       'class',
       classes.map((c) => ({
@@ -270,8 +273,8 @@ export class GradientSession implements RosterTargetSession {
       enabled: u.enabledUser,
     });
     const outcomes = new Map<string, Outcome>([
-      ...(await upsertRows(trx, 'staff_member', staff.map((u) => ({ ...person(u), employee_id: u.identifier ?? null })))),
-      ...(await upsertRows(trx, 'student', students.map((u) => ({ ...person(u), student_number: u.identifier ?? null, grades: u.grades })))),
+      ...(await upsertRows(this.assumeNew, trx, 'staff_member', staff.map((u) => ({ ...person(u), employee_id: u.identifier ?? null })))),
+      ...(await upsertRows(this.assumeNew, trx, 'student', students.map((u) => ({ ...person(u), student_number: u.identifier ?? null, grades: u.grades })))),
     ]);
     // A user whose role changed moves between tables (an update); one no longer rostered leaves Gradient.
     const moved = new Set<string>();
@@ -349,7 +352,7 @@ export class GradientSession implements RosterTargetSession {
     }
     // An enrollment Gradient held and can take no more (its class or person left) leaves too.
     for (const part of slices(notTaken)) await trx.deleteFrom('class_member').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute();
-    return upsertRows(trx, 'class_member', rows);
+    return upsertRows(this.assumeNew, trx, 'class_member', rows);
   }
 
   /** Deletes records of `entity` and what hangs on them; returns how many Gradient held. */
@@ -386,8 +389,8 @@ export class GradientSession implements RosterTargetSession {
  * Inserts rows, or updates those whose columns differ (`is distinct from`), and tells for each
  * sourcedId whether it was created, updated or already as given.
  */
-async function upsertRows(trx: Transaction<any>, table: string, rows: Record<string, unknown>[]): Promise<Map<string, Outcome>> {
-  const written = await upsertTableRows(trx, table, rows, { key: ['tenant_id', 'sourced_id'], outcomeKey: 'sourced_id' });
+async function upsertRows(assumeNew: boolean, trx: Transaction<any>, table: string, rows: Record<string, unknown>[]): Promise<Map<string, Outcome>> {
+  const written = await upsertTableRows(trx, table, rows, { key: ['tenant_id', 'sourced_id'], outcomeKey: 'sourced_id', assumeNew });
   return written.outcomes ?? new Map();
 }
 

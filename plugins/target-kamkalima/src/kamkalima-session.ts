@@ -45,6 +45,8 @@ class RunResult implements TargetApplyResult {
  */
 export class KamkalimaSession implements RosterTargetSession {
   private readonly rules: Record<string, EntityRules | undefined>;
+  /** Every change of the batch being applied is a creation: rows are written with a plain INSERT first. */
+  private assumeNew = false;
 
   constructor(
     private readonly db: KamkalimaDb,
@@ -56,6 +58,7 @@ export class KamkalimaSession implements RosterTargetSession {
 
   async apply(batch: readonly RosterChangeEvent[]): Promise<TargetApplyResult> {
     const result = new RunResult();
+    this.assumeNew = batch.every((e) => e.data.kind === 'created');
     await this.db.transaction().execute(async (trx) => {
       for (const group of consecutiveGroups(batch)) {
         if (group.deleted) await this.remove(trx, group.entity, [...group.records.keys()], result);
@@ -172,10 +175,11 @@ export class KamkalimaSession implements RosterTargetSession {
     const ids = records.map((r) => r.sourcedId);
     for (const table of rules.tables) {
       const rows = taken.filter((t) => t.table === table).map((t) => t.values);
-      const keep = rows.map((r) => r.sourced_id as string);
+      const keep = new Set(rows.map((r) => r.sourced_id as string));
       // A record now held, ignored or moved to another table (a role change) leaves this one.
-      await trx.deleteFrom(table).where('tenant_id', '=', tenantId).where(anyOf('sourced_id', ids)).where(sql<boolean>`not (sourced_id = any(${keep}::text[]))`).execute();
-      const written = await upsert(trx, table, rows);
+      const gone = ids.filter((id) => !keep.has(id));
+      if (gone.length > 0) await trx.deleteFrom(table).where('tenant_id', '=', tenantId).where(anyOf('sourced_id', gone)).execute();
+      const written = await upsert(trx, table, rows, this.assumeNew);
       if (pass === 'arrival') {
         counts.created += written.created;
         counts.updated += written.updated;
@@ -230,6 +234,6 @@ function consecutiveGroups(batch: readonly RosterChangeEvent[]): { entity: Roste
  * Inserts or updates rows keyed by (tenant_id, sourced_id); a row equal to what is stored is not
  * touched. Returns how many rows were inserted and how many updated.
  */
-async function upsert(trx: KamkalimaDb, table: string, rows: Record<string, unknown>[]): Promise<{ created: number; updated: number }> {
-  return upsertRows(trx, table, rows, { key: ['tenant_id', 'sourced_id'], chunk: WRITE_CHUNK });
+async function upsert(trx: KamkalimaDb, table: string, rows: Record<string, unknown>[], assumeNew: boolean): Promise<{ created: number; updated: number }> {
+  return upsertRows(trx, table, rows, { key: ['tenant_id', 'sourced_id'], chunk: WRITE_CHUNK, assumeNew });
 }

@@ -97,6 +97,8 @@ const SKIP_REASONS: Partial<Record<KybergateIssueCode, string>> = {
  * transaction per batch, set-based and guarded so that a batch applied again changes no row.
  */
 export class KybergateSession implements RosterTargetSession {
+  /** Every change of the batch being applied is a creation: rows are written with a plain INSERT first. */
+  private assumeNew = false;
   private readonly skipped = new SkippedRecords();
 
   private constructor(
@@ -114,6 +116,7 @@ export class KybergateSession implements RosterTargetSession {
 
   async apply(batch: readonly RosterChangeEvent[]): Promise<TargetApplyResult> {
     const result = new BatchResult();
+    this.assumeNew = batch.every((e) => e.data.kind === 'created');
     const byEntity = latestChanges(batch);
     await this.db.transaction().execute(async (trx) => {
       await trx.insertInto('sync_scope').values({ tenant_id: this.tenantId, scope: this.scope.fingerprint() }).onConflict((oc) => oc.column('tenant_id').doNothing()).execute();
@@ -386,7 +389,7 @@ export class KybergateSession implements RosterTargetSession {
    * again changes nothing. Returns how many rows were created and updated.
    */
   private async upsert(trx: Trx, table: string, rows: object[], columns: string[]): Promise<{ created: number; updated: number }> {
-    return upsertRows(trx, table, rows as Record<string, unknown>[], { key: ['tenant_id', 'sourced_id'], columns });
+    return upsertRows(trx, table, rows as Record<string, unknown>[], { key: ['tenant_id', 'sourced_id'], columns, assumeNew: this.assumeNew });
   }
 
   private count(result: BatchResult, entity: RosterEntity, total: number, written: { created: number; updated: number }): void {

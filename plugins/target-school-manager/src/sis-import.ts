@@ -60,6 +60,8 @@ export const SIS_IMPORT_TABLES = Object.values(TABLES).map((t) => t!.table);
 export async function importChanges(trx: Transaction<any> | Kysely<any>, tenantId: string, events: readonly RosterChangeEvent[]): Promise<void> {
   const latest = new Map<string, RosterChangeEvent>();
   for (const e of events) latest.set(`${e.data.entity}\u0000${e.data.sourcedId}`, e);
+  // Every change a creation (a first sync): rows are written with a plain INSERT first.
+  const assumeNew = events.every((e) => e.data.kind === 'created');
   const upserts = new Map<RosterEntity, Record<string, unknown>[]>();
   const deletions = new Map<RosterEntity, string[]>();
   for (const e of latest.values()) {
@@ -70,7 +72,7 @@ export async function importChanges(trx: Transaction<any> | Kysely<any>, tenantI
   }
   for (const [entity, rows] of upserts) {
     const { table, columns } = TABLES[entity]!;
-    await upsertRows(trx, table, rows, { key: ['tenant_id', 'sourced_id'], columns, chunk: CHUNK });
+    await upsertRows(trx, table, rows, { key: ['tenant_id', 'sourced_id'], columns, chunk: CHUNK, assumeNew });
   }
   for (const [entity, sourcedIds] of deletions) {
     const { table } = TABLES[entity]!;

@@ -371,7 +371,7 @@ export class Ledger {
         where n.tenant_id = ${tenantId} and n.seq > ${from} and n.seq <= ${to} and n.kind <> 'created'
           and v.tenant_id = n.tenant_id and v.entity = n.entity and v.sourced_id = n.sourced_id and v.seq < n.seq`.execute(trx);
       await sql`delete from ${this.version} where tenant_id = ${tenantId} and seq > ${from} and seq <= ${to} and kind = 'deleted'`.execute(trx);
-      await trx.updateTable('ledger_state').set({ pruned_seq: to }).where('tenant_id', '=', tenantId).execute();
+      await trx.updateTable('ledger_state').set({ pruned_seq: sql`greatest(pruned_seq, ${to})` }).where('tenant_id', '=', tenantId).execute();
     });
   }
 }

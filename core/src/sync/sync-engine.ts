@@ -397,8 +397,9 @@ export class SyncEngine {
             : null;
     const errorCode = failedTargets.length > 0 ? (counts.targets[failedTargets[0]!]!.errorCode ?? 'TARGET_FAILED') : counts.issues.errors > 0 ? 'RECORDS_REJECTED' : null;
     await this.runs.update(run.id, { status, phase: 'done', counts, reason, errorCode, ended: true });
-    // Only what every enabled target has passed may go, not just this run's targets.
-    await this.ledger.pruneApplied(run.tenantId, this.host.enabledTargets(run.tenantId));
+    // Only what every enabled target has passed may go, not just this run's targets. Housekeeping:
+    // it runs after the run has ended, one at a time per tenant ({@link idle} waits for it).
+    this.prune(run.tenantId, log);
     const done = await this.get(run.id);
     log.info({ status, durationMs: done.durationMs }, 'run finished');
     this.progress(done, 'done', counts);
@@ -543,6 +544,24 @@ export class SyncEngine {
 
   private progress(run: SyncRun, phase: RunProgress['phase'], counts: RunCounts, extra: { entity?: RosterEntity; target?: string } = {}): void {
     this.onDidProgressEmitter.fire({ runId: run.id, tenantId: run.tenantId, phase, status: phase === 'done' ? run.status : 'running', counts, ...extra });
+  }
+
+  private readonly pruning = new Map<string, Promise<void>>();
+
+  private prune(tenantId: string, log: Logger): void {
+    const previous = this.pruning.get(tenantId) ?? Promise.resolve();
+    const next = previous
+      .then(() => this.ledger.pruneApplied(tenantId, this.host.enabledTargets(tenantId)))
+      .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'pruning applied ledger versions failed; the next run tries again'))
+      .finally(() => {
+        if (this.pruning.get(tenantId) === next) this.pruning.delete(tenantId);
+      });
+    this.pruning.set(tenantId, next);
+  }
+
+  /** Resolves once the housekeeping of ended runs (pruning the ledger) is done. */
+  async idle(): Promise<void> {
+    while (this.pruning.size > 0) await Promise.all([...this.pruning.values()]);
   }
 
   private async get(runId: string): Promise<SyncRun> {

@@ -282,6 +282,7 @@ export class SyncService implements Disposable {
     for (const timer of this.timers) clearInterval(timer);
     for (const r of this.running.values()) r.controller.abort(SHUTDOWN);
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
+    await this.engine.idle();
     // Give the runs back at once rather than waiting for their leases to expire.
     await this.runs.releaseLeases(this.options.hostId).catch(() => undefined);
     this.subscription.dispose();

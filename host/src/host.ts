@@ -128,7 +128,8 @@ export class Host {
       const core = database.db.withSchema(CORE_SCHEMA);
       const runs = new RunStore(core);
       const plugins = registry;
-      const ledger = new Ledger(database.db, CORE_SCHEMA);
+      // On a PostgreSQL server the ledger writes its versions by COPY; the embedded database by INSERT.
+      const ledger = new Ledger(database.db, CORE_SCHEMA, database.copyRows ? { copyRows: database.copyRows } : {});
       const engine = new SyncEngine(runs, ledger, {
         openSource: (tenantId) => sourceSessions.open(tenantId),
         openTarget: (tenantId, targetId) => openTenantTarget(plugins, targets, tenants, tenantId, targetId, config.plugins.activationTimeoutMs),

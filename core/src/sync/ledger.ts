@@ -43,13 +43,58 @@ interface ChangeRow {
 }
 
 /**
- * A batch of changes as one JSON document (one native stringify, no per-record escaping into array
- * literals, which costs more than the database's parsing of the document saves).
+ * A batch of changes ready to write: one JSON document (for INSERT … json_to_recordset), or the
+ * rows in COPY's binary format when the database takes COPY ({@link CopyRows}).
  */
-export type ChangeColumns = string;
+export type ChangeColumns = string | Buffer;
 
-function changeColumns(changes: readonly ChangeRow[]): ChangeColumns {
-  return JSON.stringify(changes);
+/**
+ * Writes rows with COPY … FROM STDIN (FORMAT binary): `data` is a whole binary COPY stream
+ * (header, tuples, trailer) for `columns` of the schema-qualified `table`. A host on a PostgreSQL
+ * server provides it; the embedded database writes with INSERT instead.
+ */
+export type CopyRows = (table: string, columns: readonly string[], data: Buffer) => Promise<void>;
+
+const COPY_COLUMNS = ['tenant_id', 'run_id', 'entity', 'sourced_id', 'kind', 'hash', 'record'] as const;
+const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+
+/** The changes as a binary COPY stream of {@link COPY_COLUMNS}: no escaping, lengths and bytes. */
+function copyStream(tenantId: string, runId: string, entity: string, changes: readonly ChangeRow[]): Buffer {
+  const uuid = Buffer.from(runId.replace(/-/g, ''), 'hex');
+  const tenant = Buffer.from(tenantId, 'utf8');
+  const entityBytes = Buffer.from(entity, 'utf8');
+  const records = changes.map((c) => JSON.stringify(c.record));
+  let size = COPY_SIGNATURE.length + 8 + 2;
+  for (let i = 0; i < changes.length; i++) {
+    const c = changes[i]!;
+    size += 2 + 7 * 4 + tenant.length + 16 + entityBytes.length + Buffer.byteLength(c.sourcedId) + Buffer.byteLength(c.kind) + Buffer.byteLength(c.hash) + Buffer.byteLength(records[i]!);
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = COPY_SIGNATURE.copy(out, 0);
+  at = out.writeInt32BE(0, at); // flags
+  at = out.writeInt32BE(0, at); // header extension
+  const bytes = (b: Buffer) => {
+    at = out.writeInt32BE(b.length, at);
+    at += b.copy(out, at);
+  };
+  const text = (value: string) => {
+    const length = out.write(value, at + 4, 'utf8');
+    out.writeInt32BE(length, at);
+    at += 4 + length;
+  };
+  for (let i = 0; i < changes.length; i++) {
+    const c = changes[i]!;
+    at = out.writeInt16BE(COPY_COLUMNS.length, at);
+    bytes(tenant);
+    bytes(uuid);
+    bytes(entityBytes);
+    text(c.sourcedId);
+    text(c.kind);
+    text(c.hash);
+    text(records[i]!);
+  }
+  at = out.writeInt16BE(-1, at);
+  return out.subarray(0, at);
 }
 
 /**
@@ -73,8 +118,11 @@ export class Ledger {
   /** `db` is the host's kysely; `schema` the core schema that holds the ledger's tables. */
   private readonly schemaName: string;
 
-  constructor(db: Kysely<any>, schema: string) {
+  private readonly copyRows?: CopyRows;
+
+  constructor(db: Kysely<any>, schema: string, options: { copyRows?: CopyRows } = {}) {
     this.schemaName = schema;
+    this.copyRows = options.copyRows;
     this.db = db.withSchema(schema);
     // Raw statements are not rewritten by withSchema: they name their tables in full.
     this.version = sql.table(`${schema}.ledger_version`);
@@ -126,7 +174,7 @@ export class Ledger {
    * record's content hash and, when the snapshot is empty (`snapshotEmpty`: every record is a
    * creation), the whole batch as the document {@link stage} writes.
    */
-  prepare(records: readonly RosterRecord[], snapshotEmpty: boolean): PreparedBatch {
+  prepare(tenantId: string, runId: string, entity: RosterEntity, records: readonly RosterRecord[], snapshotEmpty: boolean): PreparedBatch {
     const hashes = records.map((r) => (r.status === 'tobedeleted' ? undefined : contentHash(r)));
     if (!snapshotEmpty) return { hashes };
     const outcome: StageOutcome = { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0 };
@@ -138,7 +186,7 @@ export class Ledger {
         changes.push({ sourcedId: record.sourcedId, kind: 'created', hash: hashes[i]!, record });
       }
     });
-    return { hashes, ...(changes.length > 0 ? { document: changeColumns(changes) } : {}), outcome };
+    return { hashes, ...(changes.length > 0 ? { document: this.encode(tenantId, runId, entity, changes) } : {}), outcome };
   }
 
   async stage(
@@ -148,7 +196,7 @@ export class Ledger {
     records: readonly RosterRecord[],
     trackSeen: boolean,
     snapshotEmpty = false,
-    prepared: PreparedBatch = this.prepare(records, snapshotEmpty),
+    prepared: PreparedBatch = this.prepare(tenantId, runId, entity, records, snapshotEmpty),
   ): Promise<StageOutcome> {
     if (records.length === 0) return { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0 };
     if (prepared.outcome) {
@@ -186,7 +234,7 @@ export class Ledger {
         changes.push({ sourcedId: record.sourcedId, kind, hash, record });
       }
     });
-    if (changes.length > 0) await this.insertChanges(tenantId, runId, entity, changeColumns(changes));
+    if (changes.length > 0) await this.insertChanges(tenantId, runId, entity, this.encode(tenantId, runId, entity, changes));
     const seenRows = [
       ...(seen.length > 0 ? [{ run_id: runId, entity, deleted: false, sourced_ids: seen }] : []),
       ...(seenDeleted.length > 0 ? [{ run_id: runId, entity, deleted: true, sourced_ids: seenDeleted }] : []),
@@ -195,12 +243,20 @@ export class Ledger {
     return outcome;
   }
 
-  /** Writes a batch's changes, given as one document ({@link changeColumns}); `json` keeps each record's text as written. */
-  private async insertChanges(tenantId: string, runId: string, entity: RosterEntity, document: ChangeColumns): Promise<void> {
+  private encode(tenantId: string, runId: string, entity: RosterEntity, changes: readonly ChangeRow[]): ChangeColumns {
+    return this.copyRows ? copyStream(tenantId, runId, entity, changes) : JSON.stringify(changes);
+  }
+
+  /** Writes a batch's changes ({@link encode}d): by COPY where the database takes it, else one INSERT of a JSON document. */
+  private async insertChanges(tenantId: string, runId: string, entity: RosterEntity, payload: ChangeColumns): Promise<void> {
+    if (typeof payload !== 'string') {
+      await this.copyRows!(`${this.schemaName}.ledger_version`, COPY_COLUMNS, payload);
+      return;
+    }
     await sql`
       insert into ${this.version} (tenant_id, run_id, entity, sourced_id, kind, hash, record)
       select ${tenantId}, ${runId}::uuid, ${entity}, c."sourcedId", c.kind, c.hash, c.record::text
-      from json_to_recordset(${document}::json) as c("sourcedId" text, kind text, hash text, record json)`.execute(this.db);
+      from json_to_recordset(${payload}::json) as c("sourcedId" text, kind text, hash text, record json)`.execute(this.db);
   }
 
   /**

@@ -212,7 +212,7 @@ export class SyncEngine {
         for await (const batch of session.read(entity, { mode: run.mode === 'delta' ? 'delta' : 'full', since, batchSize: this.host.batchSize, signal })) {
           if (signal.aborted) throw RunStop.for(signal, 'reading the source');
           // Hashing (the CPU's part) overlaps the previous batch's writing (the database's).
-          const prepared = unchanged ? undefined : this.ledger.prepare(batch.records, snapshotEmpty);
+          const prepared = unchanged ? undefined : this.ledger.prepare(run.tenantId, run.id, entity, batch.records, snapshotEmpty);
           await staging;
           staging = stageBatch(batch, prepared);
           // Marked handled until awaited above: a failure surfaces there, or after the loop.

@@ -1,7 +1,10 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Pool } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { type Disposable, type Logger, RosterbridgeError, errorMessage } from '@rosterbridge/core';
 
 /** The host's database: kysely over `pg`, against a PostgreSQL server or the embedded PGlite. */
@@ -16,6 +19,11 @@ export interface Database extends Disposable {
   readonly pool: Pool;
   /** One round trip; rejects when the database is unreachable. */
   ping(): Promise<void>;
+  /**
+   * Writes a whole binary COPY stream into `columns` of the schema-qualified `table`, on a pooled
+   * connection of its own. PostgreSQL servers only: undefined on the embedded database.
+   */
+  readonly copyRows?: (table: string, columns: readonly string[], data: Buffer) => Promise<void>;
 }
 
 /** Options for {@link openDatabase}. */
@@ -50,6 +58,18 @@ async function openPostgres(options: OpenDatabaseOptions): Promise<Database> {
     connectionString: options.url,
     pool,
     ping: () => sql`select 1`.execute(db).then(() => undefined),
+    async copyRows(table, columns, data) {
+      const name = table.split('.').map((part) => `"${part.replace(/"/g, '""')}"`).join('.');
+      const list = columns.map((c) => `"${c.replace(/"/g, '""')}"`).join(', ');
+      const client = await pool.connect();
+      try {
+        await pipeline(Readable.from([data]), client.query(copyFrom(`copy ${name} (${list}) from stdin with (format binary)`)));
+        client.release();
+      } catch (err) {
+        client.release(err as Error); // a connection left mid-COPY is not reused
+        throw err;
+      }
+    },
     async dispose() {
       await db.destroy();
     },

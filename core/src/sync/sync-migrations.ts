@@ -170,11 +170,15 @@ export const syncMigrations: Record<string, Migration> = {
           committed_seq bigint not null,
           pruned_seq bigint not null default 0
         )`.execute(db);
-      // Carry over what an earlier layout holds: the snapshot below every change (seq 0), then the
-      // change log with its own sequence numbers (targets' cursors point into it).
+      // Carry over what an earlier layout holds: the snapshot below every change (seq 0), but for
+      // keys whose latest state a committed change still in the log carries; then the change log
+      // with its own sequence numbers (targets' cursors point into it).
       await sql`
         insert into ${t('ledger_version')} (seq, tenant_id, run_id, entity, sourced_id, kind, hash, record)
-        select 0, tenant_id, run_id, entity, sourced_id, 'created', hash, record::text from ${t('ledger_record')}`.execute(db);
+        select 0, l.tenant_id, l.run_id, l.entity, l.sourced_id, 'created', l.hash, l.record::text from ${t('ledger_record')} l
+        where not exists (
+          select 1 from ${t('run_change')} c join ${t('run')} r on r.id = c.run_id
+          where r.committed_at is not null and c.tenant_id = l.tenant_id and c.entity = l.entity and c.sourced_id = l.sourced_id)`.execute(db);
       await sql`
         insert into ${t('ledger_version')} (seq, tenant_id, run_id, entity, sourced_id, kind, hash, record)
         select seq, tenant_id, run_id, entity, sourced_id, kind, hash, record::text from ${t('run_change')}`.execute(db);

@@ -102,7 +102,7 @@ program
     const { packageDir, files, registered } = newPlugin({ kind: kind as 'source' | 'target', id, dir: opts.dir, displayName: opts.name });
     const rel = path.relative(process.cwd(), packageDir) || '.';
     process.stdout.write(
-      `wrote ${rel}: ${files.join(', ')}\n${registered ? 'added it to the solution build (tsconfig.json)\n' : ''}` +
+      `wrote ${rel}: ${files.join(', ')}\n${registered ? 'added it to the solution build (tsconfig.json) and the lockfile\'s workspaces (package-lock.json)\n' : ''}` +
         `next: npx tsc -b ${rel} && npx tap ${rel}/tests\n`,
     );
   });

@@ -38,6 +38,12 @@ export class GradientSession implements RosterTargetSession {
   private readonly notRostered = new Map<string, string[]>();
   /** Every change of the batch being applied is a creation: rows are written with a plain INSERT first. */
   private assumeNew = false;
+  /**
+   * Ids this session wrote (true) or removed (false), by table, so that a later batch's look-ups of
+   * them need no query (a first sync's enrollments name users and classes its earlier batches
+   * wrote). Ids not here, rows of earlier runs, are looked up.
+   */
+  private readonly known = { class: new Map<string, boolean>(), staff_member: new Map<string, boolean>(), student: new Map<string, boolean>() };
 
   constructor(
     private readonly db: Kysely<any>,
@@ -217,6 +223,7 @@ export class GradientSession implements RosterTargetSession {
         periods: c.periods,
       })),
     );
+    for (const c of classes) this.known.class.set(c.sourcedId, true);
     // The class's terms: links no longer named go, new ones come; a class whose links changed is updated.
     const links = classes.flatMap((c) => [...new Set(c.termSourcedIds)].map((t) => [c.sourcedId, t] as const));
     const relinked = new Set<string>();
@@ -276,6 +283,9 @@ export class GradientSession implements RosterTargetSession {
       ...(await upsertRows(this.assumeNew, trx, 'staff_member', staff.map((u) => ({ ...person(u), employee_id: u.identifier ?? null })))),
       ...(await upsertRows(this.assumeNew, trx, 'student', students.map((u) => ({ ...person(u), student_number: u.identifier ?? null, grades: u.grades })))),
     ]);
+    for (const u of staff) this.rememberUser(u.sourcedId, 'staff_member');
+    for (const u of students) this.rememberUser(u.sourcedId, 'student');
+    for (const u of others) this.rememberUser(u.sourcedId, undefined);
     // A user whose role changed moves between tables (an update); one no longer rostered leaves Gradient.
     const moved = new Set<string>();
     for (const [table, leaving] of [
@@ -307,15 +317,33 @@ export class GradientSession implements RosterTargetSession {
     return outcomes;
   }
 
-  private async upsertMemberships(trx: Transaction<any>, enrollments: Enrollment[], tally: TargetCounts, issues: RosterIssue[]): Promise<Map<string, Outcome>> {
-    const classIds = new Set<string>();
-    const kinds = new Map<string, 'staff' | 'student'>();
-    for (const part of slices([...new Set(enrollments.map((e) => e.classSourcedId))]))
-      for (const r of await trx.selectFrom('class').select('sourced_id').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute()) classIds.add(r.sourced_id);
-    for (const part of slices([...new Set(enrollments.map((e) => e.userSourcedId))])) {
-      for (const r of await trx.selectFrom('staff_member').select('sourced_id').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute()) kinds.set(r.sourced_id, 'staff');
-      for (const r of await trx.selectFrom('student').select('sourced_id').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute()) kinds.set(r.sourced_id, 'student');
+  /** Where a user now is (after this session wrote or removed it): one table, or neither. */
+  private rememberUser(id: string, table: 'staff_member' | 'student' | undefined): void {
+    this.known.staff_member.set(id, table === 'staff_member');
+    this.known.student.set(id, table === 'student');
+  }
+
+  /** Which of `ids` the table holds: from what this session wrote, else asked. */
+  private async present(trx: Transaction<any>, table: keyof GradientSession['known'], ids: readonly string[]): Promise<Set<string>> {
+    const known = this.known[table];
+    const found = new Set<string>();
+    const ask: string[] = [];
+    for (const id of new Set(ids)) {
+      const held = known.get(id);
+      if (held === undefined) ask.push(id);
+      else if (held) found.add(id);
     }
+    for (const part of slices(ask))
+      for (const r of await trx.selectFrom(table).select('sourced_id').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute()) found.add(r.sourced_id);
+    return found;
+  }
+
+  private async upsertMemberships(trx: Transaction<any>, enrollments: Enrollment[], tally: TargetCounts, issues: RosterIssue[]): Promise<Map<string, Outcome>> {
+    const classIds = await this.present(trx, 'class', enrollments.map((e) => e.classSourcedId));
+    const kinds = new Map<string, 'staff' | 'student'>();
+    const userIds = enrollments.map((e) => e.userSourcedId);
+    for (const id of await this.present(trx, 'staff_member', userIds)) kinds.set(id, 'staff');
+    for (const id of await this.present(trx, 'student', userIds)) kinds.set(id, 'student');
     const staffRoles = new Set<string>(this.settings.staffRoles);
     const rows: Record<string, unknown>[] = [];
     const notTaken: string[] = [];
@@ -373,6 +401,8 @@ export class GradientSession implements RosterTargetSession {
       ],
       users: [['class_member', 'person_sourced_id']],
     };
+    if (entity === 'classes') for (const id of sourcedIds) this.known.class.set(id, false);
+    if (entity === 'users') for (const id of sourcedIds) this.rememberUser(id, undefined);
     let deleted = 0;
     for (const part of slices(sourcedIds)) {
       for (const [table, column] of dependents[entity] ?? []) await trx.deleteFrom(table).where('tenant_id', '=', this.tenantId).where(column, 'in', part).execute();

@@ -45,6 +45,20 @@ export interface RuleContext {
   tenantId: string;
   /** The academic year in use, as OneRoster's `schoolYear` (the year it ends in). */
   schoolYear: number;
+  /** The school of rows this session wrote (null: removed), for enrollments' look-ups; see {@link KnownSchools}. */
+  known?: KnownSchools;
+}
+
+/**
+ * The school of each classroom, teacher and student row a session wrote (null where it removed
+ * one), kept for the session's later batches: a first sync's enrollments name the classes and users
+ * its earlier batches wrote, and need not look them up. Ids not here (rows of earlier runs) are
+ * looked up. Every path that writes or deletes such a row updates it.
+ */
+export type KnownSchools = Record<'classroom' | 'teacher' | 'student', Map<string, string | null>>;
+
+export function knownSchools(): KnownSchools {
+  return { classroom: new Map(), teacher: new Map(), student: new Map() };
 }
 
 /** `column = any(ids)`, for a list of sourcedIds. */
@@ -143,7 +157,7 @@ function judgeMembership(sourcedId: string, classSourcedId: string, userSourcedI
 
 /** The rules of every entity Kamkalima consumes, in referential order. */
 export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEntity, 'demographics'>]: EntityRules<E> } {
-  const { tenantId, schoolYear } = context;
+  const { tenantId, schoolYear, known } = context;
   return {
     orgs: {
       entity: 'orgs',
@@ -246,6 +260,7 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
         await holdRecords(db, tenantId, 'classes', held);
         const ids = rows.map((r) => r.sourced_id);
         await db.deleteFrom('classroom').where('tenant_id', '=', tenantId).where(anyOf('sourced_id', ids)).execute();
+        for (const id of ids) known?.classroom.set(id, null);
         return [...issues, ...(await demoteMemberships(db, tenantId, 'classroom_sourced_id', ids))];
       },
     },
@@ -346,11 +361,20 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
         const userIds = enrollments.map((e) => e.userSourcedId);
         const classSchool = new Map<string, string>();
         const memberSchool = new Map<string, string>();
-        if (enrollments.length > 0) {
-          for (const r of await db.selectFrom('classroom').select(['sourced_id', 'school_sourced_id']).where('tenant_id', '=', tenantId).where(anyOf('sourced_id', classIds)).execute()) classSchool.set(r.sourced_id, r.school_sourced_id);
-          for (const role of ['teacher', 'student'] as const) {
-            for (const r of await db.selectFrom(role).select(['sourced_id', 'school_sourced_id']).where('tenant_id', '=', tenantId).where(anyOf('sourced_id', userIds)).execute()) memberSchool.set(`${role}:${r.sourced_id}`, r.school_sourced_id);
+        /** The school of each of `ids` the table holds: from what this session wrote, else asked. */
+        const schoolsOf = async (table: keyof KnownSchools, ids: readonly string[], found: (id: string, school: string) => void) => {
+          const ask: string[] = [];
+          for (const id of new Set(ids)) {
+            const school = known?.[table].get(id);
+            if (school === undefined) ask.push(id);
+            else if (school !== null) found(id, school);
           }
+          if (ask.length === 0) return;
+          for (const r of await db.selectFrom(table).select(['sourced_id', 'school_sourced_id']).where('tenant_id', '=', tenantId).where(anyOf('sourced_id', ask)).execute()) found(r.sourced_id, r.school_sourced_id);
+        };
+        if (enrollments.length > 0) {
+          await schoolsOf('classroom', classIds, (id, school) => classSchool.set(id, school));
+          for (const role of ['teacher', 'student'] as const) await schoolsOf(role, userIds, (id, school) => memberSchool.set(`${role}:${id}`, school));
         }
         return enrollments.map((e): Verdict => {
           if (e.role !== 'teacher' && e.role !== 'student') return { ignore: true };

@@ -11,7 +11,7 @@ import type {
 } from '@rosterbridge/core';
 import { upsertRows } from '@rosterbridge/core';
 import { kamkalimaIssue } from './kamkalima-issues';
-import { type EntityRules, type KamkalimaDb, type KamkalimaRow, anyOf, holdRecords, kamkalimaRules } from './kamkalima-rules';
+import { type EntityRules, type KamkalimaDb, type KamkalimaRow, type KnownSchools, anyOf, holdRecords, kamkalimaRules, knownSchools } from './kamkalima-rules';
 
 /** Entities whose held-back records are judged again at the end of every run, in referential order. */
 const HELD_ENTITIES = ['academicSessions', 'courses', 'classes', 'users', 'enrollments'] as const;
@@ -47,13 +47,15 @@ export class KamkalimaSession implements RosterTargetSession {
   private readonly rules: Record<string, EntityRules | undefined>;
   /** Every change of the batch being applied is a creation: rows are written with a plain INSERT first. */
   private assumeNew = false;
+  /** Schools of the classrooms, teachers and students this session wrote (see {@link KnownSchools}). */
+  private readonly known: KnownSchools = knownSchools();
 
   constructor(
     private readonly db: KamkalimaDb,
     private readonly tenant: TenantContext,
     schoolYear: number,
   ) {
-    this.rules = kamkalimaRules({ tenantId: tenant.tenantId, schoolYear }) as unknown as Record<string, EntityRules>;
+    this.rules = kamkalimaRules({ tenantId: tenant.tenantId, schoolYear, known: this.known }) as unknown as Record<string, EntityRules>;
   }
 
   async apply(batch: readonly RosterChangeEvent[]): Promise<TargetApplyResult> {
@@ -137,6 +139,7 @@ export class KamkalimaSession implements RosterTargetSession {
   async reset(): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       for (const table of SYNCED_TABLES) await trx.deleteFrom(table).where('tenant_id', '=', this.tenant.tenantId).execute();
+      for (const known of Object.values(this.known)) known.clear();
     });
   }
 
@@ -180,6 +183,11 @@ export class KamkalimaSession implements RosterTargetSession {
       const gone = ids.filter((id) => !keep.has(id));
       if (gone.length > 0) await trx.deleteFrom(table).where('tenant_id', '=', tenantId).where(anyOf('sourced_id', gone)).execute();
       const written = await upsert(trx, table, rows, this.assumeNew);
+      const known = this.known[table as keyof KnownSchools] as Map<string, string | null> | undefined;
+      if (known) {
+        for (const id of gone) known.set(id, null);
+        for (const r of rows) known.set(r.sourced_id as string, r.school_sourced_id as string);
+      }
       if (pass === 'arrival') {
         counts.created += written.created;
         counts.updated += written.updated;
@@ -205,6 +213,7 @@ export class KamkalimaSession implements RosterTargetSession {
     let removed = 0;
     for (const table of rules.tables) {
       const r = await trx.deleteFrom(table).where('tenant_id', '=', tenantId).where(anyOf('sourced_id', ids)).executeTakeFirst();
+      for (const id of ids) (this.known[table as keyof KnownSchools] as Map<string, string | null> | undefined)?.set(id, null);
       removed += Number(r.numDeletedRows);
     }
     await trx.deleteFrom('held_record').where('tenant_id', '=', tenantId).where('entity', '=', entity).where(anyOf('sourced_id', ids)).execute();

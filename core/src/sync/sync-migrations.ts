@@ -43,7 +43,7 @@ export const syncMigrations: Record<string, Migration> = {
         .addColumn('owner', 'text')
         .addColumn('lease_until', 'timestamptz')
         .execute();
-      // At most one active run per tenant and source, whatever number of hosts share the database.
+      // At most one active run per tenant and source, whatever number of hosts share the database (0104 narrows it to one per tenant).
       await db.schema
         .createIndex('run_one_active')
         .on('run')

@@ -45,7 +45,7 @@ export interface SyncServiceOptions {
 }
 
 /**
- * Executes sync runs. A run is a row first (at most one active per tenant and source, enforced by
+ * Executes sync runs. A run is a row first (at most one active per tenant, enforced by
  * the database), then claimed by one host with a lease it keeps renewing; a host that dies stops
  * renewing and another host (or itself, restarted) takes the run over and resumes it. So any number
  * of hosts can share one database and every run is executed by one of them at a time.

@@ -21,7 +21,9 @@ export interface Database extends Disposable {
   ping(): Promise<void>;
   /**
    * Writes a whole binary COPY stream into `columns` of the schema-qualified `table`, on a pooled
-   * connection of its own. PostgreSQL servers only: undefined on the embedded database.
+   * connection of its own, in a transaction whose commit does not wait for the disk (for rows that
+   * count only once a later, durable commit says so). PostgreSQL servers only: undefined on the
+   * embedded database.
    */
   readonly copyRows?: (table: string, columns: readonly string[], data: Buffer) => Promise<void>;
 }
@@ -63,7 +65,13 @@ async function openPostgres(options: OpenDatabaseOptions): Promise<Database> {
       const list = columns.map((c) => `"${c.replace(/"/g, '""')}"`).join(', ');
       const client = await pool.connect();
       try {
+        // Rows written by COPY are staged, not yet committed to anything a reader trusts: their
+        // commit need not wait for the disk. The commit that makes them count (the ledger's) does,
+        // and flushes these with it (the log is written in order).
+        await client.query('begin');
+        await client.query('set local synchronous_commit = off');
         await pipeline(Readable.from([data]), client.query(copyFrom(`copy ${name} (${list}) from stdin with (format binary)`)));
+        await client.query('commit');
         client.release();
       } catch (err) {
         client.release(err as Error); // a connection left mid-COPY is not reused

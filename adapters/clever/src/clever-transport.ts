@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { RosterbridgeError, nullLogger, type ErrorCode, type Logger } from '@rosterbridge/core';
+import { RosterbridgeError, errorMessage, nullLogger, type ErrorCode, type Logger } from '@rosterbridge/core';
 import { Agent } from 'undici';
 
 /** How a {@link CleverTransport} behaves. Every field has a default. */
@@ -93,7 +93,7 @@ export class CleverTransport {
           // A careless gateway may echo the request's headers in an error page: the token never reaches a message.
           if (text.includes(this.token)) text = text.split(this.token).join('[redacted]');
         } catch (error) {
-          throw Object.assign(new Error(describe(error)), { code: codeOf(error) ?? 'UND_ERR_SOCKET', cause: error, duringBody: true });
+          throw Object.assign(new Error(errorMessage(error)), { code: codeOf(error) ?? 'UND_ERR_SOCKET', cause: error, duringBody: true });
         }
       } catch (error) {
         throwIfCancelled(signal, where);
@@ -107,7 +107,7 @@ export class CleverTransport {
               : code !== undefined && CUT_CODES.has(code)
                 ? 'SOURCE_UNAVAILABLE'
                 : 'SOURCE_UNREACHABLE';
-        const reason = `${describe(error)}${code ? ` (${code})` : ''}`;
+        const reason = `${errorMessage(error)}${code ? ` (${code})` : ''}`;
         if (attempt >= maxAttempts) {
           throw new RosterbridgeError(failure, `${where}: ${reason}${attempt > 1 ? ` (gave up after ${attempt} attempts)` : ''}`, { url: url.href, attempts: attempt }, { cause: error });
         }
@@ -250,10 +250,6 @@ function codeOf(error: unknown): string | undefined {
     if (typeof code === 'string') return code;
   }
   return undefined;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function throwIfCancelled(signal: AbortSignal | undefined, where: string): void {

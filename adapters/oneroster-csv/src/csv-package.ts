@@ -213,16 +213,28 @@ export class CsvPackage implements Disposable {
   async fingerprint(signal?: AbortSignal): Promise<string> {
     const hash = createHash('sha256');
     hash.update(`oneroster-csv ${READER_VERSION} checkReferences=${this.options.checkReferences}\n`);
-    const hashStream = async (stream: Readable) => {
-      for await (const chunk of signal ? addAbortSignal(signal, stream) : stream) hash.update(chunk as Buffer);
+    const hashStream = async (open: () => Promise<Readable> | Readable, file?: string) => {
+      try {
+        const stream = await open();
+        for await (const chunk of signal ? addAbortSignal(signal, stream) : stream) hash.update(chunk as Buffer);
+      } catch (error) {
+        if (signal?.aborted) throw cancelled(this.location, signal);
+        throw unreadable(`${file === undefined ? this.location : `${this.location}: ${file}`} cannot be read to fingerprint the package: ${errorMessage(error)}`, this.location, error, file);
+      }
     };
-    if ((await stat(this.location)).isFile()) {
-      await hashStream(createReadStream(this.location));
+    let zip: boolean;
+    try {
+      zip = (await stat(this.location)).isFile();
+    } catch (error) {
+      throw unreadable(`${this.location} cannot be read: ${errorMessage(error)}`, this.location, error);
+    }
+    if (zip) {
+      await hashStream(() => createReadStream(this.location));
     } else {
       for (const name of [...this.source.fileNames].sort()) {
         throwIfAborted(signal, this.location);
         hash.update(`\u0000${name}\u0000`);
-        await hashStream(await this.source.openFile(name));
+        await hashStream(() => this.source.openFile(name), name);
       }
     }
     return hash.digest('base64url');

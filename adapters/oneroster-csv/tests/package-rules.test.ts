@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import * as path from 'node:path';
 import t from 'tap';
 import { isRosterbridgeError } from '@rosterbridge/core';
 import { CsvIssueCodes, ONEROSTER_CSV_HEADERS, openCsvPackage } from '@rosterbridge/oneroster-csv';
@@ -171,4 +173,28 @@ t.test('every CSV issue code has a severity and a title', async (t) => {
     t.ok(severity === 'error' || severity === 'warning', code);
     t.ok(title.length > 10, code);
   }
+});
+
+t.test('a fingerprint changes with any byte or with the settings, and a file gone names itself', async (t) => {
+  const files = { 'manifest.csv': manifestCsv({ orgs: 'bulk' }), 'orgs.csv': `${header('orgs')}\no1,,,A,school,,\n` };
+  const dir = writePackage(t, files);
+  const fingerprint = async (location: string, options = {}) => {
+    const pkg = await openCsvPackage(location, options);
+    try {
+      return await pkg.fingerprint();
+    } finally {
+      await pkg.dispose();
+    }
+  };
+  const first = await fingerprint(dir);
+  t.equal(await fingerprint(dir), first, 'the same bytes, the same fingerprint');
+  t.not(await fingerprint(writePackage(t, { ...files, 'orgs.csv': `${header('orgs')}\no1,,,B,school,,\n` })), first, 'one byte changed');
+  t.not(await fingerprint(dir, { checkReferences: false }), first, 'a setting that shapes the records changed');
+
+  const pkg = await openCsvPackage(dir);
+  t.teardown(() => pkg.dispose());
+  rmSync(path.join(dir, 'orgs.csv'));
+  const error = await thrown(pkg.fingerprint());
+  t.ok(isRosterbridgeError(error, 'CSV_PACKAGE_UNREADABLE'), 'a coded error');
+  t.match((error as Error).message, /orgs\.csv cannot be read to fingerprint the package/, 'naming the file');
 });

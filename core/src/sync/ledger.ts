@@ -30,7 +30,7 @@ export interface PreparedBatch {
   /** Each record's content hash (undefined for `tobedeleted` records). */
   hashes: (string | undefined)[];
   /** With an empty snapshot: the batch's creations, ready to write, and how it classifies. */
-  document?: ChangeColumns;
+  payload?: ChangePayload;
   outcome?: StageOutcome;
 }
 
@@ -46,7 +46,7 @@ interface ChangeRow {
  * A batch of changes ready to write: one JSON document (for INSERT … json_to_recordset), or the
  * rows in COPY's binary format when the database takes COPY ({@link CopyRows}).
  */
-export type ChangeColumns = string | Buffer;
+export type ChangePayload = string | Buffer;
 
 /**
  * Writes rows with COPY … FROM STDIN (FORMAT binary): `data` is a whole binary COPY stream
@@ -162,17 +162,9 @@ export class Ledger {
   }
 
   /**
-   * Classifies a batch of one entity against the snapshot and appends its creations and updates to
-   * the run's versions. `tobedeleted` records are only marked: deletions are staged after every
-   * entity was read ({@link stageDeletions}), in reverse referential order. With `trackSeen` (full
-   * runs), every sourcedId is remembered so that what the source no longer sends is found too. With
-   * `snapshotEmpty` (from {@link isEmpty} before the read), nothing is looked up or remembered: every
-   * record is a creation and there is nothing to delete.
-   */
-  /**
    * The CPU part of staging a batch, done while the previous batch is still being written: every
    * record's content hash and, when the snapshot is empty (`snapshotEmpty`: every record is a
-   * creation), the whole batch as the document {@link stage} writes.
+   * creation), the whole batch as the payload {@link stage} writes.
    */
   prepare(tenantId: string, runId: string, entity: RosterEntity, records: readonly RosterRecord[], snapshotEmpty: boolean): PreparedBatch {
     const hashes = records.map((r) => (r.status === 'tobedeleted' ? undefined : contentHash(r)));
@@ -186,32 +178,37 @@ export class Ledger {
         changes.push({ sourcedId: record.sourcedId, kind: 'created', hash: hashes[i]!, record });
       }
     });
-    return { hashes, ...(changes.length > 0 ? { document: this.encode(tenantId, runId, entity, changes) } : {}), outcome };
+    return { hashes, ...(changes.length > 0 ? { payload: this.encode(tenantId, runId, entity, changes) } : {}), outcome };
   }
 
+  /**
+   * Classifies a batch of one entity against the snapshot and appends its creations and updates to
+   * the run's versions. `tobedeleted` records are only marked: deletions are staged after every
+   * entity was read ({@link stageDeletions}), in reverse referential order. With `trackSeen` (full
+   * runs), every sourcedId is remembered so that what the source no longer sends is found too.
+   * `prepared` comes from {@link prepare}; prepared with `snapshotEmpty` (from {@link isEmpty}
+   * before the read), the batch is written as it is: nothing is looked up or remembered.
+   */
   async stage(
     tenantId: string,
     runId: string,
     entity: RosterEntity,
     records: readonly RosterRecord[],
     trackSeen: boolean,
-    snapshotEmpty = false,
-    prepared: PreparedBatch = this.prepare(tenantId, runId, entity, records, snapshotEmpty),
+    prepared: PreparedBatch = this.prepare(tenantId, runId, entity, records, false),
   ): Promise<StageOutcome> {
     if (records.length === 0) return { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0 };
     if (prepared.outcome) {
-      if (prepared.document) await this.insertChanges(tenantId, runId, entity, prepared.document);
+      if (prepared.payload) await this.insertChanges(tenantId, runId, entity, prepared.payload);
       return { ...prepared.outcome };
     }
     const outcome: StageOutcome = { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0 };
     const known = new Map<string, string>();
-    if (!snapshotEmpty) {
-      const ids = records.map((r) => r.sourcedId);
-      const { rows } = await sql<{ sourced_id: string; hash: string }>`
-        select l.sourced_id, l.hash from (${this.latest(tenantId, entity, sql`sourced_id = any(${ids}::text[])`)}) l
-        where l.kind <> 'deleted'`.execute(this.db);
-      for (const row of rows) known.set(row.sourced_id, row.hash);
-    }
+    const ids = records.map((r) => r.sourcedId);
+    const { rows } = await sql<{ sourced_id: string; hash: string }>`
+      select l.sourced_id, l.hash from (${this.latest(tenantId, entity, sql`sourced_id = any(${ids}::text[])`)}) l
+      where l.kind <> 'deleted'`.execute(this.db);
+    for (const row of rows) known.set(row.sourced_id, row.hash);
 
     const changes: ChangeRow[] = [];
     const seen: string[] = [];
@@ -225,7 +222,7 @@ export class Ledger {
         else seenDeleted.push(record.sourcedId);
         return;
       }
-      if (trackSeen && !snapshotEmpty) seen.push(record.sourcedId);
+      if (trackSeen) seen.push(record.sourcedId);
       if (previous !== undefined) outcome.known++;
       if (previous === hash) outcome.unchanged++;
       else {
@@ -243,12 +240,12 @@ export class Ledger {
     return outcome;
   }
 
-  private encode(tenantId: string, runId: string, entity: RosterEntity, changes: readonly ChangeRow[]): ChangeColumns {
+  private encode(tenantId: string, runId: string, entity: RosterEntity, changes: readonly ChangeRow[]): ChangePayload {
     return this.copyRows ? copyStream(tenantId, runId, entity, changes) : JSON.stringify(changes);
   }
 
   /** Writes a batch's changes ({@link encode}d): by COPY where the database takes it, else one INSERT of a JSON document. */
-  private async insertChanges(tenantId: string, runId: string, entity: RosterEntity, payload: ChangeColumns): Promise<void> {
+  private async insertChanges(tenantId: string, runId: string, entity: RosterEntity, payload: ChangePayload): Promise<void> {
     if (typeof payload !== 'string') {
       await this.copyRows!(`${this.schemaName}.ledger_version`, COPY_COLUMNS, payload);
       return;

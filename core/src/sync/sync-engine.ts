@@ -199,7 +199,7 @@ export class SyncEngine {
         if (unchanged) {
           tally.unchanged += batch.records.length;
         } else {
-          const outcome = await this.ledger.stage(run.tenantId, run.id, entity, batch.records, run.mode === 'full', snapshotEmpty, prepared);
+          const outcome = await this.ledger.stage(run.tenantId, run.id, entity, batch.records, run.mode === 'full', prepared);
           tally.created += outcome.created;
           tally.updated += outcome.updated;
           tally.unchanged += outcome.unchanged + outcome.ignored;

@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
+import { qualifiedTable } from './qualified-table';
 
 /**
  * Tables of the sync engine in the core schema: the ledger (each tenant's last snapshot, a content
@@ -143,9 +144,7 @@ export const syncMigrations: Record<string, Migration> = {
   },
   '0104_ledger_versions': {
     async up(db: Kysely<any>) {
-      // Raw statements are not rewritten by withSchema: name the tables as the builder would.
-      const qualified = (table: string) => db.selectFrom(table).selectAll().compile().sql.replace(/^select \* from /, '');
-      const t = (table: string) => sql.raw(qualified(table));
+      const t = (table: string) => sql.raw(qualifiedTable(db, table));
       // The snapshot and the change log become one table of record versions: a changed record is
       // written once (not once to the log and again to the snapshot at commit), and a commit moves
       // the tenant's watermark instead of copying rows. The snapshot is each key's latest version at
@@ -182,7 +181,7 @@ export const syncMigrations: Record<string, Migration> = {
       await sql`
         insert into ${t('ledger_version')} (seq, tenant_id, run_id, entity, sourced_id, kind, hash, record)
         select seq, tenant_id, run_id, entity, sourced_id, kind, hash, record::text from ${t('run_change')}`.execute(db);
-      await sql`select setval(pg_get_serial_sequence(${qualified('ledger_version')}, 'seq'), greatest((select max(seq) from ${t('run_change')}), 1))`.execute(db);
+      await sql`select setval(pg_get_serial_sequence(${qualifiedTable(db, 'ledger_version')}, 'seq'), greatest((select max(seq) from ${t('run_change')}), 1))`.execute(db);
       await sql`
         insert into ${t('ledger_state')} (tenant_id, committed_seq)
         select t.tenant_id, coalesce((select max(c.seq) from ${t('run_change')} c join ${t('run')} r on r.id = c.run_id
@@ -212,7 +211,7 @@ export const syncMigrations: Record<string, Migration> = {
       // How many records of each entity the snapshot holds, kept at each commit (holds weigh a run
       // against it; counting a million versions per run costs a second).
       await db.schema.alterTable('ledger_state').addColumn('sizes', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`)).execute();
-      const t = (table: string) => sql.raw(db.selectFrom(table).selectAll().compile().sql.replace(/^select \* from /, ''));
+      const t = (table: string) => sql.raw(qualifiedTable(db, table));
       await sql`
         update ${t('ledger_state')} s set sizes = coalesce((
           select jsonb_object_agg(l.entity, l.n) from (

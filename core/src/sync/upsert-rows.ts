@@ -1,4 +1,5 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { qualifiedTable } from './qualified-table';
 
 /** What {@link upsertRows} did with each row, by key. */
 export type UpsertOutcome = 'created' | 'updated' | 'unchanged';
@@ -49,8 +50,8 @@ export async function upsertRows(db: Kysely<any>, table: string, rows: readonly 
   if (rows.length === 0) return result;
   const all = Object.keys(rows[0]!);
   const columns = options.columns ?? all.filter((c) => !options.key.includes(c));
-  // Raw SQL is not rewritten by withSchema: name the table (and its row type) as the builder would.
-  const qualified = sql.raw(db.selectFrom(table).selectAll().compile().sql.replace(/^select \* from /, ''));
+  // The table (and its row type), named as the builder would: raw SQL is not rewritten by withSchema.
+  const qualified = sql.raw(qualifiedTable(db, table));
   const id = (c: string) => sql.id(c);
   const list = (cs: readonly string[]) => sql.join(cs.map(id));
   const changed =

@@ -129,7 +129,7 @@ export class Host {
       const runs = new RunStore(core);
       const plugins = registry;
       // On a PostgreSQL server the ledger writes its versions by COPY; the embedded database by INSERT.
-      const ledger = new Ledger(database.db, CORE_SCHEMA, database.copyRows ? { copyRows: database.copyRows } : {});
+      const ledger = new Ledger(database.db, CORE_SCHEMA, database.openCopy ? { openCopy: database.openCopy } : {});
       const engine = new SyncEngine(runs, ledger, {
         openSource: (tenantId) => sourceSessions.open(tenantId),
         openTarget: (tenantId, targetId) => openTenantTarget(plugins, targets, tenants, tenantId, targetId, config.plugins.activationTimeoutMs),

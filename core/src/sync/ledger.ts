@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { RosterEntity } from '../roster/roster-entity';
 import type { RosterRecord } from '../roster/roster-record';
+import { type OpenCopy, copyTuples } from './binary-copy';
 import { contentHash } from './content-hash';
 import type { RosterChangeKind } from './roster-target';
 
@@ -29,6 +30,8 @@ export interface StageOutcome {
 export interface PreparedBatch {
   /** Each record's content hash (undefined for `tobedeleted` records). */
   hashes: (string | undefined)[];
+  /** The snapshot's hashes of the batch's records, being looked up (a snapshot that is not empty). */
+  known?: Promise<Map<string, string>>;
   /** With an empty snapshot: the batch's creations, ready to write, and how it classifies. */
   payload?: ChangePayload;
   outcome?: StageOutcome;
@@ -43,59 +46,26 @@ interface ChangeRow {
 }
 
 /**
- * A batch of changes ready to write: one JSON document (for INSERT … json_to_recordset), or the
- * rows in COPY's binary format when the database takes COPY ({@link CopyRows}).
+ * A batch of changes ready to write: binary COPY tuples when the database takes COPY, else one JSON
+ * document (for INSERT … json_to_recordset).
  */
 export type ChangePayload = string | Buffer;
 
 /**
- * Writes rows with COPY … FROM STDIN (FORMAT binary): `data` is a whole binary COPY stream
- * (header, tuples, trailer) for `columns` of the schema-qualified `table`. A host on a PostgreSQL
- * server provides it; the embedded database writes with INSERT instead.
+ * Where a run's staged versions go: one COPY for the whole run on a PostgreSQL server (opened at
+ * the first write, so the database takes rows while the source is read), one INSERT per batch on
+ * the embedded database. Close it before deletions are staged; abort it when the read fails.
  */
-export type CopyRows = (table: string, columns: readonly string[], data: Buffer) => Promise<void>;
+export interface StagingWriter {
+  write(entity: RosterEntity, payload: ChangePayload): Promise<void>;
+  /** Commits what was written. */
+  close(): Promise<void>;
+  /** Drops what was written (when the COPY was still open). Never rejects. */
+  abort(reason?: string): Promise<void>;
+}
 
 const COPY_COLUMNS = ['tenant_id', 'run_id', 'entity', 'sourced_id', 'kind', 'hash', 'record'] as const;
-const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-
-/** The changes as a binary COPY stream of {@link COPY_COLUMNS}: no escaping, lengths and bytes. */
-function copyStream(tenantId: string, runId: string, entity: string, changes: readonly ChangeRow[]): Buffer {
-  const uuid = Buffer.from(runId.replace(/-/g, ''), 'hex');
-  const tenant = Buffer.from(tenantId, 'utf8');
-  const entityBytes = Buffer.from(entity, 'utf8');
-  const records = changes.map((c) => JSON.stringify(c.record));
-  let size = COPY_SIGNATURE.length + 8 + 2;
-  for (let i = 0; i < changes.length; i++) {
-    const c = changes[i]!;
-    size += 2 + 7 * 4 + tenant.length + 16 + entityBytes.length + Buffer.byteLength(c.sourcedId) + Buffer.byteLength(c.kind) + Buffer.byteLength(c.hash) + Buffer.byteLength(records[i]!);
-  }
-  const out = Buffer.allocUnsafe(size);
-  let at = COPY_SIGNATURE.copy(out, 0);
-  at = out.writeInt32BE(0, at); // flags
-  at = out.writeInt32BE(0, at); // header extension
-  const bytes = (b: Buffer) => {
-    at = out.writeInt32BE(b.length, at);
-    at += b.copy(out, at);
-  };
-  const text = (value: string) => {
-    const length = out.write(value, at + 4, 'utf8');
-    out.writeInt32BE(length, at);
-    at += 4 + length;
-  };
-  for (let i = 0; i < changes.length; i++) {
-    const c = changes[i]!;
-    at = out.writeInt16BE(COPY_COLUMNS.length, at);
-    bytes(tenant);
-    bytes(uuid);
-    bytes(entityBytes);
-    text(c.sourcedId);
-    text(c.kind);
-    text(c.hash);
-    text(records[i]!);
-  }
-  at = out.writeInt16BE(-1, at);
-  return out.subarray(0, at);
-}
+const COPY_KINDS = ['text', 'uuid', 'text', 'text', 'text', 'text', 'text'] as const;
 
 /**
  * Each tenant's canonical snapshot, its change log, and every target's cursor into that log, kept as
@@ -118,11 +88,11 @@ export class Ledger {
   /** `db` is the host's kysely; `schema` the core schema that holds the ledger's tables. */
   private readonly schemaName: string;
 
-  private readonly copyRows?: CopyRows;
+  private readonly openCopy?: OpenCopy;
 
-  constructor(db: Kysely<any>, schema: string, options: { copyRows?: CopyRows } = {}) {
+  constructor(db: Kysely<any>, schema: string, options: { openCopy?: OpenCopy } = {}) {
     this.schemaName = schema;
-    this.copyRows = options.copyRows;
+    this.openCopy = options.openCopy;
     this.db = db.withSchema(schema);
     // Raw statements are not rewritten by withSchema: they name their tables in full.
     this.version = sql.table(`${schema}.ledger_version`);
@@ -157,18 +127,27 @@ export class Ledger {
 
   /** Whether the tenant's snapshot holds no record of `entity` (a first sync of it: nothing to look up). */
   async isEmpty(tenantId: string, entity: RosterEntity): Promise<boolean> {
-    const { rows } = await sql`select 1 from ${this.version} where tenant_id = ${tenantId} and entity = ${entity} and seq <= ${this.watermark(tenantId)} limit 1`.execute(this.db);
+    // Ordered as the key index is, so that it is walked (a sequential scan would pass every
+    // version of the entities before this one first).
+    const { rows } = await sql`select 1 from ${this.version} where tenant_id = ${tenantId} and entity = ${entity} and seq <= ${this.watermark(tenantId)} order by sourced_id limit 1`.execute(this.db);
     return rows.length === 0;
   }
 
   /**
-   * The CPU part of staging a batch, done while the previous batch is still being written: every
+   * The first part of staging a batch, done while the previous batch is still being written: every
    * record's content hash and, when the snapshot is empty (`snapshotEmpty`: every record is a
-   * creation), the whole batch as the payload {@link stage} writes.
+   * creation), the whole batch as the payload {@link stage} writes; otherwise the look-up of the
+   * batch's records in the snapshot is started.
    */
   prepare(tenantId: string, runId: string, entity: RosterEntity, records: readonly RosterRecord[], snapshotEmpty: boolean): PreparedBatch {
     const hashes = records.map((r) => (r.status === 'tobedeleted' ? undefined : contentHash(r)));
-    if (!snapshotEmpty) return { hashes };
+    if (!snapshotEmpty) {
+      // The snapshot's hashes of the batch are asked for now, while the batch before is still
+      // being staged: the database looks up two batches at once.
+      const known = this.lookUp(tenantId, entity, records);
+      known.catch(() => undefined); // awaited by stage, unless the run stops first
+      return { hashes, known };
+    }
     const outcome: StageOutcome = { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0 };
     const changes: ChangeRow[] = [];
     records.forEach((record, i) => {
@@ -190,6 +169,7 @@ export class Ledger {
    * before the read), the batch is written as it is: nothing is looked up or remembered.
    */
   async stage(
+    writer: StagingWriter,
     tenantId: string,
     runId: string,
     entity: RosterEntity,
@@ -199,16 +179,11 @@ export class Ledger {
   ): Promise<StageOutcome> {
     if (records.length === 0) return { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0 };
     if (prepared.outcome) {
-      if (prepared.payload) await this.insertChanges(tenantId, runId, entity, prepared.payload);
+      if (prepared.payload) await writer.write(entity, prepared.payload);
       return { ...prepared.outcome };
     }
     const outcome: StageOutcome = { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0 };
-    const known = new Map<string, string>();
-    const ids = records.map((r) => r.sourcedId);
-    const { rows } = await sql<{ sourced_id: string; hash: string }>`
-      select l.sourced_id, l.hash from (${this.latest(tenantId, entity, sql`sourced_id = any(${ids}::text[])`)}) l
-      where l.kind <> 'deleted'`.execute(this.db);
-    for (const row of rows) known.set(row.sourced_id, row.hash);
+    const known = await (prepared.known ?? this.lookUp(tenantId, entity, records));
 
     const changes: ChangeRow[] = [];
     const seen: string[] = [];
@@ -231,29 +206,78 @@ export class Ledger {
         changes.push({ sourcedId: record.sourcedId, kind, hash, record });
       }
     });
-    if (changes.length > 0) await this.insertChanges(tenantId, runId, entity, this.encode(tenantId, runId, entity, changes));
+    if (changes.length > 0) await writer.write(entity, this.encode(tenantId, runId, entity, changes));
     const seenRows = [
       ...(seen.length > 0 ? [{ run_id: runId, entity, deleted: false, sourced_ids: seen }] : []),
       ...(seenDeleted.length > 0 ? [{ run_id: runId, entity, deleted: true, sourced_ids: seenDeleted }] : []),
     ];
-    if (seenRows.length > 0) await this.db.insertInto('run_seen').values(seenRows).execute();
+    if (seenRows.length > 0) await this.relaxed((trx) => trx.insertInto('run_seen').values(seenRows).execute());
     return outcome;
   }
 
-  private encode(tenantId: string, runId: string, entity: RosterEntity, changes: readonly ChangeRow[]): ChangePayload {
-    return this.copyRows ? copyStream(tenantId, runId, entity, changes) : JSON.stringify(changes);
+  /** The snapshot's hash of each of the records it holds (current, not deleted), by sourcedId. */
+  private async lookUp(tenantId: string, entity: RosterEntity, records: readonly RosterRecord[]): Promise<Map<string, string>> {
+    const ids = records.map((r) => r.sourcedId);
+    const { rows } = await sql<{ sourced_id: string; hash: string }>`
+      select l.sourced_id, l.hash from (${this.latest(tenantId, entity, sql`sourced_id = any(${ids}::text[])`)}) l
+      where l.kind <> 'deleted'`.execute(this.db);
+    return new Map(rows.map((row) => [row.sourced_id, row.hash]));
   }
 
-  /** Writes a batch's changes ({@link encode}d): by COPY where the database takes it, else one INSERT of a JSON document. */
-  private async insertChanges(tenantId: string, runId: string, entity: RosterEntity, payload: ChangePayload): Promise<void> {
-    if (typeof payload !== 'string') {
-      await this.copyRows!(`${this.schemaName}.ledger_version`, COPY_COLUMNS, payload);
-      return;
+  /**
+   * Runs staging writes in a transaction whose commit does not wait for the disk: what a run stages
+   * counts only once {@link commit} (durable) moves the watermark, and that commit flushes the log
+   * up to itself, these writes included. Waiting for the disk at each batch would also wait for the
+   * log the run's COPY has written meanwhile.
+   */
+  private relaxed<T>(write: (trx: Kysely<any>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(async (trx) => {
+      await sql`set local synchronous_commit = off`.execute(trx);
+      return write(trx);
+    });
+  }
+
+  private encode(tenantId: string, runId: string, entity: RosterEntity, changes: readonly ChangeRow[]): ChangePayload {
+    if (!this.openCopy) return JSON.stringify(changes);
+    return copyTuples(COPY_KINDS, changes.map((c) => [tenantId, runId, entity, c.sourcedId, c.kind, c.hash, JSON.stringify(c.record)]));
+  }
+
+  /**
+   * Where the run's staged versions go ({@link StagingWriter}): on a PostgreSQL server, one COPY
+   * whose commit does not wait for the disk (the versions count only once {@link commit}, durable,
+   * moves the watermark past them, and that flushes them too); on the embedded database, an INSERT
+   * of a JSON document per batch.
+   */
+  beginStaging(tenantId: string, runId: string): StagingWriter {
+    const openCopy = this.openCopy;
+    if (!openCopy) {
+      return {
+        write: async (entity, payload) => {
+          await this.relaxed((trx) =>
+            sql`
+            insert into ${this.version} (tenant_id, run_id, entity, sourced_id, kind, hash, record)
+            select ${tenantId}, ${runId}::uuid, ${entity}, c."sourcedId", c.kind, c.hash, c.record::text
+            from json_to_recordset(${payload as string}::json) as c("sourcedId" text, kind text, hash text, record json)`.execute(trx),
+          );
+        },
+        close: async () => undefined,
+        abort: async () => undefined,
+      };
     }
-    await sql`
-      insert into ${this.version} (tenant_id, run_id, entity, sourced_id, kind, hash, record)
-      select ${tenantId}, ${runId}::uuid, ${entity}, c."sourcedId", c.kind, c.hash, c.record::text
-      from json_to_recordset(${payload}::json) as c("sourcedId" text, kind text, hash text, record json)`.execute(this.db);
+    let copy: ReturnType<OpenCopy> | undefined;
+    return {
+      write: async (_entity, payload) => {
+        copy ??= openCopy(`${this.schemaName}.ledger_version`, COPY_COLUMNS, { durable: false });
+        await (await copy).write(payload as Buffer);
+      },
+      close: async () => {
+        if (copy) await (await copy).end();
+      },
+      abort: async (reason) => {
+        const opened = copy && (await copy.catch(() => undefined));
+        await opened?.abort(reason);
+      },
+    };
   }
 
   /**
@@ -271,12 +295,14 @@ export class Ledger {
       if (Number(rows[0]?.n ?? 0) === knownSeen) return 0;
     }
     const seen = sql`select unnest(s.sourced_ids) as sourced_id from ${this.runSeen} s where s.run_id = ${runId}::uuid and s.entity = ${entity} and s.deleted = ${!complete}`;
-    const result = await sql`
+    const result = await this.relaxed((trx) =>
+      sql`
       insert into ${this.version} (tenant_id, run_id, entity, sourced_id, kind, hash, record)
       select l.tenant_id, ${runId}::uuid, l.entity, l.sourced_id, 'deleted', null, l.record
       from (${complete ? this.latest(tenantId, entity) : this.latest(tenantId, entity, sql`sourced_id in (${seen})`)}) l
       where l.kind <> 'deleted'${complete ? sql` and not exists (select 1 from (${seen}) s where s.sourced_id = l.sourced_id)` : sql``}
-      order by l.sourced_id`.execute(this.db);
+      order by l.sourced_id`.execute(trx),
+    );
     return Number(result.numAffectedRows ?? 0);
   }
 

@@ -43,8 +43,33 @@ export interface TargetApplyResult {
 }
 
 /**
+ * Takes one entity's whole snapshot into a product that holds none of it yet ({@link RosterTargetSession.load}),
+ * streaming: pages are handed over as they are read, and written as the product likes (one COPY, say).
+ */
+export interface TargetLoader {
+  /**
+   * Takes a page of creations, in the order of the snapshot. It may resolve before they are written
+   * (only to hold back the engine while the product catches up): nothing counts until {@link end}.
+   */
+  write(batch: readonly RosterChangeEvent[]): Promise<void>;
+  /**
+   * Writes what remains and commits: the entity is then in the product as if every page had been
+   * applied. Its commit need not wait for the disk: the engine's durable commit of the target's
+   * cursor follows on the same database, and makes it durable too. Answers like `apply`, for the
+   * whole entity.
+   */
+  end(): Promise<TargetApplyResult>;
+  /** Drops what was written (a failure, a cancel). Never rejects. */
+  abort(reason?: string): Promise<void>;
+}
+
+/**
  * A target opened for one tenant. `apply` writes one batch of changes into the product's schema in
  * its own transaction and must be idempotent: the engine may deliver a batch again after a crash.
+ * That transaction's commit need not wait for the disk (`set local synchronous_commit = off`): the
+ * engine records the target's cursor after the batch with a durable commit on the same database,
+ * which makes the batch durable too (PostgreSQL writes its log in order); until then, a lost batch
+ * is delivered again.
  */
 export interface RosterTargetSession extends Disposable {
   /**
@@ -53,6 +78,14 @@ export interface RosterTargetSession extends Disposable {
    * carry `productCode` (`SCHOOL_MANAGER_NO_USERS`) gives the target's and the run's error code.
    */
   apply(batch: readonly RosterChangeEvent[], signal: AbortSignal): Promise<TargetApplyResult>;
+  /**
+   * Optional, for speed: when the engine back-fills the target (it has no cursor: a first sync, a
+   * reset, a newly enabled target), it asks, entity by entity in referential order, for a loader
+   * to stream the entity's snapshot into ({@link TargetLoader}). Answer undefined to be fed by
+   * `apply` as usual: say, when the product already holds some of the tenant's records of the
+   * entity (a back-fill interrupted after that entity's load committed), or cannot bulk-load.
+   */
+  load?(entity: RosterEntity, signal: AbortSignal): Promise<TargetLoader | undefined>;
   /** Clears what the product keeps for the tenant's sync state, so the next run behaves as the first. */
   reset(signal: AbortSignal): Promise<void>;
   /**

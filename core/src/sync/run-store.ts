@@ -203,6 +203,18 @@ export class RunStore {
     await this.db.updateTable('run').set(values).where('id', '=', id).execute();
   }
 
+  /**
+   * Records a running run's counts so far, for readers of the run, in a transaction whose commit
+   * does not wait for the disk: progress lost to a crash of the database is recounted or
+   * superseded, and the run's end ({@link update}) writes its counts durably.
+   */
+  async updateProgress(id: string, counts: RunCounts): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await sql`set local synchronous_commit = off`.execute(trx);
+      await trx.updateTable('run').set({ counts: JSON.stringify(counts) }).where('id', '=', id).execute();
+    });
+  }
+
   /** Forgets a run's issues (a run that stages again reports what it finds anew). */
   async clearIssues(runId: string): Promise<void> {
     await this.db.deleteFrom('run_issue').where('run_id', '=', runId).execute();

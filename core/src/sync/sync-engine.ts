@@ -4,9 +4,9 @@ import type { Logger } from '../base/logger';
 import { type ErrorCode, RosterbridgeError, errorMessage, isRosterbridgeError } from '../errors/rosterbridge-error';
 import { ROSTER_ENTITY_ORDER, type RosterEntity } from '../roster/roster-entity';
 import type { RosterIssue } from '../roster/roster-issue';
-import type { Ledger, PreparedBatch, StagedChange } from './ledger';
+import type { Ledger, PreparedBatch, StagedChange, StagingWriter } from './ledger';
 import type { RosterBatch, RosterSourceSession } from './roster-source';
-import type { RosterChangeEvent, RosterTargetSession, TargetApplyResult } from './roster-target';
+import type { RosterChangeEvent, RosterTargetSession, TargetApplyResult, TargetLoader } from './roster-target';
 import type { RunStore } from './run-store';
 import { type RunCounts, type RunHold, type SyncRun, type SyncRunEvent, emptyTargetCounts } from './sync-run';
 
@@ -184,6 +184,35 @@ export class SyncEngine {
     const entities = ROSTER_ENTITY_ORDER.filter((e) => session.capabilities.entities.includes(e));
     const knownSeen: Partial<Record<RosterEntity, number>> = {};
     const firstTime = new Set<RosterEntity>();
+    // The run's versions stream into the ledger as the source is read (one COPY on a server).
+    const writer = unchanged ? undefined : this.ledger.beginStaging(run.tenantId, run.id);
+    try {
+      await this.readEntities(run, session, counts, entities, { since, knownSeen, firstTime, complete, writer }, signal);
+      await writer?.close();
+    } catch (err) {
+      await writer?.abort(errorMessage(err));
+      throw err;
+    }
+    if (signal.aborted) throw RunStop.for(signal, 'reading the source');
+    if (unchanged) return counts;
+    await this.ledger.analyze();
+    for (const entity of [...entities].reverse()) {
+      counts.source[entity]!.deleted = await this.ledger.stageDeletions(run.tenantId, run.id, entity, complete.includes(entity), knownSeen[entity], firstTime.has(entity));
+    }
+    return counts;
+  }
+
+  /** Reads and stages each entity in turn (see {@link readSource}); without `writer`, only counts. */
+  private async readEntities(
+    run: SyncRun,
+    session: RosterSourceSession,
+    counts: RunCounts,
+    entities: readonly RosterEntity[],
+    state: { since?: Date; knownSeen: Partial<Record<RosterEntity, number>>; firstTime: Set<RosterEntity>; complete: RosterEntity[]; writer?: StagingWriter },
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { since, knownSeen, firstTime, complete, writer } = state;
+    const unchanged = writer === undefined;
     for (const entity of entities) {
       const tally = (counts.source[entity] = { read: 0, rejected: 0, created: 0, updated: 0, unchanged: 0, deleted: 0 });
       knownSeen[entity] = 0;
@@ -199,7 +228,7 @@ export class SyncEngine {
         if (unchanged) {
           tally.unchanged += batch.records.length;
         } else {
-          const outcome = await this.ledger.stage(run.tenantId, run.id, entity, batch.records, run.mode === 'full', prepared);
+          const outcome = await this.ledger.stage(writer!, run.tenantId, run.id, entity, batch.records, run.mode === 'full', prepared);
           tally.created += outcome.created;
           tally.updated += outcome.updated;
           tally.unchanged += outcome.unchanged + outcome.ignored;
@@ -217,6 +246,9 @@ export class SyncEngine {
           staging = stageBatch(batch, prepared);
           // Marked handled until awaited above: a failure surfaces there, or after the loop.
           staging.catch(() => undefined);
+          // Let the batch's first query leave before the source parses the next batch (parsing runs
+          // without a break once its data is buffered, and would hold the query back until then).
+          await new Promise<void>((resolve) => setImmediate(resolve));
         }
       } finally {
         // Never leave a batch staging behind us, whatever ended the read.
@@ -225,13 +257,6 @@ export class SyncEngine {
       await staging;
       if (run.mode === 'full') complete.push(entity);
     }
-    if (signal.aborted) throw RunStop.for(signal, 'reading the source');
-    if (unchanged) return counts;
-    await this.ledger.analyze();
-    for (const entity of [...entities].reverse()) {
-      counts.source[entity]!.deleted = await this.ledger.stageDeletions(run.tenantId, run.id, entity, complete.includes(entity), knownSeen[entity], firstTime.has(entity));
-    }
-    return counts;
   }
 
   /** After staging: a dry run ends here; a run crossing a threshold is held; the rest commit. */
@@ -294,7 +319,7 @@ export class SyncEngine {
   private async apply(run: SyncRun, signal: AbortSignal, log: Logger): Promise<SyncRun> {
     await this.runs.update(run.id, { status: 'running' });
     const counts = run.counts;
-    const active = new Map<string, { target: OpenedTarget; cursor: number }>();
+    const active = new Map<string, { target: OpenedTarget; cursor: number; saving?: Promise<void> }>();
     // Every session opened, to dispose even those of targets that failed on the way.
     const opened: OpenedTarget[] = [];
     const toBackfill = new Map<string, OpenedTarget>();
@@ -306,7 +331,7 @@ export class SyncEngine {
           const target = await this.host.openTarget(run.tenantId, targetId);
           opened.push(target);
           const paused = target.session.pausedReason
-            ? await withDeadline(Promise.resolve().then(() => target.session.pausedReason!(signal)), this.host.applyTimeoutMs, `target ${targetId} pausedReason()`)
+            ? await this.deadline(() => target.session.pausedReason!(signal), `target ${targetId} pausedReason()`)
             : undefined;
           if (paused) {
             counts.targets[targetId] = { ...counts.targets[targetId]!, status: 'skipped', reason: paused };
@@ -341,13 +366,18 @@ export class SyncEngine {
           pending = this.ledger.changesAfter(run.tenantId, last, this.host.batchSize);
           pending.catch(() => undefined); // awaited on the next turn, if there is one
         }
+        const occurredAt = new Date().toISOString();
         await Promise.all(
           [...active].map(async ([targetId, a]) => {
-            const events = changes.filter((c) => c.seq > a.cursor && a.target.consumes.has(c.entity)).map((c) => this.event(run, c));
+            const events = changes.filter((c) => c.seq > a.cursor && a.target.consumes.has(c.entity)).map((c) => this.event(run, c, occurredAt));
             try {
               if (events.length > 0) this.addTargetCounts(counts, targetId, await this.applyBatch(a.target, events, signal, targetId), run.id);
-              await this.ledger.advanceCursor(run.tenantId, targetId, last, run.id);
               a.cursor = last;
+              // The cursor is written while the next batch applies (each write awaits the one before):
+              // a crash in between only delivers the batch again, which apply takes (it is idempotent).
+              await a.saving;
+              a.saving = this.ledger.advanceCursor(run.tenantId, targetId, last, run.id);
+              a.saving.catch(() => undefined); // awaited on the next turn, or after the last batch
             } catch (err) {
               active.delete(targetId);
               this.targetFailed(counts, targetId, err, log);
@@ -359,9 +389,19 @@ export class SyncEngine {
       }
       await Promise.all(
         [...active].map(async ([targetId, a]) => {
+          try {
+            await a.saving;
+          } catch (err) {
+            active.delete(targetId);
+            this.targetFailed(counts, targetId, err, log);
+          }
+        }),
+      );
+      await Promise.all(
+        [...active].map(async ([targetId, a]) => {
           if (!a.target.session.finish) return;
           try {
-            const result = await withDeadline(Promise.resolve().then(() => a.target.session.finish!(signal)), this.host.applyTimeoutMs, `target ${targetId} finish()`);
+            const result = await this.deadline(() => a.target.session.finish!(signal), `target ${targetId} finish()`);
             if (result) this.addTargetCounts(counts, targetId, result, run.id);
           } catch (err) {
             active.delete(targetId);
@@ -369,8 +409,12 @@ export class SyncEngine {
           }
         }),
       );
-      await this.flushTargetIssues(run.id, counts);
+      await this.flushTargetIssues(run.id, counts, true);
       for (const targetId of active.keys()) counts.targets[targetId]!.status = 'applied';
+    } catch (err) {
+      // What was applied before the stop is on record (the counts are written at most once a second).
+      await this.flushTargetIssues(run.id, counts, true).catch(() => undefined);
+      throw err;
     } finally {
       await Promise.all(opened.map((t) => Promise.resolve().then(() => t.session.dispose()).catch((err) => log.error({ err: errorMessage(err) }, 'a target session failed to close'))));
     }
@@ -408,70 +452,117 @@ export class SyncEngine {
 
   /**
    * Feeds targets without a cursor the whole snapshot as creations, reading each page once and
-   * applying it to every target that consumes its entity at the same time. A target that fails is
-   * dropped (and reported); the others go on. Returns the cursor the survivors then have (in
+   * applying it to every target that consumes its entity at the same time; a target that can load
+   * an entity in bulk ({@link RosterTargetSession.load}) is streamed it instead. A target that fails
+   * is dropped (and reported); the others go on. Returns the cursor the survivors then have (in
    * `targets`, from which failed ones are removed).
    */
   private async backfill(run: SyncRun, targets: Map<string, OpenedTarget>, counts: RunCounts, signal: AbortSignal, log: Logger): Promise<number> {
     const position = await this.ledger.lastCommittedSeq(run.tenantId);
+    const fail = (targetId: string, err: unknown) => {
+      if (err instanceof RunStop) throw err;
+      targets.delete(targetId);
+      this.targetFailed(counts, targetId, err, log);
+    };
     for (const entity of ROSTER_ENTITY_ORDER) {
       if (![...targets.values()].some((t) => t.consumes.has(entity))) continue;
-      // The next page is read while the targets apply this one.
-      let pending = this.ledger.snapshot(run.tenantId, entity, '', this.host.batchSize);
-      for (let more = true; more; ) {
-        if (signal.aborted) throw RunStop.for(signal, 'back-filling a target');
-        const page = await pending;
-        more = page.next !== undefined;
-        if (more) {
-          pending = this.ledger.snapshot(run.tenantId, entity, page.next!, this.host.batchSize);
-          pending.catch(() => undefined); // awaited on the next turn, if there is one
+      const loaders = new Map<string, TargetLoader>();
+      for (const [targetId, target] of targets) {
+        if (!target.consumes.has(entity) || !target.session.load) continue;
+        try {
+          const loader = await this.deadline(() => target.session.load!(entity, signal), `target ${targetId} load(${entity})`);
+          if (loader) loaders.set(targetId, loader);
+        } catch (err) {
+          fail(targetId, err);
         }
-        const records = page.records;
-        if (records.length === 0) continue;
-        const events = records.map(
-          (record): RosterChangeEvent => ({
-            id: `${run.tenantId}:snapshot:${position}:${entity}:${record.sourcedId}`,
-            type: `roster.${entity}.changed@1`,
-            tenantId: run.tenantId,
-            runId: run.id,
-            source: run.sourceId,
-            occurredAt: new Date().toISOString(),
-            seq: position,
-            data: { entity, kind: 'created', sourcedId: record.sourcedId, record },
-          }),
-        );
+      }
+      const drop = async (targetId: string, err: unknown) => {
+        const loader = loaders.get(targetId);
+        loaders.delete(targetId);
+        await loader?.abort(errorMessage(err));
+        fail(targetId, err);
+      };
+      try {
+        // The next page is read while the targets apply this one.
+        let pending = this.ledger.snapshot(run.tenantId, entity, '', this.host.batchSize);
+        for (let more = true; more; ) {
+          if (signal.aborted) throw RunStop.for(signal, 'back-filling a target');
+          const page = await pending;
+          more = page.next !== undefined;
+          if (more) {
+            pending = this.ledger.snapshot(run.tenantId, entity, page.next!, this.host.batchSize);
+            pending.catch(() => undefined); // awaited on the next turn, if there is one
+          }
+          const records = page.records;
+          if (records.length === 0) continue;
+          const occurredAt = new Date().toISOString();
+          const events = records.map(
+            (record): RosterChangeEvent => ({
+              id: `${run.tenantId}:snapshot:${position}:${entity}:${record.sourcedId}`,
+              type: `roster.${entity}.changed@1`,
+              tenantId: run.tenantId,
+              runId: run.id,
+              source: run.sourceId,
+              occurredAt,
+              seq: position,
+              data: { entity, kind: 'created', sourcedId: record.sourcedId, record },
+            }),
+          );
+          await Promise.all(
+            [...targets].map(async ([targetId, target]) => {
+              if (!target.consumes.has(entity)) return;
+              const loader = loaders.get(targetId);
+              try {
+                if (loader) await this.deadline(() => loader.write(events), `target ${targetId} load(${entity}) of ${events.length} records`);
+                else this.addTargetCounts(counts, targetId, await this.applyBatch(target, events, signal, targetId), run.id);
+              } catch (err) {
+                await drop(targetId, err);
+              }
+            }),
+          );
+          await this.flushTargetIssues(run.id, counts);
+          this.progress(run, 'applying', counts, { entity });
+        }
+        // A loaded entity counts once its load has committed.
         await Promise.all(
-          [...targets].map(async ([targetId, target]) => {
-            if (!target.consumes.has(entity)) return;
+          [...loaders].map(async ([targetId, loader]) => {
             try {
-              this.addTargetCounts(counts, targetId, await this.applyBatch(target, events, signal, targetId), run.id);
+              const result = await this.deadline(() => loader.end(), `target ${targetId} load(${entity}) end()`);
+              loaders.delete(targetId);
+              this.addTargetCounts(counts, targetId, result, run.id);
             } catch (err) {
-              if (err instanceof RunStop) throw err;
-              targets.delete(targetId);
-              this.targetFailed(counts, targetId, err, log);
+              await drop(targetId, err);
             }
           }),
         );
         await this.flushTargetIssues(run.id, counts);
         this.progress(run, 'applying', counts, { entity });
+      } finally {
+        // A stop (cancel, shutdown) or a failed read leaves no load half-done.
+        await Promise.all([...loaders.values()].map((loader) => loader.abort('the back-fill stopped')));
       }
     }
     for (const targetId of targets.keys()) await this.ledger.advanceCursor(run.tenantId, targetId, position, run.id);
     return position;
   }
 
-  private applyBatch(target: OpenedTarget, events: RosterChangeEvent[], signal: AbortSignal, targetId: string): Promise<TargetApplyResult> {
-    return withDeadline(Promise.resolve().then(() => target.session.apply(events, signal)), this.host.applyTimeoutMs, `target ${targetId} apply() of ${events.length} changes`);
+  /** A target's call, bounded by the apply timeout. */
+  private deadline<T>(call: () => Promise<T>, what: string): Promise<T> {
+    return withDeadline(Promise.resolve().then(call), this.host.applyTimeoutMs, what);
   }
 
-  private event(run: SyncRun, change: StagedChange): RosterChangeEvent {
+  private applyBatch(target: OpenedTarget, events: RosterChangeEvent[], signal: AbortSignal, targetId: string): Promise<TargetApplyResult> {
+    return this.deadline(() => target.session.apply(events, signal), `target ${targetId} apply() of ${events.length} changes`);
+  }
+
+  private event(run: SyncRun, change: StagedChange, occurredAt: string): RosterChangeEvent {
     return {
       id: `${run.tenantId}:${change.seq}`,
       type: change.kind === 'deleted' ? `roster.${change.entity}.deleted@1` : `roster.${change.entity}.changed@1`,
       tenantId: run.tenantId,
       runId: change.runId,
       source: run.sourceId,
-      occurredAt: new Date().toISOString(),
+      occurredAt,
       seq: change.seq,
       data: { entity: change.entity, kind: change.kind, sourcedId: change.sourcedId, record: change.record },
     };
@@ -493,11 +584,27 @@ export class SyncEngine {
     }
   }
 
-  private async flushTargetIssues(runId: string, counts: RunCounts): Promise<void> {
+  /** When each applying run's counts were last written (see {@link flushTargetIssues}). */
+  private readonly countsWrittenAt = new Map<string, number>();
+
+  /**
+   * Records the targets' issues gathered so far, and the run's counts: after every batch when
+   * `final`, else at most once a second (readers of the run see counts at most a second old; the
+   * live progress events carry every batch's; the end of the apply phase writes them in any case).
+   */
+  private async flushTargetIssues(runId: string, counts: RunCounts, final = false): Promise<void> {
     const list = this.pendingTargetIssues.get(runId);
     this.pendingTargetIssues.delete(runId);
     for (const { targetId, issues } of list ?? []) await this.runs.addIssues(runId, issues, targetId);
-    await this.runs.update(runId, { counts });
+    const now = Date.now();
+    if (!final && list === undefined && now - (this.countsWrittenAt.get(runId) ?? 0) < COUNTS_WRITE_INTERVAL_MS) return;
+    if (final) {
+      this.countsWrittenAt.delete(runId);
+      await this.runs.update(runId, { counts });
+    } else {
+      this.countsWrittenAt.set(runId, now);
+      await this.runs.updateProgress(runId, counts);
+    }
   }
 
   private async recordIssues(runId: string, counts: RunCounts, issues: readonly RosterIssue[]): Promise<void> {
@@ -570,6 +677,9 @@ export class SyncEngine {
     return run;
   }
 }
+
+/** How often an applying run's counts are written to its record at most (besides at the end). */
+const COUNTS_WRITE_INTERVAL_MS = 1000;
 
 function round(n: number): number {
   return Math.round(n * 10) / 10;

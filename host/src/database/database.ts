@@ -1,11 +1,11 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { Pool } from 'pg';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import { Client, Pool } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { type Disposable, type Logger, RosterbridgeError, errorMessage } from '@rosterbridge/core';
+import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER, type CopyStream, type Disposable, type Logger, type OpenCopy, RosterbridgeError, errorMessage } from '@rosterbridge/core';
 
 /** The host's database: kysely over `pg`, against a PostgreSQL server or the embedded PGlite. */
 export interface Database extends Disposable {
@@ -20,12 +20,10 @@ export interface Database extends Disposable {
   /** One round trip; rejects when the database is unreachable. */
   ping(): Promise<void>;
   /**
-   * Writes a whole binary COPY stream into `columns` of the schema-qualified `table`, on a pooled
-   * connection of its own, in a transaction whose commit does not wait for the disk (for rows that
-   * count only once a later, durable commit says so). PostgreSQL servers only: undefined on the
-   * embedded database.
+   * Opens a binary COPY on a connection of its own (not the pool's: a run holding one for its whole
+   * read never starves the pool). PostgreSQL servers only: undefined on the embedded database.
    */
-  readonly copyRows?: (table: string, columns: readonly string[], data: Buffer) => Promise<void>;
+  readonly openCopy?: OpenCopy;
 }
 
 /** Options for {@link openDatabase}. */
@@ -60,24 +58,7 @@ async function openPostgres(options: OpenDatabaseOptions): Promise<Database> {
     connectionString: options.url,
     pool,
     ping: () => sql`select 1`.execute(db).then(() => undefined),
-    async copyRows(table, columns, data) {
-      const name = table.split('.').map((part) => `"${part.replace(/"/g, '""')}"`).join('.');
-      const list = columns.map((c) => `"${c.replace(/"/g, '""')}"`).join(', ');
-      const client = await pool.connect();
-      try {
-        // Rows written by COPY are staged, not yet committed to anything a reader trusts: their
-        // commit need not wait for the disk. The commit that makes them count (the ledger's) does,
-        // and flushes these with it (the log is written in order).
-        await client.query('begin');
-        await client.query('set local synchronous_commit = off');
-        await pipeline(Readable.from([data]), client.query(copyFrom(`copy ${name} (${list}) from stdin with (format binary)`)));
-        await client.query('commit');
-        client.release();
-      } catch (err) {
-        client.release(err as Error); // a connection left mid-COPY is not reused
-        throw err;
-      }
-    },
+    openCopy: (table, columns, copyOptions) => openCopy(options.url, table, columns, copyOptions?.durable ?? true),
     async dispose() {
       await db.destroy();
     },
@@ -143,4 +124,55 @@ export function redactUrl(url: string): string {
   } catch {
     return '(unparseable database URL)';
   }
+}
+
+/** {@link Database.openCopy} on a PostgreSQL server: a client of its own, a transaction, the COPY. */
+async function openCopy(url: string, table: string, columns: readonly string[], durable: boolean): Promise<CopyStream> {
+  const name = table.split('.').map((part) => `"${part.replace(/"/g, '""')}"`).join('.');
+  const list = columns.map((c) => `"${c.replace(/"/g, '""')}"`).join(', ');
+  const client = new Client({ connectionString: url, application_name: 'rosterbridge' });
+  let failure: Error | undefined;
+  // A connection lost mid-COPY surfaces on the stream (and so on the next write or the end).
+  client.on('error', (err) => (failure ??= err));
+  const close = () => client.end().catch(() => undefined);
+  try {
+    await client.connect();
+    await client.query(durable ? 'begin' : 'begin; set local synchronous_commit = off');
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const stream = client.query(copyFrom(`copy ${name} (${list}) from stdin with (format binary)`));
+  stream.on('error', (err) => (failure ??= err));
+  stream.write(COPY_BINARY_HEADER);
+  let done = false;
+  return {
+    async write(tuples) {
+      if (done) throw new Error(`the COPY into ${table} has ended`);
+      if (failure) throw failure;
+      // Backpressure: wait until the connection drains (rejects if the stream fails meanwhile).
+      if (!stream.write(tuples)) await once(stream, 'drain');
+    },
+    async end() {
+      if (failure) throw failure;
+      done = true;
+      try {
+        stream.end(COPY_BINARY_TRAILER);
+        await finished(stream);
+        const rows = Number((stream as { rowCount?: number }).rowCount ?? 0);
+        await client.query('commit');
+        return rows;
+      } finally {
+        await close();
+      }
+    },
+    async abort(reason) {
+      if (done) return;
+      done = true;
+      // CopyFail rolls the COPY back; closing the connection ends the transaction in any case.
+      stream.destroy(new Error(reason ?? 'COPY abandoned'));
+      await finished(stream).catch(() => undefined);
+      await close();
+    },
+  };
 }

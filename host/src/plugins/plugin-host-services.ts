@@ -57,7 +57,12 @@ export class PluginHostServicesImpl implements PluginHostServices {
       subscriptions: new DisposableStore(),
       scope,
       logger,
-      storage: { schema, db: this.database.db.withSchema(schema) },
+      storage: {
+        schema,
+        db: this.database.db.withSchema(schema),
+        // Into the plugin's own schema only: the table name is taken as unqualified.
+        ...(this.database.openCopy ? { openCopy: (table: string, columns: readonly string[], options?: { durable?: boolean }) => this.database.openCopy!(`${schema}.${table}`, columns, options) } : {}),
+      },
       get tenantIds() {
         return tenants.tenantsUsingPlugin(manifest.id);
       },

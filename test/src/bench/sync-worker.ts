@@ -164,7 +164,9 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(m)}\n`);
   } finally {
     await host.stop();
-    await admin.query(`drop database if exists ${dbName} with (force)`);
+    // RB_BENCH_KEEP_DB=1 keeps the database, to look at its plans afterwards.
+    if (process.env.RB_BENCH_KEEP_DB === '1') process.stderr.write(`kept database ${dbName}\n`);
+    else await admin.query(`drop database if exists ${dbName} with (force)`);
     await admin.end();
     rmSync(work, { recursive: true, force: true });
   }

@@ -5,6 +5,15 @@ export function canonicalRecordJson(value: unknown): string {
   return JSON.stringify(sortKeys(JSON.parse(JSON.stringify(value ?? null))));
 }
 
+/**
+ * A record's content as a target keeps it, for comparing rows with the source's records: canonical
+ * JSON without `status` and `dateLastModified` (which a sync may restate without a change).
+ */
+export function comparableRecord(record: RosterRecord | Record<string, unknown>): string {
+  const { status: _s, dateLastModified: _d, ...rest } = record as unknown as Record<string, unknown>;
+  return canonicalRecordJson(rest);
+}
+
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === 'object') {

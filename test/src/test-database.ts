@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { Client } from 'pg';
+import { type Database, SecretCensor, createLogger, openDatabase } from '@rosterbridge/host';
 
 /** A database of a test's own: a fresh PostgreSQL database, or the embedded one. */
 export interface TestDatabase {
@@ -37,6 +39,23 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       } finally {
         await c.end();
       }
+    },
+  };
+}
+
+/**
+ * The host's database over a fresh {@link createTestDatabase} (in memory when embedded), with a
+ * silent logger, for tests of the data layer without a host; `close` disposes and drops it.
+ */
+export async function openTestDatabase(poolSize = 2): Promise<{ database: Database; close(): Promise<void> }> {
+  const testDb = await createTestDatabase();
+  const logger = createLogger({ level: 'silent', censor: new SecretCensor(), destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+  const database = await openDatabase({ url: testDb.url, dataDir: 'memory://', poolSize, logger });
+  return {
+    database,
+    async close() {
+      await database.dispose();
+      await testDb.drop();
     },
   };
 }

@@ -1,9 +1,7 @@
-import { Writable } from 'node:stream';
 import t from 'tap';
 import { sql } from 'kysely';
 import { copyTuples } from '@rosterbridge/core';
-import { SecretCensor, createLogger, openDatabase } from '@rosterbridge/host';
-import { createTestDatabase } from '@rosterbridge/test-kit';
+import { openTestDatabase } from '@rosterbridge/test-kit';
 
 // The host's streaming binary COPY (Database.openCopy) with core's tuple encoder: what goes in comes
 // out, an abandoned COPY leaves nothing, a failing one says why. PostgreSQL servers only; the
@@ -16,13 +14,8 @@ t.test('copyTuples refuses values its column kind cannot carry, naming them', as
 });
 
 t.test('binary COPY through the host', async (t) => {
-  const testDb = await createTestDatabase();
-  const logger = createLogger({ level: 'silent', censor: new SecretCensor(), destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-  const database = await openDatabase({ url: testDb.url, dataDir: 'memory://', poolSize: 2, logger });
-  t.teardown(async () => {
-    await database.dispose();
-    await testDb.drop();
-  });
+  const { database, close } = await openTestDatabase();
+  t.teardown(close);
   if (!database.openCopy) {
     t.equal(database.mode, 'embedded', 'only the embedded database has no COPY');
     return;

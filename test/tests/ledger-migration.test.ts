@@ -1,22 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import t from 'tap';
 import { sql } from 'kysely';
 import { Ledger, syncMigrations } from '@rosterbridge/core';
-import { CORE_SCHEMA, SecretCensor, coreMigrations, createLogger, migrateSchema, openDatabase } from '@rosterbridge/host';
-import { createTestDatabase } from '@rosterbridge/test-kit';
+import { CORE_SCHEMA, coreMigrations, migrateSchema } from '@rosterbridge/host';
+import { openTestDatabase } from '@rosterbridge/test-kit';
 
 // A database that holds the ledger in its earlier layout (a snapshot table beside a change log) is
 // carried over to the versioned ledger: the same snapshot, the same pending changes for a target
 // behind, the same sizes. Runs on PostgreSQL (DATABASE_URL) and on the embedded database.
 t.test('the ledger migration carries over the snapshot and the change log', async (t) => {
-  const testDb = await createTestDatabase();
-  const logger = createLogger({ level: 'silent', censor: new SecretCensor(), destination: new Writable({ write: (_c, _e, cb) => cb() }) });
-  const database = await openDatabase({ url: testDb.url, dataDir: 'memory://', poolSize: 2, logger });
-  t.teardown(async () => {
-    await database.dispose();
-    await testDb.drop();
-  });
+  const { database, close } = await openTestDatabase();
+  t.teardown(close);
   const before = Object.fromEntries(Object.entries(coreMigrations).filter(([name]) => name < '0104'));
   t.ok(Object.keys(syncMigrations).includes('0104_ledger_versions'), 'the migration exists');
   await migrateSchema(database.db, CORE_SCHEMA, before);

@@ -3,18 +3,14 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { Client } from 'pg';
-import { ROSTER_ENTITY_ORDER, type RosterRecord } from '@rosterbridge/core';
-import { FIXTURES_DIR, SeededRandom, createTestDatabase, generateDistrict, startHostProcess, writeOneRosterPackage } from '@rosterbridge/test-kit';
+import { ROSTER_ENTITY_ORDER } from '@rosterbridge/core';
+import { FIXTURES_DIR, SeededRandom, comparableRecord, createTestDatabase, generateDistrict, startHostProcess, writeOneRosterPackage } from '@rosterbridge/test-kit';
 
 const PLUGINS = [path.resolve(__dirname, '../../plugins'), path.join(FIXTURES_DIR, 'plugins/sync')].join(',');
 const TOKEN = 'crash-admin-token-0123456789';
 const KILLS = Number(process.env.RB_CRASH_POINTS ?? 20);
 const SEED = Number(process.env.RB_CRASH_SEED ?? 20261123);
 
-function comparable(record: RosterRecord): string {
-  const { status: _s, dateLastModified: _d, ...rest } = record as unknown as Record<string, unknown>;
-  return JSON.stringify(rest, Object.keys(rest).sort());
-}
 
 const api = async (url: string, method: string, route: string, body?: unknown) => {
   const res = await fetch(url + route, {
@@ -73,9 +69,9 @@ t.test('a host killed at random points of a sync: a restart completes it, the ta
   await db.connect();
   t.teardown(() => db.end());
   const memo = async (tenant: string) =>
-    new Map((await db.query('select entity, sourced_id, record from plugin_target_memo.record where tenant_id = $1', [tenant])).rows.map((r) => [`${r.entity}/${r.sourced_id}`, comparable(r.record)]));
+    new Map((await db.query('select entity, sourced_id, record from plugin_target_memo.record where tenant_id = $1', [tenant])).rows.map((r) => [`${r.entity}/${r.sourced_id}`, comparableRecord(r.record)]));
   const expected = new Map<string, string>();
-  for (const entity of ROSTER_ENTITY_ORDER) for (const r of district.records(entity)) expected.set(`${entity}/${r.sourcedId}`, comparable(r));
+  for (const entity of ROSTER_ENTITY_ORDER) for (const r of district.records(entity)) expected.set(`${entity}/${r.sourcedId}`, comparableRecord(r));
   const reference = await memo('crash-0');
   t.same([...reference.keys()].sort(), [...expected.keys()].sort(), 'the clean run holds every record');
 

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import { ROSTER_ENTITY_ORDER, type RosterEntity, type RosterRecord, type SyncRun } from '@rosterbridge/core';
-import { FIXTURES_DIR, type TestHost, generateDistrict, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
+import { ROSTER_ENTITY_ORDER, type RosterEntity, type SyncRun } from '@rosterbridge/core';
+import { FIXTURES_DIR, type TestHost, comparableRecord, generateDistrict, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
 
 // Back-filling a target that loads in bulk (RosterTargetSession.load): the memo fixture streams an
 // entity it holds none of into one COPY where the database takes COPY (a PostgreSQL server).
@@ -13,10 +13,6 @@ const PLUGINS = [path.resolve(__dirname, '../../plugins'), path.join(FIXTURES_DI
 const ON_SERVER = Boolean(process.env.DATABASE_URL);
 const district = generateDistrict({ seed: 41, size: 'tiny' });
 
-function comparable(record: RosterRecord): string {
-  const { status: _s, dateLastModified: _d, ...rest } = record as unknown as Record<string, unknown>;
-  return JSON.stringify(rest, Object.keys(rest).sort());
-}
 
 t.test('bulk loads of a back-fill', async (t) => {
   const root = mkdtempSync(path.join(tmpdir(), 'rb-load-'));
@@ -51,7 +47,7 @@ t.test('bulk loads of a back-fill', async (t) => {
     const byEntity = new Map<string, Map<string, string>>();
     for (const r of rows) {
       const m = byEntity.get(r.entity) ?? new Map<string, string>();
-      m.set(r.sourced_id, comparable(typeof r.record === 'string' ? JSON.parse(r.record) : r.record));
+      m.set(r.sourced_id, comparableRecord(typeof r.record === 'string' ? JSON.parse(r.record) : r.record));
       byEntity.set(r.entity, m);
     }
     return byEntity;
@@ -61,7 +57,7 @@ t.test('bulk loads of a back-fill', async (t) => {
     for (const entity of ROSTER_ENTITY_ORDER) {
       const have = rows.get(entity) ?? new Map();
       let wrong = 0;
-      for (const r of district.records(entity)) if (have.get(r.sourcedId) !== comparable(r)) wrong++;
+      for (const r of district.records(entity)) if (have.get(r.sourcedId) !== comparableRecord(r)) wrong++;
       t.equal(have.size, district.counts[entity], `${entity}: the target holds exactly the source's records`);
       t.equal(wrong, 0, `${entity}: every record equal`);
     }

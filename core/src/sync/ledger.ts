@@ -3,7 +3,7 @@ import type { RosterEntity } from '../roster/roster-entity';
 import type { RosterRecord } from '../roster/roster-record';
 import { type OpenCopy, copyTuples } from './binary-copy';
 import { contentHash } from './content-hash';
-import type { RosterChangeKind } from './roster-target';
+import { type RosterChangeKind, relaxCommit } from './roster-target';
 
 /** One staged change, as read back from the change log. */
 export interface StagedChange {
@@ -232,7 +232,7 @@ export class Ledger {
    */
   private relaxed<T>(write: (trx: Kysely<any>) => Promise<T>): Promise<T> {
     return this.db.transaction().execute(async (trx) => {
-      await sql`set local synchronous_commit = off`.execute(trx);
+      await relaxCommit(trx);
       return write(trx);
     });
   }

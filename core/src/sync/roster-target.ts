@@ -1,3 +1,4 @@
+import { type Kysely, sql } from 'kysely';
 import type { Disposable } from '../base/lifecycle';
 import type { TenantContext } from '../plugin/plugin-context';
 import type { RosterEntity } from '../roster/roster-entity';
@@ -66,10 +67,9 @@ export interface TargetLoader {
 /**
  * A target opened for one tenant. `apply` writes one batch of changes into the product's schema in
  * its own transaction and must be idempotent: the engine may deliver a batch again after a crash.
- * That transaction's commit need not wait for the disk (`set local synchronous_commit = off`): the
- * engine records the target's cursor after the batch with a durable commit on the same database,
- * which makes the batch durable too (PostgreSQL writes its log in order); until then, a lost batch
- * is delivered again.
+ * That transaction's commit need not wait for the disk ({@link relaxCommit}): the engine records the
+ * target's cursor after the batch with a durable commit on the same database, which makes the batch
+ * durable too (PostgreSQL writes its log in order); until then, a lost batch is delivered again.
  */
 export interface RosterTargetSession extends Disposable {
   /**
@@ -116,3 +116,14 @@ export interface RosterTarget {
 
 /** Registers a target implementation under its contribution id; dispose to unregister. */
 export type RegisterTarget = (contributionId: string, target: RosterTarget) => Disposable;
+
+/**
+ * Lets the transaction `trx` commit without waiting for the disk (`set local synchronous_commit =
+ * off`). Call it first thing in a target's `apply` or `finish` transaction: the engine's durable
+ * commit that follows on the same database (the target's cursor, the run's counts) makes the
+ * transaction durable too, as PostgreSQL writes its log in order; until then a lost batch is
+ * delivered again. Not for writes that must outlast a crash of the database on their own.
+ */
+export async function relaxCommit(trx: Kysely<any>): Promise<void> {
+  await sql`set local synchronous_commit = off`.execute(trx);
+}

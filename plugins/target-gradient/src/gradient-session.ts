@@ -13,7 +13,7 @@ import type {
   TenantContext,
   User,
 } from '@rosterbridge/core';
-import { upsertRows as upsertTableRows } from '@rosterbridge/core';
+import { relaxCommit, upsertRows as upsertTableRows } from '@rosterbridge/core';
 import { gradientIssue } from './gradient-issues';
 import type { GradientSettings } from './gradient-settings';
 
@@ -73,6 +73,7 @@ export class GradientSession implements RosterTargetSession {
     const issues: RosterIssue[] = [];
     this.assumeNew = batch.every((e) => e.data.kind === 'created');
     await this.db.transaction().execute(async (trx) => {
+      await relaxCommit(trx);
       for (const group of groups(batch)) {
         signal.throwIfAborted();
         const tally = (counts[group.entity] ??= { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 });

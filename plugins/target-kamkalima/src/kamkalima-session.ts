@@ -9,7 +9,7 @@ import type {
   TargetCounts,
   TenantContext,
 } from '@rosterbridge/core';
-import { upsertRows } from '@rosterbridge/core';
+import { relaxCommit, upsertRows } from '@rosterbridge/core';
 import { kamkalimaIssue } from './kamkalima-issues';
 import { type EntityRules, type KamkalimaDb, type KamkalimaRow, type KnownSchools, anyOf, holdRecords, kamkalimaRules, knownSchools } from './kamkalima-rules';
 
@@ -62,6 +62,7 @@ export class KamkalimaSession implements RosterTargetSession {
     const result = new RunResult();
     this.assumeNew = batch.every((e) => e.data.kind === 'created');
     await this.db.transaction().execute(async (trx) => {
+      await relaxCommit(trx);
       for (const group of consecutiveGroups(batch)) {
         if (group.deleted) await this.remove(trx, group.entity, [...group.records.keys()], result);
         else await this.write(trx, group.entity, [...group.records.values()], result, 'arrival');

@@ -15,7 +15,7 @@ import type {
 } from '@rosterbridge/core';
 import { kybergateIssue, type KybergateIssueCode } from './kybergate-issues';
 import { KybergateScope, kybergateRoleOf, userTypeOfEnrollment, type KybergateSettings } from './kybergate-settings';
-import { upsertRows } from '@rosterbridge/core';
+import { relaxCommit, upsertRows } from '@rosterbridge/core';
 
 /** The fields of a user account an admin may edit in KyberGate (names of `locally_edited_fields`). */
 export const EDITABLE_USER_FIELDS = ['email', 'username', 'first_name', 'last_name', 'role', 'grade', 'school_sourced_ids', 'enabled'] as const;
@@ -119,6 +119,7 @@ export class KybergateSession implements RosterTargetSession {
     this.assumeNew = batch.every((e) => e.data.kind === 'created');
     const byEntity = latestChanges(batch);
     await this.db.transaction().execute(async (trx) => {
+      await relaxCommit(trx);
       await trx.insertInto('sync_scope').values({ tenant_id: this.tenantId, scope: this.scope.fingerprint() }).onConflict((oc) => oc.column('tenant_id').doNothing()).execute();
       await this.applyOrgs(trx, (byEntity.get('orgs') ?? []) as RosterChangeEvent<'orgs'>[], result);
       await this.applyClasses(trx, (byEntity.get('classes') ?? []) as RosterChangeEvent<'classes'>[], result);

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import {
   RosterbridgeError,
+  relaxCommit,
   type PluginStorage,
   type RosterChangeEvent,
   type RosterIssue,
@@ -52,7 +53,10 @@ export class SchoolManagerSession implements RosterTargetSession {
 
   async apply(events: readonly RosterChangeEvent[], signal: AbortSignal): Promise<TargetApplyResult> {
     signal.throwIfAborted();
-    await this.db.transaction().execute((trx) => importChanges(trx, this.tenant.tenantId, events));
+    await this.db.transaction().execute(async (trx) => {
+      await relaxCommit(trx);
+      await importChanges(trx, this.tenant.tenantId, events);
+    });
     this.applied = true;
     // What reaches School Manager is counted by finish, once the whole roster is in.
     return { counts: {}, issues: [] };

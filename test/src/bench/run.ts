@@ -122,6 +122,17 @@ async function runSyncBenchmark(runs: number): Promise<void> {
       deltaSeconds: round(best.deltaSeconds),
       peakRssMB: Math.max(...results.map((r) => r.peakRssMB)),
       ratios,
+      // Every run's figures, to show how much they move from run to run.
+      runs: results.map((r) => ({
+        readSeconds: round(r.readSeconds),
+        copySeconds: round(r.copySeconds),
+        firstSyncSeconds: round(r.firstSyncSeconds),
+        firstSyncOverReadPlusCopy: round(r.firstSyncSeconds / (r.readSeconds + r.copySeconds)),
+        noChangeOverRead: round(r.noChangeSeconds / r.readSeconds),
+        deltaSeconds: round(r.deltaSeconds),
+        deltaOverFirstSync: Number((r.deltaSeconds / r.firstSyncSeconds).toFixed(3)),
+        peakRssMB: r.peakRssMB,
+      })),
       goalsMet: {
         firstSyncWithin3xReadPlusCopy: ratios.firstSyncOverReadPlusCopy <= 3,
         noChangeWithin1_5xRead: ratios.noChangeOverRead <= 1.5,
@@ -134,7 +145,8 @@ async function runSyncBenchmark(runs: number): Promise<void> {
     process.stdout.write(
       `sync ${size.padEnd(6)} ${best.records} records: read ${figure.readSeconds} s, COPY ${figure.copySeconds} s | first ${figure.firstSyncSeconds} s (×${ratios.firstSyncOverReadPlusCopy} of read+COPY), ` +
         `no-change ${figure.noChangeSeconds} s (×${ratios.noChangeOverRead} of read, ${best.noChangeTargetWrites} target writes), ` +
-        `1% delta ${figure.deltaSeconds} s (${(ratios.deltaOverFirstSync * 100).toFixed(1)}% of first) | peak RSS ${figure.peakRssMB} MB\n`,
+        `1% delta ${figure.deltaSeconds} s (${(ratios.deltaOverFirstSync * 100).toFixed(1)}% of first) | peak RSS ${figure.peakRssMB} MB\n` +
+        (runs > 1 ? `  all runs: ${figure.runs.map((r) => `first ×${r.firstSyncOverReadPlusCopy}, delta ${(r.deltaOverFirstSync * 100).toFixed(1)}%`).join('; ')}\n` : ''),
     );
   }
   mkdirSync(RESULTS, { recursive: true });

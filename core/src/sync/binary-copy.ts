@@ -35,6 +35,7 @@ export const COPY_BINARY_TRAILER = Buffer.from([0xff, 0xff]);
 /**
  * Encodes rows as binary COPY tuples of columns of `kinds` (in order): no escaping, a length and
  * the bytes of each value. `null` (or undefined) is SQL NULL. Two passes: sizes, then one buffer.
+ * A value its column cannot carry is refused with a TypeError naming its row and column (from 1).
  */
 export function copyTuples(kinds: readonly CopyColumnKind[], rows: readonly (readonly (string | number | null | undefined)[])[]): Buffer {
   let size = 0;
@@ -50,7 +51,9 @@ export function copyTuples(kinds: readonly CopyColumnKind[], rows: readonly (rea
   }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
-  for (const row of rows) {
+  const refuse = (r: number, c: number, what: string) => new TypeError(`row ${r + 1}, column ${c + 1}: not ${what}: ${JSON.stringify(rows[r]![c])}`);
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
     at = out.writeInt16BE(kinds.length, at);
     for (let c = 0; c < kinds.length; c++) {
       const v = row[c];
@@ -59,7 +62,7 @@ export function copyTuples(kinds: readonly CopyColumnKind[], rows: readonly (rea
       } else if (kinds[c] === 'uuid') {
         at = out.writeInt32BE(16, at);
         const hex = String(v).replace(/-/g, '');
-        if (hex.length !== 32 || out.write(hex, at, 'hex') !== 16) throw new TypeError(`not a UUID: ${JSON.stringify(v)}`);
+        if (hex.length !== 32 || out.write(hex, at, 'hex') !== 16) throw refuse(r, c, 'a UUID');
         at += 16;
       } else if (kinds[c] === 'bigint') {
         at = out.writeInt32BE(8, at);
@@ -67,7 +70,7 @@ export function copyTuples(kinds: readonly CopyColumnKind[], rows: readonly (rea
         try {
           n = BigInt(v);
         } catch {
-          throw new TypeError(`not an integer: ${JSON.stringify(v)}`);
+          throw refuse(r, c, 'an integer');
         }
         at = out.writeBigInt64BE(n, at);
       } else if (kinds[c] === 'jsonb') {

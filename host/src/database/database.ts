@@ -128,8 +128,9 @@ export function redactUrl(url: string): string {
 
 /** {@link Database.openCopy} on a PostgreSQL server: a client of its own, a transaction, the COPY. */
 async function openCopy(url: string, table: string, columns: readonly string[], durable: boolean): Promise<CopyStream> {
-  const name = table.split('.').map((part) => `"${part.replace(/"/g, '""')}"`).join('.');
-  const list = columns.map((c) => `"${c.replace(/"/g, '""')}"`).join(', ');
+  const quote = (identifier: string) => `"${identifier.replace(/"/g, '""')}"`;
+  const name = table.split('.').map(quote).join('.');
+  const list = columns.map(quote).join(', ');
   const client = new Client({ connectionString: url, application_name: 'rosterbridge' });
   let failure: Error | undefined;
   // A connection lost mid-COPY surfaces on the stream (and so on the next write or the end).
@@ -154,9 +155,10 @@ async function openCopy(url: string, table: string, columns: readonly string[], 
       if (!stream.write(tuples)) await once(stream, 'drain');
     },
     async end() {
-      if (failure) throw failure;
       done = true;
       try {
+        // A COPY that already failed is not ended but closed (the finally), which rolls it back.
+        if (failure) throw failure;
         stream.end(COPY_BINARY_TRAILER);
         await finished(stream);
         const rows = Number((stream as { rowCount?: number }).rowCount ?? 0);

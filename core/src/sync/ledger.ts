@@ -24,6 +24,32 @@ export interface StageOutcome {
   ignored: number;
   /** Records the snapshot already had, sent as current (not `tobedeleted`). */
   known: number;
+  /** `tobedeleted` records the snapshot has: their deletions are staged by {@link Ledger.stageDeletions}. */
+  marked: number;
+}
+
+/** How {@link Ledger.prepare} stages a batch. */
+export interface PrepareOptions {
+  /** The snapshot holds none of the entity (see {@link Ledger.isEmpty}): every record is a creation. */
+  snapshotEmpty: boolean;
+  /**
+   * A full run: every sourcedId is remembered, so that what the source no longer sends is found
+   * too. Otherwise (a delta) the look-up keeps the snapshot's record of each `tobedeleted` key, for
+   * {@link Ledger.stageDeletions}.
+   */
+  trackSeen: boolean;
+}
+
+/** What {@link Ledger.stageDeletions} needs to know of the entity's read. */
+export interface DeletionScope {
+  /** A complete full read: every snapshot record the source did not send is gone. */
+  complete: boolean;
+  /** How many snapshot records the read sent as current (when it equals the snapshot's size, nothing is gone). */
+  knownSeen?: number;
+  /** The snapshot held none of the entity before the run. */
+  snapshotEmpty?: boolean;
+  /** How many `tobedeleted` records the snapshot has ({@link StageOutcome.marked}); none: nothing to stage (a delta). */
+  marked?: number;
 }
 
 /** A batch ready to stage: see {@link Ledger.prepare}. */
@@ -139,16 +165,16 @@ export class Ledger {
    * creation), the whole batch as the payload {@link stage} writes; otherwise the look-up of the
    * batch's records in the snapshot is started.
    */
-  prepare(tenantId: string, runId: string, entity: RosterEntity, records: readonly RosterRecord[], snapshotEmpty: boolean): PreparedBatch {
+  prepare(tenantId: string, runId: string, entity: RosterEntity, records: readonly RosterRecord[], options: PrepareOptions): PreparedBatch {
     const hashes = records.map((r) => (r.status === 'tobedeleted' ? undefined : contentHash(r)));
-    if (!snapshotEmpty) {
+    if (!options.snapshotEmpty) {
       // The snapshot's hashes of the batch are asked for now, while the batch before is still
       // being staged: the database looks up two batches at once.
-      const known = this.lookUp(tenantId, entity, records);
-      known.catch(() => undefined); // awaited by stage, unless the run stops first
+      const known = this.lookUp(tenantId, runId, entity, records, !options.trackSeen);
+      known.catch(() => undefined); // awaited by stage (or by the engine, if the run stops first)
       return { hashes, known };
     }
-    const outcome: StageOutcome = { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0 };
+    const outcome: StageOutcome = { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0, marked: 0 };
     const changes: ChangeRow[] = [];
     records.forEach((record, i) => {
       if (hashes[i] === undefined) outcome.ignored++;
@@ -162,11 +188,12 @@ export class Ledger {
 
   /**
    * Classifies a batch of one entity against the snapshot and appends its creations and updates to
-   * the run's versions. `tobedeleted` records are only marked: deletions are staged after every
-   * entity was read ({@link stageDeletions}), in reverse referential order. With `trackSeen` (full
-   * runs), every sourcedId is remembered so that what the source no longer sends is found too.
-   * `prepared` comes from {@link prepare}; prepared with `snapshotEmpty` (from {@link isEmpty}
-   * before the read), the batch is written as it is: nothing is looked up or remembered.
+   * the run's versions. `tobedeleted` records are only counted (and, in a delta, kept by the
+   * look-up): deletions are staged after every entity was read ({@link stageDeletions}), in reverse
+   * referential order. With `trackSeen` (full runs), every sourcedId is remembered so that what the
+   * source no longer sends is found too. `prepared` comes from {@link prepare}; prepared with
+   * `snapshotEmpty` (from {@link isEmpty} before the read), the batch is written as it is: nothing
+   * is looked up or remembered.
    */
   async stage(
     writer: StagingWriter,
@@ -175,26 +202,25 @@ export class Ledger {
     entity: RosterEntity,
     records: readonly RosterRecord[],
     trackSeen: boolean,
-    prepared: PreparedBatch = this.prepare(tenantId, runId, entity, records, false),
+    prepared: PreparedBatch = this.prepare(tenantId, runId, entity, records, { snapshotEmpty: false, trackSeen }),
   ): Promise<StageOutcome> {
-    if (records.length === 0) return { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0 };
+    if (records.length === 0) return { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0, marked: 0 };
     if (prepared.outcome) {
       if (prepared.payload) await writer.write(entity, prepared.payload);
       return { ...prepared.outcome };
     }
-    const outcome: StageOutcome = { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0 };
-    const known = await (prepared.known ?? this.lookUp(tenantId, entity, records));
+    const outcome: StageOutcome = { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0, marked: 0 };
+    const known = await (prepared.known ?? this.lookUp(tenantId, runId, entity, records, !trackSeen));
 
     const changes: ChangeRow[] = [];
     const seen: string[] = [];
-    const seenDeleted: string[] = [];
     records.forEach((record, i) => {
       const previous = known.get(record.sourcedId);
       const hash = prepared.hashes[i];
       if (hash === undefined) {
-        // tobedeleted
+        // tobedeleted: the look-up kept its record (a delta), or the full read's end finds it gone
         if (previous === undefined) outcome.ignored++;
-        else seenDeleted.push(record.sourcedId);
+        else outcome.marked++;
         return;
       }
       if (trackSeen) seen.push(record.sourcedId);
@@ -207,21 +233,33 @@ export class Ledger {
       }
     });
     if (changes.length > 0) await writer.write(entity, this.encode(tenantId, runId, entity, changes));
-    const seenRows = [
-      ...(seen.length > 0 ? [{ run_id: runId, entity, deleted: false, sourced_ids: seen }] : []),
-      ...(seenDeleted.length > 0 ? [{ run_id: runId, entity, deleted: true, sourced_ids: seenDeleted }] : []),
-    ];
-    if (seenRows.length > 0) await this.relaxed((trx) => trx.insertInto('run_seen').values(seenRows).execute());
+    // run_seen is unlogged: its commit has nothing to wait for (no transaction needed to relax it).
+    if (seen.length > 0) await this.db.insertInto('run_seen').values({ run_id: runId, entity, deleted: false, sourced_ids: seen }).execute();
     return outcome;
   }
 
-  /** The snapshot's hash of each of the records it holds (current, not deleted), by sourcedId. */
-  private async lookUp(tenantId: string, entity: RosterEntity, records: readonly RosterRecord[]): Promise<Map<string, string>> {
+  /**
+   * The snapshot's hash of each of the records it holds (current, not deleted), by sourcedId. With
+   * `keepTombstones` (a delta), the snapshot's record of each `tobedeleted` key it holds is kept in
+   * `run_seen` by the same statement, for {@link stageDeletions}: the rows are read once.
+   */
+  private async lookUp(tenantId: string, runId: string, entity: RosterEntity, records: readonly RosterRecord[], keepTombstones: boolean): Promise<Map<string, string>> {
     const ids = records.map((r) => r.sourcedId);
-    const { rows } = await sql<{ sourced_id: string; hash: string }>`
-      select l.sourced_id, l.hash from (${this.latest(tenantId, entity, sql`sourced_id = any(${ids}::text[])`)}) l
-      where l.kind <> 'deleted'`.execute(this.db);
-    return new Map(rows.map((row) => [row.sourced_id, row.hash]));
+    const tombstones = keepTombstones ? records.filter((r) => r.status === 'tobedeleted').map((r) => r.sourcedId) : [];
+    const latest = this.latest(tenantId, entity, sql`sourced_id = any(${ids}::text[])`);
+    const { rows } =
+      tombstones.length === 0
+        ? await sql<{ sourced_id: string; hash: string }>`select l.sourced_id, l.hash from (${latest}) l where l.kind <> 'deleted'`.execute(this.db)
+        : // One statement (run_seen is unlogged: its commit waits for nothing).
+          await sql<{ sourced_id: string; hash: string }>`
+            with l as materialized (${latest}),
+            kept as (
+              insert into ${this.runSeen} (run_id, entity, deleted, sourced_ids, records)
+              select ${runId}::uuid, ${entity}, true, array_agg(l.sourced_id order by l.sourced_id), array_agg(l.record order by l.sourced_id)
+              from l where l.kind <> 'deleted' and l.sourced_id = any(${tombstones}::text[])
+              having count(*) > 0)
+            select l.sourced_id, l.hash from l where l.kind <> 'deleted'`.execute(this.db);
+    return new Map(rows.map((row) => [row.sourced_id, row.hash!]));
   }
 
   /**
@@ -281,26 +319,41 @@ export class Ledger {
   }
 
   /**
-   * Appends the deletions of `entity` to the run's versions, with the last known record: the records
-   * the source marked `tobedeleted` and, after a complete full read (`complete`), every snapshot
-   * record the source did not send. Call it per entity in reverse referential order. `knownSeen`:
-   * how many snapshot records the read sent as current (when it equals the snapshot's size, nothing
-   * is gone); `snapshotEmpty`: the snapshot held none of the entity before the run. Returns how many.
+   * Appends the deletions of `entity` to the run's versions, with the last known record: after a
+   * complete full read, every snapshot record the source did not send (as current); after a delta,
+   * the records the source marked `tobedeleted`, as the look-up kept them. Call it per entity in
+   * reverse referential order ({@link DeletionScope}). Returns how many.
    */
-  async stageDeletions(tenantId: string, runId: string, entity: RosterEntity, complete: boolean, knownSeen?: number, snapshotEmpty = false): Promise<number> {
+  async stageDeletions(tenantId: string, runId: string, entity: RosterEntity, scope: DeletionScope): Promise<number> {
+    const { complete, knownSeen, snapshotEmpty = false, marked } = scope;
     if (snapshotEmpty) return 0;
-    if (complete && knownSeen !== undefined) {
+    if (!complete) {
+      if (marked === 0) return 0;
+      // Each key once (a package may mark one twice), in key order as the full path stages them.
+      const result = await this.relaxed((trx) =>
+        sql`
+        insert into ${this.version} (tenant_id, run_id, entity, sourced_id, kind, hash, record)
+        select ${tenantId}, ${runId}::uuid, ${entity}, t.sourced_id, 'deleted', null, t.record from (
+          select distinct on (u.sourced_id) u.sourced_id, u.record
+          from ${this.runSeen} s cross join lateral unnest(s.sourced_ids, s.records) as u(sourced_id, record)
+          where s.run_id = ${runId}::uuid and s.entity = ${entity} and s.deleted
+          order by u.sourced_id) t
+        order by t.sourced_id`.execute(trx),
+      );
+      return Number(result.numAffectedRows ?? 0);
+    }
+    if (knownSeen !== undefined) {
       // Every snapshot record was sent again as current: nothing is gone, no need to look.
       const { rows } = await sql<{ n: string }>`select count(*) as n from (${this.latest(tenantId, entity)}) l where l.kind <> 'deleted'`.execute(this.db);
       if (Number(rows[0]?.n ?? 0) === knownSeen) return 0;
     }
-    const seen = sql`select unnest(s.sourced_ids) as sourced_id from ${this.runSeen} s where s.run_id = ${runId}::uuid and s.entity = ${entity} and s.deleted = ${!complete}`;
+    const seen = sql`select unnest(s.sourced_ids) as sourced_id from ${this.runSeen} s where s.run_id = ${runId}::uuid and s.entity = ${entity} and not s.deleted`;
     const result = await this.relaxed((trx) =>
       sql`
       insert into ${this.version} (tenant_id, run_id, entity, sourced_id, kind, hash, record)
       select l.tenant_id, ${runId}::uuid, l.entity, l.sourced_id, 'deleted', null, l.record
-      from (${complete ? this.latest(tenantId, entity) : this.latest(tenantId, entity, sql`sourced_id in (${seen})`)}) l
-      where l.kind <> 'deleted'${complete ? sql` and not exists (select 1 from (${seen}) s where s.sourced_id = l.sourced_id)` : sql``}
+      from (${this.latest(tenantId, entity)}) l
+      where l.kind <> 'deleted' and not exists (select 1 from (${seen}) s where s.sourced_id = l.sourced_id)
       order by l.sourced_id`.execute(trx),
     );
     return Number(result.numAffectedRows ?? 0);

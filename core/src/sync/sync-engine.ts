@@ -183,11 +183,12 @@ export class SyncEngine {
     const since = run.mode === 'delta' ? await this.runs.lastCommittedStart(run.tenantId, run.sourceId, run.id) : undefined;
     const entities = ROSTER_ENTITY_ORDER.filter((e) => session.capabilities.entities.includes(e));
     const knownSeen: Partial<Record<RosterEntity, number>> = {};
+    const marked: Partial<Record<RosterEntity, number>> = {};
     const firstTime = new Set<RosterEntity>();
     // The run's versions stream into the ledger as the source is read (one COPY on a server).
     const writer = unchanged ? undefined : this.ledger.beginStaging(run.tenantId, run.id);
     try {
-      await this.readEntities(run, session, counts, entities, { since, knownSeen, firstTime, complete, writer }, signal);
+      await this.readEntities(run, session, counts, entities, { since, knownSeen, marked, firstTime, complete, writer }, signal);
       await writer?.close();
     } catch (err) {
       await writer?.abort(errorMessage(err));
@@ -195,9 +196,15 @@ export class SyncEngine {
     }
     if (signal.aborted) throw RunStop.for(signal, 'reading the source');
     if (unchanged) return counts;
-    await this.ledger.analyze();
+    // The anti-join of a complete read's deletions needs fresh statistics of the ids it saw.
+    if (complete.length > 0) await this.ledger.analyze();
     for (const entity of [...entities].reverse()) {
-      counts.source[entity]!.deleted = await this.ledger.stageDeletions(run.tenantId, run.id, entity, complete.includes(entity), knownSeen[entity], firstTime.has(entity));
+      counts.source[entity]!.deleted = await this.ledger.stageDeletions(run.tenantId, run.id, entity, {
+        complete: complete.includes(entity),
+        knownSeen: knownSeen[entity],
+        snapshotEmpty: firstTime.has(entity),
+        marked: marked[entity],
+      });
     }
     return counts;
   }
@@ -208,20 +215,30 @@ export class SyncEngine {
     session: RosterSourceSession,
     counts: RunCounts,
     entities: readonly RosterEntity[],
-    state: { since?: Date; knownSeen: Partial<Record<RosterEntity, number>>; firstTime: Set<RosterEntity>; complete: RosterEntity[]; writer?: StagingWriter },
+    state: {
+      since?: Date;
+      knownSeen: Partial<Record<RosterEntity, number>>;
+      marked: Partial<Record<RosterEntity, number>>;
+      firstTime: Set<RosterEntity>;
+      complete: RosterEntity[];
+      writer?: StagingWriter;
+    },
     signal: AbortSignal,
   ): Promise<void> {
-    const { since, knownSeen, firstTime, complete, writer } = state;
+    const { since, knownSeen, marked, firstTime, complete, writer } = state;
     const unchanged = writer === undefined;
     for (const entity of entities) {
       const tally = (counts.source[entity] = { read: 0, rejected: 0, created: 0, updated: 0, unchanged: 0, deleted: 0 });
       knownSeen[entity] = 0;
+      marked[entity] = 0;
       // A first sync of the entity: nothing to look up, remember or delete.
       const snapshotEmpty = !unchanged && (await this.ledger.isEmpty(run.tenantId, entity));
       if (snapshotEmpty) firstTime.add(entity);
       // One batch is staged while the next is read: the source's parsing and the database's work
       // overlap, and at most two batches are held.
       let staging: Promise<void> | undefined;
+      // A batch prepared (its look-up sent) but not yet handed to stageBatch.
+      let waiting: PreparedBatch | undefined;
       const stageBatch = async (batch: RosterBatch, prepared?: PreparedBatch): Promise<void> => {
         tally.read += batch.rowsRead;
         tally.rejected += batch.rowsRead - batch.records.length;
@@ -233,6 +250,7 @@ export class SyncEngine {
           tally.updated += outcome.updated;
           tally.unchanged += outcome.unchanged + outcome.ignored;
           knownSeen[entity]! += outcome.known;
+          marked[entity]! += outcome.marked;
         }
         await this.recordIssues(run.id, counts, batch.issues);
         this.progress(run, 'staging', counts, { entity });
@@ -241,8 +259,10 @@ export class SyncEngine {
         for await (const batch of session.read(entity, { mode: run.mode === 'delta' ? 'delta' : 'full', since, batchSize: this.host.batchSize, signal })) {
           if (signal.aborted) throw RunStop.for(signal, 'reading the source');
           // Hashing (the CPU's part) overlaps the previous batch's writing (the database's).
-          const prepared = unchanged ? undefined : this.ledger.prepare(run.tenantId, run.id, entity, batch.records, snapshotEmpty);
+          const prepared = unchanged ? undefined : this.ledger.prepare(run.tenantId, run.id, entity, batch.records, { snapshotEmpty, trackSeen: run.mode === 'full' });
+          waiting = prepared;
           await staging;
+          waiting = undefined;
           staging = stageBatch(batch, prepared);
           // Marked handled until awaited above: a failure surfaces there, or after the loop.
           staging.catch(() => undefined);
@@ -251,8 +271,9 @@ export class SyncEngine {
           await new Promise<void>((resolve) => setImmediate(resolve));
         }
       } finally {
-        // Never leave a batch staging behind us, whatever ended the read.
+        // Never leave a batch staging (or a look-up, which may write) behind us, whatever ended the read.
         await staging?.catch(() => undefined);
+        await waiting?.known?.catch(() => undefined);
       }
       await staging;
       if (run.mode === 'full') complete.push(entity);

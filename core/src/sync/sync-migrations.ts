@@ -221,4 +221,15 @@ export const syncMigrations: Record<string, Migration> = {
             where v.kind <> 'deleted' group by v.entity) l), '{}'::jsonb)`.execute(db);
     },
   },
+  '0106_run_seen_records': {
+    async up(db: Kysely<any>) {
+      // A delta's tombstones keep the snapshot's record of each key they delete, taken by the same
+      // look-up that classified their batch: the deletions are then staged from these rows, without
+      // looking every key up a second time.
+      await db.schema.alterTable('run_seen').addColumn('records', sql`text[]`).execute();
+      // Kept for a moment, read once: stored as they are, not compressed (compressing a batch's
+      // records costs more than writing them).
+      await sql`alter table ${sql.raw(qualifiedTable(db, 'run_seen'))} alter column records set storage external`.execute(db);
+    },
+  },
 };

@@ -136,7 +136,10 @@ async function main(): Promise<void> {
 
     unlinkSync(packageLink);
     symlinkSync(delta, packageLink);
+    // RB_BENCH_PROFILE_DELTA=<file> writes a CPU profile of the host during the delta run.
+    const profiler = process.env.RB_BENCH_PROFILE_DELTA ? await startProfiler() : undefined;
     const deltaRun = await sync('delta');
+    if (profiler) writeFileSync(process.env.RB_BENCH_PROFILE_DELTA!, JSON.stringify(await profiler.stop()));
     const afterDelta = await targetRows();
     const deltaCounts = Object.values(deltaRun.run.counts.source).reduce((a, c) => a + (c?.read ?? 0), 0);
     const deletedByDelta = Object.values(deltaRun.run.counts.source).reduce((a, c) => a + (c?.deleted ?? 0), 0);
@@ -170,6 +173,25 @@ async function main(): Promise<void> {
     await admin.end();
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** The inspector's CPU profiler, started; `stop` resolves with the profile (a .cpuprofile document). */
+async function startProfiler(): Promise<{ stop(): Promise<unknown> }> {
+  const { Session } = await import('node:inspector');
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<any>((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await post('Profiler.stop');
+      session.disconnect();
+      return profile;
+    },
+  };
 }
 
 function phases(run: SyncRun): { staging: number; applying: number } {

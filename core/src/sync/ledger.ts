@@ -259,7 +259,7 @@ export class Ledger {
               from l where l.kind <> 'deleted' and l.sourced_id = any(${tombstones}::text[])
               having count(*) > 0)
             select l.sourced_id, l.hash from l where l.kind <> 'deleted'`.execute(this.db);
-    return new Map(rows.map((row) => [row.sourced_id, row.hash!]));
+    return new Map(rows.map((row) => [row.sourced_id, row.hash]));
   }
 
   /**

@@ -3,7 +3,7 @@ import type { DisposableStore } from '../base/lifecycle';
 import type { Event } from '../base/event';
 import type { Logger } from '../base/logger';
 import type { ServiceScope } from '../instantiation/service-id';
-import type { CopyStream } from '../sync/binary-copy';
+import type { OpenCopy } from '../sync/binary-copy';
 import type { RegisterSource } from '../sync/roster-source';
 import type { RegisterTarget } from '../sync/roster-target';
 import type { SyncRunEvent } from '../sync/sync-run';
@@ -23,7 +23,7 @@ export interface PluginStorage {
    * on a connection of its own: the fastest way to load many rows ({@link copyTuples} encodes
    * them). PostgreSQL servers only: undefined on the embedded database.
    */
-  readonly openCopy?: (table: string, columns: readonly string[], options?: { durable?: boolean }) => Promise<CopyStream>;
+  readonly openCopy?: OpenCopy;
 }
 
 /** What a plugin sees of one tenant that enables it. */

@@ -3,7 +3,7 @@ import type { RosterEntity } from '../roster/roster-entity';
 import type { RosterRecord } from '../roster/roster-record';
 import { type OpenCopy, copyTuples } from './binary-copy';
 import { contentHash } from './content-hash';
-import { type RosterChangeKind, relaxCommit } from './roster-target';
+import { type RosterChangeKind, relaxedTransaction } from './roster-target';
 
 /** One staged change, as read back from the change log. */
 export interface StagedChange {
@@ -45,11 +45,11 @@ export interface DeletionScope {
   /** A complete full read: every snapshot record the source did not send is gone. */
   complete: boolean;
   /** How many snapshot records the read sent as current (when it equals the snapshot's size, nothing is gone). */
-  knownSeen?: number;
+  knownSeen: number;
   /** The snapshot held none of the entity before the run. */
-  snapshotEmpty?: boolean;
+  snapshotEmpty: boolean;
   /** How many `tobedeleted` records the snapshot has ({@link StageOutcome.marked}); none: nothing to stage (a delta). */
-  marked?: number;
+  marked: number;
 }
 
 /** A batch ready to stage: see {@link Ledger.prepare}. */
@@ -269,10 +269,7 @@ export class Ledger {
    * log the run's COPY has written meanwhile.
    */
   private relaxed<T>(write: (trx: Kysely<any>) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(async (trx) => {
-      await relaxCommit(trx);
-      return write(trx);
-    });
+    return relaxedTransaction(this.db, write);
   }
 
   private encode(tenantId: string, runId: string, entity: RosterEntity, changes: readonly ChangeRow[]): ChangePayload {
@@ -325,7 +322,7 @@ export class Ledger {
    * reverse referential order ({@link DeletionScope}). Returns how many.
    */
   async stageDeletions(tenantId: string, runId: string, entity: RosterEntity, scope: DeletionScope): Promise<number> {
-    const { complete, knownSeen, snapshotEmpty = false, marked } = scope;
+    const { complete, knownSeen, snapshotEmpty, marked } = scope;
     if (snapshotEmpty) return 0;
     if (!complete) {
       if (marked === 0) return 0;
@@ -342,11 +339,9 @@ export class Ledger {
       );
       return Number(result.numAffectedRows ?? 0);
     }
-    if (knownSeen !== undefined) {
-      // Every snapshot record was sent again as current: nothing is gone, no need to look.
-      const { rows } = await sql<{ n: string }>`select count(*) as n from (${this.latest(tenantId, entity)}) l where l.kind <> 'deleted'`.execute(this.db);
-      if (Number(rows[0]?.n ?? 0) === knownSeen) return 0;
-    }
+    // Every snapshot record was sent again as current: nothing is gone, no need to look.
+    const { rows } = await sql<{ n: string }>`select count(*) as n from (${this.latest(tenantId, entity)}) l where l.kind <> 'deleted'`.execute(this.db);
+    if (Number(rows[0]?.n ?? 0) === knownSeen) return 0;
     const seen = sql`select unnest(s.sourced_ids) as sourced_id from ${this.runSeen} s where s.run_id = ${runId}::uuid and s.entity = ${entity} and not s.deleted`;
     const result = await this.relaxed((trx) =>
       sql`

@@ -127,3 +127,11 @@ export type RegisterTarget = (contributionId: string, target: RosterTarget) => D
 export async function relaxCommit(trx: Kysely<any>): Promise<void> {
   await sql`set local synchronous_commit = off`.execute(trx);
 }
+
+/** Runs `work` in a transaction of `db` whose commit does not wait for the disk ({@link relaxCommit}). */
+export function relaxedTransaction<T>(db: Kysely<any>, work: (trx: Kysely<any>) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    await relaxCommit(trx);
+    return work(trx);
+  });
+}

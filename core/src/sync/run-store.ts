@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import { RosterbridgeError } from '../errors/rosterbridge-error';
 import type { RosterIssue } from '../roster/roster-issue';
-import { relaxCommit } from './roster-target';
+import { relaxedTransaction } from './roster-target';
 import { type RunCounts, type RunHold, type RunPhase, type RunStatus, type SyncRun, emptyRunCounts } from './sync-run';
 
 /** A stored record-level issue of a run. */
@@ -210,10 +210,7 @@ export class RunStore {
    * superseded, and the run's end ({@link update}) writes its counts durably.
    */
   async updateProgress(id: string, counts: RunCounts): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      await relaxCommit(trx);
-      await trx.updateTable('run').set({ counts: JSON.stringify(counts) }).where('id', '=', id).execute();
-    });
+    await relaxedTransaction(this.db, (trx) => trx.updateTable('run').set({ counts: JSON.stringify(counts) }).where('id', '=', id).execute());
   }
 
   /** Forgets a run's issues (a run that stages again reports what it finds anew). */

@@ -4,7 +4,7 @@ import type { Logger } from '../base/logger';
 import { type ErrorCode, RosterbridgeError, errorMessage, isRosterbridgeError } from '../errors/rosterbridge-error';
 import { ROSTER_ENTITY_ORDER, type RosterEntity } from '../roster/roster-entity';
 import type { RosterIssue } from '../roster/roster-issue';
-import type { Ledger, PreparedBatch, StagedChange, StagingWriter } from './ledger';
+import type { DeletionScope, Ledger, PreparedBatch, StagedChange, StagingWriter } from './ledger';
 import type { RosterBatch, RosterSourceSession } from './roster-source';
 import type { RosterChangeEvent, RosterTargetSession, TargetApplyResult, TargetLoader } from './roster-target';
 import type { RunStore } from './run-store';
@@ -177,18 +177,16 @@ export class SyncEngine {
    * the source is known to be the snapshot's), then the deletions in reverse referential order.
    */
   private async readSource(run: SyncRun, session: RosterSourceSession, counts: RunCounts, unchanged: boolean, signal: AbortSignal): Promise<RunCounts> {
-    const complete: RosterEntity[] = [];
     // A delta pull by time asks for changes since the last committed run began (a package-based
     // delta carries its own changes and ignores it).
     const since = run.mode === 'delta' ? await this.runs.lastCommittedStart(run.tenantId, run.sourceId, run.id) : undefined;
     const entities = ROSTER_ENTITY_ORDER.filter((e) => session.capabilities.entities.includes(e));
-    const knownSeen: Partial<Record<RosterEntity, number>> = {};
-    const marked: Partial<Record<RosterEntity, number>> = {};
-    const firstTime = new Set<RosterEntity>();
+    // What each entity's read tells its deletions (filled by readEntities).
+    const scopes = new Map<RosterEntity, DeletionScope>();
     // The run's versions stream into the ledger as the source is read (one COPY on a server).
     const writer = unchanged ? undefined : this.ledger.beginStaging(run.tenantId, run.id);
     try {
-      await this.readEntities(run, session, counts, entities, { since, knownSeen, marked, firstTime, complete, writer }, signal);
+      await this.readEntities(run, session, counts, entities, { since, scopes, writer }, signal);
       await writer?.close();
     } catch (err) {
       await writer?.abort(errorMessage(err));
@@ -197,14 +195,9 @@ export class SyncEngine {
     if (signal.aborted) throw RunStop.for(signal, 'reading the source');
     if (unchanged) return counts;
     // The anti-join of a complete read's deletions needs fresh statistics of the ids it saw.
-    if (complete.length > 0) await this.ledger.analyze();
+    if ([...scopes.values()].some((scope) => scope.complete)) await this.ledger.analyze();
     for (const entity of [...entities].reverse()) {
-      counts.source[entity]!.deleted = await this.ledger.stageDeletions(run.tenantId, run.id, entity, {
-        complete: complete.includes(entity),
-        knownSeen: knownSeen[entity],
-        snapshotEmpty: firstTime.has(entity),
-        marked: marked[entity],
-      });
+      counts.source[entity]!.deleted = await this.ledger.stageDeletions(run.tenantId, run.id, entity, scopes.get(entity)!);
     }
     return counts;
   }
@@ -215,25 +208,17 @@ export class SyncEngine {
     session: RosterSourceSession,
     counts: RunCounts,
     entities: readonly RosterEntity[],
-    state: {
-      since?: Date;
-      knownSeen: Partial<Record<RosterEntity, number>>;
-      marked: Partial<Record<RosterEntity, number>>;
-      firstTime: Set<RosterEntity>;
-      complete: RosterEntity[];
-      writer?: StagingWriter;
-    },
+    state: { since?: Date; scopes: Map<RosterEntity, DeletionScope>; writer?: StagingWriter },
     signal: AbortSignal,
   ): Promise<void> {
-    const { since, knownSeen, marked, firstTime, complete, writer } = state;
+    const { since, scopes, writer } = state;
     const unchanged = writer === undefined;
     for (const entity of entities) {
       const tally = (counts.source[entity] = { read: 0, rejected: 0, created: 0, updated: 0, unchanged: 0, deleted: 0 });
-      knownSeen[entity] = 0;
-      marked[entity] = 0;
       // A first sync of the entity: nothing to look up, remember or delete.
       const snapshotEmpty = !unchanged && (await this.ledger.isEmpty(run.tenantId, entity));
-      if (snapshotEmpty) firstTime.add(entity);
+      const scope: DeletionScope = { complete: false, knownSeen: 0, marked: 0, snapshotEmpty };
+      scopes.set(entity, scope);
       // One batch is staged while the next is read: the source's parsing and the database's work
       // overlap, and at most two batches are held.
       let staging: Promise<void> | undefined;
@@ -249,8 +234,8 @@ export class SyncEngine {
           tally.created += outcome.created;
           tally.updated += outcome.updated;
           tally.unchanged += outcome.unchanged + outcome.ignored;
-          knownSeen[entity]! += outcome.known;
-          marked[entity]! += outcome.marked;
+          scope.knownSeen += outcome.known;
+          scope.marked += outcome.marked;
         }
         await this.recordIssues(run.id, counts, batch.issues);
         this.progress(run, 'staging', counts, { entity });
@@ -276,7 +261,7 @@ export class SyncEngine {
         await waiting?.known?.catch(() => undefined);
       }
       await staging;
-      if (run.mode === 'full') complete.push(entity);
+      scope.complete = run.mode === 'full';
     }
   }
 

@@ -4,6 +4,7 @@ import satisfies from 'semver/functions/satisfies';
 import {
   DisposableStore,
   type Logger,
+  type OpenCopy,
   type PluginContext,
   type PluginHostServices,
   type PluginManifest,
@@ -51,6 +52,9 @@ export class PluginHostServicesImpl implements PluginHostServices {
     const tenantContexts = new Map<string, TenantContext>();
     const tenants = this.tenants;
     const secrets = this.secrets;
+    const openCopy = this.database.openCopy;
+    // Into the plugin's own schema only: the table name is taken as unqualified.
+    const ownCopy: OpenCopy | undefined = openCopy && ((table, columns, options) => openCopy(`${schema}.${table}`, columns, options));
     return {
       id: manifest.id,
       manifest,
@@ -60,8 +64,7 @@ export class PluginHostServicesImpl implements PluginHostServices {
       storage: {
         schema,
         db: this.database.db.withSchema(schema),
-        // Into the plugin's own schema only: the table name is taken as unqualified.
-        ...(this.database.openCopy ? { openCopy: (table: string, columns: readonly string[], options?: { durable?: boolean }) => this.database.openCopy!(`${schema}.${table}`, columns, options) } : {}),
+        ...(ownCopy ? { openCopy: ownCopy } : {}),
       },
       get tenantIds() {
         return tenants.tenantsUsingPlugin(manifest.id);

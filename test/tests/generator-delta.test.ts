@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import t from 'tap';
 import { ROSTER_ENTITY_ORDER, type RosterEntity, type User } from '@rosterbridge/core';
-import { changeDistrict, generateDistrict, writeOneRosterPackage } from '@rosterbridge/test-kit';
+import { changeDistrict, deltaRecordCount, fractionForDeltaShare, generateDistrict, writeOneRosterPackage } from '@rosterbridge/test-kit';
 
 const scratch = mkdtempSync(join(tmpdir(), 'rb-generator-delta-'));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
@@ -56,6 +56,22 @@ t.test('the delta changes the requested fraction of records', async (t) => {
   }
   t.throws(() => changeDistrict(base, { seed: 1, fraction: 1.5 }), RangeError);
   t.throws(() => changeDistrict(base, { seed: 1, fraction: 0.1, changedAt: base.asOf }), RangeError);
+});
+
+t.test('a delta sized by its records: fractionForDeltaShare', async (t) => {
+  // The fraction picks records on their own; deletions take enrollments along, so the delta is larger.
+  const rows = Object.values(readPackage(dirs.delta)).reduce((n, r) => n + (r?.length ?? 0), 0);
+  t.equal(deltaRecordCount(changed.report), rows, 'deltaRecordCount: the rows of the delta package');
+  t.ok(deltaRecordCount(changed.report) > changed.report.selected, 'a delta carries more records than its fraction picks');
+  for (const share of [0.01, 0.05]) {
+    const fraction = fractionForDeltaShare(base, { seed: 7, share });
+    const carried = deltaRecordCount(changeDistrict(base, { seed: 7, fraction }).report);
+    const wanted = share * changed.report.baseRecords;
+    t.ok(fraction < share, `share ${share}: fraction ${fraction.toFixed(5)} is below the share`);
+    t.ok(Math.abs(carried - wanted) <= 0.01 * wanted, `share ${share}: ${carried} records carried, ${wanted.toFixed(0)} wanted`);
+  }
+  t.throws(() => fractionForDeltaShare(base, { seed: 7, share: 0 }), RangeError);
+  t.throws(() => fractionForDeltaShare(base, { seed: 7, share: 1 }), RangeError);
 });
 
 t.test('the delta package: manifest says delta, rows carry status and a later dateLastModified', async (t) => {

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type DistrictSizeName, changeDistrict, generateDistrict, writeOneRosterPackage } from '../generator';
+import { type DistrictSizeName, changeDistrict, fractionForDeltaShare, generateDistrict, writeOneRosterPackage } from '../generator';
 import { runRestPullBenchmark } from './rest-pull';
 import type { ProductsMeasurement } from './products-worker';
 import type { SyncMeasurement } from './sync-worker';
@@ -79,13 +79,23 @@ async function runCsvReadBenchmark(runs: number): Promise<void> {
   writeFileSync(path.join(RESULTS, 'csv-read.json'), `${JSON.stringify(record, null, 2)}\n`);
 }
 
-/** Generates (once) the bulk package of a size and a delta package changing 1% of its records. */
-async function ensureDeltaPackage(size: DistrictSizeName): Promise<{ bulk: string; delta: string }> {
+/**
+ * Which 1% delta the sync benchmark applies (`BENCH_DELTA`): `records` (the default), a delta whose
+ * records are 1% of the district's, cascades and created students included; or `selected`, the
+ * generator's fraction 0.01 (1% of each entity's records picked, and what their deletions take
+ * with them: about 1.7% of the records).
+ */
+type DeltaKind = 'records' | 'selected';
+
+/** Generates (once) the bulk package of a size and its 1% delta package (see {@link DeltaKind}). */
+async function ensureDeltaPackage(size: DistrictSizeName, kind: DeltaKind): Promise<{ bulk: string; delta: string }> {
   const bulk = await ensurePackage(size);
-  const delta = path.join(WORK, `csv-${size}-seed-7-delta-1pc`);
+  const delta = path.join(WORK, kind === 'selected' ? `csv-${size}-seed-7-delta-1pc` : `csv-${size}-seed-7-delta-1pc-of-records`);
   if (!existsSync(path.join(delta, 'manifest.csv'))) {
-    process.stderr.write(`generating a 1% delta of the ${size} district into ${delta} …\n`);
-    const changed = changeDistrict(generateDistrict({ seed: 7, size }), { seed: 8, fraction: 0.01 });
+    const district = generateDistrict({ seed: 7, size });
+    const fraction = kind === 'selected' ? 0.01 : fractionForDeltaShare(district, { seed: 8, share: 0.01 });
+    process.stderr.write(`generating a 1% delta (${kind}: fraction ${fraction.toFixed(5)}) of the ${size} district into ${delta} …\n`);
+    const changed = changeDistrict(district, { seed: 8, fraction });
     await writeOneRosterPackage(changed.delta, delta, { mode: 'delta' });
   }
   return { bulk, delta };
@@ -95,14 +105,16 @@ async function ensureDeltaPackage(size: DistrictSizeName): Promise<{ bulk: strin
  * The sync engine on generated districts of two sizes, ten times apart, from the CSV source into a
  * one-table target on PostgreSQL (RB_BENCH_DATABASE_URL, default the local server), each size in a
  * fresh process and database: the floors (read alone; COPY of the same rows) and a first sync, a
- * no-change resync and a 1% delta. Records test/bench-results/sync.json.
+ * no-change resync and a 1% delta ({@link DeltaKind}). Records test/bench-results/sync.json.
  */
 async function runSyncBenchmark(runs: number): Promise<void> {
+  const deltaKind = (process.env.BENCH_DELTA ?? 'records') as DeltaKind;
+  if (deltaKind !== 'records' && deltaKind !== 'selected') throw new Error(`BENCH_DELTA is records or selected, not ${deltaKind}`);
   const adminUrl = process.env.RB_BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const worker = path.join(__dirname, 'sync-worker.js');
   const figures: (SyncMeasurement & { size: DistrictSizeName; ratios: Record<string, number>; goalsMet: Record<string, boolean> })[] = [];
   for (const size of ['medium', 'large'] as DistrictSizeName[]) {
-    const { bulk, delta } = await ensureDeltaPackage(size);
+    const { bulk, delta } = await ensureDeltaPackage(size, deltaKind);
     const results = Array.from({ length: runs }, () => JSON.parse(execFileSync(process.execPath, [worker, bulk, delta, adminUrl], { encoding: 'utf8', maxBuffer: 1 << 24 })) as SyncMeasurement);
     // Best run by first-sync time; peak RSS is the highest of all runs.
     const best = results.reduce((a, b) => (b.firstSyncSeconds < a.firstSyncSeconds ? b : a));
@@ -145,7 +157,7 @@ async function runSyncBenchmark(runs: number): Promise<void> {
     process.stdout.write(
       `sync ${size.padEnd(6)} ${best.records} records: read ${figure.readSeconds} s, COPY ${figure.copySeconds} s | first ${figure.firstSyncSeconds} s (×${ratios.firstSyncOverReadPlusCopy} of read+COPY), ` +
         `no-change ${figure.noChangeSeconds} s (×${ratios.noChangeOverRead} of read, ${best.noChangeTargetWrites} target writes), ` +
-        `1% delta ${figure.deltaSeconds} s (${(ratios.deltaOverFirstSync * 100).toFixed(1)}% of first) | peak RSS ${figure.peakRssMB} MB\n` +
+        `1% delta (${deltaKind}: ${best.deltaRecords} records, ${((100 * best.deltaRecords) / best.records).toFixed(2)}%) ${figure.deltaSeconds} s (${(ratios.deltaOverFirstSync * 100).toFixed(1)}% of first) | peak RSS ${figure.peakRssMB} MB\n` +
         (runs > 1 ? `  all runs: ${figure.runs.map((r) => `first ×${r.firstSyncOverReadPlusCopy}, delta ${(r.deltaOverFirstSync * 100).toFixed(1)}%`).join('; ')}\n` : ''),
     );
   }
@@ -156,6 +168,7 @@ async function runSyncBenchmark(runs: number): Promise<void> {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))) },
     runsPerFigure: runs,
+    delta: deltaKind === 'records' ? 'a delta whose records are 1% of the district\'s (cascades and created students included)' : 'the generator\'s fraction 0.01: 1% of each entity\'s records picked, with what their deletions take along',
     figures,
     peakRssFlat: { mediumMB: figures[0]?.peakRssMB, largeMB: figures[1]?.peakRssMB },
   };

@@ -473,3 +473,43 @@ export class ChangedDistrict implements RosterRecordSource {
 export function changeDistrict(base: GeneratedDistrict, options: DistrictChangeOptions): ChangedDistrict {
   return new ChangedDistrict(base, options);
 }
+
+/** How many records a delta carries: each one it updates, deletes (cascades included) or creates. */
+export function deltaRecordCount(report: DistrictChangeReport): number {
+  return ROSTER_ENTITY_ORDER.reduce((sum, e) => sum + report.entities[e].updated.length + report.entities[e].deleted.length + report.entities[e].created.length, 0);
+}
+
+/**
+ * The change fraction whose delta carries `share` of the district's records, cascades and created
+ * students included. `fraction` picks records on their own, and a user or class deleted takes its
+ * enrollments (and demographics) with it, so a delta of fraction 0.01 carries about 1.7% of a
+ * generated district's records. Found by bisection (the delta only grows with the fraction, for one
+ * seed), to within `tolerance` of the wanted count (relative, default 1%).
+ *
+ * ```ts
+ * const fraction = fractionForDeltaShare(district, { seed: 8, share: 0.01 });
+ * deltaRecordCount(changeDistrict(district, { seed: 8, fraction }).report); // ≈ 1% of the records
+ * ```
+ */
+export function fractionForDeltaShare(base: GeneratedDistrict, options: { seed: number | string; share: number; tolerance?: number }): number {
+  const { seed, share, tolerance = 0.01 } = options;
+  if (!(share > 0 && share < 1)) throw new RangeError(`share must be between 0 and 1 (exclusive), got ${share}`);
+  const records = (fraction: number) => deltaRecordCount(changeDistrict(base, { seed, fraction }).report);
+  const baseRecords = ROSTER_ENTITY_ORDER.reduce((sum, e) => sum + base.counts[e], 0);
+  const wanted = share * baseRecords;
+  let low = 0;
+  let high = share;
+  while (records(high) < wanted) {
+    low = high;
+    high = Math.min(1, high * 2);
+    if (high === 1) break;
+  }
+  for (let i = 0; i < 40; i++) {
+    const mid = (low + high) / 2;
+    const n = records(mid);
+    if (Math.abs(n - wanted) <= tolerance * wanted) return mid;
+    if (n < wanted) low = mid;
+    else high = mid;
+  }
+  return (low + high) / 2;
+}

@@ -8,7 +8,36 @@ import type { RosterRecord } from '../roster/roster-record';
  * out: a source touching a record without changing it is not a change.
  */
 export function contentHash(record: RosterRecord): string {
-  const text = canonicalJson(record, true);
+  return digest(canonicalJson(record, true));
+}
+
+/** A record's {@link contentHash} and its canonical JSON, `dateLastModified` included: what the ledger stores. */
+export interface CanonicalRecord {
+  hash: string;
+  /** Sorted keys, no undefined values, dates as ISO strings: `JSON.parse` gives the record back (dates as strings). */
+  json: string;
+}
+
+/**
+ * The record's content hash and its JSON, from one walk over it: the pieces of the hash's canonical
+ * text are shared by the JSON, which also has `dateLastModified`. It saves stringifying every record
+ * a second time to store it.
+ */
+export function canonicalRecord(record: RosterRecord): CanonicalRecord {
+  const object = record as unknown as Record<string, unknown>;
+  let text = '{';
+  let json = '{';
+  for (const [key, prefix] of plan(Object.keys(object))) {
+    const v = object[key];
+    if (v === undefined) continue;
+    const piece = `${prefix}${canonicalJson(v)}`;
+    if (key !== 'dateLastModified') text += text.length === 1 ? piece : `,${piece}`;
+    json += json.length === 1 ? piece : `,${piece}`;
+  }
+  return { hash: digest(`${text}}`), json: `${json}}` };
+}
+
+function digest(text: string): string {
   return oneShot ? oneShot('sha1', text, 'base64url') : createHash('sha1').update(text).digest('base64url');
 }
 

@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { RosterEntity } from '../roster/roster-entity';
 import type { RosterRecord } from '../roster/roster-record';
 import { type OpenCopy, copyTuples } from './binary-copy';
-import { contentHash } from './content-hash';
+import { type CanonicalRecord, canonicalRecord } from './content-hash';
 import { type RosterChangeKind, relaxedTransaction } from './roster-target';
 
 /** One staged change, as read back from the change log. */
@@ -54,8 +54,8 @@ export interface DeletionScope {
 
 /** A batch ready to stage: see {@link Ledger.prepare}. */
 export interface PreparedBatch {
-  /** Each record's content hash (undefined for `tobedeleted` records). */
-  hashes: (string | undefined)[];
+  /** Each record's content hash and the JSON to store (undefined for `tobedeleted` records). */
+  canonical: (CanonicalRecord | undefined)[];
   /** The snapshot's hashes of the batch's records, being looked up (a snapshot that is not empty). */
   known?: Promise<Map<string, string>>;
   /** With an empty snapshot: the batch's creations, ready to write, and how it classifies. */
@@ -68,7 +68,8 @@ interface ChangeRow {
   sourcedId: string;
   kind: RosterChangeKind;
   hash: string;
-  record: RosterRecord;
+  /** The record's canonical JSON ({@link canonicalRecord}). */
+  json: string;
 }
 
 /**
@@ -166,24 +167,25 @@ export class Ledger {
    * batch's records in the snapshot is started.
    */
   prepare(tenantId: string, runId: string, entity: RosterEntity, records: readonly RosterRecord[], options: PrepareOptions): PreparedBatch {
-    const hashes = records.map((r) => (r.status === 'tobedeleted' ? undefined : contentHash(r)));
+    const canonical = records.map((r) => (r.status === 'tobedeleted' ? undefined : canonicalRecord(r)));
     if (!options.snapshotEmpty) {
       // The snapshot's hashes of the batch are asked for now, while the batch before is still
       // being staged: the database looks up two batches at once.
       const known = this.lookUp(tenantId, runId, entity, records, !options.trackSeen);
       known.catch(() => undefined); // awaited by stage (or by the engine, if the run stops first)
-      return { hashes, known };
+      return { canonical, known };
     }
     const outcome: StageOutcome = { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0, marked: 0 };
     const changes: ChangeRow[] = [];
     records.forEach((record, i) => {
-      if (hashes[i] === undefined) outcome.ignored++;
+      const c = canonical[i];
+      if (c === undefined) outcome.ignored++;
       else {
         outcome.created++;
-        changes.push({ sourcedId: record.sourcedId, kind: 'created', hash: hashes[i]!, record });
+        changes.push({ sourcedId: record.sourcedId, kind: 'created', hash: c.hash, json: c.json });
       }
     });
-    return { hashes, ...(changes.length > 0 ? { payload: this.encode(tenantId, runId, entity, changes) } : {}), outcome };
+    return { canonical, ...(changes.length > 0 ? { payload: this.encode(tenantId, runId, entity, changes) } : {}), outcome };
   }
 
   /**
@@ -216,8 +218,8 @@ export class Ledger {
     const seen: string[] = [];
     records.forEach((record, i) => {
       const previous = known.get(record.sourcedId);
-      const hash = prepared.hashes[i];
-      if (hash === undefined) {
+      const c = prepared.canonical[i];
+      if (c === undefined) {
         // tobedeleted: the look-up kept its record (a delta), or the full read's end finds it gone
         if (previous === undefined) outcome.ignored++;
         else outcome.marked++;
@@ -225,11 +227,11 @@ export class Ledger {
       }
       if (trackSeen) seen.push(record.sourcedId);
       if (previous !== undefined) outcome.known++;
-      if (previous === hash) outcome.unchanged++;
+      if (previous === c.hash) outcome.unchanged++;
       else {
         const kind: RosterChangeKind = previous === undefined ? 'created' : 'updated';
         outcome[kind]++;
-        changes.push({ sourcedId: record.sourcedId, kind, hash, record });
+        changes.push({ sourcedId: record.sourcedId, kind, hash: c.hash, json: c.json });
       }
     });
     if (changes.length > 0) await writer.write(entity, this.encode(tenantId, runId, entity, changes));
@@ -273,8 +275,9 @@ export class Ledger {
   }
 
   private encode(tenantId: string, runId: string, entity: RosterEntity, changes: readonly ChangeRow[]): ChangePayload {
-    if (!this.openCopy) return JSON.stringify(changes);
-    return copyTuples(COPY_KINDS, changes.map((c) => [tenantId, runId, entity, c.sourcedId, c.kind, c.hash, JSON.stringify(c.record)]));
+    // The records go as they are, already JSON (an array of objects for json_to_recordset).
+    if (!this.openCopy) return `[${changes.map((c) => `{"sourcedId":${JSON.stringify(c.sourcedId)},"kind":"${c.kind}","hash":"${c.hash}","record":${c.json}}`).join(',')}]`;
+    return copyTuples(COPY_KINDS, changes.map((c) => [tenantId, runId, entity, c.sourcedId, c.kind, c.hash, c.json]));
   }
 
   /**

@@ -8,7 +8,7 @@ import type { RosterRecord } from '../roster/roster-record';
  * out: a source touching a record without changing it is not a change.
  */
 export function contentHash(record: RosterRecord): string {
-  return digest(canonicalJson(record, true));
+  return canonicalRecord(record).hash;
 }
 
 /** A record's {@link contentHash} and its canonical JSON, `dateLastModified` included: what the ledger stores. */
@@ -34,18 +34,15 @@ export function canonicalRecord(record: RosterRecord): CanonicalRecord {
     if (key !== 'dateLastModified') text += text.length === 1 ? piece : `,${piece}`;
     json += json.length === 1 ? piece : `,${piece}`;
   }
-  return { hash: digest(`${text}}`), json: `${json}}` };
-}
-
-function digest(text: string): string {
-  return oneShot ? oneShot('sha1', text, 'base64url') : createHash('sha1').update(text).digest('base64url');
+  const hashed = `${text}}`;
+  return { hash: oneShot ? oneShot('sha1', hashed, 'base64url') : createHash('sha1').update(hashed).digest('base64url'), json: `${json}}` };
 }
 
 /** `crypto.hash` (Node ≥ 20.12): the same digest without a Hash object per record, about twice as fast. */
 const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string }).hash;
 
 /** Sorted keys, no undefined values, dates as ISO strings; built without intermediate arrays (it runs once per record read). */
-function canonicalJson(value: unknown, top = false): string {
+function canonicalJson(value: unknown): string {
   if (value === null || value === undefined) return 'null';
   if (typeof value !== 'object') return JSON.stringify(value);
   if (value instanceof Date) return JSON.stringify(value.toISOString());
@@ -59,7 +56,7 @@ function canonicalJson(value: unknown, top = false): string {
   let first = true;
   for (const [key, prefix] of plan(Object.keys(object))) {
     const v = object[key];
-    if (v === undefined || (top && key === 'dateLastModified')) continue;
+    if (v === undefined) continue;
     out += `${first ? '' : ','}${prefix}${canonicalJson(v)}`;
     first = false;
   }

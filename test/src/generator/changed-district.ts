@@ -484,7 +484,8 @@ export function deltaRecordCount(report: DistrictChangeReport): number {
  * students included. `fraction` picks records on their own, and a user or class deleted takes its
  * enrollments (and demographics) with it, so a delta of fraction 0.01 carries about 1.7% of a
  * generated district's records. Found by bisection (the delta only grows with the fraction, for one
- * seed), to within `tolerance` of the wanted count (relative, default 1%).
+ * seed), to within `tolerance` of the wanted count (relative, default 1%), or as near as a district
+ * too small for that allows (its delta grows in steps).
  *
  * ```ts
  * const fraction = fractionForDeltaShare(district, { seed: 8, share: 0.01 });
@@ -494,9 +495,9 @@ export function deltaRecordCount(report: DistrictChangeReport): number {
 export function fractionForDeltaShare(base: GeneratedDistrict, options: { seed: number | string; share: number; tolerance?: number }): number {
   const { seed, share, tolerance = 0.01 } = options;
   if (!(share > 0 && share < 1)) throw new RangeError(`share must be between 0 and 1 (exclusive), got ${share}`);
-  const records = (fraction: number) => deltaRecordCount(changeDistrict(base, { seed, fraction }).report);
-  const baseRecords = ROSTER_ENTITY_ORDER.reduce((sum, e) => sum + base.counts[e], 0);
-  const wanted = share * baseRecords;
+  const report = (fraction: number) => changeDistrict(base, { seed, fraction }).report;
+  const records = (fraction: number) => deltaRecordCount(report(fraction));
+  const wanted = share * report(0).baseRecords;
   let low = 0;
   let high = share;
   while (records(high) < wanted) {

@@ -61,6 +61,7 @@ t.test('deletions of a delta package', async (t) => {
       seq: Number(v.seq),
       record: JSON.parse(v.record) as RosterRecord,
     }));
+  const issuesOf = async (runId: string) => host.runs.issues(runId, { limit: 1000 });
   const leftInRunSeen = async (runId: string) => Number((await db.withSchema('rosterbridge').selectFrom('run_seen').select((eb) => eb.fn.countAll().as('n')).where('run_id', '=', runId).executeTakeFirstOrThrow()).n);
 
   const first = await sync('full');
@@ -93,7 +94,7 @@ t.test('deletions of a delta package', async (t) => {
     const versions = await versionsOf(held.id);
     const run = await approve(held);
     t.equal(run.status, 'success', `${run.errorCode}: ${run.errorMessage ?? run.reason}`);
-    t.match(run.counts.source.users, { read: 4, created: 0, updated: 1, deleted: 2, unchanged: 1 }, 'users: two deleted, one updated, an unknown tombstone ignored');
+    t.match(run.counts.source.users, { read: 4, created: 0, updated: 1, deleted: 2, unchanged: 0, skipped: 1 }, 'users: two deleted, one updated, an unknown tombstone skipped');
     t.match(run.counts.source.enrollments, { read: goneEnrollments.length, deleted: goneEnrollments.length, created: 0, updated: 0 });
     t.notOk(await memoHas('users', gone.sourcedId), 'the target lost the first deleted user');
     t.notOk(await memoHas('users', alsoGone.sourcedId), 'and the second');
@@ -122,7 +123,10 @@ t.test('deletions of a delta package', async (t) => {
 
     const again = await sync('delta');
     t.equal(again.status, 'success');
-    t.match(again.counts.source.users, { deleted: 0, updated: 0, unchanged: 4 }, 'the same delta again: the tombstones are of records already gone');
+    t.match(again.counts.source.users, { deleted: 0, updated: 0, unchanged: 1, skipped: 3 }, 'the same delta again: the tombstones are of records already gone (and pruned), skipped');
+      const warnings = await issuesOf(again.id);
+      t.equal(warnings.filter((i) => i.code === 'TOBEDELETED_UNKNOWN' && i.severity === 'warning' && i.entity === 'users').length, 3, 'each skipped tombstone has its warning');
+      t.same(again.counts.issues, { errors: 0, warnings: warnings.length }, 'the run counts the issues it stored');
   });
 
   await t.test('a delta whose read fails after its tombstones were looked up leaves nothing behind', async (t) => {

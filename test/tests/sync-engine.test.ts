@@ -102,7 +102,7 @@ t.test('sync engine through the host', async (t) => {
     const run = await sync('lincoln');
     t.equal(run.status, 'success');
     for (const entity of ROSTER_ENTITY_ORDER) {
-      t.same(run.counts.source[entity], { read: base.counts[entity], rejected: 0, created: 0, updated: 0, unchanged: base.counts[entity], deleted: 0 }, entity);
+      t.same(run.counts.source[entity], { read: base.counts[entity], rejected: 0, created: 0, updated: 0, unchanged: base.counts[entity], deleted: 0, skipped: 0, heldBack: 0 }, entity);
     }
     t.equal(await applyCalls('lincoln'), calls, 'the target was not called');
     const after = await memo('lincoln');

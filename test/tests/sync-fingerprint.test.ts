@@ -68,7 +68,7 @@ t.test('source fingerprints', async (t) => {
     const run = await sync('north');
     t.equal(run.status, 'success');
     for (const entity of ROSTER_ENTITY_ORDER) {
-      t.same(run.counts.source[entity], { read: district.counts[entity], rejected: 0, created: 0, updated: 0, unchanged: district.counts[entity], deleted: 0 }, entity);
+      t.same(run.counts.source[entity], { read: district.counts[entity], rejected: 0, created: 0, updated: 0, unchanged: district.counts[entity], deleted: 0, skipped: 0, heldBack: 0 }, entity);
     }
     t.same(run.counts.targets.memo?.entities ?? {}, {}, 'nothing applied');
     t.equal(await fingerprintOf('north'), before);

@@ -59,6 +59,8 @@ export interface CsvRecordBatch<E extends RosterEntity = RosterEntity> {
   entity: E;
   records: RosterRecord<E>[];
   issues: RosterIssue[];
+  /** The sourcedIds of the batch's rejected rows, where a row's sourcedId could be read whole. */
+  rejectedIds: string[];
 }
 
 /**
@@ -264,6 +266,7 @@ export class CsvPackage implements Disposable {
     const userIds = entity === 'users' ? new UserIdRegistry() : undefined;
     let records: RosterRecord<E>[] = [];
     let issues: RosterIssue[] = [];
+    let rejectedIds: string[] = [];
     let parser: CsvRowParser<E> | undefined;
     for await (const rows of this.parseFile(entity, tally.mode, signal)) {
       parser = rows;
@@ -273,6 +276,7 @@ export class CsvPackage implements Disposable {
         const record = rows.record;
         if (!record) {
           tally.rowsRejected++;
+          if (rows.sourcedId !== undefined) rejectedIds.push(rows.sourcedId);
         } else {
           if (lookup) checkReferences(entity, record, rows.line, lookup, issues);
           if (userIds) checkUserIds(record as User, rows.line, userIds, issues);
@@ -280,9 +284,10 @@ export class CsvPackage implements Disposable {
           tally.recordsEmitted++;
         }
         if (records.length >= batchSize || issues.length >= batchSize) {
-          yield { entity, records, issues };
+          yield { entity, records, issues, rejectedIds };
           records = [];
           issues = [];
+          rejectedIds = [];
           throwIfAborted(signal, this.location);
         }
       }
@@ -290,7 +295,7 @@ export class CsvPackage implements Disposable {
     const end = parser!.finish();
     issues.push(...end.issues);
     tally.complete = end.allRowsAccountedFor;
-    if (records.length > 0 || issues.length > 0) yield { entity, records, issues };
+    if (records.length > 0 || issues.length > 0 || rejectedIds.length > 0) yield { entity, records, issues, rejectedIds };
   }
 
   /**

@@ -33,6 +33,11 @@ export class CsvRowParser<E extends RosterEntity> {
   line = 0;
   /** That row's canonical record; undefined when the row was rejected. */
   record: RosterRecord<E> | undefined;
+  /**
+   * That row's sourcedId when it can be read whole (undefined for a malformed row, a blank first
+   * field, or a short row whose first field is its only one, which may be cut short).
+   */
+  sourcedId: string | undefined;
 
   private readonly records: RosterRowParser<E>;
   /** The 1-based column of each header name (the first, if it repeats). */
@@ -67,6 +72,7 @@ export class CsvRowParser<E extends RosterEntity> {
     if (!rows.nextRow()) return false;
     this.rowCount++;
     this.line = rows.line;
+    this.sourcedId = rows.error === undefined && rows.fields.length > 1 ? rows.fields[0]!.trim() || undefined : undefined;
     this.record = rows.error === undefined ? this.parse(rows.fields, rows.line, issues) : this.malformed(rows.line, rows.error, issues);
     return true;
   }

@@ -314,12 +314,14 @@ export class OneRosterClient implements Disposable {
     let records: RosterRecord<E>[] = [];
     let issues: RosterIssue[] = [];
     let rowsRead = 0;
+    let rejectedIds: string[] = [];
     let sinceTurn = 0;
     const take = (): RosterBatch<E> => {
-      const batch = { entity, records, issues, rowsRead };
+      const batch = { entity, records, issues, rowsRead, rejectedIds };
       records = [];
       issues = [];
       rowsRead = 0;
+      rejectedIds = [];
       return batch;
     };
     for await (const page of this.pages(segments, entity, options, report)) {
@@ -341,6 +343,8 @@ export class OneRosterClient implements Disposable {
             report.recordsAccepted++;
           } else {
             report.recordsRejected++;
+            const sourcedId = (item as { sourcedId?: unknown }).sourcedId;
+            if (typeof sourcedId === 'string' && sourcedId.trim() !== '') rejectedIds.push(sourcedId.trim());
           }
         }
         if (rowsRead >= batchSize) yield take();

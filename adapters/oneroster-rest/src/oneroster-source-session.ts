@@ -105,7 +105,7 @@ export class OneRosterSourceSession implements RosterSourceSession {
     const late: RosterIssue[] = pending
       .filter((p) => !ids.has(p.target))
       .map((p) => rosterIssue('REFERENCE_UNRESOLVED', `${p.field} '${p.target}' names no record in ${entity}`, { entity, sourcedId: p.sourcedId, field: p.field }));
-    if (late.length > 0) yield { entity, records: [], issues: late, rowsRead: 0 } as RosterBatch<E>;
+    if (late.length > 0) yield { entity, records: [], issues: late, rowsRead: 0, rejectedIds: [] } as RosterBatch<E>;
   }
 
   /** True when every reference of `record` to another entity names a record read in full here (the common case, checked without allocating). */

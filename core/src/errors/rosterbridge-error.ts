@@ -28,6 +28,7 @@ export const ErrorCodes = {
   CONFLICT: { status: 409, title: 'Conflicts with the current state' },
   TENANT_PAUSED: { status: 409, title: 'Tenant is paused' },
   TARGET_FAILED: { status: 502, title: 'A target failed to apply changes' },
+  TARGET_BEHIND_LEDGER: { status: 409, title: "A target's cursor is behind what the ledger still holds: reset the target to back-fill it" },
   INTERNAL: { status: 500, title: 'Internal error' },
   SOURCE_INCOMPLETE: { status: 502, title: 'A source read ended before the end of its data; nothing may be deleted on it' },
   SOURCE_MODE_MISMATCH: { status: 422, title: 'The source cannot serve this sync mode (e.g. a full sync over a delta package)' },

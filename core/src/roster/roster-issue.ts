@@ -23,6 +23,8 @@ export const RosterIssueCodes = {
   DUPLICATE_SOURCED_ID: { severity: 'error', title: 'A sourcedId appears twice' },
   DUPLICATE_USER_ID: { severity: 'warning', title: 'Two users share one userIds identifier' },
   REFERENCE_UNRESOLVED: { severity: 'warning', title: 'A reference names a record the source did not send' },
+  TOBEDELETED_UNKNOWN: { severity: 'warning', title: 'A record marked tobedeleted was never synced: nothing to delete; skipped' },
+  DELETIONS_HELD: { severity: 'warning', title: 'Rows whose sourcedId cannot be read were rejected: nothing of the entity is deleted for its absence' },
 } as const satisfies Record<string, { severity: RosterIssueSeverity; title: string }>;
 
 /** A record-level issue code from {@link RosterIssueCodes}. */

@@ -19,9 +19,14 @@ export interface StagedChange {
 export interface StageOutcome {
   created: number;
   updated: number;
+  /** Records as the snapshot has them, and `tobedeleted` records whose deletion the snapshot already has. */
   unchanged: number;
-  /** `tobedeleted` records the ledger never had: nothing to delete. */
+  /** `tobedeleted` records the ledger never had: nothing to delete (the engine warns of each). */
   ignored: number;
+  /** Their sourcedIds. */
+  ignoredIds: string[];
+  /** The batch's rejected sourcedIds the snapshot holds: each keeps its last synced version. */
+  keptIds: string[];
   /** Records the snapshot already had, sent as current (not `tobedeleted`). */
   known: number;
   /** `tobedeleted` records the snapshot has: their deletions are staged by {@link Ledger.stageDeletions}. */
@@ -34,16 +39,26 @@ export interface PrepareOptions {
   snapshotEmpty: boolean;
   /**
    * A full run: every sourcedId is remembered, so that what the source no longer sends is found
-   * too. Otherwise (a delta) the look-up keeps the snapshot's record of each `tobedeleted` key, for
-   * {@link Ledger.stageDeletions}.
+   * too. In any run the look-up keeps the snapshot's record of each `tobedeleted` key, for
+   * {@link Ledger.stageDeletions} (a delta's deletions, or a full run's whose absences are held).
    */
   trackSeen: boolean;
+  /**
+   * The sourcedIds of the batch's rejected rows ({@link RosterBatch.rejectedIds}): looked up with
+   * the batch, and in a full run remembered as seen, so that a rejected row never becomes a deletion.
+   */
+  rejectedIds?: readonly string[];
 }
 
 /** What {@link Ledger.stageDeletions} needs to know of the entity's read. */
 export interface DeletionScope {
-  /** A complete full read: every snapshot record the source did not send is gone. */
+  /** A complete full read: every snapshot record the source did not send is gone (unless `unidentified`). */
   complete: boolean;
+  /**
+   * Rejected rows whose sourcedId could not be read: any record might be one of them, so nothing is
+   * deleted for its absence (only what the source marked `tobedeleted`).
+   */
+  unidentified: number;
   /** How many snapshot records the read sent as current (when it equals the snapshot's size, nothing is gone). */
   knownSeen: number;
   /** The snapshot held none of the entity before the run. */
@@ -56,8 +71,11 @@ export interface DeletionScope {
 export interface PreparedBatch {
   /** Each record's content hash and the JSON to store (undefined for `tobedeleted` records). */
   canonical: (CanonicalRecord | undefined)[];
-  /** The snapshot's hashes of the batch's records, being looked up (a snapshot that is not empty). */
-  known?: Promise<Map<string, string>>;
+  /**
+   * The snapshot's hashes of the batch's records and rejected sourcedIds, being looked up (a
+   * snapshot that is not empty); null for a key whose latest version is a deletion.
+   */
+  known?: Promise<Map<string, string | null>>;
   /** With an empty snapshot: the batch's creations, ready to write, and how it classifies. */
   payload?: ChangePayload;
   outcome?: StageOutcome;
@@ -171,16 +189,18 @@ export class Ledger {
     if (!options.snapshotEmpty) {
       // The snapshot's hashes of the batch are asked for now, while the batch before is still
       // being staged: the database looks up two batches at once.
-      const known = this.lookUp(tenantId, runId, entity, records, !options.trackSeen);
+      const known = this.lookUp(tenantId, runId, entity, records, options.rejectedIds ?? []);
       known.catch(() => undefined); // awaited by stage (or by the engine, if the run stops first)
       return { canonical, known };
     }
-    const outcome: StageOutcome = { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0, marked: 0 };
+    const outcome = emptyOutcome();
     const changes: ChangeRow[] = [];
     records.forEach((record, i) => {
       const c = canonical[i];
-      if (c === undefined) outcome.ignored++;
-      else {
+      if (c === undefined) {
+        outcome.ignored++;
+        outcome.ignoredIds.push(record.sourcedId);
+      } else {
         outcome.created++;
         changes.push({ sourcedId: record.sourcedId, kind: 'created', hash: c.hash, json: c.json });
       }
@@ -204,27 +224,36 @@ export class Ledger {
     entity: RosterEntity,
     records: readonly RosterRecord[],
     trackSeen: boolean,
-    prepared: PreparedBatch = this.prepare(tenantId, runId, entity, records, { snapshotEmpty: false, trackSeen }),
+    prepared?: PreparedBatch,
+    rejectedIds: readonly string[] = [],
   ): Promise<StageOutcome> {
-    if (records.length === 0) return { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0, marked: 0 };
+    prepared ??= this.prepare(tenantId, runId, entity, records, { snapshotEmpty: false, trackSeen, rejectedIds });
     if (prepared.outcome) {
       if (prepared.payload) await writer.write(entity, prepared.payload);
       return { ...prepared.outcome };
     }
-    const outcome: StageOutcome = { created: 0, updated: 0, unchanged: 0, ignored: 0, known: 0, marked: 0 };
-    const known = await (prepared.known ?? this.lookUp(tenantId, runId, entity, records, !trackSeen));
+    const outcome = emptyOutcome();
+    if (records.length === 0 && rejectedIds.length === 0) return outcome;
+    const known = await (prepared.known ?? this.lookUp(tenantId, runId, entity, records, rejectedIds));
 
     const changes: ChangeRow[] = [];
-    const seen: string[] = [];
+    // A rejected row is never evidence of a deletion: its record counts as seen (a full read).
+    const seen: string[] = trackSeen ? [...rejectedIds] : [];
+    for (const id of new Set(rejectedIds)) if (typeof known.get(id) === 'string') outcome.keptIds.push(id);
     records.forEach((record, i) => {
-      const previous = known.get(record.sourcedId);
+      const found = known.get(record.sourcedId);
       const c = prepared.canonical[i];
       if (c === undefined) {
-        // tobedeleted: the look-up kept its record (a delta), or the full read's end finds it gone
-        if (previous === undefined) outcome.ignored++;
+        // tobedeleted: the look-up kept its record, for a delta's deletions (a full read's end
+        // finds it gone unless the entity's absences are held); already deleted: nothing changes.
+        if (found === undefined) {
+          outcome.ignored++;
+          outcome.ignoredIds.push(record.sourcedId);
+        } else if (found === null) outcome.unchanged++;
         else outcome.marked++;
         return;
       }
+      const previous = found ?? undefined;
       if (trackSeen) seen.push(record.sourcedId);
       if (previous !== undefined) outcome.known++;
       if (previous === c.hash) outcome.unchanged++;
@@ -241,27 +270,52 @@ export class Ledger {
   }
 
   /**
-   * The snapshot's hash of each of the records it holds (current, not deleted), by sourcedId. With
-   * `keepTombstones` (a delta), the snapshot's record of each `tobedeleted` key it holds is kept in
-   * `run_seen` by the same statement, for {@link stageDeletions}: the rows are read once.
+   * The snapshot's hash of each of the records (and rejected sourcedIds) it has, by sourcedId: null
+   * for a key whose latest version is a deletion. The snapshot's record of each `tobedeleted` key it
+   * holds is kept in `run_seen` by the same statement, for {@link stageDeletions}: the rows are read once.
    */
-  private async lookUp(tenantId: string, runId: string, entity: RosterEntity, records: readonly RosterRecord[], keepTombstones: boolean): Promise<Map<string, string>> {
+  private async lookUp(tenantId: string, runId: string, entity: RosterEntity, records: readonly RosterRecord[], rejectedIds: readonly string[]): Promise<Map<string, string | null>> {
     const ids = records.map((r) => r.sourcedId);
-    const tombstones = keepTombstones ? records.filter((r) => r.status === 'tobedeleted').map((r) => r.sourcedId) : [];
+    if (rejectedIds.length > 0) ids.push(...rejectedIds);
+    const tombstones = records.filter((r) => r.status === 'tobedeleted').map((r) => r.sourcedId);
     const latest = this.latest(tenantId, entity, sql`sourced_id = any(${ids}::text[])`);
+    type Row = { sourced_id: string; hash: string | null; kind: string };
     const { rows } =
       tombstones.length === 0
-        ? await sql<{ sourced_id: string; hash: string }>`select l.sourced_id, l.hash from (${latest}) l where l.kind <> 'deleted'`.execute(this.db)
+        ? await sql<Row>`select l.sourced_id, l.hash, l.kind from (${latest}) l`.execute(this.db)
         : // One statement (run_seen is unlogged: its commit waits for nothing).
-          await sql<{ sourced_id: string; hash: string }>`
+          await sql<Row>`
             with l as materialized (${latest}),
             kept as (
               insert into ${this.runSeen} (run_id, entity, deleted, sourced_ids, records)
               select ${runId}::uuid, ${entity}, true, array_agg(l.sourced_id order by l.sourced_id), array_agg(l.record order by l.sourced_id)
               from l where l.kind <> 'deleted' and l.sourced_id = any(${tombstones}::text[])
               having count(*) > 0)
-            select l.sourced_id, l.hash from l where l.kind <> 'deleted'`.execute(this.db);
-    return new Map(rows.map((row) => [row.sourced_id, row.hash]));
+            select l.sourced_id, l.hash, l.kind from l`.execute(this.db);
+    return new Map(rows.map((row) => [row.sourced_id, row.kind === 'deleted' ? null : row.hash]));
+  }
+
+  /**
+   * Which of `ids` the snapshot holds ('current') or last saw deleted ('deleted'); the rest it never
+   * had (or has forgotten the deletion of). For a read that stages nothing (an unchanged source).
+   */
+  async states(tenantId: string, entity: RosterEntity, ids: readonly string[]): Promise<Map<string, 'current' | 'deleted'>> {
+    if (ids.length === 0) return new Map();
+    const { rows } = await sql<{ sourced_id: string; kind: string }>`
+      select l.sourced_id, l.kind from (${this.latest(tenantId, entity, sql`sourced_id = any(${[...ids]}::text[])`)}) l`.execute(this.db);
+    return new Map(rows.map((r) => [r.sourced_id, r.kind === 'deleted' ? 'deleted' : 'current']));
+  }
+
+  /**
+   * How many snapshot records of `entity` a complete full read did not send (neither as a record
+   * nor as a rejected row): the deletions held back when its absences cannot be trusted.
+   */
+  async countUnseen(tenantId: string, runId: string, entity: RosterEntity): Promise<number> {
+    const seen = sql`select unnest(s.sourced_ids) as sourced_id from ${this.runSeen} s where s.run_id = ${runId}::uuid and s.entity = ${entity} and not s.deleted`;
+    const { rows } = await sql<{ n: string }>`
+      select count(*) as n from (${this.latest(tenantId, entity)}) l
+      where l.kind <> 'deleted' and not exists (select 1 from (${seen}) s where s.sourced_id = l.sourced_id)`.execute(this.db);
+    return Number(rows[0]?.n ?? 0);
   }
 
   /**
@@ -325,8 +379,10 @@ export class Ledger {
    * reverse referential order ({@link DeletionScope}). Returns how many.
    */
   async stageDeletions(tenantId: string, runId: string, entity: RosterEntity, scope: DeletionScope): Promise<number> {
-    const { complete, knownSeen, snapshotEmpty, marked } = scope;
+    const { knownSeen, snapshotEmpty, marked } = scope;
     if (snapshotEmpty) return 0;
+    // A read with unidentified rejected rows deletes only what the source marked `tobedeleted`.
+    const complete = scope.complete && scope.unidentified === 0;
     if (!complete) {
       if (marked === 0) return 0;
       // Each key once (a package may mark one twice), in key order as the full path stages them.
@@ -454,13 +510,31 @@ export class Ledger {
     return row && { lastSeq: Number(row.last_seq), ...(row.last_sync_at ? { lastSyncAt: new Date(row.last_sync_at).toISOString() } : {}) };
   }
 
-  /** Moves a target's cursor forward (never back). */
-  async advanceCursor(tenantId: string, targetId: string, lastSeq: number, runId: string): Promise<void> {
-    await sql`
+  /**
+   * Moves a target's cursor forward (never back), in one transaction with `andThen` (the run's
+   * record of what the target did up to there), so that a crash keeps both or neither.
+   */
+  async advanceCursor(tenantId: string, targetId: string, lastSeq: number, runId: string, andThen?: (trx: Kysely<any>) => Promise<void>): Promise<void> {
+    const advance = (db: Kysely<any>) =>
+      sql`
       insert into ${this.targetCursor} as tc (tenant_id, target_id, last_seq, last_run_id, last_sync_at)
       values (${tenantId}, ${targetId}, ${lastSeq}, ${runId}::uuid, now())
       on conflict (tenant_id, target_id) do update
-        set last_seq = greatest(tc.last_seq, excluded.last_seq), last_run_id = excluded.last_run_id, last_sync_at = now()`.execute(this.db);
+        set last_seq = greatest(tc.last_seq, excluded.last_seq), last_run_id = excluded.last_run_id, last_sync_at = now()`.execute(db);
+    if (!andThen) {
+      await advance(this.db);
+      return;
+    }
+    await this.db.transaction().execute(async (trx) => {
+      await advance(trx);
+      await andThen(trx);
+    });
+  }
+
+  /** The highest seq the tenant's log was pruned to: a cursor below it has missed deletions. */
+  async prunedSeq(tenantId: string): Promise<number> {
+    const row = await this.db.selectFrom('ledger_state').select('pruned_seq').where('tenant_id', '=', tenantId).executeTakeFirst();
+    return Number(row?.pruned_seq ?? 0);
   }
 
   /** Forgets a target's cursor: its next run starts from the snapshot, as a first run. */
@@ -480,13 +554,14 @@ export class Ledger {
   }
 
   /**
-   * Drops versions every enabled target of the tenant has passed and that the snapshot no longer
-   * needs: versions superseded by a later one, and deletions.
+   * Drops versions that every target of the tenant with a cursor has passed, enabled or not, and
+   * that the snapshot no longer needs: versions superseded by a later one, and deletions. A disabled
+   * target keeps its cursor, so the deletions it has not seen stay in the log until it is enabled
+   * again (and converges) or reset (which drops its cursor).
    */
-  async pruneApplied(tenantId: string, targetIds: readonly string[]): Promise<void> {
-    if (targetIds.length === 0) return;
-    const cursors = await this.db.selectFrom('target_cursor').select('last_seq').where('tenant_id', '=', tenantId).where('target_id', 'in', targetIds).execute();
-    if (cursors.length < targetIds.length) return;
+  async pruneApplied(tenantId: string): Promise<void> {
+    const cursors = await this.db.selectFrom('target_cursor').select('last_seq').where('tenant_id', '=', tenantId).execute();
+    if (cursors.length === 0) return;
     const upTo = Math.min(...cursors.map((c) => Number(c.last_seq)));
     const state = await this.db.selectFrom('ledger_state').select(['pruned_seq', 'committed_seq']).where('tenant_id', '=', tenantId).executeTakeFirst();
     if (!state) return;
@@ -510,4 +585,8 @@ export class Ledger {
 export function reviveRecord(json: Record<string, unknown>): RosterRecord {
   if (typeof json.dateLastModified === 'string') json.dateLastModified = new Date(json.dateLastModified);
   return json as unknown as RosterRecord;
+}
+
+function emptyOutcome(): StageOutcome {
+  return { created: 0, updated: 0, unchanged: 0, ignored: 0, ignoredIds: [], keptIds: [], known: 0, marked: 0 };
 }

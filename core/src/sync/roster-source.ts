@@ -40,12 +40,27 @@ export interface RosterReadOptions {
  * One batch of a read: the records that were good, and the issues found on the way (a record with
  * an `error` issue is not in `records`). `rowsRead` counts what the batch consumed from the source,
  * so every input record is accounted for: rowsRead = records + rejected.
+ *
+ * A rejected row is never evidence that its record is gone. The engine keeps the last synced
+ * version of each record whose sourcedId is in `rejectedIds`; a rejected row whose sourcedId could
+ * not be read (rowsRead − records − rejectedIds) could be any record of the entity, so the engine
+ * deletes nothing of that entity by absence in that run, and says how many deletions it held back.
+ *
+ * ```ts
+ * yield { entity: 'users', records: [alice], issues: [badRoleOfBob, truncatedLine], rowsRead: 3, rejectedIds: ['bob'] };
+ * // bob keeps his last synced version; one row could not be identified: no user is deleted by absence
+ * ```
  */
 export interface RosterBatch<E extends RosterEntity = RosterEntity> {
   entity: E;
   records: RosterRecord<E>[];
   issues: RosterIssue[];
   rowsRead: number;
+  /**
+   * The sourcedIds of the rows this batch rejected, for each rejected row whose sourcedId could be
+   * read whole (a truncated line whose first field may be cut short is not one of them).
+   */
+  rejectedIds: string[];
 }
 
 /**

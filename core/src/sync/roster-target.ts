@@ -41,6 +41,11 @@ export interface TargetApplyResult {
   counts: Partial<Record<RosterEntity, Partial<TargetCounts>>>;
   /** Record-level issues with codes: a record skipped by a product rule, a duplicate email… */
   issues: RosterIssue[];
+  /**
+   * The product's own code for a result with errors (School Manager's `SCHOOL_MANAGER_…`): the
+   * run's error code when it ends partial because of this target's errors. Upper snake case.
+   */
+  productCode?: string;
 }
 
 /**

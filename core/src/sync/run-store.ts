@@ -213,6 +213,59 @@ export class RunStore {
     await relaxedTransaction(this.db, (trx) => trx.updateTable('run').set({ counts: JSON.stringify(counts) }).where('id', '=', id).execute());
   }
 
+  /** How many issues of each severity a run has stored: what its `counts.issues` says. */
+  async issueCounts(runId: string): Promise<RunCounts['issues']> {
+    const rows = await this.db.selectFrom('run_issue').select(['severity', (eb) => eb.fn.countAll<string>().as('n')]).where('run_id', '=', runId).groupBy('severity').execute();
+    const n = (severity: string) => Number(rows.find((r) => r.severity === severity)?.n ?? 0);
+    return { errors: n('error'), warnings: n('warning') };
+  }
+
+  /**
+   * Records what a target did in a run so far (its counts per entity, the product's own code for
+   * records it could not take) with the issues of the batch just applied, in `trx`: the transaction
+   * that moves the target's cursor past that batch ({@link Ledger.advanceCursor}), or the one that
+   * records its `finish` (`finished`).
+   */
+  async saveTargetProgress(
+    trx: Kysely<any>,
+    runId: string,
+    targetId: string,
+    progress: { entities: RunCounts['targets'][string]['entities']; errorCode?: string; issues: readonly RosterIssue[]; finished?: boolean },
+  ): Promise<void> {
+    const values = { entities: JSON.stringify(progress.entities), error_code: progress.errorCode ?? null, finished: progress.finished ?? false };
+    await trx
+      .insertInto('run_target_progress')
+      .values({ run_id: runId, target_id: targetId, ...values })
+      .onConflict((oc) => oc.columns(['run_id', 'target_id']).doUpdateSet(values))
+      .execute();
+    await insertIssues(trx, runId, progress.issues, targetId);
+  }
+
+  /** Records a target's `finish` in a run: its counts and issues, and that it ran ({@link saveTargetProgress}). */
+  async finishTarget(runId: string, targetId: string, progress: { entities: RunCounts['targets'][string]['entities']; errorCode?: string; issues: readonly RosterIssue[] }): Promise<void> {
+    await this.db.transaction().execute((trx) => this.saveTargetProgress(trx, runId, targetId, { ...progress, finished: true }));
+  }
+
+  /** What each target of a run did up to its cursor ({@link saveTargetProgress}). */
+  async targetProgress(runId: string): Promise<Map<string, { entities: RunCounts['targets'][string]['entities']; errorCode?: string; finished: boolean }>> {
+    const rows = await this.db.selectFrom('run_target_progress').selectAll().where('run_id', '=', runId).execute();
+    return new Map(
+      rows.map((r) => [
+        r.target_id as string,
+        { entities: typeof r.entities === 'string' ? JSON.parse(r.entities) : r.entities, ...(r.error_code ? { errorCode: r.error_code as string } : {}), finished: Boolean(r.finished) },
+      ]),
+    );
+  }
+
+  /**
+   * Forgets what a target did in a run (a back-fill that starts over after a crash: what it wrote
+   * before is written again, and counted and reported once).
+   */
+  async clearTargetProgress(runId: string, targetId: string): Promise<void> {
+    await this.db.deleteFrom('run_issue').where('run_id', '=', runId).where('target_id', '=', targetId).execute();
+    await this.db.deleteFrom('run_target_progress').where('run_id', '=', runId).where('target_id', '=', targetId).execute();
+  }
+
   /** Forgets a run's issues (a run that stages again reports what it finds anew). */
   async clearIssues(runId: string): Promise<void> {
     await this.db.deleteFrom('run_issue').where('run_id', '=', runId).execute();
@@ -220,27 +273,7 @@ export class RunStore {
 
   /** Appends record-level issues of a run (the source's, or a target's with its id). */
   async addIssues(runId: string, issues: readonly RosterIssue[], targetId?: string): Promise<void> {
-    for (let i = 0; i < issues.length; i += 500) {
-      const slice = issues.slice(i, i + 500);
-      await this.db
-        .insertInto('run_issue')
-        .values(
-          slice.map((issue) => ({
-            run_id: runId,
-            target_id: targetId ?? null,
-            entity: issue.entity ?? null,
-            sourced_id: issue.sourcedId ?? null,
-            file: issue.file ?? null,
-            line: issue.line ?? null,
-            col: issue.column ?? null,
-            field: issue.field ?? null,
-            code: issue.code,
-            severity: issue.severity,
-            message: issue.message,
-          })),
-        )
-        .execute();
-    }
+    await insertIssues(this.db, runId, issues, targetId);
   }
 
   /** A page of a run's issues, in the order found, optionally of one severity or target. */
@@ -270,8 +303,33 @@ export class RunStore {
     const cutoff = new Date(Date.now() - olderThanDays * 86_400_000);
     const old = this.db.selectFrom('run').select('id').where('ended_at', '<', cutoff).where('status', 'not in', ['queued', 'running', 'held']);
     await this.db.deleteFrom('run_issue').where('run_id', 'in', old).execute();
+    await this.db.deleteFrom('run_target_progress').where('run_id', 'in', old).execute();
     const result = await this.db.deleteFrom('run').where('id', 'in', old).executeTakeFirst();
     return Number(result.numDeletedRows);
+  }
+}
+
+async function insertIssues(db: Kysely<any>, runId: string, issues: readonly RosterIssue[], targetId?: string): Promise<void> {
+  for (let i = 0; i < issues.length; i += 500) {
+    const slice = issues.slice(i, i + 500);
+    await db
+      .insertInto('run_issue')
+      .values(
+        slice.map((issue) => ({
+          run_id: runId,
+          target_id: targetId ?? null,
+          entity: issue.entity ?? null,
+          sourced_id: issue.sourcedId ?? null,
+          file: issue.file ?? null,
+          line: issue.line ?? null,
+          col: issue.column ?? null,
+          field: issue.field ?? null,
+          code: issue.code,
+          severity: issue.severity,
+          message: issue.message,
+        })),
+      )
+      .execute();
   }
 }
 

@@ -3,12 +3,12 @@ import { Emitter, type Event } from '../base/event';
 import type { Logger } from '../base/logger';
 import { type ErrorCode, RosterbridgeError, errorMessage, isRosterbridgeError } from '../errors/rosterbridge-error';
 import { ROSTER_ENTITY_ORDER, type RosterEntity } from '../roster/roster-entity';
-import type { RosterIssue } from '../roster/roster-issue';
+import { type RosterIssue, rosterIssue } from '../roster/roster-issue';
 import type { DeletionScope, Ledger, PreparedBatch, StagedChange, StagingWriter } from './ledger';
 import type { RosterBatch, RosterSourceSession } from './roster-source';
 import type { RosterChangeEvent, RosterTargetSession, TargetApplyResult, TargetLoader } from './roster-target';
 import type { RunStore } from './run-store';
-import { type RunCounts, type RunHold, type SyncRun, type SyncRunEvent, emptyTargetCounts } from './sync-run';
+import { type RunCounts, type RunHold, type RunStatus, type SyncRun, type SyncRunEvent, emptyTargetCounts } from './sync-run';
 
 /** A target opened for a run, with the entities it consumes (from its manifest). */
 export interface OpenedTarget {
@@ -167,6 +167,7 @@ export class SyncEngine {
     } finally {
       await session?.dispose();
     }
+    counts.issues = await this.runs.issueCounts(run.id);
     await this.runs.update(run.id, { phase: 'staged', counts, sourceFingerprint: fingerprint ?? null });
     log.info({ counts: counts.source }, 'run staged');
     return this.get(run.id);
@@ -193,11 +194,27 @@ export class SyncEngine {
       throw err;
     }
     if (signal.aborted) throw RunStop.for(signal, 'reading the source');
-    if (unchanged) return counts;
+    if (unchanged) {
+      // Nothing is staged; a read whose absences cannot be trusted still says what it held back.
+      const sizes = await this.ledger.sizes(run.tenantId);
+      for (const [entity, scope] of scopes) {
+        if (!scope.complete || scope.unidentified === 0) continue;
+        const tally = counts.source[entity]!;
+        tally.heldBack = Math.max(0, (sizes[entity] ?? 0) - scope.knownSeen);
+        await this.recordIssues(run.id, counts, [deletionsHeld(entity, scope.unidentified, tally.heldBack)]);
+      }
+      return counts;
+    }
     // The anti-join of a complete read's deletions needs fresh statistics of the ids it saw.
     if ([...scopes.values()].some((scope) => scope.complete)) await this.ledger.analyze();
     for (const entity of [...entities].reverse()) {
-      counts.source[entity]!.deleted = await this.ledger.stageDeletions(run.tenantId, run.id, entity, scopes.get(entity)!);
+      const scope = scopes.get(entity)!;
+      const tally = counts.source[entity]!;
+      tally.deleted = await this.ledger.stageDeletions(run.tenantId, run.id, entity, scope);
+      if (scope.complete && scope.unidentified > 0 && !scope.snapshotEmpty) {
+        tally.heldBack = await this.ledger.countUnseen(run.tenantId, run.id, entity);
+        await this.recordIssues(run.id, counts, [deletionsHeld(entity, scope.unidentified, tally.heldBack)]);
+      }
     }
     return counts;
   }
@@ -214,10 +231,10 @@ export class SyncEngine {
     const { since, scopes, writer } = state;
     const unchanged = writer === undefined;
     for (const entity of entities) {
-      const tally = (counts.source[entity] = { read: 0, rejected: 0, created: 0, updated: 0, unchanged: 0, deleted: 0 });
+      const tally = (counts.source[entity] = { read: 0, rejected: 0, created: 0, updated: 0, unchanged: 0, deleted: 0, skipped: 0, heldBack: 0 });
       // A first sync of the entity: nothing to look up, remember or delete.
       const snapshotEmpty = !unchanged && (await this.ledger.isEmpty(run.tenantId, entity));
-      const scope: DeletionScope = { complete: false, knownSeen: 0, marked: 0, snapshotEmpty };
+      const scope: DeletionScope = { complete: false, unidentified: 0, knownSeen: 0, marked: 0, snapshotEmpty };
       scopes.set(entity, scope);
       // One batch is staged while the next is read: the source's parsing and the database's work
       // overlap, and at most two batches are held.
@@ -225,26 +242,43 @@ export class SyncEngine {
       // A batch prepared (its look-up sent) but not yet handed to stageBatch.
       let waiting: PreparedBatch | undefined;
       const stageBatch = async (batch: RosterBatch, prepared?: PreparedBatch): Promise<void> => {
+        const rejectedIds = batch.rejectedIds ?? [];
+        const rejected = batch.rowsRead - batch.records.length;
         tally.read += batch.rowsRead;
-        tally.rejected += batch.rowsRead - batch.records.length;
+        tally.rejected += rejected;
+        // A rejected row without a readable sourcedId could be any record: absences prove nothing.
+        scope.unidentified += Math.max(0, rejected - rejectedIds.length);
+        let kept: readonly string[];
+        let ignored: readonly string[];
         if (unchanged) {
-          tally.unchanged += batch.records.length;
+          // The snapshot is this source's reading: only tombstones and rejected rows need a look.
+          const tombstones = batch.records.filter((r) => r.status === 'tobedeleted').map((r) => r.sourcedId);
+          const states = await this.ledger.states(run.tenantId, entity, [...tombstones, ...rejectedIds]);
+          ignored = tombstones.filter((id) => !states.has(id));
+          kept = [...new Set(rejectedIds)].filter((id) => states.get(id) === 'current');
+          tally.unchanged += batch.records.length - ignored.length;
+          scope.knownSeen += batch.records.length - tombstones.length + kept.length;
         } else {
-          const outcome = await this.ledger.stage(writer!, run.tenantId, run.id, entity, batch.records, run.mode === 'full', prepared);
+          const outcome = await this.ledger.stage(writer!, run.tenantId, run.id, entity, batch.records, run.mode === 'full', prepared, rejectedIds);
           tally.created += outcome.created;
           tally.updated += outcome.updated;
-          tally.unchanged += outcome.unchanged + outcome.ignored;
+          tally.unchanged += outcome.unchanged;
           scope.knownSeen += outcome.known;
           scope.marked += outcome.marked;
+          ignored = outcome.ignoredIds;
+          kept = outcome.keptIds;
         }
-        await this.recordIssues(run.id, counts, batch.issues);
+        tally.skipped += ignored.length;
+        await this.recordIssues(run.id, counts, [...keptAsLastSynced(batch.issues, kept), ...ignored.map((id) => tombstoneUnknown(entity, id))]);
         this.progress(run, 'staging', counts, { entity });
       };
       try {
         for await (const batch of session.read(entity, { mode: run.mode === 'delta' ? 'delta' : 'full', since, batchSize: this.host.batchSize, signal })) {
           if (signal.aborted) throw RunStop.for(signal, 'reading the source');
           // Hashing (the CPU's part) overlaps the previous batch's writing (the database's).
-          const prepared = unchanged ? undefined : this.ledger.prepare(run.tenantId, run.id, entity, batch.records, { snapshotEmpty, trackSeen: run.mode === 'full' });
+          const prepared = unchanged
+            ? undefined
+            : this.ledger.prepare(run.tenantId, run.id, entity, batch.records, { snapshotEmpty, trackSeen: run.mode === 'full', rejectedIds: batch.rejectedIds ?? [] });
           waiting = prepared;
           await staging;
           waiting = undefined;
@@ -325,6 +359,10 @@ export class SyncEngine {
   private async apply(run: SyncRun, signal: AbortSignal, log: Logger): Promise<SyncRun> {
     await this.runs.update(run.id, { status: 'running' });
     const counts = run.counts;
+    const report: ApplyReport = { counts, pending: [], writtenAt: 0 };
+    // What each target did in this run up to its cursor, if the run resumes after a crash.
+    const progress = await this.runs.targetProgress(run.id);
+    const prunedSeq = await this.ledger.prunedSeq(run.tenantId);
     const active = new Map<string, { target: OpenedTarget; cursor: number; saving?: Promise<void> }>();
     // Every session opened, to dispose even those of targets that failed on the way.
     const opened: OpenedTarget[] = [];
@@ -332,7 +370,10 @@ export class SyncEngine {
     try {
       for (const targetId of run.targets) {
         if (counts.targets[targetId]?.status === 'applied') continue;
-        counts.targets[targetId] ??= { status: 'pending', entities: {} };
+        const done = progress.get(targetId);
+        // A target's counts are what its durable progress says; what a crash cut short comes again.
+        counts.targets[targetId] = { status: done?.finished ? 'applied' : 'pending', entities: done?.entities ?? {}, ...(done?.errorCode ? { errorCode: done.errorCode } : {}) };
+        if (done?.finished) continue;
         try {
           const target = await this.host.openTarget(run.tenantId, targetId);
           opened.push(target);
@@ -345,8 +386,18 @@ export class SyncEngine {
             continue;
           }
           const cursor = await this.ledger.cursor(run.tenantId, targetId);
+          if (cursor && cursor.lastSeq < prunedSeq)
+            throw new RosterbridgeError(
+              'TARGET_BEHIND_LEDGER',
+              `target ${targetId} last synced up to change ${cursor.lastSeq}, but the ledger has forgotten the changes up to ${prunedSeq}: it may hold records deleted since. Reset the target; its next run back-fills it from the snapshot`,
+            );
           if (cursor) active.set(targetId, { target, cursor: cursor.lastSeq });
-          else toBackfill.set(targetId, target);
+          else {
+            // A back-fill (again, if a crash cut one short) starts the target's report afresh.
+            await this.runs.clearTargetProgress(run.id, targetId);
+            counts.targets[targetId]!.entities = {};
+            toBackfill.set(targetId, target);
+          }
         } catch (err) {
           if (err instanceof RunStop) throw err;
           this.targetFailed(counts, targetId, err, log);
@@ -355,7 +406,7 @@ export class SyncEngine {
       // Targets without a cursor (a first sync, a reset, a newly enabled target) are fed the
       // snapshot together: it is read once, and they write at the same time.
       if (toBackfill.size > 0) {
-        const position = await this.backfill(run, toBackfill, counts, signal, log);
+        const position = await this.backfill(run, toBackfill, report, signal, log);
         for (const [targetId, target] of toBackfill) active.set(targetId, { target, cursor: position });
       }
       const from = Math.min(...[...active.values()].map((a) => a.cursor));
@@ -377,12 +428,15 @@ export class SyncEngine {
           [...active].map(async ([targetId, a]) => {
             const events = changes.filter((c) => c.seq > a.cursor && a.target.consumes.has(c.entity)).map((c) => this.event(run, c, occurredAt));
             try {
-              if (events.length > 0) this.addTargetCounts(counts, targetId, await this.applyBatch(a.target, events, signal, targetId), run.id);
+              const result = events.length > 0 ? await this.applyBatch(a.target, events, signal, targetId) : undefined;
+              if (result) this.addTargetCounts(counts, targetId, result);
               a.cursor = last;
-              // The cursor is written while the next batch applies (each write awaits the one before):
-              // a crash in between only delivers the batch again, which apply takes (it is idempotent).
+              // The cursor is written while the next batch applies (each write awaits the one before),
+              // with what the target did so far and the batch's issues: a crash in between delivers
+              // the batch again (apply is idempotent), counted and reported once.
               await a.saving;
-              a.saving = this.ledger.advanceCursor(run.tenantId, targetId, last, run.id);
+              const saved = this.progressOf(counts, targetId, result?.issues ?? []);
+              a.saving = this.ledger.advanceCursor(run.tenantId, targetId, last, run.id, (trx) => this.runs.saveTargetProgress(trx, run.id, targetId, saved));
               a.saving.catch(() => undefined); // awaited on the next turn, or after the last batch
             } catch (err) {
               active.delete(targetId);
@@ -390,7 +444,7 @@ export class SyncEngine {
             }
           }),
         );
-        await this.flushTargetIssues(run.id, counts);
+        await this.flush(run.id, report);
         this.progress(run, 'applying', counts);
       }
       await Promise.all(
@@ -408,52 +462,39 @@ export class SyncEngine {
           if (!a.target.session.finish) return;
           try {
             const result = await this.deadline(() => a.target.session.finish!(signal), `target ${targetId} finish()`);
-            if (result) this.addTargetCounts(counts, targetId, result, run.id);
+            if (result) this.addTargetCounts(counts, targetId, result);
+            await this.runs.finishTarget(run.id, targetId, this.progressOf(counts, targetId, result?.issues ?? []));
           } catch (err) {
             active.delete(targetId);
             this.targetFailed(counts, targetId, err, log);
           }
         }),
       );
-      await this.flushTargetIssues(run.id, counts, true);
       for (const targetId of active.keys()) counts.targets[targetId]!.status = 'applied';
     } catch (err) {
       // What was applied before the stop is on record (the counts are written at most once a second).
-      await this.flushTargetIssues(run.id, counts, true).catch(() => undefined);
+      await this.flush(run.id, report).catch(() => undefined);
       throw err;
     } finally {
       await Promise.all(opened.map((t) => Promise.resolve().then(() => t.session.dispose()).catch((err) => log.error({ err: errorMessage(err) }, 'a target session failed to close'))));
     }
-    const failedTargets = run.targets.filter((t) => counts.targets[t]?.status === 'failed');
-    const skippedTargets = run.targets.filter((t) => counts.targets[t]?.status === 'skipped');
-    const skippedReason = skippedTargets.map((t) => `target ${t} skipped: ${counts.targets[t]!.reason}`).join('; ');
-    const status =
-      skippedTargets.length === run.targets.length
-        ? 'skipped'
-        : failedTargets.length > 0 && failedTargets.length + skippedTargets.length === run.targets.length
-          ? 'failed'
-          : failedTargets.length > 0 || counts.issues.errors > 0
-            ? 'partial'
-            : 'success';
-    const reason =
-      status === 'skipped'
-        ? skippedReason
-        : failedTargets.length > 0
-        ? failedTargets.map((t) => `target ${t} failed (${counts.targets[t]!.errorCode}): ${counts.targets[t]!.error}`).join('; ')
-        : counts.issues.errors > 0
-          ? `${counts.issues.errors} record(s) could not be taken; see the run's issues`
-          : skippedTargets.length > 0
-            ? skippedReason
-            : null;
-    const errorCode = failedTargets.length > 0 ? (counts.targets[failedTargets[0]!]!.errorCode ?? 'TARGET_FAILED') : counts.issues.errors > 0 ? 'RECORDS_REJECTED' : null;
+    await this.flush(run.id, report);
+    counts.issues = await this.runs.issueCounts(run.id);
+    const { status, reason, errorCode } = runOutcome(run.targets, counts);
     await this.runs.update(run.id, { status, phase: 'done', counts, reason, errorCode, ended: true });
-    // Only what every enabled target has passed may go, not just this run's targets. Housekeeping:
-    // it runs after the run has ended, one at a time per tenant ({@link idle} waits for it).
+    // Only what every target with a cursor has passed may go, not just this run's targets.
+    // Housekeeping: it runs after the run has ended, one at a time per tenant ({@link idle} waits for it).
     this.prune(run.tenantId, log);
     const done = await this.get(run.id);
     log.info({ status, durationMs: done.durationMs }, 'run finished');
     this.progress(done, 'done', counts);
     return done;
+  }
+
+  /** What a target did in the run so far, to record with its cursor (a copy: the counts go on). */
+  private progressOf(counts: RunCounts, targetId: string, issues: readonly RosterIssue[]) {
+    const entry = counts.targets[targetId]!;
+    return { entities: structuredClone(entry.entities), ...(entry.errorCode ? { errorCode: entry.errorCode } : {}), issues };
   }
 
   /**
@@ -463,7 +504,8 @@ export class SyncEngine {
    * is dropped (and reported); the others go on. Returns the cursor the survivors then have (in
    * `targets`, from which failed ones are removed).
    */
-  private async backfill(run: SyncRun, targets: Map<string, OpenedTarget>, counts: RunCounts, signal: AbortSignal, log: Logger): Promise<number> {
+  private async backfill(run: SyncRun, targets: Map<string, OpenedTarget>, report: ApplyReport, signal: AbortSignal, log: Logger): Promise<number> {
+    const counts = report.counts;
     const position = await this.ledger.lastCommittedSeq(run.tenantId);
     const fail = (targetId: string, err: unknown) => {
       if (err instanceof RunStop) throw err;
@@ -520,13 +562,13 @@ export class SyncEngine {
               const loader = loaders.get(targetId);
               try {
                 if (loader) await this.deadline(() => loader.write(events), `target ${targetId} load(${entity}) of ${events.length} records`);
-                else this.addTargetCounts(counts, targetId, await this.applyBatch(target, events, signal, targetId), run.id);
+                else this.addBackfillResult(report, targetId, await this.applyBatch(target, events, signal, targetId));
               } catch (err) {
                 await drop(targetId, err);
               }
             }),
           );
-          await this.flushTargetIssues(run.id, counts);
+          await this.flush(run.id, report);
           this.progress(run, 'applying', counts, { entity });
         }
         // A loaded entity counts once its load has committed.
@@ -535,20 +577,25 @@ export class SyncEngine {
             try {
               const result = await this.deadline(() => loader.end(), `target ${targetId} load(${entity}) end()`);
               loaders.delete(targetId);
-              this.addTargetCounts(counts, targetId, result, run.id);
+              this.addBackfillResult(report, targetId, result);
             } catch (err) {
               await drop(targetId, err);
             }
           }),
         );
-        await this.flushTargetIssues(run.id, counts);
+        await this.flush(run.id, report);
         this.progress(run, 'applying', counts, { entity });
       } finally {
         // A stop (cancel, shutdown) or a failed read leaves no load half-done.
         await Promise.all([...loaders.values()].map((loader) => loader.abort('the back-fill stopped')));
       }
     }
-    for (const targetId of targets.keys()) await this.ledger.advanceCursor(run.tenantId, targetId, position, run.id);
+    // The back-fill's issues are stored as it goes: they are cleared if a crash makes it start over.
+    await this.flush(run.id, report);
+    for (const targetId of targets.keys()) {
+      const saved = this.progressOf(counts, targetId, []);
+      await this.ledger.advanceCursor(run.tenantId, targetId, position, run.id, (trx) => this.runs.saveTargetProgress(trx, run.id, targetId, saved));
+    }
     return position;
   }
 
@@ -574,43 +621,34 @@ export class SyncEngine {
     };
   }
 
-  private readonly pendingTargetIssues = new Map<string, { targetId: string; issues: RosterIssue[] }[]>();
-
-  private addTargetCounts(counts: RunCounts, targetId: string, result: TargetApplyResult, runId: string): void {
+  /** Adds what a target did with a batch to the run's counts (and the product's code for its errors). */
+  private addTargetCounts(counts: RunCounts, targetId: string, result: TargetApplyResult): void {
     const entry = counts.targets[targetId]!;
     for (const [entity, c] of Object.entries(result.counts) as [RosterEntity, Partial<ReturnType<typeof emptyTargetCounts>>][]) {
       const sum = (entry.entities[entity] ??= emptyTargetCounts());
       for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += c?.[k] ?? 0;
     }
-    if (result.issues.length > 0) {
-      const list = this.pendingTargetIssues.get(runId) ?? [];
-      list.push({ targetId, issues: result.issues });
-      this.pendingTargetIssues.set(runId, list);
-      for (const i of result.issues) counts.issues[i.severity === 'error' ? 'errors' : 'warnings']++;
-    }
+    if (result.productCode && isProductCode(result.productCode) && result.issues.some((i) => i.severity === 'error')) entry.errorCode ??= result.productCode;
+    for (const i of result.issues) counts.issues[i.severity === 'error' ? 'errors' : 'warnings']++;
   }
 
-  /** When each applying run's counts were last written (see {@link flushTargetIssues}). */
-  private readonly countsWrittenAt = new Map<string, number>();
+  /** A back-fill's result: counted, and its issues stored with the next {@link flush}. */
+  private addBackfillResult(report: ApplyReport, targetId: string, result: TargetApplyResult): void {
+    this.addTargetCounts(report.counts, targetId, result);
+    if (result.issues.length > 0) report.pending.push({ targetId, issues: result.issues });
+  }
 
   /**
-   * Records the targets' issues gathered so far, and the run's counts: after every batch when
-   * `final`, else at most once a second (readers of the run see counts at most a second old; the
-   * live progress events carry every batch's; the end of the apply phase writes them in any case).
+   * Stores the back-fill's issues gathered so far, and the run's counts for its readers at most once
+   * a second (the live progress events carry every batch's; the run's end writes them in any case).
    */
-  private async flushTargetIssues(runId: string, counts: RunCounts, final = false): Promise<void> {
-    const list = this.pendingTargetIssues.get(runId);
-    this.pendingTargetIssues.delete(runId);
-    for (const { targetId, issues } of list ?? []) await this.runs.addIssues(runId, issues, targetId);
+  private async flush(runId: string, report: ApplyReport): Promise<void> {
+    const pending = report.pending.splice(0);
+    for (const { targetId, issues } of pending) await this.runs.addIssues(runId, issues, targetId);
     const now = Date.now();
-    if (!final && list === undefined && now - (this.countsWrittenAt.get(runId) ?? 0) < COUNTS_WRITE_INTERVAL_MS) return;
-    if (final) {
-      this.countsWrittenAt.delete(runId);
-      await this.runs.update(runId, { counts });
-    } else {
-      this.countsWrittenAt.set(runId, now);
-      await this.runs.updateProgress(runId, counts);
-    }
+    if (pending.length === 0 && now - report.writtenAt < COUNTS_WRITE_INTERVAL_MS) return;
+    report.writtenAt = now;
+    await this.runs.updateProgress(runId, report.counts);
   }
 
   private async recordIssues(runId: string, counts: RunCounts, issues: readonly RosterIssue[]): Promise<void> {
@@ -624,7 +662,7 @@ export class SyncEngine {
     entry.status = 'failed';
     // A product's own code (details.productCode, e.g. SCHOOL_MANAGER_NO_USERS) says more than ours.
     const productCode = isRosterbridgeError(err) ? err.details.productCode : undefined;
-    entry.errorCode = typeof productCode === 'string' && /^[A-Z][A-Z0-9_]+$/.test(productCode) ? productCode : isRosterbridgeError(err) ? err.code : 'TARGET_FAILED';
+    entry.errorCode = typeof productCode === 'string' && isProductCode(productCode) ? productCode : isRosterbridgeError(err) ? err.code : 'TARGET_FAILED';
     entry.error = errorMessage(err);
     log.error({ target: targetId, code: entry.errorCode, err: entry.error }, 'target failed; it resumes from its cursor on the next run');
   }
@@ -634,6 +672,8 @@ export class SyncEngine {
     const current = await this.get(run.id);
     const committed = current.phase === 'applying';
     if (!committed) await this.ledger.discard(run.id);
+    // Whatever stopped the run, its counts of issues are those it stored.
+    await this.runs.update(run.id, { counts: { ...current.counts, issues: await this.runs.issueCounts(run.id) } });
     if (err instanceof RunStop && err.status === 'interrupted') {
       await this.runs.update(run.id, { status: committed ? 'running' : 'queued', phase: committed ? 'applying' : 'queued', reason: err.message });
     } else if (err instanceof RunStop) {
@@ -664,7 +704,7 @@ export class SyncEngine {
   private prune(tenantId: string, log: Logger): void {
     const previous = this.pruning.get(tenantId) ?? Promise.resolve();
     const next = previous
-      .then(() => this.ledger.pruneApplied(tenantId, this.host.enabledTargets(tenantId)))
+      .then(() => this.ledger.pruneApplied(tenantId))
       .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'pruning applied ledger versions failed; the next run tries again'))
       .finally(() => {
         if (this.pruning.get(tenantId) === next) this.pruning.delete(tenantId);
@@ -689,4 +729,67 @@ const COUNTS_WRITE_INTERVAL_MS = 1000;
 
 function round(n: number): number {
   return Math.round(n * 10) / 10;
+}
+
+/**
+ * The source's issues, with those of a rejected row whose record the snapshot holds saying that the
+ * record keeps its last synced version (in the ledger and in every product).
+ */
+function keptAsLastSynced(issues: readonly RosterIssue[], kept: readonly string[]): readonly RosterIssue[] {
+  if (kept.length === 0) return issues;
+  const ids = new Set(kept);
+  return issues.map((issue) =>
+    issue.severity === 'error' && issue.sourcedId !== undefined && ids.has(issue.sourcedId)
+      ? { ...issue, message: `kept as last synced: ${issue.message} (the record stays as it was last synced, in the ledger and in every product)` }
+      : issue,
+  );
+}
+
+function tombstoneUnknown(entity: RosterEntity, sourcedId: string): RosterIssue {
+  return rosterIssue('TOBEDELETED_UNKNOWN', `${sourcedId} is marked tobedeleted, but the ledger holds no record of it (never synced, or deleted earlier): nothing to delete; skipped`, { entity, sourcedId });
+}
+
+function deletionsHeld(entity: RosterEntity, unidentified: number, heldBack: number): RosterIssue {
+  const rows = `${unidentified} rejected row${unidentified === 1 ? '' : 's'} of ${entity} ha${unidentified === 1 ? 's' : 've'} no readable sourcedId`;
+  const held = `${heldBack} record${heldBack === 1 ? '' : 's'} the source no longer sent ${heldBack === 1 ? 'was' : 'were'} kept`;
+  return rosterIssue('DELETIONS_HELD', `${rows}, so no ${entity} record is deleted for its absence in this run: ${held} (deletions held back). Fix the rows and sync again.`, { entity });
+}
+
+/** What {@link SyncEngine.apply} keeps for one run while it applies: its counts and the issues not yet stored. */
+interface ApplyReport {
+  counts: RunCounts;
+  /** Back-fill issues gathered since the last flush. */
+  pending: { targetId: string; issues: readonly RosterIssue[] }[];
+  /** When the counts were last written for readers of the run. */
+  writtenAt: number;
+}
+
+/** A product's own error code: upper snake case (`SCHOOL_MANAGER_NO_USERS`). */
+function isProductCode(code: string): boolean {
+  return /^[A-Z][A-Z0-9_]+$/.test(code);
+}
+
+/**
+ * How a run that applied ends, from its targets' states and its issue counts: `skipped` when every
+ * target was skipped (paused), `failed` when every target that was not skipped failed, `partial`
+ * when a target failed or a record could not be taken, else `success`. The error code is the first
+ * failed target's; else, with errors, the first code a product gave for its errors; else
+ * RECORDS_REJECTED.
+ */
+export function runOutcome(targets: readonly string[], counts: RunCounts): { status: RunStatus; reason: string | null; errorCode: string | null } {
+  const of = (state: string) => targets.filter((t) => counts.targets[t]?.status === state);
+  const failed = of('failed');
+  const skipped = of('skipped');
+  const skippedReason = skipped.map((t) => `target ${t} skipped: ${counts.targets[t]!.reason}`).join('; ');
+  if (skipped.length === targets.length) return { status: 'skipped', reason: skippedReason, errorCode: null };
+  if (failed.length > 0) {
+    const reason = failed.map((t) => `target ${t} failed (${counts.targets[t]!.errorCode}): ${counts.targets[t]!.error}`).join('; ');
+    const status = failed.length + skipped.length === targets.length ? 'failed' : 'partial';
+    return { status, reason, errorCode: counts.targets[failed[0]!]!.errorCode ?? 'TARGET_FAILED' };
+  }
+  if (counts.issues.errors > 0) {
+    const productCode = targets.map((t) => counts.targets[t]).find((c) => c?.errorCode && Object.values(c.entities).some((e) => (e?.errors ?? 0) > 0))?.errorCode;
+    return { status: 'partial', reason: `${counts.issues.errors} record(s) could not be taken; see the run's issues`, errorCode: productCode ?? 'RECORDS_REJECTED' };
+  }
+  return { status: 'success', reason: skipped.length > 0 ? skippedReason : null, errorCode: null };
 }

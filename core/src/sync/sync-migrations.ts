@@ -232,4 +232,22 @@ export const syncMigrations: Record<string, Migration> = {
       await sql`alter table ${sql.raw(qualifiedTable(db, 'run_seen'))} alter column records set storage external`.execute(db);
     },
   },
+  '0107_run_target_progress': {
+    async up(db: Kysely<any>) {
+      // What each target did in a run up to its cursor, written in the cursor's own transaction with
+      // the issues of the batch: a run resumed after a crash starts its counts from here, and a
+      // batch delivered again is neither counted nor reported twice. `finished`: the target's
+      // `finish` ran and its counts and issues are in.
+      await db.schema
+        .createTable('run_target_progress')
+        .addColumn('run_id', 'uuid', (c) => c.notNull())
+        .addColumn('target_id', 'text', (c) => c.notNull())
+        .addColumn('entities', 'jsonb', (c) => c.notNull())
+        .addColumn('error_code', 'text')
+        .addColumn('finished', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addPrimaryKeyConstraint('run_target_progress_pk', ['run_id', 'target_id'])
+        .execute();
+      await db.schema.createIndex('run_issue_target').on('run_issue').columns(['run_id', 'target_id']).execute();
+    },
+  },
 };

@@ -13,11 +13,16 @@ export type RunPhase = 'queued' | 'staging' | 'staged' | 'applying' | 'done';
 /** Source-side counts of one entity in a run. */
 export interface SourceEntityCounts {
   read: number;
+  /** Rows the source could not take (each has an error issue); their records keep their last synced version. */
   rejected: number;
   created: number;
   updated: number;
   unchanged: number;
   deleted: number;
+  /** `tobedeleted` records that were never synced: nothing to delete (each has a warning). */
+  skipped: number;
+  /** Records a complete read did not send but that were kept, because rejected rows could not be identified (see DELETIONS_HELD). */
+  heldBack: number;
 }
 
 /** All counts of a run: per entity on the source side, and per target and entity. */

@@ -196,7 +196,7 @@ class Session implements RosterSourceSession {
   async *read<E extends RosterEntity>(entity: E, options: RosterReadOptions): AsyncIterable<RosterBatch<E>> {
     throwIfCancelled(options.signal);
     const known = await (this.sourcedIds ??= this.readSourcedIds(options.signal));
-    let batch: RosterBatch<E> = { entity, records: [], issues: [], rowsRead: 0 };
+    let batch: RosterBatch<E> = { entity, records: [], issues: [], rowsRead: 0, rejectedIds: [] };
     for await (const { line, raw } of this.lines(options.signal)) {
       if (raw.entity !== entity) continue;
       const { entity: _entity, ...fields } = raw;
@@ -205,11 +205,14 @@ class Session implements RosterSourceSession {
       if (parsed.record) {
         batch.records.push(parsed.record);
         batch.issues.push(...findUnresolvedReferences(entity, parsed.record, (target, sourcedId) => known.get(target)?.has(sourcedId) ?? false));
+      } else if (typeof fields.sourcedId === 'string' && fields.sourcedId.trim() !== '') {
+        // A rejected line whose record can be named keeps that record's last synced version.
+        batch.rejectedIds.push(fields.sourcedId.trim());
       }
       batch.issues.push(...parsed.issues.map((issue) => ({ ...issue, line })));
       if (batch.rowsRead >= options.batchSize) {
         yield batch;
-        batch = { entity, records: [], issues: [], rowsRead: 0 };
+        batch = { entity, records: [], issues: [], rowsRead: 0, rejectedIds: [] };
       }
     }
     // A read that stopped because it was cancelled must not end as if it were complete.

@@ -49,14 +49,16 @@ export class CleverSourceSession implements RosterSourceSession {
     const issues = read.issues.filter((i) => i.entity === entity || (i.entity === undefined && entity === ROSTER_ENTITY_ORDER[0]));
     // A record left out for an error is consumed all the same: rowsRead = records + rejected.
     const sent = new Set(records.map((r) => r.sourcedId));
-    const rejected = new Set(issues.filter((i) => i.severity === 'error' && i.sourcedId !== undefined && !sent.has(i.sourcedId)).map((i) => i.sourcedId)).size;
+    // Every Clever object the mapping left out has an id (its issue carries it as the sourcedId).
+    const rejectedIds = [...new Set(issues.filter((i) => i.severity === 'error' && i.sourcedId !== undefined && !sent.has(i.sourcedId)).map((i) => i.sourcedId!))];
+    const rejected = rejectedIds.length;
     const size = Math.max(1, options.batchSize);
-    if (records.length === 0 && (issues.length > 0 || rejected > 0)) yield { entity, records: [], issues, rowsRead: rejected };
+    if (records.length === 0 && (issues.length > 0 || rejected > 0)) yield { entity, records: [], issues, rowsRead: rejected, rejectedIds };
     for (let start = 0; start < records.length; start += size) {
       throwIfCancelled(options.signal, entity);
       const first = start === 0;
       const batch = records.slice(start, start + size);
-      yield { entity, records: batch, issues: first ? issues : [], rowsRead: batch.length + (first ? rejected : 0) };
+      yield { entity, records: batch, issues: first ? issues : [], rowsRead: batch.length + (first ? rejected : 0), rejectedIds: first ? rejectedIds : [] };
     }
   }
 

@@ -75,7 +75,7 @@ export class CsvSourceSession implements RosterSourceSession {
     for await (const batch of reading) {
       const rowsRead = reading.tally.rowsRead - consumed;
       consumed = reading.tally.rowsRead;
-      yield { entity, records: batch.records, issues: batch.issues, rowsRead };
+      yield { entity, records: batch.records, issues: batch.issues, rowsRead, rejectedIds: batch.rejectedIds };
     }
     // A malformed quote can make the parser swallow the rest of a file; such a read is no snapshot.
     if (!reading.tally.complete)

@@ -4,7 +4,31 @@ import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { type ApiToken, Host, type HostConfig, loadHostConfig } from '@rosterbridge/host';
 import { sharedFixturesDir } from './shared-fixtures';
-import { createTestDatabase } from './test-database';
+import { type TestDatabase, createTestDatabase } from './test-database';
+
+/**
+ * A database and data folder that outlive one test host, for tests that stop a host and start
+ * another on the same state (a tenant file edited between them, say). Dispose it at the end.
+ */
+export interface TestHostState {
+  database: TestDatabase;
+  dataDir: string;
+  dispose(): Promise<void>;
+}
+
+/** Creates a {@link TestHostState}: a fresh database (or the embedded one in a fresh folder). */
+export async function createTestHostState(): Promise<TestHostState> {
+  const database = await createTestDatabase();
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'rb-test-'));
+  return {
+    database,
+    dataDir,
+    async dispose() {
+      await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
 
 /** A running host for a test, with captured logs. */
 export interface TestHost {
@@ -36,9 +60,12 @@ export async function startTestHost(options: {
    * did not ask for); the figures make the queue quick.
    */
   schedules?: { cronCheckSeconds?: number; pollSeconds?: number; retryDelaySeconds?: number; retryLimit?: number };
+  /** Run on this state instead of a fresh one; stopping the host then leaves it for the next host. */
+  state?: TestHostState;
 }): Promise<TestHost> {
-  const database = await createTestDatabase();
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'rb-test-'));
+  const state = options.state ?? (await createTestHostState());
+  const { database, dataDir } = state;
+  const release = options.state ? async () => undefined : () => state.dispose();
   let captured = '';
   const destination = new Writable({
     write(chunk: Buffer, _e, cb) {
@@ -66,8 +93,7 @@ export async function startTestHost(options: {
   try {
     host = await Host.start(config, { logDestination: destination, listen: options.listen ?? true });
   } catch (err) {
-    await database.drop();
-    await rm(dataDir, { recursive: true, force: true });
+    await release();
     throw err;
   }
   return {
@@ -75,8 +101,7 @@ export async function startTestHost(options: {
     logs: () => captured,
     async stop() {
       await host.stop();
-      await database.drop();
-      await rm(dataDir, { recursive: true, force: true });
+      await release();
     },
   };
 }

@@ -1,5 +1,5 @@
-import { RosterbridgeError, isRosterbridgeError, type ConnectionCheck, type RosterIssue } from '@rosterbridge/core';
-import { CLEVER_USER_ROLES, mapCleverDistrict, type CanonicalRecords, type CleverDistrictData, type CleverObject } from './clever-mapping';
+import { RosterbridgeError, isRosterbridgeError, type ConnectionCheck, type RosterEntity, type RosterIssue } from '@rosterbridge/core';
+import { CLEVER_USER_ROLES, cleverIssue, mapCleverDistrict, type CanonicalRecords, type CleverDistrictData, type CleverObject } from './clever-mapping';
 import { CleverTransport, type CleverJsonResponse, type CleverTransportOptions } from './clever-transport';
 
 /** Clever's production API root. */
@@ -26,6 +26,8 @@ export interface CleverPullReport {
   pages: Record<string, number>;
   /** Objects read per path. */
   objects: Record<string, number>;
+  /** Objects without an id per path (left out: they cannot be named). */
+  unidentified: Record<string, number>;
 }
 
 /** A whole district read from Clever and mapped to canonical records. */
@@ -35,6 +37,8 @@ export interface CleverDistrictPull {
   /** The Clever objects as read (users merged across role lists). */
   raw: CleverDistrictData;
   report: CleverPullReport;
+  /** Per entity, the Clever objects left out because they have no id (each has a CLEVER_NO_ID issue). */
+  unidentified: Partial<Record<RosterEntity, number>>;
 }
 
 /**
@@ -72,11 +76,20 @@ export class CleverClient {
    * each as the list of its objects. Ends only after the last page; throws otherwise.
    */
   async *pages(path: string, params: Record<string, string> = {}, signal?: AbortSignal): AsyncGenerator<CleverObject[]> {
-    for await (const page of this.responses(path, params, signal)) yield page.objects;
+    for await (const page of this.responses(path, params, signal)) {
+      if (page.unidentified > 0) {
+        throw new RosterbridgeError('SOURCE_BAD_RESPONSE', `${path}: ${page.unidentified} item(s) of a page are not Clever objects with an id`, { path });
+      }
+      yield page.objects;
+    }
   }
 
   /** The pages of a collection with each response's headers (Clever's clock is its `Date`). */
-  private async *responses(path: string, params: Record<string, string>, signal?: AbortSignal): AsyncGenerator<{ objects: CleverObject[]; headers: CleverJsonResponse['headers'] }> {
+  private async *responses(
+    path: string,
+    params: Record<string, string>,
+    signal?: AbortSignal,
+  ): AsyncGenerator<{ objects: CleverObject[]; unidentified: number; headers: CleverJsonResponse['headers'] }> {
     const maxRequests = this.options.maxRequestsPerRead ?? 100_000;
     let url: URL | undefined = new URL(`${this.baseUrl}/${path}`);
     for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
@@ -90,14 +103,15 @@ export class CleverClient {
       if (!Array.isArray(body.data)) {
         throw new RosterbridgeError('SOURCE_BAD_RESPONSE', `GET ${url.pathname}${url.search} answered 200 without a 'data' list: not a Clever collection`, { url: url.href });
       }
-      const objects = body.data.map((item, i) => unwrap(item, url!, i));
-      yield { objects, headers };
-      if (objects.length === 0) return;
+      // An item without an id cannot be named: it is counted, not read (the caller decides what that means).
+      const objects = body.data.map((item) => unwrapOrUndefined(item)).filter((o): o is CleverObject => o !== undefined);
+      yield { objects, unidentified: body.data.length - objects.length, headers };
+      if (body.data.length === 0) return;
       let next: URL | undefined;
       if (Array.isArray(body.links)) {
         const link = (body.links as { rel?: unknown; uri?: unknown }[]).find((l) => l?.rel === 'next' && typeof l.uri === 'string');
         next = link ? new URL(link.uri as string, `${this.baseUrl}/`) : undefined;
-      } else if (objects.length >= this.pageSize) {
+      } else if (body.data.length >= this.pageSize && objects.length > 0) {
         next = new URL(url.href);
         next.searchParams.set('starting_after', objects[objects.length - 1]!.id);
       }
@@ -116,12 +130,14 @@ export class CleverClient {
   async readAll(path: string, params: Record<string, string> = {}, signal?: AbortSignal, report?: CleverPullReport): Promise<CleverObject[]> {
     const key = params.role ? `${path}:${params.role}` : path;
     const byId = new Map<string, CleverObject>();
-    for await (const page of this.pages(path, params, signal)) {
+    // Without a report, an object without an id fails the read; with one, it is counted there.
+    for await (const page of report ? this.responses(path, params, signal) : this.pagesOfObjects(path, params, signal)) {
       if (report) {
         report.pages[key] = (report.pages[key] ?? 0) + 1;
-        report.objects[key] = (report.objects[key] ?? 0) + page.length;
+        report.objects[key] = (report.objects[key] ?? 0) + page.objects.length + page.unidentified;
+        if (page.unidentified > 0) report.unidentified[key] = (report.unidentified[key] ?? 0) + page.unidentified;
       }
-      for (const object of page) byId.set(object.id, object);
+      for (const object of page.objects) byId.set(object.id, object);
     }
     return [...byId.values()];
   }
@@ -163,8 +179,12 @@ export class CleverClient {
    * Reads the whole district — districts, schools, terms, courses, sections, and users role by role
    * — and maps it to canonical records. Throws (never returns a short roster) when any read fails.
    */
+  private async *pagesOfObjects(path: string, params: Record<string, string>, signal?: AbortSignal): AsyncGenerator<{ objects: CleverObject[]; unidentified: number }> {
+    for await (const objects of this.pages(path, params, signal)) yield { objects, unidentified: 0 };
+  }
+
   async pullDistrict(signal?: AbortSignal): Promise<CleverDistrictPull> {
-    const report: CleverPullReport = { pages: {}, objects: {} };
+    const report: CleverPullReport = { pages: {}, objects: {}, unidentified: {} };
     const districts = await this.readAll('districts', {}, signal, report);
     const schools = await this.readAll('schools', {}, signal, report);
     const terms = await this.readAll('terms', {}, signal, report);
@@ -179,7 +199,15 @@ export class CleverClient {
     }
     const raw: CleverDistrictData = { districts, schools, terms, courses, sections, users: [...users.values()] };
     const { records, issues } = mapCleverDistrict(raw);
-    return { records, issues, raw, report };
+    const unidentified: Partial<Record<RosterEntity, number>> = {};
+    for (const [key, n] of Object.entries(report.unidentified)) {
+      const [path] = key.split(':');
+      const entity = CLEVER_PATH_ENTITY[path!];
+      if (!entity) continue;
+      unidentified[entity] = (unidentified[entity] ?? 0) + n;
+      issues.push(cleverIssue('CLEVER_NO_ID', `${n} object(s) of /${key.replace(':', '?role=')} have no id: they cannot be read or named, so no ${entity} record is deleted for its absence in this run`, { entity }));
+    }
+    return { records, issues, raw, report, unidentified };
   }
 
   /** Whether the token reads this district: one small request to `/districts`. */
@@ -226,6 +254,14 @@ function asEvent(object: CleverObject, index: number): CleverEvent {
     throw new RosterbridgeError('SOURCE_BAD_RESPONSE', `event ${index} of a page of /events ('${object.id}') has no type, created time or data.object with an id`, { eventId: object.id });
   }
   return object as unknown as CleverEvent;
+}
+
+/** The canonical entity each Clever collection read by {@link CleverClient.pullDistrict} becomes. */
+const CLEVER_PATH_ENTITY: Record<string, RosterEntity> = { districts: 'orgs', schools: 'orgs', terms: 'academicSessions', courses: 'courses', sections: 'classes', users: 'users' };
+
+function unwrapOrUndefined(item: unknown): CleverObject | undefined {
+  const inner = item && typeof item === 'object' && 'data' in item ? (item as { data: unknown }).data : item;
+  return inner && typeof inner === 'object' && typeof (inner as { id?: unknown }).id === 'string' && (inner as { id: string }).id !== '' ? (inner as CleverObject) : undefined;
 }
 
 function unwrap(item: unknown, url: URL, index: number, lenient = false): CleverObject {

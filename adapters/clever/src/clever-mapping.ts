@@ -45,11 +45,13 @@ export type CanonicalRecords = { [E in RosterEntity]: RosterRecord<E>[] };
 export const CleverIssueCodes = {
   CLEVER_MULTI_ROLE: { severity: 'warning', title: 'A Clever user has several roles; the canonical user keeps one' },
   CLEVER_MISSING_FIELD: { severity: 'error', title: 'A Clever object lacks a field its canonical record needs; the record is left out' },
+  CLEVER_NO_ID: { severity: 'error', title: 'Clever objects without an id were left out; nothing of their entity is deleted for its absence' },
   CLEVER_NO_TERM: { severity: 'warning', title: 'A Clever section has no term' },
   CLEVER_NOT_MAPPED: { severity: 'warning', title: 'A Clever value has no canonical equivalent and was left out' },
 } as const satisfies RosterIssueCatalogue;
 
-const cleverIssue = issueFactory(CleverIssueCodes);
+/** Creates an issue of {@link CleverIssueCodes} with its code's severity. */
+export const cleverIssue = issueFactory(CleverIssueCodes);
 
 /**
  * Maps a district read from Clever v3.0 to canonical OneRoster 1.1 records:
@@ -194,6 +196,11 @@ function mapUsers(cleverUsers: CleverObject[], districtId: string, issues: Roste
       givenName = words[0]!;
       familyName = words[words.length - 1]!;
       middleName = words.length > 2 ? words.slice(1, -1).join(' ') : undefined;
+    }
+    if (!givenName && !familyName) {
+      // OneRoster requires a user's names; a user Clever knows by no name at all is not a user record.
+      issues.push(cleverIssue('CLEVER_MISSING_FIELD', `user '${u.id}' has no name (first or last); a user needs one`, { entity: 'users', sourcedId: u.id, field: 'familyName' }));
+      continue;
     }
     const email = str(u.email);
     const credentials = (role.credentials ?? {}) as Record<string, unknown>;

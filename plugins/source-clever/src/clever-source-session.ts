@@ -15,6 +15,8 @@ import {
 interface SessionRead {
   records: CanonicalRecords;
   issues: RosterIssue[];
+  /** Per entity, objects read but left out for having no id (a full read). */
+  unidentified?: Partial<Record<RosterEntity, number>>;
 }
 
 /**
@@ -51,7 +53,8 @@ export class CleverSourceSession implements RosterSourceSession {
     const sent = new Set(records.map((r) => r.sourcedId));
     // Every Clever object the mapping left out has an id (its issue carries it as the sourcedId).
     const rejectedIds = [...new Set(issues.filter((i) => i.severity === 'error' && i.sourcedId !== undefined && !sent.has(i.sourcedId)).map((i) => i.sourcedId!))];
-    const rejected = rejectedIds.length;
+    // Objects without an id were read and left out too: they count as rejected rows no one can name.
+    const rejected = rejectedIds.length + (read.unidentified?.[entity] ?? 0);
     const size = Math.max(1, options.batchSize);
     if (records.length === 0 && (issues.length > 0 || rejected > 0)) yield { entity, records: [], issues, rowsRead: rejected, rejectedIds };
     for (let start = 0; start < records.length; start += size) {
@@ -67,7 +70,7 @@ export class CleverSourceSession implements RosterSourceSession {
   }
 
   private readFor(entity: RosterEntity, options: RosterReadOptions): Promise<SessionRead> {
-    if (options.mode === 'full') return (this.full ??= this.client.pullDistrict(options.signal).then(({ records, issues }) => ({ records, issues })));
+    if (options.mode === 'full') return (this.full ??= this.client.pullDistrict(options.signal).then(({ records, issues, unidentified }) => ({ records, issues, unidentified })));
     const since = options.since;
     if (since === undefined) {
       throw new RosterbridgeError(

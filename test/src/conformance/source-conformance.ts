@@ -353,6 +353,12 @@ async function readEntity(session: RosterSourceSession, entity: RosterEntity, op
     }
     if (batch.records.length > batchSize) out.shapeProblems.push(`${where}: ${batch.records.length} records, more than the batch size ${batchSize}`);
     if (!Number.isInteger(batch.rowsRead) || batch.rowsRead < batch.records.length) out.shapeProblems.push(`${where}: rowsRead ${batch.rowsRead} does not cover its ${batch.records.length} records`);
+    // Each rejected row names its record when it can (the engine keeps that record); never more ids than rejected rows.
+    if (!Array.isArray(batch.rejectedIds) || batch.rejectedIds.some((id) => typeof id !== 'string' || id === '')) {
+      out.shapeProblems.push(`${where}: rejectedIds must be a list of the rejected rows' sourcedIds`);
+    } else if (batch.rejectedIds.length > batch.rowsRead - batch.records.length) {
+      out.shapeProblems.push(`${where}: ${batch.rejectedIds.length} rejectedIds for ${batch.rowsRead - batch.records.length} rejected rows`);
+    }
     for (const issue of batch.issues) {
       if (typeof issue.code !== 'string' || (issue.severity !== 'error' && issue.severity !== 'warning') || typeof issue.message !== 'string') {
         out.shapeProblems.push(`${where}: malformed issue ${JSON.stringify(issue)}`);

@@ -153,3 +153,13 @@ t.test('date-time warnings: zone-less and date-only are read as UTC', async (t) 
   t.same(codes(bad.issues), ['dateLastModified:BAD_DATE']);
   t.equal(bad.record, undefined);
 });
+
+t.test('a tombstone needs only its sourcedId: what else it lacks or garbles is not an error', async (t) => {
+  const bare = parseRosterRecord('users', { sourcedId: 'u-9', status: 'tobedeleted' });
+  t.same(bare.issues, [], 'no FIELD_REQUIRED for the fields a tombstone does not carry');
+  t.match(bare.record, { sourcedId: 'u-9', status: 'tobedeleted' });
+  const garbled = parseRosterRecord('users', { sourcedId: 'u-10', status: 'tobedeleted', role: 'wizard', enabledUser: 'maybe' });
+  t.match(garbled, { record: { sourcedId: 'u-10', status: 'tobedeleted' }, issues: [] }, 'its other fields are not read');
+  t.equal(parseRosterRecord('users', { sourcedId: 'u-11', status: 'active' }).record, undefined, 'an active record still needs its fields');
+  t.equal(parseRosterRecord('users', { sourcedId: '', status: 'tobedeleted' }).record, undefined, 'a tombstone without a sourcedId names nothing');
+});

@@ -279,7 +279,7 @@ export class CsvPackage implements Disposable {
           if (rows.sourcedId !== undefined) rejectedIds.push(rows.sourcedId);
         } else {
           if (lookup) checkReferences(entity, record, rows.line, lookup, issues);
-          if (userIds) checkUserIds(record as User, rows.line, userIds, issues);
+          if (userIds && record.status !== 'tobedeleted') checkUserIds(record as User, rows.line, userIds, issues);
           records.push(record);
           tally.recordsEmitted++;
         }

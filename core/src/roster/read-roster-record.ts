@@ -173,7 +173,14 @@ export function readRosterRecord<E extends RosterEntity>(entity: E, reader: Rost
     dateLastModified: reader.dateTime('dateLastModified'),
     metadata: reader.metadata(),
   };
+  const tombstone = record.status === 'tobedeleted' && !reader.hasErrors ? { ...record } : undefined;
+  const baseIssues = reader.issues.length;
   (entityParsers[entity] as EntityParser<E>)(reader, record as RecordInProgress<E>);
-  if (reader.hasErrors) return { record: undefined, issues: reader.issues };
+  if (reader.hasErrors) {
+    // A tombstone needs only its sourcedId: servers often send `tobedeleted` records with nothing
+    // else, and what else they carry is never used (a deletion carries the last synced record).
+    if (tombstone) return { record: tombstone as RosterRecord<E>, issues: reader.issues.slice(0, baseIssues) };
+    return { record: undefined, issues: reader.issues };
+  }
   return { record: record as RosterRecord<E>, issues: reader.issues };
 }

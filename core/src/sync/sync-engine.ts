@@ -164,6 +164,10 @@ export class SyncEngine {
       } else {
         fingerprint = after === before ? after : undefined;
       }
+    } catch (err) {
+      // What was read before the failure stays on record with the run ({@link end} counts its issues).
+      await this.runs.update(run.id, { counts }).catch(() => undefined);
+      throw err;
     } finally {
       await session?.dispose();
     }

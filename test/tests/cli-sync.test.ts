@@ -55,8 +55,8 @@ t.test('sync, runs and run against a running host', async (t) => {
     t.match(r.stdout, /^status\s+success \(phase done\)$/m);
     for (const entity of ROSTER_ENTITY_ORDER) {
       const n = district.counts[entity].toLocaleString('en-US');
-      // entity  read  created  updated  unchanged  deleted  rejected
-      t.match(r.stdout, new RegExp(`^${entity}\\s+${n}\\s+${n}\\s+0\\s+0\\s+0\\s+0$`, 'm'), `${entity}: ${n} read and created`);
+      // entity  read  created  updated  unchanged  deleted  rejected  skipped  held back
+      t.match(r.stdout, new RegExp(`^${entity}\\s+${n}\\s+${n}\\s+0\\s+0\\s+0\\s+0\\s+0\\s+0$`, 'm'), `${entity}: ${n} read and created`);
     }
     t.match(r.stdout, /^memo\s+applied\s+[\d,]+/m, 'the target row');
     t.match(r.stdout, /^issues\s+0 errors, 0 warnings$/m);

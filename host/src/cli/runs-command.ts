@@ -123,10 +123,11 @@ export function describeRun(run: SyncRun): string {
     entities.length === 0
       ? 'no records read\n'
       : formatTable(
-          ['entity', 'read', 'created', 'updated', 'unchanged', 'deleted', 'rejected'],
+          ['entity', 'read', 'created', 'updated', 'unchanged', 'deleted', 'rejected', 'skipped', 'held back'],
           entities.map((e) => {
             const c = run.counts.source[e as RosterEntity]!;
-            return [e, c.read, c.created, c.updated, c.unchanged, c.deleted, c.rejected];
+            // Runs recorded before the skipped and held-back counts existed have neither.
+            return [e, c.read, c.created, c.updated, c.unchanged, c.deleted, c.rejected, c.skipped ?? 0, c.heldBack ?? 0];
           }),
         );
 

@@ -140,7 +140,8 @@ class ProgressBars implements ProgressView {
   update(event: RunProgressEvent): void {
     for (const [entity, c] of Object.entries(event.counts.source)) {
       if (!c) continue;
-      const detail = `read ${c.read}  new ${c.created}  upd ${c.updated}  same ${c.unchanged}  del ${c.deleted}  rej ${c.rejected}`;
+      const held = c.heldBack ? `  held ${c.heldBack}` : '';
+      const detail = `read ${c.read}  new ${c.created}  upd ${c.updated}  same ${c.unchanged}  del ${c.deleted}  rej ${c.rejected}${c.skipped ? `  skip ${c.skipped}` : ''}${held}`;
       this.bar(`entity:${entity}`, { label: entity, detail, bar: false }, c.read);
     }
     if (event.phase === 'applying') {

@@ -64,6 +64,25 @@ function expectedUsers(source: RosterRecordSource, scope: { schools?: string[]; 
   return { accepted, rejected, skipped };
 }
 
+/**
+ * The class members KyberGate holds for a district: enrollments in scope whose user KyberGate
+ * holds (see {@link expectedUsers}) and whose class it holds; the others are refused, by code.
+ */
+function expectedMembers(source: RosterRecordSource, accepted: ReadonlyMap<string, unknown>, scope: { schools?: string[]; userTypes?: string[] } = {}) {
+  const types: Record<string, string> = { student: 'students', teacher: 'teachers', administrator: 'administrators' };
+  const classes = new Set([...source.records('classes')].filter((c) => !scope.schools || scope.schools.includes(c.schoolSourcedId)).map((c) => c.sourcedId));
+  const held = new Set<string>();
+  const refused = new Map<string, string>();
+  for (const e of source.records('enrollments')) {
+    if (scope.schools && !scope.schools.includes(e.schoolSourcedId)) continue;
+    if (scope.userTypes && !scope.userTypes.includes(types[e.role] ?? 'staff')) continue;
+    if (!accepted.has(e.userSourcedId)) refused.set(e.sourcedId, 'KYBERGATE_MEMBER_USER_UNKNOWN');
+    else if (!classes.has(e.classSourcedId)) refused.set(e.sourcedId, 'KYBERGATE_MEMBER_CLASS_UNKNOWN');
+    else held.add(e.sourcedId);
+  }
+  return { held, refused };
+}
+
 /** Captures what a loopback SMTP server receives. */
 async function startSmtp() {
   const messages: { from: string; to: string[]; text: string }[] = [];
@@ -175,7 +194,7 @@ t.test('KyberGate target', async (t) => {
     t.ok(roles.has('teacher→staff') && roles.has('student→student') && roles.has('administrator→admin'), [...roles].join(', '));
 
     const list = await issueList(run.id);
-    const recordIssues = list.filter((i) => i.sourcedId);
+    const recordIssues = list.filter((i) => i.sourcedId && i.entity === 'users');
     t.same(
       recordIssues.map((i) => [i.sourcedId, i.code, i.severity]).sort(),
       [...want.rejected].map(([id, code]) => [id, code, 'error']).sort(),
@@ -201,8 +220,16 @@ t.test('KyberGate target', async (t) => {
     t.equal(schools.length, base.counts.orgs - 1, 'every school');
     t.equal((await kg.selectFrom('district').selectAll().where('tenant_id', '=', 'lincoln').execute()).length, 1, 'and the district');
     t.equal((await kg.selectFrom('classroom').select('sourced_id').where('tenant_id', '=', 'lincoln').execute()).length, base.counts.classes);
-    t.equal((await kg.selectFrom('classroom_member').select('sourced_id').where('tenant_id', '=', 'lincoln').execute()).length, base.counts.enrollments);
-    t.same(counts.entities.enrollments, { created: base.counts.enrollments, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 });
+    const members = expectedMembers(base, want.accepted);
+    t.ok(members.refused.size > 0, `members of rejected users are refused (${members.refused.size})`);
+    const memberRows = await kg.selectFrom('classroom_member').select('sourced_id').where('tenant_id', '=', 'lincoln').execute();
+    t.same(memberRows.map((r) => r.sourced_id).sort(), [...members.held].sort(), 'a member only for a user and a class KyberGate holds');
+    t.same(counts.entities.enrollments, { created: members.held.size, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: members.refused.size });
+    t.same(
+      list.filter((i) => i.entity === 'enrollments').map((i) => [i.sourcedId, i.code, i.severity]).sort(),
+      [...members.refused].map(([id, code]) => [id, code, 'error']).sort(),
+      'one error per refused member, with its code',
+    );
   });
 
   await t.test("a tenant's schools and user types: only those are imported, and the rest is reported as skipped", async (t) => {
@@ -216,8 +243,10 @@ t.test('KyberGate target', async (t) => {
     const classes = [...base.records('classes')].filter((c) => c.schoolSourcedId === SCHOOL);
     const rooms = await kg.selectFrom('classroom').select('sourced_id').where('tenant_id', '=', 'adams').execute();
     t.same(rooms.map((r) => r.sourced_id).sort(), classes.map((c) => c.sourcedId).sort());
-    const members = [...base.records('enrollments')].filter((e) => e.schoolSourcedId === SCHOOL && ['student', 'teacher'].includes(e.role));
-    t.equal((await kg.selectFrom('classroom_member').select('sourced_id').where('tenant_id', '=', 'adams').execute()).length, members.length);
+    const members = expectedMembers(base, want.accepted, { schools: [SCHOOL], userTypes: ['students', 'teachers'] });
+    const memberRows = await kg.selectFrom('classroom_member').select('sourced_id').where('tenant_id', '=', 'adams').execute();
+    t.same(memberRows.map((r) => r.sourced_id).sort(), [...members.held].sort());
+    t.match(run.counts.targets.kybergate!.entities.enrollments, { created: members.held.size, errors: members.refused.size });
     const codes = new Set((await issueList(run.id)).filter((i) => i.severity === 'warning').map((i) => `${i.code}:${i.entity}`));
     for (const c of ['KYBERGATE_SCHOOL_NOT_SELECTED:orgs', 'KYBERGATE_SCHOOL_NOT_SELECTED:classes', 'KYBERGATE_SCHOOL_NOT_SELECTED:enrollments', 'KYBERGATE_USER_TYPE_NOT_SELECTED:users', 'KYBERGATE_ROLE_NOT_IMPORTED:users'])
       t.ok(codes.has(c), `skipped records reported: ${c}`);
@@ -232,7 +261,7 @@ t.test('KyberGate target', async (t) => {
     const c = run.counts.targets.kybergate!.entities;
     t.equal(c.users!.created + c.users!.updated, 0, 'every user was sent again, none written');
     t.equal(c.users!.unchanged, (await users('lincoln')).size);
-    t.equal(c.enrollments!.unchanged, base.counts.enrollments);
+    t.equal(c.enrollments!.unchanged, expectedMembers(base, expectedUsers(base).accepted).held.size);
     t.same(await snapshot('lincoln'), before, 'same rows, same xmin');
     t.same(await snapshot('adams'), other);
     const again = await sync('lincoln');

@@ -8,6 +8,9 @@ export const KybergateIssueCodes = {
   KYBERGATE_USER_TYPE_NOT_SELECTED: { severity: 'warning', title: "Records of user types left out of the tenant's userTypes were skipped" },
   KYBERGATE_SCHOOL_NOT_SELECTED: { severity: 'warning', title: "Records of schools left out of the tenant's schools were skipped" },
   KYBERGATE_ORG_TYPE_NOT_IMPORTED: { severity: 'warning', title: 'Orgs other than districts and schools were skipped' },
+  KYBERGATE_MEMBER_USER_UNKNOWN: { severity: 'error', title: 'A class member names a user KyberGate does not hold; it waits until KyberGate does' },
+  KYBERGATE_MEMBER_CLASS_UNKNOWN: { severity: 'error', title: 'A class member names a class KyberGate does not hold; it waits until KyberGate does' },
+  KYBERGATE_CLASS_SCHOOL_UNKNOWN: { severity: 'error', title: 'A class belongs to a school KyberGate does not hold; it waits until KyberGate does' },
   KYBERGATE_SCOPE_CHANGED: { severity: 'warning', title: "The tenant's schools or userTypes changed since its data was imported; reset the target to re-import" },
 } as const;
 

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type {
   Enrollment,
   Logger,
@@ -24,6 +24,8 @@ type EditableUserField = (typeof EDITABLE_USER_FIELDS)[number];
 interface UserAccountRow {
   tenant_id: string;
   sourced_id: string;
+  /** The user's in-scope orgs as the roster gives them; `school_sourced_ids` are those KyberGate holds. */
+  roster_school_sourced_ids: string[];
   email: string;
   email_key: string;
   username: string | null;
@@ -37,12 +39,12 @@ interface UserAccountRow {
   locally_edited_fields: string[];
 }
 
-const USER_COLUMNS = ['email', 'email_key', 'username', 'first_name', 'last_name', 'role', 'roster_role', 'grade', 'school_sourced_ids', 'enabled', 'locally_edited_fields'];
+const USER_COLUMNS = ['roster_school_sourced_ids', 'email', 'email_key', 'username', 'first_name', 'last_name', 'role', 'roster_role', 'grade', 'school_sourced_ids', 'enabled', 'locally_edited_fields'];
 const SCHOOL_COLUMNS = ['name', 'identifier', 'district_sourced_id'];
 const DISTRICT_COLUMNS = ['name', 'identifier'];
 const CLASSROOM_COLUMNS = ['name', 'class_code', 'school_sourced_id', 'grades'];
 const MEMBER_COLUMNS = ['classroom_sourced_id', 'user_sourced_id', 'school_sourced_id', 'role', 'is_primary'];
-const TABLES = ['classroom_member', 'user_account', 'classroom', 'school', 'district', 'sync_scope'] as const;
+const TABLES = ['classroom_member', 'pending_member', 'user_account', 'classroom', 'pending_classroom', 'school', 'district', 'sync_scope'] as const;
 /** Rows per statement: keeps every insert far below Postgres' 65,535 parameters. */
 const CHUNK = 2000;
 
@@ -58,6 +60,19 @@ class BatchResult {
     const c = (this.counts[entity] ??= { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 });
     c[key] += n;
   }
+}
+
+/**
+ * The sourcedIds a batch made KyberGate take (`gained`) or let go of (`lost`), per kind of record
+ * that others point at: what {@link KybergateSession} follows to keep every reference whole.
+ */
+class HeldChanges {
+  readonly gainedOrgs = new Set<string>();
+  readonly lostOrgs = new Set<string>();
+  readonly gainedClasses = new Set<string>();
+  readonly lostClasses = new Set<string>();
+  readonly gainedUsers = new Set<string>();
+  readonly lostUsers = new Set<string>();
 }
 
 /**
@@ -121,10 +136,15 @@ export class KybergateSession implements RosterTargetSession {
     await this.db.transaction().execute(async (trx) => {
       await relaxCommit(trx);
       await trx.insertInto('sync_scope').values({ tenant_id: this.tenantId, scope: this.scope.fingerprint() }).onConflict((oc) => oc.column('tenant_id').doNothing()).execute();
-      await this.applyOrgs(trx, (byEntity.get('orgs') ?? []) as RosterChangeEvent<'orgs'>[], result);
-      await this.applyClasses(trx, (byEntity.get('classes') ?? []) as RosterChangeEvent<'classes'>[], result);
-      await this.applyUsers(trx, (byEntity.get('users') ?? []) as RosterChangeEvent<'users'>[], result);
-      await this.applyEnrollments(trx, (byEntity.get('enrollments') ?? []) as RosterChangeEvent<'enrollments'>[], result);
+      const enrollments = (byEntity.get('enrollments') ?? []) as RosterChangeEvent<'enrollments'>[];
+      const held = new HeldChanges();
+      // Deletions of members first, so that one whose user or class also goes in this batch counts once, as deleted.
+      await this.removeEnrollments(trx, enrollments.filter((e) => e.data.kind === 'deleted'), result);
+      await this.applyOrgs(trx, (byEntity.get('orgs') ?? []) as RosterChangeEvent<'orgs'>[], result, held);
+      await this.applyClasses(trx, (byEntity.get('classes') ?? []) as RosterChangeEvent<'classes'>[], result, held);
+      await this.applyUsers(trx, (byEntity.get('users') ?? []) as RosterChangeEvent<'users'>[], result, held);
+      await this.followReferences(trx, held, enrollments.map((e) => e.data.sourcedId), result);
+      await this.applyEnrollments(trx, enrollments.filter((e) => e.data.kind !== 'deleted'), result);
     });
     return { counts: result.counts, issues: result.issues };
   }
@@ -153,7 +173,7 @@ export class KybergateSession implements RosterTargetSession {
 
   dispose(): void {}
 
-  private async applyOrgs(trx: Trx, events: RosterChangeEvent<'orgs'>[], result: BatchResult): Promise<void> {
+  private async applyOrgs(trx: Trx, events: RosterChangeEvent<'orgs'>[], result: BatchResult, held: HeldChanges): Promise<void> {
     const districts: Record<string, unknown>[] = [];
     const schools: Record<string, unknown>[] = [];
     const notDistrict: string[] = [];
@@ -187,10 +207,16 @@ export class KybergateSession implements RosterTargetSession {
     result.add('orgs', 'unchanged', deleted.size - gone);
     this.count(result, 'orgs', districts.length, await this.upsert(trx, 'district', districts, DISTRICT_COLUMNS));
     this.count(result, 'orgs', schools.length, await this.upsert(trx, 'school', schools, SCHOOL_COLUMNS));
+    for (const row of [...districts, ...schools]) held.gainedOrgs.add(row.sourced_id as string);
+    for (const id of removed) if (!held.gainedOrgs.has(id)) held.lostOrgs.add(id);
   }
 
-  private async applyClasses(trx: Trx, events: RosterChangeEvent<'classes'>[], result: BatchResult): Promise<void> {
-    const rows: Record<string, unknown>[] = [];
+  /**
+   * Classes: scope, then the school. A class whose school KyberGate does not hold is not written
+   * (an error) and waits in `pending_classroom` until the school arrives.
+   */
+  private async applyClasses(trx: Trx, events: RosterChangeEvent<'classes'>[], result: BatchResult, held: HeldChanges): Promise<void> {
+    const candidates: Record<string, unknown>[] = [];
     const removals: string[] = [];
     const deleted = new Set<string>();
     for (const e of events) {
@@ -207,23 +233,122 @@ export class KybergateSession implements RosterTargetSession {
         removals.push(id);
         continue;
       }
-      rows.push({ tenant_id: this.tenantId, sourced_id: id, name: klass.title, class_code: klass.classCode ?? null, school_sourced_id: klass.schoolSourcedId, grades: klass.grades });
+      candidates.push({ tenant_id: this.tenantId, sourced_id: id, name: klass.title, class_code: klass.classCode ?? null, school_sourced_id: klass.schoolSourcedId, grades: klass.grades });
     }
-    this.countRemovals(result, 'classes', deleted, await this.remove(trx, 'classroom', removals));
+    const schools = await this.heldIds(trx, 'school', candidates.map((r) => r.school_sourced_id as string));
+    const rows = candidates.filter((r) => schools.has(r.school_sourced_id as string));
+    const waiting = candidates.filter((r) => !schools.has(r.school_sourced_id as string));
+    for (const r of waiting) {
+      result.issues.push(
+        kybergateIssue(
+          'KYBERGATE_CLASS_SCHOOL_UNKNOWN',
+          `Class ${r.sourced_id as string} ("${r.name as string}") belongs to school ${r.school_sourced_id as string}, which KyberGate does not hold (not a school of the roster, or deleted). ` +
+            'The class is not written; KyberGate keeps it aside and adds it, with its members, as soon as it holds the school.',
+          { entity: 'classes', sourcedId: r.sourced_id as string, field: 'schoolSourcedId' },
+        ),
+      );
+      result.add('classes', 'errors');
+    }
+    await this.remove(trx, 'pending_classroom', [...removals, ...rows.map((r) => r.sourced_id as string)]);
+    await this.upsert(trx, 'pending_classroom', waiting, CLASSROOM_COLUMNS);
+    const removed = await this.remove(trx, 'classroom', [...removals, ...waiting.map((r) => r.sourced_id as string)]);
+    this.countRemovals(result, 'classes', deleted, removed);
     this.count(result, 'classes', rows.length, await this.upsert(trx, 'classroom', rows, CLASSROOM_COLUMNS));
+    for (const id of removed) held.lostClasses.add(id);
+    for (const r of rows) held.gainedClasses.add(r.sourced_id as string);
   }
 
+  /** Deleted enrollments: their member goes (counted deleted), and so does a member waiting for its user or class. */
+  private async removeEnrollments(trx: Trx, events: RosterChangeEvent<'enrollments'>[], result: BatchResult): Promise<void> {
+    const ids = events.map((e) => e.data.sourcedId);
+    await this.remove(trx, 'pending_member', ids);
+    this.countRemovals(result, 'enrollments', new Set(ids), await this.remove(trx, 'classroom_member', ids));
+  }
+
+  /**
+   * Keeps every reference whole after a batch changed what KyberGate holds: users' school links
+   * follow the schools; classrooms of a school that went wait for it again, and those waiting for a
+   * school that came are written; members of a user or class that went wait for it (counted as
+   * deleted), and those waiting for a user or class that came are written (counted as created).
+   * Members whose enrollment is in the batch are left to {@link applyEnrollments}.
+   */
+  private async followReferences(trx: Trx, held: HeldChanges, batchEnrollments: string[], result: BatchResult): Promise<void> {
+    const t = this.tenantId;
+    if (held.lostOrgs.size + held.gainedOrgs.size > 0) {
+      const lost = [...held.lostOrgs];
+      const changedOrgs = [...held.lostOrgs, ...held.gainedOrgs];
+      const links = sql<string[]>`array(
+        select o from unnest(roster_school_sourced_ids) with ordinality x(o, n)
+        where (o = any(school_sourced_ids) and not (o = any(${lost}::text[]))) or o = any(${[...held.gainedOrgs]}::text[])
+        order by n)`;
+      const relinked = await trx
+        .updateTable('user_account')
+        .set({ school_sourced_ids: links })
+        .where('tenant_id', '=', t)
+        .where(sql<boolean>`roster_school_sourced_ids && ${changedOrgs}::text[]`)
+        .where(sql<boolean>`not ('school_sourced_ids' = any(locally_edited_fields))`)
+        .where(sql<boolean>`school_sourced_ids is distinct from ${links}`)
+        .executeTakeFirst();
+      result.add('users', 'updated', Number(relinked.numUpdatedRows));
+    }
+    if (held.lostOrgs.size > 0) {
+      const parked = await trx.deleteFrom('classroom').where('tenant_id', '=', t).where(anyOf('school_sourced_id', held.lostOrgs)).returningAll().execute();
+      await this.upsert(trx, 'pending_classroom', parked, CLASSROOM_COLUMNS);
+      result.add('classes', 'deleted', parked.length);
+      for (const r of parked) held.lostClasses.add(r.sourced_id as string);
+    }
+    if (held.gainedOrgs.size > 0) {
+      const ready = await trx.deleteFrom('pending_classroom').where('tenant_id', '=', t).where(anyOf('school_sourced_id', held.gainedOrgs)).returningAll().execute();
+      this.count(result, 'classes', ready.length, await this.upsert(trx, 'classroom', ready, CLASSROOM_COLUMNS));
+      for (const r of ready) held.gainedClasses.add(r.sourced_id as string);
+    }
+    if (held.lostUsers.size + held.lostClasses.size > 0) {
+      const parked = await trx
+        .deleteFrom('classroom_member')
+        .where('tenant_id', '=', t)
+        .where((eb) => eb.or([anyOf('user_sourced_id', held.lostUsers), anyOf('classroom_sourced_id', held.lostClasses)]))
+        .where(sql<boolean>`not (sourced_id = any(${batchEnrollments}::text[]))`)
+        .returningAll()
+        .execute();
+      await this.upsert(trx, 'pending_member', parked, MEMBER_COLUMNS);
+      result.add('enrollments', 'deleted', parked.length);
+    }
+    if (held.gainedUsers.size + held.gainedClasses.size > 0) {
+      const ready = await trx
+        .deleteFrom('pending_member as p')
+        .where('p.tenant_id', '=', t)
+        .where((eb) => eb.or([anyOf('p.user_sourced_id', held.gainedUsers), anyOf('p.classroom_sourced_id', held.gainedClasses)]))
+        .where(sql<boolean>`not (p.sourced_id = any(${batchEnrollments}::text[]))`)
+        .where((eb) => eb.exists(eb.selectFrom('user_account as u').select('u.sourced_id').where('u.tenant_id', '=', t).whereRef('u.sourced_id', '=', 'p.user_sourced_id')))
+        .where((eb) => eb.exists(eb.selectFrom('classroom as k').select('k.sourced_id').where('k.tenant_id', '=', t).whereRef('k.sourced_id', '=', 'p.classroom_sourced_id')))
+        .returningAll()
+        .execute();
+      this.count(result, 'enrollments', ready.length, await this.upsert(trx, 'classroom_member', ready, MEMBER_COLUMNS));
+    }
+  }
+
+  /** Which of `ids` are rows of `table` for the tenant. */
+  private async heldIds(trx: Trx, table: string, ids: string[]): Promise<Set<string>> {
+    const wanted = [...new Set(ids)];
+    const found = new Set<string>();
+    for (const part of chunks(wanted)) {
+      const rows = await trx.selectFrom(table).select('sourced_id').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute();
+      for (const r of rows) found.add(r.sourced_id as string);
+    }
+    return found;
+  }
+
+  /**
+   * Created and updated enrollments: scope, then what the member points at. A member whose user or
+   * class KyberGate does not hold is not written (an error: KyberGate stores no membership that
+   * points at nothing) and waits in `pending_member`; {@link followReferences} writes it once both
+   * are held, since the roster does not send the enrollment again when only its user is fixed.
+   */
   private async applyEnrollments(trx: Trx, events: RosterChangeEvent<'enrollments'>[], result: BatchResult): Promise<void> {
-    const rows: Record<string, unknown>[] = [];
-    const removals: string[] = [];
-    const deleted = new Set<string>();
+    const candidates: Record<string, unknown>[] = [];
+    const outOfScope: string[] = [];
     for (const e of events) {
       const id = e.data.sourcedId;
-      if (e.data.kind === 'deleted') {
-        deleted.add(id);
-        removals.push(id);
-        continue;
-      }
       const enrollment: Enrollment = e.data.record;
       const reason: KybergateIssueCode | undefined = !this.scope.includesSchool(enrollment.schoolSourcedId)
         ? 'KYBERGATE_SCHOOL_NOT_SELECTED'
@@ -233,10 +358,10 @@ export class KybergateSession implements RosterTargetSession {
       if (reason) {
         this.skipped.add(reason, 'enrollments', id);
         result.add('enrollments', 'skipped');
-        removals.push(id);
+        outOfScope.push(id);
         continue;
       }
-      rows.push({
+      candidates.push({
         tenant_id: this.tenantId,
         sourced_id: id,
         classroom_sourced_id: enrollment.classSourcedId,
@@ -246,7 +371,32 @@ export class KybergateSession implements RosterTargetSession {
         is_primary: enrollment.primary ?? null,
       });
     }
-    this.countRemovals(result, 'enrollments', deleted, await this.remove(trx, 'classroom_member', removals));
+    const users = await this.heldIds(trx, 'user_account', candidates.map((r) => r.user_sourced_id as string));
+    const classes = await this.heldIds(trx, 'classroom', candidates.map((r) => r.classroom_sourced_id as string));
+    const rows: Record<string, unknown>[] = [];
+    const waiting: Record<string, unknown>[] = [];
+    for (const r of candidates) {
+      const [id, user, klass] = [r.sourced_id as string, r.user_sourced_id as string, r.classroom_sourced_id as string];
+      const missing = [!users.has(user) && `user ${user}`, !classes.has(klass) && `class ${klass}`].filter((m): m is string => !!m);
+      if (missing.length === 0) {
+        rows.push(r);
+        continue;
+      }
+      waiting.push(r);
+      result.issues.push(
+        kybergateIssue(
+          users.has(user) ? 'KYBERGATE_MEMBER_CLASS_UNKNOWN' : 'KYBERGATE_MEMBER_USER_UNKNOWN',
+          `Enrollment ${id} puts user ${user} in class ${klass}, but KyberGate holds no ${missing.join(' and no ')} ` +
+            `(${users.has(user) ? 'the class is not in the roster, was left out by the tenant\'s schools, or waits for its school' : 'the user was rejected (see its issue), left out by the tenant\'s schools or userTypes, deleted, or is not in the roster'}). ` +
+            'The membership is not written; KyberGate keeps it aside and adds it as soon as it holds both.',
+          { entity: 'enrollments', sourcedId: id, field: users.has(user) ? 'classSourcedId' : 'userSourcedId' },
+        ),
+      );
+      result.add('enrollments', 'errors');
+    }
+    await this.remove(trx, 'pending_member', [...outOfScope, ...rows.map((r) => r.sourced_id as string)]);
+    await this.upsert(trx, 'pending_member', waiting, MEMBER_COLUMNS);
+    await this.remove(trx, 'classroom_member', [...outOfScope, ...waiting.map((r) => r.sourced_id as string)]);
     this.count(result, 'enrollments', rows.length, await this.upsert(trx, 'classroom_member', rows, MEMBER_COLUMNS));
   }
 
@@ -255,7 +405,7 @@ export class KybergateSession implements RosterTargetSession {
    * rejected (missing field, duplicate email) keeps the account it had, if any; one left out by
    * scope loses it.
    */
-  private async applyUsers(trx: Trx, events: RosterChangeEvent<'users'>[], result: BatchResult): Promise<void> {
+  private async applyUsers(trx: Trx, events: RosterChangeEvent<'users'>[], result: BatchResult, held: HeldChanges): Promise<void> {
     if (events.length === 0) return;
     const ids = events.map((e) => e.data.sourcedId);
     const existing = new Map<string, UserAccountRow>();
@@ -266,6 +416,8 @@ export class KybergateSession implements RosterTargetSession {
     const removals: string[] = [];
     const deleted = new Set<string>();
     const wanted: UserAccountRow[] = [];
+    const orgIds = events.flatMap((e) => (e.data.kind === 'deleted' ? [] : (e.data.record as User).orgSourcedIds));
+    const heldOrgs = new Set([...(await this.heldIds(trx, 'school', orgIds)), ...(await this.heldIds(trx, 'district', orgIds))]);
     for (const e of events) {
       const id = e.data.sourcedId;
       if (e.data.kind === 'deleted') {
@@ -293,6 +445,7 @@ export class KybergateSession implements RosterTargetSession {
         {
           tenant_id: this.tenantId,
           sourced_id: id,
+          roster_school_sourced_ids: schools,
           email: (user.email ?? '').trim(),
           email_key: '',
           username: user.username?.trim() || null,
@@ -301,7 +454,7 @@ export class KybergateSession implements RosterTargetSession {
           role: mapped.role,
           roster_role: user.role,
           grade: user.grades[0] ?? null,
-          school_sourced_ids: schools,
+          school_sourced_ids: schools.filter((org) => heldOrgs.has(org)),
           enabled: user.enabledUser && user.status === 'active',
           locally_edited_fields: [],
         },
@@ -359,8 +512,11 @@ export class KybergateSession implements RosterTargetSession {
       accepted.push(row);
     }
 
-    this.countRemovals(result, 'users', deleted, await this.remove(trx, 'user_account', removals));
+    const removed = await this.remove(trx, 'user_account', removals);
+    this.countRemovals(result, 'users', deleted, removed);
     this.count(result, 'users', accepted.length, await this.upsert(trx, 'user_account', accepted, USER_COLUMNS));
+    for (const id of removed) held.lostUsers.add(id);
+    for (const row of accepted) held.gainedUsers.add(row.sourced_id);
   }
 
   /** The row to write: the roster's values, except fields edited in KyberGate when local wins. */
@@ -423,6 +579,11 @@ function latestChanges(batch: readonly RosterChangeEvent[]): Map<RosterEntity, R
   }
   for (const list of byEntity.values()) list.sort((a, b) => a.seq - b.seq);
   return byEntity;
+}
+
+/** `column = any(ids)`, as one array parameter. */
+function anyOf(column: string, ids: Iterable<string>): RawBuilder<boolean> {
+  return sql<boolean>`${sql.ref(column)} = any(${[...ids]}::text[])`;
 }
 
 function chunks<T>(items: T[]): T[][] {

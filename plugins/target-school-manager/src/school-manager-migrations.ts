@@ -142,4 +142,13 @@ export const schoolManagerMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  /**
+   * The run that last imported each person, class and enrollment (`import_run`): a sync reports the
+   * records it was given and School Manager did not take (a first sync, all of them).
+   */
+  '002_school_manager_import_run': {
+    async up(db: Kysely<any>) {
+      for (const table of ['sis_person', 'sis_class', 'sis_enrollment']) await db.schema.alterTable(table).addColumn('import_run', 'text').execute();
+    },
+  },
 };

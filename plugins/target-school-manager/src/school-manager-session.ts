@@ -11,7 +11,7 @@ import {
   type TenantContext,
 } from '@rosterbridge/core';
 import { importChanges, SIS_IMPORT_TABLES } from './sis-import';
-import { SchoolManagerFailureCodes, schoolManagerIssue } from './school-manager-issues';
+import { SchoolManagerFailureCodes, SchoolManagerIssueCodes, schoolManagerIssue, schoolManagerPartialCode, type SchoolManagerIssueCode } from './school-manager-issues';
 import { todayIn, withDefaults, type SchoolManagerSettings } from './school-manager-settings';
 
 /** Roster roles School Manager matches as teachers (staff who may run classrooms). */
@@ -19,6 +19,26 @@ const STAFF_ROLES = ['teacher', 'administrator', 'aide', 'proctor'];
 const PARENT_ROLES = ['parent', 'guardian', 'relative'];
 
 type Counts = Partial<TargetCounts>;
+
+/**
+ * What `finish` answers: its counts and issues, and the School Manager code of a partial sync
+ * ({@link schoolManagerPartialCode}), for the engine to give the run instead of its generic one.
+ */
+export interface SchoolManagerFinishResult extends TargetApplyResult {
+  partialCode?: string;
+}
+
+/** Why records the run was given were not taken, in the words of a warning's message. */
+const SKIP_REASONS: Partial<Record<SchoolManagerIssueCode, string>> = {
+  SCHOOL_MANAGER_SCHOOL_EXCLUDED: 'they belong to excluded schools (or, for users, only to excluded schools)',
+  SCHOOL_MANAGER_CLASSROOM_DATA_OFF: 'Sync Classroom Data is off',
+  SCHOOL_MANAGER_CLASS_NOT_CURRENT: 'their class is not in a current term, semester or school year (Respect Academic Sessions)',
+  SCHOOL_MANAGER_ENROLMENT_NOT_CURRENT: 'the enrolment is not active today (Respect Enrolment Date)',
+  SCHOOL_MANAGER_MEMBER_USER_UNMATCHED: 'their user is not matched to a School Manager user (see the user\'s issue); each arrives on the first sync after its user is matched',
+  SCHOOL_MANAGER_ROLE_NOT_SYNCED: 'School Manager syncs only students and staff into classrooms',
+  SCHOOL_MANAGER_PARENT_DATA_OFF: 'Sync Parent Data is off',
+  SCHOOL_MANAGER_PARENT_UNLINKED: 'they are parents or guardians of no matched student of an included school',
+};
 
 /**
  * One tenant's School Manager integration for one run.
@@ -34,6 +54,8 @@ type Counts = Partial<TargetCounts>;
  */
 export class SchoolManagerSession implements RosterTargetSession {
   private applied = false;
+  /** The run this session applies (from its changes): its records are those `finish` reports. */
+  private runId: string | undefined;
 
   private constructor(
     private readonly db: Kysely<any>,
@@ -58,11 +80,12 @@ export class SchoolManagerSession implements RosterTargetSession {
       await importChanges(trx, this.tenant.tenantId, events);
     });
     this.applied = true;
+    this.runId ??= events[0]?.runId;
     // What reaches School Manager is counted by finish, once the whole roster is in.
     return { counts: {}, issues: [] };
   }
 
-  async finish(signal: AbortSignal): Promise<TargetApplyResult> {
+  async finish(signal: AbortSignal): Promise<SchoolManagerFinishResult> {
     signal.throwIfAborted();
     return this.db.transaction().execute(async (trx) => {
       const issues: RosterIssue[] = [];
@@ -86,9 +109,11 @@ export class SchoolManagerSession implements RosterTargetSession {
       }
       const parentsChanged = this.settings.syncParentData ? await this.syncParents(trx, excluded) : false;
       counts.orgs = await this.checkSchools(trx, excluded, issues);
+      await this.reportNotTaken(trx, excluded, counts, issues);
       const changed = this.applied || parentsChanged || [users, counts.classes, counts.enrollments].some((c) => c && (c.created || c.updated || c.deleted));
       await this.recordSyncState(trx, this.firstSync || changed);
-      return { counts, issues };
+      const partialCode = schoolManagerPartialCode(issues);
+      return { counts, issues, ...(partialCode ? { partialCode } : {}) };
     });
   }
 
@@ -130,33 +155,48 @@ export class SchoolManagerSession implements RosterTargetSession {
     const t = this.tenant.tenantId;
     return sql`
       with person as (
-        select p.sourced_id, p.email, nullif(lower(trim(p.email)), '') as email_key,
-               case when p.role = 'student' then 'student' else 'teacher' end as kind
+        select p.sourced_id, p.email, p.import_run, nullif(lower(trim(p.email)), '') as email_key,
+               case when p.role = 'student' then 'student' else 'teacher' end as kind,
+               ${this.settings.respectEnrolmentDate ? sql`p.role = 'student' and coalesce(en.all_ended, false)` : sql`false`} as has_left
         from ${this.table('sis_person')} p
+        ${this.settings.respectEnrolmentDate ? sql`left join (${this.enrolmentsEnded()}) en on en.user_sourced_id = p.sourced_id` : sql``}
         where p.tenant_id = ${t} and p.role in (${sql.join(['student', ...STAFF_ROLES])})
           and exists (select 1 from unnest(p.org_sourced_ids) o(id) where not (o.id = any(${excluded}::text[])))
       ), shared as (
-        select email_key from person where email_key is not null group by email_key having count(*) > 1
+        select email_key from person where email_key is not null and not has_left group by email_key having count(*) > 1
       ), product as (
         select lower(trim(email)) as email_key, min(id) as user_id, count(*) as n
         from ${this.table('user_account')} where tenant_id = ${t} group by 1
       )
-      select pe.sourced_id, pe.kind, pe.email,
-             case when pe.email_key is null then 'no_email'
+      select pe.sourced_id, pe.kind, pe.email, pe.import_run,
+             case when pe.has_left then 'left'
+                  when pe.email_key is null then 'no_email'
                   when sh.email_key is not null or pr.n > 1 then 'duplicate_email'
                   when pr.user_id is null then 'unmatched'
                   else 'matched' end as status,
-             case when pe.email_key is not null and sh.email_key is null and pr.n = 1 then pr.user_id end as user_id
+             case when not pe.has_left and pe.email_key is not null and sh.email_key is null and pr.n = 1 then pr.user_id end as user_id
       from person pe
       left join shared sh on sh.email_key = pe.email_key
       left join product pr on pr.email_key = pe.email_key`;
   }
 
   /**
+   * Per roster user with enrolments, whether every one has ended before today: a student who has
+   * left the school. (A student with no enrolment, or one starting later, has not left.)
+   */
+  private enrolmentsEnded(): RawBuilder<unknown> {
+    return sql`
+      select e.user_sourced_id, bool_and(e.end_date is not null and e.end_date < ${this.today}::date) as all_ended
+      from ${this.table('sis_enrollment')} e where e.tenant_id = ${this.tenant.tenantId}
+      group by e.user_sourced_id`;
+  }
+
+  /**
    * Matches roster students and staff to School Manager users by email (case-insensitive). Counts:
    * created = newly matched, updated = matched to another user or as another kind, deleted = match
    * lost, skipped = unmatched (warning), errors = email shared (error), unchanged = still matched
-   * (first sync only). Unmatched users are reported when they become so (and on a first sync);
+   * (first sync only). Unmatched users are reported when they become so, when this run imported
+   * them, and on a first sync;
    * shared emails, which keep the sync partial, on every sync until fixed. Users of excluded
    * schools keep what they had.
    */
@@ -168,7 +208,7 @@ export class SchoolManagerSession implements RosterTargetSession {
       select d.*, m.status as old_status, m.user_id as old_user_id, m.kind as old_kind
       from (${desired}) d
       left join ${match} m on m.tenant_id = ${t} and m.sourced_id = d.sourced_id
-      where ${this.firstSync} or m.sourced_id is null or d.status = 'duplicate_email'
+      where ${this.firstSync} or m.sourced_id is null or d.status = 'duplicate_email' or d.import_run = ${this.runId ?? null}
          or (m.kind, m.status, m.email, m.user_id) is distinct from (d.kind, d.status, d.email, d.user_id)`.execute(trx);
     const counts: Counts = { created: 0, updated: 0, unchanged: 0, deleted: 0, skipped: 0, errors: 0 };
     for (const r of rows) {
@@ -180,7 +220,16 @@ export class SchoolManagerSession implements RosterTargetSession {
         continue;
       }
       if (r.old_status === 'matched') counts.deleted!++;
-      if (r.status === 'duplicate_email') {
+      if (r.status === 'left') {
+        counts.skipped!++;
+        issues.push(
+          schoolManagerIssue(
+            'SCHOOL_MANAGER_STUDENT_LEFT',
+            'This student\'s enrolments have all ended, so the student has left the school and is not synced (Respect Enrolment Date is on). Turn the setting off to sync previous students.',
+            { entity: 'users', sourcedId: r.sourced_id },
+          ),
+        );
+      } else if (r.status === 'duplicate_email') {
         counts.errors!++;
         issues.push(schoolManagerIssue('SCHOOL_MANAGER_DUPLICATE_EMAIL', `The ${r.kind} email ${r.email} is shared by several users in the SIS or in School Manager, so this user is not matched. Give each user their own email.`, where));
       } else {
@@ -358,6 +407,87 @@ export class SchoolManagerSession implements RosterTargetSession {
     return { errors };
   }
 
+  /**
+   * Reports the records this run imported (a first sync: every record) that School Manager did not
+   * take, beyond the user matches {@link matchUsers} reports: classes and memberships not imported,
+   * students and staff only of excluded schools, parents not imported. A membership naming a class
+   * or user the roster lacks is an error, one per record; skips are warnings grouped per reason,
+   * with examples, counted in `skipped`. A membership skipped for its unmatched user needs no
+   * pending store: the import area keeps its enrollment, and the first sync after the user is
+   * matched writes it.
+   */
+  private async reportNotTaken(trx: Transaction<any>, excluded: string[], counts: TargetApplyResult['counts'], issues: RosterIssue[]): Promise<void> {
+    if (!this.firstSync && !this.runId) return;
+    const t = this.tenant.tenantId;
+    const fresh = (alias: string) => (this.firstSync ? sql`true` : sql`${sql.ref(`${alias}.import_run`)} = ${this.runId}`);
+    const members = sql.join(['student', ...STAFF_ROLES]);
+    const classes = sql`
+      select c.sourced_id, case
+          when not ${this.settings.syncClassroomData} then 'SCHOOL_MANAGER_CLASSROOM_DATA_OFF'
+          when c.school_sourced_id = any(${excluded}::text[]) then 'SCHOOL_MANAGER_SCHOOL_EXCLUDED'
+          when dc.sourced_id is null then 'SCHOOL_MANAGER_CLASS_NOT_CURRENT' end as reason,
+        null::text as detail
+      from ${this.table('sis_class')} c
+      left join (${this.desiredClassrooms(excluded)}) dc on dc.sourced_id = c.sourced_id
+      where c.tenant_id = ${t} and ${fresh('c')}`;
+    const enrollments = sql`
+      select e.sourced_id, case
+          when not (e.role in (${members})) then 'SCHOOL_MANAGER_ROLE_NOT_SYNCED'
+          when not ${this.settings.syncClassroomData} then 'SCHOOL_MANAGER_CLASSROOM_DATA_OFF'
+          when c.sourced_id is null then 'SCHOOL_MANAGER_MEMBER_CLASS_UNKNOWN'
+          when p.sourced_id is null then 'SCHOOL_MANAGER_MEMBER_USER_UNKNOWN'
+          when c.school_sourced_id = any(${excluded}::text[]) then 'SCHOOL_MANAGER_SCHOOL_EXCLUDED'
+          when dc.sourced_id is null then 'SCHOOL_MANAGER_CLASS_NOT_CURRENT'
+          when ${this.settings.respectEnrolmentDate}
+               and not ((e.begin_date is null or e.begin_date <= ${this.today}::date) and (e.end_date is null or ${this.today}::date <= e.end_date))
+            then 'SCHOOL_MANAGER_ENROLMENT_NOT_CURRENT'
+          when m.status is distinct from 'matched' then 'SCHOOL_MANAGER_MEMBER_USER_UNMATCHED' end as reason,
+        case when c.sourced_id is null then e.class_sourced_id else e.user_sourced_id end as detail
+      from ${this.table('sis_enrollment')} e
+      left join ${this.table('sis_class')} c on c.tenant_id = ${t} and c.sourced_id = e.class_sourced_id
+      left join (${this.desiredClassrooms(excluded)}) dc on dc.sourced_id = e.class_sourced_id
+      left join ${this.table('sis_person')} p on p.tenant_id = ${t} and p.sourced_id = e.user_sourced_id and p.role in (${members})
+      left join ${this.table('sis_user_match')} m on m.tenant_id = ${t} and m.sourced_id = e.user_sourced_id
+      where e.tenant_id = ${t} and ${fresh('e')}`;
+    const users = sql`
+      select p.sourced_id, case
+          when p.role in (${sql.join(PARENT_ROLES)}) then case
+            when not ${this.settings.syncParentData} then 'SCHOOL_MANAGER_PARENT_DATA_OFF'
+            when not exists (select 1 from ${this.table('parent_contact')} pc where pc.tenant_id = ${t} and pc.sourced_id = p.sourced_id) then 'SCHOOL_MANAGER_PARENT_UNLINKED' end
+          when p.role in (${members}) then case
+            when not exists (select 1 from ${this.table('sis_user_match')} m where m.tenant_id = ${t} and m.sourced_id = p.sourced_id) then 'SCHOOL_MANAGER_SCHOOL_EXCLUDED' end
+          else 'SCHOOL_MANAGER_ROLE_NOT_SYNCED' end as reason,
+        null::text as detail
+      from ${this.table('sis_person')} p
+      where p.tenant_id = ${t} and ${fresh('p')}`;
+    for (const [entity, query] of [['classes', classes], ['enrollments', enrollments], ['users', users]] as const) {
+      const { rows } = await sql<{ reason: SchoolManagerIssueCode; n: string; examples: string[] }>`
+        select q.reason, count(*) as n, (array_agg(q.sourced_id order by q.sourced_id))[1:5] as examples
+        from (${query}) q where q.reason is not null group by q.reason order by q.reason`.execute(trx);
+      const c = (counts[entity] ??= {});
+      for (const { reason, n, examples } of rows) {
+        const count = Number(n);
+        if (SchoolManagerIssueCodes[reason].severity === 'warning') {
+          c.skipped = (c.skipped ?? 0) + count;
+          issues.push(schoolManagerIssue(reason, `${count} ${entity} record(s) were skipped: ${SKIP_REASONS[reason]} (e.g. ${examples.join(', ')}${count > examples.length ? ', …' : ''})`, { entity }));
+          continue;
+        }
+        c.errors = (c.errors ?? 0) + count;
+        const refused = await sql<{ sourced_id: string; detail: string }>`select q.sourced_id, q.detail from (${query}) q where q.reason = ${reason} order by q.sourced_id`.execute(trx);
+        for (const r of refused.rows) {
+          const what = reason === 'SCHOOL_MANAGER_MEMBER_CLASS_UNKNOWN' ? `class ${r.detail}, which is not in the roster` : `user ${r.detail}, who is not a student or staff member of the roster`;
+          issues.push(
+            schoolManagerIssue(reason, `This enrolment names ${what}, so no membership was imported. Fix the enrolment in the SIS; it is imported with the first sync where both its class and its user are in the roster.`, {
+              entity,
+              sourcedId: r.sourced_id,
+              field: reason === 'SCHOOL_MANAGER_MEMBER_CLASS_UNKNOWN' ? 'classSourcedId' : 'userSourcedId',
+            }),
+          );
+        }
+      }
+    }
+  }
+
   /** Counts created / updated / unchanged (first sync only) from rows of `is_new`, `differs`. */
   private async changeCounts(trx: Transaction<any>, query: RawBuilder<unknown>): Promise<Counts> {
     const { rows } = await sql<{ created: string; updated: string; unchanged: string }>`
@@ -376,7 +506,7 @@ export class SchoolManagerSession implements RosterTargetSession {
     await sql`
       insert into ${state} (tenant_id, last_sync_at, unmatched_users, matched_students, matched_teachers, imported_classes, imported_parents)
       select ${t}, now(),
-             count(*) filter (where m.status <> 'matched'),
+             count(*) filter (where m.status in ('unmatched', 'no_email', 'duplicate_email')),
              count(*) filter (where m.status = 'matched' and m.kind = 'student'),
              count(*) filter (where m.status = 'matched' and m.kind = 'teacher'),
              (select count(*) from ${this.table('classroom')} where tenant_id = ${t}),

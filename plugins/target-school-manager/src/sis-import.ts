@@ -8,6 +8,8 @@ const CHUNK = 1000;
 interface ImportTable<E extends RosterEntity> {
   table: string;
   columns: string[];
+  /** Whether rows keep the run that imported them (`import_run`), for the run to report what it did not take. */
+  marked?: boolean;
   row(record: any): Record<string, unknown>;
   readonly entity?: E;
 }
@@ -25,12 +27,14 @@ const TABLES: Partial<{ [E in RosterEntity]: ImportTable<E> }> = {
   },
   classes: {
     table: 'sis_class',
-    columns: ['title', 'class_code', 'school_sourced_id', 'term_sourced_ids'],
+    columns: ['title', 'class_code', 'school_sourced_id', 'term_sourced_ids', 'import_run'],
+    marked: true,
     row: (c: RosterClass) => ({ title: c.title, class_code: c.classCode ?? null, school_sourced_id: c.schoolSourcedId, term_sourced_ids: c.termSourcedIds }),
   },
   users: {
     table: 'sis_person',
-    columns: ['role', 'email', 'given_name', 'family_name', 'phone', 'sms', 'org_sourced_ids', 'agent_sourced_ids'],
+    columns: ['role', 'email', 'given_name', 'family_name', 'phone', 'sms', 'org_sourced_ids', 'agent_sourced_ids', 'import_run'],
+    marked: true,
     row: (u: User) => ({
       role: u.role,
       email: u.email ?? null,
@@ -44,7 +48,8 @@ const TABLES: Partial<{ [E in RosterEntity]: ImportTable<E> }> = {
   },
   enrollments: {
     table: 'sis_enrollment',
-    columns: ['class_sourced_id', 'user_sourced_id', 'role', 'begin_date', 'end_date'],
+    columns: ['class_sourced_id', 'user_sourced_id', 'role', 'begin_date', 'end_date', 'import_run'],
+    marked: true,
     row: (e: Enrollment) => ({ class_sourced_id: e.classSourcedId, user_sourced_id: e.userSourcedId, role: e.role, begin_date: e.beginDate ?? null, end_date: e.endDate ?? null }),
   },
 };
@@ -68,7 +73,7 @@ export async function importChanges(trx: Transaction<any> | Kysely<any>, tenantI
     const spec = TABLES[e.data.entity];
     if (!spec) continue;
     if (e.data.kind === 'deleted') push(deletions, e.data.entity, e.data.sourcedId);
-    else push(upserts, e.data.entity, { tenant_id: tenantId, sourced_id: e.data.sourcedId, ...spec.row(e.data.record) });
+    else push(upserts, e.data.entity, { tenant_id: tenantId, sourced_id: e.data.sourcedId, ...spec.row(e.data.record), ...(spec.marked ? { import_run: e.runId } : {}) });
   }
   for (const [entity, rows] of upserts) {
     const { table, columns } = TABLES[entity]!;

@@ -236,13 +236,23 @@ t.test('target-kamkalima', async (t) => {
     const rejected = new Set([...faultyBase.faults.studentsWithTwoGrades.map((f) => f.sourcedId), faulty.gradeless]);
     const users = new Map(all(faulty.source, 'users').map((u) => [u.sourcedId, u]));
     const school = all(faulty.source, 'classes').find((c) => c.sourcedId === fault.sourcedId)!.schoolSourcedId;
-    const linkable = all(faulty.source, 'enrollments')
-      .filter((e) => e.classSourcedId === fault.sourcedId && !rejected.has(e.userSourcedId) && users.get(e.userSourcedId)!.orgSourcedIds[0] === school)
-      .map((e) => e.sourcedId)
-      .sort();
+    // The class's grade was moved outside its course's, so its students (of the old grade) do not fit it.
+    const classGrades = fault.grades!;
+    const fits = (u: User) => (u.role === 'student' ? classGrades.includes(u.grades[0]!) : u.grades.length === 0 || u.grades.some((g) => classGrades.includes(g)));
+    const sameSchool = all(faulty.source, 'enrollments').filter(
+      (e) => e.classSourcedId === fault.sourcedId && !rejected.has(e.userSourcedId) && users.get(e.userSourcedId)!.orgSourcedIds[0] === school && ['teacher', 'student'].includes(e.role),
+    );
+    const linkable = sameSchool.filter((e) => fits(users.get(e.userSourcedId)!)).map((e) => e.sourcedId).sort();
     t.ok(enrollments.length > 0);
-    t.same(members.map((m) => m.sourced_id).sort(), linkable, 'every enrollment of the class whose user is in Kamkalima at its school is linked');
-    t.ok(members.length > 0, 'its enrollments are linked again without the source resending them');
+    t.same(members.map((m) => m.sourced_id).sort(), linkable, 'every enrollment of the class whose user is in Kamkalima at its school, with a fitting grade, is linked');
+    const mismatched = sameSchool.filter((e) => !fits(users.get(e.userSourcedId)!)).map((e) => e.sourcedId).sort();
+    t.ok(mismatched.length > 0, 'the class has students of another grade');
+    const fixedIssues = await issues(fixed);
+    t.same(
+      fixedIssues.filter((i) => i.code === 'KAMKALIMA_ENROLLMENT_GRADE_MISMATCH').map((i) => i.sourcedId).sort(),
+      mismatched,
+      'the enrollments taken out of hold for the class but of another grade are reported',
+    );
     t.equal(counts(fixed, 'classes').created, 1, 'counted as created');
 
     await writePackage('faulty', faulty.source);
@@ -302,9 +312,12 @@ t.test('target-kamkalima', async (t) => {
     const run = await sync('shifted');
     t.equal(run.status, 'success', `${run.errorCode}: ${run.reason}`);
     t.same(diff(cleanRows, await snapshot('clean')), [], "the other tenant's rows are untouched");
-    t.equal((await ids('term', 'shifted')).size, 0, 'shifted: no session is in its current year');
-    t.equal((await ids('classroom', 'shifted')).size, 0, 'shifted: no class either');
-    t.equal(counts(run, 'academicSessions').skipped, cleanBase.counts.academicSessions);
+    // Judged by dates: of the 2026–27 sessions only the fall semester lies (its middle day) in calendar 2026.
+    const inShifted = all(cleanBase, 'academicSessions').filter((s) => s.endDate <= '2026-12-31').map((s) => s.sourcedId);
+    t.same([...(await ids('term', 'shifted'))].sort(), inShifted.sort(), 'shifted: only the session within its current year (2026) is a term');
+    const fallClasses = all(cleanBase, 'classes').filter((c) => c.termSourcedIds.some((id) => inShifted.includes(id)));
+    t.equal((await ids('classroom', 'shifted')).size, fallClasses.length, 'shifted: only classes running in it');
+    t.equal(counts(run, 'academicSessions').skipped, cleanBase.counts.academicSessions - inShifted.length);
     t.equal((await ids('term', 'clean')).size, cleanBase.counts.academicSessions, 'clean keeps its terms');
     t.same([...(await ids('school', 'shifted'))].sort(), [...(await ids('school', 'clean'))].sort(), 'both have the same schools, each its own rows');
     for (const table of TABLES) {

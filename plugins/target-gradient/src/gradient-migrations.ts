@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, sql } from 'kysely';
+import { type ExpressionBuilder, type Kysely, type Migration, sql } from 'kysely';
 
 /**
  * Gradient's roster, as its Admin Mode shows it: organizations (the district and its schools),
@@ -140,6 +140,45 @@ export const gradientMigrations: Record<string, Migration> = {
             .where(sql<boolean>`(member_end_date is null or member_end_date >= current_date)`),
         )
         .execute();
+    },
+  },
+  '002_pending': {
+    // Roster links Gradient cannot hold yet, kept so that they arrive as soon as what they name
+    // does (the ledger does not send an unchanged enrollment or class again): an enrollment whose
+    // class or person Gradient lacks, and a class's term Gradient lacks. Not product rows: nothing
+    // in Gradient reads them. The class's course goes: Gradient holds no courses, so the column
+    // pointed at nothing on every row.
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('pending_membership')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('sourced_id', 'text', (c) => c.notNull())
+        .addColumn('class_sourced_id', 'text', (c) => c.notNull())
+        .addColumn('person_sourced_id', 'text', (c) => c.notNull())
+        .addColumn('code', 'text', (c) => c.notNull())
+        .addColumn('record', 'jsonb', (c) => c.notNull())
+        .addPrimaryKeyConstraint('pending_membership_pk', ['tenant_id', 'sourced_id'])
+        .execute();
+      await db.schema.createIndex('pending_membership_by_class').on('pending_membership').columns(['tenant_id', 'class_sourced_id']).execute();
+      await db.schema.createIndex('pending_membership_by_person').on('pending_membership').columns(['tenant_id', 'person_sourced_id']).execute();
+      await db.schema
+        .createTable('pending_class_term')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('class_sourced_id', 'text', (c) => c.notNull())
+        .addColumn('term_sourced_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('pending_class_term_pk', ['tenant_id', 'class_sourced_id', 'term_sourced_id'])
+        .execute();
+      await db.schema.createIndex('pending_class_term_by_term').on('pending_class_term').columns(['tenant_id', 'term_sourced_id']).execute();
+      // Links already stored to a term Gradient lacks become pending.
+      const termless = (eb: ExpressionBuilder<any, any>) =>
+        eb.not(eb.exists(eb.selectFrom('term as t').select('t.sourced_id').whereRef('t.tenant_id', '=', 'class_term.tenant_id').whereRef('t.sourced_id', '=', 'class_term.term_sourced_id')));
+      await db
+        .insertInto('pending_class_term')
+        .columns(['tenant_id', 'class_sourced_id', 'term_sourced_id'])
+        .expression(db.selectFrom('class_term').select(['tenant_id', 'class_sourced_id', 'term_sourced_id']).where(termless))
+        .execute();
+      await db.deleteFrom('class_term').where(termless).execute();
+      await db.schema.alterTable('class').dropColumn('course_sourced_id').execute();
     },
   },
 };

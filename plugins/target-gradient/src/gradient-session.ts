@@ -15,7 +15,7 @@ import type {
 } from '@rosterbridge/core';
 import { relaxCommit, upsertRows as upsertTableRows } from '@rosterbridge/core';
 import { gradientIssue } from './gradient-issues';
-import type { GradientSettings } from './gradient-settings';
+import { currentSchoolYear, dateIn, type GradientSettings } from './gradient-settings';
 
 type Outcome = 'created' | 'updated' | 'unchanged';
 type Counts = Partial<Record<RosterEntity, TargetCounts>>;
@@ -23,7 +23,7 @@ type Counts = Partial<Record<RosterEntity, TargetCounts>>;
 /** Rows per statement: keeps every statement well under Postgres' 65,535 parameters. */
 const ROWS_PER_STATEMENT = 500;
 /** The tables holding a tenant's rostered data (not the product's own state, `academic_year`). */
-const ROSTER_TABLES = ['class_member', 'class_term', 'class', 'student', 'staff_member', 'term', 'organization'] as const;
+const ROSTER_TABLES = ['pending_membership', 'pending_class_term', 'class_member', 'class_term', 'class', 'student', 'staff_member', 'term', 'organization'] as const;
 /** Sourced ids named in one summary issue, at most. */
 const SAMPLE = 10;
 
@@ -54,7 +54,9 @@ export class GradientSession implements RosterTargetSession {
   }
 
   async pausedReason(): Promise<string | undefined> {
-    // The product's current academic year is its latest; rolling over to a new one pauses syncing until it is started.
+    // The product's current academic year is its latest; rolling over to a new one pauses syncing
+    // until it is started. The seed asks for the year started "for the current school year": a
+    // latest year older than today's school year (last year's, still started) pauses it too.
     const year = await this.db
       .selectFrom('academic_year')
       .select(['school_year', 'started_at'])
@@ -62,8 +64,10 @@ export class GradientSession implements RosterTargetSession {
       .orderBy('school_year', 'desc')
       .limit(1)
       .executeTakeFirst();
-    if (year?.started_at) return undefined;
-    const which = year ? `academic year ${year.school_year}` : 'academic year';
+    const today = this.settings.today ?? dateIn(this.tenant.info().timezone);
+    const current = currentSchoolYear(today, this.settings.academicYearStartMonth ?? 7);
+    if (year?.started_at && Number(year.school_year) >= current) return undefined;
+    const which = !year ? 'academic year' : year.started_at ? `academic year ${current}` : `academic year ${year.school_year}`;
     return `the Gradient ${which} is not started for ${this.tenant.info().displayName}: a Gradient Leader starts it in Admin Mode, which unpauses roster syncing`;
   }
 
@@ -79,8 +83,9 @@ export class GradientSession implements RosterTargetSession {
         const tally = (counts[group.entity] ??= { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 });
         // A record changed twice in one batch (a catch-up over several runs) is written once, as last seen.
         tally.updated += group.superseded;
-        if (group.deleted) tally.deleted += await this.remove(trx, group.entity, group.events.map((e) => e.data.sourcedId), tally);
-        else await this.upsert(trx, group.entity, group.events, tally, issues);
+        const memberships = () => (counts.enrollments ??= { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 });
+        if (group.deleted) tally.deleted += await this.remove(trx, group.entity, group.events.map((e) => e.data.sourcedId), tally, memberships, issues);
+        else await this.upsert(trx, group.entity, group.events, tally, issues, memberships);
       }
     });
     return { counts, issues };
@@ -88,6 +93,11 @@ export class GradientSession implements RosterTargetSession {
 
   async finish(): Promise<TargetApplyResult> {
     const issues: RosterIssue[] = [];
+    const counts: Counts = {};
+    await this.db.transaction().execute(async (trx) => {
+      await relaxCommit(trx);
+      await this.materializePending(trx, (counts.enrollments = { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 }));
+    });
     for (const [role, ids] of this.notRostered) {
       issues.push(
         gradientIssue(
@@ -133,7 +143,7 @@ export class GradientSession implements RosterTargetSession {
             field: 'email',
           }),
         );
-    return { counts: {}, issues };
+    return { counts, issues };
   }
 
   async reset(signal: AbortSignal): Promise<void> {
@@ -147,7 +157,7 @@ export class GradientSession implements RosterTargetSession {
 
   // --- writes ---------------------------------------------------------------------------------
 
-  private async upsert(trx: Transaction<any>, entity: RosterEntity, events: RosterChangeEvent[], tally: TargetCounts, issues: RosterIssue[]): Promise<void> {
+  private async upsert(trx: Transaction<any>, entity: RosterEntity, events: RosterChangeEvent[], tally: TargetCounts, issues: RosterIssue[], memberships: () => TargetCounts): Promise<void> {
     const count = (outcomes: Map<string, Outcome>) => {
       for (const o of outcomes.values()) tally[o]++;
     };
@@ -159,7 +169,7 @@ export class GradientSession implements RosterTargetSession {
       case 'classes':
         return count(await this.upsertClasses(trx, events.map((e) => e.data.record as RosterClass), issues));
       case 'users':
-        return count(await this.upsertUsers(trx, events.map((e) => e.data.record as User), tally));
+        return count(await this.upsertUsers(trx, events.map((e) => e.data.record as User), tally, memberships, issues));
       case 'enrollments':
         return count(await this.upsertMemberships(trx, events.map((e) => e.data.record as Enrollment), tally, issues));
       default:
@@ -180,7 +190,7 @@ export class GradientSession implements RosterTargetSession {
     const taken: AcademicSession[] = [];
     for (const s of sessions) {
       if (s.endDate < s.startDate) {
-        tally.skipped++;
+        tally.errors++;
         issues.push(
           gradientIssue('GRADIENT_TERM_DATES_INVALID', `term "${s.title}" ends (${s.endDate}) before it starts (${s.startDate}); fix its dates in the SIS: Gradient schedules classes by term dates`, {
             entity: 'academicSessions',
@@ -217,7 +227,6 @@ export class GradientSession implements RosterTargetSession {
         class_code: c.classCode ?? null,
         class_type: c.classType,
         school_sourced_id: c.schoolSourcedId,
-        course_sourced_id: c.courseSourcedId,
         location: c.location ?? null,
         grades: c.grades,
         subjects: c.subjects,
@@ -225,33 +234,45 @@ export class GradientSession implements RosterTargetSession {
       })),
     );
     for (const c of classes) this.known.class.set(c.sourcedId, true);
-    // The class's terms: links no longer named go, new ones come; a class whose links changed is updated.
-    const links = classes.flatMap((c) => [...new Set(c.termSourcedIds)].map((t) => [c.sourcedId, t] as const));
+    // The class's terms: a link to a term Gradient holds is a class_term row, one to a term it
+    // lacks waits in pending_class_term until the term arrives. Links no longer named go, new ones
+    // come; a class whose links changed is updated.
+    const named = classes.flatMap((c) => [...new Set(c.termSourcedIds)].map((t) => [c.sourcedId, t] as const));
+    const heldTerms = new Set<string>();
+    for (const part of slices([...new Set(named.map(([, t]) => t))]))
+      for (const r of await trx.selectFrom('term').select('sourced_id').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute()) heldTerms.add(r.sourced_id);
+    const links = named.filter(([, t]) => heldTerms.has(t));
+    const waiting = named.filter(([, t]) => !heldTerms.has(t));
     const relinked = new Set<string>();
     for (const part of slices(classes)) {
       const ids = part.map((c) => c.sourcedId);
-      const keep = links.filter(([c]) => ids.includes(c));
-      let stale = trx.deleteFrom('class_term').where('tenant_id', '=', this.tenantId).where('class_sourced_id', 'in', ids);
-      if (keep.length > 0) stale = stale.where(sql<boolean>`(class_sourced_id, term_sourced_id) not in (${sql.join(keep.map(([c, t]) => sql`(${c}, ${t})`))})`);
-      for (const r of await stale.returning('class_sourced_id').execute()) relinked.add(r.class_sourced_id);
+      for (const [table, keepAll] of [
+        ['class_term', links],
+        ['pending_class_term', waiting],
+      ] as const) {
+        const keep = keepAll.filter(([c]) => ids.includes(c));
+        let stale = trx.deleteFrom(table).where('tenant_id', '=', this.tenantId).where('class_sourced_id', 'in', ids);
+        if (keep.length > 0) stale = stale.where(sql<boolean>`(class_sourced_id, term_sourced_id) not in (${sql.join(keep.map(([c, t]) => sql`(${c}, ${t})`))})`);
+        for (const r of await stale.returning('class_sourced_id').execute()) if (table === 'class_term') relinked.add(r.class_sourced_id);
+      }
     }
-    for (const part of slices(links)) {
-      const added = await trx
-        .insertInto('class_term')
-        .values(part.map(([c, t]) => ({ tenant_id: this.tenantId, class_sourced_id: c, term_sourced_id: t })))
-        .onConflict((oc) => oc.doNothing())
-        .returning('class_sourced_id')
-        .execute();
-      for (const r of added) relinked.add(r.class_sourced_id);
-    }
+    for (const [table, rows] of [
+      ['class_term', links],
+      ['pending_class_term', waiting],
+    ] as const)
+      for (const part of slices(rows)) {
+        const added = await trx
+          .insertInto(table)
+          .values(part.map(([c, t]) => ({ tenant_id: this.tenantId, class_sourced_id: c, term_sourced_id: t })))
+          .onConflict((oc) => oc.doNothing())
+          .returning('class_sourced_id')
+          .execute();
+        if (table === 'class_term') for (const r of added) relinked.add(r.class_sourced_id);
+      }
     for (const id of relinked) if (outcomes.get(id) === 'unchanged') outcomes.set(id, 'updated');
     // A class in no term Gradient holds is kept (it may be given one later) but shows in no schedule.
-    const termIds = [...new Set(links.map(([, t]) => t))];
-    const known = new Set<string>();
-    for (const part of slices(termIds))
-      for (const r of await trx.selectFrom('term').select('sourced_id').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute()) known.add(r.sourced_id);
     for (const c of classes)
-      if (!c.termSourcedIds.some((t) => known.has(t)))
+      if (!c.termSourcedIds.some((t) => heldTerms.has(t)))
         issues.push(
           gradientIssue('GRADIENT_CLASS_WITHOUT_TERM', `class "${c.title}" runs in no term Gradient holds (${c.termSourcedIds.join(', ') || 'none given'}): it will show in no schedule`, {
             entity: 'classes',
@@ -262,7 +283,7 @@ export class GradientSession implements RosterTargetSession {
     return outcomes;
   }
 
-  private async upsertUsers(trx: Transaction<any>, users: User[], tally: TargetCounts): Promise<Map<string, Outcome>> {
+  private async upsertUsers(trx: Transaction<any>, users: User[], tally: TargetCounts, memberships: () => TargetCounts, issues: RosterIssue[]): Promise<Map<string, Outcome>> {
     const staffRoles = new Set<string>(this.settings.staffRoles);
     const staff: User[] = [];
     const students: User[] = [];
@@ -305,12 +326,15 @@ export class GradientSession implements RosterTargetSession {
       ] as const)
         for (const part of slices(people.filter((u) => moved.has(u.sourcedId)).map((u) => u.sourcedId)))
           await trx.updateTable('class_member').set({ member_kind: kind }).where('tenant_id', '=', this.tenantId).where('person_sourced_id', 'in', part).execute();
-      for (const part of slices(others.filter((u) => moved.has(u.sourcedId)).map((u) => u.sourcedId)))
-        await trx.deleteFrom('class_member').where('tenant_id', '=', this.tenantId).where('person_sourced_id', 'in', part).execute();
+      const left = others.filter((u) => moved.has(u.sourcedId)).map((u) => u.sourcedId);
+      this.demoted(await this.demoteMemberships(trx, 'person_sourced_id', left), memberships(), issues);
     }
     for (const u of others) {
-      if (moved.has(u.sourcedId)) tally.deleted++;
-      else tally.skipped++;
+      if (moved.has(u.sourcedId)) {
+        tally.deleted++;
+        continue;
+      }
+      tally.skipped++;
       const list = this.notRostered.get(u.role) ?? [];
       list.push(u.sourcedId);
       this.notRostered.set(u.role, list);
@@ -339,7 +363,13 @@ export class GradientSession implements RosterTargetSession {
     return found;
   }
 
-  private async upsertMemberships(trx: Transaction<any>, enrollments: Enrollment[], tally: TargetCounts, issues: RosterIssue[]): Promise<Map<string, Outcome>> {
+  /**
+   * Writes the enrollments whose class and person Gradient holds; the others are reported (an
+   * error when the class or person is unknown, a warning for a role the settings leave out) and
+   * wait in `pending_membership` until both are held. `retry`: pending ones judged again by
+   * `finish`, where only what is now taken counts and nothing is reported again.
+   */
+  private async upsertMemberships(trx: Transaction<any>, enrollments: Enrollment[], tally: TargetCounts, issues: RosterIssue[], retry = false): Promise<Map<string, Outcome>> {
     const classIds = await this.present(trx, 'class', enrollments.map((e) => e.classSourcedId));
     const kinds = new Map<string, 'staff' | 'student'>();
     const userIds = enrollments.map((e) => e.userSourcedId);
@@ -347,73 +377,192 @@ export class GradientSession implements RosterTargetSession {
     for (const id of await this.present(trx, 'student', userIds)) kinds.set(id, 'student');
     const staffRoles = new Set<string>(this.settings.staffRoles);
     const rows: Record<string, unknown>[] = [];
-    const notTaken: string[] = [];
+    const pending: { enrollment: Enrollment; code: string }[] = [];
     for (const e of enrollments) {
       const where = { entity: 'enrollments' as const, sourcedId: e.sourcedId };
       const kind = kinds.get(e.userSourcedId);
-      if (!classIds.has(e.classSourcedId)) {
-        issues.push(gradientIssue('GRADIENT_ENROLLMENT_CLASS_UNKNOWN', `enrollment of ${e.userSourcedId} names class ${e.classSourcedId}, which Gradient does not hold (not sent, or not taken)`, { ...where, field: 'classSourcedId' }));
-        tally.skipped++;
-      } else if (!kind && e.role !== 'student' && !staffRoles.has(e.role)) {
-        issues.push(
-          gradientIssue('GRADIENT_ENROLLMENT_NOT_ROSTERED', `enrollment of ${e.userSourcedId} as ${e.role} in class ${e.classSourcedId} was not taken: the tenant's settings do not roster ${e.role}s`, {
-            ...where,
-            field: 'role',
-          }),
-        );
-        tally.skipped++;
-      } else if (!kind) {
-        issues.push(gradientIssue('GRADIENT_ENROLLMENT_PERSON_UNKNOWN', `enrollment in class ${e.classSourcedId} names ${e.userSourcedId}, who is not a staff member or student in Gradient (not sent, or not taken)`, { ...where, field: 'userSourcedId' }));
-        tally.skipped++;
-      } else
-        rows.push({
-          tenant_id: this.tenantId,
-          sourced_id: e.sourcedId,
-          class_sourced_id: e.classSourcedId,
-          person_sourced_id: e.userSourcedId,
-          member_kind: kind,
-          role: e.role,
-          is_primary: e.primary ?? null,
-          begin_date: e.beginDate ?? null,
-          end_date: e.endDate ?? null,
+      let refused: RosterIssue | undefined;
+      if (!classIds.has(e.classSourcedId))
+        refused = gradientIssue('GRADIENT_ENROLLMENT_CLASS_UNKNOWN', `enrollment of ${e.userSourcedId} names class ${e.classSourcedId}, which Gradient does not hold (not sent, or not taken); it is taken once the class is`, {
+          ...where,
+          field: 'classSourcedId',
         });
-      if (!kind || !classIds.has(e.classSourcedId)) notTaken.push(e.sourcedId);
+      else if (!kind && e.role !== 'student' && !staffRoles.has(e.role))
+        refused = gradientIssue('GRADIENT_ENROLLMENT_NOT_ROSTERED', `enrollment of ${e.userSourcedId} as ${e.role} in class ${e.classSourcedId} was not taken: the tenant's settings do not roster ${e.role}s`, { ...where, field: 'role' });
+      else if (!kind)
+        refused = gradientIssue('GRADIENT_ENROLLMENT_PERSON_UNKNOWN', `enrollment in class ${e.classSourcedId} names ${e.userSourcedId}, who is not a staff member or student in Gradient (not sent, or not taken); it is taken once they are`, {
+          ...where,
+          field: 'userSourcedId',
+        });
+      if (refused) {
+        pending.push({ enrollment: e, code: refused.code });
+        if (!retry) {
+          issues.push(refused);
+          tally[refused.severity === 'error' ? 'errors' : 'skipped']++;
+        }
+        continue;
+      }
+      rows.push({
+        tenant_id: this.tenantId,
+        sourced_id: e.sourcedId,
+        class_sourced_id: e.classSourcedId,
+        person_sourced_id: e.userSourcedId,
+        member_kind: kind,
+        role: e.role,
+        is_primary: e.primary ?? null,
+        begin_date: e.beginDate ?? null,
+        end_date: e.endDate ?? null,
+      });
     }
     // An enrollment Gradient held and can take no more (its class or person left) leaves too.
-    for (const part of slices(notTaken)) await trx.deleteFrom('class_member').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute();
+    for (const part of slices(pending.map((p) => p.enrollment.sourcedId))) await trx.deleteFrom('class_member').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute();
+    await this.keepPending(trx, pending);
+    for (const part of slices(rows.map((r) => r.sourced_id as string))) await trx.deleteFrom('pending_membership').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute();
     return upsertRows(this.assumeNew, trx, 'class_member', rows);
   }
 
+  /** Saves enrollments Gradient cannot take yet (password-free records), replacing an older copy only when it differs. */
+  private async keepPending(trx: Transaction<any>, pending: readonly { enrollment: Enrollment; code: string }[]): Promise<void> {
+    for (const part of slices(pending))
+      await trx
+        .insertInto('pending_membership')
+        .values(
+          part.map(({ enrollment: e, code }) => ({
+            tenant_id: this.tenantId,
+            sourced_id: e.sourcedId,
+            class_sourced_id: e.classSourcedId,
+            person_sourced_id: e.userSourcedId,
+            code,
+            record: JSON.stringify(e),
+          })),
+        )
+        .onConflict((oc) =>
+          oc
+            .columns(['tenant_id', 'sourced_id'])
+            .doUpdateSet({ class_sourced_id: sql.ref('excluded.class_sourced_id'), person_sourced_id: sql.ref('excluded.person_sourced_id'), code: sql.ref('excluded.code'), record: sql.ref('excluded.record') })
+            .where(sql.raw<boolean>('(pending_membership.code, pending_membership.record) is distinct from (excluded.code, excluded.record)')),
+        )
+        .execute();
+  }
+
+  /**
+   * Moves the memberships of people or classes that left Gradient to `pending_membership` (they
+   * come back with them: the ledger will not send the enrollment again), each with an error.
+   */
+  private async demoteMemberships(trx: Transaction<any>, column: 'person_sourced_id' | 'class_sourced_id', ids: readonly string[]): Promise<RosterIssue[]> {
+    const issues: RosterIssue[] = [];
+    for (const part of slices(ids)) {
+      const rows = await trx.deleteFrom('class_member').where('tenant_id', '=', this.tenantId).where(column, 'in', part).returningAll().execute();
+      const pending = rows.map((m) => {
+        const enrollment: Enrollment = {
+          sourcedId: m.sourced_id, status: 'active', dateLastModified: undefined, metadata: {},
+          classSourcedId: m.class_sourced_id, userSourcedId: m.person_sourced_id, schoolSourcedId: '', role: m.role, primary: m.is_primary ?? undefined,
+          beginDate: dateText(m.begin_date), endDate: dateText(m.end_date),
+        };
+        const issue =
+          column === 'class_sourced_id'
+            ? gradientIssue('GRADIENT_ENROLLMENT_CLASS_UNKNOWN', `class ${m.class_sourced_id} left Gradient, so ${m.person_sourced_id}'s membership in it was taken out; it returns with the class`, { entity: 'enrollments', sourcedId: m.sourced_id, field: 'classSourcedId' })
+            : gradientIssue('GRADIENT_ENROLLMENT_PERSON_UNKNOWN', `${m.person_sourced_id} left Gradient, so their membership in class ${m.class_sourced_id} was taken out; it returns with them`, { entity: 'enrollments', sourcedId: m.sourced_id, field: 'userSourcedId' });
+        issues.push(issue);
+        return { enrollment, code: issue.code };
+      });
+      await this.keepPending(trx, pending);
+    }
+    return issues;
+  }
+
+  /** Reports memberships taken out by a change elsewhere, counted like rejections. */
+  private demoted(found: readonly RosterIssue[], tally: TargetCounts, issues: RosterIssue[]): void {
+    for (const issue of found) {
+      issues.push(issue);
+      tally[issue.severity === 'error' ? 'errors' : 'skipped']++;
+    }
+  }
+
+  /** Takes the pending enrollments whose class and person Gradient now holds, and the class terms it now holds. */
+  private async materializePending(trx: Transaction<any>, tally: TargetCounts): Promise<void> {
+    await trx
+      .insertInto('class_term')
+      .columns(['tenant_id', 'class_sourced_id', 'term_sourced_id'])
+      .expression(
+        trx
+          .selectFrom('pending_class_term as p')
+          .innerJoin('term as t', (j) => j.onRef('t.tenant_id', '=', 'p.tenant_id').onRef('t.sourced_id', '=', 'p.term_sourced_id'))
+          .innerJoin('class as c', (j) => j.onRef('c.tenant_id', '=', 'p.tenant_id').onRef('c.sourced_id', '=', 'p.class_sourced_id'))
+          .select(['p.tenant_id', 'p.class_sourced_id', 'p.term_sourced_id'])
+          .where('p.tenant_id', '=', this.tenantId),
+      )
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+    await trx
+      .deleteFrom('pending_class_term as p')
+      .where('p.tenant_id', '=', this.tenantId)
+      .where(({ exists, selectFrom }) => exists(selectFrom('class_term as ct').select('ct.class_sourced_id').whereRef('ct.tenant_id', '=', 'p.tenant_id').whereRef('ct.class_sourced_id', '=', 'p.class_sourced_id').whereRef('ct.term_sourced_id', '=', 'p.term_sourced_id')))
+      .execute();
+    let after = '';
+    for (;;) {
+      const page = await trx
+        .selectFrom('pending_membership as p')
+        .select(['p.sourced_id', 'p.record'])
+        .where('p.tenant_id', '=', this.tenantId)
+        .where('p.sourced_id', '>', after)
+        .where(({ exists, selectFrom }) => exists(selectFrom('class as c').select('c.sourced_id').whereRef('c.tenant_id', '=', 'p.tenant_id').whereRef('c.sourced_id', '=', 'p.class_sourced_id')))
+        .where(({ or, exists, selectFrom }) =>
+          or([
+            exists(selectFrom('staff_member as s').select('s.sourced_id').whereRef('s.tenant_id', '=', 'p.tenant_id').whereRef('s.sourced_id', '=', 'p.person_sourced_id')),
+            exists(selectFrom('student as s').select('s.sourced_id').whereRef('s.tenant_id', '=', 'p.tenant_id').whereRef('s.sourced_id', '=', 'p.person_sourced_id')),
+          ]),
+        )
+        .orderBy('p.sourced_id')
+        .limit(ROWS_PER_STATEMENT)
+        .execute();
+      if (page.length === 0) return;
+      after = page[page.length - 1]!.sourced_id;
+      const outcomes = await this.upsertMemberships(trx, page.map((r) => r.record as Enrollment), tally, [], true);
+      for (const o of outcomes.values()) if (o === 'created') tally.created++;
+    }
+  }
+
   /** Deletes records of `entity` and what hangs on them; returns how many Gradient held. */
-  private async remove(trx: Transaction<any>, entity: RosterEntity, sourcedIds: string[], tally: TargetCounts): Promise<number> {
+  private async remove(trx: Transaction<any>, entity: RosterEntity, sourcedIds: string[], tally: TargetCounts, memberships: () => TargetCounts, issues: RosterIssue[]): Promise<number> {
     const tables: Partial<Record<RosterEntity, readonly string[]>> = {
       orgs: ['organization'],
       academicSessions: ['term'],
       classes: ['class'],
       users: ['staff_member', 'student'],
-      enrollments: ['class_member'],
-    };
-    // What hangs on a record goes with it, even when the source did not send those deletions.
-    const dependents: Partial<Record<RosterEntity, readonly [string, string][]>> = {
-      academicSessions: [['class_term', 'term_sourced_id']],
-      classes: [
-        ['class_member', 'class_sourced_id'],
-        ['class_term', 'class_sourced_id'],
-      ],
-      users: [['class_member', 'person_sourced_id']],
+      enrollments: ['class_member', 'pending_membership'],
     };
     if (entity === 'classes') for (const id of sourcedIds) this.known.class.set(id, false);
     if (entity === 'users') for (const id of sourcedIds) this.rememberUser(id, undefined);
     let deleted = 0;
     for (const part of slices(sourcedIds)) {
-      for (const [table, column] of dependents[entity] ?? []) await trx.deleteFrom(table).where('tenant_id', '=', this.tenantId).where(column, 'in', part).execute();
-      for (const table of tables[entity] ?? [])
-        deleted += (await trx.deleteFrom(table).where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).returning('sourced_id').execute()).length;
+      // What hangs on a record goes with it, even when the source did not send those deletions;
+      // what would come back with it (memberships, class terms) waits as pending.
+      if (entity === 'users' || entity === 'classes') this.demoted(await this.demoteMemberships(trx, entity === 'users' ? 'person_sourced_id' : 'class_sourced_id', part), memberships(), issues);
+      if (entity === 'classes') {
+        await trx.deleteFrom('class_term').where('tenant_id', '=', this.tenantId).where('class_sourced_id', 'in', part).execute();
+        await trx.deleteFrom('pending_class_term').where('tenant_id', '=', this.tenantId).where('class_sourced_id', 'in', part).execute();
+      }
+      if (entity === 'academicSessions') {
+        const unlinked = await trx.deleteFrom('class_term').where('tenant_id', '=', this.tenantId).where('term_sourced_id', 'in', part).returningAll().execute();
+        if (unlinked.length > 0) await trx.insertInto('pending_class_term').values(unlinked).onConflict((oc) => oc.doNothing()).execute();
+      }
+      for (const table of tables[entity] ?? []) {
+        const gone = (await trx.deleteFrom(table).where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).returning('sourced_id').execute()).length;
+        if (table !== 'pending_membership') deleted += gone;
+      }
     }
     // A deletion of a record Gradient never held (not taken, or deleted already by a replayed batch) changes nothing.
     tally.unchanged += sourcedIds.length - deleted;
     return deleted;
   }
+}
+
+/** A date column's value as `YYYY-MM-DD` (pg gives a Date at local midnight), or undefined. */
+function dateText(value: unknown): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (value instanceof Date) return `${value.getFullYear()}-${String(value.getMonth() + 1).padStart(2, '0')}-${String(value.getDate()).padStart(2, '0')}`;
+  return String(value).slice(0, 10);
 }
 
 /**

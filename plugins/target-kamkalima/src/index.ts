@@ -1,11 +1,12 @@
 import type { PluginContext } from '@rosterbridge/core';
 import { kamkalimaMigrations } from './kamkalima-migrations';
 import { KamkalimaSession } from './kamkalima-session';
-import { type KamkalimaSettings, currentSchoolYear, todayIn } from './kamkalima-settings';
+import { type KamkalimaSettings, currentAcademicYear, todayIn } from './kamkalima-settings';
 
 export { KamkalimaIssueCodes, type KamkalimaIssueCode } from './kamkalima-issues';
 export { KamkalimaSession } from './kamkalima-session';
-export { type KamkalimaSettings, currentSchoolYear } from './kamkalima-settings';
+export { type AcademicYear, type KamkalimaSettings, currentAcademicYear, currentSchoolYear, sessionInAcademicYear } from './kamkalima-settings';
+export { gradesIncompatible } from './kamkalima-rules';
 
 /** Migrations of the `plugin_target_kamkalima` schema. */
 export const migrations = kamkalimaMigrations;
@@ -17,9 +18,9 @@ export function activate(context: PluginContext): void {
       async open(tenant) {
         const settings = await tenant.settings<KamkalimaSettings>();
         const today = settings.today ?? todayIn(tenant.info().timezone);
-        const schoolYear = currentSchoolYear(today, settings.academicYearStartMonth);
-        tenant.logger.debug({ today, schoolYear }, 'opening Kamkalima target');
-        return new KamkalimaSession(context.storage.db, tenant, schoolYear);
+        const year = currentAcademicYear(today, settings.academicYearStartMonth);
+        tenant.logger.debug({ today, year }, 'opening Kamkalima target');
+        return new KamkalimaSession(context.storage.db, tenant, year);
       },
     }),
   );

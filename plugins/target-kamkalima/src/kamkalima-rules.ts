@@ -12,7 +12,8 @@ import {
   type RosterRecord,
   type User,
 } from '@rosterbridge/core';
-import { kamkalimaIssue } from './kamkalima-issues';
+import { type KamkalimaIssueCode, kamkalimaIssue } from './kamkalima-issues';
+import { type AcademicYear, sessionInAcademicYear } from './kamkalima-settings';
 
 /** A kysely instance or transaction bound to the Kamkalima schema. */
 export type KamkalimaDb = Kysely<any>;
@@ -23,12 +24,16 @@ export interface KamkalimaRow {
   values: Record<string, unknown>;
 }
 
+/** The warning codes of records Kamkalima has no place for, reported grouped per batch (see {@link Verdict}). */
+export type KamkalimaSkipCode = Extract<KamkalimaIssueCode, 'KAMKALIMA_ORG_NOT_SCHOOL' | 'KAMKALIMA_USER_ROLE_NOT_IMPORTED' | 'KAMKALIMA_ENROLLMENT_ROLE_NOT_IMPORTED' | 'KAMKALIMA_ENTITY_NOT_IMPORTED'>;
+
 /**
  * What a product rule makes of one record: taken (with warnings that keep it), held back (an issue
- * says why; kept in `held_record` and judged again once what it depends on changes), or ignored
- * (something Kamkalima has no place for: a district org, a guardian, an administrator enrollment).
+ * says why; kept in `held_record` and judged again once what it depends on changes), or skipped
+ * (something Kamkalima has no place for: a district org, a guardian, an administrator enrollment;
+ * counted as skipped and reported in one warning per reason with examples).
  */
-export type Verdict = { take: KamkalimaRow; warnings: RosterIssue[] } | { hold: RosterIssue } | { ignore: true };
+export type Verdict = { take: KamkalimaRow; warnings: RosterIssue[] } | { hold: RosterIssue } | { skip: KamkalimaSkipCode };
 
 /** The rules of one entity: how records are judged, where they go, and what else moves with them. */
 export interface EntityRules<E extends RosterEntity = RosterEntity> {
@@ -43,22 +48,33 @@ export interface EntityRules<E extends RosterEntity = RosterEntity> {
 /** What the rules need to know of the tenant. */
 export interface RuleContext {
   tenantId: string;
-  /** The academic year in use, as OneRoster's `schoolYear` (the year it ends in). */
-  schoolYear: number;
-  /** The school of rows this session wrote (null: removed), for enrollments' look-ups; see {@link KnownSchools}. */
-  known?: KnownSchools;
+  /** The academic year in use, with its dates. */
+  year: AcademicYear;
+  /** The school and grades of rows this session wrote (null: removed); see {@link KnownPlacements}. */
+  known?: KnownPlacements;
+}
+
+/** Where a classroom, teacher or student is in Kamkalima: its school and its grade(s). */
+export interface Placement {
+  school: string;
+  grades: readonly string[];
 }
 
 /**
- * The school of each classroom, teacher and student row a session wrote (null where it removed
+ * The placement of each classroom, teacher and student row a session wrote (null where it removed
  * one), kept for the session's later batches: a first sync's enrollments name the classes and users
  * its earlier batches wrote, and need not look them up. Ids not here (rows of earlier runs) are
  * looked up. Every path that writes or deletes such a row updates it.
  */
-export type KnownSchools = Record<'classroom' | 'teacher' | 'student', Map<string, string | null>>;
+export type KnownPlacements = Record<'classroom' | 'teacher' | 'student', Map<string, Placement | null>>;
 
-export function knownSchools(): KnownSchools {
+export function knownPlacements(): KnownPlacements {
   return { classroom: new Map(), teacher: new Map(), student: new Map() };
+}
+
+/** The placement a classroom, teacher or student row gives (`grades`, or a student's one `grade`). */
+export function placementOf(row: Record<string, unknown>): Placement {
+  return { school: row.school_sourced_id as string, grades: (row.grades as string[] | undefined) ?? [row.grade as string] };
 }
 
 /** `column = any(ids)`, for a list of sourcedIds. */
@@ -76,6 +92,24 @@ async function existing(db: KamkalimaDb, table: string, tenantId: string, ids: r
   return new Set(rows.map((r) => r.sourced_id as string));
 }
 
+/** The sourcedIds among `ids` that `table` does not hold. */
+async function missing(db: KamkalimaDb, table: string, tenantId: string, ids: readonly string[]): Promise<string[]> {
+  const held = await existing(db, table, tenantId, ids);
+  return [...new Set(ids)].filter((id) => !held.has(id));
+}
+
+/**
+ * Whether a member's grades are incompatible with a class's (the seed: grades must be "compatible
+ * with the grades in each of the 3 components [Courses, Classes, and Users]"): a student's one
+ * grade must be among the class's; a teacher's grades must share one with the class's. A teacher
+ * with no grades is not judged: the seed lets a teacher have grades ("can have"), it does not
+ * require them.
+ */
+export function gradesIncompatible(role: 'teacher' | 'student', memberGrades: readonly string[], classGrades: readonly string[]): boolean {
+  if (role === 'teacher' && memberGrades.length === 0) return false;
+  return !memberGrades.some((g) => classGrades.includes(g));
+}
+
 /**
  * Builds the held-back form of an enrollment from its membership row (when a class or user it
  * links leaves Kamkalima): enough for the enrollment rules to judge it again.
@@ -85,6 +119,27 @@ function enrollmentFromMembership(m: { sourced_id: string; classroom_sourced_id:
     sourcedId: m.sourced_id, status: 'active', dateLastModified: undefined, metadata: {},
     classSourcedId: m.classroom_sourced_id, userSourcedId: m.member_sourced_id, schoolSourcedId: schoolSourcedId ?? '',
     role: m.role as Enrollment['role'], primary: m.is_primary ?? undefined,
+  };
+}
+
+/** The classroom columns a held-back class is rebuilt from. */
+const CLASSROOM_COLUMNS = ['sourced_id', 'title', 'code', 'course_sourced_id', 'school_sourced_id', 'grades', 'term_sourced_ids'] as const;
+
+/** Builds the held-back form of a class from its classroom row, with the terms it names. */
+function classFromRow(r: { sourced_id: string; title: string; code: string | null; course_sourced_id: string; school_sourced_id: string; grades: GradeLevel[] }, termSourcedIds: string[]): RosterClass {
+  return {
+    sourcedId: r.sourced_id, status: 'active', dateLastModified: undefined, metadata: {},
+    title: r.title, classCode: r.code ?? undefined, courseSourcedId: r.course_sourced_id, schoolSourcedId: r.school_sourced_id,
+    grades: r.grades, termSourcedIds, classType: 'scheduled', subjects: [], subjectCodes: [], periods: [],
+  };
+}
+
+/** Builds the held-back form of a user from its teacher, student or administrator row, in the schools given. */
+function userFromRow(role: 'teacher' | 'student' | 'administrator', r: Record<string, any>, orgSourcedIds: string[]): User {
+  return {
+    sourcedId: r.sourced_id, status: 'active', dateLastModified: undefined, metadata: {},
+    enabledUser: r.active, orgSourcedIds, role, username: r.username, userIds: [], givenName: r.given_name, familyName: r.family_name,
+    email: r.email ?? undefined, agentSourcedIds: [], grades: r.grades ?? (r.grade ? [r.grade] : []),
   };
 }
 
@@ -111,7 +166,8 @@ export async function holdRecords(db: KamkalimaDb, tenantId: string, entity: Ros
 
 /**
  * Moves the memberships among `where` that no longer hold (their class or member left Kamkalima,
- * or the member's school is not the class's) to the held records, with a warning each.
+ * the member's school is not the class's, or their grades no longer fit) to the held records, with
+ * an issue each.
  */
 async function demoteMemberships(db: KamkalimaDb, tenantId: string, column: 'member_sourced_id' | 'classroom_sourced_id', ids: readonly string[]): Promise<RosterIssue[]> {
   if (ids.length === 0) return [];
@@ -120,44 +176,71 @@ async function demoteMemberships(db: KamkalimaDb, tenantId: string, column: 'mem
     .leftJoin('classroom as c', (j) => j.onRef('c.tenant_id', '=', 'm.tenant_id').onRef('c.sourced_id', '=', 'm.classroom_sourced_id'))
     .leftJoin('teacher as t', (j) => j.onRef('t.tenant_id', '=', 'm.tenant_id').onRef('t.sourced_id', '=', 'm.member_sourced_id').on('m.role', '=', 'teacher'))
     .leftJoin('student as s', (j) => j.onRef('s.tenant_id', '=', 'm.tenant_id').onRef('s.sourced_id', '=', 'm.member_sourced_id').on('m.role', '=', 'student'))
-    .select(['m.sourced_id', 'm.classroom_sourced_id', 'm.member_sourced_id', 'm.role', 'm.is_primary', 'c.school_sourced_id as class_school'])
+    .select(['m.sourced_id', 'm.classroom_sourced_id', 'm.member_sourced_id', 'm.role', 'm.is_primary', 'c.school_sourced_id as class_school', 'c.grades as class_grades'])
     .select(sql<string | null>`coalesce(t.school_sourced_id, s.school_sourced_id)`.as('member_school'))
+    .select(sql<string[]>`coalesce(t.grades, array[s.grade])`.as('member_grades'))
     .where('m.tenant_id', '=', tenantId)
     .where(anyOf(`m.${column}`, ids))
-    .where(sql<boolean>`(c.sourced_id is null or coalesce(t.school_sourced_id, s.school_sourced_id) is distinct from c.school_sourced_id)`)
+    .where(
+      sql<boolean>`(c.sourced_id is null or coalesce(t.school_sourced_id, s.school_sourced_id) is distinct from c.school_sourced_id
+        or (m.role = 'student' and not (s.grade = any(c.grades)))
+        or (m.role = 'teacher' and cardinality(t.grades) > 0 and not (t.grades && c.grades)))`,
+    )
     .execute();
   if (rows.length === 0) return [];
   const issues: RosterIssue[] = [];
   const held: { record: RosterRecord; code: string }[] = [];
   for (const m of rows) {
-    const issue = judgeMembership(m.sourced_id, m.classroom_sourced_id, m.member_sourced_id, m.role, m.class_school, m.member_school);
+    const klass = m.class_school ? { school: m.class_school, grades: m.class_grades } : null;
+    const member = m.member_school ? { school: m.member_school, grades: m.member_grades } : null;
+    const issue = judgeMembership(m.sourced_id, m.classroom_sourced_id, m.member_sourced_id, m.role, klass, member);
     if (!issue) continue;
     issues.push(issue);
     held.push({ record: enrollmentFromMembership(m, m.class_school), code: issue.code });
   }
   await holdRecords(db, tenantId, 'enrollments', held);
-  await db.deleteFrom('class_membership').where('tenant_id', '=', tenantId).where(anyOf('sourced_id', rows.map((r) => r.sourced_id))).execute();
+  await db.deleteFrom('class_membership').where('tenant_id', '=', tenantId).where(anyOf('sourced_id', held.map((h) => h.record.sourcedId))).execute();
   return issues;
 }
 
-function judgeMembership(sourcedId: string, classSourcedId: string, userSourcedId: string, role: string, classSchool: string | null | undefined, memberSchool: string | null | undefined): RosterIssue | undefined {
+/** Why a teacher's or student's enrollment in a class cannot be a Kamkalima membership, or undefined when it can. */
+function judgeMembership(sourcedId: string, classSourcedId: string, userSourcedId: string, role: string, klass: Placement | null | undefined, member: Placement | null | undefined): RosterIssue | undefined {
   const where = { entity: 'enrollments' as const, sourcedId };
-  if (!classSchool)
-    return kamkalimaIssue('KAMKALIMA_ENROLLMENT_NOT_LINKED', `class ${classSourcedId} is not in Kamkalima (see its own issue), so ${userSourcedId} is not placed in it`, { ...where, field: 'classSourcedId' });
-  if (!memberSchool)
-    return kamkalimaIssue('KAMKALIMA_ENROLLMENT_NOT_LINKED', `user ${userSourcedId} is not a Kamkalima ${role} (see the user's own issue, or the user's role), so is not placed in class ${classSourcedId}`, { ...where, field: 'userSourcedId' });
-  if (memberSchool !== classSchool)
+  if (!klass)
+    return kamkalimaIssue('KAMKALIMA_ENROLLMENT_NOT_LINKED', `class ${classSourcedId} is not in Kamkalima (see its own issue), so ${userSourcedId} is not placed in it until it is`, { ...where, field: 'classSourcedId' });
+  if (!member)
+    return kamkalimaIssue('KAMKALIMA_ENROLLMENT_NOT_LINKED', `user ${userSourcedId} is not a Kamkalima ${role} (see the user's own issue, or the user's role), so is not placed in class ${classSourcedId} until they are`, { ...where, field: 'userSourcedId' });
+  if (member.school !== klass.school)
     return kamkalimaIssue(
       'KAMKALIMA_ENROLLMENT_OTHER_SCHOOL',
-      `class ${classSourcedId} is at school ${classSchool}, but ${userSourcedId} belongs to school ${memberSchool} in Kamkalima (a user belongs to one school, the first listed); the enrollment is ignored`,
+      `class ${classSourcedId} is at school ${klass.school}, but ${userSourcedId} belongs to school ${member.school} in Kamkalima (a user belongs to one school, the first listed); the enrollment is ignored`,
       { ...where, field: 'schoolSourcedId' },
+    );
+  if (gradesIncompatible(role as 'teacher' | 'student', member.grades, klass.grades))
+    return kamkalimaIssue(
+      'KAMKALIMA_ENROLLMENT_GRADE_MISMATCH',
+      role === 'student'
+        ? `student ${userSourcedId} is in grade ${member.grades.join(', ')}, which class ${classSourcedId} (grades ${klass.grades.join(', ')}) does not teach; fix the student's grade, the class's grades or the enrollment`
+        : `teacher ${userSourcedId} teaches grades ${member.grades.join(', ')}, none of which class ${classSourcedId} (grades ${klass.grades.join(', ')}) has; fix the teacher's or the class's grades`,
+      { ...where, field: 'userSourcedId' },
     );
   return undefined;
 }
 
+/** Holds back the classrooms among `rows` with `issue`, and the memberships in them. */
+async function holdClassrooms(db: KamkalimaDb, tenantId: string, known: KnownPlacements | undefined, held: { record: RosterClass; issue: RosterIssue }[]): Promise<RosterIssue[]> {
+  if (held.length === 0) return [];
+  await holdRecords(db, tenantId, 'classes', held.map((h) => ({ record: h.record, code: h.issue.code })));
+  const ids = held.map((h) => h.record.sourcedId);
+  await db.deleteFrom('classroom').where('tenant_id', '=', tenantId).where(anyOf('sourced_id', ids)).execute();
+  for (const id of ids) known?.classroom.set(id, null);
+  return [...held.map((h) => h.issue), ...(await demoteMemberships(db, tenantId, 'classroom_sourced_id', ids))];
+}
+
 /** The rules of every entity Kamkalima consumes, in referential order. */
 export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEntity, 'demographics'>]: EntityRules<E> } {
-  const { tenantId, schoolYear, known } = context;
+  const { tenantId, year, known } = context;
+  const schoolYear = year.schoolYear;
   return {
     orgs: {
       entity: 'orgs',
@@ -166,49 +249,109 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
         return orgs.map((org): Verdict =>
           org.type === 'school'
             ? { take: { table: 'school', values: { tenant_id: tenantId, sourced_id: org.sourcedId, name: org.name, identifier: org.identifier ?? null } }, warnings: [] }
-            : { ignore: true },
+            : { skip: 'KAMKALIMA_ORG_NOT_SCHOOL' },
         );
       },
-      // A school that left takes its system teacher-admin account with it.
+      // A school that left takes with it its system teacher-admin account and what is placed in it:
+      // classrooms and users there are held back (and taken again if it returns), courses lose it.
       async cascade(db, orgIds) {
-        await db
-          .deleteFrom('teacher_admin_account')
-          .where('tenant_id', '=', tenantId)
-          .where(anyOf('school_sourced_id', orgIds))
-          .where(({ not, exists, selectFrom }) =>
-            not(exists(selectFrom('school as s').select('s.sourced_id').where('s.tenant_id', '=', tenantId).whereRef('s.sourced_id', '=', 'teacher_admin_account.school_sourced_id'))),
-          )
-          .execute();
-        return [];
+        const gone = await missing(db, 'school', tenantId, orgIds);
+        if (gone.length === 0) return [];
+        await db.deleteFrom('teacher_admin_account').where('tenant_id', '=', tenantId).where(anyOf('school_sourced_id', gone)).execute();
+        await db.updateTable('course').set({ school_sourced_id: null }).where('tenant_id', '=', tenantId).where(anyOf('school_sourced_id', gone)).execute();
+        const classrooms = await db.selectFrom('classroom').select(CLASSROOM_COLUMNS).where('tenant_id', '=', tenantId).where(anyOf('school_sourced_id', gone)).execute();
+        const issues = await holdClassrooms(
+          db,
+          tenantId,
+          known,
+          classrooms.map((r) => ({
+            record: classFromRow(r, r.term_sourced_ids),
+            issue: kamkalimaIssue('KAMKALIMA_CLASS_SCHOOL_MISSING', `class "${r.title}" is taught at ${r.school_sourced_id}, which is no longer a Kamkalima school`, { entity: 'classes', sourcedId: r.sourced_id, field: 'schoolSourcedId' }),
+          })),
+        );
+        const held: { record: RosterRecord; code: string }[] = [];
+        const removed: string[] = [];
+        for (const role of ['teacher', 'student'] as const) {
+          const people = await db.selectFrom(role).selectAll().where('tenant_id', '=', tenantId).where(anyOf('school_sourced_id', gone)).execute();
+          for (const r of people) {
+            const issue = kamkalimaIssue('KAMKALIMA_USER_WITHOUT_SCHOOL', `${role} ${r.username}'s school ${r.school_sourced_id} is no longer a Kamkalima school`, { entity: 'users', sourcedId: r.sourced_id, field: 'orgSourcedIds' });
+            issues.push(issue);
+            held.push({ record: userFromRow(role, r, [r.school_sourced_id]), code: issue.code });
+            known?.[role].set(r.sourced_id, null);
+          }
+          if (people.length > 0) await db.deleteFrom(role).where('tenant_id', '=', tenantId).where(anyOf('sourced_id', people.map((r) => r.sourced_id))).execute();
+          removed.push(...people.map((r) => r.sourced_id));
+        }
+        const administrators = await db.selectFrom('administrator').selectAll().where('tenant_id', '=', tenantId).where(sql<boolean>`school_sourced_ids && ${gone}::text[]`).execute();
+        for (const r of administrators) {
+          const left = (r.school_sourced_ids as string[]).filter((id) => !gone.includes(id));
+          if (left.length > 0) {
+            await db.updateTable('administrator').set({ school_sourced_ids: left }).where('tenant_id', '=', tenantId).where('sourced_id', '=', r.sourced_id).execute();
+            continue;
+          }
+          const issue = kamkalimaIssue('KAMKALIMA_USER_WITHOUT_SCHOOL', `administrator ${r.username}'s schools are no longer Kamkalima schools`, { entity: 'users', sourcedId: r.sourced_id, field: 'orgSourcedIds' });
+          issues.push(issue);
+          held.push({ record: userFromRow('administrator', r, r.school_sourced_ids), code: issue.code });
+          await db.deleteFrom('administrator').where('tenant_id', '=', tenantId).where('sourced_id', '=', r.sourced_id).execute();
+        }
+        await holdRecords(db, tenantId, 'users', held);
+        return [...issues, ...(await demoteMemberships(db, tenantId, 'member_sourced_id', removed))];
       },
     },
 
     academicSessions: {
       entity: 'academicSessions',
       tables: ['term'],
-      async judge(_db, sessions: readonly AcademicSession[]) {
+      async judge(db, sessions: readonly AcademicSession[]) {
+        const current = new Set(sessions.filter((s) => sessionInAcademicYear(s, year)).map((s) => s.sourcedId));
+        const parents = await existing(db, 'term', tenantId, sessions.flatMap((s) => (s.parentSourcedId ? [s.parentSourcedId] : [])));
         return sessions.map((session): Verdict => {
-          const year = Number(session.schoolYear) || Number(session.endDate.slice(0, 4));
-          if (year !== schoolYear) {
+          if (!current.has(session.sourcedId)) {
             return {
               hold: kamkalimaIssue(
                 'KAMKALIMA_SESSION_NOT_CURRENT_YEAR',
-                `${session.type} "${session.title}" belongs to school year ${year}, not the current academic year (${schoolYear - 1}–${schoolYear}); Kamkalima ignores it`,
-                { entity: 'academicSessions', sourcedId: session.sourcedId, field: 'schoolYear' },
+                `${session.type} "${session.title}" runs ${session.startDate} to ${session.endDate}, outside the current academic year (${year.startsOn} to ${year.endsOn}); Kamkalima ignores it`,
+                { entity: 'academicSessions', sourcedId: session.sourcedId, field: 'startDate' },
               ),
             };
           }
+          const parent = session.parentSourcedId && (parents.has(session.parentSourcedId) || current.has(session.parentSourcedId)) ? session.parentSourcedId : null;
           return {
             take: {
               table: 'term',
               values: {
-                tenant_id: tenantId, sourced_id: session.sourcedId, title: session.title, kind: session.type, school_year: year,
-                starts_on: session.startDate, ends_on: session.endDate, parent_sourced_id: session.parentSourcedId ?? null,
+                tenant_id: tenantId, sourced_id: session.sourcedId, title: session.title, kind: session.type, school_year: schoolYear,
+                starts_on: session.startDate, ends_on: session.endDate, parent_sourced_id: parent,
               },
             },
             warnings: [],
           };
         });
+      },
+      // A term that left: its child terms lose their parent, classrooms lose it from their terms,
+      // and a classroom left with no term of the current year is held back.
+      async cascade(db, sessionIds) {
+        const gone = await missing(db, 'term', tenantId, sessionIds);
+        if (gone.length === 0) return [];
+        await db.updateTable('term').set({ parent_sourced_id: null }).where('tenant_id', '=', tenantId).where(anyOf('parent_sourced_id', gone)).execute();
+        const classrooms = await db.selectFrom('classroom').select(CLASSROOM_COLUMNS).where('tenant_id', '=', tenantId).where(sql<boolean>`term_sourced_ids && ${gone}::text[]`).execute();
+        const held: { record: RosterClass; issue: RosterIssue }[] = [];
+        for (const r of classrooms) {
+          const left = (r.term_sourced_ids as string[]).filter((id) => !gone.includes(id));
+          if (left.length > 0) {
+            await db.updateTable('classroom').set({ term_sourced_ids: left }).where('tenant_id', '=', tenantId).where('sourced_id', '=', r.sourced_id).execute();
+            continue;
+          }
+          held.push({
+            record: classFromRow(r, r.term_sourced_ids),
+            issue: kamkalimaIssue('KAMKALIMA_CLASS_NOT_CURRENT_YEAR', `class "${r.title}" runs in ${r.term_sourced_ids.join(', ')}, none of which is now a session of the current academic year; Kamkalima ignores it`, {
+              entity: 'classes',
+              sourcedId: r.sourced_id,
+              field: 'termSourcedIds',
+            }),
+          });
+        }
+        return holdClassrooms(db, tenantId, known, held);
       },
     },
 
@@ -244,24 +387,15 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
           .where(anyOf('c.course_sourced_id', courseIds))
           .where(sql<boolean>`(k.sourced_id is null or not (c.grades <@ k.grades))`)
           .execute();
-        if (rows.length === 0) return [];
-        const issues: RosterIssue[] = [];
-        const held: { record: RosterRecord; code: string }[] = [];
-        for (const r of rows) {
-          const record: RosterClass = {
-            sourcedId: r.sourced_id, status: 'active', dateLastModified: undefined, metadata: {},
-            title: r.title, classCode: r.code ?? undefined, courseSourcedId: r.course_sourced_id, schoolSourcedId: r.school_sourced_id,
-            grades: r.grades, termSourcedIds: r.term_sourced_ids, classType: 'scheduled', subjects: [], subjectCodes: [], periods: [],
-          };
-          const issue = classGradeIssue(record, r.course_grades);
-          issues.push(issue);
-          held.push({ record, code: issue.code });
-        }
-        await holdRecords(db, tenantId, 'classes', held);
-        const ids = rows.map((r) => r.sourced_id);
-        await db.deleteFrom('classroom').where('tenant_id', '=', tenantId).where(anyOf('sourced_id', ids)).execute();
-        for (const id of ids) known?.classroom.set(id, null);
-        return [...issues, ...(await demoteMemberships(db, tenantId, 'classroom_sourced_id', ids))];
+        return holdClassrooms(
+          db,
+          tenantId,
+          known,
+          rows.map((r) => {
+            const record = classFromRow(r, r.term_sourced_ids);
+            return { record, issue: classGradeIssue(record, r.course_grades) };
+          }),
+        );
       },
     },
 
@@ -279,7 +413,8 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
         }
         return classes.map((klass): Verdict => {
           const where = { entity: 'classes' as const, sourcedId: klass.sourcedId };
-          if (!klass.termSourcedIds.some((t) => terms.has(t))) {
+          const currentTerms = [...new Set(klass.termSourcedIds.filter((t) => terms.has(t)))];
+          if (currentTerms.length === 0) {
             return {
               hold: kamkalimaIssue(
                 'KAMKALIMA_CLASS_NOT_CURRENT_YEAR',
@@ -301,7 +436,7 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
               table: 'classroom',
               values: {
                 tenant_id: tenantId, sourced_id: klass.sourcedId, title: klass.title, code: klass.classCode ?? null, course_sourced_id: klass.courseSourcedId,
-                school_sourced_id: klass.schoolSourcedId, grades: sortedGrades(klass.grades), term_sourced_ids: klass.termSourcedIds,
+                school_sourced_id: klass.schoolSourcedId, grades: sortedGrades(klass.grades), term_sourced_ids: currentTerms,
               },
             },
             warnings: [],
@@ -317,7 +452,7 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
       async judge(db, users: readonly User[]) {
         const schools = await existing(db, 'school', tenantId, users.flatMap((u) => u.orgSourcedIds));
         return users.map((user): Verdict => {
-          if (user.role !== 'teacher' && user.role !== 'student' && user.role !== 'administrator') return { ignore: true };
+          if (user.role !== 'teacher' && user.role !== 'student' && user.role !== 'administrator') return { skip: 'KAMKALIMA_USER_ROLE_NOT_IMPORTED' };
           const where = { entity: 'users' as const, sourcedId: user.sourcedId };
           const userSchools = [...new Set(user.orgSourcedIds.filter((o) => schools.has(o)))];
           if (userSchools.length === 0) {
@@ -350,7 +485,20 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
             : { take: { table: 'student', values: { ...values, grade: user.grades[0] } }, warnings };
         });
       },
-      cascade: (db, userIds) => demoteMemberships(db, tenantId, 'member_sourced_id', userIds),
+      // A user changed or left: memberships that no longer hold are held back, and a teacher-admin
+      // account assigned to a teacher Kamkalima no longer has is unassigned.
+      async cascade(db, userIds) {
+        await db
+          .updateTable('teacher_admin_account')
+          .set({ assigned_teacher_sourced_id: null })
+          .where('tenant_id', '=', tenantId)
+          .where(anyOf('assigned_teacher_sourced_id', userIds))
+          .where(({ not, exists, selectFrom }) =>
+            not(exists(selectFrom('teacher as t').select('t.sourced_id').where('t.tenant_id', '=', tenantId).whereRef('t.sourced_id', '=', 'teacher_admin_account.assigned_teacher_sourced_id'))),
+          )
+          .execute();
+        return demoteMemberships(db, tenantId, 'member_sourced_id', userIds);
+      },
     },
 
     enrollments: {
@@ -359,26 +507,27 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
       async judge(db, enrollments: readonly Enrollment[]) {
         const classIds = enrollments.map((e) => e.classSourcedId);
         const userIds = enrollments.map((e) => e.userSourcedId);
-        const classSchool = new Map<string, string>();
-        const memberSchool = new Map<string, string>();
-        /** The school of each of `ids` the table holds: from what this session wrote, else asked. */
-        const schoolsOf = async (table: keyof KnownSchools, ids: readonly string[], found: (id: string, school: string) => void) => {
+        const classPlacement = new Map<string, Placement>();
+        const memberPlacement = new Map<string, Placement>();
+        /** The placement of each of `ids` the table holds: from what this session wrote, else asked. */
+        const placementsOf = async (table: keyof KnownPlacements, ids: readonly string[], found: (id: string, placement: Placement) => void) => {
           const ask: string[] = [];
           for (const id of new Set(ids)) {
-            const school = known?.[table].get(id);
-            if (school === undefined) ask.push(id);
-            else if (school !== null) found(id, school);
+            const placement = known?.[table].get(id);
+            if (placement === undefined) ask.push(id);
+            else if (placement !== null) found(id, placement);
           }
           if (ask.length === 0) return;
-          for (const r of await db.selectFrom(table).select(['sourced_id', 'school_sourced_id']).where('tenant_id', '=', tenantId).where(anyOf('sourced_id', ask)).execute()) found(r.sourced_id, r.school_sourced_id);
+          const grades = table === 'student' ? 'grade' : 'grades';
+          for (const r of await db.selectFrom(table).select(['sourced_id', 'school_sourced_id', grades]).where('tenant_id', '=', tenantId).where(anyOf('sourced_id', ask)).execute()) found(r.sourced_id, placementOf(r));
         };
         if (enrollments.length > 0) {
-          await schoolsOf('classroom', classIds, (id, school) => classSchool.set(id, school));
-          for (const role of ['teacher', 'student'] as const) await schoolsOf(role, userIds, (id, school) => memberSchool.set(`${role}:${id}`, school));
+          await placementsOf('classroom', classIds, (id, placement) => classPlacement.set(id, placement));
+          for (const role of ['teacher', 'student'] as const) await placementsOf(role, userIds, (id, placement) => memberPlacement.set(`${role}:${id}`, placement));
         }
         return enrollments.map((e): Verdict => {
-          if (e.role !== 'teacher' && e.role !== 'student') return { ignore: true };
-          const issue = judgeMembership(e.sourcedId, e.classSourcedId, e.userSourcedId, e.role, classSchool.get(e.classSourcedId), memberSchool.get(`${e.role}:${e.userSourcedId}`));
+          if (e.role !== 'teacher' && e.role !== 'student') return { skip: 'KAMKALIMA_ENROLLMENT_ROLE_NOT_IMPORTED' };
+          const issue = judgeMembership(e.sourcedId, e.classSourcedId, e.userSourcedId, e.role, classPlacement.get(e.classSourcedId), memberPlacement.get(`${e.role}:${e.userSourcedId}`));
           if (issue) return { hold: issue };
           return {
             take: { table: 'class_membership', values: { tenant_id: tenantId, sourced_id: e.sourcedId, classroom_sourced_id: e.classSourcedId, member_sourced_id: e.userSourcedId, role: e.role, is_primary: e.primary ?? null } },

@@ -11,7 +11,19 @@ import type {
 } from '@rosterbridge/core';
 import { relaxCommit, upsertRows } from '@rosterbridge/core';
 import { kamkalimaIssue } from './kamkalima-issues';
-import { type EntityRules, type KamkalimaDb, type KamkalimaRow, type KnownSchools, anyOf, holdRecords, kamkalimaRules, knownSchools } from './kamkalima-rules';
+import {
+  type EntityRules,
+  type KamkalimaDb,
+  type KamkalimaRow,
+  type KamkalimaSkipCode,
+  type KnownPlacements,
+  anyOf,
+  holdRecords,
+  kamkalimaRules,
+  knownPlacements,
+  placementOf,
+} from './kamkalima-rules';
+import type { AcademicYear } from './kamkalima-settings';
 
 /** Entities whose held-back records are judged again at the end of every run, in referential order. */
 const HELD_ENTITIES = ['academicSessions', 'courses', 'classes', 'users', 'enrollments'] as const;
@@ -21,12 +33,28 @@ const WRITE_CHUNK = 2000;
 /** Tables cleared by a reset (the teacher-admin accounts are the product's own and stay). */
 const SYNCED_TABLES = ['class_membership', 'teacher', 'student', 'administrator', 'classroom', 'course', 'term', 'school', 'held_record'] as const;
 
-/** `arrival`: records the engine sent (counted, issues reported). `retry`: held records judged again (only what is now taken counts). */
-type Pass = 'arrival' | 'retry';
+/**
+ * `arrival`: records the engine sent (counted, issues reported). `retry`: held records judged again,
+ * with the code each was held for: what is now taken counts as created; one held for another
+ * reason now is reported and counted again (an enrollment whose class came back but whose grade
+ * does not fit it); one held for the same reason was reported when it was held.
+ */
+type Pass = 'arrival' | { retry: ReadonlyMap<string, string> };
+
+/** Sourced ids named in one grouped warning, at most. */
+const EXAMPLES = 5;
+
+const SKIP_REASONS: Record<KamkalimaSkipCode, string> = {
+  KAMKALIMA_ORG_NOT_SCHOOL: 'Kamkalima makes schools of orgs of type school only',
+  KAMKALIMA_USER_ROLE_NOT_IMPORTED: 'Kamkalima has accounts for teachers, students and administrators only',
+  KAMKALIMA_ENROLLMENT_ROLE_NOT_IMPORTED: 'Kamkalima places only teachers and students in classes',
+  KAMKALIMA_ENTITY_NOT_IMPORTED: 'Kamkalima does not use this entity',
+};
 
 class RunResult implements TargetApplyResult {
   readonly counts: Partial<Record<RosterEntity, TargetCounts>> = {};
   readonly issues: RosterIssue[] = [];
+  private readonly skips = new Map<string, { code: KamkalimaSkipCode; entity: RosterEntity; count: number; examples: string[] }>();
   of(entity: RosterEntity): TargetCounts {
     return (this.counts[entity] ??= { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 });
   }
@@ -37,6 +65,22 @@ class RunResult implements TargetApplyResult {
       if (issue.entity) this.of(issue.entity)[issue.severity === 'error' ? 'errors' : 'skipped']++;
     }
   }
+  /** A record Kamkalima has no place for: counted as skipped, and named in its reason's one warning. */
+  skipped(code: KamkalimaSkipCode, entity: RosterEntity, sourcedId: string): void {
+    this.of(entity).skipped++;
+    const key = `${code}:${entity}`;
+    const entry = this.skips.get(key) ?? { code, entity, count: 0, examples: [] };
+    entry.count++;
+    if (entry.examples.length < EXAMPLES) entry.examples.push(sourcedId);
+    this.skips.set(key, entry);
+  }
+  /** The result, with one warning per reason records were skipped for (its count is theirs). */
+  done(): TargetApplyResult {
+    for (const { code, entity, count, examples } of this.skips.values())
+      this.issues.push(kamkalimaIssue(code, `${count} ${entity} record(s) were skipped: ${SKIP_REASONS[code]} (e.g. ${examples.join(', ')}${count > examples.length ? ', …' : ''})`, { entity }));
+    this.skips.clear();
+    return { counts: this.counts, issues: this.issues };
+  }
 }
 
 /**
@@ -45,30 +89,29 @@ class RunResult implements TargetApplyResult {
  */
 export class KamkalimaSession implements RosterTargetSession {
   private readonly rules: Record<string, EntityRules | undefined>;
-  /** Every change of the batch being applied is a creation: rows are written with a plain INSERT first. */
-  private assumeNew = false;
-  /** Schools of the classrooms, teachers and students this session wrote (see {@link KnownSchools}). */
-  private readonly known: KnownSchools = knownSchools();
+  /** Placements of the classrooms, teachers and students this session wrote (see {@link KnownPlacements}). */
+  private readonly known: KnownPlacements = knownPlacements();
 
   constructor(
     private readonly db: KamkalimaDb,
     private readonly tenant: TenantContext,
-    schoolYear: number,
+    year: AcademicYear,
   ) {
-    this.rules = kamkalimaRules({ tenantId: tenant.tenantId, schoolYear, known: this.known }) as unknown as Record<string, EntityRules>;
+    this.rules = kamkalimaRules({ tenantId: tenant.tenantId, year, known: this.known }) as unknown as Record<string, EntityRules>;
   }
 
   async apply(batch: readonly RosterChangeEvent[]): Promise<TargetApplyResult> {
     const result = new RunResult();
-    this.assumeNew = batch.every((e) => e.data.kind === 'created');
+    // Every change a creation: rows are written with a plain INSERT first.
+    const assumeNew = batch.every((e) => e.data.kind === 'created');
     await this.db.transaction().execute(async (trx) => {
       await relaxCommit(trx);
       for (const group of consecutiveGroups(batch)) {
         if (group.deleted) await this.remove(trx, group.entity, [...group.records.keys()], result);
-        else await this.write(trx, group.entity, [...group.records.values()], result, 'arrival');
+        else await this.write(trx, group.entity, [...group.records.values()], result, 'arrival', assumeNew);
       }
     });
-    return result;
+    return result.done();
   }
 
   async finish(): Promise<TargetApplyResult> {
@@ -83,7 +126,7 @@ export class KamkalimaSession implements RosterTargetSession {
         for (;;) {
           const page = await trx
             .selectFrom('held_record')
-            .select(['sourced_id', 'record'])
+            .select(['sourced_id', 'code', 'record'])
             .where('tenant_id', '=', tenantId)
             .where('entity', '=', entity)
             .where('sourced_id', '>', after)
@@ -92,7 +135,8 @@ export class KamkalimaSession implements RosterTargetSession {
             .execute();
           if (page.length === 0) break;
           after = page[page.length - 1]!.sourced_id;
-          await this.write(trx, entity, page.map((r) => r.record as RosterRecord), result, 'retry');
+          const pass: Pass = { retry: new Map(page.map((r) => [r.sourced_id, r.code])) };
+          await this.write(trx, entity, page.map((r) => r.record as RosterRecord), result, pass, false);
         }
       }
       const accounts = await trx
@@ -134,7 +178,7 @@ export class KamkalimaSession implements RosterTargetSession {
         );
       }
     });
-    return result;
+    return result.done();
   }
 
   async reset(): Promise<void> {
@@ -147,11 +191,11 @@ export class KamkalimaSession implements RosterTargetSession {
   dispose(): void {}
 
   /** Judges records of one entity and writes each where its verdict sends it. */
-  private async write(trx: KamkalimaDb, entity: RosterEntity, records: RosterRecord[], result: RunResult, pass: Pass): Promise<void> {
+  private async write(trx: KamkalimaDb, entity: RosterEntity, records: RosterRecord[], result: RunResult, pass: Pass, assumeNew: boolean): Promise<void> {
     const rules = this.rules[entity];
     const counts = result.of(entity);
     if (!rules) {
-      if (pass === 'arrival') counts.skipped += records.length;
+      if (pass === 'arrival') for (const r of records) result.skipped('KAMKALIMA_ENTITY_NOT_IMPORTED', entity, r.sourcedId);
       return;
     }
     const tenantId = this.tenant.tenantId;
@@ -167,13 +211,13 @@ export class KamkalimaSession implements RosterTargetSession {
         result.issues.push(...verdict.warnings);
       } else if ('hold' in verdict) {
         held.push({ record, code: verdict.hold.code });
-        if (pass === 'arrival') {
+        if (pass === 'arrival' || pass.retry.get(record.sourcedId) !== verdict.hold.code) {
           result.issues.push(verdict.hold);
           counts[verdict.hold.severity === 'error' ? 'errors' : 'skipped']++;
         }
       } else {
         released.push(record.sourcedId);
-        if (pass === 'arrival') counts.skipped++;
+        if (pass === 'arrival') result.skipped(verdict.skip, entity, record.sourcedId);
       }
     });
     const ids = records.map((r) => r.sourcedId);
@@ -183,11 +227,11 @@ export class KamkalimaSession implements RosterTargetSession {
       // A record now held, ignored or moved to another table (a role change) leaves this one.
       const gone = ids.filter((id) => !keep.has(id));
       if (gone.length > 0) await trx.deleteFrom(table).where('tenant_id', '=', tenantId).where(anyOf('sourced_id', gone)).execute();
-      const written = await upsert(trx, table, rows, this.assumeNew);
-      const known = this.known[table as keyof KnownSchools] as Map<string, string | null> | undefined;
+      const written = await upsert(trx, table, rows, assumeNew);
+      const known = this.known[table as keyof KnownPlacements] as KnownPlacements[keyof KnownPlacements] | undefined;
       if (known) {
         for (const id of gone) known.set(id, null);
-        for (const r of rows) known.set(r.sourced_id as string, r.school_sourced_id as string);
+        for (const r of rows) known.set(r.sourced_id as string, placementOf(r));
       }
       if (pass === 'arrival') {
         counts.created += written.created;
@@ -206,20 +250,22 @@ export class KamkalimaSession implements RosterTargetSession {
   private async remove(trx: KamkalimaDb, entity: RosterEntity, ids: string[], result: RunResult): Promise<void> {
     const rules = this.rules[entity];
     const counts = result.of(entity);
+    // Deleting a record Kamkalima never held (skipped, held back, or deleted already by a replayed
+    // batch) changes nothing.
     if (!rules) {
-      counts.skipped += ids.length;
+      counts.unchanged += ids.length;
       return;
     }
     const tenantId = this.tenant.tenantId;
     let removed = 0;
     for (const table of rules.tables) {
       const r = await trx.deleteFrom(table).where('tenant_id', '=', tenantId).where(anyOf('sourced_id', ids)).executeTakeFirst();
-      for (const id of ids) (this.known[table as keyof KnownSchools] as Map<string, string | null> | undefined)?.set(id, null);
+      for (const id of ids) this.known[table as keyof KnownPlacements]?.set(id, null);
       removed += Number(r.numDeletedRows);
     }
     await trx.deleteFrom('held_record').where('tenant_id', '=', tenantId).where('entity', '=', entity).where(anyOf('sourced_id', ids)).execute();
     counts.deleted += removed;
-    counts.skipped += ids.length - removed;
+    counts.unchanged += ids.length - removed;
     if (rules.cascade) result.demoted(await rules.cascade(trx, ids));
   }
 }

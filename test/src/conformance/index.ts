@@ -1,1 +1,2 @@
 export * from './source-conformance';
+export * from './target-conformance';

@@ -29,8 +29,6 @@ t.test('the Gradient target conforms', (t) =>
       ref('class_member.person_sourced_id', 'student.sourced_id', { where: "member_kind = 'student'" }),
     ],
     knownGaps: {
-      reenableConverges: 'engine fix pending',
-      rejectedRow: 'engine fix pending',
     },
   }),
 );

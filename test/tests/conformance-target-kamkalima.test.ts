@@ -34,8 +34,6 @@ t.test('the Kamkalima target conforms', (t) =>
       ref('teacher_admin_account.assigned_teacher_sourced_id', 'teacher.sourced_id'),
     ],
     knownGaps: {
-      reenableConverges: 'engine fix pending',
-      rejectedRow: 'engine fix pending',
     },
   }),
 );

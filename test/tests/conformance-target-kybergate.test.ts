@@ -14,10 +14,6 @@ t.test('the KyberGate target conforms', (t) =>
       ref('classroom_member.school_sourced_id', 'school.sourced_id'),
     ],
     knownGaps: {
-      references:
-        'KyberGate stores classroom members whose classroom or user it lacks (seen: members of a class the source did not send, of a user it did not send, of users it rejected for a missing email)',
-      reenableConverges: 'engine fix pending',
-      rejectedRow: 'engine fix pending',
     },
   }),
 );

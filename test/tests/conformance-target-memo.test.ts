@@ -15,8 +15,6 @@ t.test('the memo fixture target conforms', (t) =>
     ],
     knownGaps: {
       references: 'the memo fixture is the engine\'s test double and keeps every record it is given: an enrollment naming a class or user the source did not send is kept',
-      reenableConverges: 'engine fix pending',
-      rejectedRow: 'engine fix pending',
     },
   }),
 );

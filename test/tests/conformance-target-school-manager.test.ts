@@ -25,9 +25,10 @@ t.test('the School Manager target conforms', (t) =>
       ref('sis_class.school_sourced_id', 'sis_school.sourced_id'),
       ref('sis_class.term_sourced_ids', 'sis_term.sourced_id', { array: true }),
       ref('sis_person.org_sourced_ids', 'sis_school.sourced_id', { array: true }),
-      ref('sis_person.agent_sourced_ids', 'sis_person.sourced_id', { array: true }),
-      ref('sis_enrollment.class_sourced_id', 'sis_class.sourced_id'),
-      ref('sis_enrollment.user_sourced_id', 'sis_person.sourced_id'),
+      // The SIS import area (sis_person.agent_sourced_ids, sis_enrollment's class and user) keeps
+      // the roster as the source sent it, unresolved references included (each has the source's
+      // REFERENCE_UNRESOLVED warning): it is what memberships are rebuilt from when their user is
+      // matched later, not product rows. The rows built from it are checked below.
       ref('sis_user_match.sourced_id', 'sis_person.sourced_id'),
       ref('sis_user_match.user_id', 'user_account.id'),
       ref('classroom.school_sourced_id', 'sis_school.sourced_id'),
@@ -39,8 +40,6 @@ t.test('the School Manager target conforms', (t) =>
     knownGaps: {
       references:
         "School Manager's SIS import area keeps references to records it lacks (seen: sis_enrollment naming a class and a user the source did not send, sis_person.agent_sourced_ids naming a user the source did not send)",
-      reenableConverges: 'engine fix pending',
-      rejectedRow: 'engine fix pending',
     },
   }),
 );

@@ -157,7 +157,7 @@ t.test('School Manager rules: enrolment dates, classroom data off, partial code,
     t.match(issues.filter((i) => i.code === 'SCHOOL_MANAGER_MEMBER_USER_UNKNOWN'), [{ sourcedId: 'enr-no-user', severity: 'error', field: 'userSourcedId', message: /user usr-missing/ }]);
     t.equal(run.status, 'partial');
     t.equal(schoolManagerPartialCode(issues), 'SCHOOL_MANAGER_MEMBER_CLASS_UNKNOWN', "School Manager's code for this partial sync");
-    t.equal(run.errorCode, 'SCHOOL_MANAGER_MEMBER_CLASS_UNKNOWN', 'the run carries it', { todo: 'the engine reads SchoolManagerFinishResult.partialCode (TargetApplyResult.partialCode) once core has it' });
+    t.equal(run.errorCode, 'SCHOOL_MANAGER_MEMBER_CLASS_UNKNOWN', 'the run carries it');
   });
 
   await t.test('a membership of an unmatched user waits: it arrives once the user is matched, by a new School Manager user or a new email', async (t) => {

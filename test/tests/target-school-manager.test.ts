@@ -194,7 +194,7 @@ t.test('School Manager target', async (t) => {
     const n = (s: string) => statuses.filter((x) => x === s).length;
     t.ok(n('duplicate_email') >= 2 && n('no_email') === 2 && n('unmatched') > 0 && n('matched') > 0, 'the district has every kind of user');
     t.equal(run.status, 'partial', 'duplicate emails make the sync partial');
-    t.equal(run.errorCode, 'RECORDS_REJECTED');
+    t.equal(run.errorCode, 'SCHOOL_MANAGER_DUPLICATE_EMAIL', "the run carries School Manager's code");
     const guardians = [...faulty.users()].filter((u) => ['parent', 'guardian', 'relative'].includes(u.role)).length;
     t.same(
       counts(run).users,

@@ -485,8 +485,6 @@ t.test('${pluginId} conforms', (t) =>
       },
     ],
     knownGaps: {
-      reenableConverges: 'engine fix pending',
-      rejectedRow: 'engine fix pending',
     },
   }),
 );

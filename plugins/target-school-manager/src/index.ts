@@ -3,7 +3,6 @@ import { schoolManagerMigrations } from './school-manager-migrations';
 import { SchoolManagerSession } from './school-manager-session';
 
 export { SchoolManagerIssueCodes, SchoolManagerFailureCodes, SCHOOL_MANAGER_PARTIAL_CODES, schoolManagerPartialCode } from './school-manager-issues';
-export type { SchoolManagerFinishResult } from './school-manager-session';
 export type { SchoolManagerSettings } from './school-manager-settings';
 
 /** School Manager's schema (`plugin_target_school_manager`). */

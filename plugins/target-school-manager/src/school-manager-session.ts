@@ -20,13 +20,6 @@ const PARENT_ROLES = ['parent', 'guardian', 'relative'];
 
 type Counts = Partial<TargetCounts>;
 
-/**
- * What `finish` answers: its counts and issues, and the School Manager code of a partial sync
- * ({@link schoolManagerPartialCode}), for the engine to give the run instead of its generic one.
- */
-export interface SchoolManagerFinishResult extends TargetApplyResult {
-  partialCode?: string;
-}
 
 /** Why records the run was given were not taken, in the words of a warning's message. */
 const SKIP_REASONS: Partial<Record<SchoolManagerIssueCode, string>> = {
@@ -85,7 +78,7 @@ export class SchoolManagerSession implements RosterTargetSession {
     return { counts: {}, issues: [] };
   }
 
-  async finish(signal: AbortSignal): Promise<SchoolManagerFinishResult> {
+  async finish(signal: AbortSignal): Promise<TargetApplyResult> {
     signal.throwIfAborted();
     return this.db.transaction().execute(async (trx) => {
       const issues: RosterIssue[] = [];
@@ -112,8 +105,9 @@ export class SchoolManagerSession implements RosterTargetSession {
       await this.reportNotTaken(trx, excluded, counts, issues);
       const changed = this.applied || parentsChanged || [users, counts.classes, counts.enrollments].some((c) => c && (c.created || c.updated || c.deleted));
       await this.recordSyncState(trx, this.firstSync || changed);
-      const partialCode = schoolManagerPartialCode(issues);
-      return { counts, issues, ...(partialCode ? { partialCode } : {}) };
+      // The School Manager code of a partial sync: the run's error code instead of the engine's generic one.
+      const productCode = schoolManagerPartialCode(issues);
+      return { counts, issues, ...(productCode ? { productCode } : {}) };
     });
   }
 

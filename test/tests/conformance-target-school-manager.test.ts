@@ -11,9 +11,12 @@ t.test('the School Manager target conforms', (t) =>
       user_account: { key: ['id'], ignore: ['created_at'] },
       sis_school: {},
       sis_term: {},
-      sis_class: {},
-      sis_person: {},
-      sis_enrollment: {},
+      // import_run names the run whose change a row was imported from (migration 002), for that
+      // run to report what it did not take: two tenants, or a tenant before and after a reset,
+      // holding the same roster got it from different runs. It is bookkeeping, never product data.
+      sis_class: { ignore: ['import_run'] },
+      sis_person: { ignore: ['import_run'] },
+      sis_enrollment: { ignore: ['import_run'] },
       sis_user_match: {},
       classroom: {},
       classroom_member: { key: ['enrollment_sourced_id'] },

@@ -83,7 +83,8 @@ t.test('School Manager rules: enrolment dates, classroom data off, partial code,
   };
   tenantFile('dates', { respectEnrolmentDate: true });
   tenantFile('rooms', { syncClassroomData: false });
-  for (const id of ['dates', 'rooms']) await writePackage(id, district());
+  tenantFile('crash', {});
+  for (const id of ['dates', 'rooms', 'crash']) await writePackage(id, district());
 
   const th = await startTestHost({ pluginDirs: PLUGINS, tenantsDir: tenants });
   t.teardown(async () => {
@@ -96,7 +97,7 @@ t.test('School Manager rules: enrolment dates, classroom data off, partial code,
   const sync = async (tenantId: string): Promise<SyncRun> => host.syncs.settled((await host.syncs.trigger(tenantId, { trigger: 'test', mode: 'full' })).id);
   // School Manager's schema comes with its activation, by a first run (which fails: it has no users yet).
   t.equal((await sync('rooms')).errorCode, 'SCHOOL_MANAGER_NO_USERS');
-  for (const id of ['dates', 'rooms']) await sm.insertInto('user_account').values(products.map((p) => ({ tenant_id: id, id: p.id, email: p.email }))).execute();
+  for (const id of ['dates', 'rooms', 'crash']) await sm.insertInto('user_account').values(products.map((p) => ({ tenant_id: id, id: p.id, email: p.email }))).execute();
   const rowsOf = (table: string, tenantId: string) => sm.selectFrom(table).selectAll().where('tenant_id', '=', tenantId).execute();
   const members = async (tenantId: string) => (await rowsOf('classroom_member', tenantId)).map((m) => m.enrollment_sourced_id as string).sort();
 
@@ -202,5 +203,40 @@ t.test('School Manager rules: enrolment dates, classroom data off, partial code,
     t.match(c.enrollments, { created: 0, skipped: enrollments.length + strays.length });
     t.match(issues.filter((i) => i.code === 'SCHOOL_MANAGER_CLASSROOM_DATA_OFF').map((i) => i.entity).sort(), ['classes', 'enrollments']);
     t.equal((await rowsOf('sync_state', 'rooms'))[0]!.imported_classes, 0);
+  });
+
+  await t.test("a run given a failed run's changes besides its own reports the records of both", async (t) => {
+    t.equal((await sync('crash')).counts.targets[TARGET]?.status, 'applied', 'a first sync');
+    // Two new memberships of the unmatched user, one per run: each is skipped until the user is matched.
+    const copy = (sourcedId: string): Enrollment => ({ ...enrolled(unmatched)[0]!, sourcedId });
+    const adding = (...added: Enrollment[]): RosterRecordSource => ({
+      records: <E extends RosterEntity>(entity: E) =>
+        (entity === 'enrollments' ? [...district().records('enrollments'), ...added] : district().records(entity)) as Iterable<RosterRecord<E>>,
+    });
+    // The first run applies its change, then the commit of School Manager's cursor is lost (a crash).
+    await writePackage('crash', adding(copy('enr-crash-a')));
+    await sql`create or replace function rosterbridge.rules_lose_cursor() returns trigger language plpgsql as $$
+      begin raise exception 'the cursor commit is lost'; end $$`.execute(db);
+    await sql`create trigger rules_lose_cursor before insert or update on rosterbridge.target_cursor for each row
+      when (new.tenant_id = 'crash') execute function rosterbridge.rules_lose_cursor()`.execute(db);
+    let crashed: SyncRun;
+    try {
+      crashed = await sync('crash');
+    } finally {
+      await sql`drop trigger if exists rules_lose_cursor on rosterbridge.target_cursor`.execute(db);
+      await sql`drop function if exists rosterbridge.rules_lose_cursor()`.execute(db);
+    }
+    t.equal(crashed.counts.targets[TARGET]?.status, 'failed', 'the first run failed after applying');
+    t.ok((await rowsOf('sis_enrollment', 'crash')).some((e) => e.sourced_id === 'enr-crash-a'), 'its change was applied');
+    // The next run is given that change (from the failed run) and its own.
+    await writePackage('crash', adding(copy('enr-crash-a'), copy('enr-crash-b')));
+    const run = await sync('crash');
+    t.equal(run.counts.source.enrollments!.created, 1, 'the run itself adds one enrollment');
+    const issues = await checkReport(t, run);
+    const named = issues.filter((i) => i.entity === 'enrollments').map((i) => `${i.sourcedId ?? ''} ${i.message}`).join('\n');
+    t.match(named, /enr-crash-a/, "the failed run's membership is reported");
+    t.match(named, /enr-crash-b/, "the run's own membership is reported");
+    t.equal(run.counts.targets[TARGET]!.entities.enrollments!.skipped, 2, 'both are counted as skipped');
+    t.same(await dangling('crash'), whole, 'no row points at a row School Manager lacks');
   });
 });

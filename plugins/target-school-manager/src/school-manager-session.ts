@@ -47,8 +47,12 @@ const SKIP_REASONS: Partial<Record<SchoolManagerIssueCode, string>> = {
  */
 export class SchoolManagerSession implements RosterTargetSession {
   private applied = false;
-  /** The run this session applies (from its changes): its records are those `finish` reports. */
-  private runId: string | undefined;
+  /**
+   * The runs whose changes this session applied (`import_run` of the rows they wrote): the records
+   * `finish` reports. Usually this run alone; a run after one that failed before its cursor's commit
+   * is given that run's changes too, and reports them with its own.
+   */
+  private readonly runIds = new Set<string>();
 
   private constructor(
     private readonly db: Kysely<any>,
@@ -73,7 +77,7 @@ export class SchoolManagerSession implements RosterTargetSession {
       await importChanges(trx, this.tenant.tenantId, events);
     });
     this.applied = true;
-    this.runId ??= events[0]?.runId;
+    for (const e of events) this.runIds.add(e.runId);
     // What reaches School Manager is counted by finish, once the whole roster is in.
     return { counts: {}, issues: [] };
   }
@@ -202,7 +206,7 @@ export class SchoolManagerSession implements RosterTargetSession {
       select d.*, m.status as old_status, m.user_id as old_user_id, m.kind as old_kind
       from (${desired}) d
       left join ${match} m on m.tenant_id = ${t} and m.sourced_id = d.sourced_id
-      where ${this.firstSync} or m.sourced_id is null or d.status = 'duplicate_email' or d.import_run = ${this.runId ?? null}
+      where ${this.firstSync} or m.sourced_id is null or d.status = 'duplicate_email' or d.import_run = any(${[...this.runIds]}::text[])
          or (m.kind, m.status, m.email, m.user_id) is distinct from (d.kind, d.status, d.email, d.user_id)`.execute(trx);
     const counts: Counts = { created: 0, updated: 0, unchanged: 0, deleted: 0, skipped: 0, errors: 0 };
     for (const r of rows) {
@@ -411,9 +415,9 @@ export class SchoolManagerSession implements RosterTargetSession {
    * matched writes it.
    */
   private async reportNotTaken(trx: Transaction<any>, excluded: string[], counts: TargetApplyResult['counts'], issues: RosterIssue[]): Promise<void> {
-    if (!this.firstSync && !this.runId) return;
+    if (!this.firstSync && this.runIds.size === 0) return;
     const t = this.tenant.tenantId;
-    const fresh = (alias: string) => (this.firstSync ? sql`true` : sql`${sql.ref(`${alias}.import_run`)} = ${this.runId}`);
+    const fresh = (alias: string) => (this.firstSync ? sql`true` : sql`${sql.ref(`${alias}.import_run`)} = any(${[...this.runIds]}::text[])`);
     const members = sql.join(['student', ...STAFF_ROLES]);
     const classes = sql`
       select c.sourced_id, case

@@ -94,6 +94,9 @@ t.test('KyberGate holds no row that points at a row it lacks; refused members wa
     for (const [k, v] of Object.entries(where)) q = q.where(k, '=', v);
     return (await q.execute()).map((r) => r.sourced_id as string).sort();
   };
+  /** The sourcedIds KyberGate holds of an entity. */
+  const heldIds = async (entity: 'orgs' | 'users' | 'classes' | 'enrollments') =>
+    entity === 'orgs' ? [...(await ids('district')), ...(await ids('school'))] : ids({ users: 'user_account', classes: 'classroom', enrollments: 'classroom_member' }[entity]);
   const rowCounts = async () => ({
     orgs: (await ids('district')).length + (await ids('school')).length,
     users: (await ids('user_account')).length,
@@ -128,8 +131,13 @@ t.test('KyberGate holds no row that points at a row it lacks; refused members wa
       const c = counts[entity] ?? { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 };
       const mine = issues.filter((i) => i.entity === entity && i.code.startsWith('KYBERGATE_'));
       t.equal(c.errors, mine.filter((i) => i.severity === 'error').length, `${entity}: errors = error issues`);
-      const warned = mine.filter((i) => i.severity === 'warning').reduce((n, i) => n + Number(/^(\d+) \w+ record\(s\) were skipped/.exec(i.message)![1]), 0);
-      t.equal(c.skipped, warned, `${entity}: skipped = the records the warnings count`);
+      // One warning per reason and batch: `N <entity> record(s) were skipped: <why> (e.g. <up to 5 sourcedIds>[, …])`.
+      const skips = mine.filter((i) => i.severity === 'warning').map((i) => /^(\d+) \w+ record\(s\) were skipped: .* \(e\.g\. (.*?)(?:, …)?\)$/.exec(i.message)!);
+      t.equal(c.skipped, skips.reduce((n, m) => n + Number(m[1]), 0), `${entity}: skipped = the records the warnings count`);
+      const named = skips.flatMap((m) => m[2]!.split(', '));
+      t.equal(new Set(named).size, named.length, `${entity}: no record is named by two warnings`);
+      const held = new Set(await heldIds(entity));
+      t.same(named.filter((id) => held.has(id)), [], `${entity}: the records named as skipped are not in KyberGate`);
       t.equal(after[entity] - before[entity], c.created - c.deleted, `${entity}: rows held = created - deleted`);
     }
     return issues;

@@ -83,6 +83,16 @@ function expectedMembers(source: RosterRecordSource, accepted: ReadonlyMap<strin
   return { held, refused };
 }
 
+/**
+ * The records KyberGate's skip warnings count (`N users record(s) were skipped: …`, one warning per
+ * reason, entity and batch), of an entity and optionally one code.
+ */
+function warnedSkips(issues: readonly { code: string; entity?: string; severity: string; message: string }[], entity: RosterEntity, code?: string): number {
+  return issues
+    .filter((i) => i.entity === entity && i.severity === 'warning' && i.code !== 'KYBERGATE_SCOPE_CHANGED' && (!code || i.code === code))
+    .reduce((n, i) => n + Number(/^(\d+) \w+ record\(s\) were skipped: /.exec(i.message)![1]), 0);
+}
+
 /** Captures what a loopback SMTP server receives. */
 async function startSmtp() {
   const messages: { from: string; to: string[]; text: string }[] = [];
@@ -214,7 +224,9 @@ t.test('KyberGate target', async (t) => {
       }
     }
     t.ok(checkedPairs > 0, `${checkedPairs} duplicate pair(s) checked`);
-    t.match(list.find((i) => i.code === 'KYBERGATE_ROLE_NOT_IMPORTED'), { severity: 'warning', entity: 'users', message: new RegExp(`^${guardians} users record\\(s\\) were skipped`) });
+    t.match(list.find((i) => i.code === 'KYBERGATE_ROLE_NOT_IMPORTED'), { severity: 'warning', entity: 'users', message: /^\d+ users record\(s\) were skipped: their role .* has no KyberGate account \(e\.g\. / });
+    t.equal(warnedSkips(list, 'users', 'KYBERGATE_ROLE_NOT_IMPORTED'), guardians, 'the warnings of the batches count every guardian');
+    t.equal(warnedSkips(list, 'users'), counts.entities.users!.skipped, 'and every user skipped');
 
     const schools = await kg.selectFrom('school').select('sourced_id').where('tenant_id', '=', 'lincoln').execute();
     t.equal(schools.length, base.counts.orgs - 1, 'every school');
@@ -247,9 +259,12 @@ t.test('KyberGate target', async (t) => {
     const memberRows = await kg.selectFrom('classroom_member').select('sourced_id').where('tenant_id', '=', 'adams').execute();
     t.same(memberRows.map((r) => r.sourced_id).sort(), [...members.held].sort());
     t.match(run.counts.targets.kybergate!.entities.enrollments, { created: members.held.size, errors: members.refused.size });
-    const codes = new Set((await issueList(run.id)).filter((i) => i.severity === 'warning').map((i) => `${i.code}:${i.entity}`));
+    const list = await issueList(run.id);
+    const codes = new Set(list.filter((i) => i.severity === 'warning').map((i) => `${i.code}:${i.entity}`));
     for (const c of ['KYBERGATE_SCHOOL_NOT_SELECTED:orgs', 'KYBERGATE_SCHOOL_NOT_SELECTED:classes', 'KYBERGATE_SCHOOL_NOT_SELECTED:enrollments', 'KYBERGATE_USER_TYPE_NOT_SELECTED:users', 'KYBERGATE_ROLE_NOT_IMPORTED:users'])
       t.ok(codes.has(c), `skipped records reported: ${c}`);
+    for (const [entity, c] of Object.entries(run.counts.targets.kybergate!.entities))
+      t.equal(warnedSkips(list, entity as RosterEntity), c!.skipped, `${entity}: the warnings count the ${c!.skipped} records skipped`);
     t.ok((await users('lincoln')).size > rows.size, "the other tenant's rows are its own");
   });
 

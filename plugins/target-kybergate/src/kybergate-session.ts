@@ -50,15 +50,50 @@ const CHUNK = 2000;
 
 type Trx = Transaction<any>;
 
-/** Counts and issues of one batch, per entity. */
+/** Sourced ids named in one grouped warning, at most. */
+const EXAMPLES = 5;
+
+/** Why records of each skip code were left out, as their grouped warning says it. */
+const SKIP_REASONS: Partial<Record<KybergateIssueCode, string>> = {
+  KYBERGATE_ROLE_NOT_IMPORTED: 'their role (guardian, parent or relative) has no KyberGate account',
+  KYBERGATE_USER_TYPE_NOT_SELECTED: "their user type is not among the tenant's userTypes setting",
+  KYBERGATE_SCHOOL_NOT_SELECTED: "their school is not among the tenant's schools setting",
+  KYBERGATE_ORG_TYPE_NOT_IMPORTED: 'KyberGate imports only districts and schools',
+};
+
+/**
+ * Counts and issues of one batch, per entity. Records left out by the tenant's scope or by what
+ * KyberGate has accounts for are counted as skipped and reported in one warning per reason and
+ * entity of the batch, rather than one per record: the warning travels with the batch's counts, so
+ * a run resumed by another host after a crash still reports every record it counts as skipped.
+ */
 class BatchResult {
   readonly counts: Partial<Record<RosterEntity, TargetCounts>> = {};
   readonly issues: RosterIssue[] = [];
+  private readonly skips = new Map<string, { code: KybergateIssueCode; entity: RosterEntity; count: number; examples: string[] }>();
 
   add(entity: RosterEntity, key: keyof TargetCounts, n = 1): void {
     if (n === 0) return;
     const c = (this.counts[entity] ??= { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 });
     c[key] += n;
+  }
+
+  /** A record KyberGate leaves out: counted as skipped, and named in its reason's one warning. */
+  skipped(code: KybergateIssueCode, entity: RosterEntity, sourcedId: string): void {
+    this.add(entity, 'skipped');
+    const key = `${code}:${entity}`;
+    const entry = this.skips.get(key) ?? { code, entity, count: 0, examples: [] };
+    entry.count++;
+    if (entry.examples.length < EXAMPLES) entry.examples.push(sourcedId);
+    this.skips.set(key, entry);
+  }
+
+  /** The batch's result, with one warning per reason its records were skipped for (its count is theirs). */
+  done(): TargetApplyResult {
+    for (const { code, entity, count, examples } of this.skips.values())
+      this.issues.push(kybergateIssue(code, `${count} ${entity} record(s) were skipped: ${SKIP_REASONS[code]} (e.g. ${examples.join(', ')}${count > examples.length ? ', …' : ''})`, { entity }));
+    this.skips.clear();
+    return { counts: this.counts, issues: this.issues };
   }
 }
 
@@ -76,45 +111,12 @@ class HeldChanges {
 }
 
 /**
- * Records left out by the tenant's scope or by what KyberGate has accounts for, summed over one run
- * and reported once (by `finish`) per reason and entity, rather than one warning per record.
- */
-class SkippedRecords {
-  private readonly byReason = new Map<string, { code: KybergateIssueCode; entity: RosterEntity; count: number; examples: string[] }>();
-
-  add(code: KybergateIssueCode, entity: RosterEntity, sourcedId: string): void {
-    const key = `${code}:${entity}`;
-    const entry = this.byReason.get(key) ?? { code, entity, count: 0, examples: [] };
-    entry.count++;
-    if (entry.examples.length < 5) entry.examples.push(sourcedId);
-    this.byReason.set(key, entry);
-  }
-
-  /** The run's warnings, and forgets them. */
-  take(): RosterIssue[] {
-    const issues = [...this.byReason.values()].map(({ code, entity, count, examples }) =>
-      kybergateIssue(code, `${count} ${entity} record(s) were skipped: ${SKIP_REASONS[code]} (e.g. ${examples.join(', ')}${count > examples.length ? ', …' : ''})`, { entity }),
-    );
-    this.byReason.clear();
-    return issues;
-  }
-}
-
-const SKIP_REASONS: Partial<Record<KybergateIssueCode, string>> = {
-  KYBERGATE_ROLE_NOT_IMPORTED: 'their role (guardian, parent or relative) has no KyberGate account',
-  KYBERGATE_USER_TYPE_NOT_SELECTED: "their user type is not among the tenant's userTypes setting",
-  KYBERGATE_SCHOOL_NOT_SELECTED: "their school is not among the tenant's schools setting",
-  KYBERGATE_ORG_TYPE_NOT_IMPORTED: 'KyberGate imports only districts and schools',
-};
-
-/**
  * The KyberGate target opened for one tenant (for one run). Writes the product schema in one
  * transaction per batch, set-based and guarded so that a batch applied again changes no row.
  */
 export class KybergateSession implements RosterTargetSession {
   /** Every change of the batch being applied is a creation: rows are written with a plain INSERT first. */
   private assumeNew = false;
-  private readonly skipped = new SkippedRecords();
 
   private constructor(
     private readonly tenantId: string,
@@ -146,11 +148,16 @@ export class KybergateSession implements RosterTargetSession {
       await this.followReferences(trx, held, enrollments.map((e) => e.data.sourcedId), result);
       await this.applyEnrollments(trx, enrollments.filter((e) => e.data.kind !== 'deleted'), result);
     });
-    return { counts: result.counts, issues: result.issues };
+    return result.done();
   }
 
+  /**
+   * Warns when the tenant's scope differs from the one its data was imported with, as stored in
+   * `sync_scope` (durable, so a run resumed by another host reports it all the same). Skipped
+   * records are reported with their batch, by {@link apply}.
+   */
   async finish(): Promise<TargetApplyResult> {
-    const issues = this.skipped.take();
+    const issues: RosterIssue[] = [];
     const stored = await this.db.selectFrom('sync_scope').select('scope').where('tenant_id', '=', this.tenantId).executeTakeFirst();
     if (stored && stored.scope !== this.scope.fingerprint()) {
       issues.push(
@@ -195,8 +202,7 @@ export class KybergateSession implements RosterTargetSession {
         schools.push({ tenant_id: this.tenantId, sourced_id: id, name: org.name, identifier: org.identifier ?? null, district_sourced_id: org.parentSourcedId ?? null });
         notDistrict.push(id);
       } else {
-        this.skipped.add(org.type === 'school' ? 'KYBERGATE_SCHOOL_NOT_SELECTED' : 'KYBERGATE_ORG_TYPE_NOT_IMPORTED', 'orgs', id);
-        result.add('orgs', 'skipped');
+        result.skipped(org.type === 'school' ? 'KYBERGATE_SCHOOL_NOT_SELECTED' : 'KYBERGATE_ORG_TYPE_NOT_IMPORTED', 'orgs', id);
         notDistrict.push(id);
         notSchool.push(id);
       }
@@ -228,8 +234,7 @@ export class KybergateSession implements RosterTargetSession {
       }
       const klass: RosterClass = e.data.record;
       if (!this.scope.includesSchool(klass.schoolSourcedId)) {
-        this.skipped.add('KYBERGATE_SCHOOL_NOT_SELECTED', 'classes', id);
-        result.add('classes', 'skipped');
+        result.skipped('KYBERGATE_SCHOOL_NOT_SELECTED', 'classes', id);
         removals.push(id);
         continue;
       }
@@ -356,8 +361,7 @@ export class KybergateSession implements RosterTargetSession {
           ? 'KYBERGATE_USER_TYPE_NOT_SELECTED'
           : undefined;
       if (reason) {
-        this.skipped.add(reason, 'enrollments', id);
-        result.add('enrollments', 'skipped');
+        result.skipped(reason, 'enrollments', id);
         outOfScope.push(id);
         continue;
       }
@@ -436,8 +440,7 @@ export class KybergateSession implements RosterTargetSession {
             ? 'KYBERGATE_SCHOOL_NOT_SELECTED'
             : undefined;
       if (reason || !mapped) {
-        this.skipped.add(reason!, 'users', id);
-        result.add('users', 'skipped');
+        result.skipped(reason!, 'users', id);
         removals.push(id);
         continue;
       }

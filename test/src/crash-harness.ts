@@ -37,23 +37,7 @@ export interface CrashScenario {
   batchSize: number;
   /** The targets of every tenant. */
   targets: readonly { id: string; settings?: Record<string, unknown> }[];
-  /** Fail on the {@link KNOWN_CRASH_DIFFERENCES} too, instead of reporting them as to do. */
-  strict?: boolean;
 }
-
-/**
- * What a crash still makes a run report differently from a clean run, though its product rows and
- * record issues are right. Checked exactly all the same, as to do (or failing, with `strict`).
- */
-export const KNOWN_CRASH_DIFFERENCES = {
-  redelivery:
-    'a batch a product committed before the crash, but whose cursor had not moved, is delivered again, and the product reports what it then finds: ' +
-    'its writes as unchanged (not created or updated), a deletion as unchanged or skipped, and Kamkalima finds no membership left to move out with a user ' +
-    'it now rejects (those enrollments lose their KAMKALIMA_ENROLLMENT_NOT_LINKED issues and counts); a back-fill cut short starts over and counts what it wrote as unchanged',
-  grouped:
-    'KyberGate sums the records it skips in its session and reports them once, from finish(): after a crash, those skipped before it are counted ' +
-    '(counts.targets.kybergate) but missing from the grouped warning, or the warning is missing',
-} as const;
 
 /** A run as GET /runs/:id serves it (what the crash tests read of it). */
 export interface RunView {
@@ -162,8 +146,7 @@ export function issueKey(issue: IssueView, withMessage = false): string {
  * `recoveryEvery`-th time, again while a restarted host resumes the run) and checks that a restart
  * finishes each run as a clean run of the same roster, on a tenant of its own, ends: the same
  * status and code, source counts, product rows and ledger; counts.issues equal to the run's stored
- * issues; nothing counted or reported twice. The exact target counts and the complete list of
- * issues are compared too, as to do while {@link KNOWN_CRASH_DIFFERENCES} stand. Needs PostgreSQL.
+ * issues; the exact target counts and the same issues, with the same messages. Needs PostgreSQL.
  */
 export async function runCrashScenario(t: CrashAssert, scenario: CrashScenario): Promise<void> {
   const database = await createTestDatabase();
@@ -376,11 +359,10 @@ export async function runCrashScenario(t: CrashAssert, scenario: CrashScenario):
     for (const [table, wantedRows] of Object.entries(want.products)) t.same(excess(rows[table]!, wantedRows, 5), { extra: [], missing: [] }, `${label}: ${table} equals the clean run's (${rows[table]!.length} rows)`);
     t.same(excess(await ledger(tenant), want.ledger, 5), { extra: [], missing: [] }, `${label}: the ledger's snapshot equals the clean run's`);
     t.equal(await stray(tenant), 0, `${label}: no staged version is left above the watermark`);
-    // What a crash still changes (see KNOWN_CRASH_DIFFERENCES): checked exactly, reported as to do.
-    const known = (...what: (keyof typeof KNOWN_CRASH_DIFFERENCES)[]) => (scenario.strict ? {} : { todo: what.map((w) => KNOWN_CRASH_DIFFERENCES[w]).join('; ') });
-    t.same(jsonDifferences(after.counts.targets, reference.counts.targets), [], `${label}: target counts equal the clean run's, exactly`, known('redelivery'));
-    t.same(multisetExcess(wanted, keys), [], `${label}: no issue of the clean run's is missing (${got.length} vs ${wanted.length})`, known('redelivery', 'grouped'));
-    t.same(excess(got.map((x) => issueKey(x, true)), referenceIssues.map((x) => issueKey(x, true))), { extra: [], missing: [] }, `${label}: the issues have the clean run's messages`, known('redelivery', 'grouped'));
+    // Each batch commits with its target's cursor, counts and issues: a crash changes no report.
+    t.same(jsonDifferences(after.counts.targets, reference.counts.targets), [], `${label}: target counts equal the clean run's, exactly`);
+    t.same(multisetExcess(wanted, keys), [], `${label}: no issue of the clean run's is missing (${got.length} vs ${wanted.length})`);
+    t.same(excess(got.map((x) => issueKey(x, true)), referenceIssues.map((x) => issueKey(x, true))), { extra: [], missing: [] }, `${label}: the issues have the clean run's messages`);
   }
   if (host) await kill();
   t.comment(`killed in: ${JSON.stringify(killedIn)}`);

@@ -510,24 +510,25 @@ export class Ledger {
     return row && { lastSeq: Number(row.last_seq), ...(row.last_sync_at ? { lastSyncAt: new Date(row.last_sync_at).toISOString() } : {}) };
   }
 
+  /** Moves a target's cursor forward (never back); see {@link withCursor} to do it with other writes. */
+  async advanceCursor(tenantId: string, targetId: string, lastSeq: number, runId: string): Promise<void> {
+    await this.withCursor(tenantId, targetId, lastSeq, runId, async () => undefined);
+  }
+
   /**
-   * Moves a target's cursor forward (never back), in one transaction with `andThen` (the run's
-   * record of what the target did up to there), so that a crash keeps both or neither.
+   * Runs `work` (a target's batch and the run's record of it) in one durable transaction that then
+   * moves the target's cursor to `lastSeq`: all of it commits, or none. `trx` is bound to the core
+   * schema (`trx.withSchema(other)` reaches another).
    */
-  async advanceCursor(tenantId: string, targetId: string, lastSeq: number, runId: string, andThen?: (trx: Kysely<any>) => Promise<void>): Promise<void> {
-    const advance = (db: Kysely<any>) =>
-      sql`
-      insert into ${this.targetCursor} as tc (tenant_id, target_id, last_seq, last_run_id, last_sync_at)
-      values (${tenantId}, ${targetId}, ${lastSeq}, ${runId}::uuid, now())
-      on conflict (tenant_id, target_id) do update
-        set last_seq = greatest(tc.last_seq, excluded.last_seq), last_run_id = excluded.last_run_id, last_sync_at = now()`.execute(db);
-    if (!andThen) {
-      await advance(this.db);
-      return;
-    }
-    await this.db.transaction().execute(async (trx) => {
-      await advance(trx);
-      await andThen(trx);
+  async withCursor<T>(tenantId: string, targetId: string, lastSeq: number, runId: string, work: (trx: Kysely<any>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await work(trx);
+      await sql`
+        insert into ${this.targetCursor} as tc (tenant_id, target_id, last_seq, last_run_id, last_sync_at)
+        values (${tenantId}, ${targetId}, ${lastSeq}, ${runId}::uuid, now())
+        on conflict (tenant_id, target_id) do update
+          set last_seq = greatest(tc.last_seq, excluded.last_seq), last_run_id = excluded.last_run_id, last_sync_at = now()`.execute(trx);
+      return result;
     });
   }
 

@@ -69,12 +69,41 @@ export interface TargetLoader {
   abort(reason?: string): Promise<void>;
 }
 
+/** What the engine gives {@link RosterTargetSession.apply} besides the batch. */
+export interface ApplyContext {
+  /**
+   * The engine's transaction for this batch, bound to the plugin's own schema. After `apply`
+   * returns, the engine records in it the target's cursor, its counts so far and the batch's
+   * issues, and commits it all at once: a target that writes the batch through it (see
+   * {@link batchTransaction}) has each batch applied and reported exactly once, whatever crashes.
+   * Never commit or roll it back, and make every query of the batch through it (another
+   * connection may not be free while it is open).
+   */
+  readonly trx?: Kysely<any>;
+}
+
 /**
- * A target opened for one tenant. `apply` writes one batch of changes into the product's schema in
- * its own transaction and must be idempotent: the engine may deliver a batch again after a crash.
- * That transaction's commit need not wait for the disk ({@link relaxCommit}): the engine records the
- * target's cursor after the batch with a durable commit on the same database, which makes the batch
- * durable too (PostgreSQL writes its log in order); until then, a lost batch is delivered again.
+ * Runs a target's writes for one batch: in the engine's transaction when it gives one
+ * ({@link ApplyContext.trx}), else in a transaction of the target's own whose commit does not wait
+ * for the disk ({@link relaxedTransaction}).
+ *
+ * ```ts
+ * async apply(batch, signal, context) {
+ *   return batchTransaction(this.db, context, async (trx) => this.write(trx, batch));
+ * }
+ * ```
+ */
+export function batchTransaction<T>(db: Kysely<any>, context: ApplyContext | undefined, work: (trx: Kysely<any>) => Promise<T>): Promise<T> {
+  return context?.trx ? work(context.trx) : relaxedTransaction(db, work);
+}
+
+/**
+ * A target opened for one tenant. `apply` writes one batch of changes into the product's schema and
+ * must be idempotent: a target that does not write through the engine's transaction
+ * ({@link ApplyContext}) may be delivered a batch again after a crash. Its own transaction's commit
+ * need not wait for the disk ({@link relaxCommit}): the engine records the target's cursor after the
+ * batch with a durable commit on the same database, which makes the batch durable too (PostgreSQL
+ * writes its log in order); until then, a lost batch is delivered again.
  */
 export interface RosterTargetSession extends Disposable {
   /**
@@ -82,7 +111,7 @@ export interface RosterTargetSession extends Disposable {
    * Throwing fails this target for the run (the others go on); a RosterbridgeError whose details
    * carry `productCode` (`SCHOOL_MANAGER_NO_USERS`) gives the target's and the run's error code.
    */
-  apply(batch: readonly RosterChangeEvent[], signal: AbortSignal): Promise<TargetApplyResult>;
+  apply(batch: readonly RosterChangeEvent[], signal: AbortSignal, context?: ApplyContext): Promise<TargetApplyResult>;
   /**
    * Optional, for speed: when the engine back-fills the target (it has no cursor: a first sync, a
    * reset, a newly enabled target), it asks, entity by entity in referential order, for a loader

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import { RosterbridgeError } from '../errors/rosterbridge-error';
+import type { RosterEntity } from '../roster/roster-entity';
 import type { RosterIssue } from '../roster/roster-issue';
 import { relaxedTransaction } from './roster-target';
 import { type RunCounts, type RunHold, type RunPhase, type RunStatus, type SyncRun, emptyRunCounts } from './sync-run';
@@ -9,6 +10,26 @@ import { type RunCounts, type RunHold, type RunPhase, type RunStatus, type SyncR
 export interface StoredRunIssue extends RosterIssue {
   seq: number;
   targetId?: string;
+}
+
+/** What a target did in a run so far, as recorded with its cursor ({@link RunStore.saveTargetProgress}). */
+export interface TargetProgress {
+  entities: RunCounts['targets'][string]['entities'];
+  /** The product's own code for the records it could not take. */
+  errorCode?: string;
+  /** Its `finish` ran: nothing is left to do. */
+  finished: boolean;
+  /**
+   * A back-fill under way: the entity it is at, and the last sourcedId of it applied (none: the
+   * entity is to start); `complete`: every entity is in, only the cursor is left to write.
+   */
+  backfill?: { entity: RosterEntity | 'complete'; after?: string };
+}
+
+/** What {@link RunStore.saveTargetProgress} records: the progress, and the issues of what was just applied. */
+export interface TargetProgressUpdate extends Omit<TargetProgress, 'finished'> {
+  issues: readonly RosterIssue[];
+  finished?: boolean;
 }
 
 /** What a new run is. */
@@ -226,13 +247,14 @@ export class RunStore {
    * that moves the target's cursor past that batch ({@link Ledger.advanceCursor}), or the one that
    * records its `finish` (`finished`).
    */
-  async saveTargetProgress(
-    trx: Kysely<any>,
-    runId: string,
-    targetId: string,
-    progress: { entities: RunCounts['targets'][string]['entities']; errorCode?: string; issues: readonly RosterIssue[]; finished?: boolean },
-  ): Promise<void> {
-    const values = { entities: JSON.stringify(progress.entities), error_code: progress.errorCode ?? null, finished: progress.finished ?? false };
+  async saveTargetProgress(trx: Kysely<any>, runId: string, targetId: string, progress: TargetProgressUpdate): Promise<void> {
+    const values = {
+      entities: JSON.stringify(progress.entities),
+      error_code: progress.errorCode ?? null,
+      finished: progress.finished ?? false,
+      backfill_entity: progress.backfill?.entity ?? null,
+      backfill_after: progress.backfill?.after ?? null,
+    };
     await trx
       .insertInto('run_target_progress')
       .values({ run_id: runId, target_id: targetId, ...values })
@@ -241,18 +263,23 @@ export class RunStore {
     await insertIssues(trx, runId, progress.issues, targetId);
   }
 
-  /** Records a target's `finish` in a run: its counts and issues, and that it ran ({@link saveTargetProgress}). */
-  async finishTarget(runId: string, targetId: string, progress: { entities: RunCounts['targets'][string]['entities']; errorCode?: string; issues: readonly RosterIssue[] }): Promise<void> {
-    await this.db.transaction().execute((trx) => this.saveTargetProgress(trx, runId, targetId, { ...progress, finished: true }));
+  /** Runs `work` in a transaction of the core schema (durable). */
+  transaction<T>(work: (trx: Kysely<any>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(work);
   }
 
   /** What each target of a run did up to its cursor ({@link saveTargetProgress}). */
-  async targetProgress(runId: string): Promise<Map<string, { entities: RunCounts['targets'][string]['entities']; errorCode?: string; finished: boolean }>> {
+  async targetProgress(runId: string): Promise<Map<string, TargetProgress>> {
     const rows = await this.db.selectFrom('run_target_progress').selectAll().where('run_id', '=', runId).execute();
     return new Map(
       rows.map((r) => [
         r.target_id as string,
-        { entities: typeof r.entities === 'string' ? JSON.parse(r.entities) : r.entities, ...(r.error_code ? { errorCode: r.error_code as string } : {}), finished: Boolean(r.finished) },
+        {
+          entities: typeof r.entities === 'string' ? JSON.parse(r.entities) : r.entities,
+          ...(r.error_code ? { errorCode: r.error_code as string } : {}),
+          finished: Boolean(r.finished),
+          ...(r.backfill_entity ? { backfill: { entity: r.backfill_entity as RosterEntity | 'complete', ...(r.backfill_after === null ? {} : { after: r.backfill_after as string }) } } : {}),
+        },
       ]),
     );
   }

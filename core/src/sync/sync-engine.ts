@@ -1,3 +1,4 @@
+import type { Kysely } from 'kysely';
 import { withDeadline } from '../base/deadline';
 import { Emitter, type Event } from '../base/event';
 import type { Logger } from '../base/logger';
@@ -6,14 +7,20 @@ import { ROSTER_ENTITY_ORDER, type RosterEntity } from '../roster/roster-entity'
 import { type RosterIssue, rosterIssue } from '../roster/roster-issue';
 import type { DeletionScope, Ledger, PreparedBatch, StagedChange, StagingWriter } from './ledger';
 import type { RosterBatch, RosterSourceSession } from './roster-source';
-import type { RosterChangeEvent, RosterTargetSession, TargetApplyResult, TargetLoader } from './roster-target';
-import type { RunStore } from './run-store';
+import type { ApplyContext, RosterChangeEvent, RosterTargetSession, TargetApplyResult, TargetLoader } from './roster-target';
+import type { RunStore, TargetProgress } from './run-store';
 import { type RunCounts, type RunHold, type RunStatus, type SyncRun, type SyncRunEvent, emptyTargetCounts } from './sync-run';
 
 /** A target opened for a run, with the entities it consumes (from its manifest). */
 export interface OpenedTarget {
   session: RosterTargetSession;
   consumes: ReadonlySet<RosterEntity>;
+  /**
+   * The plugin's own schema, on the engine's database: each batch is then applied in the engine's
+   * transaction bound to it ({@link ApplyContext}), with the cursor. Without it, the target writes
+   * in transactions of its own (a batch may be delivered again after a crash).
+   */
+  schema?: string;
 }
 
 /** What the engine needs from the host, per run. */
@@ -363,11 +370,11 @@ export class SyncEngine {
   private async apply(run: SyncRun, signal: AbortSignal, log: Logger): Promise<SyncRun> {
     await this.runs.update(run.id, { status: 'running' });
     const counts = run.counts;
-    const report: ApplyReport = { counts, pending: [], writtenAt: 0 };
+    const report: ApplyReport = { counts, writtenAt: 0 };
     // What each target did in this run up to its cursor, if the run resumes after a crash.
     const progress = await this.runs.targetProgress(run.id);
     const prunedSeq = await this.ledger.prunedSeq(run.tenantId);
-    const active = new Map<string, { target: OpenedTarget; cursor: number; saving?: Promise<void> }>();
+    const active = new Map<string, { target: OpenedTarget; cursor: number }>();
     // Every session opened, to dispose even those of targets that failed on the way.
     const opened: OpenedTarget[] = [];
     const toBackfill = new Map<string, OpenedTarget>();
@@ -397,9 +404,12 @@ export class SyncEngine {
             );
           if (cursor) active.set(targetId, { target, cursor: cursor.lastSeq });
           else {
-            // A back-fill (again, if a crash cut one short) starts the target's report afresh.
-            await this.runs.clearTargetProgress(run.id, targetId);
-            counts.targets[targetId]!.entities = {};
+            // A back-fill this run began (a crash cut it short) resumes where it got to; otherwise
+            // it starts with the target's report afresh.
+            if (!done?.backfill) {
+              await this.runs.clearTargetProgress(run.id, targetId);
+              counts.targets[targetId]!.entities = {};
+            }
             toBackfill.set(targetId, target);
           }
         } catch (err) {
@@ -410,7 +420,7 @@ export class SyncEngine {
       // Targets without a cursor (a first sync, a reset, a newly enabled target) are fed the
       // snapshot together: it is read once, and they write at the same time.
       if (toBackfill.size > 0) {
-        const position = await this.backfill(run, toBackfill, report, signal, log);
+        const position = await this.backfill(run, toBackfill, report, progress, signal, log);
         for (const [targetId, target] of toBackfill) active.set(targetId, { target, cursor: position });
       }
       const from = Math.min(...[...active.values()].map((a) => a.cursor));
@@ -432,16 +442,13 @@ export class SyncEngine {
           [...active].map(async ([targetId, a]) => {
             const events = changes.filter((c) => c.seq > a.cursor && a.target.consumes.has(c.entity)).map((c) => this.event(run, c, occurredAt));
             try {
-              const result = events.length > 0 ? await this.applyBatch(a.target, events, signal, targetId) : undefined;
-              if (result) this.addTargetCounts(counts, targetId, result);
+              // The batch, the target's counts so far, the batch's issues and the cursor commit
+              // together: a crash delivers the batch again only if none of it committed.
+              const take = await this.ledger.withCursor(run.tenantId, targetId, last, run.id, (trx) =>
+                this.applyRecorded(run, counts, targetId, trx, events.length > 0 ? (trx) => this.applyBatch(a.target, events, signal, targetId, trx) : undefined),
+              );
+              take();
               a.cursor = last;
-              // The cursor is written while the next batch applies (each write awaits the one before),
-              // with what the target did so far and the batch's issues: a crash in between delivers
-              // the batch again (apply is idempotent), counted and reported once.
-              await a.saving;
-              const saved = this.progressOf(counts, targetId, result?.issues ?? []);
-              a.saving = this.ledger.advanceCursor(run.tenantId, targetId, last, run.id, (trx) => this.runs.saveTargetProgress(trx, run.id, targetId, saved));
-              a.saving.catch(() => undefined); // awaited on the next turn, or after the last batch
             } catch (err) {
               active.delete(targetId);
               this.targetFailed(counts, targetId, err, log);
@@ -453,21 +460,11 @@ export class SyncEngine {
       }
       await Promise.all(
         [...active].map(async ([targetId, a]) => {
-          try {
-            await a.saving;
-          } catch (err) {
-            active.delete(targetId);
-            this.targetFailed(counts, targetId, err, log);
-          }
-        }),
-      );
-      await Promise.all(
-        [...active].map(async ([targetId, a]) => {
           if (!a.target.session.finish) return;
           try {
             const result = await this.deadline(() => a.target.session.finish!(signal), `target ${targetId} finish()`);
-            if (result) this.addTargetCounts(counts, targetId, result);
-            await this.runs.finishTarget(run.id, targetId, this.progressOf(counts, targetId, result?.issues ?? []));
+            const take = await this.runs.transaction((trx) => this.applyRecorded(run, counts, targetId, trx, result ? async () => result : undefined, { finished: true }));
+            take();
           } catch (err) {
             active.delete(targetId);
             this.targetFailed(counts, targetId, err, log);
@@ -495,20 +492,44 @@ export class SyncEngine {
     return done;
   }
 
-  /** What a target did in the run so far, to record with its cursor (a copy: the counts go on). */
-  private progressOf(counts: RunCounts, targetId: string, issues: readonly RosterIssue[]) {
-    const entry = counts.targets[targetId]!;
-    return { entities: structuredClone(entry.entities), ...(entry.errorCode ? { errorCode: entry.errorCode } : {}), issues };
+  /**
+   * Calls `call` (a target's apply in `trx`, or a result already had) and records in `trx` what the
+   * target did in the run so far, with the result's issues. Returns what the run's counts take once
+   * `trx` has committed (the caller calls it then): a transaction that fails leaves them as they were.
+   */
+  private async applyRecorded(
+    run: SyncRun,
+    counts: RunCounts,
+    targetId: string,
+    trx: Kysely<any>,
+    call: ((trx: Kysely<any>) => Promise<TargetApplyResult>) | undefined,
+    extra: { finished?: boolean; backfill?: TargetProgress['backfill'] } = {},
+  ): Promise<() => void> {
+    const next = structuredClone(counts.targets[targetId]!);
+    const result = call ? await call(trx) : undefined;
+    if (result) this.addTargetCounts(next, result);
+    await this.runs.saveTargetProgress(trx, run.id, targetId, {
+      entities: next.entities,
+      ...(next.errorCode ? { errorCode: next.errorCode } : {}),
+      issues: result?.issues ?? [],
+      ...extra,
+    });
+    return () => {
+      counts.targets[targetId] = { ...next, status: counts.targets[targetId]!.status };
+      for (const i of result?.issues ?? []) counts.issues[i.severity === 'error' ? 'errors' : 'warnings']++;
+    };
   }
 
   /**
    * Feeds targets without a cursor the whole snapshot as creations, reading each page once and
    * applying it to every target that consumes its entity at the same time; a target that can load
-   * an entity in bulk ({@link RosterTargetSession.load}) is streamed it instead. A target that fails
-   * is dropped (and reported); the others go on. Returns the cursor the survivors then have (in
-   * `targets`, from which failed ones are removed).
+   * an entity in bulk ({@link RosterTargetSession.load}) is streamed it instead. Each page a target
+   * applies commits with the back-fill's position and the target's counts and issues, so a back-fill
+   * cut short by a crash resumes after its last page (`progress`); a loaded entity counts once its
+   * load has committed. A target that fails is dropped (and reported); the others go on. Returns the
+   * cursor the survivors then have (in `targets`, from which failed ones are removed).
    */
-  private async backfill(run: SyncRun, targets: Map<string, OpenedTarget>, report: ApplyReport, signal: AbortSignal, log: Logger): Promise<number> {
+  private async backfill(run: SyncRun, targets: Map<string, OpenedTarget>, report: ApplyReport, progress: Map<string, TargetProgress>, signal: AbortSignal, log: Logger): Promise<number> {
     const counts = report.counts;
     const position = await this.ledger.lastCommittedSeq(run.tenantId);
     const fail = (targetId: string, err: unknown) => {
@@ -516,11 +537,22 @@ export class SyncEngine {
       targets.delete(targetId);
       this.targetFailed(counts, targetId, err, log);
     };
-    for (const entity of ROSTER_ENTITY_ORDER) {
-      if (![...targets.values()].some((t) => t.consumes.has(entity))) continue;
+    // Where each target resumes: the entity, and the last sourcedId of it it applied (if any).
+    const resume = new Map<string, { entity: number; after?: string }>();
+    for (const targetId of targets.keys()) {
+      const at = progress.get(targetId)?.backfill;
+      const entity = at === undefined ? 0 : at.entity === 'complete' ? ROSTER_ENTITY_ORDER.length : ROSTER_ENTITY_ORDER.indexOf(at.entity);
+      resume.set(targetId, { entity, ...(at?.after === undefined ? {} : { after: at.after }) });
+    }
+    for (const [index, entity] of ROSTER_ENTITY_ORDER.entries()) {
+      const takers = [...targets.keys()].filter((id) => targets.get(id)!.consumes.has(entity) && resume.get(id)!.entity <= index);
+      if (takers.length === 0) continue;
+      // A target that applied part of this entity before a crash waits for the page after its last key.
+      const waiting = new Map(takers.flatMap((id) => (resume.get(id)!.entity === index && resume.get(id)!.after !== undefined ? [[id, resume.get(id)!.after!] as const] : [])));
       const loaders = new Map<string, TargetLoader>();
-      for (const [targetId, target] of targets) {
-        if (!target.consumes.has(entity) || !target.session.load) continue;
+      for (const targetId of takers) {
+        const target = targets.get(targetId)!;
+        if (!target.session.load || waiting.has(targetId)) continue;
         try {
           const loader = await this.deadline(() => target.session.load!(entity, signal), `target ${targetId} load(${entity})`);
           if (loader) loaders.set(targetId, loader);
@@ -560,13 +592,30 @@ export class SyncEngine {
               data: { entity, kind: 'created', sourcedId: record.sourcedId, record },
             }),
           );
+          const last = records[records.length - 1]!.sourcedId;
           await Promise.all(
-            [...targets].map(async ([targetId, target]) => {
-              if (!target.consumes.has(entity)) return;
+            takers.map(async (targetId) => {
+              const target = targets.get(targetId);
+              if (!target) return;
+              // The snapshot holds still during the run: a waiting target's last key is on some page.
+              let mine = events;
+              const after = waiting.get(targetId);
+              if (after !== undefined) {
+                const at = records.findIndex((r) => r.sourcedId === after);
+                if (at < 0) return;
+                waiting.delete(targetId);
+                mine = events.slice(at + 1);
+                if (mine.length === 0) return;
+              }
               const loader = loaders.get(targetId);
               try {
-                if (loader) await this.deadline(() => loader.write(events), `target ${targetId} load(${entity}) of ${events.length} records`);
-                else this.addBackfillResult(report, targetId, await this.applyBatch(target, events, signal, targetId));
+                if (loader) await this.deadline(() => loader.write(mine), `target ${targetId} load(${entity}) of ${mine.length} records`);
+                else {
+                  const take = await this.runs.transaction((trx) =>
+                    this.applyRecorded(run, counts, targetId, trx, (trx) => this.applyBatch(target, mine, signal, targetId, trx), { backfill: { entity, after: last } }),
+                  );
+                  take();
+                }
               } catch (err) {
                 await drop(targetId, err);
               }
@@ -575,13 +624,15 @@ export class SyncEngine {
           await this.flush(run.id, report);
           this.progress(run, 'applying', counts, { entity });
         }
-        // A loaded entity counts once its load has committed.
+        // A loaded entity counts once its load has committed; its position moves to the next entity.
+        const next = ROSTER_ENTITY_ORDER[index + 1];
         await Promise.all(
           [...loaders].map(async ([targetId, loader]) => {
             try {
               const result = await this.deadline(() => loader.end(), `target ${targetId} load(${entity}) end()`);
               loaders.delete(targetId);
-              this.addBackfillResult(report, targetId, result);
+              const take = await this.runs.transaction((trx) => this.applyRecorded(run, counts, targetId, trx, async () => result, { backfill: { entity: next ?? 'complete' } }));
+              take();
             } catch (err) {
               await drop(targetId, err);
             }
@@ -594,11 +645,9 @@ export class SyncEngine {
         await Promise.all([...loaders.values()].map((loader) => loader.abort('the back-fill stopped')));
       }
     }
-    // The back-fill's issues are stored as it goes: they are cleared if a crash makes it start over.
-    await this.flush(run.id, report);
     for (const targetId of targets.keys()) {
-      const saved = this.progressOf(counts, targetId, []);
-      await this.ledger.advanceCursor(run.tenantId, targetId, position, run.id, (trx) => this.runs.saveTargetProgress(trx, run.id, targetId, saved));
+      const take = await this.ledger.withCursor(run.tenantId, targetId, position, run.id, (trx) => this.applyRecorded(run, counts, targetId, trx, undefined));
+      take();
     }
     return position;
   }
@@ -608,9 +657,12 @@ export class SyncEngine {
     return withDeadline(Promise.resolve().then(call), this.host.applyTimeoutMs, what);
   }
 
-  private applyBatch(target: OpenedTarget, events: RosterChangeEvent[], signal: AbortSignal, targetId: string): Promise<TargetApplyResult> {
-    return this.deadline(() => target.session.apply(events, signal), `target ${targetId} apply() of ${events.length} changes`);
+  /** A target's apply of a batch, bounded by the apply timeout; in `trx` (bound to its schema) when it has one. */
+  private applyBatch(target: OpenedTarget, events: RosterChangeEvent[], signal: AbortSignal, targetId: string, trx?: Kysely<any>): Promise<TargetApplyResult> {
+    const context: ApplyContext = trx && target.schema ? { trx: trx.withSchema(target.schema) } : {};
+    return this.deadline(() => target.session.apply(events, signal, context), `target ${targetId} apply() of ${events.length} changes`);
   }
+
 
   private event(run: SyncRun, change: StagedChange, occurredAt: string): RosterChangeEvent {
     return {
@@ -625,32 +677,22 @@ export class SyncEngine {
     };
   }
 
-  /** Adds what a target did with a batch to the run's counts (and the product's code for its errors). */
-  private addTargetCounts(counts: RunCounts, targetId: string, result: TargetApplyResult): void {
-    const entry = counts.targets[targetId]!;
+  /** Adds what a target did with a batch to its entry of the run's counts (and the product's code for its errors). */
+  private addTargetCounts(entry: RunCounts['targets'][string], result: TargetApplyResult): void {
     for (const [entity, c] of Object.entries(result.counts) as [RosterEntity, Partial<ReturnType<typeof emptyTargetCounts>>][]) {
       const sum = (entry.entities[entity] ??= emptyTargetCounts());
       for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += c?.[k] ?? 0;
     }
     if (result.productCode && isProductCode(result.productCode) && result.issues.some((i) => i.severity === 'error')) entry.errorCode ??= result.productCode;
-    for (const i of result.issues) counts.issues[i.severity === 'error' ? 'errors' : 'warnings']++;
-  }
-
-  /** A back-fill's result: counted, and its issues stored with the next {@link flush}. */
-  private addBackfillResult(report: ApplyReport, targetId: string, result: TargetApplyResult): void {
-    this.addTargetCounts(report.counts, targetId, result);
-    if (result.issues.length > 0) report.pending.push({ targetId, issues: result.issues });
   }
 
   /**
-   * Stores the back-fill's issues gathered so far, and the run's counts for its readers at most once
-   * a second (the live progress events carry every batch's; the run's end writes them in any case).
+   * Writes the run's counts for its readers, at most once a second (the live progress events carry
+   * every batch's; the run's end writes them in any case).
    */
   private async flush(runId: string, report: ApplyReport): Promise<void> {
-    const pending = report.pending.splice(0);
-    for (const { targetId, issues } of pending) await this.runs.addIssues(runId, issues, targetId);
     const now = Date.now();
-    if (pending.length === 0 && now - report.writtenAt < COUNTS_WRITE_INTERVAL_MS) return;
+    if (now - report.writtenAt < COUNTS_WRITE_INTERVAL_MS) return;
     report.writtenAt = now;
     await this.runs.updateProgress(runId, report.counts);
   }
@@ -759,11 +801,9 @@ function deletionsHeld(entity: RosterEntity, unidentified: number, heldBack: num
   return rosterIssue('DELETIONS_HELD', `${rows}, so no ${entity} record is deleted for its absence in this run: ${held} (deletions held back). Fix the rows and sync again.`, { entity });
 }
 
-/** What {@link SyncEngine.apply} keeps for one run while it applies: its counts and the issues not yet stored. */
+/** What {@link SyncEngine.apply} keeps for one run while it applies. */
 interface ApplyReport {
   counts: RunCounts;
-  /** Back-fill issues gathered since the last flush. */
-  pending: { targetId: string; issues: readonly RosterIssue[] }[];
   /** When the counts were last written for readers of the run. */
   writtenAt: number;
 }

@@ -234,10 +234,11 @@ export const syncMigrations: Record<string, Migration> = {
   },
   '0107_run_target_progress': {
     async up(db: Kysely<any>) {
-      // What each target did in a run up to its cursor, written in the cursor's own transaction with
-      // the issues of the batch: a run resumed after a crash starts its counts from here, and a
-      // batch delivered again is neither counted nor reported twice. `finished`: the target's
-      // `finish` ran and its counts and issues are in.
+      // What each target did in a run up to its cursor, written in the transaction that applies the
+      // batch and moves the cursor, with the batch's issues: a run resumed after a crash starts its
+      // counts from here, and no batch is counted or reported twice. `backfill_*`: how far a
+      // back-fill got (the entity, and the last sourcedId applied; null: the entity is to start),
+      // so that one cut short resumes. `finished`: the target's `finish` ran and its results are in.
       await db.schema
         .createTable('run_target_progress')
         .addColumn('run_id', 'uuid', (c) => c.notNull())
@@ -245,6 +246,8 @@ export const syncMigrations: Record<string, Migration> = {
         .addColumn('entities', 'jsonb', (c) => c.notNull())
         .addColumn('error_code', 'text')
         .addColumn('finished', 'boolean', (c) => c.notNull().defaultTo(false))
+        .addColumn('backfill_entity', 'text')
+        .addColumn('backfill_after', 'text')
         .addPrimaryKeyConstraint('run_target_progress_pk', ['run_id', 'target_id'])
         .execute();
       await db.schema.createIndex('run_issue_target').on('run_issue').columns(['run_id', 'target_id']).execute();

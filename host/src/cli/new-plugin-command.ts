@@ -277,7 +277,8 @@ function throwIfCancelled(signal: AbortSignal): void {
 function targetIndex(id: string): string {
   const code = `${id.replace(/-/g, '_').toUpperCase()}_MEMBERSHIP_INCOMPLETE`;
   return `import { type Kysely, type Migration, sql } from 'kysely';
-import type { Enrollment, PluginContext, RosterChangeEvent, RosterEntity, RosterIssue, RosterTargetSession, TargetApplyResult, TargetCounts, TenantContext } from '@rosterbridge/core';
+import { batchTransaction } from '@rosterbridge/core';
+import type { ApplyContext, Enrollment, PluginContext, RosterChangeEvent, RosterEntity, RosterIssue, RosterTargetSession, TargetApplyResult, TargetCounts, TenantContext } from '@rosterbridge/core';
 
 interface Settings {
   skipGuardians: boolean;
@@ -329,13 +330,14 @@ class Session implements RosterTargetSession {
     private readonly tenant: TenantContext,
   ) {}
 
-  async apply(events: readonly RosterChangeEvent[]): Promise<TargetApplyResult> {
+  async apply(events: readonly RosterChangeEvent[], _signal: AbortSignal, context?: ApplyContext): Promise<TargetApplyResult> {
     const { skipGuardians } = await this.tenant.settings<Settings>();
     const counts: Counts = {};
     const issues: RosterIssue[] = [];
     const bump = (entity: RosterEntity, kind: keyof TargetCounts) => ((counts[entity] ??= {})[kind] = ((counts[entity] ??= {})[kind] ?? 0) + 1);
     const tenantId = this.tenant.tenantId;
-    await this.db.transaction().execute(async (trx) => {
+    // In the engine's transaction when it gives one: the batch commits with the cursor, exactly once.
+    await batchTransaction(this.db, context, async (trx) => {
       for (const e of events) {
         const { entity, kind, sourcedId, record } = e.data;
         if (skipGuardians && entity === 'users' && ['guardian', 'parent', 'relative'].includes((record as { role: string }).role)) {

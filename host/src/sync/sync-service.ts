@@ -345,8 +345,10 @@ export async function openTenantTarget(
   const manifest = plugins.allManifests().find((m) => m.id === use.pluginId)!;
   const contribution = manifest.contributes.targets.find((t) => t.id === targetId)!;
   const consumes = new Set(contribution.consumes.map((c) => c.replace(/^roster\.|@\d+$/g, '') as RosterEntity));
-  const session = await withDeadline(target.open(plugins.contextOf(use.pluginId).forTenant(tenantId)), deadlineMs, `target "${targetId}" open() for tenant ${tenantId}`);
-  return { session, consumes };
+  const context = plugins.contextOf(use.pluginId);
+  const session = await withDeadline(target.open(context.forTenant(tenantId)), deadlineMs, `target "${targetId}" open() for tenant ${tenantId}`);
+  // Its batches are applied in the engine's transaction, bound to the plugin's schema.
+  return { session, consumes, schema: context.storage.schema };
 }
 
 /** A promise that resolves when `signal` aborts. */

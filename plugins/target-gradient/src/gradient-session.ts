@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type {
   AcademicSession,
   Enrollment,
@@ -13,7 +13,7 @@ import type {
   TenantContext,
   User,
 } from '@rosterbridge/core';
-import { relaxCommit, upsertRows as upsertTableRows } from '@rosterbridge/core';
+import { type ApplyContext, batchTransaction, relaxCommit, upsertRows as upsertTableRows } from '@rosterbridge/core';
 import { gradientIssue } from './gradient-issues';
 import { currentSchoolYear, dateIn, type GradientSettings } from './gradient-settings';
 
@@ -71,13 +71,12 @@ export class GradientSession implements RosterTargetSession {
     return `the Gradient ${which} is not started for ${this.tenant.info().displayName}: a Gradient Leader starts it in Admin Mode, which unpauses roster syncing`;
   }
 
-  async apply(batch: readonly RosterChangeEvent[], signal: AbortSignal): Promise<TargetApplyResult> {
+  async apply(batch: readonly RosterChangeEvent[], signal: AbortSignal, context?: ApplyContext): Promise<TargetApplyResult> {
     signal.throwIfAborted();
     const counts: Counts = {};
     const issues: RosterIssue[] = [];
     this.assumeNew = batch.every((e) => e.data.kind === 'created');
-    await this.db.transaction().execute(async (trx) => {
-      await relaxCommit(trx);
+    await batchTransaction(this.db, context, async (trx) => {
       for (const group of groups(batch)) {
         signal.throwIfAborted();
         const tally = (counts[group.entity] ??= { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 });
@@ -157,7 +156,7 @@ export class GradientSession implements RosterTargetSession {
 
   // --- writes ---------------------------------------------------------------------------------
 
-  private async upsert(trx: Transaction<any>, entity: RosterEntity, events: RosterChangeEvent[], tally: TargetCounts, issues: RosterIssue[], memberships: () => TargetCounts): Promise<void> {
+  private async upsert(trx: Kysely<any>, entity: RosterEntity, events: RosterChangeEvent[], tally: TargetCounts, issues: RosterIssue[], memberships: () => TargetCounts): Promise<void> {
     const count = (outcomes: Map<string, Outcome>) => {
       for (const o of outcomes.values()) tally[o]++;
     };
@@ -178,7 +177,7 @@ export class GradientSession implements RosterTargetSession {
     }
   }
 
-  private upsertOrganizations(trx: Transaction<any>, orgs: Org[]): Promise<Map<string, Outcome>> {
+  private upsertOrganizations(trx: Kysely<any>, orgs: Org[]): Promise<Map<string, Outcome>> {
     return upsertRows(this.assumeNew, 
       trx,
       'organization',
@@ -186,7 +185,7 @@ export class GradientSession implements RosterTargetSession {
     );
   }
 
-  private upsertTerms(trx: Transaction<any>, sessions: AcademicSession[], tally: TargetCounts, issues: RosterIssue[]): Promise<Map<string, Outcome>> {
+  private upsertTerms(trx: Kysely<any>, sessions: AcademicSession[], tally: TargetCounts, issues: RosterIssue[]): Promise<Map<string, Outcome>> {
     const taken: AcademicSession[] = [];
     for (const s of sessions) {
       if (s.endDate < s.startDate) {
@@ -216,7 +215,7 @@ export class GradientSession implements RosterTargetSession {
     );
   }
 
-  private async upsertClasses(trx: Transaction<any>, classes: RosterClass[], issues: RosterIssue[]): Promise<Map<string, Outcome>> {
+  private async upsertClasses(trx: Kysely<any>, classes: RosterClass[], issues: RosterIssue[]): Promise<Map<string, Outcome>> {
     const outcomes = await upsertRows(this.assumeNew, 
       trx,
       'class',
@@ -283,7 +282,7 @@ export class GradientSession implements RosterTargetSession {
     return outcomes;
   }
 
-  private async upsertUsers(trx: Transaction<any>, users: User[], tally: TargetCounts, memberships: () => TargetCounts, issues: RosterIssue[]): Promise<Map<string, Outcome>> {
+  private async upsertUsers(trx: Kysely<any>, users: User[], tally: TargetCounts, memberships: () => TargetCounts, issues: RosterIssue[]): Promise<Map<string, Outcome>> {
     const staffRoles = new Set<string>(this.settings.staffRoles);
     const staff: User[] = [];
     const students: User[] = [];
@@ -349,7 +348,7 @@ export class GradientSession implements RosterTargetSession {
   }
 
   /** Which of `ids` the table holds: from what this session wrote, else asked. */
-  private async present(trx: Transaction<any>, table: keyof GradientSession['known'], ids: readonly string[]): Promise<Set<string>> {
+  private async present(trx: Kysely<any>, table: keyof GradientSession['known'], ids: readonly string[]): Promise<Set<string>> {
     const known = this.known[table];
     const found = new Set<string>();
     const ask: string[] = [];
@@ -369,7 +368,7 @@ export class GradientSession implements RosterTargetSession {
    * wait in `pending_membership` until both are held. `retry`: pending ones judged again by
    * `finish`, where only what is now taken counts and nothing is reported again.
    */
-  private async upsertMemberships(trx: Transaction<any>, enrollments: Enrollment[], tally: TargetCounts, issues: RosterIssue[], retry = false): Promise<Map<string, Outcome>> {
+  private async upsertMemberships(trx: Kysely<any>, enrollments: Enrollment[], tally: TargetCounts, issues: RosterIssue[], retry = false): Promise<Map<string, Outcome>> {
     const classIds = await this.present(trx, 'class', enrollments.map((e) => e.classSourcedId));
     const kinds = new Map<string, 'staff' | 'student'>();
     const userIds = enrollments.map((e) => e.userSourcedId);
@@ -422,7 +421,7 @@ export class GradientSession implements RosterTargetSession {
   }
 
   /** Saves enrollments Gradient cannot take yet (password-free records), replacing an older copy only when it differs. */
-  private async keepPending(trx: Transaction<any>, pending: readonly { enrollment: Enrollment; code: string }[]): Promise<void> {
+  private async keepPending(trx: Kysely<any>, pending: readonly { enrollment: Enrollment; code: string }[]): Promise<void> {
     for (const part of slices(pending))
       await trx
         .insertInto('pending_membership')
@@ -449,7 +448,7 @@ export class GradientSession implements RosterTargetSession {
    * Moves the memberships of people or classes that left Gradient to `pending_membership` (they
    * come back with them: the ledger will not send the enrollment again), each with an error.
    */
-  private async demoteMemberships(trx: Transaction<any>, column: 'person_sourced_id' | 'class_sourced_id', ids: readonly string[]): Promise<RosterIssue[]> {
+  private async demoteMemberships(trx: Kysely<any>, column: 'person_sourced_id' | 'class_sourced_id', ids: readonly string[]): Promise<RosterIssue[]> {
     const issues: RosterIssue[] = [];
     for (const part of slices(ids)) {
       const rows = await trx.deleteFrom('class_member').where('tenant_id', '=', this.tenantId).where(column, 'in', part).returningAll().execute();
@@ -480,7 +479,7 @@ export class GradientSession implements RosterTargetSession {
   }
 
   /** Takes the pending enrollments whose class and person Gradient now holds, and the class terms it now holds. */
-  private async materializePending(trx: Transaction<any>, tally: TargetCounts): Promise<void> {
+  private async materializePending(trx: Kysely<any>, tally: TargetCounts): Promise<void> {
     await trx
       .insertInto('class_term')
       .columns(['tenant_id', 'class_sourced_id', 'term_sourced_id'])
@@ -524,7 +523,7 @@ export class GradientSession implements RosterTargetSession {
   }
 
   /** Deletes records of `entity` and what hangs on them; returns how many Gradient held. */
-  private async remove(trx: Transaction<any>, entity: RosterEntity, sourcedIds: string[], tally: TargetCounts, memberships: () => TargetCounts, issues: RosterIssue[]): Promise<number> {
+  private async remove(trx: Kysely<any>, entity: RosterEntity, sourcedIds: string[], tally: TargetCounts, memberships: () => TargetCounts, issues: RosterIssue[]): Promise<number> {
     const tables: Partial<Record<RosterEntity, readonly string[]>> = {
       orgs: ['organization'],
       academicSessions: ['term'],
@@ -569,7 +568,7 @@ function dateText(value: unknown): string | undefined {
  * Inserts rows, or updates those whose columns differ (`is distinct from`), and tells for each
  * sourcedId whether it was created, updated or already as given.
  */
-async function upsertRows(assumeNew: boolean, trx: Transaction<any>, table: string, rows: Record<string, unknown>[]): Promise<Map<string, Outcome>> {
+async function upsertRows(assumeNew: boolean, trx: Kysely<any>, table: string, rows: Record<string, unknown>[]): Promise<Map<string, Outcome>> {
   const written = await upsertTableRows(trx, table, rows, { key: ['tenant_id', 'sourced_id'], outcomeKey: 'sourced_id', assumeNew });
   return written.outcomes ?? new Map();
 }

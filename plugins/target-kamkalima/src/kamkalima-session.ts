@@ -9,7 +9,7 @@ import type {
   TargetCounts,
   TenantContext,
 } from '@rosterbridge/core';
-import { relaxCommit, upsertRows } from '@rosterbridge/core';
+import { type ApplyContext, batchTransaction, upsertRows } from '@rosterbridge/core';
 import { kamkalimaIssue } from './kamkalima-issues';
 import {
   type EntityRules,
@@ -100,12 +100,11 @@ export class KamkalimaSession implements RosterTargetSession {
     this.rules = kamkalimaRules({ tenantId: tenant.tenantId, year, known: this.known }) as unknown as Record<string, EntityRules>;
   }
 
-  async apply(batch: readonly RosterChangeEvent[]): Promise<TargetApplyResult> {
+  async apply(batch: readonly RosterChangeEvent[], _signal?: AbortSignal, context?: ApplyContext): Promise<TargetApplyResult> {
     const result = new RunResult();
     // Every change a creation: rows are written with a plain INSERT first.
     const assumeNew = batch.every((e) => e.data.kind === 'created');
-    await this.db.transaction().execute(async (trx) => {
-      await relaxCommit(trx);
+    await batchTransaction(this.db, context, async (trx) => {
       for (const group of consecutiveGroups(batch)) {
         if (group.deleted) await this.remove(trx, group.entity, [...group.records.keys()], result);
         else await this.write(trx, group.entity, [...group.records.values()], result, 'arrival', assumeNew);

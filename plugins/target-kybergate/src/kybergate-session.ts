@@ -1,4 +1,4 @@
-import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type {
   Enrollment,
   Logger,
@@ -15,7 +15,7 @@ import type {
 } from '@rosterbridge/core';
 import { kybergateIssue, type KybergateIssueCode } from './kybergate-issues';
 import { KybergateScope, kybergateRoleOf, userTypeOfEnrollment, type KybergateSettings } from './kybergate-settings';
-import { relaxCommit, upsertRows } from '@rosterbridge/core';
+import { type ApplyContext, batchTransaction, upsertRows } from '@rosterbridge/core';
 
 /** The fields of a user account an admin may edit in KyberGate (names of `locally_edited_fields`). */
 export const EDITABLE_USER_FIELDS = ['email', 'username', 'first_name', 'last_name', 'role', 'grade', 'school_sourced_ids', 'enabled'] as const;
@@ -48,7 +48,8 @@ const TABLES = ['classroom_member', 'pending_member', 'user_account', 'classroom
 /** Rows per statement: keeps every insert far below Postgres' 65,535 parameters. */
 const CHUNK = 2000;
 
-type Trx = Transaction<any>;
+// A batch is written in the engine's transaction or in one of its own: either way a Kysely bound to its schema.
+type Trx = Kysely<any>;
 
 /** Sourced ids named in one grouped warning, at most. */
 const EXAMPLES = 5;
@@ -131,12 +132,11 @@ export class KybergateSession implements RosterTargetSession {
     return new KybergateSession(tenant.tenantId, db, new KybergateScope(settings), settings.conflictResolution ?? 'source-wins', tenant.logger);
   }
 
-  async apply(batch: readonly RosterChangeEvent[]): Promise<TargetApplyResult> {
+  async apply(batch: readonly RosterChangeEvent[], _signal?: AbortSignal, context?: ApplyContext): Promise<TargetApplyResult> {
     const result = new BatchResult();
     this.assumeNew = batch.every((e) => e.data.kind === 'created');
     const byEntity = latestChanges(batch);
-    await this.db.transaction().execute(async (trx) => {
-      await relaxCommit(trx);
+    await batchTransaction(this.db, context, async (trx) => {
       await trx.insertInto('sync_scope').values({ tenant_id: this.tenantId, scope: this.scope.fingerprint() }).onConflict((oc) => oc.column('tenant_id').doNothing()).execute();
       const enrollments = (byEntity.get('enrollments') ?? []) as RosterChangeEvent<'enrollments'>[];
       const held = new HeldChanges();

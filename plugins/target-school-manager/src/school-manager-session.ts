@@ -1,7 +1,8 @@
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import {
   RosterbridgeError,
-  relaxCommit,
+  type ApplyContext,
+  batchTransaction,
   type PluginStorage,
   type RosterChangeEvent,
   type RosterIssue,
@@ -70,10 +71,9 @@ export class SchoolManagerSession implements RosterTargetSession {
     return new SchoolManagerSession(storage.db, storage.schema, tenant, settings, today, !state?.last_sync_at);
   }
 
-  async apply(events: readonly RosterChangeEvent[], signal: AbortSignal): Promise<TargetApplyResult> {
+  async apply(events: readonly RosterChangeEvent[], signal: AbortSignal, context?: ApplyContext): Promise<TargetApplyResult> {
     signal.throwIfAborted();
-    await this.db.transaction().execute(async (trx) => {
-      await relaxCommit(trx);
+    await batchTransaction(this.db, context, async (trx) => {
       await importChanges(trx, this.tenant.tenantId, events);
     });
     this.applied = true;

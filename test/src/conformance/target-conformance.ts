@@ -302,7 +302,6 @@ export async function runTargetConformance(t: ConformanceTest, harness: TargetCo
 
   await check("a crash between apply and the cursor's commit leaves the rows of a clean run", 'crashBeforeCursor', async (a) => {
     const { id } = await firstSynced('crash');
-    const before = await product.rows(id);
     await kit.write('crash', packages.changed, [{ id: harness.targetId }], id);
     await loseCursorCommits(host, id, harness.targetId);
     let crashed: SyncRun;
@@ -313,7 +312,9 @@ export async function runTargetConformance(t: ConformanceTest, harness: TargetCo
     }
     const target = crashed.counts.targets[harness.targetId];
     a.ok(target?.status === 'failed' && (target.error ?? '').includes(CRASH), `the cursor's commit failed after apply: ${describeRun(crashed, harness.targetId)}`);
-    a.ok(rowDifferences(await product.rows(id), before).length > 0, 'the batch was applied before');
+    // A target that writes through the engine's transaction (ApplyContext.trx) lost the batch with
+    // the cursor (it is applied exactly once); one that writes in its own kept it (it gets it again).
+    // Either way, what counts is that the next run leaves the rows of a clean run.
     const run = await sync(id);
     a.equal(run.counts.targets[harness.targetId]?.status, 'applied', `the next run resumes from the cursor: ${describeRun(run, harness.targetId)}`);
     a.same(rowDifferences(await product.rows(id), await referenceRows()), [], 'the rows of a clean run');

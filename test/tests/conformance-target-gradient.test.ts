@@ -28,7 +28,5 @@ t.test('the Gradient target conforms', (t) =>
       ref('class_member.person_sourced_id', 'staff_member.sourced_id', { where: "member_kind = 'staff'" }),
       ref('class_member.person_sourced_id', 'student.sourced_id', { where: "member_kind = 'student'" }),
     ],
-    knownGaps: {
-    },
   }),
 );

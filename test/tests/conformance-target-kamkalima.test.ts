@@ -33,7 +33,5 @@ t.test('the Kamkalima target conforms', (t) =>
       ref('teacher_admin_account.school_sourced_id', 'school.sourced_id'),
       ref('teacher_admin_account.assigned_teacher_sourced_id', 'teacher.sourced_id'),
     ],
-    knownGaps: {
-    },
   }),
 );

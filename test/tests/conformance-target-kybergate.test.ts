@@ -13,7 +13,5 @@ t.test('the KyberGate target conforms', (t) =>
       ref('classroom_member.user_sourced_id', 'user_account.sourced_id'),
       ref('classroom_member.school_sourced_id', 'school.sourced_id'),
     ],
-    knownGaps: {
-    },
   }),
 );

@@ -19,4 +19,5 @@ export * from './sync/run-store';
 export * from './sync/binary-copy';
 export * from './sync/ledger';
 export * from './sync/upsert-rows';
+export * from './sync/skipped-records';
 export * from './sync/sync-engine';

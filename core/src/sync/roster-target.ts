@@ -72,29 +72,30 @@ export interface TargetLoader {
 /** What the engine gives {@link RosterTargetSession.apply} besides the batch. */
 export interface ApplyContext {
   /**
-   * The engine's transaction for this batch, bound to the plugin's own schema. After `apply`
-   * returns, the engine records in it the target's cursor, its counts so far and the batch's
-   * issues, and commits it all at once: a target that writes the batch through it (see
-   * {@link batchTransaction}) has each batch applied and reported exactly once, whatever crashes.
-   * Never commit or roll it back, and make every query of the batch through it (another
-   * connection may not be free while it is open).
+   * Runs `work` in the engine's transaction for this batch, bound to the plugin's own schema. In the
+   * same transaction the engine then records the target's cursor, its counts so far and `work`'s
+   * result (its counts and issues), and commits it all at once: a target that writes its batch
+   * this way ({@link batchTransaction}) has each batch applied and reported exactly once, whatever
+   * crashes. Call it at most once per batch, return from `apply` what `work` returned, and make
+   * every query of the batch through `trx` (on the embedded database it holds the only connection).
+   * Absent when the engine cannot offer it: then write in a transaction of your own.
    */
-  readonly trx?: Kysely<any>;
+  transaction?(work: (trx: Kysely<any>) => Promise<TargetApplyResult>): Promise<TargetApplyResult>;
 }
 
 /**
- * Runs a target's writes for one batch: in the engine's transaction when it gives one
- * ({@link ApplyContext.trx}), else in a transaction of the target's own whose commit does not wait
- * for the disk ({@link relaxedTransaction}).
+ * Runs a target's writes for one batch: in the engine's transaction when it offers one
+ * ({@link ApplyContext.transaction}), else in a transaction of the target's own whose commit does
+ * not wait for the disk ({@link relaxedTransaction}). `work` returns the batch's result.
  *
  * ```ts
- * async apply(batch, signal, context) {
- *   return batchTransaction(this.db, context, async (trx) => this.write(trx, batch));
+ * apply(batch, signal, context) {
+ *   return batchTransaction(this.db, context, async (trx) => this.write(trx, batch)); // → { counts, issues }
  * }
  * ```
  */
-export function batchTransaction<T>(db: Kysely<any>, context: ApplyContext | undefined, work: (trx: Kysely<any>) => Promise<T>): Promise<T> {
-  return context?.trx ? work(context.trx) : relaxedTransaction(db, work);
+export function batchTransaction(db: Kysely<any>, context: ApplyContext | undefined, work: (trx: Kysely<any>) => Promise<TargetApplyResult>): Promise<TargetApplyResult> {
+  return context?.transaction ? context.transaction(work) : relaxedTransaction(db, work);
 }
 
 /**

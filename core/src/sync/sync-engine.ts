@@ -444,10 +444,7 @@ export class SyncEngine {
             try {
               // The batch, the target's counts so far, the batch's issues and the cursor commit
               // together: a crash delivers the batch again only if none of it committed.
-              const take = await this.ledger.withCursor(run.tenantId, targetId, last, run.id, (trx) =>
-                this.applyRecorded(run, counts, targetId, trx, events.length > 0 ? (trx) => this.applyBatch(a.target, events, signal, targetId, trx) : undefined),
-              );
-              take();
+              await this.applyOnce(run, counts, targetId, a.target, events, signal, (work) => this.ledger.withCursor(run.tenantId, targetId, last, run.id, work));
               a.cursor = last;
             } catch (err) {
               active.delete(targetId);
@@ -463,7 +460,7 @@ export class SyncEngine {
           if (!a.target.session.finish) return;
           try {
             const result = await this.deadline(() => a.target.session.finish!(signal), `target ${targetId} finish()`);
-            const take = await this.runs.transaction((trx) => this.applyRecorded(run, counts, targetId, trx, result ? async () => result : undefined, { finished: true }));
+            const take = await this.runs.transaction((trx) => this.record(run, counts, targetId, trx, result, { finished: true }));
             take();
           } catch (err) {
             active.delete(targetId);
@@ -493,20 +490,69 @@ export class SyncEngine {
   }
 
   /**
-   * Calls `call` (a target's apply in `trx`, or a result already had) and records in `trx` what the
-   * target did in the run so far, with the result's issues. Returns what the run's counts take once
-   * `trx` has committed (the caller calls it then): a transaction that fails leaves them as they were.
+   * Applies a batch to a target and records what it did (its counts so far, the batch's issues,
+   * `extra`) in a transaction of `transaction`'s (one that also moves the cursor, or a back-fill's
+   * position). A target that writes through {@link ApplyContext.transaction} does so inside that
+   * same transaction: the batch and its record commit together, exactly once. One that writes in
+   * its own has its record committed after it (a crash in between delivers the batch again).
    */
-  private async applyRecorded(
+  private async applyOnce(
+    run: SyncRun,
+    counts: RunCounts,
+    targetId: string,
+    target: OpenedTarget,
+    events: RosterChangeEvent[],
+    signal: AbortSignal,
+    transaction: (work: (trx: Kysely<any>) => Promise<TargetApplyResult | undefined>) => Promise<TargetApplyResult | undefined>,
+    extra: { backfill?: TargetProgress['backfill'] } = {},
+  ): Promise<void> {
+    let take: (() => void) | undefined;
+    let asked = false;
+    let committed = false;
+    const schema = target.schema;
+    const context: ApplyContext =
+      schema === undefined
+        ? {}
+        : {
+            transaction: async (work) => {
+              if (asked) throw new RosterbridgeError('INTERNAL', `target ${targetId} asked for the batch's transaction twice`);
+              asked = true;
+              const result = await transaction(async (trx) => {
+                const r = await work(trx.withSchema(schema));
+                take = await this.record(run, counts, targetId, trx, r, extra);
+                return r;
+              });
+              committed = true;
+              return result!;
+            },
+          };
+    let result: TargetApplyResult | undefined;
+    try {
+      result = events.length > 0 ? await this.deadline(() => target.session.apply(events, signal, context), `target ${targetId} apply() of ${events.length} changes`) : undefined;
+    } finally {
+      // What committed counts, even if the target failed after.
+      if (committed) take!();
+    }
+    if (committed) return;
+    if (asked) throw new RosterbridgeError('TARGET_FAILED', `target ${targetId} returned from apply() although the batch's transaction did not commit`);
+    await transaction(async (trx) => ((take = await this.record(run, counts, targetId, trx, result, extra)), result));
+    take!();
+  }
+
+  /**
+   * Records in `trx` what the target did in the run so far, with `result` (its counts and issues)
+   * added. Returns what the run's counts take once `trx` has committed (the caller calls it then):
+   * a transaction that fails leaves them as they were.
+   */
+  private async record(
     run: SyncRun,
     counts: RunCounts,
     targetId: string,
     trx: Kysely<any>,
-    call: ((trx: Kysely<any>) => Promise<TargetApplyResult>) | undefined,
+    result: TargetApplyResult | undefined,
     extra: { finished?: boolean; backfill?: TargetProgress['backfill'] } = {},
   ): Promise<() => void> {
     const next = structuredClone(counts.targets[targetId]!);
-    const result = call ? await call(trx) : undefined;
     if (result) this.addTargetCounts(next, result);
     await this.runs.saveTargetProgress(trx, run.id, targetId, {
       entities: next.entities,
@@ -611,10 +657,7 @@ export class SyncEngine {
               try {
                 if (loader) await this.deadline(() => loader.write(mine), `target ${targetId} load(${entity}) of ${mine.length} records`);
                 else {
-                  const take = await this.runs.transaction((trx) =>
-                    this.applyRecorded(run, counts, targetId, trx, (trx) => this.applyBatch(target, mine, signal, targetId, trx), { backfill: { entity, after: last } }),
-                  );
-                  take();
+                  await this.applyOnce(run, counts, targetId, target, mine, signal, (work) => this.runs.transaction(work), { backfill: { entity, after: last } });
                 }
               } catch (err) {
                 await drop(targetId, err);
@@ -631,7 +674,7 @@ export class SyncEngine {
             try {
               const result = await this.deadline(() => loader.end(), `target ${targetId} load(${entity}) end()`);
               loaders.delete(targetId);
-              const take = await this.runs.transaction((trx) => this.applyRecorded(run, counts, targetId, trx, async () => result, { backfill: { entity: next ?? 'complete' } }));
+              const take = await this.runs.transaction((trx) => this.record(run, counts, targetId, trx, result, { backfill: { entity: next ?? 'complete' } }));
               take();
             } catch (err) {
               await drop(targetId, err);
@@ -646,7 +689,7 @@ export class SyncEngine {
       }
     }
     for (const targetId of targets.keys()) {
-      const take = await this.ledger.withCursor(run.tenantId, targetId, position, run.id, (trx) => this.applyRecorded(run, counts, targetId, trx, undefined));
+      const take = await this.ledger.withCursor(run.tenantId, targetId, position, run.id, (trx) => this.record(run, counts, targetId, trx, undefined));
       take();
     }
     return position;
@@ -657,11 +700,7 @@ export class SyncEngine {
     return withDeadline(Promise.resolve().then(call), this.host.applyTimeoutMs, what);
   }
 
-  /** A target's apply of a batch, bounded by the apply timeout; in `trx` (bound to its schema) when it has one. */
-  private applyBatch(target: OpenedTarget, events: RosterChangeEvent[], signal: AbortSignal, targetId: string, trx?: Kysely<any>): Promise<TargetApplyResult> {
-    const context: ApplyContext = trx && target.schema ? { trx: trx.withSchema(target.schema) } : {};
-    return this.deadline(() => target.session.apply(events, signal, context), `target ${targetId} apply() of ${events.length} changes`);
-  }
+
 
 
   private event(run: SyncRun, change: StagedChange, occurredAt: string): RosterChangeEvent {
@@ -718,8 +757,14 @@ export class SyncEngine {
     const current = await this.get(run.id);
     const committed = current.phase === 'applying';
     if (!committed) await this.ledger.discard(run.id);
-    // Whatever stopped the run, its counts of issues are those it stored.
-    await this.runs.update(run.id, { counts: { ...current.counts, issues: await this.runs.issueCounts(run.id) } });
+    // Whatever stopped the run, its counts are what it stored: the issues, and each target's
+    // progress as committed with its cursor (the run's record may be a second behind).
+    const counts: RunCounts = { ...current.counts, targets: { ...current.counts.targets }, issues: await this.runs.issueCounts(run.id) };
+    for (const [targetId, done] of await this.runs.targetProgress(run.id)) {
+      const entry = counts.targets[targetId] ?? { status: 'pending', entities: {} };
+      counts.targets[targetId] = { ...entry, entities: done.entities, ...(done.errorCode && entry.status !== 'failed' ? { errorCode: done.errorCode } : {}) };
+    }
+    await this.runs.update(run.id, { counts });
     if (err instanceof RunStop && err.status === 'interrupted') {
       await this.runs.update(run.id, { status: committed ? 'running' : 'queued', phase: committed ? 'applying' : 'queued', reason: err.message });
     } else if (err instanceof RunStop) {

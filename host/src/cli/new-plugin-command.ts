@@ -337,7 +337,7 @@ class Session implements RosterTargetSession {
     const bump = (entity: RosterEntity, kind: keyof TargetCounts) => ((counts[entity] ??= {})[kind] = ((counts[entity] ??= {})[kind] ?? 0) + 1);
     const tenantId = this.tenant.tenantId;
     // In the engine's transaction when it gives one: the batch commits with the cursor, exactly once.
-    await batchTransaction(this.db, context, async (trx) => {
+    return batchTransaction(this.db, context, async (trx) => {
       for (const e of events) {
         const { entity, kind, sourcedId, record } = e.data;
         if (skipGuardians && entity === 'users' && ['guardian', 'parent', 'relative'].includes((record as { role: string }).role)) {
@@ -371,8 +371,8 @@ class Session implements RosterTargetSession {
         bump(entity, (await this.write(trx, entity, sourcedId, record)) ? kind : 'unchanged');
         if (entity === 'users' || entity === 'classes') await this.release(trx, entity === 'users' ? 'userSourcedId' : 'classSourcedId', sourcedId, counts);
       }
+      return { counts, issues };
     });
-    return { counts, issues };
   }
 
   async reset(): Promise<void> {

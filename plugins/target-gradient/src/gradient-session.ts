@@ -76,7 +76,7 @@ export class GradientSession implements RosterTargetSession {
     const counts: Counts = {};
     const issues: RosterIssue[] = [];
     this.assumeNew = batch.every((e) => e.data.kind === 'created');
-    await batchTransaction(this.db, context, async (trx) => {
+    return batchTransaction(this.db, context, async (trx) => {
       for (const group of groups(batch)) {
         signal.throwIfAborted();
         const tally = (counts[group.entity] ??= { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 });
@@ -86,8 +86,8 @@ export class GradientSession implements RosterTargetSession {
         if (group.deleted) tally.deleted += await this.remove(trx, group.entity, group.events.map((e) => e.data.sourcedId), tally, memberships, issues);
         else await this.upsert(trx, group.entity, group.events, tally, issues, memberships);
       }
+      return { counts, issues };
     });
-    return { counts, issues };
   }
 
   async finish(): Promise<TargetApplyResult> {

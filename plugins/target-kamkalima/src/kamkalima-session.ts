@@ -9,7 +9,7 @@ import type {
   TargetCounts,
   TenantContext,
 } from '@rosterbridge/core';
-import { type ApplyContext, batchTransaction, upsertRows } from '@rosterbridge/core';
+import { type ApplyContext, SkippedRecords, batchTransaction, upsertRows } from '@rosterbridge/core';
 import { kamkalimaIssue } from './kamkalima-issues';
 import {
   type EntityRules,
@@ -41,9 +41,6 @@ const SYNCED_TABLES = ['class_membership', 'teacher', 'student', 'administrator'
  */
 type Pass = 'arrival' | { retry: ReadonlyMap<string, string> };
 
-/** Sourced ids named in one grouped warning, at most. */
-const EXAMPLES = 5;
-
 const SKIP_REASONS: Record<KamkalimaSkipCode, string> = {
   KAMKALIMA_ORG_NOT_SCHOOL: 'Kamkalima makes schools of orgs of type school only',
   KAMKALIMA_USER_ROLE_NOT_IMPORTED: 'Kamkalima has accounts for teachers, students and administrators only',
@@ -54,7 +51,7 @@ const SKIP_REASONS: Record<KamkalimaSkipCode, string> = {
 class RunResult implements TargetApplyResult {
   readonly counts: Partial<Record<RosterEntity, TargetCounts>> = {};
   readonly issues: RosterIssue[] = [];
-  private readonly skips = new Map<string, { code: KamkalimaSkipCode; entity: RosterEntity; count: number; examples: string[] }>();
+  private readonly skips = new SkippedRecords<KamkalimaSkipCode>(kamkalimaIssue, SKIP_REASONS);
   of(entity: RosterEntity): TargetCounts {
     return (this.counts[entity] ??= { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 });
   }
@@ -68,17 +65,11 @@ class RunResult implements TargetApplyResult {
   /** A record Kamkalima has no place for: counted as skipped, and named in its reason's one warning. */
   skipped(code: KamkalimaSkipCode, entity: RosterEntity, sourcedId: string): void {
     this.of(entity).skipped++;
-    const key = `${code}:${entity}`;
-    const entry = this.skips.get(key) ?? { code, entity, count: 0, examples: [] };
-    entry.count++;
-    if (entry.examples.length < EXAMPLES) entry.examples.push(sourcedId);
-    this.skips.set(key, entry);
+    this.skips.add(code, entity, sourcedId);
   }
   /** The result, with one warning per reason records were skipped for (its count is theirs). */
   done(): TargetApplyResult {
-    for (const { code, entity, count, examples } of this.skips.values())
-      this.issues.push(kamkalimaIssue(code, `${count} ${entity} record(s) were skipped: ${SKIP_REASONS[code]} (e.g. ${examples.join(', ')}${count > examples.length ? ', …' : ''})`, { entity }));
-    this.skips.clear();
+    this.issues.push(...this.skips.take());
     return { counts: this.counts, issues: this.issues };
   }
 }
@@ -104,13 +95,13 @@ export class KamkalimaSession implements RosterTargetSession {
     const result = new RunResult();
     // Every change a creation: rows are written with a plain INSERT first.
     const assumeNew = batch.every((e) => e.data.kind === 'created');
-    await batchTransaction(this.db, context, async (trx) => {
+    return batchTransaction(this.db, context, async (trx) => {
       for (const group of consecutiveGroups(batch)) {
         if (group.deleted) await this.remove(trx, group.entity, [...group.records.keys()], result);
         else await this.write(trx, group.entity, [...group.records.values()], result, 'arrival', assumeNew);
       }
+      return result.done();
     });
-    return result.done();
   }
 
   async finish(): Promise<TargetApplyResult> {

@@ -15,7 +15,7 @@ import type {
 } from '@rosterbridge/core';
 import { kybergateIssue, type KybergateIssueCode } from './kybergate-issues';
 import { KybergateScope, kybergateRoleOf, userTypeOfEnrollment, type KybergateSettings } from './kybergate-settings';
-import { type ApplyContext, batchTransaction, upsertRows } from '@rosterbridge/core';
+import { type ApplyContext, SkippedRecords, batchTransaction, upsertRows } from '@rosterbridge/core';
 
 /** The fields of a user account an admin may edit in KyberGate (names of `locally_edited_fields`). */
 export const EDITABLE_USER_FIELDS = ['email', 'username', 'first_name', 'last_name', 'role', 'grade', 'school_sourced_ids', 'enabled'] as const;
@@ -51,9 +51,6 @@ const CHUNK = 2000;
 // A batch is written in the engine's transaction or in one of its own: either way a Kysely bound to its schema.
 type Trx = Kysely<any>;
 
-/** Sourced ids named in one grouped warning, at most. */
-const EXAMPLES = 5;
-
 /** Why records of each skip code were left out, as their grouped warning says it. */
 const SKIP_REASONS: Partial<Record<KybergateIssueCode, string>> = {
   KYBERGATE_ROLE_NOT_IMPORTED: 'their role (guardian, parent or relative) has no KyberGate account',
@@ -71,7 +68,7 @@ const SKIP_REASONS: Partial<Record<KybergateIssueCode, string>> = {
 class BatchResult {
   readonly counts: Partial<Record<RosterEntity, TargetCounts>> = {};
   readonly issues: RosterIssue[] = [];
-  private readonly skips = new Map<string, { code: KybergateIssueCode; entity: RosterEntity; count: number; examples: string[] }>();
+  private readonly skips = new SkippedRecords<KybergateIssueCode>(kybergateIssue, SKIP_REASONS);
 
   add(entity: RosterEntity, key: keyof TargetCounts, n = 1): void {
     if (n === 0) return;
@@ -82,18 +79,12 @@ class BatchResult {
   /** A record KyberGate leaves out: counted as skipped, and named in its reason's one warning. */
   skipped(code: KybergateIssueCode, entity: RosterEntity, sourcedId: string): void {
     this.add(entity, 'skipped');
-    const key = `${code}:${entity}`;
-    const entry = this.skips.get(key) ?? { code, entity, count: 0, examples: [] };
-    entry.count++;
-    if (entry.examples.length < EXAMPLES) entry.examples.push(sourcedId);
-    this.skips.set(key, entry);
+    this.skips.add(code, entity, sourcedId);
   }
 
   /** The batch's result, with one warning per reason its records were skipped for (its count is theirs). */
   done(): TargetApplyResult {
-    for (const { code, entity, count, examples } of this.skips.values())
-      this.issues.push(kybergateIssue(code, `${count} ${entity} record(s) were skipped: ${SKIP_REASONS[code]} (e.g. ${examples.join(', ')}${count > examples.length ? ', …' : ''})`, { entity }));
-    this.skips.clear();
+    this.issues.push(...this.skips.take());
     return { counts: this.counts, issues: this.issues };
   }
 }
@@ -136,7 +127,7 @@ export class KybergateSession implements RosterTargetSession {
     const result = new BatchResult();
     this.assumeNew = batch.every((e) => e.data.kind === 'created');
     const byEntity = latestChanges(batch);
-    await batchTransaction(this.db, context, async (trx) => {
+    return batchTransaction(this.db, context, async (trx) => {
       await trx.insertInto('sync_scope').values({ tenant_id: this.tenantId, scope: this.scope.fingerprint() }).onConflict((oc) => oc.column('tenant_id').doNothing()).execute();
       const enrollments = (byEntity.get('enrollments') ?? []) as RosterChangeEvent<'enrollments'>[];
       const held = new HeldChanges();
@@ -147,8 +138,8 @@ export class KybergateSession implements RosterTargetSession {
       await this.applyUsers(trx, (byEntity.get('users') ?? []) as RosterChangeEvent<'users'>[], result, held);
       await this.followReferences(trx, held, enrollments.map((e) => e.data.sourcedId), result);
       await this.applyEnrollments(trx, enrollments.filter((e) => e.data.kind !== 'deleted'), result);
+      return result.done();
     });
-    return result.done();
   }
 
   /**

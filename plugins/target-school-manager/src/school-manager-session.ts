@@ -73,13 +73,13 @@ export class SchoolManagerSession implements RosterTargetSession {
 
   async apply(events: readonly RosterChangeEvent[], signal: AbortSignal, context?: ApplyContext): Promise<TargetApplyResult> {
     signal.throwIfAborted();
-    await batchTransaction(this.db, context, async (trx) => {
-      await importChanges(trx, this.tenant.tenantId, events);
-    });
     this.applied = true;
     for (const e of events) this.runIds.add(e.runId);
     // What reaches School Manager is counted by finish, once the whole roster is in.
-    return { counts: {}, issues: [] };
+    return batchTransaction(this.db, context, async (trx) => {
+      await importChanges(trx, this.tenant.tenantId, events);
+      return { counts: {}, issues: [] };
+    });
   }
 
   async finish(signal: AbortSignal): Promise<TargetApplyResult> {

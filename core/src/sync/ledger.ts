@@ -516,12 +516,14 @@ export class Ledger {
   }
 
   /**
-   * Runs `work` (a target's batch and the run's record of it) in one durable transaction that then
-   * moves the target's cursor to `lastSeq`: all of it commits, or none. `trx` is bound to the core
-   * schema (`trx.withSchema(other)` reaches another).
+   * Runs `work` (a target's batch and the run's record of it) in one transaction that then moves the
+   * target's cursor to `lastSeq`: all of it commits, or none. `trx` is bound to the core schema
+   * (`trx.withSchema(other)` reaches another). Its commit does not wait for the disk: a crash of the
+   * database may lose it whole (the batch is then delivered again), and the run's end, durable,
+   * flushes it (PostgreSQL writes its log in order).
    */
   async withCursor<T>(tenantId: string, targetId: string, lastSeq: number, runId: string, work: (trx: Kysely<any>) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(async (trx) => {
+    return relaxedTransaction(this.db, async (trx) => {
       const result = await work(trx);
       await sql`
         insert into ${this.targetCursor} as tc (tenant_id, target_id, last_seq, last_run_id, last_sync_at)

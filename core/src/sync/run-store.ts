@@ -263,9 +263,13 @@ export class RunStore {
     await insertIssues(trx, runId, progress.issues, targetId);
   }
 
-  /** Runs `work` in a transaction of the core schema (durable). */
+  /**
+   * Runs `work` in a transaction of the core schema whose commit does not wait for the disk (a
+   * target's back-fill page and the run's record of it, say): lost whole, if at all, to a crash of
+   * the database; the run's end, durable, flushes it.
+   */
   transaction<T>(work: (trx: Kysely<any>) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(work);
+    return relaxedTransaction(this.db, work);
   }
 
   /** What each target of a run did up to its cursor ({@link saveTargetProgress}). */

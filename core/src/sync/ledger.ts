@@ -422,6 +422,22 @@ export class Ledger {
     await sql`analyze ${this.runSeen}`.execute(this.db);
   }
 
+  /**
+   * Refreshes the planner's statistics of the tables of `schema` (a target's, as a run fills it)
+   * whose picture is stale: analyzed when they held under 100,000 rows (or never), and changed since
+   * by at least a fifth of that and 1,000 rows. A table analyzed larger keeps a true density, which
+   * the planner scales by its current size, so it is left to autovacuum. Returns the tables analyzed.
+   */
+  async analyzeGrown(schema: string): Promise<string[]> {
+    const { rows } = await sql<{ name: string }>`
+      select s.relname as name from pg_stat_user_tables s join pg_class c on c.oid = s.relid
+      where s.schemaname = ${schema} and c.reltuples < 100000
+        and s.n_mod_since_analyze >= greatest(1000, 0.2 * greatest(c.reltuples, 0))
+      order by s.relname`.execute(this.db);
+    if (rows.length > 0) await sql`analyze ${sql.join(rows.map((r) => sql.table(`${schema}.${r.name}`)))}`.execute(this.db);
+    return rows.map((r) => r.name);
+  }
+
   /** How many records of each entity the tenant's snapshot holds (kept by {@link commit}). */
   async sizes(tenantId: string): Promise<Partial<Record<RosterEntity, number>>> {
     const row = await this.db.selectFrom('ledger_state').select('sizes').where('tenant_id', '=', tenantId).executeTakeFirst();

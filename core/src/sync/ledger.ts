@@ -424,16 +424,18 @@ export class Ledger {
 
   /**
    * Refreshes the planner's statistics of the tables of `schema` (a target's, as a run fills it)
-   * whose picture is stale: analyzed when they held under 100,000 rows (or never), and changed since
-   * by at least a fifth of that and 1,000 rows. A table analyzed larger keeps a true density, which
-   * the planner scales by its current size, so it is left to autovacuum. Returns the tables analyzed.
+   * whose picture is stale: analyzed when they held under 100,000 rows (or never), and grown since
+   * by a quarter or more (pages on disk against the pages of the last analysis, at least 8). A table
+   * analyzed larger keeps a true density, which the planner scales by its current size, so it is
+   * left to autovacuum. The sizes are read off the files, not the cumulative statistics, which a
+   * backend reports up to seconds late. Returns the tables analyzed.
    */
   async analyzeGrown(schema: string): Promise<string[]> {
     const { rows } = await sql<{ name: string }>`
-      select s.relname as name from pg_stat_user_tables s join pg_class c on c.oid = s.relid
-      where s.schemaname = ${schema} and c.reltuples < 100000
-        and s.n_mod_since_analyze >= greatest(1000, 0.2 * greatest(c.reltuples, 0))
-      order by s.relname`.execute(this.db);
+      select c.relname as name from pg_class c join pg_namespace ns on ns.oid = c.relnamespace
+      where ns.nspname = ${schema} and c.relkind = 'r' and c.reltuples < 100000
+        and pg_relation_size(c.oid) / current_setting('block_size')::int >= greatest(8, 1.25 * c.relpages)
+      order by c.relname`.execute(this.db);
     if (rows.length > 0) await sql`analyze ${sql.join(rows.map((r) => sql.table(`${schema}.${r.name}`)))}`.execute(this.db);
     return rows.map((r) => r.name);
   }

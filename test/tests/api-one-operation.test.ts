@@ -16,9 +16,9 @@ t.test('one operation per tenant at a time', async (t) => {
   const tenants = path.join(root, 'tenants');
   mkdirSync(tenants);
   await writeOneRosterPackage(generateDistrict({ seed: 5, size: 'tiny' }), path.join(root, 'package'), { mode: 'bulk' });
-  // Every run opens its source for 60 ms at least: a run accepted is still active when the other
+  // Every run waits 60 ms into its read at least: a run accepted is still active when the other
   // request of its pair is looked at, whichever of the two the host reads first.
-  const source = { id: 'slow-csv', settings: { location: '../package', openDelayMs: 60 } };
+  const source = { id: 'slow-csv', settings: { location: '../package', readDelayMs: 60 } };
   // And a reset of `slow` takes 100 ms: a sync that comes meanwhile meets it.
   writeFileSync(
     path.join(tenants, 'lincoln.json'),

@@ -36,6 +36,9 @@ export const tenantTargetParams = { type: 'object', additionalProperties: false,
 /** Path params of `/runs/:id…`. */
 export const runParams = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: RUN_ID } } as const;
 
+/** The query of a route that takes none: any parameter is refused, naming it. */
+export const noQuery = { type: 'object', additionalProperties: false, properties: {} } as const;
+
 /** The body of a route that takes none: absent, or `{}`. */
 export const noBody = { type: 'object', nullable: true, additionalProperties: false, properties: {}, description: 'No body, or `{}`.' } as const;
 

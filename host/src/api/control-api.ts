@@ -8,7 +8,7 @@ import type { TenantRegistry } from '../tenants/tenant-registry';
 import type { SourceSessions } from '../sources/source-sessions';
 import type { SyncService } from '../sync/sync-service';
 import { answerClientError, apiErrorOf, envelope, quote } from './api-errors';
-import { errorResponses, pluginSchema, whoMay, BODY_LIMITS } from './api-schemas';
+import { BODY_LIMITS, errorResponses, noQuery, pluginSchema, whoMay } from './api-schemas';
 import { type Access, type Principal, type TokenAuthenticator, authorize, rolesFor } from './auth';
 import { checkUrl, createValidatorCompiler, jsonBodyParser } from './request-checks';
 import { registerRunRoutes } from './run-routes';
@@ -68,6 +68,8 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
   const app = Fastify({
     logger: false,
     bodyLimit: BODY_LIMITS.fallback,
+    // A request (headers and body) must arrive within this; a caller trickling bytes gets 408.
+    requestTimeout: 30_000,
     routerOptions: { maxParamLength: 100 },
     frameworkErrors: (error, _request, reply) => void sendError(reply, error),
     clientErrorHandler: (err, socket) => answerClientError(err, socket, scrub),
@@ -117,10 +119,11 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
-    // Each operation says which roles may call it, for tools (the fuzz test) as for people.
+    // Each operation says which roles may call it and, if it takes a body, how large a one.
     transform: ({ schema, url, route }) => {
       const access = route.config?.access;
-      return { schema: schema && access ? ({ ...schema, 'x-roles': rolesFor(access) } as typeof schema) : schema, url };
+      const extensions = { ...(access ? { 'x-roles': rolesFor(access) } : {}), ...(schema?.body ? { 'x-body-limit': route.bodyLimit ?? BODY_LIMITS.fallback } : {}) };
+      return { schema: schema ? ({ ...schema, ...extensions } as typeof schema) : schema, url };
     },
     // A route that takes no body, or `{}`, must not be documented as requiring one.
     transformObject: (documents) => {
@@ -141,6 +144,7 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
         summary: 'Liveness: the process serves HTTP.',
         description: 'Who may: anyone, no token.',
         security: [],
+        querystring: noQuery,
         response: {
           200: { description: 'Alive.', type: 'object', required: ['status', 'version'], properties: { status: { type: 'string', enum: ['ok'] }, version: { type: 'string' } } },
           ...errorResponses(),
@@ -167,6 +171,7 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
         summary: 'Readiness: database reachable, startup finished.',
         description: 'Who may: anyone, no token. What is not ready is named in plain words (`database unreachable`); the detail is in the host log.',
         security: [],
+        querystring: noQuery,
         response: { 200: { ...readiness, description: 'Ready.' }, 503: { ...readiness, description: 'Not ready: each failed check names what.' }, ...errorResponses() },
       },
     },
@@ -184,6 +189,7 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
         tags: ['plugins'],
         summary: 'Installed plugins with their state (active, inactive, failed with reason) and activation timing.',
         description: whoMay('read', 'any'),
+        querystring: noQuery,
         response: {
           200: { description: 'Every plugin.', type: 'object', required: ['plugins'], properties: { plugins: { type: 'array', items: pluginSchema } } },
           ...errorResponses(401),
@@ -202,6 +208,7 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
         summary: 'One plugin.',
         description: whoMay('read', 'any'),
         params: { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string', maxLength: 100, description: 'A plugin id.' } } },
+        querystring: noQuery,
         response: { 200: { ...pluginSchema, description: 'The plugin.' }, ...errorResponses(401, 404) },
       },
     },

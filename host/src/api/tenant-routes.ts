@@ -9,6 +9,7 @@ import {
   connectionCheckSchema,
   errorResponses,
   noBody,
+  noQuery,
   pauseStateSchema,
   runSchema,
   schedulesSchema,
@@ -33,6 +34,7 @@ export function registerTenantRoutes(app: FastifyInstance, deps: { tenants: Tena
         tags: ['tenants'],
         summary: 'Tenants the token reaches, with their effective config, secrets redacted.',
         description: 'Who may: any token (an admin sees every tenant, others theirs).',
+        querystring: noQuery,
         response: { 200: { description: 'The tenants.', type: 'object', required: ['tenants'], properties: { tenants: { type: 'array', items: tenantSchema } } }, ...errorResponses(401) },
       },
     },
@@ -53,6 +55,7 @@ export function registerTenantRoutes(app: FastifyInstance, deps: { tenants: Tena
         summary: 'One tenant, effective config, secrets redacted.',
         description: whoMay('read', 'tenant'),
         params: tenantParams,
+        querystring: noQuery,
         response: { 200: { ...tenantSchema, description: 'The tenant.' }, ...errorResponses(401, 403, 404) },
       },
     },
@@ -68,6 +71,7 @@ export function registerTenantRoutes(app: FastifyInstance, deps: { tenants: Tena
         summary: "When the tenant's targets sync by themselves: each cron with its time zone, the targets on it, where it came from, and its next times.",
         description: whoMay('read', 'tenant'),
         params: tenantParams,
+        querystring: noQuery,
         response: { 200: { ...schedulesSchema, description: 'The schedules.' }, ...errorResponses(401, 403, 404, 422) },
       },
     },
@@ -95,6 +99,7 @@ export function registerTenantRoutes(app: FastifyInstance, deps: { tenants: Tena
         description: `${whoMay('sync', 'tenant')} A failed check is a 200 with \`ok: false\` and its code.`,
         params: tenantParams,
         body: noBody,
+        querystring: noQuery,
         response: { 200: { ...connectionCheckSchema, description: 'The outcome of the check.' }, ...errorResponses(401, 403, 404, 413, 415, 422) },
       },
     },
@@ -119,6 +124,7 @@ export function registerTenantRoutes(app: FastifyInstance, deps: { tenants: Tena
         description: `${whoMay('operate', 'tenant')} Refused (409) while the tenant has an active run or another operation is under way.`,
         params: tenantTargetParams,
         body: noBody,
+        querystring: noQuery,
         response: {
           200: {
             description: 'The target was reset.',
@@ -147,6 +153,7 @@ export function registerTenantRoutes(app: FastifyInstance, deps: { tenants: Tena
         description: `${whoMay('operate', 'tenant')} Refused (409) while the tenant has an active run or another operation is under way.`,
         params: tenantTargetParams,
         body: noBody,
+        querystring: noQuery,
         response: { 202: { ...runSchema, description: 'The back-fill run, queued.' }, ...errorResponses(401, 403, 404, 409, 413, 415, 422) },
       },
     },
@@ -158,7 +165,7 @@ export function registerTenantRoutes(app: FastifyInstance, deps: { tenants: Tena
       `/tenants/:id/${action}`,
       {
         config: { access: 'operate', tenantRoute: true },
-        bodyLimit: BODY_LIMITS.pause,
+        bodyLimit: action === 'pause' ? BODY_LIMITS.pause : BODY_LIMITS.none,
         schema: {
           tags: ['tenants'],
           summary: action === 'pause' ? 'Pauses the tenant: no run starts until it is resumed.' : 'Resumes a paused tenant.',
@@ -171,6 +178,7 @@ export function registerTenantRoutes(app: FastifyInstance, deps: { tenants: Tena
             action === 'pause'
               ? { type: 'object', nullable: true, additionalProperties: false, properties: { reason: { type: 'string', maxLength: 500, description: 'Why, shown with the refusals.' } } }
               : noBody,
+          querystring: noQuery,
           response: { 200: { ...pauseStateSchema, description: "The tenant's pause state." }, ...errorResponses(401, 403, 404, 409, 413, 415) },
         },
       },

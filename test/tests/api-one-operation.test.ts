@@ -16,13 +16,13 @@ t.test('one operation per tenant at a time', async (t) => {
   const tenants = path.join(root, 'tenants');
   mkdirSync(tenants);
   await writeOneRosterPackage(generateDistrict({ seed: 5, size: 'tiny' }), path.join(root, 'package'), { mode: 'bulk' });
-  // Every run waits 60 ms into its read at least: a run accepted is still active when the other
+  // Every run waits 150 ms into its read at least: a run accepted is still active when the other
   // request of its pair is looked at, whichever of the two the host reads first.
-  const source = { id: 'slow-csv', settings: { location: '../package', readDelayMs: 60 } };
-  // And a reset of `slow` takes 100 ms: a sync that comes meanwhile meets it.
+  const source = { id: 'slow-csv', settings: { location: '../package', readDelayMs: 150 } };
+  // And a reset of `slow` takes 150 ms, as each of its applies: a sync that comes meanwhile meets it.
   writeFileSync(
     path.join(tenants, 'lincoln.json'),
-    JSON.stringify({ displayName: 'Lincoln', timezone: 'America/Chicago', source, targets: [{ id: 'memo' }, { id: 'slow', settings: { resetDelayMs: 100 } }] }),
+    JSON.stringify({ displayName: 'Lincoln', timezone: 'America/Chicago', source, targets: [{ id: 'memo' }, { id: 'slow', settings: { resetDelayMs: 150, applyDelayMs: 150 } }] }),
   );
   writeFileSync(
     path.join(tenants, 'adams.json'),
@@ -94,10 +94,16 @@ t.test('one operation per tenant at a time', async (t) => {
   });
 
   await t.test('back-fill and reset at the same instant: exactly one accepted', async (t) => {
+    const cursors = host.database.db.withSchema('rosterbridge');
     for (let round = 0; round < 10; round++) {
-      const [b, r] = await Promise.all([post('/tenants/lincoln/targets/memo/backfill'), post('/tenants/lincoln/targets/slow/reset')]);
+      // Without its cursor, `slow` is back-filled the whole snapshot, 150 ms a batch: the back-fill
+      // is still running when the reset is looked at, whichever comes first.
+      await cursors.deleteFrom('target_cursor').where('tenant_id', '=', 'lincoln').where('target_id', '=', 'slow').execute();
+      const [b, r] = await Promise.all([post('/tenants/lincoln/targets/slow/backfill'), post('/tenants/lincoln/targets/slow/reset')]);
       t.equal([b.status === 202, r.status === 200].filter(Boolean).length, 1, `round ${round}: back-fill ${b.status}, reset ${r.status}`);
-      t.equal((b.status === 202 ? r : b).status, 409);
+      const refused = b.status === 202 ? r : b;
+      t.equal(refused.status, 409);
+      t.match(refused.body.error?.message, b.status === 202 ? new RegExp(`active run ${b.body.id}|back-fill of target "slow" starting`) : /reset of target "slow"/, refused.body.error?.message);
       await settle('lincoln');
     }
   });

@@ -101,7 +101,10 @@ export class SyncEngine {
       if (run.phase === 'staged') run = await this.decide(run);
       if (run.phase === 'applying') run = await this.apply(run, signal, log);
     } catch (err) {
-      run = await this.end(run, err, log);
+      // Stopped on purpose, whatever the source or a target threw on the way out (a transport's
+      // CANCELLED, an aborted query): the run ends cancelled or interrupted, not failed.
+      const stop = err instanceof RunStop || !signal.aborted ? err : RunStop.for(signal, run.phase === 'applying' ? 'applying' : 'reading the source');
+      run = await this.end(run, stop, log);
     }
     if (run.status === 'held') this.runEvent('sync.run.held', run);
     else if (run.status === 'failed') this.runEvent('sync.run.failed', run);

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { RosterbridgeError, type RunStore, type SyncRun } from '@rosterbridge/core';
+import { type Censor, RosterbridgeError, type RunStore, type SyncRun } from '@rosterbridge/core';
 import type { SyncService } from '../sync/sync-service';
 import { assertTenantAccess } from './auth';
 
@@ -9,7 +9,7 @@ const idParams = { type: 'object', properties: { id: { type: 'string' } }, requi
  * Sync runs: trigger, history, detail, issues (paged), live progress (server-sent events), cancel,
  * approve or reject a hold. Tenant tokens reach only their tenant's runs.
  */
-export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncService; runs: RunStore }): void {
+export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncService; runs: RunStore; censor: Censor }): void {
   const runFor = async (principal: Parameters<typeof assertTenantAccess>[0], runId: string): Promise<SyncRun> => {
     const run = await deps.runs.get(runId);
     if (!run) throw new RosterbridgeError('NOT_FOUND', `run ${runId} does not exist`);
@@ -94,7 +94,7 @@ export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncServi
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-      const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(deps.censor.scrubDeep(data))}\n\n`);
       const finished = (s: SyncRun['status']) => !['queued', 'running'].includes(s);
       let ended = false;
       const end = (run: SyncRun | undefined) => {

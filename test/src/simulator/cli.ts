@@ -12,7 +12,7 @@ import { startOneRosterSimulator, type OneRosterSimulator } from './oneroster-si
 import type { SimulatorAuthOptions, SimulatorPagingOptions } from './oneroster-simulator-options';
 import type { SimulatorFault } from './simulator-fault';
 
-const DEFAULT_SECRET_ENV = 'RB_SIM_SECRET';
+const DEFAULT_SECRET_ENV = 'ROSTERBRIDGE_SECRET_SIM';
 
 const USAGE = `Starts a ClassLink-like OneRoster 1.1 REST server on 127.0.0.1 for a tenant to point at.
 

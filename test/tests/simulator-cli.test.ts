@@ -74,7 +74,7 @@ t.test('the simulator CLI serves a generated district to a signed client and sto
   t.match(baseUrl, /^http:\/\/127\.0\.0\.1:\d+\/ims\/oneroster\/v1p1$/);
   const { records } = await readAll(baseUrl!, { kind: 'oauth1', consumerKey: 'cli-key', consumerSecret: SECRET });
   t.equal(records, TINY.orgs, 'GET /orgs, signed with OAuth 1.0a, gives the district orgs');
-  await t.rejects(readAll(baseUrl!, { kind: 'oauth1', consumerKey: 'cli-key', consumerSecret: 'not-it' }), { code: 'SOURCE_BAD_CREDENTIALS' });
+  await t.rejects(readAll(baseUrl!, { kind: 'oauth1', consumerKey: 'cli-key', consumerSecret: 'not-it-at-all' }), { code: 'SOURCE_BAD_CREDENTIALS' });
   t.match(sim.output(), /secret\s+from env ROSTERBRIDGE_SECRET_TEST_SIM_SECRET \(not shown\)/);
   t.match(sim.output(), `"consumerSecret":{"env":"ROSTERBRIDGE_SECRET_TEST_SIM_SECRET"}`, 'the tenant snippet names the env var');
   t.match(sim.output(), `orgs ${TINY.orgs}, academicSessions ${TINY.academicSessions}`);

@@ -15,7 +15,11 @@ export const REDACTED = '[REDACTED]';
 export interface Censor {
   /** `text` with every piece of a known secret replaced by {@link REDACTED}. */
   scrub(text: string): string;
-  /** A copy of a JSON-like value (strings, arrays, plain objects) with every string and key scrubbed. */
+  /**
+   * A copy of a JSON-like value (strings, arrays, plain objects) with every string value scrubbed.
+   * Keys are kept: they are structure (entity names, target ids), and blanking one that happens to
+   * share 8 characters with a secret would lose what it keys.
+   */
   scrubDeep<T>(value: T): T;
 }
 
@@ -116,7 +120,7 @@ export class SecretCensor implements Censor {
     const json = (value as { toJSON?: () => unknown }).toJSON;
     if (typeof json === 'function') return this.walk(json.call(value), depth + 1);
     if (Array.isArray(value)) return value.map((item) => this.walk(item, depth + 1));
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [this.scrub(key), this.walk(item, depth + 1)]));
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, this.walk(item, depth + 1)]));
   }
 
   private forget(secret: string): void {

@@ -1,7 +1,7 @@
 import convict from 'convict';
 import * as path from 'node:path';
 import { RosterbridgeError } from '@rosterbridge/core';
-import type { SecretPolicy } from '../tenants/secret-reference';
+import { HOST_ENV_PREFIX, type SecretPolicy } from '../tenants/secret-reference';
 
 /** An API token: `admin` sees everything; `tenant` sees only its tenant's resources. */
 export interface ApiToken {
@@ -54,8 +54,8 @@ convict.addFormat({
     if (!Array.isArray(value)) throw new Error('must be a list of env var name prefixes (comma-separated in the env var)');
     for (const prefix of value) {
       if (typeof prefix !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(prefix)) throw new Error(`"${String(prefix)}" is not the start of an env var name (letters, digits, underscores)`);
-      // A prefix the host's own variables start with (or that starts like them) would let a tenant read them.
-      const clash = hostEnvNames().find((name) => name.startsWith(prefix) || prefix.startsWith('RB_'));
+      // A prefix the host's own variables start with, or one inside their namespace, would let a tenant name them.
+      const clash = prefix.startsWith(HOST_ENV_PREFIX) ? `${HOST_ENV_PREFIX}*` : hostEnvNames().find((name) => name.startsWith(prefix));
       if (clash) throw new Error(`"${prefix}" would let tenants name the host's own env vars (${clash}); choose a prefix such as ${DEFAULT_SECRET_ENV_PREFIX}`);
     }
   },

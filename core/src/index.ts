@@ -3,6 +3,7 @@ export * from './base/lifecycle';
 export * from './base/event';
 export * from './base/logger';
 export * from './base/deadline';
+export * from './base/secret-censor';
 export * from './instantiation/service-id';
 export * from './plugin/manifest';
 export * from './plugin/plugin-context';

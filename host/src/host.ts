@@ -12,6 +12,7 @@ import {
   Ledger,
   RunStore,
   SyncEngine,
+  SECRET_MIN_LENGTH,
   type SyncRunEvent,
   discoverPlugins,
   errorMessage,
@@ -20,7 +21,7 @@ import {
 } from '@rosterbridge/core';
 import { TokenAuthenticator } from './api/auth';
 import { buildControlApi } from './api/control-api';
-import type { HostConfig } from './config/host-config';
+import { type HostConfig, secretPolicy } from './config/host-config';
 import { type Database, openDatabase } from './database/database';
 import { CORE_SCHEMA, coreMigrations, migrateSchema } from './database/migrations';
 import { createLogger } from './logging';
@@ -83,6 +84,8 @@ export class Host {
   static async start(config: HostConfig, options: HostStartOptions = {}): Promise<Host> {
     const store = new DisposableStore();
     const censor = new SecretCensor();
+    // The host's own secrets are censored from the first log line on, like the tenants' once read.
+    for (const secret of hostSecrets(config)) censor.remember(secret);
     const logger = createLogger({ level: config.log.level, censor, destination: options.logDestination });
     Emitter.onListenerError = (err) => logger.error({ err: errorMessage(err) }, 'event listener threw');
     if (config.api.tokens.length === 0)
@@ -103,16 +106,16 @@ export class Host {
       logger.info({ database: database.description, applied }, 'database ready');
 
       let registry: PluginRegistry | undefined;
-      const tenants = new TenantRegistry(config.tenants.dir, () => registry?.allManifests() ?? []);
+      const secrets = new SecretResolver(censor, secretPolicy(config));
+      const tenants = new TenantRegistry(config.tenants.dir, () => registry?.allManifests() ?? [], secrets);
       scope.register(ITenantRegistry, { useValue: tenants });
-      const secrets = new SecretResolver(censor, config.tenants.dir);
       const sources = new SourceRegistry();
       scope.register(ISourceRegistry, { useValue: sources });
       const targets = new TargetRegistry();
       // Plugins hear `sync.run.*` through this; the engine, built later, feeds it.
       const runEvents = store.add(new Emitter<SyncRunEvent>());
       registry = new PluginRegistry(
-        new PluginHostServicesImpl(ROSTERBRIDGE_VERSION, config.plugins.activationTimeoutMs, logger, scope, database, tenants, secrets, sources, targets, runEvents.event),
+        new PluginHostServicesImpl(ROSTERBRIDGE_VERSION, config.plugins.activationTimeoutMs, logger, scope, database, tenants, secrets, censor, sources, targets, runEvents.event),
       );
       store.add(registry);
       scope.register(IPluginRegistry, { useValue: registry });
@@ -129,7 +132,7 @@ export class Host {
 
       const sourceSessions = new SourceSessions(registry, sources, tenants, config.plugins.activationTimeoutMs);
       const core = database.db.withSchema(CORE_SCHEMA);
-      const runs = new RunStore(core);
+      const runs = new RunStore(core, censor);
       const plugins = registry;
       // On a PostgreSQL server the ledger writes its versions by COPY; the embedded database by INSERT.
       const ledger = new Ledger(database.db, CORE_SCHEMA, database.openCopy ? { openCopy: database.openCopy } : {});
@@ -263,4 +266,16 @@ export class Host {
     })();
     return this.stopping;
   }
+}
+
+/** The secrets of the host's own config: its API tokens and the database password (when long enough to censor). */
+function hostSecrets(config: HostConfig): string[] {
+  const secrets = config.api.tokens.map((t) => t.token);
+  try {
+    const password = decodeURIComponent(new URL(config.database.url).password);
+    if (password.length >= SECRET_MIN_LENGTH) secrets.push(password);
+  } catch {
+    // no URL (embedded), or one without a password
+  }
+  return secrets;
 }

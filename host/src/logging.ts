@@ -1,13 +1,13 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import type { Logger } from '@rosterbridge/core';
-import type { SecretCensor } from './tenants/secret-reference';
+import type { Censor, Logger } from '@rosterbridge/core';
 
 /**
- * The host logger: pino, JSON lines, with every line scrubbed of any secret value the process has
- * resolved (whatever field or message it sneaked into) and of well-known secret keys.
+ * The host logger: pino, JSON lines, each line passed whole through the censor (any 8-character
+ * piece of a secret the host knows, in whatever field or message it sneaked into, in any of its
+ * encodings) before it is written, and well-known secret keys redacted by pino.
  */
-export function createLogger(options: { level: string; censor: SecretCensor; destination?: NodeJS.WritableStream }): Logger & pino.Logger {
+export function createLogger(options: { level: string; censor: Censor; destination?: NodeJS.WritableStream }): Logger & pino.Logger {
   const out = options.destination ?? process.stdout;
   const scrubbing = new Writable({
     write(chunk: Buffer, _encoding, callback) {

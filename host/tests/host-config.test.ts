@@ -10,10 +10,12 @@ t.test('defaults: embedded database, loopback, every key has an env var', async 
   t.equal(c.http.host, '127.0.0.1');
   t.equal(c.dataDir, '/srv/rb/.data');
   t.same(c.plugins.dirs, ['/srv/rb/plugins']);
+  t.equal(c.secrets.dir, '/srv/rb/tenants/secrets', 'secret files: in the tenants dir\'s secrets folder');
+  t.same(c.secrets.envPrefixes, ['ROSTERBRIDGE_SECRET_'], 'secret env vars: a prefix no host setting has');
   for (const d of describeHostConfig()) t.match(d.env, /^RB_[A-Z_]+$/, `${d.key} has env ${d.env}`);
   t.same(
     describeHostConfig().map((d) => d.key).sort(),
-    ['api.tokens', 'dataDir', 'database.poolSize', 'database.url', 'http.host', 'http.port', 'log.level', 'plugins.activationTimeoutMs', 'plugins.dirs', 'shutdownTimeoutMs', 'sync.applyTimeoutMs', 'sync.batchSize', 'sync.leaseMs', 'sync.maxConcurrentRuns', 'sync.retentionDays', 'sync.retry.delaySeconds', 'sync.retry.limit', 'sync.schedule.cronCheckSeconds', 'sync.schedule.enabled', 'sync.schedule.maxRunHours', 'sync.schedule.pollSeconds', 'sync.sweepMs', 'tenants.dir'],
+    ['api.tokens', 'dataDir', 'database.poolSize', 'database.url', 'http.host', 'http.port', 'log.level', 'plugins.activationTimeoutMs', 'plugins.dirs', 'secrets.dir', 'secrets.envPrefixes', 'shutdownTimeoutMs', 'sync.applyTimeoutMs', 'sync.batchSize', 'sync.leaseMs', 'sync.maxConcurrentRuns', 'sync.retentionDays', 'sync.retry.delaySeconds', 'sync.retry.limit', 'sync.schedule.cronCheckSeconds', 'sync.schedule.enabled', 'sync.schedule.maxRunHours', 'sync.schedule.pollSeconds', 'sync.sweepMs', 'tenants.dir'],
   );
 });
 
@@ -64,4 +66,14 @@ t.test('an unknown key in a config file is refused naming it', async (t) => {
   const file = path.join(dir, 'host.json');
   writeFileSync(file, JSON.stringify({ http: { port: 8081, hots: 'x' } }));
   t.throws(() => loadHostConfig({ file, env: {} }), { code: 'CONFIG_INVALID', message: /http\.hots/ });
+});
+
+t.test('the secrets folder follows the tenants dir unless set; env prefixes never reach the host\'s own variables', async (t) => {
+  t.equal(loadHostConfig({ env: { RB_TENANTS_DIR: '/etc/rb/tenants' } }).secrets.dir, '/etc/rb/tenants/secrets');
+  t.equal(loadHostConfig({ env: { RB_SECRETS_DIR: 'vault' }, cwd: '/w' }).secrets.dir, '/w/vault');
+  t.same(loadHostConfig({ env: { RB_SECRETS_ENV_PREFIXES: 'LINCOLN_SECRET_, JEFFERSON_' } }).secrets.envPrefixes, ['LINCOLN_SECRET_', 'JEFFERSON_']);
+  for (const prefix of ['RB_', 'RB', 'R', 'RB_API', 'RB_SECRET_']) {
+    t.throws(() => loadHostConfig({ env: { RB_SECRETS_ENV_PREFIXES: prefix } }), { code: 'CONFIG_INVALID', message: /secrets\.envPrefixes.*would let tenants name the host's own env vars.*\(env RB_SECRETS_ENV_PREFIXES\)/ }, prefix);
+  }
+  t.throws(() => loadHostConfig({ env: { RB_SECRETS_ENV_PREFIXES: 'NOT-A-NAME' } }), { code: 'CONFIG_INVALID', message: /secrets\.envPrefixes.*is not the start of an env var name/ });
 });

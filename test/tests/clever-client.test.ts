@@ -57,7 +57,7 @@ t.test('paging with a small limit follows the next links and reads everything on
 
 t.test('a bad token gives SOURCE_BAD_CREDENTIALS, in a pull and in a check', async (t) => {
   const { sim } = await simulator(t);
-  const bad = client(t, sim.baseUrl, { token: 'wrong' });
+  const bad = client(t, sim.baseUrl, { token: 'wrong-clever-token' });
   await failsWith(t, bad.pullDistrict(), 'SOURCE_BAD_CREDENTIALS');
   const check = await bad.check();
   t.match(check, { ok: false, code: 'SOURCE_BAD_CREDENTIALS' });

@@ -127,15 +127,15 @@ t.test('one district served by the Clever simulator and by the OneRoster simulat
   mkdirSync(tenants);
   const tenant = (id: string, source: Record<string, unknown>) =>
     writeFileSync(path.join(tenants, `${id}.json`), JSON.stringify({ displayName: id, timezone: 'UTC', source, targets: [{ id: 'kybergate' }] }));
-  tenant('via-clever', { id: 'clever', settings: { baseUrl: clever.origin, token: { env: 'RB_CVO_CLEVER_TOKEN' } } });
-  tenant('via-oneroster', { id: 'classlink', settings: { baseUrl: oneRoster.baseUrl, auth: { mode: 'bearer', token: { env: 'RB_CVO_ONEROSTER_TOKEN' } } } });
-  process.env.RB_CVO_CLEVER_TOKEN = CLEVER_TOKEN;
-  process.env.RB_CVO_ONEROSTER_TOKEN = ONEROSTER_TOKEN;
+  tenant('via-clever', { id: 'clever', settings: { baseUrl: clever.origin, token: { env: 'ROSTERBRIDGE_SECRET_CVO_CLEVER_TOKEN' } } });
+  tenant('via-oneroster', { id: 'classlink', settings: { baseUrl: oneRoster.baseUrl, auth: { mode: 'bearer', token: { env: 'ROSTERBRIDGE_SECRET_CVO_ONEROSTER_TOKEN' } } } });
+  process.env.ROSTERBRIDGE_SECRET_CVO_CLEVER_TOKEN = CLEVER_TOKEN;
+  process.env.ROSTERBRIDGE_SECRET_CVO_ONEROSTER_TOKEN = ONEROSTER_TOKEN;
   const th = await startTestHost({ pluginDirs: PLUGINS, tenantsDir: tenants });
   t.teardown(async () => {
     await th.stop();
-    delete process.env.RB_CVO_CLEVER_TOKEN;
-    delete process.env.RB_CVO_ONEROSTER_TOKEN;
+    delete process.env.ROSTERBRIDGE_SECRET_CVO_CLEVER_TOKEN;
+    delete process.env.ROSTERBRIDGE_SECRET_CVO_ONEROSTER_TOKEN;
     rmSync(root, { recursive: true, force: true });
   });
   const sync = async (tenantId: string, mode: 'full' | 'delta' = 'full'): Promise<SyncRun> =>

@@ -10,7 +10,7 @@ const env = (extra: NodeJS.ProcessEnv = {}) => ({
   PATH: process.env.PATH,
   RB_PLUGIN_DIRS: path.join(FIXTURES_DIR, 'plugins/kernel'),
   RB_TENANTS_DIR: path.join(FIXTURES_DIR, 'tenants/kernel'),
-  RB_TEST_LINCOLN_KEY: 'lincoln-env-secret-9f3a7c',
+  ROSTERBRIDGE_SECRET_TEST_LINCOLN_KEY: 'ln-Vb8Nc3Xq6Hs1Tz9f3a7c',
   ...extra,
 });
 
@@ -33,7 +33,7 @@ t.test('a bad host config key stops the CLI with a message naming it', async (t)
 t.test('tenants lists redacted effective config', async (t) => {
   const r = spawnSync(process.execPath, [CLI, 'tenants', '--json'], { env: env(), encoding: 'utf8' });
   const tenants = JSON.parse(r.stdout);
-  t.equal(tenants.find((x: any) => x.id === 'lincoln').config.source.settings.apiKey, '[secret from env RB_TEST_LINCOLN_KEY]');
+  t.equal(tenants.find((x: any) => x.id === 'lincoln').config.source.settings.apiKey, '[secret from env ROSTERBRIDGE_SECRET_TEST_LINCOLN_KEY]');
   t.equal(tenants.find((x: any) => x.id === 'broken').status, 'invalid');
 });
 
@@ -80,5 +80,5 @@ t.test('start serves the API and stops gracefully on SIGTERM', async (t) => {
   t.ok(at('plugin deactivated') > at('control API closed'), 'then plugins are deactivated');
   t.ok(at('database closed') > at('plugin deactivated'), 'then the database pool is closed');
   t.ok(at('stopped') > at('database closed'));
-  t.notMatch(out, 'lincoln-env-secret-9f3a7c');
+  t.notMatch(out, 'ln-Vb8Nc3Xq6Hs1Tz9f3a7c');
 });

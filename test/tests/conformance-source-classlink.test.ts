@@ -9,7 +9,7 @@ const SECRET = "c0nf!'(secret)*-~";
 const auth = (secret: string) => ({ mode: 'oauth1', consumerKey: KEY, consumerSecret: { env: secret } });
 
 /** A simulator serving `dataset`, closed when the test ends; settings reading it in pages of 10. */
-async function serving(dataset: OneRosterSimulatorOptions['dataset'], options: Partial<OneRosterSimulatorOptions> = {}, secretEnv = 'RB_CONFORMANCE_SECRET') {
+async function serving(dataset: OneRosterSimulatorOptions['dataset'], options: Partial<OneRosterSimulatorOptions> = {}, secretEnv = 'ROSTERBRIDGE_SECRET_CONFORMANCE_SECRET') {
   const sim = await startOneRosterSimulator({ dataset, auth: { oauth1: [{ consumerKey: KEY, consumerSecret: SECRET }] }, ...options });
   t.teardown(() => sim.close());
   return { baseUrl: sim.baseUrl, auth: auth(secretEnv), pageSize: 10, concurrency: 2, connectTimeoutMs: 2000 };
@@ -18,10 +18,10 @@ async function serving(dataset: OneRosterSimulatorOptions['dataset'], options: P
 t.test('the classlink source conforms', (t) =>
   runSourceConformance(t, {
     sourceId: 'classlink',
-    env: { RB_CONFORMANCE_SECRET: SECRET, RB_CONFORMANCE_WRONG: 'not-the-secret' },
+    env: { ROSTERBRIDGE_SECRET_CONFORMANCE_SECRET: SECRET, ROSTERBRIDGE_SECRET_CONFORMANCE_WRONG: 'not-the-secret' },
     expectRecord: (entity, record) => afterClassLink(entity, record),
     serve: (roster) => serving(roster),
-    badCredentials: (roster) => serving(roster, {}, 'RB_CONFORMANCE_WRONG'),
+    badCredentials: (roster) => serving(roster, {}, 'ROSTERBRIDGE_SECRET_CONFORMANCE_WRONG'),
     badLocation: async () => {
       const sim = await serving(ROSTER_EMPTY);
       return [

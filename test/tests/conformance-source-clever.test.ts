@@ -5,8 +5,8 @@ import { CleverReadBack, startCleverSimulator, type CleverSimulatorOptions } fro
 import { closedPort } from './oneroster-rest-kit';
 
 const TOKEN = 'clever-conformance-district-token';
-const TOKEN_ENV = 'RB_CONFORMANCE_CLEVER_TOKEN';
-const WRONG_ENV = 'RB_CONFORMANCE_CLEVER_WRONG';
+const TOKEN_ENV = 'ROSTERBRIDGE_SECRET_CONFORMANCE_CLEVER_TOKEN';
+const WRONG_ENV = 'ROSTERBRIDGE_SECRET_CONFORMANCE_CLEVER_WRONG';
 
 /** A Clever simulator serving `roster`, stopped when the test ends; settings reading it in pages of 5. */
 async function serving(roster: RosterRecordSource, options: Partial<CleverSimulatorOptions> = {}, tokenEnv = TOKEN_ENV) {

@@ -86,7 +86,7 @@ t.test('OAuth 2 client credentials: one token, renewed before it expires, and ag
   t.equal(sim.tokensIssued, issued + 1, 'a new token was fetched after the 401');
   t.equal(sim.requests.filter((r) => r.status === 401).length, 1, 'exactly one 401 on the way');
 
-  const wrong = new OneRosterClient({ baseUrl: sim.baseUrl, credentials: { ...credentials, clientSecret: 'nope' } });
+  const wrong = new OneRosterClient({ baseUrl: sim.baseUrl, credentials: { ...credentials, clientSecret: 'nope-not-the-secret' } });
   t.teardown(() => wrong.dispose());
   t.match(await wrong.check({ collections: ['orgs'] }), { ok: false, code: 'SOURCE_BAD_CREDENTIALS', message: /invalid_client/ });
 });

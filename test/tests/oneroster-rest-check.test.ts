@@ -72,6 +72,6 @@ t.test('the connection check tells apart what an operator fixes differently', as
   await t.test('a forbidden collection and bad credentials: bad credentials come first', async (t) => {
     sim.configure({ forbidden: ['users'] });
     t.teardown(() => sim.configure({ forbidden: [] }));
-    t.match(await check(sim.baseUrl, { ...OAUTH1, consumerSecret: 'wrong' }), { code: 'SOURCE_BAD_CREDENTIALS' });
+    t.match(await check(sim.baseUrl, { ...OAUTH1, consumerSecret: 'wrong-consumer-secret' }), { code: 'SOURCE_BAD_CREDENTIALS' });
   });
 });

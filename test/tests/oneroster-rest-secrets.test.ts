@@ -101,7 +101,7 @@ t.test('a token endpoint that echoes the Basic credentials does not leak them', 
   t.teardown(() => client.dispose());
   const check = await client.check({ collections: ['orgs'] });
   t.match(check, { ok: false, code: 'SOURCE_BAD_CREDENTIALS', message: /invalid_client/ });
-  t.match(check.message, /\[redacted\]/, 'the echoed credential was replaced');
+  t.match(check.message, /\[REDACTED\]/, 'the echoed credential was replaced');
   t.notMatch(exposed(check), /SUPER-secret|Y2xpZW50OmNs/);
 });
 

@@ -3,15 +3,15 @@ import t from 'tap';
 import type { PluginStatus } from '@rosterbridge/core';
 import { FIXTURES_DIR, startTestHost } from '@rosterbridge/test-kit';
 
-const LINCOLN_SECRET = 'lincoln-env-secret-9f3a7c';
-const JEFFERSON_SECRET = 'jefferson-file-secret-0042';
+const LINCOLN_SECRET = 'ln-Vb8Nc3Xq6Hs1Tz9f3a7c';
+const JEFFERSON_SECRET = 'jf-Kq7Wx2Pz9Lm4Rt0042';
 const ADMIN = 'admin-token-0123456789abcdef';
 const LINCOLN_TOKEN = 'lincoln-token-0123456789abcdef';
 
 const journal = ((globalThis as any).__rbJournal ??= []) as string[];
 
 t.test('plugin kernel through a running host', async (t) => {
-  process.env.RB_TEST_LINCOLN_KEY = LINCOLN_SECRET;
+  process.env.ROSTERBRIDGE_SECRET_TEST_LINCOLN_KEY = LINCOLN_SECRET;
   const th = await startTestHost({
     pluginDirs: [path.join(FIXTURES_DIR, 'plugins/kernel')],
     tenantsDir: path.join(FIXTURES_DIR, 'tenants/kernel'),
@@ -24,7 +24,7 @@ t.test('plugin kernel through a running host', async (t) => {
   let stopped = false;
   t.teardown(async () => {
     if (!stopped) await th.stop();
-    delete process.env.RB_TEST_LINCOLN_KEY;
+    delete process.env.ROSTERBRIDGE_SECRET_TEST_LINCOLN_KEY;
   });
   const { host } = th;
   const get = async (url: string, token?: string) => {
@@ -130,7 +130,7 @@ t.test('plugin kernel through a running host', async (t) => {
     t.notMatch(text, JEFFERSON_SECRET);
     const byId = Object.fromEntries(all.body.tenants.map((x: any) => [x.id, x]));
     t.equal(byId.lincoln.status, 'valid');
-    t.equal(byId.lincoln.config.source.settings.apiKey, '[secret from env RB_TEST_LINCOLN_KEY]');
+    t.equal(byId.lincoln.config.source.settings.apiKey, '[secret from env ROSTERBRIDGE_SECRET_TEST_LINCOLN_KEY]');
     t.equal(byId.lincoln.config.source.settings.pageSize, 1000);
     t.same(
       byId.lincoln.config.targets[0].schedule,

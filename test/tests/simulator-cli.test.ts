@@ -66,17 +66,17 @@ async function readAll(baseUrl: string, credentials: OneRosterCredentials, colle
 
 t.test('the simulator CLI serves a generated district to a signed client and stops on SIGTERM', async (t) => {
   const sim = await start(
-    [SIMULATOR_CLI, '--seed', '42', '--size', 'tiny', '--port', '0', '--key', 'cli-key', '--secret-env', 'RB_TEST_SIM_SECRET'],
+    [SIMULATOR_CLI, '--seed', '42', '--size', 'tiny', '--port', '0', '--key', 'cli-key', '--secret-env', 'ROSTERBRIDGE_SECRET_TEST_SIM_SECRET'],
     /Ctrl-C stops it/,
-    { RB_TEST_SIM_SECRET: SECRET },
+    { ROSTERBRIDGE_SECRET_TEST_SIM_SECRET: SECRET },
   );
   const baseUrl = /base URL\s+(\S+)/.exec(sim.output())?.[1];
   t.match(baseUrl, /^http:\/\/127\.0\.0\.1:\d+\/ims\/oneroster\/v1p1$/);
   const { records } = await readAll(baseUrl!, { kind: 'oauth1', consumerKey: 'cli-key', consumerSecret: SECRET });
   t.equal(records, TINY.orgs, 'GET /orgs, signed with OAuth 1.0a, gives the district orgs');
-  await t.rejects(readAll(baseUrl!, { kind: 'oauth1', consumerKey: 'cli-key', consumerSecret: 'not-it' }), { code: 'SOURCE_BAD_CREDENTIALS' });
-  t.match(sim.output(), /secret\s+from env RB_TEST_SIM_SECRET \(not shown\)/);
-  t.match(sim.output(), `"consumerSecret":{"env":"RB_TEST_SIM_SECRET"}`, 'the tenant snippet names the env var');
+  await t.rejects(readAll(baseUrl!, { kind: 'oauth1', consumerKey: 'cli-key', consumerSecret: 'not-it-at-all' }), { code: 'SOURCE_BAD_CREDENTIALS' });
+  t.match(sim.output(), /secret\s+from env ROSTERBRIDGE_SECRET_TEST_SIM_SECRET \(not shown\)/);
+  t.match(sim.output(), `"consumerSecret":{"env":"ROSTERBRIDGE_SECRET_TEST_SIM_SECRET"}`, 'the tenant snippet names the env var');
   t.match(sim.output(), `orgs ${TINY.orgs}, academicSessions ${TINY.academicSessions}`);
   t.notMatch(sim.output(), SECRET, 'the secret is never printed');
   t.same(await stop(sim), { code: 0, signal: null }, 'SIGTERM stops it cleanly');
@@ -86,7 +86,7 @@ t.test('rosterbridge simulate launches it, forwards options and SIGTERM, and pas
   const sim = await start([HOST_CLI, 'simulate', '--size', 'tiny', '--port', '0', '--auth', 'bearer', '--secret', SECRET, '--json'], /\}\n/);
   const ready = JSON.parse(sim.output().trim().split('\n').at(-1)!);
   t.same(ready.secret, { from: 'command line', length: SECRET.length }, 'a secret from the command line is described by its length');
-  t.same(ready.source.settings.auth, { mode: 'bearer', token: { env: 'RB_SIM_SECRET' } });
+  t.same(ready.source.settings.auth, { mode: 'bearer', token: { env: 'ROSTERBRIDGE_SECRET_SIM' } });
   t.notMatch(sim.output(), SECRET);
   const { records } = await readAll(ready.baseUrl, { kind: 'bearer', token: SECRET });
   t.equal(records, TINY.orgs);
@@ -102,7 +102,7 @@ t.test('rosterbridge simulate launches it, forwards options and SIGTERM, and pas
 });
 
 t.test('without a secret it writes a random one to a private file, removed on exit', async (t) => {
-  const sim = await start([SIMULATOR_CLI, '--size', 'tiny', '--port', '0', '--auth', 'oauth2', '--key', 'cli-client', '--json'], /\}\n/, { RB_SIM_SECRET: '' });
+  const sim = await start([SIMULATOR_CLI, '--size', 'tiny', '--port', '0', '--auth', 'oauth2', '--key', 'cli-client', '--json'], /\}\n/, { ROSTERBRIDGE_SECRET_SIM: '' });
   const ready = JSON.parse(sim.output().trim().split('\n').at(-1)!);
   const file: string = ready.secret.file;
   t.equal(ready.secret.from, 'file');

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,10 +21,10 @@ const PLAIN_SECRET = 'plain-text-secret-never-in-config';
 const SECRETS = [CONSUMER_SECRET, WRONG_SECRET, BEARER, CLIENT_SECRET, PLAIN_SECRET, Buffer.from(`lincoln-client:${CLIENT_SECRET}`).toString('base64')];
 
 const ENV = {
-  RB_TEST_CLASSLINK_SECRET: CONSUMER_SECRET,
-  RB_TEST_CLASSLINK_WRONG: WRONG_SECRET,
-  RB_TEST_CLASSLINK_BEARER: BEARER,
-  RB_TEST_CLASSLINK_CLIENT_SECRET: CLIENT_SECRET,
+  ROSTERBRIDGE_SECRET_TEST_CLASSLINK_SECRET: CONSUMER_SECRET,
+  ROSTERBRIDGE_SECRET_TEST_CLASSLINK_WRONG: WRONG_SECRET,
+  ROSTERBRIDGE_SECRET_TEST_CLASSLINK_BEARER: BEARER,
+  ROSTERBRIDGE_SECRET_TEST_CLASSLINK_CLIENT_SECRET: CLIENT_SECRET,
 };
 const PROXY_PATH = '/app-7f3a%3A42/ims/oneroster/v1p1';
 
@@ -55,20 +55,21 @@ t.test('the ClassLink source plugin through a running host', async (t) => {
   const tenant = (id: string, settings: Record<string, unknown>) =>
     writeFileSync(path.join(dir, `${id}.json`), JSON.stringify({ displayName: id, timezone: 'America/Chicago', source: { id: 'classlink', settings } }));
   const oauth1 = (secret: unknown, extra: Record<string, unknown> = {}) => ({ mode: 'oauth1', consumerKey: CONSUMER_KEY, consumerSecret: secret, ...extra });
-  tenant('lincoln', { baseUrl: `${sim.baseUrl}/`, auth: oauth1({ env: 'RB_TEST_CLASSLINK_SECRET' }), pageSize: 1000, concurrency: 4 });
-  writeFileSync(path.join(dir, 'lincoln-sha1.secret'), `${CONSUMER_SECRET}\n`);
+  tenant('lincoln', { baseUrl: `${sim.baseUrl}/`, auth: oauth1({ env: 'ROSTERBRIDGE_SECRET_TEST_CLASSLINK_SECRET' }), pageSize: 1000, concurrency: 4 });
+  mkdirSync(path.join(dir, 'secrets'));
+  writeFileSync(path.join(dir, 'secrets', 'lincoln-sha1.secret'), `${CONSUMER_SECRET}\n`);
   tenant('lincoln-sha1', { baseUrl: sim.baseUrl, auth: oauth1({ file: 'lincoln-sha1.secret' }, { signatureMethod: 'HMAC-SHA1' }), pageSize: 250, concurrency: 1 });
-  tenant('proxy', { baseUrl: `${proxy.baseUrl}/`, auth: { mode: 'bearer', token: { env: 'RB_TEST_CLASSLINK_BEARER' } } });
-  tenant('oauth2', { baseUrl: sim.baseUrl, auth: { mode: 'oauth2', tokenUrl: sim.tokenUrl, clientId: 'lincoln-client', clientSecret: { env: 'RB_TEST_CLASSLINK_CLIENT_SECRET' } } });
-  tenant('wrong-secret', { baseUrl: sim.baseUrl, auth: oauth1({ env: 'RB_TEST_CLASSLINK_WRONG' }) });
-  tenant('unreachable', { baseUrl: `http://127.0.0.1:${await closedPort()}/ims/oneroster/v1p1`, auth: oauth1({ env: 'RB_TEST_CLASSLINK_SECRET' }), connectTimeoutMs: 2000 });
-  tenant('not-oneroster', { baseUrl: `${sim.origin}/api/v2/rosters`, auth: oauth1({ env: 'RB_TEST_CLASSLINK_SECRET' }) });
-  tenant('probe-default', { baseUrl: recorder.origin, auth: oauth1({ env: 'RB_TEST_CLASSLINK_SECRET' }) });
-  tenant('probe-sha1', { baseUrl: recorder.origin, auth: oauth1({ env: 'RB_TEST_CLASSLINK_SECRET' }, { signatureMethod: 'HMAC-SHA1' }) });
+  tenant('proxy', { baseUrl: `${proxy.baseUrl}/`, auth: { mode: 'bearer', token: { env: 'ROSTERBRIDGE_SECRET_TEST_CLASSLINK_BEARER' } } });
+  tenant('oauth2', { baseUrl: sim.baseUrl, auth: { mode: 'oauth2', tokenUrl: sim.tokenUrl, clientId: 'lincoln-client', clientSecret: { env: 'ROSTERBRIDGE_SECRET_TEST_CLASSLINK_CLIENT_SECRET' } } });
+  tenant('wrong-secret', { baseUrl: sim.baseUrl, auth: oauth1({ env: 'ROSTERBRIDGE_SECRET_TEST_CLASSLINK_WRONG' }) });
+  tenant('unreachable', { baseUrl: `http://127.0.0.1:${await closedPort()}/ims/oneroster/v1p1`, auth: oauth1({ env: 'ROSTERBRIDGE_SECRET_TEST_CLASSLINK_SECRET' }), connectTimeoutMs: 2000 });
+  tenant('not-oneroster', { baseUrl: `${sim.origin}/api/v2/rosters`, auth: oauth1({ env: 'ROSTERBRIDGE_SECRET_TEST_CLASSLINK_SECRET' }) });
+  tenant('probe-default', { baseUrl: recorder.origin, auth: oauth1({ env: 'ROSTERBRIDGE_SECRET_TEST_CLASSLINK_SECRET' }) });
+  tenant('probe-sha1', { baseUrl: recorder.origin, auth: oauth1({ env: 'ROSTERBRIDGE_SECRET_TEST_CLASSLINK_SECRET' }, { signatureMethod: 'HMAC-SHA1' }) });
   tenant('plain-secret', { baseUrl: sim.baseUrl, auth: oauth1(PLAIN_SECRET) });
   tenant('no-secret', { baseUrl: sim.baseUrl, auth: { mode: 'oauth1', consumerKey: CONSUMER_KEY } });
-  tenant('page-too-big', { baseUrl: sim.baseUrl, auth: oauth1({ env: 'RB_TEST_CLASSLINK_SECRET' }), pageSize: 20_000 });
-  tenant('bad-url', { baseUrl: 'lincoln.oneroster.com/ims/oneroster/v1p1', auth: oauth1({ env: 'RB_TEST_CLASSLINK_SECRET' }) });
+  tenant('page-too-big', { baseUrl: sim.baseUrl, auth: oauth1({ env: 'ROSTERBRIDGE_SECRET_TEST_CLASSLINK_SECRET' }), pageSize: 20_000 });
+  tenant('bad-url', { baseUrl: 'lincoln.oneroster.com/ims/oneroster/v1p1', auth: oauth1({ env: 'ROSTERBRIDGE_SECRET_TEST_CLASSLINK_SECRET' }) });
 
   const savedEnv = Object.fromEntries(Object.keys(ENV).map((k) => [k, process.env[k]]));
   Object.assign(process.env, ENV);
@@ -201,9 +202,9 @@ t.test('the ClassLink source plugin through a running host', async (t) => {
 
   await t.test('the API shows where secrets come from, with the defaults filled in', async (t) => {
     const r = await call('GET', '/tenants/lincoln');
-    t.equal(r.body.config.source.settings.auth.consumerSecret, '[secret from env RB_TEST_CLASSLINK_SECRET]');
+    t.equal(r.body.config.source.settings.auth.consumerSecret, '[secret from env ROSTERBRIDGE_SECRET_TEST_CLASSLINK_SECRET]');
     const oauth2 = await call('GET', '/tenants/oauth2');
-    t.equal(oauth2.body.config.source.settings.auth.clientSecret, '[secret from env RB_TEST_CLASSLINK_CLIENT_SECRET]');
+    t.equal(oauth2.body.config.source.settings.auth.clientSecret, '[secret from env ROSTERBRIDGE_SECRET_TEST_CLASSLINK_CLIENT_SECRET]');
     t.match(oauth2.body.config.source.settings, { pageSize: 1000, concurrency: 4, connectTimeoutMs: 10000, responseTimeoutMs: 60000 });
   });
 

@@ -84,15 +84,15 @@ async function evidence(t: Test, name: string, upstream: Upstream) {
 t.test('ClassLink (OneRoster REST)', async (t) => {
   const sim = await startOneRosterSimulator({ dataset: district, auth: { bearerTokens: [BEARER] } });
   t.teardown(() => sim.close());
-  const saved = process.env.RB_TEST_EVIDENCE_BEARER;
-  process.env.RB_TEST_EVIDENCE_BEARER = BEARER;
+  const saved = process.env.ROSTERBRIDGE_SECRET_TEST_EVIDENCE_BEARER;
+  process.env.ROSTERBRIDGE_SECRET_TEST_EVIDENCE_BEARER = BEARER;
   t.teardown(() => {
-    if (saved === undefined) delete process.env.RB_TEST_EVIDENCE_BEARER;
-    else process.env.RB_TEST_EVIDENCE_BEARER = saved;
+    if (saved === undefined) delete process.env.ROSTERBRIDGE_SECRET_TEST_EVIDENCE_BEARER;
+    else process.env.ROSTERBRIDGE_SECRET_TEST_EVIDENCE_BEARER = saved;
   });
   const original = sim.dataset.get('users', victim!)!;
   await evidence(t, 'classlink', {
-    source: { id: 'classlink', settings: { baseUrl: sim.baseUrl, auth: { mode: 'bearer', token: { env: 'RB_TEST_EVIDENCE_BEARER' } } } },
+    source: { id: 'classlink', settings: { baseUrl: sim.baseUrl, auth: { mode: 'bearer', token: { env: 'ROSTERBRIDGE_SECRET_TEST_EVIDENCE_BEARER' } } } },
     invalidate() {
       // A role OneRoster 1.1 does not have: the server sends the record, the reader rejects it.
       sim.dataset.put('users', { ...original, role: 'wizard' } as unknown as User);
@@ -109,16 +109,16 @@ t.test('ClassLink (OneRoster REST)', async (t) => {
 t.test('Clever', async (t) => {
   const sim = await startCleverSimulator({ dataset: district, tokens: [CLEVER_TOKEN] });
   t.teardown(() => sim.stop());
-  const saved = process.env.RB_TEST_EVIDENCE_CLEVER;
-  process.env.RB_TEST_EVIDENCE_CLEVER = CLEVER_TOKEN;
+  const saved = process.env.ROSTERBRIDGE_SECRET_TEST_EVIDENCE_CLEVER;
+  process.env.ROSTERBRIDGE_SECRET_TEST_EVIDENCE_CLEVER = CLEVER_TOKEN;
   t.teardown(() => {
-    if (saved === undefined) delete process.env.RB_TEST_EVIDENCE_CLEVER;
-    else process.env.RB_TEST_EVIDENCE_CLEVER = saved;
+    if (saved === undefined) delete process.env.ROSTERBRIDGE_SECRET_TEST_EVIDENCE_CLEVER;
+    else process.env.ROSTERBRIDGE_SECRET_TEST_EVIDENCE_CLEVER = saved;
   });
   const original = sim.resources('users').find((u) => u.id === victim)!;
   t.ok(original, 'the Clever user of the canonical one');
   await evidence(t, 'clever', {
-    source: { id: 'clever', settings: { baseUrl: sim.origin, token: { env: 'RB_TEST_EVIDENCE_CLEVER' } } },
+    source: { id: 'clever', settings: { baseUrl: sim.origin, token: { env: 'ROSTERBRIDGE_SECRET_TEST_EVIDENCE_CLEVER' } } },
     invalidate() {
       // A user with no name at all: the reader leaves it out (a user record needs one).
       sim.upsert('users', { ...original, name: {} });

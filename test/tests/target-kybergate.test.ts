@@ -14,8 +14,9 @@ const SIZE = process.env.DATABASE_URL ? 'small' : 'tiny';
 const SCHEMA = 'plugin_target_kybergate';
 const TABLES = ['district', 'school', 'user_account', 'classroom', 'classroom_member'] as const;
 const ADMIN = 'admin-token-0123456789abcdef';
-const SMTP_PASSWORD = 'kybergate-smtp-s3cret-9f2d';
-const SMTP_PASSWORD_ENV = 'RB_TEST_KYBERGATE_SMTP_PASSWORD';
+// Random-looking: a password holding a word of the product's ("kybergate") would blank that word too.
+const SMTP_PASSWORD = 'kg-Smtp7Rx2Wq9Lp4Vd-9f2d';
+const SMTP_PASSWORD_ENV = 'ROSTERBRIDGE_SECRET_TEST_KYBERGATE_SMTP_PASSWORD';
 
 const base = generateDistrict({ seed: 71, size: SIZE, faults: { duplicateEmails: 2, missingEmails: 2 } });
 const changed = changeDistrict(base, { seed: 72, fraction: 0.01 });

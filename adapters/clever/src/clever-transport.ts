@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { RosterbridgeError, errorMessage, nullLogger, type ErrorCode, type Logger } from '@rosterbridge/core';
+import { RosterbridgeError, SecretCensor, errorMessage, nullLogger, type ErrorCode, type Logger } from '@rosterbridge/core';
 import { Agent } from 'undici';
 
 /** How a {@link CleverTransport} behaves. Every field has a default. */
@@ -48,6 +48,8 @@ export class CleverTransport {
   private readonly now: () => number;
   /** Epoch ms before which no request is sent (the rate-limit window is spent). */
   private holdUntil = 0;
+  /** Takes the token, and any 8-character piece of it in any encoding, out of what a server sends back. */
+  private readonly censor = new SecretCensor();
 
   constructor(
     private readonly token: string,
@@ -63,6 +65,7 @@ export class CleverTransport {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
     this.logger = options.logger ?? nullLogger;
     this.now = options.now ?? Date.now;
+    this.censor.remember(token);
   }
 
   /** GETs `url` and returns its JSON object; throws a RosterbridgeError for anything else. */
@@ -90,8 +93,9 @@ export class CleverTransport {
         headers = response.headers;
         try {
           text = await response.body.text();
-          // A careless gateway may echo the request's headers in an error page: the token never reaches a message.
-          if (text.includes(this.token)) text = text.split(this.token).join('[redacted]');
+          // A careless gateway may echo the request's headers: an error body is censored (no piece of the
+          // token reaches a message); a page of records, which may be large, when it holds the token.
+          if (status !== 200 || text.includes(this.token)) text = this.censor.scrub(text);
         } catch (error) {
           throw Object.assign(new Error(errorMessage(error)), { code: codeOf(error) ?? 'UND_ERR_SOCKET', cause: error, duringBody: true });
         }

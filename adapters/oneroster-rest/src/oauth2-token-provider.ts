@@ -1,3 +1,4 @@
+import { SECRET_MIN_LENGTH } from '@rosterbridge/core';
 import type { OneRosterOAuth2Credentials } from './oneroster-credentials';
 import { ONEROSTER_ROSTER_READONLY_SCOPE } from './oneroster-credentials';
 import { classifyOneRosterBody, describeOneRosterErrorBody } from './oneroster-response-body';
@@ -74,7 +75,7 @@ export class OAuth2TokenProvider {
     });
     const where = `POST ${displayUrl(url)}`;
     if (response.status === 400 || response.status === 401) {
-      const said = describeOneRosterErrorBody(response.text, header(response, 'content-type'));
+      const said = describeOneRosterErrorBody(response.text, header(response, 'content-type'), this.redactor.censor);
       throw this.redactor.error(
         'SOURCE_BAD_CREDENTIALS',
         `${where} refused the client credentials (${response.status}${statusText(response.status)}${said ? `: ${said}` : ''}); check the client id and secret`,
@@ -85,17 +86,21 @@ export class OAuth2TokenProvider {
       throw this.redactor.error('SOURCE_NOT_FOUND', `${where} answered 404: no OAuth 2 token endpoint there; check the token URL`, { url: displayUrl(url), status: 404 });
     }
     if (response.status < 200 || response.status > 299) {
-      const said = describeOneRosterErrorBody(response.text, header(response, 'content-type'));
+      const said = describeOneRosterErrorBody(response.text, header(response, 'content-type'), this.redactor.censor);
       throw this.redactor.error('SOURCE_REQUEST_REJECTED', `${where} answered ${response.status}${statusText(response.status)}${said ? `: ${said}` : ''}`, {
         url: displayUrl(url),
         status: response.status,
       });
     }
-    const body = classifyOneRosterBody(response.text, header(response, 'content-type'));
+    const body = classifyOneRosterBody(response.text, header(response, 'content-type'), this.redactor.censor);
     const json = body.kind === 'json' && body.value !== null && typeof body.value === 'object' ? (body.value as Record<string, unknown>) : undefined;
     const accessToken = json?.['access_token'];
     if (typeof accessToken !== 'string' || accessToken === '') {
       throw this.redactor.error('SOURCE_BAD_RESPONSE', `${where} answered ${response.status} without an access_token`, { url: displayUrl(url) });
+    }
+    if (accessToken.length < SECRET_MIN_LENGTH) {
+      // Too short to be censored in logs and messages without blanking ordinary words: refused.
+      throw this.redactor.error('SOURCE_BAD_RESPONSE', `${where} issued an access_token of ${accessToken.length} characters; tokens shorter than ${SECRET_MIN_LENGTH} cannot be kept out of logs`, { url: displayUrl(url) });
     }
     const expiresIn = Number(json?.['expires_in']);
     const lifetimeMs = (Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : DEFAULT_LIFETIME_S) * 1000;

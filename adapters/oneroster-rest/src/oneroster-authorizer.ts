@@ -4,22 +4,21 @@ import type { OneRosterCredentials } from './oneroster-credentials';
 import type { OneRosterRequestAuthorizer } from './oneroster-transport';
 import type { SecretRedactor } from './secret-redactor';
 
-/** An authorizer, and the secrets it holds at the moment (for redaction). */
-export interface OneRosterAuthorization extends OneRosterRequestAuthorizer {
-  /** Secrets that exist only at run time, such as an OAuth 2 access token. */
-  runtimeSecrets(): string[];
-}
+/** An authorizer of the requests of one client. */
+export type OneRosterAuthorization = OneRosterRequestAuthorizer;
 
 /**
  * The authorizer for `credentials`: an OAuth 1.0a signature per attempt, a fixed bearer token, or
  * an OAuth 2 client-credentials token fetched with `requestToken` and renewed before expiry (and
- * once more after a 401).
+ * once more after a 401). Each secret that exists only at run time (an access token) is handed to
+ * `onSecret` once, before it is used, to be censored.
  */
 export function createOneRosterAuthorization(
   credentials: OneRosterCredentials,
   requestToken: OAuth2TokenRequester,
   redactor: SecretRedactor,
   now: () => number = Date.now,
+  onSecret: (secret: string) => void = () => undefined,
 ): OneRosterAuthorization {
   switch (credentials.kind) {
     case 'oauth1':
@@ -28,14 +27,12 @@ export function createOneRosterAuthorization(
         header: (method, url) =>
           signOAuth1Request(method, url, credentials, { timestamp: Math.floor(now() / 1000) }).authorization,
         renew: () => false,
-        runtimeSecrets: () => [],
       };
     case 'bearer':
       return {
         prepare: async () => undefined,
         header: () => `Bearer ${credentials.token}`,
         renew: () => false,
-        runtimeSecrets: () => [],
       };
     case 'oauth2': {
       const provider = new OAuth2TokenProvider(credentials, requestToken, redactor, now);
@@ -45,14 +42,16 @@ export function createOneRosterAuthorization(
       return {
         prepare: async (signal) => {
           token = await provider.token(signal);
-          issued.add(token);
+          if (!issued.has(token)) {
+            issued.add(token);
+            onSecret(token);
+          }
         },
         header: () => (token === undefined ? undefined : `Bearer ${token}`),
         renew: () => {
           provider.invalidate();
           return true;
         },
-        runtimeSecrets: () => [...issued],
       };
     }
   }

@@ -1,6 +1,8 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
+  DisposableStore,
   RosterbridgeError,
+  SecretCensor,
   nullLogger,
   parseRosterRecord,
   type ConnectionCheck,
@@ -73,6 +75,13 @@ export interface OneRosterClientOptions {
   userAgent?: string;
   /** The clock (epoch ms), for OAuth timestamps and token expiry. */
   now?: () => number;
+  /**
+   * Where the client's secrets are censored: the credentials' secrets, and each access token it is
+   * issued, are remembered there until the client is disposed. Give the host's (a plugin's
+   * `tenant.censor`) so that its logs, API and stored runs know them too; default a censor of the
+   * client's own. A secret shorter than 8 characters is refused (`SECRET_TOO_SHORT`).
+   */
+  censor?: SecretCensor;
 }
 
 /** What one read asks for. */
@@ -147,6 +156,8 @@ export class OneRosterClient implements Disposable {
   private readonly redactor: SecretRedactor;
   private readonly transport: OneRosterTransport;
   private readonly authorization: OneRosterAuthorization;
+  /** The client's hold on its secrets in the censor, let go on dispose. */
+  private readonly secrets = new DisposableStore();
 
   constructor(options: OneRosterClientOptions) {
     this.baseUrl = normalizeBaseUrl(options.baseUrl);
@@ -155,8 +166,8 @@ export class OneRosterClient implements Disposable {
     this.maxRequests = positiveInteger(options.maxRequestsPerRead ?? 100_000, 'maxRequestsPerRead');
     this.checkAttempts = positiveInteger(options.checkAttempts ?? 2, 'checkAttempts');
     this.logger = options.logger ?? nullLogger;
-    const staticSecrets = secretsOf(options.credentials);
-    this.redactor = new SecretRedactor(() => [...staticSecrets, ...(this.authorization?.runtimeSecrets() ?? [])]);
+    const censor = options.censor ?? new SecretCensor();
+    this.redactor = new SecretRedactor(censor);
     this.transport = new OneRosterTransport({
       connectTimeoutMs: positiveInteger(options.connectTimeoutMs ?? 10_000, 'connectTimeoutMs'),
       responseTimeoutMs: positiveInteger(options.responseTimeoutMs ?? 60_000, 'responseTimeoutMs'),
@@ -168,7 +179,15 @@ export class OneRosterClient implements Disposable {
       logger: this.logger,
       userAgent: options.userAgent ?? 'rosterbridge-oneroster-rest/1.0',
     });
-    this.authorization = createOneRosterAuthorization(options.credentials, (request) => this.transport.send(request), this.redactor, options.now);
+    this.authorization = createOneRosterAuthorization(options.credentials, (request) => this.transport.send(request), this.redactor, options.now, (secret) =>
+      this.secrets.add(censor.remember(secret)),
+    );
+    try {
+      for (const secret of secretsOf(options.credentials)) this.secrets.add(censor.remember(secret));
+    } catch (err) {
+      void this.secrets.dispose();
+      throw err;
+    }
   }
 
   /**
@@ -299,9 +318,13 @@ export class OneRosterClient implements Disposable {
     };
   }
 
-  /** Closes the connection pool; in-flight requests fail. */
+  /** Closes the connection pool (in-flight requests fail) and lets go of the client's secrets in the censor. */
   async dispose(): Promise<void> {
-    await this.transport.close();
+    try {
+      await this.transport.close();
+    } finally {
+      await this.secrets.dispose();
+    }
   }
 
   private async *readBatches<E extends RosterEntity>(

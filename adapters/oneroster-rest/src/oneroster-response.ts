@@ -26,7 +26,7 @@ export function headerValue(response: OneRosterHttpResponse, name: string): stri
 export function oneRosterResponseError(response: OneRosterHttpResponse, context: OneRosterResponseContext, redactor: SecretRedactor): RosterbridgeError {
   const { status } = response;
   const where = `${response.method} ${displayUrl(response.url)}`;
-  const said = describeOneRosterErrorBody(response.text, headerValue(response, 'content-type'));
+  const said = describeOneRosterErrorBody(response.text, headerValue(response, 'content-type'), redactor.censor);
   const answered = `answered ${status}${statusText(status)}${said ? ` (${said})` : ''}`;
   const details = { url: displayUrl(response.url), status, path: context.path };
   if (status === 401) {
@@ -81,7 +81,7 @@ export function readOneRosterItem(response: OneRosterHttpResponse, envelope: str
 function readEnvelopeValue(response: OneRosterHttpResponse, envelope: string, redactor: SecretRedactor): unknown {
   const where = describeWhere(response);
   const details = { url: displayUrl(response.url), envelope, status: response.status };
-  const body = classifyOneRosterBody(response.text, headerValue(response, 'content-type'));
+  const body = classifyOneRosterBody(response.text, headerValue(response, 'content-type'), redactor.censor);
   switch (body.kind) {
     case 'truncated':
       throw redactor.error('SOURCE_TRUNCATED', `${where} sent JSON cut short after ${body.length} characters; refusing to read a partial page`, { ...details, length: body.length });

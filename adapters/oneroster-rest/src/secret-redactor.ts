@@ -1,27 +1,26 @@
-import { RosterbridgeError, type ErrorCode, type ErrorDetails } from '@rosterbridge/core';
-import { percentEncode } from './percent-encode';
-
-const REDACTED = '[redacted]';
+import { RosterbridgeError, type Censor, type ErrorCode, type ErrorDetails } from '@rosterbridge/core';
 
 /**
- * Keeps secrets (consumer secrets, bearer and access tokens, client secrets) out of every error and
- * log line the client makes. Servers sometimes echo a request back in an error body; whatever text
- * reaches a message passes through {@link redact}, which also catches the secret percent-encoded or
- * inside a base64 `Basic` credential.
+ * Keeps secrets (consumer secrets, bearer and access tokens, client secrets and their Basic
+ * credential) out of every error and log line the client makes. Servers sometimes echo a request
+ * back in an error body; whatever text reaches a message passes through the core censor, which
+ * takes out every 8-character piece of a secret in any of its usual encodings. The censor is the
+ * host's own when the client is given one (so that the host's logs and API know the client's
+ * run-time secrets too), else the client's.
  *
  * ```ts
- * const redactor = new SecretRedactor(() => [settings.consumerSecret]);
+ * const censor = new SecretCensor();
+ * censor.remember(settings.consumerSecret);
+ * const redactor = new SecretRedactor(censor);
  * throw redactor.error('SOURCE_BAD_CREDENTIALS', `401: ${body}`);
  * ```
  */
 export class SecretRedactor {
-  constructor(private readonly secrets: () => readonly string[]) {}
+  constructor(readonly censor: Censor) {}
 
-  /** `text` with every known secret (in any of its encoded forms) replaced by `[redacted]`. */
+  /** `text` with every piece of a known secret (in any of its encoded forms) censored. */
   redact(text: string): string {
-    let out = text;
-    for (const form of this.forms()) out = out.split(form).join(REDACTED);
-    return out;
+    return this.censor.scrub(text);
   }
 
   /**
@@ -30,9 +29,8 @@ export class SecretRedactor {
    * from the error holds a secret.
    */
   error(code: ErrorCode, message: string, details: ErrorDetails = {}, cause?: unknown): RosterbridgeError {
-    const safeDetails = JSON.parse(this.redact(JSON.stringify(details))) as ErrorDetails;
     const options = cause === undefined ? undefined : { cause: this.safeCause(cause) };
-    return new RosterbridgeError(code, this.redact(message), safeDetails, options);
+    return new RosterbridgeError(code, this.redact(message), this.censor.scrubDeep(details), options);
   }
 
   /** A copy of `cause` reduced to a redacted message and its `code`. */
@@ -43,18 +41,5 @@ export class SecretRedactor {
     const code = (cause as { code?: unknown } | null)?.code;
     if (typeof code === 'string') Object.assign(safe, { code });
     return safe;
-  }
-
-  private forms(): string[] {
-    const forms = new Set<string>();
-    for (const secret of this.secrets()) {
-      if (!secret) continue;
-      forms.add(secret);
-      forms.add(percentEncode(secret));
-      forms.add(encodeURIComponent(secret));
-      forms.add(JSON.stringify(secret).slice(1, -1));
-    }
-    // Longest first, so that a secret containing another is replaced whole.
-    return [...forms].filter((form) => form !== '').sort((a, b) => b.length - a.length);
   }
 }

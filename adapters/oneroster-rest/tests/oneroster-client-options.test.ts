@@ -1,7 +1,7 @@
 import t from 'tap';
 import { OneRosterClient, type OneRosterClientOptions } from '../src/index';
 
-const credentials = { kind: 'bearer', token: 'tok' } as const;
+const credentials = { kind: 'bearer', token: 'test-bearer-token' } as const;
 
 t.test('the base URL is taken with or without a trailing slash, escapes kept', async (t) => {
   for (const [given, expected] of [

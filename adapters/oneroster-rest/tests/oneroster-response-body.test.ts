@@ -1,4 +1,5 @@
 import t from 'tap';
+import { SecretCensor } from '@rosterbridge/core';
 import { classifyOneRosterBody, describeOneRosterErrorBody } from '../src/index';
 
 t.test('tells JSON, JSON cut short, HTML, empty and other apart', async (t) => {
@@ -33,4 +34,28 @@ t.test('reads error bodies leniently', async (t) => {
   t.equal(describeOneRosterErrorBody('', 'text/plain'), undefined);
   t.equal(describeOneRosterErrorBody('{}', 'application/json'), undefined);
   t.equal(describeOneRosterErrorBody('x'.repeat(1000), 'text/plain')!.length, 200, 'long bodies are cut to an excerpt');
+});
+
+t.test('what a body quotes is censored before it is cut: no piece of a secret survives the cut', async (t) => {
+  const secret = 'bt-Zx81Qw9PlM3nR5dF';
+  const censor = new SecretCensor();
+  censor.remember(secret);
+  // 179 characters of padding leave 20 of the secret before the 200-character cut; 195 leave 4.
+  for (const padding of [150, 179, 185, 192, 195, 198]) {
+    const pad = 'x'.repeat(padding);
+    const quoted = [
+      describeOneRosterErrorBody(`${pad}${secret}`, 'text/plain', censor),
+      describeOneRosterErrorBody(JSON.stringify({ error: 'invalid_token', error_description: `${pad}${secret}` }), 'application/json', censor),
+      describeOneRosterErrorBody(JSON.stringify({ imsx_codeMajor: 'failure', imsx_description: `${pad}${secret}` }), 'application/json', censor),
+      describeOneRosterErrorBody(`<html><title>${pad}${secret}</title></html>`, 'text/html', censor),
+      describeOneRosterErrorBody(`{"users": [${pad}${secret}`, 'application/json', censor),
+    ];
+    for (const [i, text] of quoted.entries()) {
+      t.ok(text !== undefined && text.length <= 240, `padding ${padding}, body ${i}: an excerpt`);
+      for (let n = 3; n <= secret.length; n++) t.notOk(text!.includes(secret.slice(0, n)), `padding ${padding}, body ${i}: not even the first ${n} characters`);
+    }
+    const other = classifyOneRosterBody(`${pad}${secret}`, 'text/plain', censor);
+    t.ok(other.kind === 'other' && !other.excerpt.includes(secret.slice(0, 3)), `padding ${padding}: classified text too`);
+  }
+  t.match(describeOneRosterErrorBody(`${'x'.repeat(179)}${secret}`, 'text/plain'), secret.slice(0, 20), 'without a censor the cut keeps 20 characters (what the attack got)');
 });

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { nullLogger } from '@rosterbridge/core';
+import { nullCensor, nullLogger } from '@rosterbridge/core';
 import { ConcurrencyLimiter, OneRosterClient, OneRosterTransport, SecretRedactor } from '../src/index';
 
 // Response bodies are read as bytes and decoded when first read (pure ASCII by a plain copy): the
@@ -41,7 +41,7 @@ t.test('a body reads as its UTF-8 text, pure ASCII or not', async (t) => {
     backoff: {},
     maxRetryAfterMs: 0,
     limiter: new ConcurrencyLimiter(2),
-    redactor: new SecretRedactor(() => []),
+    redactor: new SecretRedactor(nullCensor),
     logger: nullLogger,
     userAgent: 'test',
   });
@@ -66,7 +66,7 @@ t.test('records with characters beyond ASCII come through a read unchanged', asy
   // The page at offset 0, then the empty page that ends the read.
   const { server, origin } = await serve((url) => (url.searchParams.get('offset') === '0' ? page : utf8('{"orgs":[]}')));
   t.teardown(() => server.close());
-  const client = new OneRosterClient({ baseUrl: `${origin}/v1`, credentials: { kind: 'bearer', token: 'tok' }, pageSize: 10 });
+  const client = new OneRosterClient({ baseUrl: `${origin}/v1`, credentials: { kind: 'bearer', token: 'test-bearer-token' }, pageSize: 10 });
   t.teardown(() => client.dispose());
   const names: string[] = [];
   for await (const batch of client.read('orgs')) for (const record of batch.records) names.push(record.name);

@@ -7,6 +7,8 @@ export const ErrorCodes = {
   TENANT_CONFIG_INVALID: { status: 422, title: 'Tenant configuration is invalid' },
   TENANT_NOT_FOUND: { status: 404, title: 'Tenant not found' },
   SECRET_UNRESOLVED: { status: 422, title: 'A secret reference could not be resolved' },
+  SECRET_NOT_ALLOWED: { status: 422, title: 'A secret reference points outside the secrets folder or the allowed env vars' },
+  SECRET_TOO_SHORT: { status: 422, title: 'A secret is shorter than 8 characters' },
   MANIFEST_INVALID: { status: 422, title: 'Plugin manifest is invalid' },
   PLUGIN_NOT_FOUND: { status: 404, title: 'Plugin not found' },
   PLUGIN_ENGINE_INCOMPATIBLE: { status: 422, title: 'Plugin requires another Rosterbridge version' },

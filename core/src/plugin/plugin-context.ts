@@ -2,6 +2,7 @@ import type { Kysely, Migration } from 'kysely';
 import type { DisposableStore } from '../base/lifecycle';
 import type { Event } from '../base/event';
 import type { Logger } from '../base/logger';
+import type { SecretCensor } from '../base/secret-censor';
 import type { ServiceScope } from '../instantiation/service-id';
 import type { OpenCopy } from '../sync/binary-copy';
 import type { RegisterSource } from '../sync/roster-source';
@@ -46,6 +47,13 @@ export interface TenantContext {
   readonly logger: Logger;
   /** Folder of the tenant's config file: relative paths in settings are taken from here. */
   readonly configDir: string;
+  /**
+   * The host's censor, which already knows the tenant's resolved secrets. What the plugin sends
+   * outside the host (a notification, a product's error text) passes through `scrub`; a secret
+   * that exists only at run time (an access token) is added with `remember` and let go (dispose)
+   * when the plugin is done with it.
+   */
+  readonly censor: SecretCensor;
   /** The tenant as its file describes it (read now: a reloaded file shows). */
   info(): TenantInfo;
   /**

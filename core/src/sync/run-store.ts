@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
+import { type Censor, nullCensor } from '../base/secret-censor';
 import { RosterbridgeError } from '../errors/rosterbridge-error';
 import type { RosterEntity } from '../roster/roster-entity';
 import type { RosterIssue } from '../roster/roster-issue';
@@ -35,9 +36,16 @@ export interface TargetProgressUpdate extends Omit<TargetProgress, 'finished'> {
 /** What a new run is. */
 export type NewRun = Pick<SyncRun, 'tenantId' | 'sourceId' | 'mode' | 'dryRun' | 'trigger' | 'targets' | 'jobId' | 'attempt'>;
 
-/** Runs and their issues in the core schema (`db` is bound to it). */
+/**
+ * Runs and their issues in the core schema (`db` is bound to it). Every text a run records (its
+ * reason and error, its targets' errors, its hold, its issues, a pause's reason) passes through
+ * `censor` before it is stored, so that no secret a source or target echoed is kept.
+ */
 export class RunStore {
-  constructor(private readonly db: Kysely<any>) {}
+  constructor(
+    private readonly db: Kysely<any>,
+    private readonly censor: Censor = nullCensor,
+  ) {}
 
   /**
    * Records a queued run and returns it. Throws CONFLICT when the tenant already has an active run
@@ -140,7 +148,7 @@ export class RunStore {
     const id = randomUUID();
     await this.db
       .insertInto('run')
-      .values({ ...runRow(run, id), status: 'skipped', phase: 'done', reason, error_code: errorCode ?? null, started_at: sql`now()`, ended_at: sql`now()` })
+      .values({ ...runRow(run, id), status: 'skipped', phase: 'done', reason: this.censor.scrub(reason), error_code: errorCode ?? null, started_at: sql`now()`, ended_at: sql`now()` })
       .execute();
     return (await this.get(id))!;
   }
@@ -193,10 +201,11 @@ export class RunStore {
 
   /** Records an operator pausing or resuming a tenant. */
   async setPaused(tenantId: string, paused: boolean, by: string, reason?: string): Promise<void> {
+    const scrubbed = reason === undefined ? null : this.censor.scrub(reason);
     await this.db
       .insertInto('tenant_state')
-      .values({ tenant_id: tenantId, paused, changed_by: by, reason: reason ?? null })
-      .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ paused, changed_by: by, reason: reason ?? null, changed_at: sql`now()` }))
+      .values({ tenant_id: tenantId, paused, changed_by: by, reason: scrubbed })
+      .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ paused, changed_by: by, reason: scrubbed, changed_at: sql`now()` }))
       .execute();
   }
 
@@ -214,11 +223,11 @@ export class RunStore {
     const values: Record<string, unknown> = {};
     if (patch.status) values.status = patch.status;
     if (patch.phase) values.phase = patch.phase;
-    if (patch.reason !== undefined) values.reason = patch.reason;
+    if (patch.reason !== undefined) values.reason = patch.reason === null ? null : this.censor.scrub(patch.reason);
     if (patch.errorCode !== undefined) values.error_code = patch.errorCode;
-    if (patch.errorMessage !== undefined) values.error_message = patch.errorMessage;
-    if (patch.counts) values.counts = JSON.stringify(patch.counts);
-    if (patch.hold !== undefined) values.hold = patch.hold === null ? null : JSON.stringify(patch.hold);
+    if (patch.errorMessage !== undefined) values.error_message = patch.errorMessage === null ? null : this.censor.scrub(patch.errorMessage);
+    if (patch.counts) values.counts = JSON.stringify(this.censor.scrubDeep(patch.counts));
+    if (patch.hold !== undefined) values.hold = patch.hold === null ? null : JSON.stringify(this.censor.scrubDeep(patch.hold));
     if (patch.started) values.started_at = sql`now()`;
     if (patch.ended) values.ended_at = sql`now()`;
     if (patch.sourceFingerprint !== undefined) values.source_fingerprint = patch.sourceFingerprint;
@@ -231,7 +240,7 @@ export class RunStore {
    * superseded, and the run's end ({@link update}) writes its counts durably.
    */
   async updateProgress(id: string, counts: RunCounts): Promise<void> {
-    await relaxedTransaction(this.db, (trx) => trx.updateTable('run').set({ counts: JSON.stringify(counts) }).where('id', '=', id).execute());
+    await relaxedTransaction(this.db, (trx) => trx.updateTable('run').set({ counts: JSON.stringify(this.censor.scrubDeep(counts)) }).where('id', '=', id).execute());
   }
 
   /** How many issues of each severity a run has stored: what its `counts.issues` says. */
@@ -260,7 +269,7 @@ export class RunStore {
       .values({ run_id: runId, target_id: targetId, ...values })
       .onConflict((oc) => oc.columns(['run_id', 'target_id']).doUpdateSet(values))
       .execute();
-    await insertIssues(trx, runId, progress.issues, targetId);
+    await insertIssues(trx, runId, this.censor.scrubDeep(progress.issues), targetId);
   }
 
   /**
@@ -304,7 +313,7 @@ export class RunStore {
 
   /** Appends record-level issues of a run (the source's, or a target's with its id). */
   async addIssues(runId: string, issues: readonly RosterIssue[], targetId?: string): Promise<void> {
-    await insertIssues(this.db, runId, issues, targetId);
+    await insertIssues(this.db, runId, this.censor.scrubDeep(issues), targetId);
   }
 
   /** A page of a run's issues, in the order found, optionally of one severity or target. */

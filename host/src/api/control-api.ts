@@ -62,7 +62,7 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
       const err = error as Error;
       deps.logger.error({ err: err?.message, stack: err?.stack, url: reply.request.url.slice(0, 300) }, 'unhandled error in control API');
     }
-    return reply.status(e.status).send(JSON.parse(scrub(JSON.stringify(envelope(e)))));
+    return reply.status(e.status).send(deps.censor.scrubDeep(envelope(e)));
   };
 
   const app = Fastify({
@@ -105,7 +105,8 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
   // Every JSON body leaves through the censor, so a resolved secret can never be echoed.
   app.addHook('preSerialization', async (_request, _reply, payload) => {
     if (deps.censor.size === 0 || payload === null || typeof payload !== 'object') return payload;
-    return JSON.parse(scrub(JSON.stringify(payload)));
+    // Value by value: a JSON text scrubbed whole could lose a quote or a key to a redaction.
+    return deps.censor.scrubDeep(payload);
   });
 
   await app.register(swagger, {

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { RosterbridgeError, type RunStore, type SyncRun } from '@rosterbridge/core';
-import type { SecretCensor } from '../tenants/secret-reference';
+import { type Censor, RosterbridgeError, type RunStore, type SyncRun } from '@rosterbridge/core';
 import type { SyncService } from '../sync/sync-service';
 import { quote } from './api-errors';
 import { BODY_LIMITS, errorResponses, noBody, runIssueSchema, runParams, runSchema, runSummarySchema, tenantParams, whoMay } from './api-schemas';
@@ -16,7 +15,7 @@ const MAX_SEQ = Number.MAX_SAFE_INTEGER;
  * Sync runs: trigger, history, detail, issues (paged), live progress (server-sent events), cancel,
  * approve or reject a hold. Scoped tokens reach only their tenants' runs.
  */
-export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncService; runs: RunStore; censor: SecretCensor }): void {
+export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncService; runs: RunStore; censor: Censor }): void {
   /** The run, when the principal may do `access` on its tenant; 404 for an id that names no run. */
   const runFor = async (principal: Principal, runId: string, access: Access): Promise<SyncRun> => {
     const run = UUID.test(runId) ? await deps.runs.get(runId) : undefined;
@@ -161,7 +160,7 @@ export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncServi
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-      const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${deps.censor.scrub(JSON.stringify(data))}\n\n`);
+      const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(deps.censor.scrubDeep(data))}\n\n`);
       const finished = (s: SyncRun['status']) => !['queued', 'running'].includes(s);
       let ended = false;
       const end = (run: SyncRun | undefined) => {

@@ -1,13 +1,16 @@
 import { PluginRegistry, discoverPlugins, nullLogger } from '@rosterbridge/core';
 import satisfies from 'semver/functions/satisfies';
-import { type HostConfig, loadHostConfig } from '../config/host-config';
+import { type HostConfig, loadHostConfig, secretPolicy } from '../config/host-config';
+import { SecretResolver } from '../tenants/secret-reference';
 import { TenantRegistry } from '../tenants/tenant-registry';
+import { cliCensor } from './cli-output';
 import { invalidConfigurationSchemas } from '../tenants/tenant-config';
 import { ROSTERBRIDGE_VERSION } from '../version';
 
 /**
- * Reads config, plugin manifests and tenant files as the host would, loading no plugin code and
- * touching no database.
+ * Reads config, plugin manifests and tenant files as the host would (secret references checked
+ * against the secret policy, their values read and censored from the CLI's output), loading no
+ * plugin code and touching no database.
  */
 export async function inspectLocally(configFile?: string): Promise<{ config: HostConfig; plugins: PluginRegistry; tenants: TenantRegistry }> {
   const config = loadHostConfig({ file: configFile });
@@ -21,7 +24,7 @@ export async function inspectLocally(configFile?: string): Promise<{ config: Hos
   });
   plugins.register(await discoverPlugins(config.plugins.dirs));
   for (const { pluginId, reason } of invalidConfigurationSchemas(plugins.manifests())) plugins.refuse(pluginId, 'MANIFEST_INVALID', reason);
-  const tenants = new TenantRegistry(config.tenants.dir, () => plugins.allManifests());
+  const tenants = new TenantRegistry(config.tenants.dir, () => plugins.allManifests(), new SecretResolver(cliCensor, secretPolicy(config)));
   await tenants.load();
   return { config, plugins, tenants };
 }

@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { errorMessage, isRosterbridgeError } from '@rosterbridge/core';
+import { censorApiToken, censorStandardStreams } from './cli-output';
 import { configCheck } from './config-check';
 import { newPlugin } from './new-plugin-command';
 import { listPlugins } from './plugins-command';
@@ -12,6 +13,10 @@ import { syncTenant } from './sync-command';
 import { listTenants } from './tenants-command';
 import { startHost } from './start-command';
 import { ROSTERBRIDGE_VERSION } from '../version';
+
+// Before anything is printed: no piece of the API token, or of a secret read, reaches the terminal.
+censorStandardStreams();
+censorApiToken();
 
 const program = new Command()
   .name('rosterbridge')

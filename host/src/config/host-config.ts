@@ -1,6 +1,7 @@
 import convict from 'convict';
 import * as path from 'node:path';
 import { RosterbridgeError } from '@rosterbridge/core';
+import { HOST_ENV_PREFIX, type SecretPolicy } from '../tenants/secret-reference';
 
 /**
  * What an API token may do: `admin` everything on every tenant; `tenant-operator` everything on its
@@ -31,6 +32,8 @@ export interface HostConfig {
   dataDir: string;
   plugins: { dirs: string[]; activationTimeoutMs: number };
   tenants: { dir: string };
+  /** Where tenants' secret references may point: files in `dir`, env vars starting with one of `envPrefixes`. */
+  secrets: { dir: string; envPrefixes: string[] };
   api: { tokens: ApiToken[] };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   sync: {
@@ -51,6 +54,23 @@ convict.addFormat({
   validate(value: unknown) {
     if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v.trim() === ''))
       throw new Error('must be a list of paths (comma-separated in the env var)');
+  },
+  coerce: (value: string) => value.split(',').map((v) => v.trim()).filter(Boolean),
+});
+
+/** The default prefix of env vars holding tenants' secrets: one no host setting starts with. */
+export const DEFAULT_SECRET_ENV_PREFIX = 'ROSTERBRIDGE_SECRET_';
+
+convict.addFormat({
+  name: 'env-prefix-list',
+  validate(value: unknown) {
+    if (!Array.isArray(value)) throw new Error('must be a list of env var name prefixes (comma-separated in the env var)');
+    for (const prefix of value) {
+      if (typeof prefix !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(prefix)) throw new Error(`"${String(prefix)}" is not the start of an env var name (letters, digits, underscores)`);
+      // A prefix the host's own variables start with, or one inside their namespace, would let a tenant name them.
+      const clash = prefix.startsWith(HOST_ENV_PREFIX) ? `${HOST_ENV_PREFIX}*` : hostEnvNames().find((name) => name.startsWith(prefix));
+      if (clash) throw new Error(`"${prefix}" would let tenants name the host's own env vars (${clash}); choose a prefix such as ${DEFAULT_SECRET_ENV_PREFIX}`);
+    }
   },
   coerce: (value: string) => value.split(',').map((v) => v.trim()).filter(Boolean),
 });
@@ -108,6 +128,20 @@ const schema = {
   },
   tenants: {
     dir: { doc: 'Folder holding one <tenant>.json per tenant.', format: String, default: 'tenants', env: 'RB_TENANTS_DIR' },
+  },
+  secrets: {
+    dir: {
+      doc: "Folder tenants' secret files must be in (symbolic links are followed, then checked); relative {\"file\"} references are taken from it. Empty: <tenants dir>/secrets.",
+      format: String,
+      default: '',
+      env: 'RB_SECRETS_DIR',
+    },
+    envPrefixes: {
+      doc: "Prefixes the names of env vars holding tenants' secrets must start with (comma-separated); the host's own RB_* variables are never allowed.",
+      format: 'env-prefix-list',
+      default: [DEFAULT_SECRET_ENV_PREFIX],
+      env: 'RB_SECRETS_ENV_PREFIXES',
+    },
   },
   api: {
     tokens: {
@@ -196,11 +230,22 @@ export function loadHostConfig(options: { file?: string; env?: NodeJS.ProcessEnv
   const cwd = options.cwd ?? process.cwd();
   value.dataDir = path.resolve(cwd, value.dataDir);
   value.tenants.dir = path.resolve(cwd, value.tenants.dir);
+  value.secrets.dir = value.secrets.dir === '' ? path.join(value.tenants.dir, 'secrets') : path.resolve(cwd, value.secrets.dir);
   value.plugins.dirs = value.plugins.dirs.map((d) => path.resolve(cwd, d));
   return value;
 }
 
 const envByKey = new Map(describeHostConfig().map((d) => [d.key, d.env]));
+
+/** The env vars of the host's own configuration (`RB_…`): never a tenant's secret. */
+export function hostEnvNames(): string[] {
+  return describeHostConfig().map((d) => d.env);
+}
+
+/** Where the host lets tenants' secret references point (see {@link SecretPolicy}). */
+export function secretPolicy(config: HostConfig): SecretPolicy {
+  return { dir: config.secrets.dir, envPrefixes: config.secrets.envPrefixes, hostEnv: new Set(hostEnvNames()) };
+}
 
 function explain(message: string): string {
   // convict says "http.port: ports must be within range 0 - 65535: value was 99999"; add the env var.

@@ -10,6 +10,7 @@ import {
   type PluginManifest,
   type PluginModule,
   RosterbridgeError,
+  type SecretCensor,
   type ServiceScope,
   type SourceRegistry,
   type TargetRegistry,
@@ -35,6 +36,8 @@ export class PluginHostServicesImpl implements PluginHostServices {
     private readonly database: Database,
     private readonly tenants: TenantRegistry,
     private readonly secrets: SecretResolver,
+    /** The host's censor, lent to plugins for their run-time secrets and what they send out. */
+    private readonly censor: SecretCensor,
     private readonly sources: SourceRegistry,
     private readonly targets: TargetRegistry,
     /** Every `sync.run.*` event this host's engine fires; each plugin sees its tenants' ones. */
@@ -52,6 +55,7 @@ export class PluginHostServicesImpl implements PluginHostServices {
     const tenantContexts = new Map<string, TenantContext>();
     const tenants = this.tenants;
     const secrets = this.secrets;
+    const censor = this.censor;
     const openCopy = this.database.openCopy;
     // Into the plugin's own schema only: the table name is taken as unqualified.
     const ownCopy: OpenCopy | undefined = openCopy && ((table, columns, options) => openCopy(`${schema}.${table}`, columns, options));
@@ -79,6 +83,7 @@ export class PluginHostServicesImpl implements PluginHostServices {
           scope: scope.createChild(`tenant:${tenantId}`),
           logger: logger.child({ tenant: tenantId }),
           configDir: path.dirname(tenants.config(tenantId).file),
+          censor,
           info() {
             const c = tenants.config(tenantId);
             return { displayName: c.displayName, timezone: c.timezone, ...(c.region ? { region: c.region } : {}), contacts: [...c.contacts] };

@@ -46,7 +46,7 @@ export class SourceSessions {
     try {
       session = await this.open(tenantId);
     } catch (err) {
-      if (isRosterbridgeError(err) && (err.code === 'TENANT_NOT_FOUND' || err.code === 'TENANT_CONFIG_INVALID' || err.code.startsWith('PLUGIN_'))) throw err;
+      if (isRosterbridgeError(err) && (err.code === 'TENANT_NOT_FOUND' || err.code === 'TENANT_CONFIG_INVALID' || err.code.startsWith('PLUGIN_') || err.code.startsWith('SECRET_'))) throw err;
       // Not there, or not readable, is not the same as broken: the operator's next step differs.
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code;
       const code = cause === 'ENOENT' ? 'SOURCE_NOT_FOUND' : cause === 'EACCES' || cause === 'EPERM' ? 'SOURCE_FORBIDDEN' : 'SOURCE_INVALID';

@@ -4,7 +4,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseExpression } from 'cron-parser';
 import addFormats from 'ajv-formats';
 import type { JsonSchema, PluginManifest } from '@rosterbridge/core';
-import { isSecretReference, redactDeep } from './secret-reference';
+import { type SecretResolver, isSecretReference, redactDeep } from './secret-reference';
 
 /** A source or target a tenant uses, with its settings as written (secret references unresolved). */
 export interface TenantPluginUse {
@@ -113,14 +113,18 @@ const envelopeSchema = {
 /**
  * Reads and validates tenant files. Each enabled source's and target's settings are checked against
  * the configuration schema its plugin contributes; secret fields (`"x-secret": true`) must be secret
- * references, never plain values.
+ * references, never plain values; every secret reference must stay inside the host's secret policy
+ * (the secrets folder, the allowed env vars) and name a secret of at least 8 characters.
  */
 export class TenantConfigLoader {
   private readonly ajv: Ajv;
   private readonly envelope: ValidateFunction;
   private readonly settingsValidators = new Map<string, ValidateFunction>();
 
-  constructor(private readonly manifests: readonly PluginManifest[]) {
+  constructor(
+    private readonly manifests: readonly PluginManifest[],
+    private readonly secrets: SecretResolver,
+  ) {
     this.ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
     addFormats(this.ajv);
     this.ajv.addKeyword({ keyword: 'x-secret', schemaType: 'boolean' });
@@ -176,6 +180,8 @@ export class TenantConfigLoader {
     };
     const source = doc.source ? use(doc.source, 'source', 'sources') : undefined;
     const targets = ((doc.targets ?? []) as any[]).map((t, i) => use(t, `targets[${i}]`, 'targets'));
+    const uses: [string, unknown][] = [['source', doc.source?.settings], ...((doc.targets ?? []) as any[]).map((u, i): [string, unknown] => [`targets[${i}]`, u.settings])];
+    for (const [key, settings] of uses) for (const p of await this.secrets.problems(settings, `${key}.settings`)) problem(p.key, p.message);
     const seen = new Set<string>();
     targets.forEach((t, i) => {
       if (seen.has(t.id)) problem(`targets[${i}].id`, `target "${t.id}" is listed twice`);

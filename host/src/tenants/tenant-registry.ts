@@ -1,4 +1,5 @@
 import { Emitter, type Event, type PluginManifest, RosterbridgeError } from '@rosterbridge/core';
+import type { SecretResolver } from './secret-reference';
 import { type LoadedTenant, type TenantConfig, TenantConfigLoader, type TenantPluginUse } from './tenant-config';
 
 /**
@@ -13,11 +14,13 @@ export class TenantRegistry {
   constructor(
     private readonly dir: string,
     private readonly manifests: () => readonly PluginManifest[],
+    /** Checks every secret reference of a tenant file against the host's secret policy. */
+    private readonly secrets: SecretResolver,
   ) {}
 
   /** (Re)reads every tenant file. */
   async load(): Promise<LoadedTenant[]> {
-    const loaded = await new TenantConfigLoader(this.manifests()).loadDirectory(this.dir);
+    const loaded = await new TenantConfigLoader(this.manifests(), this.secrets).loadDirectory(this.dir);
     this.tenants = new Map(loaded.map((t) => [t.id, t]));
     this.onDidReloadEmitter.fire();
     return loaded;

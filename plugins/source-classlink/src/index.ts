@@ -11,7 +11,8 @@ export function activate(context: PluginContext): void {
     context.registerSource('classlink', {
       async open(tenant) {
         const settings = await tenant.settings<ClassLinkSettings>();
-        const options = oneRosterOptionsOf(settings, tenant.logger);
+        // The host's censor: the client's run-time secrets (an OAuth 2 token) are censored host-wide.
+        const options = { ...oneRosterOptionsOf(settings, tenant.logger), censor: tenant.censor };
         tenant.logger.debug({ baseUrl: options.baseUrl, auth: settings.auth.mode, pageSize: options.pageSize, concurrency: options.maxConcurrentRequests }, 'opening ClassLink OneRoster session');
         return ClassLinkSourceSession.open(options);
       },

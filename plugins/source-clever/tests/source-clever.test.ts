@@ -9,7 +9,7 @@ import { apiRoot } from '../src/clever-settings';
 // This package's folder's parent (the checkout's plugins/) and the test kit's recording target `memo`.
 const PLUGIN_DIRS = [path.resolve(__dirname, '../..'), path.join(FIXTURES_DIR, 'plugins/sync')];
 const TOKEN = 'clever-district-token-7f3a9c21e5';
-const TOKEN_ENV = 'RB_SOURCE_CLEVER_TEST_TOKEN';
+const TOKEN_ENV = 'ROSTERBRIDGE_SECRET_SOURCE_CLEVER_TEST_TOKEN';
 
 /** A host with a tenants folder; `tenant()` writes a tenant syncing a Clever district into `memo`. */
 async function host(t: Test) {
@@ -94,11 +94,12 @@ t.test('the district token is a secret: from env or file, never in logs, run rec
   const sim = await startCleverSimulator({ dataset: generateDistrict({ seed: 518, size: 'tiny' }), tokens: [TOKEN], rateLimit: { limit: 4, windowMs: 200 } });
   t.teardown(() => sim.stop());
   const { th, root, tenant, sync } = await host(t);
-  writeFileSync(path.join(root, 'clever-token.txt'), `${TOKEN}\n`);
-  await tenant('from-file', { baseUrl: sim.origin, token: { file: '../clever-token.txt' } });
-  await tenant('wrong', { baseUrl: sim.origin, token: { env: 'RB_SOURCE_CLEVER_WRONG' } });
-  process.env.RB_SOURCE_CLEVER_WRONG = `${TOKEN}-revoked`;
-  t.teardown(() => delete process.env.RB_SOURCE_CLEVER_WRONG);
+  mkdirSync(path.join(root, 'tenants', 'secrets'));
+  writeFileSync(path.join(root, 'tenants', 'secrets', 'clever-token.txt'), `${TOKEN}\n`);
+  await tenant('from-file', { baseUrl: sim.origin, token: { file: 'clever-token.txt' } });
+  await tenant('wrong', { baseUrl: sim.origin, token: { env: 'ROSTERBRIDGE_SECRET_SOURCE_CLEVER_WRONG' } });
+  process.env.ROSTERBRIDGE_SECRET_SOURCE_CLEVER_WRONG = `${TOKEN}-revoked`;
+  t.teardown(() => delete process.env.ROSTERBRIDGE_SECRET_SOURCE_CLEVER_WRONG);
 
   t.match(await th.host.sourceSessions.check('from-file'), { ok: true, message: /Connected to Clever district/ });
   const ok = await sync('from-file');

@@ -24,13 +24,13 @@ export interface RestPullMeasurement {
  * other, the pages of each overlapping), and prints one JSON line of {@link RestPullMeasurement}.
  * Run in its own process so that the peak RSS belongs to the client alone.
  *
- * Usage: rest-pull-worker <baseUrl> <consumerKey> <pageSize> <concurrency>; the secret in env RB_SIM_SECRET.
+ * Usage: rest-pull-worker <baseUrl> <consumerKey> <pageSize> <concurrency>; the secret in env ROSTERBRIDGE_SECRET_SIM.
  */
 async function main(): Promise<void> {
   const [baseUrl, consumerKey, pageSize, concurrency] = process.argv.slice(2);
-  const consumerSecret = process.env.RB_SIM_SECRET;
+  const consumerSecret = process.env.ROSTERBRIDGE_SECRET_SIM;
   if (!baseUrl || !consumerKey || !pageSize || !concurrency || !consumerSecret) {
-    throw new Error('usage: rest-pull-worker <baseUrl> <consumerKey> <pageSize> <concurrency> (secret in env RB_SIM_SECRET)');
+    throw new Error('usage: rest-pull-worker <baseUrl> <consumerKey> <pageSize> <concurrency> (secret in env ROSTERBRIDGE_SECRET_SIM)');
   }
   const session = OneRosterSourceSession.open({
     baseUrl,

@@ -57,7 +57,7 @@ async function startSimulator(secret: string, latencyMs: number): Promise<Runnin
   const child: ChildProcess = spawn(
     process.execPath,
     ['--max-old-space-size=8192', SIMULATOR_CLI, '--seed', String(SEED), '--size', SIZE, '--port', '0', '--key', CONSUMER_KEY, '--latency-ms', String(latencyMs), '--json'],
-    { env: { ...process.env, RB_SIM_SECRET: secret }, stdio: ['ignore', 'pipe', 'inherit'] },
+    { env: { ...process.env, ROSTERBRIDGE_SECRET_SIM: secret }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = await new Promise<{ baseUrl: string; counts: Record<RosterEntity, number> }>((resolve, reject) => {
@@ -81,7 +81,7 @@ async function startSimulator(secret: string, latencyMs: number): Promise<Runnin
 /** One pull in a fresh worker process. */
 async function pull(baseUrl: string, secret: string, concurrency: number): Promise<RestPullMeasurement> {
   const { stdout } = await promisify(execFile)(process.execPath, [WORKER, baseUrl, CONSUMER_KEY, String(PAGE_SIZE), String(concurrency)], {
-    env: { ...process.env, RB_SIM_SECRET: secret },
+    env: { ...process.env, ROSTERBRIDGE_SECRET_SIM: secret },
     encoding: 'utf8',
     maxBuffer: 1 << 20,
   });

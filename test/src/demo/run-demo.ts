@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { errorMessage } from '@rosterbridge/core';
 import { Host, loadHostConfig, stopOnSignals } from '@rosterbridge/host';
@@ -14,11 +15,16 @@ const REPO = path.resolve(__dirname, '../../..');
 const DEMO_TENANT = 'lincoln-demo';
 const DEMO_SEED = 2024;
 const DEMO_DIR = path.join(REPO, '.data/demo');
+/** The demo's secrets folder (host config secrets.dir): outside the repository, made on first start. */
+const DEMO_SECRETS_DIR = path.join(DEMO_DIR, 'secrets');
+/** The secret file the demo tenant's KyberGate notifications read their SMTP password from. */
+const DEMO_SMTP_PASSWORD = 'kybergate-smtp-password';
 
 /**
  * `npm run demo`: generates a small district as a OneRoster CSV package (once), then starts the
  * host on the embedded database in .data/demo with the demo tenant and every plugin in plugins/.
- * Env vars (RB_*) still override any setting.
+ * Env vars (RB_*) still override any setting. The demo tenant's one secret (KyberGate's SMTP
+ * password) is a random value written once to a file in the demo's secrets folder.
  */
 async function main(): Promise<void> {
   const packageDir = path.join(DEMO_DIR, 'oneroster-bulk');
@@ -28,9 +34,15 @@ async function main(): Promise<void> {
     const summary = await writeOneRosterPackage(district, packageDir);
     process.stdout.write(`  ${Object.entries(summary.rows).map(([e, n]) => `${e} ${n}`).join(', ')}\n`);
   }
+  const secretsDir = process.env.RB_SECRETS_DIR ? path.resolve(process.env.RB_SECRETS_DIR) : DEMO_SECRETS_DIR;
+  if (!existsSync(path.join(secretsDir, DEMO_SMTP_PASSWORD))) {
+    mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
+    writeFileSync(path.join(secretsDir, DEMO_SMTP_PASSWORD), `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
+  }
   const config = loadHostConfig({
     overrides: {
       ...(process.env.RB_DATA_DIR ? {} : { dataDir: DEMO_DIR }),
+      ...(process.env.RB_SECRETS_DIR ? {} : { secrets: { dir: DEMO_SECRETS_DIR } }),
       ...(process.env.RB_TENANTS_DIR ? {} : { tenants: { dir: path.join(REPO, 'test/demo/tenants') } }),
       ...(process.env.RB_PLUGIN_DIRS ? {} : { plugins: { dirs: [path.join(REPO, 'plugins')] } }),
       ...(process.env.RB_API_TOKENS ? {} : { api: { tokens: [{ name: 'demo-admin', token: DEMO_ADMIN_TOKEN, role: 'admin' }] } }),
@@ -44,7 +56,7 @@ async function main(): Promise<void> {
     `\nRosterbridge demo is running at ${host.url} on ${host.database.description}\n` +
       `  curl ${host.url}/healthz\n` +
       `  curl ${auth} ${host.url}/plugins\n` +
-      `  curl ${auth} ${host.url}/tenants/lincoln-demo\n` +
+      `  curl ${auth} ${host.url}/tenants/lincoln-demo   # KyberGate's SMTP password shows as [secret from file ${DEMO_SMTP_PASSWORD}]\n` +
       `  curl ${auth} -X POST ${host.url}/tenants/lincoln-demo/source/check\n` +
       `  curl ${auth} -X POST -H 'content-type: application/json' -d '{}' ${host.url}/tenants/lincoln-demo/syncs\n` +
       `  RB_URL=${host.url} RB_TOKEN=${DEMO_ADMIN_TOKEN} node host/dist/cli/main.js sync lincoln-demo\n` +

@@ -12,7 +12,7 @@ import { startOneRosterSimulator, type OneRosterSimulator } from './oneroster-si
 import type { SimulatorAuthOptions, SimulatorPagingOptions } from './oneroster-simulator-options';
 import type { SimulatorFault } from './simulator-fault';
 
-const DEFAULT_SECRET_ENV = 'RB_SIM_SECRET';
+const DEFAULT_SECRET_ENV = 'ROSTERBRIDGE_SECRET_SIM';
 
 const USAGE = `Starts a ClassLink-like OneRoster 1.1 REST server on 127.0.0.1 for a tenant to point at.
 
@@ -242,7 +242,7 @@ function describeSecret(source: SecretSource, secretEnv: string): string {
   switch (source.from) {
     case 'env': return `from env ${source.env} (not shown)`;
     case 'command line': return `given on the command line, ${source.length} characters (not shown); set env ${secretEnv} to the same value for the host`;
-    case 'file': return `random, written to ${source.file} (readable only by you; removed when the simulator stops)`;
+    case 'file': return `random, written to ${source.file} (readable only by you; removed when the simulator stops); a host reads secret files only from its secrets folder (secrets.dir): copy it there, or export ${secretEnv}`;
   }
 }
 

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import {
   DisposableStore,
   Emitter,
+  ISourceLimits,
   type Logger,
   PluginRegistry,
   ServiceScope,
@@ -87,6 +88,8 @@ export class Host {
     try {
       const scope = store.add(ServiceScope.createRoot());
       scope.register(ILogger, { useValue: logger });
+      // Source plugins that read files find the caps here.
+      scope.register(ISourceLimits, { useValue: { ...config.sources } });
 
       const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize, logger });
       store.add(
@@ -100,7 +103,7 @@ export class Host {
       logger.info({ database: database.description, applied }, 'database ready');
 
       let registry: PluginRegistry | undefined;
-      const tenants = new TenantRegistry(config.tenants.dir, () => registry?.allManifests() ?? []);
+      const tenants = new TenantRegistry(config.tenants.dir, () => registry?.allManifests() ?? [], { maxFileBytes: config.tenants.maxFileBytes });
       scope.register(ITenantRegistry, { useValue: tenants });
       const secrets = new SecretResolver(censor, config.tenants.dir);
       const sources = new SourceRegistry();
@@ -137,6 +140,7 @@ export class Host {
         enabledTargets: (tenantId) => tenants.config(tenantId).targets.filter((t) => t.enabled).map((t) => t.id),
         applyTimeoutMs: config.sync.applyTimeoutMs,
         batchSize: config.sync.batchSize,
+        maxIssuesPerCode: config.sync.maxIssuesPerCode,
         logger: logger.child({ component: 'sync' }),
       });
       store.add(engine.onDidRunEvent((e) => runEvents.fire(e)));

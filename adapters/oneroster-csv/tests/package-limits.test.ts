@@ -59,13 +59,8 @@ t.test('a folder with a file over the file cap is refused at open, by its size o
 
 t.test('a zip entry that inflates to more than it declares is refused when read, having inflated little', async (t) => {
   const content = orgs + 'o2,,,X,school,,\n'.repeat(100_000);
-  const honest = buildZip({ 'manifest.csv': manifestCsv({ orgs: 'bulk' }), 'orgs.csv': content });
-  // Rewrite the declared size of orgs.csv (local header and central directory) to 100 bytes.
-  const lying = Buffer.from(honest);
-  for (let at = lying.indexOf('orgs.csv'); at >= 0; at = lying.indexOf('orgs.csv', at + 1)) {
-    if (lying.readUInt32LE(at - 30) === 0x04034b50) lying.writeUInt32LE(100, at - 30 + 22);
-    else if (lying.readUInt32LE(at - 46) === 0x02014b50) lying.writeUInt32LE(100, at - 46 + 24);
-  }
+  // The zip's headers say orgs.csv inflates to 100 bytes.
+  const lying = buildZip({ 'manifest.csv': manifestCsv({ orgs: 'bulk' }), 'orgs.csv': content }, { 'orgs.csv': 100 });
   const zip = path.join(tempDir(t), 'lying.zip');
   writeFileSync(zip, lying);
   const pkg = await openCsvPackage(zip, { limits: { maxFileBytes: 1000 } });

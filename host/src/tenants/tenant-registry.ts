@@ -1,5 +1,5 @@
 import { Emitter, type Event, type PluginManifest, RosterbridgeError } from '@rosterbridge/core';
-import { type LoadedTenant, type TenantConfig, TenantConfigLoader, type TenantPluginUse } from './tenant-config';
+import { type LoadedTenant, type TenantConfig, TenantConfigLoader, type TenantLimits, type TenantPluginUse } from './tenant-config';
 
 /**
  * The tenants the host serves, loaded from the tenants dir. Invalid tenant files stay listed with
@@ -13,11 +13,13 @@ export class TenantRegistry {
   constructor(
     private readonly dir: string,
     private readonly manifests: () => readonly PluginManifest[],
+    /** The largest tenant file read (host config `tenants.maxFileBytes`). */
+    private readonly limits: TenantLimits = {},
   ) {}
 
   /** (Re)reads every tenant file. */
   async load(): Promise<LoadedTenant[]> {
-    const loaded = await new TenantConfigLoader(this.manifests()).loadDirectory(this.dir);
+    const loaded = await new TenantConfigLoader(this.manifests(), this.limits).loadDirectory(this.dir);
     this.tenants = new Map(loaded.map((t) => [t.id, t]));
     this.onDidReloadEmitter.fire();
     return loaded;

@@ -202,6 +202,31 @@ t.test('a package over the package cap is refused naming the cap', async (t) => 
   t.match(run.errorMessage, /hostile\.zip holds \d+ bytes in its 2 files, over the cap of 20000000 bytes a package \(maxPackageBytes\)/);
 });
 
+t.test('a zip of nothing but line breaks is refused at once, not read to its end', async (t) => {
+  // 200 MB of line breaks (a 200 KB zip), as enrollments.csv with and without a header.
+  const blank = Buffer.alloc(200 * 1024 * 1024, 0x0a);
+  const s = await setUp(t, (root, tenants) => {
+    writeFileSync(path.join(root, 'blank.zip'), buildZip({ 'manifest.csv': manifest(['enrollments']), 'enrollments.csv': blank }));
+    writeFileSync(path.join(tenants, 'blank.json'), tenantFile('../blank.zip'));
+    writeFileSync(path.join(root, 'headed.zip'), buildZip({ 'manifest.csv': manifest(['enrollments']), 'enrollments.csv': Buffer.concat([Buffer.from(`${ENROLLMENTS_HEADER}\n`), blank]) }));
+    writeFileSync(path.join(tenants, 'headed.json'), tenantFile('../headed.zip'));
+  });
+  let started = Date.now();
+  const run = await s.sync('blank');
+  t.comment(`all blank: ${run.status} ${run.errorCode} in ${Date.now() - started} ms`);
+  t.ok(Date.now() - started < 30_000, `ended within seconds (${Date.now() - started} ms)`);
+  t.equal(run.errorCode, 'CSV_BAD_HEADER');
+  t.match(run.errorMessage, /enrollments\.csv: the header row is not valid CSV: from line 1 on, more than 1000000 bytes of blank lines/);
+  started = Date.now();
+  const headed = await s.sync('headed');
+  t.comment(`header, then blank: ${headed.status} ${headed.errorCode} in ${Date.now() - started} ms`);
+  t.ok(Date.now() - started < 30_000, `ended within seconds (${Date.now() - started} ms)`);
+  t.equal(headed.status, 'failed', 'a file whose end was never reached is no snapshot');
+  t.equal(headed.errorCode, 'SOURCE_INCOMPLETE');
+  const stored = await s.issues(headed.id);
+  t.match(stored, [{ code: 'CSV_BLANK_LINES', severity: 'error', file: 'enrollments.csv', line: 2 }]);
+});
+
 t.test('rows and fields past their caps are rejected with issues naming file, line and cap; the rest is synced', async (t) => {
   const roster = generateDistrict({ seed: 8118, size: 'tiny' });
   let users: string[] = [];

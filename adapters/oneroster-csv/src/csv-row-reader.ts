@@ -32,6 +32,8 @@ export async function* tokenizeCsv(input: Readable, limits: CsvRowLimits = {}): 
     for await (const chunk of input as AsyncIterable<Buffer>) {
       tokenizer.push(chunk);
       yield tokenizer;
+      // The rest would be ignored: it is not inflated or read at all.
+      if (tokenizer.readingStopped) break;
     }
     tokenizer.end();
     yield tokenizer;

@@ -153,6 +153,11 @@ export class CsvTokenizer {
     this.maxFieldBytes = limits.maxFieldBytes ?? MAX_CSV_FIELD_LENGTH;
   }
 
+  /** True once reading has ended early (a row too long with a quote, a run of blank lines too long): more bytes are ignored, so need not be read. */
+  get readingStopped(): boolean {
+    return this.stopped;
+  }
+
   /** Adds the next bytes of the file. */
   push(chunk: Buffer): void {
     this.append(this.utf16 ? Buffer.from(this.utf16.write(chunk), 'utf8') : chunk);

@@ -42,7 +42,8 @@ export interface RunCounts {
   /**
    * Every issue the run found, stored or not: a run stores the first issues of each code (per
    * source and per target; host config `sync.maxIssuesPerCode`) and counts the rest. The stored
-   * issues of a severity plus `notStored` of it make its total, exactly, also after a crash.
+   * issues of a severity (the ISSUES_NOT_STORED summaries among the warnings) plus `notStored` of
+   * it make its total, exactly, also after a crash.
    */
   issues: {
     errors: number;

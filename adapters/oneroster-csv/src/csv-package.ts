@@ -26,7 +26,7 @@ import { checkCsvHeader } from './check-csv-header';
 import { csvIssue } from './csv-issue-codes';
 import { emptyCsvManifest, readCsvManifest, type CsvFileMode, type CsvManifest } from './csv-manifest';
 import type { CsvPackageSource } from './csv-package-source';
-import { currentCsvRow, readCsvRows, tokenizeCsv, type CsvRow } from './csv-row-reader';
+import { currentCsvRow, MAX_CSV_FIELD_LENGTH, MAX_CSV_ROW_LENGTH, readCsvRows, tokenizeCsv, type CsvRow } from './csv-row-reader';
 import { CsvRowParser } from './csv-row-parser';
 import { openFolderPackageSource } from './folder-package-source';
 import type { CsvPackageLimits } from './package-limits';
@@ -232,7 +232,7 @@ export class CsvPackage implements Disposable {
    */
   async fingerprint(signal?: AbortSignal): Promise<string> {
     const hash = createHash('sha256');
-    const { maxLineBytes, maxFieldBytes } = this.rowLimits;
+    const { maxLineBytes = MAX_CSV_ROW_LENGTH, maxFieldBytes = MAX_CSV_FIELD_LENGTH } = this.rowLimits;
     hash.update(`oneroster-csv ${READER_VERSION} checkReferences=${this.options.checkReferences} maxLineBytes=${maxLineBytes} maxFieldBytes=${maxFieldBytes}\n`);
     const hashStream = async (open: () => Promise<Readable> | Readable, file?: string) => {
       try {

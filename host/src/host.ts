@@ -32,6 +32,7 @@ import { invalidConfigurationSchemas } from './tenants/tenant-config';
 import { SourceSessions } from './sources/source-sessions';
 import { SyncScheduler } from './sync/sync-scheduler';
 import { SyncService, openTenantTarget } from './sync/sync-service';
+import { TenantOperations } from './sync/tenant-operations';
 import { ROSTERBRIDGE_VERSION } from './version';
 
 /** Root services, registered in the root scope for plugins and host services alike. */
@@ -85,6 +86,8 @@ export class Host {
     const censor = new SecretCensor();
     const logger = createLogger({ level: config.log.level, censor, destination: options.logDestination });
     Emitter.onListenerError = (err) => logger.error({ err: errorMessage(err) }, 'event listener threw');
+    if (config.api.tokens.length === 0)
+      logger.warn('api.tokens is empty: the control API answers 401 to everything but /healthz, /readyz and /docs (set RB_API_TOKENS)');
     try {
       const scope = store.add(ServiceScope.createRoot());
       scope.register(ILogger, { useValue: logger });
@@ -144,7 +147,8 @@ export class Host {
         logger: logger.child({ component: 'sync' }),
       });
       store.add(engine.onDidRunEvent((e) => runEvents.fire(e)));
-      const syncs = new SyncService(engine, runs, tenants, logger.child({ component: 'sync' }), {
+      const operations = new TenantOperations(core, config.sync.leaseMs);
+      const syncs = new SyncService(engine, runs, tenants, operations, logger.child({ component: 'sync' }), {
         hostId: `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
         leaseMs: config.sync.leaseMs,
         sweepMs: config.sync.sweepMs,
@@ -189,7 +193,9 @@ export class Host {
             await database.ping();
             checks.database = { ok: true, detail: database.mode };
           } catch (err) {
-            checks.database = { ok: false, detail: errorMessage(err) };
+            // The driver's words (host names, ports, roles) are for the log, not for callers without a token.
+            logger.warn({ err: errorMessage(err) }, 'readiness: database unreachable');
+            checks.database = { ok: false, detail: 'database unreachable' };
           }
           checks.startup = { ok: host.started, detail: host.started ? undefined : 'starting' };
           return { ready: Object.values(checks).every((c) => c.ok), checks };

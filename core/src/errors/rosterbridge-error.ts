@@ -23,10 +23,17 @@ export const ErrorCodes = {
   AUTH_FORBIDDEN: { status: 403, title: 'Not allowed for this token' },
   NOT_FOUND: { status: 404, title: 'Not found' },
   BAD_REQUEST: { status: 400, title: 'Bad request' },
+  FORBIDDEN: { status: 403, title: 'This path may not be served' },
+  REQUEST_TIMEOUT: { status: 408, title: 'The request was not received in time' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is larger than this route takes' },
+  URL_TOO_LONG: { status: 414, title: 'The URL, or one of its path segments, is too long' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body is not JSON' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'The request headers are too large' },
   DEADLINE_EXCEEDED: { status: 504, title: 'Operation overran its deadline' },
   CANCELLED: { status: 499, title: 'Operation was cancelled' },
   CONFLICT: { status: 409, title: 'Conflicts with the current state' },
   TENANT_PAUSED: { status: 409, title: 'Tenant is paused' },
+  TENANT_BUSY: { status: 409, title: 'Another operation on the tenant is under way (a run, a reset, a pause)' },
   TARGET_FAILED: { status: 502, title: 'A target failed to apply changes' },
   TARGET_BEHIND_LEDGER: { status: 409, title: "A target's cursor is behind what the ledger still holds: reset the target to back-fill it" },
   INTERNAL: { status: 500, title: 'Internal error' },
@@ -44,6 +51,7 @@ export const ErrorCodes = {
   SOURCE_BAD_CREDENTIALS: { status: 502, title: 'The roster source refused the credentials' },
   SOURCE_FORBIDDEN: { status: 502, title: 'The credentials may not read this roster collection' },
   SOURCE_NOT_FOUND: { status: 502, title: 'No OneRoster service or record at this address' },
+  SOURCE_INVALID: { status: 502, title: 'The source answered, but not as a roster source of its kind (or its package cannot be read as one)' },
   SOURCE_REQUEST_REJECTED: { status: 502, title: 'The roster source rejected the request' },
   SOURCE_RATE_LIMITED: { status: 503, title: 'The roster source kept answering 429 Too Many Requests' },
   SOURCE_UNAVAILABLE: { status: 503, title: 'The roster source kept failing with server errors' },
@@ -54,8 +62,8 @@ export const ErrorCodes = {
 
 /**
  * Codes of failures that may pass by themselves: the source was down, slow, rate-limiting, or its
- * package not (fully) uploaded yet; another run was still active. A scheduled run that fails with
- * one is retried with backoff; any other failure waits for a person.
+ * package not (fully) uploaded yet; another run, or a reset or pause, was under way. A scheduled
+ * run that fails with one is retried with backoff; any other failure waits for a person.
  */
 export const TRANSIENT_ERROR_CODES: ReadonlySet<string> = new Set([
   'SOURCE_UNREACHABLE',
@@ -68,6 +76,7 @@ export const TRANSIENT_ERROR_CODES: ReadonlySet<string> = new Set([
   'CSV_MANIFEST_MISSING',
   'DEADLINE_EXCEEDED',
   'CONFLICT',
+  'TENANT_BUSY',
 ]);
 
 /** A stable error code from {@link ErrorCodes}. */

@@ -1,15 +1,18 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { ErrorCodes, type Logger, type PluginRegistry, RosterbridgeError, type RunStore, isRosterbridgeError } from '@rosterbridge/core';
+import type { Logger, PluginRegistry, RunStore } from '@rosterbridge/core';
+import { RosterbridgeError } from '@rosterbridge/core';
 import type { SecretCensor } from '../tenants/secret-reference';
-import { redactTenant } from '../tenants/tenant-config';
 import type { TenantRegistry } from '../tenants/tenant-registry';
 import type { SourceSessions } from '../sources/source-sessions';
-import { nextFireTimes, tenantSchedules } from '../sync/sync-scheduler';
 import type { SyncService } from '../sync/sync-service';
+import { answerClientError, apiErrorOf, envelope, quote } from './api-errors';
+import { BODY_LIMITS, errorResponses, noQuery, pluginSchema, whoMay } from './api-schemas';
+import { type Access, type Principal, type TokenAuthenticator, authorize, rolesFor } from './auth';
+import { checkUrl, createValidatorCompiler, jsonBodyParser } from './request-checks';
 import { registerRunRoutes } from './run-routes';
-import { type Principal, TokenAuthenticator, assertTenantAccess } from './auth';
+import { registerTenantRoutes } from './tenant-routes';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,6 +21,13 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Routes marked public need no token (health, readiness, docs). */
     public?: boolean;
+    /** What the route does, checked against the token's role. */
+    access?: Access;
+    /**
+     * `:id` names a tenant: before its body is read, the token must reach the tenant with `access`
+     * (else 403, whether or not the tenant exists) and the tenant must exist (else 404).
+     */
+    tenantRoute?: boolean;
   }
 }
 
@@ -34,105 +44,137 @@ export interface ControlApiDependencies {
   runs: RunStore;
   /** Whether this host runs the tenants' schedules (`sync.schedule.enabled`). */
   schedulesEnabled: boolean;
-  /** Readiness: each check names what is not ready. */
+  /** Readiness: each check names what is not ready (in words fit for any caller: details go to the log). */
   readiness(): Promise<{ ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> }>;
 }
 
-const errorBody = {
-  type: 'object',
-  properties: {
-    error: {
-      type: 'object',
-      properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object', additionalProperties: true } },
-    },
-  },
-} as const;
-
-const pluginSchema = {
-  type: 'object',
-  additionalProperties: true,
-  properties: {
-    id: { type: 'string' },
-    displayName: { type: 'string' },
-    version: { type: 'string' },
-    state: { type: 'string', enum: ['inactive', 'activating', 'active', 'failed', 'deactivated'] },
-    failure: { type: 'object', nullable: true, additionalProperties: true },
-    activation: { type: 'object', nullable: true, additionalProperties: true },
-  },
-} as const;
-
 /**
- * Builds the fastify control API: bearer auth (admin and tenant-scoped tokens), OpenAPI at /docs,
- * and one error handler that maps error codes to HTTP statuses and scrubs secrets.
+ * Builds the fastify control API: bearer auth with roles, OpenAPI at /docs, every request checked
+ * against its route's schema (no coercion, unknown fields refused), and one error handler that maps
+ * every failure — ours, the framework's, Node's HTTP parser's — to the envelope with a catalogued
+ * code, secrets scrubbed.
  */
 export async function buildControlApi(deps: ControlApiDependencies): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
+  const scrub = (text: string) => deps.censor.scrub(text);
+  const sendError = (reply: FastifyReply, error: unknown) => {
+    const e = apiErrorOf(error, reply.request.routeOptions?.bodyLimit);
+    if (e.internal) {
+      const err = error as Error;
+      deps.logger.error({ err: err?.message, stack: err?.stack, url: reply.request.url.slice(0, 300) }, 'unhandled error in control API');
+    }
+    return reply.status(e.status).send(JSON.parse(scrub(JSON.stringify(envelope(e)))));
+  };
 
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Rosterbridge control API', version: deps.version, description: 'Internal API to run and watch roster syncs.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
+  const app = Fastify({
+    logger: false,
+    bodyLimit: BODY_LIMITS.fallback,
+    // A request (headers and body) must arrive within this; a caller trickling bytes gets 408.
+    requestTimeout: 30_000,
+    routerOptions: { maxParamLength: 100 },
+    frameworkErrors: (error, _request, reply) => void sendError(reply, error),
+    clientErrorHandler: (err, socket) => answerClientError(err, socket, scrub),
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.setValidatorCompiler(createValidatorCompiler());
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, jsonBodyParser(app.getDefaultJsonParser('error', 'error')));
 
   app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config?.public || request.url.startsWith('/docs')) return;
+    checkUrl(request.url);
+    const config = request.routeOptions.config;
+    if (config?.public || request.routeOptions.url?.startsWith('/docs')) return;
     request.principal = deps.tokens.authenticate(request.headers.authorization);
+    if (config?.tenantRoute) {
+      const tenantId = (request.params as { id: string }).id;
+      authorize(request.principal, config.access ?? 'read', tenantId);
+      deps.tenants.get(tenantId);
+    }
   });
 
   app.addHook('onResponse', async (request, reply) => {
-    deps.logger.debug({ method: request.method, url: request.url, status: reply.statusCode, principal: request.principal?.name, ms: Math.round(reply.elapsedTime) }, 'request');
+    deps.logger.debug(
+      { method: request.method, url: request.url.slice(0, 300), status: reply.statusCode, principal: request.principal?.name, ms: Math.round(reply.elapsedTime) },
+      'request',
+    );
   });
 
-  app.setErrorHandler((error, request, reply) => {
-    const err = error as Error & { statusCode?: number; validation?: unknown };
-    let code: string;
-    let status: number;
-    let message: string;
-    let details: Record<string, unknown> = {};
-    if (isRosterbridgeError(err)) {
-      code = err.code;
-      status = err.status;
-      message = err.message;
-      details = err.details;
-    } else if ((err as { validation?: unknown }).validation) {
-      code = 'BAD_REQUEST';
-      status = 400;
-      message = err.message;
-    } else if (typeof (err as { statusCode?: number }).statusCode === 'number' && (err as { statusCode: number }).statusCode < 500) {
-      code = 'BAD_REQUEST';
-      status = (err as { statusCode: number }).statusCode;
-      message = err.message;
-    } else {
-      code = 'INTERNAL';
-      status = ErrorCodes.INTERNAL.status;
-      message = 'internal error; see the host log';
-      deps.logger.error({ err: err.message, stack: err.stack, url: request.url }, 'unhandled error in control API');
-    }
-    const body = JSON.parse(deps.censor.scrub(JSON.stringify({ error: { code, message, details } })));
-    void reply.status(status).send(body);
-  });
-
-  app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}`, details: {} } });
-  });
+  app.setErrorHandler((error, _request, reply) => sendError(reply, error));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, new RosterbridgeError('NOT_FOUND', `no route ${request.method} ${quote(request.url.split('?')[0]!)}`)),
+  );
 
   // Every JSON body leaves through the censor, so a resolved secret can never be echoed.
   app.addHook('preSerialization', async (_request, _reply, payload) => {
     if (deps.censor.size === 0 || payload === null || typeof payload !== 'object') return payload;
-    return JSON.parse(deps.censor.scrub(JSON.stringify(payload)));
+    return JSON.parse(scrub(JSON.stringify(payload)));
   });
 
-  app.get('/healthz', { config: { public: true }, schema: { tags: ['health'], summary: 'Liveness: the process serves HTTP.', security: [] } }, async () => ({
-    status: 'ok',
-    version: deps.version,
-  }));
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Rosterbridge control API',
+        version: deps.version,
+        description:
+          'Internal API to run and watch roster syncs. Roles: `admin` (every tenant, everything), `tenant-operator` (its tenants: read, sync, and reset, approve, reject, back-fill, pause, resume), `tenant` (its tenant: read and sync). Every failure is `{"error": {"code", "message", "details"}}` with a code of the catalogue.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    // Each operation says which roles may call it and, if it takes a body, how large a one.
+    transform: ({ schema, url, route }) => {
+      const access = route.config?.access;
+      const extensions = { ...(access ? { 'x-roles': rolesFor(access) } : {}), ...(schema?.body ? { 'x-body-limit': route.bodyLimit ?? BODY_LIMITS.fallback } : {}) };
+      return { schema: schema ? ({ ...schema, ...extensions } as typeof schema) : schema, url };
+    },
+    // A route that takes no body, or `{}`, must not be documented as requiring one.
+    transformObject: (documents) => {
+      const document = 'openapiObject' in documents ? documents.openapiObject : documents.swaggerObject;
+      for (const operations of Object.values((document as { paths?: Record<string, Record<string, any>> }).paths ?? {}))
+        for (const operation of Object.values(operations)) if (operation?.requestBody?.content?.['application/json']?.schema?.nullable) operation.requestBody.required = false;
+      return document;
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.get(
+    '/healthz',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['health'],
+        summary: 'Liveness: the process serves HTTP.',
+        description: 'Who may: anyone, no token.',
+        security: [],
+        querystring: noQuery,
+        response: {
+          200: { description: 'Alive.', type: 'object', required: ['status', 'version'], properties: { status: { type: 'string', enum: ['ok'] }, version: { type: 'string' } } },
+          ...errorResponses(),
+        },
+      },
+    },
+    async () => ({ status: 'ok', version: deps.version }),
+  );
+
+  const readiness = {
+    type: 'object',
+    required: ['status', 'checks'],
+    properties: {
+      status: { type: 'string', enum: ['ready', 'not-ready'] },
+      checks: { type: 'object', additionalProperties: { type: 'object', properties: { ok: { type: 'boolean' }, detail: { type: 'string' } } } },
+    },
+  } as const;
+  app.get(
     '/readyz',
-    { config: { public: true }, schema: { tags: ['health'], summary: 'Readiness: database reachable, plugins discovered, tenants loaded.', security: [] } },
+    {
+      config: { public: true },
+      schema: {
+        tags: ['health'],
+        summary: 'Readiness: database reachable, startup finished.',
+        description: 'Who may: anyone, no token. What is not ready is named in plain words (`database unreachable`); the detail is in the host log.',
+        security: [],
+        querystring: noQuery,
+        response: { 200: { ...readiness, description: 'Ready.' }, 503: { ...readiness, description: 'Not ready: each failed check names what.' }, ...errorResponses() },
+      },
+    },
     async (_request, reply) => {
       const r = await deps.readiness();
       return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not-ready', checks: r.checks });
@@ -142,10 +184,16 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
   app.get(
     '/plugins',
     {
+      config: { access: 'read' },
       schema: {
         tags: ['plugins'],
         summary: 'Installed plugins with their state (active, inactive, failed with reason) and activation timing.',
-        response: { 200: { type: 'object', properties: { plugins: { type: 'array', items: pluginSchema } } }, 401: errorBody },
+        description: whoMay('read', 'any'),
+        querystring: noQuery,
+        response: {
+          200: { description: 'Every plugin.', type: 'object', required: ['plugins'], properties: { plugins: { type: 'array', items: pluginSchema } } },
+          ...errorResponses(401),
+        },
       },
     },
     async () => ({ plugins: deps.plugins.list() }),
@@ -153,85 +201,26 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
 
   app.get<{ Params: { id: string } }>(
     '/plugins/:id',
-    { schema: { tags: ['plugins'], summary: 'One plugin.', params: { type: 'object', properties: { id: { type: 'string' } } }, response: { 200: pluginSchema, 404: errorBody } } },
+    {
+      config: { access: 'read' },
+      schema: {
+        tags: ['plugins'],
+        summary: 'One plugin.',
+        description: whoMay('read', 'any'),
+        params: { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string', maxLength: 100, description: 'A plugin id.' } } },
+        querystring: noQuery,
+        response: { 200: { ...pluginSchema, description: 'The plugin.' }, ...errorResponses(401, 404) },
+      },
+    },
     async (request) => {
       const p = deps.plugins.get(request.params.id);
-      if (!p) throw new RosterbridgeError('PLUGIN_NOT_FOUND', `plugin "${request.params.id}" is not installed`);
+      if (!p) throw new RosterbridgeError('PLUGIN_NOT_FOUND', `plugin ${quote(request.params.id)} is not installed`);
       return p;
     },
   );
 
-  app.get('/tenants', { schema: { tags: ['tenants'], summary: 'Tenants the token may see, with their effective config, secrets redacted.' } }, async (request) => ({
-    tenants: deps.tenants
-      .list()
-      .filter((t) => visible(request, t.id))
-      .map((t) => tenantView(t)),
-  }));
-
-  app.get<{ Params: { id: string } }>(
-    '/tenants/:id',
-    { schema: { tags: ['tenants'], summary: 'One tenant, effective config, secrets redacted.', params: { type: 'object', properties: { id: { type: 'string' } } } } },
-    async (request) => {
-      assertTenantAccess(request.principal!, request.params.id);
-      return tenantView(deps.tenants.get(request.params.id));
-    },
-  );
-
-  app.get<{ Params: { id: string } }>(
-    '/tenants/:id/schedules',
-    {
-      schema: {
-        tags: ['tenants'],
-        summary: "When the tenant's targets sync by themselves: each cron with its time zone, the targets on it, where it came from, and its next times.",
-        params: { type: 'object', properties: { id: { type: 'string' } } },
-      },
-    },
-    async (request) => {
-      assertTenantAccess(request.principal!, request.params.id);
-      const config = deps.tenants.config(request.params.id);
-      const scheduled = tenantSchedules(config);
-      const onSchedule = new Set(scheduled.flatMap((s) => s.targets));
-      return {
-        tenant: config.id,
-        enabled: deps.schedulesEnabled,
-        schedules: scheduled.map((s) => ({ cron: s.cron, timezone: s.timezone, targets: s.targets, origins: s.origins, queue: s.queue, next: nextFireTimes(s.cron, s.timezone, 3) })),
-        manual: config.targets.filter((t) => t.enabled && !onSchedule.has(t.id)).map((t) => t.id),
-      };
-    },
-  );
-
-  app.post<{ Params: { id: string } }>(
-    '/tenants/:id/source/check',
-    {
-      schema: {
-        tags: ['tenants'],
-        summary: "Tests the tenant's source connection (a real round trip, or a package's manifest and headers); imports nothing.",
-        params: { type: 'object', properties: { id: { type: 'string' } } },
-      },
-    },
-    async (request, reply) => {
-      assertTenantAccess(request.principal!, request.params.id);
-      const controller = new AbortController();
-      // A caller that hangs up stops the check.
-      reply.raw.on('close', () => {
-        if (!reply.raw.writableFinished) controller.abort();
-      });
-      return deps.sourceSessions.check(request.params.id, controller.signal);
-    },
-  );
-
+  registerTenantRoutes(app, deps);
   registerRunRoutes(app, deps);
 
   return app;
-}
-
-function visible(request: FastifyRequest, tenantId: string): boolean {
-  const p = request.principal!;
-  return p.role === 'admin' || p.tenant === tenantId;
-}
-
-function tenantView(t: ReturnType<TenantRegistry['get']>): Record<string, unknown> {
-  return t.config
-    ? { id: t.id, status: t.config.paused ? 'paused' : 'valid', config: redactTenant(t.config) }
-    : { id: t.id, status: 'invalid', problems: t.problems.map((p) => ({ key: p.key, message: p.message })) };
 }

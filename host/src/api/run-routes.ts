@@ -1,38 +1,54 @@
 import type { FastifyInstance } from 'fastify';
 import { RosterbridgeError, type RunStore, type SyncRun } from '@rosterbridge/core';
+import type { SecretCensor } from '../tenants/secret-reference';
 import type { SyncService } from '../sync/sync-service';
-import { assertTenantAccess } from './auth';
+import { quote } from './api-errors';
+import { BODY_LIMITS, errorResponses, noBody, runIssueSchema, runParams, runSchema, runSummarySchema, tenantParams, whoMay } from './api-schemas';
+import { type Access, type Principal, authorize } from './auth';
 
-const idParams = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } as const;
+/** A run id as the database stores it; anything else names no run. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The largest `after` a page of issues takes (issue numbers are safe integers). */
+const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
 /**
  * Sync runs: trigger, history, detail, issues (paged), live progress (server-sent events), cancel,
- * approve or reject a hold. Tenant tokens reach only their tenant's runs.
+ * approve or reject a hold. Scoped tokens reach only their tenants' runs.
  */
-export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncService; runs: RunStore }): void {
-  const runFor = async (principal: Parameters<typeof assertTenantAccess>[0], runId: string): Promise<SyncRun> => {
-    const run = await deps.runs.get(runId);
-    if (!run) throw new RosterbridgeError('NOT_FOUND', `run ${runId} does not exist`);
-    assertTenantAccess(principal, run.tenantId);
+export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncService; runs: RunStore; censor: SecretCensor }): void {
+  /** The run, when the principal may do `access` on its tenant; 404 for an id that names no run. */
+  const runFor = async (principal: Principal, runId: string, access: Access): Promise<SyncRun> => {
+    const run = UUID.test(runId) ? await deps.runs.get(runId) : undefined;
+    if (!run) throw new RosterbridgeError('NOT_FOUND', `run ${quote(runId)} does not exist`, { run: runId.slice(0, 100) });
+    authorize(principal, access, run.tenantId);
     return run;
   };
 
-  app.post<{ Params: { id: string }; Body: { mode?: 'full' | 'delta'; dryRun?: boolean; targets?: string[] } }>(
+  app.post<{ Params: { id: string }; Body: { mode?: 'full' | 'delta'; dryRun?: boolean; targets?: string[] } | null }>(
     '/tenants/:id/syncs',
     {
+      config: { access: 'sync', tenantRoute: true },
+      bodyLimit: BODY_LIMITS.sync,
       schema: {
         tags: ['runs'],
-        summary: 'Starts a sync of the tenant (full or delta, optionally a dry run, optionally some targets). Answers 202 with the queued run.',
-        params: idParams,
+        summary: 'Starts a sync of the tenant (full or delta, optionally a dry run, optionally some targets).',
+        description: `${whoMay('sync', 'tenant')} Refused (409) while the tenant has an active or held run (CONFLICT), another operation is under way (TENANT_BUSY), or it is paused (TENANT_PAUSED).`,
+        params: tenantParams,
         body: {
           type: 'object',
+          nullable: true,
           additionalProperties: false,
-          properties: { mode: { type: 'string', enum: ['full', 'delta'] }, dryRun: { type: 'boolean' }, targets: { type: 'array', items: { type: 'string' } } },
+          properties: {
+            mode: { type: 'string', enum: ['full', 'delta'], description: 'Default `full`.' },
+            dryRun: { type: 'boolean', description: 'Report what would change, write nothing. Default false.' },
+            targets: { type: 'array', minItems: 1, maxItems: 50, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 100 }, description: "Some of the tenant's enabled targets (default: all)." },
+          },
         },
+        response: { 202: { ...runSchema, description: 'The run, queued.' }, ...errorResponses(401, 403, 404, 409, 413, 415, 422) },
       },
     },
     async (request, reply) => {
-      assertTenantAccess(request.principal!, request.params.id);
       const run = await deps.syncs.trigger(request.params.id, { ...(request.body ?? {}), trigger: `api:${request.principal!.name}` });
       return reply.status(202).send(run);
     },
@@ -41,44 +57,83 @@ export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncServi
   app.get<{ Params: { id: string }; Querystring: { limit?: number; before?: string } }>(
     '/tenants/:id/runs',
     {
+      config: { access: 'read', tenantRoute: true },
       schema: {
         tags: ['runs'],
         summary: "The tenant's run history, newest first: status, timing, counts, error codes.",
-        params: idParams,
-        querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 20 }, before: { type: 'string', format: 'date-time' } } },
+        description: whoMay('read', 'tenant'),
+        params: tenantParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 200, default: 20 },
+            before: { type: 'string', format: 'date-time', maxLength: 40, description: 'Only runs queued before this instant (paging).' },
+          },
+        },
+        response: {
+          200: { description: 'The runs.', type: 'object', required: ['runs'], properties: { runs: { type: 'array', items: runSummarySchema } } },
+          ...errorResponses(401, 403, 404),
+        },
       },
     },
     async (request) => {
-      assertTenantAccess(request.principal!, request.params.id);
-      const runs = await deps.runs.list(request.params.id, { limit: request.query.limit ?? 20, before: request.query.before });
+      const before = request.query.before;
+      // ajv's date-time takes a leap second and year 0, which neither Date nor PostgreSQL reads.
+      if (before !== undefined && !(Date.parse(before) >= Date.parse('0001-01-01T00:00:00Z')))
+        throw new RosterbridgeError('BAD_REQUEST', `query parameter "before" must be an instant from year 1 on, such as 2026-12-01T00:00:00Z`, { field: 'before', in: 'querystring' });
+      const runs = await deps.runs.list(request.params.id, { limit: request.query.limit ?? 20, before });
       return { runs: runs.map(summary) };
     },
   );
 
-  app.get<{ Params: { id: string } }>('/runs/:id', { schema: { tags: ['runs'], summary: 'One run with all its counts.', params: idParams } }, async (request) =>
-    runFor(request.principal!, request.params.id),
+  app.get<{ Params: { id: string } }>(
+    '/runs/:id',
+    {
+      config: { access: 'read' },
+      schema: {
+        tags: ['runs'],
+        summary: 'One run with all its counts.',
+        description: whoMay('read', 'run'),
+        params: runParams,
+        response: { 200: { ...runSchema, description: 'The run.' }, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request) => runFor(request.principal!, request.params.id, 'read'),
   );
 
   app.get<{ Params: { id: string }; Querystring: { severity?: 'error' | 'warning'; target?: string; after?: number; limit?: number } }>(
     '/runs/:id/issues',
     {
+      config: { access: 'read' },
       schema: {
         tags: ['runs'],
         summary: "The run's record-level issues (entity, sourcedId, file and line, code, message, severity), paged with `after` = the last seq seen.",
-        params: idParams,
+        description: whoMay('read', 'run'),
+        params: runParams,
         querystring: {
           type: 'object',
+          additionalProperties: false,
           properties: {
             severity: { type: 'string', enum: ['error', 'warning'] },
-            target: { type: 'string' },
-            after: { type: 'integer', minimum: 0 },
+            target: { type: 'string', maxLength: 100, description: "Only this target's issues." },
+            after: { type: 'integer', minimum: 0, maximum: MAX_SEQ, description: 'The `seq` of the last issue seen.' },
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
           },
+        },
+        response: {
+          200: {
+            description: 'A page of issues; `next` is the `after` of the next page, or null.',
+            type: 'object',
+            required: ['issues', 'next'],
+            properties: { issues: { type: 'array', items: runIssueSchema }, next: { type: 'integer', nullable: true } },
+          },
+          ...errorResponses(401, 403, 404),
         },
       },
     },
     async (request) => {
-      await runFor(request.principal!, request.params.id);
+      await runFor(request.principal!, request.params.id, 'read');
       const limit = request.query.limit ?? 100;
       const issues = await deps.runs.issues(request.params.id, { severity: request.query.severity, targetId: request.query.target, after: request.query.after, limit });
       return { issues, next: issues.length === limit ? issues[issues.length - 1]!.seq : null };
@@ -87,14 +142,26 @@ export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncServi
 
   app.get<{ Params: { id: string } }>(
     '/runs/:id/events',
-    { schema: { tags: ['runs'], summary: 'Live progress of the run as server-sent events (`progress`, then `end`).', params: idParams } },
+    {
+      config: { access: 'read' },
+      schema: {
+        tags: ['runs'],
+        summary: 'Live progress of the run as server-sent events (`progress`, then `end` with the run).',
+        description: whoMay('read', 'run'),
+        params: runParams,
+        response: {
+          200: { description: 'An event stream: `event: progress` lines while the run goes on, then one `event: end` with the run.', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          ...errorResponses(401, 403, 404),
+        },
+      },
+    },
     async (request, reply) => {
-      await runFor(request.principal!, request.params.id);
+      await runFor(request.principal!, request.params.id, 'read');
       const runId = request.params.id;
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-      const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${deps.censor.scrub(JSON.stringify(data))}\n\n`);
       const finished = (s: SyncRun['status']) => !['queued', 'running'].includes(s);
       let ended = false;
       const end = (run: SyncRun | undefined) => {
@@ -117,75 +184,35 @@ export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncServi
     },
   );
 
-  const targetParams = { type: 'object', properties: { id: { type: 'string' }, target: { type: 'string' } }, required: ['id', 'target'] } as const;
-
-  app.post<{ Params: { id: string; target: string } }>(
-    '/tenants/:id/targets/:target/reset',
-    {
-      schema: {
-        tags: ['tenants'],
-        summary: "Resets a target: the product forgets the tenant's sync state and the target's cursor and last sync date are dropped, so its next run is a first run.",
-        params: targetParams,
-      },
-    },
-    async (request) => {
-      assertTenantAccess(request.principal!, request.params.id);
-      await deps.syncs.resetTarget(request.params.id, request.params.target, request.principal!.name);
-      return { tenant: request.params.id, target: request.params.target, reset: true };
-    },
-  );
-
-  app.post<{ Params: { id: string; target: string } }>(
-    '/tenants/:id/targets/:target/backfill',
-    {
-      schema: {
-        tags: ['tenants'],
-        summary: 'Back-fills a (newly enabled or reset) target from the ledger without reading the source. 202 with the run.',
-        params: targetParams,
-      },
-    },
-    async (request, reply) => {
-      assertTenantAccess(request.principal!, request.params.id);
-      return reply.status(202).send(await deps.syncs.backfill(request.params.id, request.params.target, `api:${request.principal!.name}`));
-    },
-  );
-
-  for (const action of ['pause', 'resume'] as const) {
-    app.post<{ Params: { id: string }; Body: { reason?: string } }>(
-      `/tenants/:id/${action}`,
-      {
-        schema: {
-          tags: ['tenants'],
-          summary: action === 'pause' ? 'Pauses the tenant: no run starts until it is resumed.' : 'Resumes a paused tenant.',
-          params: idParams,
-          body: { type: 'object', nullable: true, additionalProperties: false, properties: { reason: { type: 'string', maxLength: 500 } } },
-        },
-      },
-      async (request) => {
-        assertTenantAccess(request.principal!, request.params.id);
-        const by = request.principal!.name;
-        if (action === 'pause') await deps.syncs.pause(request.params.id, by, request.body?.reason);
-        else await deps.syncs.resume(request.params.id, by);
-        const reason = await deps.syncs.pausedReason(request.params.id);
-        return { tenant: request.params.id, paused: reason !== undefined, ...(reason ? { reason } : {}) };
-      },
-    );
-  }
-
-  for (const action of ['cancel', 'approve', 'reject'] as const) {
+  const decisions = {
+    cancel: { access: 'sync', summary: 'Cancels a queued or running run; a held run is rejected (which needs the rights of a reject).' },
+    approve: { access: 'operate', summary: 'Approves a held run: it is applied.' },
+    reject: { access: 'operate', summary: 'Rejects a held run: nothing is applied.' },
+  } as const;
+  for (const [action, { access, summary }] of Object.entries(decisions) as [keyof typeof decisions, (typeof decisions)[keyof typeof decisions]][]) {
     app.post<{ Params: { id: string } }>(
       `/runs/:id/${action}`,
       {
+        config: { access },
+        bodyLimit: BODY_LIMITS.none,
         schema: {
           tags: ['runs'],
-          summary: { cancel: 'Cancels a queued or running run (a held run is rejected).', approve: 'Approves a held run: it is applied.', reject: 'Rejects a held run: nothing is applied.' }[action],
-          params: idParams,
+          summary,
+          description: `${whoMay(access, 'run')}${action === 'cancel' ? ` A held run: ${whoMay('operate', 'run').replace('Who may: ', '')}` : ''}`,
+          params: runParams,
+          body: noBody,
+          response: { 200: { ...runSchema, description: 'The run as it now stands.' }, ...errorResponses(401, 403, 404, 409, 413, 415) },
         },
       },
       async (request) => {
-        await runFor(request.principal!, request.params.id);
+        const run = await runFor(request.principal!, request.params.id, access);
         const by = request.principal!.name;
-        return action === 'cancel' ? deps.syncs.cancel(request.params.id, by) : action === 'approve' ? deps.syncs.approve(request.params.id, by) : deps.syncs.reject(request.params.id, by);
+        if (action === 'cancel') {
+          // Cancelling a held run rejects it: an override, for the roles that may reject.
+          if (run.status === 'held') authorize(request.principal!, 'operate', run.tenantId);
+          return deps.syncs.cancel(run.id, by);
+        }
+        return action === 'approve' ? deps.syncs.approve(run.id, by) : deps.syncs.reject(run.id, by);
       },
     );
   }

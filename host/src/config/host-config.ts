@@ -2,13 +2,26 @@ import convict from 'convict';
 import * as path from 'node:path';
 import { RosterbridgeError } from '@rosterbridge/core';
 
-/** An API token: `admin` sees everything; `tenant` sees only its tenant's resources. */
+/**
+ * What an API token may do: `admin` everything on every tenant; `tenant-operator` everything on its
+ * tenants (read, sync, and what destroys or overrides: reset, approve or reject a hold, back-fill,
+ * pause, resume); `tenant` read and sync on its tenants.
+ */
+export type ApiRole = 'admin' | 'tenant-operator' | 'tenant';
+
+/** The roles, in the order the docs list them. */
+export const API_ROLES: readonly ApiRole[] = ['admin', 'tenant-operator', 'tenant'];
+
+/** An API token and what it may do. */
 export interface ApiToken {
   /** Label shown in logs instead of the token itself. */
   name: string;
   token: string;
-  role: 'admin' | 'tenant';
+  role: ApiRole;
+  /** The tenant a `tenant` or `tenant-operator` token reaches. */
   tenant?: string;
+  /** Or the tenants it reaches. */
+  tenants?: string[];
 }
 
 /** The host's own configuration. Every key has an env var (`RB_…`). */
@@ -48,14 +61,23 @@ convict.addFormat({
 convict.addFormat({
   name: 'api-tokens',
   validate(value: unknown) {
-    if (!Array.isArray(value)) throw new Error('must be a JSON array of {name, token, role, tenant?}');
+    if (!Array.isArray(value)) throw new Error('must be a JSON array of {name, token, role, tenant?, tenants?}');
+    const seen = new Map<string, number>();
     value.forEach((t, i) => {
       if (typeof t !== 'object' || t === null) throw new Error(`[${i}] must be an object`);
-      const { name, token, role, tenant } = t as Record<string, unknown>;
+      const { name, token, role, tenant, tenants } = t as Record<string, unknown>;
       if (typeof name !== 'string' || name === '') throw new Error(`[${i}].name is required (a label for logs)`);
       if (typeof token !== 'string' || token.length < 16) throw new Error(`[${i}].token must be a string of at least 16 characters (token "${name}")`);
-      if (role !== 'admin' && role !== 'tenant') throw new Error(`[${i}].role must be "admin" or "tenant" (token "${name}")`);
-      if (role === 'tenant' && (typeof tenant !== 'string' || tenant === '')) throw new Error(`[${i}].tenant is required for a tenant token (token "${name}")`);
+      if (!API_ROLES.includes(role as ApiRole)) throw new Error(`[${i}].role must be one of ${API_ROLES.map((r) => `"${r}"`).join(', ')} (token "${name}")`);
+      if (tenants !== undefined && (!Array.isArray(tenants) || tenants.length === 0 || tenants.some((x) => typeof x !== 'string' || x === '')))
+        throw new Error(`[${i}].tenants must be a non-empty list of tenant ids (token "${name}")`);
+      if (tenant !== undefined && (typeof tenant !== 'string' || tenant === '')) throw new Error(`[${i}].tenant must be a tenant id (token "${name}")`);
+      if (role !== 'admin' && tenant === undefined && tenants === undefined) throw new Error(`[${i}].tenant (or tenants) is required for a ${role} token (token "${name}")`);
+      // Two entries with one token string would leave which role wins to their order.
+      const first = seen.get(token);
+      if (first !== undefined)
+        throw new Error(`[${i}].token is the same as [${first}].token (tokens "${(value[first] as { name: string }).name}" and "${name}"): every token must be distinct`);
+      seen.set(token, i);
     });
   },
   coerce: (value: string) => {
@@ -119,7 +141,7 @@ const schema = {
   },
   api: {
     tokens: {
-      doc: 'Bearer tokens for the control API: JSON array of {name, token, role: admin|tenant, tenant?}.',
+      doc: 'Bearer tokens for the control API: JSON array of {name, token, role: admin|tenant-operator|tenant, tenant? or tenants?}; every token distinct.',
       format: 'api-tokens',
       default: [] as ApiToken[],
       env: 'RB_API_TOKENS',

@@ -18,6 +18,23 @@ export const coreMigrations: Record<string, Migration> = {
     },
   },
   ...syncMigrations,
+  '0108_tenant_operation': {
+    async up(db) {
+      // The one operation a tenant is under (starting a run, a reset, a pause), held by one host
+      // with a lease: operations that must not overlap are refused across every host sharing the
+      // database, and a host that dies holding one frees it when its lease runs out.
+      await db.schema
+        .createTable('tenant_operation')
+        .addColumn('tenant_id', 'text', (c) => c.primaryKey())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('operation', 'text', (c) => c.notNull())
+        .addColumn('detail', 'text')
+        .addColumn('by', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('lease_until', 'timestamptz', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 /**

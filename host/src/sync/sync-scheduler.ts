@@ -194,8 +194,8 @@ export class SyncScheduler implements Disposable {
           trigger: `schedule ${cron} (${timezone})${attempt > 0 ? `, retry ${attempt} of ${job.retryLimit}` : ''}`,
         });
       } catch (err) {
-        if (isRosterbridgeError(err) && err.code === 'CONFLICT') {
-          log.info({ reason: err.message }, 'scheduled run waits: the tenant has an active run; retrying later');
+        if (isRosterbridgeError(err) && (err.code === 'CONFLICT' || err.code === 'TENANT_BUSY')) {
+          log.info({ reason: err.message }, 'scheduled run waits: the tenant has an active run or another operation; retrying later');
         } else {
           log.error({ err: errorMessage(err) }, 'scheduled run could not start');
         }

@@ -19,6 +19,7 @@ import {
 } from '@rosterbridge/core';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TenantRegistry } from '../tenants/tenant-registry';
+import { type TenantOperations, busy } from './tenant-operations';
 
 /** What a caller asks for when triggering a sync. */
 export interface SyncRequest {
@@ -49,6 +50,10 @@ export interface SyncServiceOptions {
  * the database), then claimed by one host with a lease it keeps renewing; a host that dies stops
  * renewing and another host (or itself, restarted) takes the run over and resumes it. So any number
  * of hosts can share one database and every run is executed by one of them at a time.
+ *
+ * A tenant does one thing at a time: a run is started, a target reset, the tenant paused or
+ * resumed each as the tenant's one operation ({@link TenantOperations}); what comes meanwhile is
+ * refused (TENANT_BUSY), and a reset or a pause is refused while a run is active.
  */
 export class SyncService implements Disposable {
   private readonly running = new Map<string, { controller: AbortController; done: Promise<SyncRun> }>();
@@ -63,6 +68,7 @@ export class SyncService implements Disposable {
     private readonly engine: SyncEngine,
     private readonly runs: RunStore,
     private readonly tenants: TenantRegistry,
+    private readonly operations: TenantOperations,
     private readonly logger: Logger,
     private readonly options: SyncServiceOptions,
     /** Resets a target for a tenant: the product's own reset, then its cursor dropped. */
@@ -104,18 +110,21 @@ export class SyncService implements Disposable {
   /**
    * Queues a run for the tenant and executes it here (or, when this host already runs
    * `maxConcurrentRuns`, leaves it queued for the next host with room); CONFLICT when the tenant has
-   * an active run.
+   * an active run, TENANT_BUSY when it is under another operation (a reset, a pause).
    */
   async trigger(tenantId: string, request: SyncRequest): Promise<SyncRun> {
     const config = this.tenants.config(tenantId);
-    await this.assertNotPaused(tenantId);
     if (!config.source?.enabled) throw new RosterbridgeError('TENANT_CONFIG_INVALID', `tenant "${tenantId}" has no enabled source`, { tenant: tenantId, key: 'source' });
     const enabled = config.targets.filter((t) => t.enabled).map((t) => t.id);
     const targets = request.targets ?? enabled;
     const unknown = targets.filter((t) => !enabled.includes(t));
     if (unknown.length > 0)
       throw new RosterbridgeError('BAD_REQUEST', `target(s) ${unknown.join(', ')} are not enabled for tenant "${tenantId}" (enabled: ${enabled.join(', ') || 'none'})`);
-    const run = await this.runs.create({ tenantId, sourceId: config.source.id, mode: request.mode ?? 'full', dryRun: request.dryRun ?? false, trigger: request.trigger, targets });
+    const sourceId = config.source.id;
+    const run = await this.operations.run(tenantId, { operation: 'sync', by: request.trigger }, async () => {
+      await this.assertNotPaused(tenantId);
+      return this.runs.create({ tenantId, sourceId, mode: request.mode ?? 'full', dryRun: request.dryRun ?? false, trigger: request.trigger, targets });
+    });
     await this.take(run.id);
     return run;
   }
@@ -123,7 +132,8 @@ export class SyncService implements Disposable {
   /**
    * Starts a scheduled run of `targets` (those still enabled) and executes it here. A paused tenant,
    * or targets no longer enabled, give a `skipped` run with the reason instead. When the tenant has an
-   * active run: CONFLICT (the queue retries later), or on the last attempt a `skipped` run.
+   * active run or is under another operation: CONFLICT or TENANT_BUSY (the queue retries later), or
+   * on the last attempt a `skipped` run.
    */
   async triggerScheduled(
     tenantId: string,
@@ -133,18 +143,21 @@ export class SyncService implements Disposable {
     const enabled = new Set(config.targets.filter((t) => t.enabled).map((t) => t.id));
     const targets = request.targets.filter((t) => enabled.has(t));
     const run = { tenantId, sourceId: config.source?.id ?? '(none)', mode: 'full' as const, dryRun: false, trigger: request.trigger, targets, jobId: request.jobId, attempt: request.attempt };
-    const paused = await this.pausedReason(tenantId);
-    if (paused) return this.skip(run, paused, 'TENANT_PAUSED');
-    if (!config.source?.enabled) return this.skip(run, `tenant "${tenantId}" has no enabled source`, 'TENANT_CONFIG_INVALID');
-    if (targets.length === 0) return this.skip({ ...run, targets: request.targets }, `none of the scheduled targets (${request.targets.join(', ')}) is enabled any more`);
     let created: SyncRun;
     try {
-      created = await this.runs.create(run);
+      created = await this.operations.run(tenantId, { operation: 'sync', by: request.trigger }, async () => {
+        const paused = await this.pausedReason(tenantId);
+        if (paused) return this.skip(run, paused, 'TENANT_PAUSED');
+        if (!config.source?.enabled) return this.skip(run, `tenant "${tenantId}" has no enabled source`, 'TENANT_CONFIG_INVALID');
+        if (targets.length === 0) return this.skip({ ...run, targets: request.targets }, `none of the scheduled targets (${request.targets.join(', ')}) is enabled any more`);
+        return this.runs.create(run);
+      });
     } catch (err) {
-      if (request.lastAttempt && err instanceof RosterbridgeError && err.code === 'CONFLICT') return this.skip(run, `${err.message} (scheduled run given up after its retries)`, 'CONFLICT');
+      if (request.lastAttempt && err instanceof RosterbridgeError && (err.code === 'CONFLICT' || err.code === 'TENANT_BUSY'))
+        return this.skip(run, `${err.message} (scheduled run given up after its retries)`, err.code);
       throw err;
     }
-    await this.take(created.id);
+    if (created.status === 'queued') await this.take(created.id);
     return created;
   }
 
@@ -180,37 +193,57 @@ export class SyncService implements Disposable {
    */
   async backfill(tenantId: string, targetId: string, trigger: string): Promise<SyncRun> {
     const config = this.tenants.config(tenantId);
-    await this.assertNotPaused(tenantId);
     if (!config.targets.some((t) => t.id === targetId && t.enabled))
       throw new RosterbridgeError('BAD_REQUEST', `target "${targetId}" is not enabled for tenant "${tenantId}"`);
     if (!config.source?.enabled) throw new RosterbridgeError('TENANT_CONFIG_INVALID', `tenant "${tenantId}" has no enabled source`, { tenant: tenantId, key: 'source' });
-    const run = await this.runs.create({ tenantId, sourceId: config.source.id, mode: 'backfill', dryRun: false, trigger, targets: [targetId] });
+    const sourceId = config.source.id;
+    const run = await this.operations.run(tenantId, { operation: 'backfill', target: targetId, by: trigger }, async () => {
+      await this.assertNotPaused(tenantId);
+      return this.runs.create({ tenantId, sourceId, mode: 'backfill', dryRun: false, trigger, targets: [targetId] });
+    });
     await this.take(run.id);
     return run;
   }
 
   /**
    * Resets a target: the product forgets the tenant's sync state (its `reset`) and the target's
-   * cursor is dropped, so its next run is a first run (a back-fill from the ledger).
+   * cursor is dropped, so its next run is a first run (a back-fill from the ledger). Refused while
+   * the tenant has an active run (CONFLICT) or is under another operation (TENANT_BUSY).
    */
   async resetTarget(tenantId: string, targetId: string, by: string): Promise<void> {
-    const [latest] = await this.runs.list(tenantId, { limit: 1 });
-    if (latest && ['queued', 'running', 'held'].includes(latest.status))
-      throw new RosterbridgeError('CONFLICT', `tenant "${tenantId}" has an active run ${latest.id} (${latest.status}); reset the target after it ends`);
-    await this.resetter(tenantId, targetId);
+    this.tenants.get(tenantId);
+    await this.operations.run(tenantId, { operation: 'reset', target: targetId, by }, async () => {
+      const active = await this.operations.activeRun(tenantId);
+      if (active)
+        throw new RosterbridgeError('CONFLICT', `tenant "${tenantId}" has an active run ${active.id} (${active.status}); reset the target after it ends`, {
+          tenant: tenantId,
+          run: active.id,
+          status: active.status,
+        });
+      await this.resetter(tenantId, targetId);
+    });
     this.logger.info({ tenant: tenantId, target: targetId, by }, 'target reset: its next run is a first run');
   }
 
-  /** Pauses a tenant: no run starts until it is resumed. */
+  /**
+   * Pauses a tenant: no run starts until it is resumed. Refused (TENANT_BUSY) while a run is queued
+   * or running — cancel it, or pause after it ends — or another operation is under way; a run held
+   * for an operator may wait paused.
+   */
   async pause(tenantId: string, by: string, reason?: string): Promise<void> {
     this.tenants.get(tenantId);
-    await this.runs.setPaused(tenantId, true, by, reason);
+    await this.operations.run(tenantId, { operation: 'pause', by }, async () => {
+      const active = await this.operations.activeRun(tenantId);
+      if (active && active.status !== 'held')
+        throw busy(tenantId, `run ${active.id} (${active.status}); cancel it or pause after it ends`, { run: active.id, status: active.status });
+      await this.runs.setPaused(tenantId, true, by, reason);
+    });
   }
 
-  /** Resumes a paused tenant. */
+  /** Resumes a paused tenant (TENANT_BUSY while another operation is under way). */
   async resume(tenantId: string, by: string): Promise<void> {
     this.tenants.get(tenantId);
-    await this.runs.setPaused(tenantId, false, by);
+    await this.operations.run(tenantId, { operation: 'resume', by }, () => this.runs.setPaused(tenantId, false, by));
   }
 
   /** Why the tenant may not run now (paused in its file or by an operator), or undefined. */

@@ -17,6 +17,7 @@ export * from './sync/content-hash';
 export * from './sync/sync-run';
 export * from './sync/sync-migrations';
 export * from './sync/run-store';
+export * from './sync/run-issue-log';
 export * from './sync/binary-copy';
 export * from './sync/ledger';
 export * from './sync/upsert-rows';

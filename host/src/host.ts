@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import {
   DisposableStore,
   Emitter,
+  ISourceLimits,
   type Logger,
   PluginRegistry,
   ServiceScope,
@@ -93,6 +94,8 @@ export class Host {
     try {
       const scope = store.add(ServiceScope.createRoot());
       scope.register(ILogger, { useValue: logger });
+      // Source plugins that read files find the caps here.
+      scope.register(ISourceLimits, { useValue: { ...config.sources } });
 
       const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize, logger });
       store.add(
@@ -107,7 +110,7 @@ export class Host {
 
       let registry: PluginRegistry | undefined;
       const secrets = new SecretResolver(censor, secretPolicy(config));
-      const tenants = new TenantRegistry(config.tenants.dir, () => registry?.allManifests() ?? [], secrets);
+      const tenants = new TenantRegistry(config.tenants.dir, () => registry?.allManifests() ?? [], secrets, { maxFileBytes: config.tenants.maxFileBytes });
       scope.register(ITenantRegistry, { useValue: tenants });
       const sources = new SourceRegistry();
       scope.register(ISourceRegistry, { useValue: sources });
@@ -143,6 +146,7 @@ export class Host {
         enabledTargets: (tenantId) => tenants.config(tenantId).targets.filter((t) => t.enabled).map((t) => t.id),
         applyTimeoutMs: config.sync.applyTimeoutMs,
         batchSize: config.sync.batchSize,
+        maxIssuesPerCode: config.sync.maxIssuesPerCode,
         logger: logger.child({ component: 'sync' }),
       });
       store.add(engine.onDidRunEvent((e) => runEvents.fire(e)));

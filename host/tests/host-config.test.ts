@@ -15,7 +15,7 @@ t.test('defaults: embedded database, loopback, every key has an env var', async 
   for (const d of describeHostConfig()) t.match(d.env, /^RB_[A-Z_]+$/, `${d.key} has env ${d.env}`);
   t.same(
     describeHostConfig().map((d) => d.key).sort(),
-    ['api.tokens', 'dataDir', 'database.poolSize', 'database.url', 'http.host', 'http.port', 'log.level', 'plugins.activationTimeoutMs', 'plugins.dirs', 'secrets.dir', 'secrets.envPrefixes', 'shutdownTimeoutMs', 'sync.applyTimeoutMs', 'sync.batchSize', 'sync.leaseMs', 'sync.maxConcurrentRuns', 'sync.retentionDays', 'sync.retry.delaySeconds', 'sync.retry.limit', 'sync.schedule.cronCheckSeconds', 'sync.schedule.enabled', 'sync.schedule.maxRunHours', 'sync.schedule.pollSeconds', 'sync.sweepMs', 'tenants.dir'],
+    ['api.tokens', 'dataDir', 'database.poolSize', 'database.url', 'http.host', 'http.port', 'log.level', 'plugins.activationTimeoutMs', 'plugins.dirs', 'secrets.dir', 'secrets.envPrefixes', 'shutdownTimeoutMs', 'sources.maxFieldBytes', 'sources.maxFileBytes', 'sources.maxLineBytes', 'sources.maxPackageBytes', 'sync.applyTimeoutMs', 'sync.batchSize', 'sync.leaseMs', 'sync.maxConcurrentRuns', 'sync.maxIssuesPerCode', 'sync.retentionDays', 'sync.retry.delaySeconds', 'sync.retry.limit', 'sync.schedule.cronCheckSeconds', 'sync.schedule.enabled', 'sync.schedule.maxRunHours', 'sync.schedule.pollSeconds', 'sync.sweepMs', 'tenants.dir', 'tenants.maxFileBytes'],
   );
 });
 
@@ -24,6 +24,28 @@ t.test('schedule settings outside what the queue allows are refused naming key a
   t.throws(() => loadHostConfig({ env: { RB_SCHEDULE_MAX_RUN_HOURS: '30' } }), { code: 'CONFIG_INVALID', message: /sync\.schedule\.maxRunHours/ });
   const c = loadHostConfig({ env: { RB_SCHEDULE_ENABLED: 'false', RB_RETRY_LIMIT: '5', RB_SYNC_RETENTION_DAYS: '30' } });
   t.same([c.sync.schedule.enabled, c.sync.retry.limit, c.sync.retentionDays], [false, 5, 30]);
+});
+
+t.test('the caps on issues, packages, rows and tenant files: defaults, env vars, and a zero refused', async (t) => {
+  const d = loadHostConfig({ env: {} });
+  t.same(
+    [d.sync.maxIssuesPerCode, d.sources.maxPackageBytes, d.sources.maxFileBytes, d.sources.maxLineBytes, d.sources.maxFieldBytes, d.tenants.maxFileBytes],
+    [1000, 8 * 1024 ** 3, 2 * 1024 ** 3, 1_000_000, 100_000, 1024 * 1024],
+  );
+  const c = loadHostConfig({
+    env: {
+      RB_SYNC_MAX_ISSUES_PER_CODE: '5',
+      RB_SOURCE_MAX_PACKAGE_BYTES: '1000',
+      RB_SOURCE_MAX_FILE_BYTES: '900',
+      RB_SOURCE_MAX_LINE_BYTES: '80',
+      RB_SOURCE_MAX_FIELD_BYTES: '20',
+      RB_TENANTS_MAX_FILE_BYTES: '4096',
+    },
+  });
+  t.same([c.sync.maxIssuesPerCode, c.sources.maxPackageBytes, c.sources.maxFileBytes, c.sources.maxLineBytes, c.sources.maxFieldBytes, c.tenants.maxFileBytes], [5, 1000, 900, 80, 20, 4096]);
+  t.throws(() => loadHostConfig({ env: { RB_SYNC_MAX_ISSUES_PER_CODE: '0' } }), { code: 'CONFIG_INVALID', message: /sync\.maxIssuesPerCode must be between 1 and 1000000: value was 0 \(env RB_SYNC_MAX_ISSUES_PER_CODE\)/ });
+  t.throws(() => loadHostConfig({ env: { RB_TENANTS_MAX_FILE_BYTES: '0' } }), { code: 'CONFIG_INVALID', message: /tenants\.maxFileBytes.*RB_TENANTS_MAX_FILE_BYTES/ });
+  t.throws(() => loadHostConfig({ env: { RB_SOURCE_MAX_LINE_BYTES: 'lots' } }), { code: 'CONFIG_INVALID', message: /sources\.maxLineBytes.*RB_SOURCE_MAX_LINE_BYTES/ });
 });
 
 t.test('env vars set every key', async (t) => {

@@ -9,3 +9,4 @@ export * from './conformance';
 export * from './clever-simulator';
 export * from './record-differences';
 export * from './product-state';
+export * from './zip-file';

@@ -12,6 +12,7 @@ import {
   type ErrorCode,
   type RosterEntity,
   type RosterIssue,
+  type RosterIssueTally,
   type RosterRecord,
   type RosterReferenceLookup,
   type User,
@@ -25,9 +26,10 @@ import { checkCsvHeader } from './check-csv-header';
 import { csvIssue } from './csv-issue-codes';
 import { emptyCsvManifest, readCsvManifest, type CsvFileMode, type CsvManifest } from './csv-manifest';
 import type { CsvPackageSource } from './csv-package-source';
-import { currentCsvRow, readCsvRows, tokenizeCsv, type CsvRow } from './csv-row-reader';
+import { currentCsvRow, MAX_CSV_FIELD_LENGTH, MAX_CSV_ROW_LENGTH, readCsvRows, tokenizeCsv, type CsvRow } from './csv-row-reader';
 import { CsvRowParser } from './csv-row-parser';
 import { openFolderPackageSource } from './folder-package-source';
+import type { CsvPackageLimits } from './package-limits';
 import { csvFileName, ONEROSTER_CSV_HEADERS, UNREAD_ONEROSTER_CSV_FILES } from './oneroster-csv-headers';
 import { SourcedIdSet } from './sourced-id-set';
 import { UserIdRegistry } from './user-id-registry';
@@ -44,14 +46,25 @@ export interface OpenCsvPackageOptions {
    * referenced file and keeps its accepted sourcedIds in memory. Default true.
    */
   checkReferences?: boolean;
+  /** Caps on the package's size and on its rows and fields (defaults: see {@link CsvPackageLimits}). */
+  limits?: CsvPackageLimits;
 }
 
 /** Options for {@link CsvPackage.read}. */
 export interface CsvReadOptions {
-  /** Records per batch; default 1000. A batch is also cut when this many issues are waiting. */
+  /**
+   * Records per batch; default 1000. A batch is also cut when this many issues are waiting, or
+   * this many rows were rejected.
+   */
   batchSize?: number;
   /** Stops reading: the iteration then throws a `CANCELLED` {@link RosterbridgeError}. */
   signal?: AbortSignal;
+  /**
+   * List at most this many issues of each code in this read; past it, issues of that code are only
+   * counted, in {@link CsvRecordBatch.unlistedIssues}. Default: every issue is listed. A package
+   * of millions of bad rows is read fast with it: the issues past the cap die young.
+   */
+  maxIssuesPerCode?: number;
 }
 
 /** A batch of records of one entity, with the issues found since the previous batch. */
@@ -59,6 +72,8 @@ export interface CsvRecordBatch<E extends RosterEntity = RosterEntity> {
   entity: E;
   records: RosterRecord<E>[];
   issues: RosterIssue[];
+  /** The issues found since the previous batch but not listed (past `maxIssuesPerCode`): how many, per code and severity. */
+  unlistedIssues: RosterIssueTally[];
   /** The sourcedIds of the batch's rejected rows, where a row's sourcedId could be read whole. */
   rejectedIds: string[];
 }
@@ -123,7 +138,8 @@ export class CsvPackage implements Disposable {
 
   /** Opens the package at `location`; see {@link openCsvPackage}. */
   static async open(location: string, options: OpenCsvPackageOptions = {}): Promise<CsvPackage> {
-    const source = await openSource(location);
+    const limits = options.limits ?? {};
+    const source = await openSource(location, limits);
     try {
       const issues: RosterIssue[] = [];
       if (source.nestedFolder !== undefined) {
@@ -131,7 +147,7 @@ export class CsvPackage implements Disposable {
       }
       let manifest: CsvManifest;
       if (source.fileNames.includes(MANIFEST)) {
-        const reading = await readCsvManifest(readCsvRows(await source.openFile(MANIFEST)));
+        const reading = await readCsvManifest(readCsvRows(await source.openFile(MANIFEST), limits));
         manifest = reading.manifest;
         issues.push(...reading.issues);
       } else {
@@ -141,7 +157,7 @@ export class CsvPackage implements Disposable {
       // Which files are present matters only when the manifest can say what to expect.
       const refused = issues.some((issue) => issue.severity === 'error' && issue.entity === undefined);
       if (!refused) issues.push(...fileIssues(source.fileNames, manifest, issues));
-      return new CsvPackage(source, manifest, issues, { checkReferences: options.checkReferences ?? true });
+      return new CsvPackage(source, manifest, issues, { checkReferences: options.checkReferences ?? true, limits });
     } catch (error) {
       await source.close();
       throw unreadable(`${location}: manifest.csv cannot be read`, location, error);
@@ -186,6 +202,8 @@ export class CsvPackage implements Disposable {
     if (!isRosterEntity(entity)) throw new TypeError(`'${String(entity)}' is not a roster entity`);
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, not ${batchSize}`);
+    const maxIssuesPerCode = options.maxIssuesPerCode ?? Infinity;
+    if (!(maxIssuesPerCode >= 0)) throw new RangeError(`maxIssuesPerCode must be a number of issues, not ${maxIssuesPerCode}`);
     const tally: CsvFileTally = {
       entity,
       file: csvFileName(entity),
@@ -201,7 +219,7 @@ export class CsvPackage implements Disposable {
       [Symbol.asyncIterator]: () => {
         if (started) throw new TypeError(`this reading of ${tally.file} was already iterated; call read() again`);
         started = true;
-        return this.readBatches(entity, tally, batchSize, options.signal);
+        return this.readBatches(entity, tally, batchSize, new IssueBudget(maxIssuesPerCode), options.signal);
       },
     };
   }
@@ -214,7 +232,8 @@ export class CsvPackage implements Disposable {
    */
   async fingerprint(signal?: AbortSignal): Promise<string> {
     const hash = createHash('sha256');
-    hash.update(`oneroster-csv ${READER_VERSION} checkReferences=${this.options.checkReferences}\n`);
+    const { maxLineBytes = MAX_CSV_ROW_LENGTH, maxFieldBytes = MAX_CSV_FIELD_LENGTH } = this.rowLimits;
+    hash.update(`oneroster-csv ${READER_VERSION} checkReferences=${this.options.checkReferences} maxLineBytes=${maxLineBytes} maxFieldBytes=${maxFieldBytes}\n`);
     const hashStream = async (open: () => Promise<Readable> | Readable, file?: string) => {
       try {
         const stream = await open();
@@ -250,10 +269,17 @@ export class CsvPackage implements Disposable {
     await this.source.close();
   }
 
+  /** The row and field caps as given (undefined: the tokenizer's defaults). */
+  private get rowLimits(): { maxLineBytes?: number; maxFieldBytes?: number } {
+    const { maxLineBytes, maxFieldBytes } = this.options.limits;
+    return { maxLineBytes, maxFieldBytes };
+  }
+
   private async *readBatches<E extends RosterEntity>(
     entity: E,
     tally: CsvFileTally,
     batchSize: number,
+    budget: IssueBudget,
     signal: AbortSignal | undefined,
   ): AsyncGenerator<CsvRecordBatch<E>> {
     throwIfAborted(signal, this.location);
@@ -267,15 +293,17 @@ export class CsvPackage implements Disposable {
     let records: RosterRecord<E>[] = [];
     let issues: RosterIssue[] = [];
     let rejectedIds: string[] = [];
+    let rejectedRows = 0;
     let parser: CsvRowParser<E> | undefined;
     for await (const rows of this.parseFile(entity, tally.mode, signal)) {
       parser = rows;
       // The rows of a chunk are taken without awaiting: an await per row costs more than parsing it.
-      while (rows.next(issues)) {
+      for (let listed = issues.length; rows.next(issues); listed = issues.length) {
         tally.rowsRead++;
         const record = rows.record;
         if (!record) {
           tally.rowsRejected++;
+          rejectedRows++;
           if (rows.sourcedId !== undefined) rejectedIds.push(rows.sourcedId);
         } else {
           if (lookup) checkReferences(entity, record, rows.line, lookup, issues);
@@ -283,19 +311,27 @@ export class CsvPackage implements Disposable {
           records.push(record);
           tally.recordsEmitted++;
         }
-        if (records.length >= batchSize || issues.length >= batchSize) {
-          yield { entity, records, issues, rejectedIds };
+        if (issues.length > listed) budget.keep(issues, listed);
+        // Rejected rows cut batches too: a file of bad rows whose issues are only counted is still read in batches.
+        if (records.length >= batchSize || issues.length >= batchSize || rejectedRows >= batchSize) {
+          yield { entity, records, issues, unlistedIssues: budget.takeUnlisted(), rejectedIds };
           records = [];
           issues = [];
           rejectedIds = [];
+          rejectedRows = 0;
           throwIfAborted(signal, this.location);
         }
       }
     }
     const end = parser!.finish();
+    const listed = issues.length;
     issues.push(...end.issues);
+    budget.keep(issues, listed);
     tally.complete = end.allRowsAccountedFor;
-    if (records.length > 0 || issues.length > 0 || rejectedIds.length > 0) yield { entity, records, issues, rejectedIds };
+    const unlistedIssues = budget.takeUnlisted();
+    if (records.length > 0 || issues.length > 0 || rejectedIds.length > 0 || unlistedIssues.length > 0 || rejectedRows > 0) {
+      yield { entity, records, issues, unlistedIssues, rejectedIds };
+    }
   }
 
   /**
@@ -309,7 +345,7 @@ export class CsvPackage implements Disposable {
     signal: AbortSignal | undefined,
   ): AsyncGenerator<CsvRowParser<E>> {
     const file = csvFileName(entity);
-    const chunks = tokenizeCsv(await this.openFile(file, signal));
+    const chunks = tokenizeCsv(await this.openFile(file, signal), this.rowLimits);
     try {
       let parser: CsvRowParser<E> | undefined;
       for await (const rows of chunks) {
@@ -391,7 +427,7 @@ export class CsvPackage implements Disposable {
     if (!check) {
       check = (async () => {
         const file = csvFileName(entity);
-        const rows = readCsvRows(await this.openFile(file, undefined));
+        const rows = readCsvRows(await this.openFile(file, undefined), this.rowLimits);
         try {
           const first = await rows.next();
           return headerIssue(entity, file, first.done ? undefined : first.value);
@@ -433,7 +469,7 @@ export function openCsvPackage(location: string, options: OpenCsvPackageOptions 
   return CsvPackage.open(location, options);
 }
 
-async function openSource(location: string): Promise<CsvPackageSource> {
+async function openSource(location: string, limits: CsvPackageLimits): Promise<CsvPackageSource> {
   let isFolder: boolean;
   try {
     isFolder = (await stat(location)).isDirectory();
@@ -441,7 +477,7 @@ async function openSource(location: string): Promise<CsvPackageSource> {
     throw unreadable(`${location} cannot be opened: ${errorMessage(error)}`, location, error);
   }
   try {
-    return isFolder ? await openFolderPackageSource(location) : await openZipPackageSource(location);
+    return isFolder ? await openFolderPackageSource(location, limits) : await openZipPackageSource(location, limits);
   } catch (error) {
     throw unreadable(`${location} is neither a folder nor a readable zip file: ${errorMessage(error)}`, location, error);
   }
@@ -479,6 +515,46 @@ function headerIssue(entity: RosterEntity, file: string, header: CsvRow | undefi
   const mismatch = checkCsvHeader(entity, header.fields, file);
   if (!mismatch) return undefined;
   return csvIssue('CSV_BAD_HEADER', mismatch.message, { ...at, line: header.line, column: mismatch.column, field: mismatch.expected });
+}
+
+/**
+ * Keeps the first `limit` issues of each code of one read and counts the rest, per code and
+ * severity, until they are taken. Issues are filtered as they are found, so those past the cap are
+ * dropped while they are young.
+ */
+class IssueBudget {
+  private readonly listed = new Map<string, number>();
+  private unlisted = new Map<string, RosterIssueTally>();
+
+  constructor(private readonly limit: number) {}
+
+  /** Removes from `issues`, from index `from` on, those past their code's limit, counting them. */
+  keep(issues: RosterIssue[], from: number): void {
+    if (this.limit === Infinity) return;
+    let kept = from;
+    for (let at = from; at < issues.length; at++) {
+      const issue = issues[at]!;
+      const listed = this.listed.get(issue.code) ?? 0;
+      if (listed < this.limit) {
+        this.listed.set(issue.code, listed + 1);
+        issues[kept++] = issue;
+        continue;
+      }
+      const key = issue.severity === 'error' ? issue.code : `${issue.code} warning`;
+      const tally = this.unlisted.get(key);
+      if (tally) tally.count++;
+      else this.unlisted.set(key, { code: issue.code, severity: issue.severity, count: 1 });
+    }
+    issues.length = kept;
+  }
+
+  /** The issues counted but not listed since the last call. */
+  takeUnlisted(): RosterIssueTally[] {
+    if (this.unlisted.size === 0) return [];
+    const tallies = [...this.unlisted.values()];
+    this.unlisted = new Map();
+    return tallies;
+  }
 }
 
 function checkReferences<E extends RosterEntity>(

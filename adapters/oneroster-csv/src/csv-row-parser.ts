@@ -1,6 +1,6 @@
 import { RosterRowParser, rosterIssue, type RosterEntity, type RosterIssue, type RosterRecord } from '@rosterbridge/core';
 import { csvIssue } from './csv-issue-codes';
-import type { CsvTokenizer } from './csv-tokenizer';
+import type { CsvRowProblem, CsvTokenizer } from './csv-tokenizer';
 import { ONEROSTER_CSV_HEADERS } from './oneroster-csv-headers';
 import { SourcedIdSet } from './sourced-id-set';
 
@@ -72,8 +72,14 @@ export class CsvRowParser<E extends RosterEntity> {
     if (!rows.nextRow()) return false;
     this.rowCount++;
     this.line = rows.line;
-    this.sourcedId = rows.error === undefined && rows.fields.length > 1 ? rows.fields[0]!.trim() || undefined : undefined;
-    this.record = rows.error === undefined ? this.parse(rows.fields, rows.line, issues) : this.malformed(rows.line, rows.error, issues);
+    const problem = rows.problem;
+    if (problem === undefined) {
+      this.sourcedId = rows.fields.length > 1 ? rows.fields[0]!.trim() || undefined : undefined;
+      this.record = this.parse(rows.fields, rows.line, issues);
+    } else {
+      this.sourcedId = problem.firstField?.trim() || undefined;
+      this.record = problem.code === 'CSV_MALFORMED_ROW' ? this.malformed(rows.line, problem.message, issues) : this.refused(problem, issues);
+    }
     return true;
   }
 
@@ -109,6 +115,17 @@ export class CsvRowParser<E extends RosterEntity> {
     return undefined;
   }
 
+  /** A row over a cap (too long, a field too long) or a run of blank lines that ended reading. */
+  private refused(problem: CsvRowProblem, issues: RosterIssue[]): undefined {
+    if (problem.losesRows) this.malformedRows++;
+    const column = problem.column;
+    const field = column === undefined ? undefined : this.header[column - 1];
+    const consequence = problem.code === 'CSV_BLANK_LINES' || problem.losesRows ? '' : '; the row is rejected';
+    const message = `${this.file} ${problem.message}${field === undefined ? '' : ` (${field})`}${consequence}`;
+    issues.push(csvIssue(problem.code, message, this.placeOf(problem.line, this.sourcedId, field, column)));
+    return undefined;
+  }
+
   private parse(fields: readonly string[], line: number, issues: RosterIssue[]): RosterRecord<E> | undefined {
     this.lastReadableLine = line;
     const width = this.header.length;
@@ -124,20 +141,24 @@ export class CsvRowParser<E extends RosterEntity> {
       if (fields[index]!.includes('\uFFFD')) {
         const field = this.header[index]!;
         const message = `${field} has bytes that are not UTF-8 (is the file saved as UTF-8?)`;
-        issues.push(csvIssue('CSV_ENCODING', message, { ...this.placeOf(line, sourcedId), field, column: index + 1 }));
+        issues.push(csvIssue('CSV_ENCODING', message, this.placeOf(line, sourcedId, field, index + 1)));
       }
     }
     this.checkChangeFields(fields, line, sourcedId, issues);
 
     const parsed = this.records.parse(fields);
     for (const issue of parsed.issues) {
+      // The parser's issues are new objects of its own: completed in place rather than copied.
       const column = issue.field === undefined ? undefined : this.columns.get(issue.field);
-      issues.push({ ...issue, file: this.file, line, ...(column === undefined ? {} : { column }) });
+      issue.file = this.file;
+      issue.line = line;
+      if (column !== undefined) issue.column = column;
+      issues.push(issue);
     }
     let record = hasErrorFrom(issues, firstIssue) ? undefined : parsed.record;
     if (sourcedId !== undefined && !this.sourcedIds.add(sourcedId)) {
       const message = `sourcedId '${sourcedId}' appears earlier in ${this.file}; this row is rejected`;
-      issues.push(rosterIssue('DUPLICATE_SOURCED_ID', message, { ...this.placeOf(line, sourcedId), field: 'sourcedId', column: 1 }));
+      issues.push(rosterIssue('DUPLICATE_SOURCED_ID', message, this.placeOf(line, sourcedId, 'sourcedId', 1)));
       record = undefined;
     }
     return record;
@@ -148,7 +169,7 @@ export class CsvRowParser<E extends RosterEntity> {
     for (const { field, column } of CHANGE_FIELDS) {
       const filled = fields[column - 1]!.trim() !== '';
       if (this.mode === 'delta' && !filled) {
-        issues.push(rosterIssue('FIELD_REQUIRED', `${field} is required in a delta file`, { ...this.placeOf(line, sourcedId), field, column }));
+        issues.push(rosterIssue('FIELD_REQUIRED', `${field} is required in a delta file`, this.placeOf(line, sourcedId, field, column)));
       } else if (this.mode === 'bulk' && filled) {
         const tally = this.filledInBulk.get(field);
         if (tally) tally.rows++;
@@ -157,10 +178,13 @@ export class CsvRowParser<E extends RosterEntity> {
     }
   }
 
-  /** Only built when the row has an issue to report. */
-  private placeOf(line: number, sourcedId: string | undefined): RowPlace {
-    const at = { entity: this.entity, file: this.file, line };
-    return sourcedId === undefined ? at : { ...at, sourcedId };
+  /** Only built when the row has an issue to report; key by key, not spread (a file of bad rows builds millions). */
+  private placeOf(line: number, sourcedId: string | undefined, field?: string, column?: number): RowPlace {
+    const at: RowPlace = { entity: this.entity, file: this.file, line };
+    if (sourcedId !== undefined) at.sourcedId = sourcedId;
+    if (field !== undefined) at.field = field;
+    if (column !== undefined) at.column = column;
+    return at;
   }
 }
 

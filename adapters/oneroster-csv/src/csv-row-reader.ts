@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import { CsvTokenizer } from './csv-tokenizer';
+import { type CsvRowLimits, CsvTokenizer } from './csv-tokenizer';
 
-export { MAX_CSV_ROW_LENGTH } from './csv-tokenizer';
+export { MAX_CSV_FIELD_LENGTH, MAX_CSV_ROW_LENGTH, type CsvRowLimits } from './csv-tokenizer';
 
 /** One row of a CSV file as read: its fields, or why it could not be read. */
 export type CsvRow =
@@ -14,8 +14,8 @@ export type CsvRow =
  * the parser cannot read becomes an error row and reading goes on. The input stream is destroyed
  * when iteration ends, early or not.
  */
-export async function* readCsvRows(input: Readable): AsyncGenerator<CsvRow> {
-  for await (const rows of tokenizeCsv(input)) {
+export async function* readCsvRows(input: Readable, limits: CsvRowLimits = {}): AsyncGenerator<CsvRow> {
+  for await (const rows of tokenizeCsv(input, limits)) {
     while (rows.nextRow()) yield currentCsvRow(rows);
   }
 }
@@ -26,12 +26,14 @@ export async function* readCsvRows(input: Readable): AsyncGenerator<CsvRow> {
  * many rows: one await per chunk instead of one per row. The input stream is destroyed when
  * iteration ends, early or not.
  */
-export async function* tokenizeCsv(input: Readable): AsyncGenerator<CsvTokenizer> {
-  const tokenizer = new CsvTokenizer();
+export async function* tokenizeCsv(input: Readable, limits: CsvRowLimits = {}): AsyncGenerator<CsvTokenizer> {
+  const tokenizer = new CsvTokenizer(limits);
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
       tokenizer.push(chunk);
       yield tokenizer;
+      // The rest would be ignored: it is not inflated or read at all.
+      if (tokenizer.readingStopped) break;
     }
     tokenizer.end();
     yield tokenizer;

@@ -1,7 +1,40 @@
 import { StringDecoder } from 'node:string_decoder';
 
-/** The longest row accepted, in bytes: a quote left open must not pull a whole file into memory. */
+/** The longest row accepted by default, in bytes: a quote left open must not pull a whole file into memory. */
 export const MAX_CSV_ROW_LENGTH = 1_000_000;
+/** The longest field accepted by default, in bytes. */
+export const MAX_CSV_FIELD_LENGTH = 100_000;
+
+/** How long a row and a field may be, in bytes (see {@link CsvTokenizer}). */
+export interface CsvRowLimits {
+  /** The longest row (its line break included); default {@link MAX_CSV_ROW_LENGTH}. */
+  maxLineBytes?: number;
+  /** The longest field; default {@link MAX_CSV_FIELD_LENGTH}. */
+  maxFieldBytes?: number;
+}
+
+/**
+ * Why a row could not be taken: `CSV_MALFORMED_ROW` (a stray or unclosed quote), `CSV_ROW_TOO_LONG`,
+ * `CSV_FIELD_TOO_LONG`, or `CSV_BLANK_LINES` (a run of blank lines longer than a row may be).
+ */
+export type CsvRowProblemCode = 'CSV_MALFORMED_ROW' | 'CSV_ROW_TOO_LONG' | 'CSV_FIELD_TOO_LONG' | 'CSV_BLANK_LINES';
+
+/** A row the tokenizer could not take, and why. */
+export interface CsvRowProblem {
+  code: CsvRowProblemCode;
+  /** 1-based line: where the row starts, or where the parser gave up on it (malformed CSV). */
+  line: number;
+  message: string;
+  /** The 1-based column of the field at fault (`CSV_FIELD_TOO_LONG`). */
+  column?: number;
+  /** The row's first field, when the row is whole and has more than one field (`CSV_FIELD_TOO_LONG`, `CSV_ROW_TOO_LONG`). */
+  firstField?: string;
+  /**
+   * True when rows may be lost around this one: malformed CSV, or reading stopped here (a row too
+   * long that may hold an open quote, a run of blank lines too long). The rest of the file is in doubt.
+   */
+  losesRows: boolean;
+}
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -41,8 +74,13 @@ const enum Scan {
  *
  * A row that is not valid CSV (a stray or unclosed quote) comes out as an error, once per line on
  * which something went wrong, and the following rows still come; the messages are those of
- * csv-parse, which this replaces. A row longer than {@link MAX_CSV_ROW_LENGTH} is an error that
- * ends reading: it is most likely a quote left open, and everything after it is in doubt.
+ * csv-parse, which this replaces. Rows and fields are bounded ({@link CsvRowLimits}): a row longer
+ * than `maxLineBytes` is an error, and so is a row with a field longer than `maxFieldBytes`; reading
+ * goes on after it, unless the row is still unfinished at the cap and holds a quote (most likely a
+ * quote left open: everything after it is in doubt, and reading ends). A row without quotes that
+ * goes past the cap is skipped to its line break without being kept in memory. A run of blank
+ * lines longer than `maxLineBytes` ends reading too: a file of nothing but line breaks is not worth
+ * reading to its end.
  *
  * Push bytes as they arrive, then take the rows that are complete:
  *
@@ -67,6 +105,8 @@ export class CsvTokenizer {
   line = 0;
   /** Why that row is not valid CSV; undefined for a good row. */
   error: string | undefined;
+  /** That row's problem with its code; undefined for a good row. */
+  problem: CsvRowProblem | undefined;
   /** Whether that row is all ASCII: then no field can hold a replacement character (U+FFFD). */
   ascii = true;
 
@@ -96,10 +136,27 @@ export class CsvTokenizer {
   private utf16: StringDecoder | undefined;
   /** The byte that ends rows, LF or CR: the first line break outside quotes decides. */
   private recordDelimiter: number | undefined;
-  /** Errors of the row being scanned, and those waiting to be handed out, as line and message. */
+  /** Errors of the row being scanned, as line and message (malformed CSV), and the problems waiting to be handed out. */
   private readonly rowErrors: { line: number; message: string }[] = [];
-  private readonly pendingErrors: { line: number; message: string }[] = [];
+  private readonly pendingErrors: CsvRowProblem[] = [];
   private lastErrorLine = 0;
+  private readonly maxLineBytes: number;
+  private readonly maxFieldBytes: number;
+  /** A row too long, without quotes, being skipped to its line break: its line and the bytes dropped so far. */
+  private skipping: { line: number; bytes: number; firstField?: string } | undefined;
+  /** Bytes of blank lines since the last row, and the line where they began. */
+  private blankBytes = 0;
+  private blankLine = 0;
+
+  constructor(limits: CsvRowLimits = {}) {
+    this.maxLineBytes = limits.maxLineBytes ?? MAX_CSV_ROW_LENGTH;
+    this.maxFieldBytes = limits.maxFieldBytes ?? MAX_CSV_FIELD_LENGTH;
+  }
+
+  /** True once reading has ended early (a row too long with a quote, a run of blank lines too long): more bytes are ignored, so need not be read. */
+  get readingStopped(): boolean {
+    return this.stopped;
+  }
 
   /** Adds the next bytes of the file. */
   push(chunk: Buffer): void {
@@ -125,12 +182,19 @@ export class CsvTokenizer {
         this.fields.length = 0;
         this.line = pending.line;
         this.error = pending.message;
+        this.problem = pending;
         return true;
       }
       if (this.stopped || !this.bomChecked) return false;
+      if (this.skipping) {
+        // The skipped row's problem comes before the rows after it.
+        if (!this.skipLongRow()) return false;
+        continue;
+      }
       const scan = this.scanRow();
       if (scan === Scan.Row) {
         this.error = undefined;
+        this.problem = undefined;
         return true;
       }
       if (scan !== Scan.Malformed) return false;
@@ -187,7 +251,7 @@ export class CsvTokenizer {
       // One field per turn, starting at i.
       const fieldStart = i;
       if (i >= length) {
-        if (!ended) return this.needMore(rowStart, line);
+        if (!ended) return this.needMore(rowStart, rowLine, line);
         if (this.spanCount === 0) return Scan.End;
         this.addSpan(i, i, 0);
         return this.endRow(length, line, rowStart, rowLine);
@@ -200,7 +264,7 @@ export class CsvTokenizer {
         i++;
         for (;;) {
           if (i >= length) {
-            if (!ended) return this.needMore(rowStart, line);
+            if (!ended) return this.needMore(rowStart, rowLine, line);
             // A line break at the very end does not start a new line of text.
             const last = buffer[length - 1];
             const lastLine = last === LF || last === CR ? line - 1 : line;
@@ -213,7 +277,7 @@ export class CsvTokenizer {
           if (byte > QUOTE) {
             i++;
           } else if (byte === QUOTE) {
-            if (i + 1 >= length && !ended) return this.needMore(rowStart, line);
+            if (i + 1 >= length && !ended) return this.needMore(rowStart, rowLine, line);
             const next = i + 1 < length ? buffer[i + 1]! : -1;
             if (next === QUOTE) {
               flags |= DOUBLED_QUOTES;
@@ -222,7 +286,7 @@ export class CsvTokenizer {
             }
             let closes = next === -1 || next === COMMA;
             if (next === LF || next === CR) {
-              if (this.lineBreakAt(i + 1) < 0) return this.needMore(rowStart, line);
+              if (this.lineBreakAt(i + 1) < 0) return this.needMore(rowStart, rowLine, line);
               closes = this.endsRow(i + 1);
             }
             if (closes) {
@@ -244,7 +308,7 @@ export class CsvTokenizer {
             line++;
             i++;
           } else if (byte === CR) {
-            if (i + 1 >= length && !ended) return this.needMore(rowStart, line);
+            if (i + 1 >= length && !ended) return this.needMore(rowStart, rowLine, line);
             if (buffer[i + 1] === LF) flags |= CRLF_INSIDE;
             else line++;
             i++;
@@ -266,7 +330,7 @@ export class CsvTokenizer {
             break;
           } else if (byte === LF || byte === CR) {
             const breakLength = this.lineBreakAt(i);
-            if (breakLength < 0) return this.needMore(rowStart, line);
+            if (breakLength < 0) return this.needMore(rowStart, rowLine, line);
             if (this.endsRow(i)) break;
             // A line break that is not this file's row end is field content, on a new line.
             if (breakLength === 2) flags |= CRLF_INSIDE;
@@ -281,14 +345,19 @@ export class CsvTokenizer {
             i++;
           }
         }
-        if (i >= length && !ended) return this.needMore(rowStart, line);
+        if (i >= length && !ended) return this.needMore(rowStart, rowLine, line);
         if (i === fieldStart && this.spanCount === 0 && i < length && buffer[i] !== COMMA) {
-          // A blank line: skipped, and the row starts on the next one.
+          // A blank line: skipped, and the row starts on the next one (kept as the place to scan
+          // from, so a long run of them is not carried over and scanned again with each chunk).
           this.recordDelimiter ??= this.delimiterAt(i);
-          i += this.lineBreakAt(i);
+          const breakLength = this.lineBreakAt(i);
+          if (this.blankBytes === 0) this.blankLine = line;
+          this.blankBytes += breakLength;
+          i += breakLength;
           line++;
-          rowStart = i;
-          rowLine = line;
+          rowStart = this.start = i;
+          rowLine = this.startLine = line;
+          if (this.blankBytes > this.maxLineBytes) return this.tooManyBlankLines();
           continue;
         }
         this.addSpan(fieldStart, i, bytes > 0x7f ? flags | NOT_ASCII : flags);
@@ -315,14 +384,17 @@ export class CsvTokenizer {
     for (;;) {
       const start = this.start;
       const lf = text.indexOf('\n', start);
-      if (lf < 0 || lf - start > MAX_CSV_ROW_LENGTH) return undefined;
+      if (lf < 0 || lf - start > this.maxLineBytes) return undefined;
       if (this.nextCr < start) this.nextCr = indexOrEnd(text, '\r', start);
       const end = this.nextCr === lf - 1 ? lf - 1 : lf;
       if (this.nextCr < end) return undefined;
       if (end === start) {
         // A blank line: skipped.
+        if (this.blankBytes === 0) this.blankLine = this.startLine;
+        this.blankBytes += lf + 1 - start;
         this.start = lf + 1;
         this.startLine++;
+        if (this.blankBytes > this.maxLineBytes) return this.tooManyBlankLines();
         continue;
       }
       this.spanCount = 0;
@@ -386,34 +458,133 @@ export class CsvTokenizer {
   private endRow(next: number, nextLine: number, rowStart: number, rowLine: number): Scan {
     this.start = next;
     this.startLine = nextLine;
-    if (next - rowStart > MAX_CSV_ROW_LENGTH) return this.tooLong(nextLine - 1);
+    this.blankBytes = 0;
+    const length = next - rowStart;
+    if (length > this.maxLineBytes) {
+      // With a quote in it, too long a row ends reading, as it does when it is still open at the cap
+      // (whether it is whole at the cap depends on how the bytes came in chunks).
+      const quote = this.text.indexOf('"', rowStart);
+      if (this.rowErrors.length > 0 || (quote >= 0 && quote < next)) return this.tooLong(rowLine, nextLine - 1);
+      // Whole, without quotes: rejected alone, and reading goes on.
+      const message = `line ${rowLine} is ${length} bytes long, over the cap of ${this.maxLineBytes} bytes a row (maxLineBytes)`;
+      return this.reject({ code: 'CSV_ROW_TOO_LONG', line: rowLine, message, ...this.firstFieldFrom(rowStart), losesRows: false });
+    }
     if (this.rowErrors.length === 0) {
+      // Only a row longer than a field may be can hold a field too long.
+      if (length > this.maxFieldBytes) {
+        const spans = this.spans;
+        for (let at = 0; at < this.spanCount; at += 3) {
+          const bytes = spans[at + 1]! - spans[at]!;
+          if (bytes <= this.maxFieldBytes) continue;
+          const column = at / 3 + 1;
+          const message = `line ${rowLine}: field ${column} is ${bytes} bytes long, over the cap of ${this.maxFieldBytes} bytes a field (maxFieldBytes)`;
+          return this.reject({ code: 'CSV_FIELD_TOO_LONG', line: rowLine, message, column, ...(column === 1 ? {} : this.firstFieldOfRow()), losesRows: false });
+        }
+      }
       this.line = rowLine;
       this.decodeFields();
       return Scan.Row;
     }
     for (const error of this.rowErrors) {
       // One error per line is enough: a stray quote can fail again on every quote after it.
-      if (error.line !== this.lastErrorLine) this.pendingErrors.push(error);
+      if (error.line !== this.lastErrorLine) this.pendingErrors.push({ code: 'CSV_MALFORMED_ROW', ...error, losesRows: true });
       this.lastErrorLine = error.line;
     }
     this.rowErrors.length = 0;
     return Scan.Malformed;
   }
 
-  /** Keeps the unfinished row for the next push, unless it is already too long. */
-  private needMore(rowStart: number, line: number): Scan {
-    if (this.buffer.length - rowStart > MAX_CSV_ROW_LENGTH) return this.tooLong(line);
+  /** Queues a whole row's problem; the row is not handed out. */
+  private reject(problem: CsvRowProblem): Scan {
+    this.rowErrors.length = 0;
+    this.pendingErrors.push(problem);
+    this.lastErrorLine = problem.line;
+    return Scan.Malformed;
+  }
+
+  /** The first field of the row just scanned, when it has others and is not too long itself. */
+  private firstFieldOfRow(): { firstField?: string } {
+    const spans = this.spans;
+    if (this.spanCount < 6 || spans[1]! - spans[0]! > this.maxFieldBytes) return {};
+    let field = this.buffer.toString('utf8', spans[0], spans[1]);
+    if (spans[2]! & DOUBLED_QUOTES) field = field.replaceAll('""', '"');
+    return { firstField: field };
+  }
+
+  /** The first field of a row without quotes from `rowStart`, when a comma ends it within the bytes at hand and the field cap. */
+  private firstFieldFrom(rowStart: number): { firstField?: string } {
+    const comma = this.text.indexOf(',', rowStart);
+    if (comma < 0 || comma - rowStart > this.maxFieldBytes) return {};
+    return { firstField: this.buffer.toString('utf8', rowStart, comma) };
+  }
+
+  /**
+   * Keeps the unfinished row for the next push, unless it is already too long: then a row without
+   * a quote so far is skipped to its line break (it cannot hold one); one with a quote ends reading.
+   */
+  private needMore(rowStart: number, rowLine: number, line: number): Scan {
+    if (this.buffer.length - rowStart <= this.maxLineBytes) return Scan.NeedMore;
+    const quoted = this.text.indexOf('"', rowStart) >= 0;
+    if (quoted || this.recordDelimiter === undefined || rowLine !== line) return this.tooLong(rowLine, line);
+    // The row goes on past the bytes at hand: all of them are dropped, and so is the rest of it.
+    this.skipping = { line: rowLine, bytes: this.buffer.length - rowStart, ...this.firstFieldFrom(rowStart) };
+    this.buffer = EMPTY;
+    this.text = '';
+    this.start = 0;
     return Scan.NeedMore;
   }
 
-  private tooLong(line: number): Scan {
-    if (line !== this.lastErrorLine) {
-      const message = `Max Record Size: record exceed the maximum number of tolerated bytes of ${MAX_CSV_ROW_LENGTH} at line ${line}`;
-      this.pendingErrors.push({ line, message });
+  /**
+   * Drops the bytes of a row too long up to its line break. True when the line break (or the end of
+   * the input) was reached: the row's problem is queued and the next row starts after it.
+   */
+  private skipLongRow(): boolean {
+    const skipping = this.skipping!;
+    const end = this.text.indexOf(this.recordDelimiter === CR ? '\r' : '\n', this.start);
+    if (end < 0 && !this.ended) {
+      // Nothing of the row is kept: only the count of its bytes.
+      skipping.bytes += this.buffer.length - this.start;
+      this.buffer = EMPTY;
+      this.text = '';
+      this.start = 0;
+      return false;
     }
+    const stop = end < 0 ? this.buffer.length : end + 1;
+    skipping.bytes += stop - this.start;
+    this.skipping = undefined;
+    this.start = stop;
+    this.startLine = skipping.line + 1;
+    this.blankBytes = 0;
+    this.nextQuote = this.nextCr = this.nextNonAscii = -1;
+    const message = `line ${skipping.line} is ${skipping.bytes} bytes long, over the cap of ${this.maxLineBytes} bytes a row (maxLineBytes)`;
+    const firstField = skipping.firstField === undefined ? {} : { firstField: skipping.firstField };
+    this.pendingErrors.push({ code: 'CSV_ROW_TOO_LONG', line: skipping.line, message, ...firstField, losesRows: false });
+    this.lastErrorLine = skipping.line;
+    return true;
+  }
+
+  /** Ends reading at a row too long that may hold an open quote (from `rowLine`, seen up to `line`): what follows is in doubt. */
+  private tooLong(rowLine: number, line: number): Scan {
+    if (line !== this.lastErrorLine) {
+      const reach = line === rowLine ? '' : ` (to line ${line} at least)`;
+      const message =
+        `line ${rowLine}: a row runs past the cap of ${this.maxLineBytes} bytes a row (maxLineBytes)${reach} and holds a quote, ` +
+        'most likely one left open; the rest of the file is not read';
+      this.pendingErrors.push({ code: 'CSV_ROW_TOO_LONG', line: rowLine, message, losesRows: true });
+    }
+    return this.stop();
+  }
+
+  private tooManyBlankLines(): Scan {
+    const message = `from line ${this.blankLine} on, more than ${this.maxLineBytes} bytes of blank lines (the cap of a row, maxLineBytes); the rest of the file is not read`;
+    this.pendingErrors.push({ code: 'CSV_BLANK_LINES', line: this.blankLine, message, losesRows: true });
+    return this.stop();
+  }
+
+  private stop(): Scan {
     this.stopped = true;
     this.buffer = EMPTY;
+    this.text = '';
     this.start = 0;
     return Scan.Malformed;
   }

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import * as yauzl from 'yauzl';
 import type { CsvPackageSource } from './csv-package-source';
+import { checkDeclaredSizes, countFileBytes, type CsvPackageLimits } from './package-limits';
 
 function openZip(file: string): Promise<yauzl.ZipFile> {
   return new Promise((resolve, reject) => {
@@ -36,11 +37,16 @@ function packageFolder(names: Iterable<string>): string {
  * Opens a zip holding a OneRoster CSV package as a {@link CsvPackageSource}. Only the zip's
  * directory is read up front; each file is inflated as a stream when opened. A zip made by
  * compressing a folder (files under `folder/`) is read from that folder.
+ *
+ * The sizes the directory declares are checked against the caps before anything is inflated, and
+ * each file's bytes are counted as they are inflated: yauzl fails an entry that inflates to more
+ * than it declares, and the count fails one past the file cap whatever it declares.
  */
-export async function openZipPackageSource(file: string): Promise<CsvPackageSource> {
+export async function openZipPackageSource(file: string, limits: CsvPackageLimits = {}): Promise<CsvPackageSource> {
   const zip = await openZip(file);
   try {
     const entries = await listEntries(zip);
+    checkDeclaredSizes(file, new Map([...entries].map(([name, entry]) => [name, entry.uncompressedSize])), limits);
     const folder = packageFolder(entries.keys());
     const atRoot = new Map<string, yauzl.Entry>();
     for (const [name, entry] of entries) {
@@ -60,7 +66,7 @@ export async function openZipPackageSource(file: string): Promise<CsvPackageSour
           }
           zip.openReadStream(entry, (error, stream) => {
             if (error) reject(error);
-            else resolve(stream);
+            else resolve(countFileBytes(stream, file, name, limits));
           });
         }),
       close: async (): Promise<void> => zip.close(),

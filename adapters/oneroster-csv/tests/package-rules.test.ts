@@ -190,6 +190,9 @@ t.test('a fingerprint changes with any byte or with the settings, and a file gon
   t.equal(await fingerprint(dir), first, 'the same bytes, the same fingerprint');
   t.not(await fingerprint(writePackage(t, { ...files, 'orgs.csv': `${header('orgs')}\no1,,,B,school,,\n` })), first, 'one byte changed');
   t.not(await fingerprint(dir, { checkReferences: false }), first, 'a setting that shapes the records changed');
+  t.not(await fingerprint(dir, { limits: { maxLineBytes: 500 } }), first, 'a cap on rows shapes the records');
+  t.not(await fingerprint(dir, { limits: { maxFieldBytes: 50 } }), first, 'so does a cap on fields');
+  t.equal(await fingerprint(dir, { limits: { maxLineBytes: 1_000_000, maxFieldBytes: 100_000, maxFileBytes: 1000 } }), first, 'the default caps given, and a size cap, change nothing');
 
   const pkg = await openCsvPackage(dir);
   t.teardown(() => pkg.dispose());

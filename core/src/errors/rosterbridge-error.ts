@@ -42,6 +42,7 @@ export const ErrorCodes = {
   SOURCE_INCOMPLETE: { status: 502, title: 'A source read ended before the end of its data; nothing may be deleted on it' },
   SOURCE_MODE_MISMATCH: { status: 422, title: 'The source cannot serve this sync mode (e.g. a full sync over a delta package)' },
   CSV_PACKAGE_UNREADABLE: { status: 422, title: 'OneRoster CSV package cannot be read' },
+  CSV_PACKAGE_TOO_LARGE: { status: 422, title: 'A OneRoster CSV package, or a file in it, holds more bytes than its cap' },
   CSV_MANIFEST_MISSING: { status: 422, title: 'OneRoster CSV package has no manifest.csv' },
   CSV_MANIFEST_INVALID: { status: 422, title: 'OneRoster CSV manifest is invalid' },
   CSV_UNSUPPORTED_VERSION: { status: 422, title: 'OneRoster CSV package is not OneRoster 1.1' },

@@ -25,6 +25,7 @@ export const RosterIssueCodes = {
   REFERENCE_UNRESOLVED: { severity: 'warning', title: 'A reference names a record the source did not send' },
   TOBEDELETED_UNKNOWN: { severity: 'warning', title: 'A record marked tobedeleted was never synced: nothing to delete; skipped' },
   DELETIONS_HELD: { severity: 'warning', title: 'Rows whose sourcedId cannot be read were rejected: nothing of the entity is deleted for its absence' },
+  ISSUES_NOT_STORED: { severity: 'warning', title: 'More issues of one code than a run stores: the rest were counted, not stored' },
 } as const satisfies Record<string, { severity: RosterIssueSeverity; title: string }>;
 
 /** A record-level issue code from {@link RosterIssueCodes}. */
@@ -58,6 +59,18 @@ export interface RosterIssue {
   line?: number;
   /** The 1-based column of the field (CSV). */
   column?: number;
+}
+
+/**
+ * Issues counted but not listed one by one: how many of one code and severity. A reader that finds
+ * millions of issues of one code lists the first few and counts the rest (see
+ * {@link RosterReadOptions.maxIssuesPerCode}); a run stores the first few of each code and counts
+ * the rest too.
+ */
+export interface RosterIssueTally {
+  code: string;
+  severity: RosterIssueSeverity;
+  count: number;
 }
 
 /** A catalogue of issue codes with the severity each always has (core's, or an adapter's own). */

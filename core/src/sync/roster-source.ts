@@ -1,7 +1,8 @@
 import type { Disposable } from '../base/lifecycle';
 import type { TenantContext } from '../plugin/plugin-context';
 import type { RosterEntity } from '../roster/roster-entity';
-import type { RosterIssue } from '../roster/roster-issue';
+import { serviceId } from '../instantiation/service-id';
+import type { RosterIssue, RosterIssueTally } from '../roster/roster-issue';
 import type { RosterRecord } from '../roster/roster-record';
 
 /** What a source can do for a tenant. */
@@ -34,6 +35,13 @@ export interface RosterReadOptions {
   /** Records per batch (a hint; batches may be smaller). */
   batchSize: number;
   signal: AbortSignal;
+  /**
+   * The engine stores at most this many issues of each code per run and counts the rest. A source
+   * may stop building the issues of a code once it has listed this many in one read, and count the
+   * rest in {@link RosterBatch.unlistedIssues} instead: a file of millions of bad rows is then read
+   * at the speed of good ones. A source that lists every issue is right too, only slower.
+   */
+  maxIssuesPerCode?: number;
 }
 
 /**
@@ -55,6 +63,12 @@ export interface RosterBatch<E extends RosterEntity = RosterEntity> {
   entity: E;
   records: RosterRecord<E>[];
   issues: RosterIssue[];
+  /**
+   * Issues found since the previous batch but not listed in `issues` (see
+   * {@link RosterReadOptions.maxIssuesPerCode}): how many of each code and severity. They count in
+   * the run's issues like listed ones; an error among them rejected its row all the same.
+   */
+  unlistedIssues?: readonly RosterIssueTally[];
   rowsRead: number;
   /**
    * The sourcedIds of the rows this batch rejected, for each rejected row whose sourcedId could be
@@ -98,6 +112,25 @@ export interface RosterSourceSession extends Disposable {
 export interface RosterSource {
   open(tenant: TenantContext): Promise<RosterSourceSession>;
 }
+
+/**
+ * Caps on what a source may read, in bytes, set by the host (config `sources.*`) so that a small
+ * hostile package cannot make a read inflate without end or a row fill memory. A source plugin
+ * finds them in its scope (`tenant.scope.tryGet(ISourceLimits)`); undefined: its own defaults.
+ */
+export interface SourceLimits {
+  /** The most a package's files may add up to, inflated. */
+  maxPackageBytes: number;
+  /** The most one file of a package may hold, inflated. */
+  maxFileBytes: number;
+  /** The longest row (line) of a file. */
+  maxLineBytes: number;
+  /** The longest field of a row. */
+  maxFieldBytes: number;
+}
+
+/** The host's {@link SourceLimits}, in the root scope. */
+export const ISourceLimits = serviceId<SourceLimits>('core.sourceLimits');
 
 /** Registers a source implementation under its contribution id; dispose to unregister. */
 export type RegisterSource = (contributionId: string, source: RosterSource) => Disposable;

@@ -3,7 +3,7 @@ import { type Kysely, sql } from 'kysely';
 import { type Censor, nullCensor } from '../base/secret-censor';
 import { RosterbridgeError } from '../errors/rosterbridge-error';
 import type { RosterEntity } from '../roster/roster-entity';
-import type { RosterIssue } from '../roster/roster-issue';
+import type { RosterIssue, RosterIssueTally } from '../roster/roster-issue';
 import { relaxedTransaction } from './roster-target';
 import { type RunCounts, type RunHold, type RunPhase, type RunStatus, type SyncRun, emptyRunCounts } from './sync-run';
 
@@ -29,9 +29,15 @@ export interface TargetProgress {
 
 /** What {@link RunStore.saveTargetProgress} records: the progress, and the issues of what was just applied. */
 export interface TargetProgressUpdate extends Omit<TargetProgress, 'finished'> {
+  /** The issues to store. */
   issues: readonly RosterIssue[];
+  /** Issues counted but not stored (past the run's cap per code), per code and severity. */
+  unstoredIssues?: readonly RosterIssueTally[];
   finished?: boolean;
 }
+
+/** The code of the summary issues that say how many issues of a code a run counted but did not store. */
+export const ISSUES_NOT_STORED = 'ISSUES_NOT_STORED';
 
 /** What a new run is. */
 export type NewRun = Pick<SyncRun, 'tenantId' | 'sourceId' | 'mode' | 'dryRun' | 'trigger' | 'targets' | 'jobId' | 'attempt'>;
@@ -243,11 +249,73 @@ export class RunStore {
     await relaxedTransaction(this.db, (trx) => trx.updateTable('run').set({ counts: JSON.stringify(this.censor.scrubDeep(counts)) }).where('id', '=', id).execute());
   }
 
-  /** How many issues of each severity a run has stored: what its `counts.issues` says. */
+  /**
+   * A run's issues as its `counts.issues` says them: every issue of each severity, stored or only
+   * counted (past the cap per code), and, when some were not stored, how many per severity and
+   * per code. The stored issues of a severity plus `notStored` of it are the total.
+   */
   async issueCounts(runId: string): Promise<RunCounts['issues']> {
     const rows = await this.db.selectFrom('run_issue').select(['severity', (eb) => eb.fn.countAll<string>().as('n')]).where('run_id', '=', runId).groupBy('severity').execute();
     const n = (severity: string) => Number(rows.find((r) => r.severity === severity)?.n ?? 0);
-    return { errors: n('error'), warnings: n('warning') };
+    const counts: RunCounts['issues'] = { errors: n('error'), warnings: n('warning') };
+    const unstored = await this.db
+      .selectFrom('run_issue_unstored')
+      .select(['code', 'severity', (eb) => eb.fn.sum<string>('count').as('n')])
+      .where('run_id', '=', runId)
+      .groupBy(['code', 'severity'])
+      .orderBy('code')
+      .execute();
+    if (unstored.length === 0) return counts;
+    counts.notStored = { errors: 0, warnings: 0, byCode: {} };
+    for (const row of unstored) {
+      const severity = row.severity === 'error' ? 'errors' : 'warnings';
+      const count = Number(row.n);
+      counts[severity] += count;
+      counts.notStored[severity] += count;
+      counts.notStored.byCode[row.code] = (counts.notStored.byCode[row.code] ?? 0) + count;
+    }
+    return counts;
+  }
+
+  /** How many issues of each code each producer (the source: no target) of a run has stored, the summaries aside. */
+  async storedIssueCodes(runId: string): Promise<{ targetId?: string; code: string; count: number }[]> {
+    const rows = await this.db
+      .selectFrom('run_issue')
+      .select(['target_id', 'code', (eb) => eb.fn.countAll<string>().as('n')])
+      .where('run_id', '=', runId)
+      .where('code', '!=', ISSUES_NOT_STORED)
+      .groupBy(['target_id', 'code'])
+      .execute();
+    return rows.map((r) => ({ ...(r.target_id === null ? {} : { targetId: r.target_id as string }), code: r.code as string, count: Number(r.n) }));
+  }
+
+  /**
+   * Writes the run's summary of what it did not store: one {@link ISSUES_NOT_STORED} warning per
+   * producer and code with issues counted but not stored, replacing those written before (so it can
+   * be written again at each end of a phase, and after a crash, without doubling).
+   */
+  async summarizeUnstoredIssues(runId: string, perCode: number): Promise<void> {
+    const tallies = await this.db
+      .selectFrom('run_issue_unstored')
+      .select(['target_id', 'code', 'severity', 'count'])
+      .where('run_id', '=', runId)
+      .orderBy('target_id')
+      .orderBy('code')
+      .orderBy('severity')
+      .execute();
+    const existing = await this.db.selectFrom('run_issue').select('seq').where('run_id', '=', runId).where('code', '=', ISSUES_NOT_STORED).execute();
+    if (tallies.length === 0 && existing.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('run_issue').where('run_id', '=', runId).where('code', '=', ISSUES_NOT_STORED).execute();
+      for (const { target_id: target, code, severity, count } of tallies) {
+        const from = target === '' ? 'the source' : `target ${target}`;
+        const n = Number(count);
+        const message =
+          `${n} more ${code} ${severity}${n === 1 ? '' : 's'} from ${from} were counted but not stored: ` +
+          `a run stores the first ${perCode} issues of each code (sync.maxIssuesPerCode); the run's counts include them all`;
+        await insertIssues(trx, runId, [{ code: ISSUES_NOT_STORED, severity: 'warning', message }], target === '' ? undefined : target);
+      }
+    });
   }
 
   /**
@@ -270,6 +338,7 @@ export class RunStore {
       .onConflict((oc) => oc.columns(['run_id', 'target_id']).doUpdateSet(values))
       .execute();
     await insertIssues(trx, runId, this.censor.scrubDeep(progress.issues), targetId);
+    await insertUnstored(trx, runId, targetId, progress.unstoredIssues ?? []);
   }
 
   /**
@@ -303,17 +372,29 @@ export class RunStore {
    */
   async clearTargetProgress(runId: string, targetId: string): Promise<void> {
     await this.db.deleteFrom('run_issue').where('run_id', '=', runId).where('target_id', '=', targetId).execute();
+    await this.db.deleteFrom('run_issue_unstored').where('run_id', '=', runId).where('target_id', '=', targetId).execute();
     await this.db.deleteFrom('run_target_progress').where('run_id', '=', runId).where('target_id', '=', targetId).execute();
   }
 
   /** Forgets a run's issues (a run that stages again reports what it finds anew). */
   async clearIssues(runId: string): Promise<void> {
     await this.db.deleteFrom('run_issue').where('run_id', '=', runId).execute();
+    await this.db.deleteFrom('run_issue_unstored').where('run_id', '=', runId).execute();
   }
 
-  /** Appends record-level issues of a run (the source's, or a target's with its id). */
-  async addIssues(runId: string, issues: readonly RosterIssue[], targetId?: string): Promise<void> {
-    await insertIssues(this.db, runId, this.censor.scrubDeep(issues), targetId);
+  /**
+   * Appends record-level issues of a run (the source's, or a target's with its id), and adds to
+   * the tally of those counted but not stored, in one transaction.
+   */
+  async addIssues(runId: string, issues: readonly RosterIssue[], targetId?: string, unstored: readonly RosterIssueTally[] = []): Promise<void> {
+    if (unstored.length === 0) {
+      await insertIssues(this.db, runId, this.censor.scrubDeep(issues), targetId);
+      return;
+    }
+    await this.db.transaction().execute(async (trx) => {
+      await insertIssues(trx, runId, this.censor.scrubDeep(issues), targetId);
+      await insertUnstored(trx, runId, targetId, unstored);
+    });
   }
 
   /** A page of a run's issues, in the order found, optionally of one severity or target. */
@@ -343,6 +424,7 @@ export class RunStore {
     const cutoff = new Date(Date.now() - olderThanDays * 86_400_000);
     const old = this.db.selectFrom('run').select('id').where('ended_at', '<', cutoff).where('status', 'not in', ['queued', 'running', 'held']);
     await this.db.deleteFrom('run_issue').where('run_id', 'in', old).execute();
+    await this.db.deleteFrom('run_issue_unstored').where('run_id', 'in', old).execute();
     await this.db.deleteFrom('run_target_progress').where('run_id', 'in', old).execute();
     const result = await this.db.deleteFrom('run').where('id', 'in', old).executeTakeFirst();
     return Number(result.numDeletedRows);
@@ -371,6 +453,16 @@ async function insertIssues(db: Kysely<any>, runId: string, issues: readonly Ros
       )
       .execute();
   }
+}
+
+/** Adds counts of issues not stored to a run's tally, per producer ('' for the source), code and severity. */
+async function insertUnstored(db: Kysely<any>, runId: string, targetId: string | undefined, tallies: readonly RosterIssueTally[]): Promise<void> {
+  if (tallies.length === 0) return;
+  await db
+    .insertInto('run_issue_unstored')
+    .values(tallies.map((t) => ({ run_id: runId, target_id: targetId ?? '', code: t.code, severity: t.severity, count: t.count })))
+    .onConflict((oc) => oc.columns(['run_id', 'target_id', 'code', 'severity']).doUpdateSet({ count: sql`${sql.ref('run_issue_unstored.count')} + excluded.count` }))
+    .execute();
 }
 
 /** The columns every new run row has, whatever its status. */

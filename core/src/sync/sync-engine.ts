@@ -8,6 +8,7 @@ import { type RosterIssue, rosterIssue } from '../roster/roster-issue';
 import type { DeletionScope, Ledger, PreparedBatch, StagedChange, StagingWriter } from './ledger';
 import type { RosterBatch, RosterSourceSession } from './roster-source';
 import type { ApplyContext, RosterChangeEvent, RosterTargetSession, TargetApplyResult, TargetLoader } from './roster-target';
+import { RunIssueLog, countAdmission } from './run-issue-log';
 import type { RunStore, TargetProgress } from './run-store';
 import { type RunCounts, type RunHold, type RunStatus, type SyncRun, type SyncRunEvent, emptyTargetCounts } from './sync-run';
 
@@ -33,6 +34,8 @@ export interface SyncEngineHost {
   /** Deadline of one target `apply` call. */
   readonly applyTimeoutMs: number;
   readonly batchSize: number;
+  /** How many issues of each code a run stores, from the source and from each target; the rest are counted ({@link RunIssueLog}). */
+  readonly maxIssuesPerCode: number;
   readonly logger: Logger;
 }
 
@@ -149,6 +152,7 @@ export class SyncEngine {
     // A crash mid-staging leaves a partial log and part of the issues: start over.
     await this.ledger.discard(run.id);
     await this.runs.clearIssues(run.id);
+    let issues = RunIssueLog.fresh(this.runs, run.id, this.host.maxIssuesPerCode);
     let counts = { ...run.counts, source: {}, issues: { errors: 0, warnings: 0 } } as RunCounts;
     await this.runs.update(run.id, { status: 'running', phase: 'staging', started: run.startedAt === undefined, counts });
     let session: RosterSourceSession | undefined = await this.host.openSource(run.tenantId);
@@ -161,7 +165,7 @@ export class SyncEngine {
       // is the same after the read; otherwise the read is done again, staging.
       const before = run.mode === 'full' && session.fingerprint ? await session.fingerprint(signal) : undefined;
       const unchanged = before !== undefined && before === (await this.ledger.sourceFingerprint(run.tenantId));
-      counts = await this.readSource(run, session, counts, unchanged, signal);
+      counts = await this.readSource(run, session, counts, unchanged, issues, signal);
       const after = before === undefined ? undefined : await session.fingerprint!(signal);
       if (unchanged && after !== before) {
         log.info('the source changed while it was read: reading it again, staging every change');
@@ -172,17 +176,21 @@ export class SyncEngine {
         session = await this.host.openSource(run.tenantId);
         await this.ledger.discard(run.id);
         await this.runs.clearIssues(run.id);
-        counts = await this.readSource(run, session, { ...counts, source: {}, issues: { errors: 0, warnings: 0 } }, false, signal);
+        issues = RunIssueLog.fresh(this.runs, run.id, this.host.maxIssuesPerCode);
+        counts = await this.readSource(run, session, { ...counts, source: {}, issues: { errors: 0, warnings: 0 } }, false, issues, signal);
       } else {
         fingerprint = after === before ? after : undefined;
       }
     } catch (err) {
       // What was read before the failure stays on record with the run ({@link end} counts its issues).
+      await issues.flushSource().catch(() => undefined);
       await this.runs.update(run.id, { counts }).catch(() => undefined);
       throw err;
     } finally {
       await session?.dispose();
     }
+    await issues.flushSource();
+    await this.runs.summarizeUnstoredIssues(run.id, this.host.maxIssuesPerCode);
     counts.issues = await this.runs.issueCounts(run.id);
     await this.runs.update(run.id, { phase: 'staged', counts, sourceFingerprint: fingerprint ?? null });
     log.info({ counts: counts.source }, 'run staged');
@@ -193,7 +201,7 @@ export class SyncEngine {
    * Reads every entity of the source, staging what changed (or, with `unchanged`, only counting:
    * the source is known to be the snapshot's), then the deletions in reverse referential order.
    */
-  private async readSource(run: SyncRun, session: RosterSourceSession, counts: RunCounts, unchanged: boolean, signal: AbortSignal): Promise<RunCounts> {
+  private async readSource(run: SyncRun, session: RosterSourceSession, counts: RunCounts, unchanged: boolean, issues: RunIssueLog, signal: AbortSignal): Promise<RunCounts> {
     // A delta pull by time asks for changes since the last committed run began (a package-based
     // delta carries its own changes and ignores it).
     const since = run.mode === 'delta' ? await this.runs.lastCommittedStart(run.tenantId, run.sourceId, run.id) : undefined;
@@ -203,7 +211,7 @@ export class SyncEngine {
     // The run's versions stream into the ledger as the source is read (one COPY on a server).
     const writer = unchanged ? undefined : this.ledger.beginStaging(run.tenantId, run.id);
     try {
-      await this.readEntities(run, session, counts, entities, { since, scopes, writer }, signal);
+      await this.readEntities(run, session, counts, entities, { since, scopes, writer, issues }, signal);
       await writer?.close();
     } catch (err) {
       await writer?.abort(errorMessage(err));
@@ -217,7 +225,7 @@ export class SyncEngine {
         if (!scope.complete || scope.unidentified === 0) continue;
         const tally = counts.source[entity]!;
         tally.heldBack = Math.max(0, (sizes[entity] ?? 0) - scope.knownSeen);
-        await this.recordIssues(run.id, counts, [deletionsHeld(entity, scope.unidentified, tally.heldBack)]);
+        await issues.addSourceIssues(counts.issues, [deletionsHeld(entity, scope.unidentified, tally.heldBack)]);
       }
       return counts;
     }
@@ -229,7 +237,7 @@ export class SyncEngine {
       tally.deleted = await this.ledger.stageDeletions(run.tenantId, run.id, entity, scope);
       if (scope.complete && scope.unidentified > 0 && !scope.snapshotEmpty) {
         tally.heldBack = await this.ledger.countUnseen(run.tenantId, run.id, entity);
-        await this.recordIssues(run.id, counts, [deletionsHeld(entity, scope.unidentified, tally.heldBack)]);
+        await issues.addSourceIssues(counts.issues, [deletionsHeld(entity, scope.unidentified, tally.heldBack)]);
       }
     }
     return counts;
@@ -241,10 +249,10 @@ export class SyncEngine {
     session: RosterSourceSession,
     counts: RunCounts,
     entities: readonly RosterEntity[],
-    state: { since?: Date; scopes: Map<RosterEntity, DeletionScope>; writer?: StagingWriter },
+    state: { since?: Date; scopes: Map<RosterEntity, DeletionScope>; writer?: StagingWriter; issues: RunIssueLog },
     signal: AbortSignal,
   ): Promise<void> {
-    const { since, scopes, writer } = state;
+    const { since, scopes, writer, issues } = state;
     const unchanged = writer === undefined;
     for (const entity of entities) {
       const tally = (counts.source[entity] = { read: 0, rejected: 0, created: 0, updated: 0, unchanged: 0, deleted: 0, skipped: 0, heldBack: 0 });
@@ -285,11 +293,12 @@ export class SyncEngine {
           kept = outcome.keptIds;
         }
         tally.skipped += ignored.length;
-        await this.recordIssues(run.id, counts, [...keptAsLastSynced(batch.issues, kept), ...ignored.map((id) => tombstoneUnknown(entity, id))]);
+        await issues.addSourceIssues(counts.issues, [...keptAsLastSynced(batch.issues, kept), ...ignored.map((id) => tombstoneUnknown(entity, id))], batch.unlistedIssues);
         this.progress(run, 'staging', counts, { entity });
       };
       try {
-        for await (const batch of session.read(entity, { mode: run.mode === 'delta' ? 'delta' : 'full', since, batchSize: this.host.batchSize, signal })) {
+        const read = { mode: run.mode === 'delta' ? ('delta' as const) : ('full' as const), since, batchSize: this.host.batchSize, signal, maxIssuesPerCode: this.host.maxIssuesPerCode };
+        for await (const batch of session.read(entity, read)) {
           if (signal.aborted) throw RunStop.for(signal, 'reading the source');
           // Hashing (the CPU's part) overlaps the previous batch's writing (the database's).
           const prepared = unchanged
@@ -375,7 +384,8 @@ export class SyncEngine {
   private async apply(run: SyncRun, signal: AbortSignal, log: Logger): Promise<SyncRun> {
     await this.runs.update(run.id, { status: 'running' });
     const counts = run.counts;
-    const report: ApplyReport = { counts, writtenAt: 0 };
+    // What this run stored already, if it resumes after a crash: the caps per code go on from there.
+    const report: ApplyReport = { counts, writtenAt: 0, issues: await RunIssueLog.resume(this.runs, run.id, this.host.maxIssuesPerCode) };
     // What each target did in this run up to its cursor, if the run resumes after a crash.
     const progress = await this.runs.targetProgress(run.id);
     const prunedSeq = await this.ledger.prunedSeq(run.tenantId);
@@ -413,6 +423,7 @@ export class SyncEngine {
             // it starts with the target's report afresh.
             if (!done?.backfill) {
               await this.runs.clearTargetProgress(run.id, targetId);
+              report.issues.forget(targetId);
               counts.targets[targetId]!.entities = {};
             }
             toBackfill.set(targetId, target);
@@ -449,7 +460,7 @@ export class SyncEngine {
             try {
               // The batch, the target's counts so far, the batch's issues and the cursor commit
               // together: a crash delivers the batch again only if none of it committed.
-              await this.applyOnce(run, counts, targetId, a.target, events, signal, (work) => this.ledger.withCursor(run.tenantId, targetId, last, run.id, work));
+              await this.applyOnce(run, report, targetId, a.target, events, signal, (work) => this.ledger.withCursor(run.tenantId, targetId, last, run.id, work));
               a.cursor = last;
             } catch (err) {
               active.delete(targetId);
@@ -465,7 +476,7 @@ export class SyncEngine {
           if (!a.target.session.finish) return;
           try {
             const result = await this.deadline(() => a.target.session.finish!(signal), `target ${targetId} finish()`);
-            const take = await this.runs.transaction((trx) => this.record(run, counts, targetId, trx, result, { finished: true }));
+            const take = await this.runs.transaction((trx) => this.record(run, report, targetId, trx, result, { finished: true }));
             take();
           } catch (err) {
             active.delete(targetId);
@@ -482,6 +493,7 @@ export class SyncEngine {
       await Promise.all(opened.map((t) => Promise.resolve().then(() => t.session.dispose()).catch((err) => log.error({ err: errorMessage(err) }, 'a target session failed to close'))));
     }
     await this.flush(run.id, report);
+    await this.runs.summarizeUnstoredIssues(run.id, this.host.maxIssuesPerCode);
     counts.issues = await this.runs.issueCounts(run.id);
     const { status, reason, errorCode } = runOutcome(run.targets, counts);
     await this.runs.update(run.id, { status, phase: 'done', counts, reason, errorCode, ended: true });
@@ -503,7 +515,7 @@ export class SyncEngine {
    */
   private async applyOnce(
     run: SyncRun,
-    counts: RunCounts,
+    report: ApplyReport,
     targetId: string,
     target: OpenedTarget,
     events: RosterChangeEvent[],
@@ -524,7 +536,7 @@ export class SyncEngine {
               asked = true;
               const result = await transaction(async (trx) => {
                 const r = await work(trx.withSchema(schema));
-                take = await this.record(run, counts, targetId, trx, r, extra);
+                take = await this.record(run, report, targetId, trx, r, extra);
                 return r;
               });
               committed = true;
@@ -540,7 +552,7 @@ export class SyncEngine {
     }
     if (!committed) {
       if (asked) throw new RosterbridgeError('TARGET_FAILED', `target ${targetId} returned from apply() although the batch's transaction did not commit`);
-      await transaction(async (trx) => ((take = await this.record(run, counts, targetId, trx, result, extra)), result));
+      await transaction(async (trx) => ((take = await this.record(run, report, targetId, trx, result, extra)), result));
       take!();
     }
     if (schema !== undefined) await this.keepStatistics(target, schema, events.length);
@@ -567,23 +579,28 @@ export class SyncEngine {
    */
   private async record(
     run: SyncRun,
-    counts: RunCounts,
+    report: ApplyReport,
     targetId: string,
     trx: Kysely<any>,
     result: TargetApplyResult | undefined,
     extra: { finished?: boolean; backfill?: TargetProgress['backfill'] } = {},
   ): Promise<() => void> {
+    const counts = report.counts;
     const next = structuredClone(counts.targets[targetId]!);
     if (result) this.addTargetCounts(next, result);
+    // The first issues of each code are stored, the rest counted, with the cursor: exact after a crash.
+    const admission = report.issues.admit(targetId, result?.issues ?? []);
     await this.runs.saveTargetProgress(trx, run.id, targetId, {
       entities: next.entities,
       ...(next.errorCode ? { errorCode: next.errorCode } : {}),
-      issues: result?.issues ?? [],
+      issues: admission.stored,
+      unstoredIssues: admission.unstored,
       ...extra,
     });
     return () => {
+      admission.commit();
       counts.targets[targetId] = { ...next, status: counts.targets[targetId]!.status };
-      for (const i of result?.issues ?? []) counts.issues[i.severity === 'error' ? 'errors' : 'warnings']++;
+      countAdmission(counts.issues, admission);
     };
   }
 
@@ -678,7 +695,7 @@ export class SyncEngine {
               try {
                 if (loader) await this.deadline(() => loader.write(mine), `target ${targetId} load(${entity}) of ${mine.length} records`);
                 else {
-                  await this.applyOnce(run, counts, targetId, target, mine, signal, (work) => this.runs.transaction(work), { backfill: { entity, after: last } });
+                  await this.applyOnce(run, report, targetId, target, mine, signal, (work) => this.runs.transaction(work), { backfill: { entity, after: last } });
                 }
               } catch (err) {
                 await drop(targetId, err);
@@ -695,7 +712,7 @@ export class SyncEngine {
             try {
               const result = await this.deadline(() => loader.end(), `target ${targetId} load(${entity}) end()`);
               loaders.delete(targetId);
-              const take = await this.runs.transaction((trx) => this.record(run, counts, targetId, trx, result, { backfill: { entity: next ?? 'complete' } }));
+              const take = await this.runs.transaction((trx) => this.record(run, report, targetId, trx, result, { backfill: { entity: next ?? 'complete' } }));
               take();
             } catch (err) {
               await drop(targetId, err);
@@ -710,7 +727,7 @@ export class SyncEngine {
       }
     }
     for (const targetId of targets.keys()) {
-      const take = await this.ledger.withCursor(run.tenantId, targetId, position, run.id, (trx) => this.record(run, counts, targetId, trx, undefined));
+      const take = await this.ledger.withCursor(run.tenantId, targetId, position, run.id, (trx) => this.record(run, report, targetId, trx, undefined));
       take();
     }
     return position;
@@ -757,12 +774,6 @@ export class SyncEngine {
     await this.runs.updateProgress(runId, report.counts);
   }
 
-  private async recordIssues(runId: string, counts: RunCounts, issues: readonly RosterIssue[]): Promise<void> {
-    if (issues.length === 0) return;
-    for (const i of issues) counts.issues[i.severity === 'error' ? 'errors' : 'warnings']++;
-    await this.runs.addIssues(runId, issues);
-  }
-
   private targetFailed(counts: RunCounts, targetId: string, err: unknown, log: Logger): void {
     const entry = (counts.targets[targetId] ??= { status: 'pending', entities: {} });
     entry.status = 'failed';
@@ -778,8 +789,10 @@ export class SyncEngine {
     const current = await this.get(run.id);
     const committed = current.phase === 'applying';
     if (!committed) await this.ledger.discard(run.id);
-    // Whatever stopped the run, its counts are what it stored: the issues, and each target's
-    // progress as committed with its cursor (the run's record may be a second behind).
+    // Whatever stopped the run, its counts are what it stored: the issues (with the tallies of those
+    // not stored), and each target's progress as committed with its cursor (the run's record may be
+    // a second behind).
+    await this.runs.summarizeUnstoredIssues(run.id, this.host.maxIssuesPerCode);
     const counts: RunCounts = { ...current.counts, targets: { ...current.counts.targets }, issues: await this.runs.issueCounts(run.id) };
     for (const [targetId, done] of await this.runs.targetProgress(run.id)) {
       const entry = counts.targets[targetId] ?? { status: 'pending', entities: {} };
@@ -870,6 +883,8 @@ function deletionsHeld(entity: RosterEntity, unidentified: number, heldBack: num
 /** What {@link SyncEngine.apply} keeps for one run while it applies. */
 interface ApplyReport {
   counts: RunCounts;
+  /** Which of the targets' issues the run stores. */
+  issues: RunIssueLog;
   /** When the counts were last written for readers of the run. */
   writtenAt: number;
 }

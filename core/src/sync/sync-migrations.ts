@@ -253,4 +253,20 @@ export const syncMigrations: Record<string, Migration> = {
       await db.schema.createIndex('run_issue_target').on('run_issue').columns(['run_id', 'target_id']).execute();
     },
   },
+  '0108_run_issue_unstored': {
+    async up(db: Kysely<any>) {
+      // Issues a run counted but did not store (past its cap per code): how many per producer
+      // ('' for the source, else the target), code and severity. Written in the transaction that
+      // stores the batch's issues, so the stored issues plus these tallies are the run's counts.
+      await db.schema
+        .createTable('run_issue_unstored')
+        .addColumn('run_id', 'uuid', (c) => c.notNull())
+        .addColumn('target_id', 'text', (c) => c.notNull())
+        .addColumn('code', 'text', (c) => c.notNull())
+        .addColumn('severity', 'text', (c) => c.notNull())
+        .addColumn('count', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('run_issue_unstored_pk', ['run_id', 'target_id', 'code', 'severity'])
+        .execute();
+    },
+  },
 };

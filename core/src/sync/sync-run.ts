@@ -39,7 +39,18 @@ export interface RunCounts {
       entities: Partial<Record<RosterEntity, TargetCounts>>;
     }
   >;
-  issues: { errors: number; warnings: number };
+  /**
+   * Every issue the run found, stored or not: a run stores the first issues of each code (per
+   * source and per target; host config `sync.maxIssuesPerCode`) and counts the rest. The stored
+   * issues of a severity (the ISSUES_NOT_STORED summaries among the warnings) plus `notStored` of
+   * it make its total, exactly, also after a crash.
+   */
+  issues: {
+    errors: number;
+    warnings: number;
+    /** Present when some issues were counted but not stored: how many, per severity and per code (each has an ISSUES_NOT_STORED warning). */
+    notStored?: { errors: number; warnings: number; byCode: Record<string, number> };
+  };
 }
 
 /** Why a run was held: which threshold it crossed, with the figures. */

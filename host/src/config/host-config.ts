@@ -31,7 +31,9 @@ export interface HostConfig {
   database: { url: string; poolSize: number };
   dataDir: string;
   plugins: { dirs: string[]; activationTimeoutMs: number };
-  tenants: { dir: string };
+  tenants: { dir: string; maxFileBytes: number };
+  /** Caps on what a source may read (a package's size, a row, a field), for source plugins that read files. */
+  sources: { maxPackageBytes: number; maxFileBytes: number; maxLineBytes: number; maxFieldBytes: number };
   /** Where tenants' secret references may point: files in `dir`, env vars starting with one of `envPrefixes`. */
   secrets: { dir: string; envPrefixes: string[] };
   api: { tokens: ApiToken[] };
@@ -43,6 +45,7 @@ export interface HostConfig {
     sweepMs: number;
     retentionDays: number;
     maxConcurrentRuns: number;
+    maxIssuesPerCode: number;
     schedule: { enabled: boolean; pollSeconds: number; cronCheckSeconds: number; maxRunHours: number };
     retry: { limit: number; delaySeconds: number };
   };
@@ -128,6 +131,33 @@ const schema = {
   },
   tenants: {
     dir: { doc: 'Folder holding one <tenant>.json per tenant.', format: String, default: 'tenants', env: 'RB_TENANTS_DIR' },
+    maxFileBytes: {
+      doc: 'The largest tenant file read, in bytes; a larger one is refused (the tenant is invalid) naming the file and this cap.',
+      format: 'nat',
+      default: 1024 * 1024,
+      env: 'RB_TENANTS_MAX_FILE_BYTES',
+    },
+  },
+  sources: {
+    maxPackageBytes: {
+      doc: "The most a CSV package's files may add up to, inflated (a zip) or on disk (a folder), in bytes; a larger package is refused (CSV_PACKAGE_TOO_LARGE).",
+      format: 'nat',
+      default: 8 * 1024 ** 3,
+      env: 'RB_SOURCE_MAX_PACKAGE_BYTES',
+    },
+    maxFileBytes: {
+      doc: 'The most one file of a CSV package may hold, inflated, in bytes: checked against what a zip declares, and counted while inflating (CSV_PACKAGE_TOO_LARGE).',
+      format: 'nat',
+      default: 2 * 1024 ** 3,
+      env: 'RB_SOURCE_MAX_FILE_BYTES',
+    },
+    maxLineBytes: {
+      doc: 'The longest CSV row, in bytes; a longer row is rejected with CSV_ROW_TOO_LONG (and a run of blank lines longer than this ends the file with CSV_BLANK_LINES).',
+      format: 'nat',
+      default: 1_000_000,
+      env: 'RB_SOURCE_MAX_LINE_BYTES',
+    },
+    maxFieldBytes: { doc: 'The longest CSV field, in bytes; its row is rejected with CSV_FIELD_TOO_LONG.', format: 'nat', default: 100_000, env: 'RB_SOURCE_MAX_FIELD_BYTES' },
   },
   secrets: {
     dir: {
@@ -170,6 +200,12 @@ const schema = {
       format: 'nat',
       default: 4,
       env: 'RB_SYNC_MAX_RUNS',
+    },
+    maxIssuesPerCode: {
+      doc: "Issues a run stores per code, from its source and from each target; the rest are counted (the run's counts stay exact) and summed up in an ISSUES_NOT_STORED warning per code.",
+      format: 'nat',
+      default: 1000,
+      env: 'RB_SYNC_MAX_ISSUES_PER_CODE',
     },
     retentionDays: {
       doc: 'Finished runs and their issues older than this many days are deleted (checked hourly); 0 keeps them forever.',
@@ -223,6 +259,12 @@ export function loadHostConfig(options: { file?: string; env?: NodeJS.ProcessEnv
     ['sync.schedule.cronCheckSeconds', value.sync.schedule.cronCheckSeconds, 1, 45],
     ['sync.schedule.maxRunHours', value.sync.schedule.maxRunHours, 1, 23],
     ['sync.schedule.pollSeconds', value.sync.schedule.pollSeconds, 1, 3600],
+    ['sync.maxIssuesPerCode', value.sync.maxIssuesPerCode, 1, 1_000_000],
+    ['tenants.maxFileBytes', value.tenants.maxFileBytes, 1, Number.MAX_SAFE_INTEGER],
+    ['sources.maxPackageBytes', value.sources.maxPackageBytes, 1, Number.MAX_SAFE_INTEGER],
+    ['sources.maxFileBytes', value.sources.maxFileBytes, 1, Number.MAX_SAFE_INTEGER],
+    ['sources.maxLineBytes', value.sources.maxLineBytes, 1, Number.MAX_SAFE_INTEGER],
+    ['sources.maxFieldBytes', value.sources.maxFieldBytes, 1, Number.MAX_SAFE_INTEGER],
   ];
   for (const [key, v, min, max] of ranges)
     if (v < min || v > max)

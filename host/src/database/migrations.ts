@@ -18,7 +18,7 @@ export const coreMigrations: Record<string, Migration> = {
     },
   },
   ...syncMigrations,
-  '0108_tenant_operation': {
+  '0109_tenant_operation': {
     async up(db) {
       // The one operation a tenant is under (starting a run, a reset, a pause), held by one host
       // with a lease: operations that must not overlap are refused across every host sharing the

@@ -62,18 +62,35 @@ export interface LoadedTenant {
 
 const TENANT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
+/** The largest tenant file read by default: 1 MiB, a thousand times a real one. */
+export const MAX_TENANT_FILE_BYTES = 1024 * 1024;
+
+/** Caps on what a tenant file may hold. */
+export interface TenantLimits {
+  /** The largest file read, in bytes (host config `tenants.maxFileBytes`); default {@link MAX_TENANT_FILE_BYTES}. */
+  maxFileBytes?: number;
+}
+
+/**
+ * The longest texts of a tenant file, in characters: whatever a tenant configures is shown in the
+ * API, the console and logs, so none of it may be as large as the file.
+ */
+const MAX_NAME = 200;
+const MAX_ZONE = 64;
+const MAX_CRON = 200;
+
 const envelopeSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['displayName', 'timezone'],
   properties: {
-    $schema: { type: 'string' },
-    id: { type: 'string' },
-    displayName: { type: 'string', minLength: 1 },
-    timezone: { type: 'string', minLength: 1 },
+    $schema: { type: 'string', maxLength: 2048 },
+    id: { type: 'string', maxLength: 63 },
+    displayName: { type: 'string', minLength: 1, maxLength: MAX_NAME },
+    timezone: { type: 'string', minLength: 1, maxLength: MAX_ZONE },
     region: { type: 'string', enum: ['US', 'NZ', 'AU', 'UK', 'CA', 'IE', 'OTHER'] },
     source: { $ref: '#/$defs/use' },
-    targets: { type: 'array', items: { $ref: '#/$defs/use' } },
+    targets: { type: 'array', maxItems: 100, items: { $ref: '#/$defs/use' } },
     thresholds: {
       type: 'object',
       additionalProperties: false,
@@ -82,7 +99,7 @@ const envelopeSchema = {
         maxChangePercent: { type: 'number', minimum: 0, maximum: 100 },
       },
     },
-    contacts: { type: 'array', items: { type: 'string', format: 'email' } },
+    contacts: { type: 'array', maxItems: 100, items: { type: 'string', format: 'email', maxLength: 254 } },
     paused: { type: 'boolean' },
   },
   $defs: {
@@ -91,17 +108,17 @@ const envelopeSchema = {
       additionalProperties: false,
       required: ['id'],
       properties: {
-        id: { type: 'string', pattern: '^[a-z][a-z0-9]*(-[a-z0-9]+)*$' },
+        id: { type: 'string', maxLength: 100, pattern: '^[a-z][a-z0-9]*(-[a-z0-9]+)*$' },
         enabled: { type: 'boolean' },
         settings: { type: 'object' },
         schedule: {
           oneOf: [
-            { type: 'string', minLength: 1 },
+            { type: 'string', minLength: 1, maxLength: MAX_CRON },
             {
               type: 'object',
               additionalProperties: false,
               required: ['cron'],
-              properties: { cron: { type: 'string', minLength: 1 }, timezone: { type: 'string', minLength: 1 } },
+              properties: { cron: { type: 'string', minLength: 1, maxLength: MAX_CRON }, timezone: { type: 'string', minLength: 1, maxLength: MAX_ZONE } },
             },
           ],
         },
@@ -124,6 +141,7 @@ export class TenantConfigLoader {
   constructor(
     private readonly manifests: readonly PluginManifest[],
     private readonly secrets: SecretResolver,
+    private readonly limits: TenantLimits = {},
   ) {
     this.ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
     addFormats(this.ajv);
@@ -151,7 +169,13 @@ export class TenantConfigLoader {
     if (!TENANT_ID.test(id)) problem('(file name)', `tenant id "${id}" must be lowercase letters, digits and dashes`);
     let raw: unknown;
     try {
-      raw = JSON.parse(await fs.readFile(file, 'utf8'));
+      const maxFileBytes = this.limits.maxFileBytes ?? MAX_TENANT_FILE_BYTES;
+      const text = await readBounded(file, maxFileBytes);
+      if (text === undefined) {
+        problem('(file)', `is larger than the cap of ${maxFileBytes} bytes a tenant file (tenants.maxFileBytes, env RB_TENANTS_MAX_FILE_BYTES); it is not read`);
+        return { id, file, problems };
+      }
+      raw = JSON.parse(text);
     } catch (err) {
       problem('(file)', err instanceof SyntaxError ? `is not valid JSON: ${err.message}` : `cannot be read: ${(err as Error).message}`);
       return { id, file, problems };
@@ -259,6 +283,30 @@ export function invalidConfigurationSchemas(manifests: readonly PluginManifest[]
 export function redactTenant(config: TenantConfig): Record<string, unknown> {
   const { file, ...rest } = config;
   return redactDeep({ ...rest, file: path.basename(file) }) as Record<string, unknown>;
+}
+
+/**
+ * A file's text, or undefined when it holds more than `maxBytes`: never more than `maxBytes` + 1
+ * bytes are read, whatever its size says (it may grow while read).
+ */
+async function readBounded(file: string, maxBytes: number): Promise<string | undefined> {
+  const handle = await fs.open(file, 'r');
+  try {
+    if ((await handle.stat()).size > maxBytes) return undefined;
+    const buffer = Buffer.alloc(Math.min(maxBytes + 1, 64 * 1024));
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > maxBytes) return undefined;
+      chunks.push(Buffer.from(buffer.subarray(0, bytesRead)));
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 function standIns(value: unknown): unknown {

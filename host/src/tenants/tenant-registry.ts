@@ -1,6 +1,6 @@
 import { Emitter, type Event, type PluginManifest, RosterbridgeError } from '@rosterbridge/core';
 import type { SecretResolver } from './secret-reference';
-import { type LoadedTenant, type TenantConfig, TenantConfigLoader, type TenantPluginUse } from './tenant-config';
+import { type LoadedTenant, type TenantConfig, TenantConfigLoader, type TenantLimits, type TenantPluginUse } from './tenant-config';
 
 /**
  * The tenants the host serves, loaded from the tenants dir. Invalid tenant files stay listed with
@@ -16,11 +16,13 @@ export class TenantRegistry {
     private readonly manifests: () => readonly PluginManifest[],
     /** Checks every secret reference of a tenant file against the host's secret policy. */
     private readonly secrets: SecretResolver,
+    /** The largest tenant file read (host config `tenants.maxFileBytes`). */
+    private readonly limits: TenantLimits = {},
   ) {}
 
   /** (Re)reads every tenant file. */
   async load(): Promise<LoadedTenant[]> {
-    const loaded = await new TenantConfigLoader(this.manifests(), this.secrets).loadDirectory(this.dir);
+    const loaded = await new TenantConfigLoader(this.manifests(), this.secrets, this.limits).loadDirectory(this.dir);
     this.tenants = new Map(loaded.map((t) => [t.id, t]));
     this.onDidReloadEmitter.fire();
     return loaded;

@@ -1,4 +1,4 @@
-import { type CsvPackage, openCsvPackage } from '@rosterbridge/oneroster-csv';
+import { type CsvPackage, type CsvPackageLimits, openCsvPackage } from '@rosterbridge/oneroster-csv';
 import {
   type ConnectionCheck,
   ROSTER_ENTITY_ORDER,
@@ -16,6 +16,8 @@ export interface CsvSourceSettings {
   /** Absolute path of the zip or folder (the plugin resolves relative paths first). */
   location: string;
   checkReferences: boolean;
+  /** The host's caps on the package's size, rows and fields (the reader's defaults when absent). */
+  limits?: CsvPackageLimits;
 }
 
 /**
@@ -30,7 +32,7 @@ export class CsvSourceSession implements RosterSourceSession {
 
   /** Opens the package's manifest; a package that cannot be opened fails here with its path. */
   static async open(settings: CsvSourceSettings): Promise<CsvSourceSession> {
-    const csv = await openCsvPackage(settings.location, { checkReferences: settings.checkReferences });
+    const csv = await openCsvPackage(settings.location, { checkReferences: settings.checkReferences, ...(settings.limits ? { limits: settings.limits } : {}) });
     const entities = ROSTER_ENTITY_ORDER.filter((e) => csv.modeOf(e) !== 'absent');
     const delta = entities.some((e) => csv.modeOf(e) === 'delta');
     return new CsvSourceSession(csv, { entities, delta });
@@ -70,16 +72,16 @@ export class CsvSourceSession implements RosterSourceSession {
         `${this.csv.location}: manifest.csv marks ${entity}.csv as delta; a full sync needs a bulk package (run a delta sync for this package)`,
         { entity },
       );
-    const reading = this.csv.read(entity, { batchSize: options.batchSize, signal: options.signal });
+    const reading = this.csv.read(entity, { batchSize: options.batchSize, signal: options.signal, ...(options.maxIssuesPerCode === undefined ? {} : { maxIssuesPerCode: options.maxIssuesPerCode }) });
     let consumed = 0;
     for await (const batch of reading) {
       const rowsRead = reading.tally.rowsRead - consumed;
       consumed = reading.tally.rowsRead;
-      yield { entity, records: batch.records, issues: batch.issues, rowsRead, rejectedIds: batch.rejectedIds };
+      yield { entity, records: batch.records, issues: batch.issues, unlistedIssues: batch.unlistedIssues, rowsRead, rejectedIds: batch.rejectedIds };
     }
     // A malformed quote can make the parser swallow the rest of a file; such a read is no snapshot.
     if (!reading.tally.complete)
-      throw new RosterbridgeError('SOURCE_INCOMPLETE', `${this.csv.location}: ${entity}.csv could not be read to its end (see the CSV_MALFORMED_ROW issues); nothing will be deleted on it`, {
+      throw new RosterbridgeError('SOURCE_INCOMPLETE', `${this.csv.location}: ${entity}.csv could not be read to its end (see its CSV_MALFORMED_ROW, CSV_ROW_TOO_LONG or CSV_BLANK_LINES issues); nothing will be deleted on it`, {
         entity,
       });
   }

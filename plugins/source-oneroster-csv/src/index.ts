@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import type { PluginContext } from '@rosterbridge/core';
+import { ISourceLimits, type PluginContext } from '@rosterbridge/core';
 import { CsvSourceSession, type CsvSourceSettings } from './csv-source-session';
 
 export { CsvSourceSession, type CsvSourceSettings } from './csv-source-session';
@@ -12,7 +12,9 @@ export function activate(context: PluginContext): void {
         const settings = await tenant.settings<CsvSourceSettings>();
         const location = path.resolve(tenant.configDir, settings.location);
         tenant.logger.debug({ location }, 'opening OneRoster CSV package');
-        return CsvSourceSession.open({ ...settings, location });
+        // The host's caps on packages, rows and fields; a host without them leaves the reader's defaults.
+        const limits = tenant.scope.tryGet(ISourceLimits);
+        return CsvSourceSession.open({ ...settings, location, ...(limits ? { limits } : {}) });
       },
     }),
   );

@@ -10,10 +10,10 @@ import { FIXTURES_DIR, type RosterRecordSource, type TestHost, generateDistrict,
 // the table below as the oracle, independent of the host's own.
 
 const TOKENS = {
-  admin: 'admin-token-0123456789abcdef',
-  operator: 'operator-token-0123456789abcdef',
-  tenant: 'lincoln-token-0123456789abcdef',
-  other: 'jefferson-token-0123456789abcdef',
+  admin: 'Qm7xVr2LpK9zWn4Tb8Hc3Jd6',
+  operator: 'Yf5gRs1NwE8uXa3Mk7Pq2Zc9',
+  tenant: 'Bh4jTe6LvO2yGi9Sd1Fw8Ur5',
+  other: 'Cn3kWq7HxI5mDz0Aj4Vs6Et2',
 } as const;
 type Who = keyof typeof TOKENS;
 const WHO: readonly Who[] = ['admin', 'operator', 'tenant', 'other'];
@@ -75,7 +75,7 @@ t.test('authorize: each role, each kind of route, reached tenant or not', async 
 });
 
 t.test('token config: duplicates refused naming the key, old form still read, new roles checked', async (t) => {
-  const token = 'same-token-for-both-0123456789';
+  const token = 'Lr8uKp3QaZ6wNe1Xy5Tb9Gm2';
   const load = (tokens: unknown[]) => loadHostConfig({ env: { RB_API_TOKENS: JSON.stringify(tokens) } });
   try {
     load([

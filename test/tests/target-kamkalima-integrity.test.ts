@@ -129,7 +129,9 @@ t.test('Kamkalima: counts match issues, grades fit, sessions by dates, no row po
     rmSync(path.join(root, 'k-package'), { recursive: true, force: true });
     await writeOneRosterPackage(source, path.join(root, 'k-package'), { mode: 'bulk' });
   };
-  const th = await startTestHost({ pluginDirs: PLUGINS, tenantsDir: tenants });
+  // Every issue stored (no cap per code), so that each entity's counts can be checked against its
+  // issues: the cap's tally is per code, not per entity (sync-bounds tests the cap).
+  const th = await startTestHost({ pluginDirs: PLUGINS, tenantsDir: tenants, env: { RB_SYNC_MAX_ISSUES_PER_CODE: '1000000' } });
   t.teardown(async () => {
     await th.stop();
     rmSync(root, { recursive: true, force: true });

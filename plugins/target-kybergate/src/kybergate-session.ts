@@ -44,9 +44,6 @@ const SCHOOL_COLUMNS = ['name', 'identifier', 'district_sourced_id'];
 const DISTRICT_COLUMNS = ['name', 'identifier'];
 const CLASSROOM_COLUMNS = ['name', 'class_code', 'school_sourced_id', 'grades'];
 const MEMBER_COLUMNS = ['classroom_sourced_id', 'user_sourced_id', 'school_sourced_id', 'role', 'is_primary'];
-/** The tables whose rows memberships point at: {@link KybergateSession.known} follows them. */
-const KNOWN_TABLES = ['user_account', 'classroom'] as const;
-type KnownTable = (typeof KNOWN_TABLES)[number];
 const TABLES = ['classroom_member', 'pending_member', 'user_account', 'classroom', 'pending_classroom', 'school', 'district', 'sync_scope'] as const;
 /** Rows per statement: keeps every insert far below Postgres' 65,535 parameters. */
 const CHUNK = 2000;
@@ -112,14 +109,6 @@ class HeldChanges {
 export class KybergateSession implements RosterTargetSession {
   /** Every change of the batch being applied is a creation: rows are written with a plain INSERT first. */
   private assumeNew = false;
-  /**
-   * Whether KyberGate holds a user or class, as this session wrote or removed it in batches that
-   * committed: a membership's references are then not looked up again (a first sync writes a
-   * million memberships of users and classes it wrote itself). `writing` is the batch in progress,
-   * merged once its transaction has committed and dropped if it fails.
-   */
-  private readonly known: Record<KnownTable, Map<string, boolean>> = { user_account: new Map(), classroom: new Map() };
-  private writing: Record<KnownTable, Map<string, boolean>> | undefined;
 
   private constructor(
     private readonly tenantId: string,
@@ -138,8 +127,7 @@ export class KybergateSession implements RosterTargetSession {
     const result = new BatchResult();
     this.assumeNew = batch.every((e) => e.data.kind === 'created');
     const byEntity = latestChanges(batch);
-    const writing = (this.writing = { user_account: new Map(), classroom: new Map() });
-    const applied = await batchTransaction(this.db, context, async (trx) => {
+    return batchTransaction(this.db, context, async (trx) => {
       await trx.insertInto('sync_scope').values({ tenant_id: this.tenantId, scope: this.scope.fingerprint() }).onConflict((oc) => oc.column('tenant_id').doNothing()).execute();
       const enrollments = (byEntity.get('enrollments') ?? []) as RosterChangeEvent<'enrollments'>[];
       const held = new HeldChanges();
@@ -151,15 +139,7 @@ export class KybergateSession implements RosterTargetSession {
       await this.followReferences(trx, held, enrollments.map((e) => e.data.sourcedId), result);
       await this.applyEnrollments(trx, enrollments.filter((e) => e.data.kind !== 'deleted'), result);
       return result.done();
-    }).finally(() => (this.writing = undefined));
-    for (const table of KNOWN_TABLES) for (const [id, held] of writing[table]) this.known[table].set(id, held);
-    return applied;
-  }
-
-  /** Notes what the batch in progress did to rows of `table`, when it is one {@link known} follows. */
-  private note(table: string, ids: Iterable<string>, held: boolean): void {
-    const writing = this.writing?.[table as KnownTable];
-    if (writing) for (const id of ids) writing.set(id, held);
+    });
   }
 
   /**
@@ -186,7 +166,6 @@ export class KybergateSession implements RosterTargetSession {
     await this.db.transaction().execute(async (trx) => {
       for (const table of TABLES) await trx.deleteFrom(table).where('tenant_id', '=', this.tenantId).execute();
     });
-    for (const table of KNOWN_TABLES) this.known[table].clear();
     this.logger.info('KyberGate data of the tenant deleted: the next sync imports everything again');
   }
 
@@ -310,7 +289,6 @@ export class KybergateSession implements RosterTargetSession {
     }
     if (held.lostOrgs.size > 0) {
       const parked = await trx.deleteFrom('classroom').where('tenant_id', '=', t).where(anyOf('school_sourced_id', held.lostOrgs)).returningAll().execute();
-      this.note('classroom', parked.map((r) => r.sourced_id as string), false);
       await this.upsert(trx, 'pending_classroom', parked, CLASSROOM_COLUMNS);
       result.add('classes', 'deleted', parked.length);
       for (const r of parked) held.lostClasses.add(r.sourced_id as string);
@@ -347,13 +325,8 @@ export class KybergateSession implements RosterTargetSession {
 
   /** Which of `ids` are rows of `table` for the tenant. */
   private async heldIds(trx: Trx, table: string, ids: string[]): Promise<Set<string>> {
+    const wanted = [...new Set(ids)];
     const found = new Set<string>();
-    const wanted: string[] = [];
-    for (const id of new Set(ids)) {
-      const held = this.writing?.[table as KnownTable]?.get(id) ?? this.known[table as KnownTable]?.get(id);
-      if (held === undefined) wanted.push(id);
-      else if (held) found.add(id);
-    }
     for (const part of chunks(wanted)) {
       const rows = await trx.selectFrom(table).select('sourced_id').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute();
       for (const r of rows) found.add(r.sourced_id as string);
@@ -554,7 +527,6 @@ export class KybergateSession implements RosterTargetSession {
 
   /** Deletes the tenant's rows with these sourcedIds; returns the sourcedIds that were there. */
   private async remove(trx: Trx, table: string, ids: string[]): Promise<string[]> {
-    this.note(table, ids, false);
     const removed: string[] = [];
     for (const part of chunks(ids)) {
       const rows = await trx.deleteFrom(table).where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).returning('sourced_id').execute();
@@ -568,7 +540,6 @@ export class KybergateSession implements RosterTargetSession {
    * again changes nothing. Returns how many rows were created and updated.
    */
   private async upsert(trx: Trx, table: string, rows: object[], columns: string[]): Promise<{ created: number; updated: number }> {
-    this.note(table, (rows as { sourced_id: string }[]).map((r) => r.sourced_id), true);
     return upsertRows(trx, table, rows as Record<string, unknown>[], { key: ['tenant_id', 'sourced_id'], columns, assumeNew: this.assumeNew });
   }
 

@@ -104,7 +104,16 @@ const runCounts = {
         },
       },
     },
-    issues: { type: 'object', additionalProperties: true, properties: { errors: int, warnings: int } },
+    issues: {
+      type: 'object',
+      additionalProperties: true,
+      description: 'Exact totals. When issues were left unstored past sync.maxIssuesPerCode, notStored counts them per severity and per code.',
+      properties: {
+        errors: int,
+        warnings: int,
+        notStored: { type: 'object', properties: { errors: int, warnings: int, byCode: { type: 'object', additionalProperties: int } } },
+      },
+    },
   },
 } as const;
 

@@ -1,30 +1,16 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { Pool } from 'undici';
-import { FIXTURES_DIR, type TestHost, generateDistrict, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
+import { ADMIN, startLincolnHost } from './api-kit';
 
 // What the hardening review found, one by one: each input that answered 500 or outside the envelope,
 // with the code and the words it is now answered with.
 
-const ADMIN = 'admin-token-0123456789abcdef';
-
 t.test('control API answers', async (t) => {
-  const root = mkdtempSync(path.join(tmpdir(), 'rb-api-errors-'));
+  const { root, th } = await startLincolnHost('api-errors', 9);
   const tenants = path.join(root, 'tenants');
-  mkdirSync(tenants);
-  await writeOneRosterPackage(generateDistrict({ seed: 9, size: 'tiny' }), path.join(root, 'package'), { mode: 'bulk' });
-  writeFileSync(
-    path.join(tenants, 'lincoln.json'),
-    JSON.stringify({ displayName: 'Lincoln', timezone: 'America/Chicago', source: { id: 'slow-csv', settings: { location: '../package' } }, targets: [{ id: 'memo' }] }),
-  );
-  const th: TestHost = await startTestHost({
-    pluginDirs: [path.join(FIXTURES_DIR, 'plugins/sync'), path.join(FIXTURES_DIR, 'plugins/api')],
-    tenantsDir: tenants,
-    tokens: [{ name: 'ops', token: ADMIN, role: 'admin' }],
-  });
   const pool = new Pool(th.host.url, { connections: 2 });
   let stopped = false;
   t.teardown(async () => {

@@ -1,11 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import t from 'tap';
 import { Pool } from 'undici';
 import { ErrorCodes } from '@rosterbridge/core';
-import { FIXTURES_DIR, SeededRandom, type TestHost, generateDistrict, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
+import { SeededRandom } from '@rosterbridge/test-kit';
+import { ADMIN, startLincolnHost } from './api-kit';
 
 // A bounded fuzz of the control API over real HTTP: it reads the OpenAPI document and sends every
 // route malformed variants of a valid request — bad ids, integers out of every range, NUL bytes,
@@ -14,7 +13,6 @@ import { FIXTURES_DIR, SeededRandom, type TestHost, generateDistrict, startTestH
 // 5xx, that every answer is the envelope with a catalogued code and its status, and that the host
 // is healthy at the end.
 
-const ADMIN = 'admin-token-0123456789abcdef';
 const SEED = Number(process.env.RB_FUZZ_SEED ?? 15);
 /** Requests per route the random mutations top up to. */
 const PER_ROUTE = 115;
@@ -55,19 +53,7 @@ interface Probe {
 }
 
 t.test('fuzzing every route of the OpenAPI document', async (t) => {
-  const root = mkdtempSync(path.join(tmpdir(), 'rb-api-fuzz-'));
-  const tenants = path.join(root, 'tenants');
-  mkdirSync(tenants);
-  await writeOneRosterPackage(generateDistrict({ seed: 3, size: 'tiny' }), path.join(root, 'package'), { mode: 'bulk' });
-  writeFileSync(
-    path.join(tenants, 'lincoln.json'),
-    JSON.stringify({ displayName: 'Lincoln', timezone: 'America/Chicago', source: { id: 'slow-csv', settings: { location: '../package' } }, targets: [{ id: 'memo' }] }),
-  );
-  const th: TestHost = await startTestHost({
-    pluginDirs: [path.join(FIXTURES_DIR, 'plugins/sync'), path.join(FIXTURES_DIR, 'plugins/api')],
-    tenantsDir: tenants,
-    tokens: [{ name: 'ops', token: ADMIN, role: 'admin' }],
-  });
+  const { root, th } = await startLincolnHost('api-fuzz', 3);
   const pool = new Pool(th.host.url, { connections: CONCURRENCY, pipelining: 1, headersTimeout: 20_000, bodyTimeout: 20_000 });
   t.teardown(async () => {
     await pool.close();

@@ -72,9 +72,25 @@ export function knownPlacements(): KnownPlacements {
   return { classroom: new Map(), teacher: new Map(), student: new Map() };
 }
 
-/** The placement a classroom, teacher or student row gives (`grades`, or a student's one `grade`). */
-export function placementOf(row: Record<string, unknown>): Placement {
-  return { school: row.school_sourced_id as string, grades: (row.grades as string[] | undefined) ?? [row.grade as string] };
+/** How many distinct placements a session shares before it stops sharing new ones. */
+const SHARED_PLACEMENTS = 10_000;
+
+/**
+ * The placement a classroom, teacher or student row gives (`grades`, or a student's one `grade`).
+ * With `shared`, equal placements are one object: a district has a few hundred (school, grades)
+ * pairs, while a first sync remembers one placement per row written (126,000 in the large
+ * benchmark, 12 MB live, which the garbage collector's headroom made 50 MB of peak memory).
+ */
+export function placementOf(row: Record<string, unknown>, shared?: Map<string, Placement>): Placement {
+  const school = row.school_sourced_id as string;
+  const grades = (row.grades as string[] | undefined) ?? [row.grade as string];
+  if (!shared) return { school, grades };
+  const key = `${school}\u0000${grades.join('\u0000')}`;
+  const found = shared.get(key);
+  if (found) return found;
+  const placement = { school, grades };
+  if (shared.size < SHARED_PLACEMENTS) shared.set(key, placement);
+  return placement;
 }
 
 /** `column = any(ids)`, for a list of sourcedIds. */

@@ -17,6 +17,7 @@ import {
   type KamkalimaRow,
   type KamkalimaSkipCode,
   type KnownPlacements,
+  type Placement,
   anyOf,
   holdRecords,
   kamkalimaRules,
@@ -82,6 +83,8 @@ export class KamkalimaSession implements RosterTargetSession {
   private readonly rules: Record<string, EntityRules | undefined>;
   /** Placements of the classrooms, teachers and students this session wrote (see {@link KnownPlacements}). */
   private readonly known: KnownPlacements = knownPlacements();
+  /** The distinct placements `known` holds, shared between its entries (see {@link placementOf}). */
+  private readonly sharedPlacements = new Map<string, Placement>();
 
   constructor(
     private readonly db: KamkalimaDb,
@@ -175,6 +178,7 @@ export class KamkalimaSession implements RosterTargetSession {
     await this.db.transaction().execute(async (trx) => {
       for (const table of SYNCED_TABLES) await trx.deleteFrom(table).where('tenant_id', '=', this.tenant.tenantId).execute();
       for (const known of Object.values(this.known)) known.clear();
+      this.sharedPlacements.clear();
     });
   }
 
@@ -221,7 +225,7 @@ export class KamkalimaSession implements RosterTargetSession {
       const known = this.known[table as keyof KnownPlacements] as KnownPlacements[keyof KnownPlacements] | undefined;
       if (known) {
         for (const id of gone) known.set(id, null);
-        for (const r of rows) known.set(r.sourced_id as string, placementOf(r));
+        for (const r of rows) known.set(r.sourced_id as string, placementOf(r, this.sharedPlacements));
       }
       if (pass === 'arrival') {
         counts.created += written.created;

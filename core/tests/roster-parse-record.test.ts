@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { sharedFixturesDir } from '@rosterbridge/test-kit';
+import { FIXTURES_DIR, sharedFixtures } from '@rosterbridge/test-kit';
 import t from 'tap';
 import { hasRosterErrors, parseRosterRecord, type RosterIssue } from '@rosterbridge/core';
 
-const fixtures = sharedFixturesDir();
+const corpus = sharedFixtures();
 const codes = (issues: RosterIssue[]): string[] => issues.map((issue) => `${issue.field}:${issue.code}`);
 
 t.test('a CSV org row parses; blanks become absent, status defaults to active', async (t) => {
@@ -90,8 +90,34 @@ t.test('a user with a bad boolean, role or userIds is rejected', async (t) => {
   t.same(codes(issues), ['enabledUser:BAD_BOOLEAN', 'role:BAD_VOCABULARY', 'userIds:BAD_USER_ID']);
 });
 
-t.test('ClassLink REST users parse: string booleans, "" for absent, refs, userIds objects', async (t) => {
-  const { users } = JSON.parse(readFileSync(path.join(fixtures, 'classlink/users.json'), 'utf8')) as { users: Record<string, unknown>[] };
+/** The `users` of a ClassLink Roster Server `/users` page saved as JSON. */
+function usersPage(file: string): Record<string, unknown>[] {
+  return (JSON.parse(readFileSync(file, 'utf8')) as { users: Record<string, unknown>[] }).users;
+}
+
+t.test('ClassLink REST users parse: string booleans, "" for absent, refs with href, userIds objects', async (t) => {
+  const users = usersPage(path.join(FIXTURES_DIR, 'classlink/users.json'));
+  t.equal(users.length, 2);
+  const maya = parseRosterRecord('users', users[0]!);
+  t.same(maya.issues, []);
+  t.same(maya.record, {
+    sourcedId: '70412', status: 'active', dateLastModified: new Date('2025-09-02T14:05:11.000Z'), metadata: {},
+    enabledUser: true, orgSourcedIds: ['7'], role: 'student', username: 'maya.chen',
+    userIds: [{ type: 'FED', identifier: '70412' }], givenName: 'MAYA', familyName: 'CHEN', middleName: 'LIN',
+    identifier: '20931', email: 'maya.chen@cedar-ridge.example.org', sms: '(555) 010-4477', agentSourcedIds: [], grades: ['10'],
+  }, 'phone and password "" are left out');
+  const omar = parseRosterRecord('users', users[1]!);
+  t.same(omar.issues, []);
+  t.same(omar.record, {
+    sourcedId: '70988', status: 'active', dateLastModified: new Date('2025-08-14T09:30:00.000Z'), metadata: {},
+    enabledUser: false, orgSourcedIds: ['7', '12'], role: 'student', username: 'omar.reyes',
+    userIds: [{ type: 'FED', identifier: '70988' }, { type: 'SIS', identifier: 'S-5521' }], givenName: 'OMAR', familyName: 'REYES',
+    identifier: '5521', agentSourcedIds: ['80411'], grades: ['09'],
+  }, '"false" is false; agents and orgs are refs; middleName, email and sms "" are left out');
+});
+
+t.test('ClassLink REST users of the shared corpus parse', { skip: corpus.skip }, async (t) => {
+  const users = usersPage(corpus.path('classlink/users.json'));
   const [billy] = users;
   const { record, issues } = parseRosterRecord('users', billy!);
   t.same(issues, []);

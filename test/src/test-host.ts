@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { type ApiToken, Host, type HostConfig, loadHostConfig } from '@rosterbridge/host';
-import { sharedFixturesDir } from './shared-fixtures';
 import { type TestDatabase, createTestDatabase } from './test-database';
 
 /**
@@ -39,10 +38,8 @@ export interface TestHost {
   stop(): Promise<void>;
 }
 
-/** The folder of the test kit's fixtures (plugins, tenants). */
+/** The folder of the test kit's fixtures (plugins, tenants, OneRoster CSV packages, a ClassLink page: test/fixtures/README.md). */
 export const FIXTURES_DIR = path.resolve(__dirname, '../fixtures');
-/** The public fixtures shared beside the project (see {@link sharedFixturesDir}). */
-export const SHARED_FIXTURES_DIR = sharedFixturesDir();
 
 /**
  * Starts a host on a fresh database (real PostgreSQL when DATABASE_URL is set, embedded otherwise)

@@ -7,12 +7,13 @@ import { HOST_CLI } from '@rosterbridge/test-kit';
 
 const REPO = path.resolve(__dirname, '../..');
 
+/** Runs a command as a fresh clone would, without the public corpus beside the checkout (`RB_SHARED_FIXTURES=none`). */
 function run(command: string, args: string[], cwd = REPO): { status: number | null; out: string } {
-  const r = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' }, timeout: 170_000 });
+  const r = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', RB_SHARED_FIXTURES: 'none' }, timeout: 170_000 });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
-t.test('rosterbridge new-plugin: a source and a target that build and pass their own tests as generated', async (t) => {
+t.test('rosterbridge new-plugin: a source and a target that build and pass their own tests as generated, with no corpus beside the checkout', async (t) => {
   // Inside the checkout (so @rosterbridge/* and the test kit resolve), outside plugins/ (so no other
   // test's host discovers them) and ignored by git.
   const dir = path.join(REPO, '.data', `scaffold-test-${process.pid}`);

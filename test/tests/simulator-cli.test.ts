@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import { ROSTER_ENTITY_ORDER } from '@rosterbridge/core';
 import { OneRosterClient, type OneRosterCredentials } from '@rosterbridge/oneroster-rest';
-import { OneRosterDataset, SHARED_FIXTURES_DIR, generateDistrict } from '@rosterbridge/test-kit';
+import { FIXTURES_DIR, OneRosterDataset, generateDistrict } from '@rosterbridge/test-kit';
 
 const REPO = path.resolve(__dirname, '../..');
 const SIMULATOR_CLI = path.join(REPO, 'test/dist/simulator/cli.js');
@@ -132,7 +132,7 @@ t.test('paging, latency and fault options shape what the server does', async (t)
 });
 
 t.test('--csv serves a OneRoster CSV package', async (t) => {
-  const location = path.join(SHARED_FIXTURES_DIR, 'oneroster-csv', 'roster-hub-en');
+  const location = path.join(FIXTURES_DIR, 'oneroster-csv', 'clean-full');
   const expected = await OneRosterDataset.fromCsvPackage(location);
   const sim = await start([SIMULATOR_CLI, '--csv', location, '--port', '0', '--auth', 'none', '--json'], /\}\n/);
   t.teardown(() => void stop(sim));

@@ -2,12 +2,35 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { sharedFixturesDir } from '@rosterbridge/test-kit';
+import { FIXTURES_DIR, sharedFixtures } from '@rosterbridge/test-kit';
 import type { CsvPackage, CsvReadOptions } from '@rosterbridge/oneroster-csv';
 import type { RosterEntity, RosterIssue, RosterRecord } from '@rosterbridge/core';
 
-/** The shared OneRoster CSV fixtures, read in place. */
-export const FIXTURES = path.join(sharedFixturesDir(), 'oneroster-csv');
+/** The project's own OneRoster CSV packages (`test/fixtures/oneroster-csv`), read in place. */
+export const FIXTURES = path.join(FIXTURES_DIR, 'oneroster-csv');
+
+/** The public corpus beside the project, an extra: the tests that read it skip where it is absent. */
+export const SHARED = sharedFixtures();
+
+/** A package to run a test on: one of ours, or one of the corpus's, whose test skips without it. */
+export interface FixturePackage {
+  /** What the test's name says. */
+  name: string;
+  /** For tap's `skip`. */
+  skip: string | false;
+  /** The folder; call it inside the test (a corpus package has none when the test skips). */
+  folder(): string;
+}
+
+/** One of the project's own packages. */
+export function ownPackage(name: string): FixturePackage {
+  return { name, skip: false, folder: () => path.join(FIXTURES, name) };
+}
+
+/** One of the corpus's packages (`oneroster-csv/<name>`). */
+export function sharedPackage(name: string): FixturePackage {
+  return { name: `${name} (shared corpus)`, skip: SHARED.skip, folder: () => SHARED.path('oneroster-csv', name) };
+}
 
 /** A temporary directory removed when the test ends. */
 export function tempDir(t: { teardown(fn: () => void): void }): string {
@@ -57,7 +80,7 @@ export async function readEntity<E extends RosterEntity>(pkg: CsvPackage, entity
 /**
  * Counts a fixture file's data rows without the reader: its non-blank lines after the header, and
  * the first field of each (the sourcedId, quotes removed). Valid only for files without line breaks
- * inside quoted fields, which is true of every shared fixture.
+ * inside quoted fields, which is true of every fixture package, ours and the corpus's.
  */
 export function dataRowsOf(file: string): { count: number; sourcedIds: string[] } {
   const lines = readFileSync(file, 'utf8').split(/\r?\n/).filter((line) => line.trim() !== '');

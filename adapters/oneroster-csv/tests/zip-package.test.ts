@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import { isRosterbridgeError, ROSTER_ENTITY_ORDER, type RosterEntity } from '@rosterbridge/core';
 import { openCsvPackage, type CsvPackage } from '@rosterbridge/oneroster-csv';
-import { buildZip, FIXTURES, readEntity, tempDir, where } from './csv-package-kit';
+import { buildZip, FIXTURES, ownPackage, readEntity, SHARED, sharedPackage, tempDir, where } from './csv-package-kit';
 
 const hasZipCommand = (() => {
   try {
@@ -35,17 +35,33 @@ async function readLocation(t: Parameters<Parameters<typeof t.test>[1]>[0], loca
 
 const withoutLocation = (value: unknown): unknown => JSON.parse(JSON.stringify(value, (key, v) => (key === 'location' ? undefined : v)));
 
-for (const fixture of ['roster-hub-en', 'roster-hub-ja', 'moodle-minimal', 'moodle-full-with-errors', 'nonconformant-v1p0-style']) {
-  t.test(`${fixture} zipped with the zip command reads the same as the folder`, { skip: hasZipCommand ? false : 'no zip command' }, async (t) => {
-    const folder = path.join(FIXTURES, fixture);
-    const zip = path.join(tempDir(t), `${fixture}.zip`);
+const PACKAGES = [
+  ...['clean-full', 'clean-minimal', 'with-errors', 'v1p0-style'].map(ownPackage),
+  ...['roster-hub-en', 'roster-hub-ja', 'moodle-minimal', 'moodle-full-with-errors', 'nonconformant-v1p0-style'].map(sharedPackage),
+];
+
+for (const fixture of PACKAGES) {
+  t.test(`${fixture.name} zipped with the zip command reads the same as the folder`, { skip: hasZipCommand ? fixture.skip : 'no zip command' }, async (t) => {
+    const folder = fixture.folder();
+    const zip = path.join(tempDir(t), `${path.basename(folder)}.zip`);
     execFileSync('zip', ['-q', '-j', zip, ...readdirSync(folder).map((name) => path.join(folder, name))]);
     t.same(withoutLocation(await readLocation(t, zip)), withoutLocation(await readLocation(t, folder)));
   });
 }
 
-t.test('a zip built without the zip command (deflated, UTF-8) reads the same as the folder', async (t) => {
-  const folder = path.join(FIXTURES, 'roster-hub-ja');
+t.test('a zip built without the zip command (deflated, a BOM, CRLF, UTF-8) reads the same as the folder', async (t) => {
+  const folder = path.join(FIXTURES, 'clean-full');
+  const files = Object.fromEntries(readdirSync(folder).map((name) => [name, readFileSync(path.join(folder, name))]));
+  const zip = path.join(tempDir(t), 'clean-full.zip');
+  writeFileSync(zip, buildZip(files));
+  const fromZip = await readLocation(t, zip);
+  t.same(withoutLocation(fromZip), withoutLocation(await readLocation(t, folder)));
+  t.equal((fromZip['users'] as { records: unknown[] }).records.length, 11);
+  t.match((fromZip['users'] as { records: unknown[] }).records[2], { givenName: '恵子' });
+});
+
+t.test('roster-hub-ja zipped without the zip command (deflated, UTF-8) reads the same as the folder', { skip: SHARED.skip }, async (t) => {
+  const folder = SHARED.path('oneroster-csv', 'roster-hub-ja');
   const files = Object.fromEntries(readdirSync(folder).map((name) => [name, readFileSync(path.join(folder, name))]));
   const zip = path.join(tempDir(t), 'ja.zip');
   writeFileSync(zip, buildZip(files));
@@ -55,14 +71,14 @@ t.test('a zip built without the zip command (deflated, UTF-8) reads the same as 
 });
 
 t.test('a zip of a folder (files under one directory) is read from that folder, with a warning', async (t) => {
-  const folder = path.join(FIXTURES, 'moodle-minimal');
-  const files = Object.fromEntries(readdirSync(folder).map((name) => [`moodle-minimal/${name}`, readFileSync(path.join(folder, name))]));
+  const folder = path.join(FIXTURES, 'clean-minimal');
+  const files = Object.fromEntries(readdirSync(folder).map((name) => [`clean-minimal/${name}`, readFileSync(path.join(folder, name))]));
   const zip = path.join(tempDir(t), 'nested.zip');
-  writeFileSync(zip, buildZip({ ...files, '__MACOSX/moodle-minimal/._manifest.csv': 'junk' }));
+  writeFileSync(zip, buildZip({ ...files, '__MACOSX/clean-minimal/._manifest.csv': 'junk' }));
   const fromZip = await readLocation(t, zip);
   const fromFolder = await readLocation(t, folder);
   const check = fromZip['check'] as { code: string }[];
-  t.same(check.map((issue) => issue.code), ['CSV_PACKAGE_NESTED']);
+  t.same(check.map((issue) => issue.code), ['CSV_PACKAGE_NESTED', 'CSV_MANIFEST_UNKNOWN_PROPERTY', 'CSV_MANIFEST_FILE_UNLISTED']);
   const entities: RosterEntity[] = ['orgs', 'academicSessions', 'classes', 'users', 'enrollments'];
   for (const entity of entities) t.same(fromZip[entity], fromFolder[entity], entity);
 });

@@ -8,7 +8,7 @@ import type { RosterRecordSource } from '../generator/roster-record-source';
  *
  * ```ts
  * const dataset = OneRosterDataset.from(generateDistrict({ seed: 42, size: 'small' }));
- * const fromCsv = await OneRosterDataset.fromCsvPackage('/fixtures/roster-hub-en');
+ * const fromCsv = await OneRosterDataset.fromCsvPackage('test/fixtures/oneroster-csv/clean-full');
  * ```
  */
 export class OneRosterDataset {

@@ -185,7 +185,7 @@ export class Host {
         },
       );
       store.add(syncs);
-      const commands = new CommandService(registry, commandHandlers, tenants, operations, logger.child({ component: 'commands' }), { deadlineMs: config.sync.applyTimeoutMs });
+      const commands = new CommandService(registry, commandHandlers, tenants, operations, { deadlineMs: config.sync.applyTimeoutMs });
       const api = await buildControlApi({
         commands,
         sourceSessions,

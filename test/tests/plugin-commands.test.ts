@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { SyncRun, User } from '@rosterbridge/core';
 import { invalidCommandContributions } from '@rosterbridge/host';
 import { FIXTURES_DIR, type TestHost, generateDistrict, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
@@ -67,7 +67,7 @@ t.test('plugin commands', async (t) => {
     return { status: res.status, body: (await res.json()) as any };
   };
   const command = (who: Who, tenantId: string, id: string, args?: unknown) => call(who, 'POST', `/tenants/${tenantId}/commands/${encodeURIComponent(id)}`, args);
-  const sync = async (t: Tap.Test, tenantId: string): Promise<SyncRun> => {
+  const sync = async (t: Test, tenantId: string): Promise<SyncRun> => {
     const started = await call('admin', 'POST', `/tenants/${tenantId}/syncs`, {});
     t.equal(started.status, 202, started.body.error?.message ?? 'a sync starts');
     return host.syncs.settled(started.body.id);

@@ -5,7 +5,6 @@ import {
   type CommandRegistry,
   type CommandResult,
   type JsonSchema,
-  type Logger,
   type PluginManifest,
   type PluginRegistry,
   RosterbridgeError,
@@ -71,7 +70,6 @@ export class CommandService {
     private readonly commands: CommandRegistry,
     private readonly tenants: TenantRegistry,
     private readonly operations: TenantOperations,
-    private readonly logger: Logger,
     private readonly options: CommandServiceOptions,
   ) {
     this.ajv = commandArgumentsAjv();

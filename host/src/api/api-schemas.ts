@@ -228,7 +228,7 @@ export const pluginSchema = {
     state: { type: 'string', enum: ['inactive', 'activating', 'active', 'failed', 'deactivated'] },
     activationEvents: { type: 'array', items: str },
     dependencies: { type: 'array', items: str },
-    contributes: { type: 'object', additionalProperties: true, description: 'What the manifest contributes: sources, targets, configuration, schedules.' },
+    contributes: { type: 'object', additionalProperties: true, description: 'What the manifest contributes: sources, targets, commands, configuration, schedules.' },
     failure: {
       type: 'object',
       properties: {

@@ -7,6 +7,7 @@ export * from './base/secret-censor';
 export * from './instantiation/service-id';
 export * from './plugin/manifest';
 export * from './plugin/plugin-context';
+export * from './plugin/plugin-command';
 export * from './plugin/plugin-discovery';
 export * from './plugin/plugin-registry';
 export * from './roster';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as os from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import {
+  CommandRegistry,
   DisposableStore,
   Emitter,
   ISourceLimits,
@@ -22,6 +23,7 @@ import {
 } from '@rosterbridge/core';
 import { TokenAuthenticator } from './api/auth';
 import { buildControlApi } from './api/control-api';
+import { CommandService, invalidCommandContributions } from './commands/command-service';
 import { type HostConfig, secretPolicy } from './config/host-config';
 import { type Database, openDatabase } from './database/database';
 import { CORE_SCHEMA, coreMigrations, migrateSchema } from './database/migrations';
@@ -78,6 +80,8 @@ export class Host {
     /** Triggers, cancels and decides sync runs. */
     readonly syncs: SyncService,
     readonly runs: RunStore,
+    /** Runs the commands plugins contribute, per tenant. */
+    readonly commands: CommandService,
     readonly api: FastifyInstance,
   ) {}
 
@@ -115,16 +119,18 @@ export class Host {
       const sources = new SourceRegistry();
       scope.register(ISourceRegistry, { useValue: sources });
       const targets = new TargetRegistry();
+      const commandHandlers = new CommandRegistry();
       // Plugins hear `sync.run.*` through this; the engine, built later, feeds it.
       const runEvents = store.add(new Emitter<SyncRunEvent>());
       registry = new PluginRegistry(
-        new PluginHostServicesImpl(ROSTERBRIDGE_VERSION, config.plugins.activationTimeoutMs, logger, scope, database, tenants, secrets, censor, sources, targets, runEvents.event),
+        new PluginHostServicesImpl(ROSTERBRIDGE_VERSION, config.plugins.activationTimeoutMs, logger, scope, database, tenants, secrets, censor, sources, targets, runEvents.event, commandHandlers),
       );
       store.add(registry);
       scope.register(IPluginRegistry, { useValue: registry });
       const discovered = await discoverPlugins(config.plugins.dirs);
       registry.register(discovered);
       for (const { pluginId, reason } of invalidConfigurationSchemas(registry.manifests())) registry.refuse(pluginId, 'MANIFEST_INVALID', reason);
+      for (const { pluginId, reason } of invalidCommandContributions(registry.manifests())) registry.refuse(pluginId, 'MANIFEST_INVALID', reason);
       for (const p of registry.list().filter((p) => p.state === 'failed'))
         logger.error({ plugin: p.id, code: p.failure?.code, reason: p.failure?.reason }, 'plugin refused');
 
@@ -179,7 +185,9 @@ export class Host {
         },
       );
       store.add(syncs);
+      const commands = new CommandService(registry, commandHandlers, tenants, operations, { deadlineMs: config.sync.applyTimeoutMs });
       const api = await buildControlApi({
+        commands,
         sourceSessions,
         syncs,
         runs,
@@ -211,7 +219,7 @@ export class Host {
         }),
       );
 
-      const host: Host = new Host(store, config, logger, censor, scope, database, registry, tenants, sources, sourceSessions, syncs, runs, api);
+      const host: Host = new Host(store, config, logger, censor, scope, database, registry, tenants, sources, sourceSessions, syncs, runs, commands, api);
 
       await registry.activateByEvent('onStartup');
       const resumed = await syncs.start();

@@ -12,3 +12,4 @@ export * from './logging';
 export { stopOnSignals } from './cli/start-command';
 export * from './sources/source-sessions';
 export * from './sync/sync-service';
+export * from './commands/command-service';

@@ -41,6 +41,8 @@ const MAY: Record<string, readonly Who[]> = {
   'POST /tenants/{id}/targets/{target}/backfill': OPERATE,
   'POST /tenants/{id}/pause': OPERATE,
   'POST /tenants/{id}/resume': OPERATE,
+  'GET /tenants/{id}/commands': READ_SYNC,
+  'POST /tenants/{id}/commands/{command}': OPERATE,
 };
 const PUBLIC = ['GET /healthz', 'GET /readyz'];
 const ROLE_OF: Record<Who, ApiRole> = { admin: 'admin', operator: 'tenant-operator', tenant: 'tenant', other: 'tenant' };
@@ -303,9 +305,24 @@ t.test('roles, route by route', async (t) => {
     }
   });
 
+  await t.test('plugin commands: any role reaching the tenant lists them; admin and operator run them', async (t) => {
+    const count = { id: 'lincoln', command: 'memo.count' };
+    for (const who of WHO) {
+      const listed = await call(who, 'GET /tenants/{id}/commands', lincoln);
+      if (MAY['GET /tenants/{id}/commands']!.includes(who)) t.same(listed.body.commands?.map((c: { id: string }) => c.id), ['memo.count', 'memo.hold'], `${who} lists them`);
+      else expectRefused(t, listed, `${who} lists them`);
+    }
+    for (const who of ['tenant', 'other'] as const) expectRefused(t, await call(who, 'POST /tenants/{id}/commands/{command}', count, {}), `${who} runs one`);
+    for (const who of OPERATE) {
+      const ran = await call(who, 'POST /tenants/{id}/commands/{command}', count, {});
+      t.equal(ran.status, 200, `${who} runs one: ${ran.body.error?.message ?? ''}`);
+      t.equal(ran.body.by, who === 'admin' ? 'ops' : 'lincoln-ops');
+    }
+  });
+
   await t.test('no token: 401 everywhere but the public routes', async (t) => {
     for (const route of Object.keys(MAY)) {
-      const r = await call(null, route, { id: route.includes('/runs/') ? runId : 'lincoln', target: 'memo' }, route.startsWith('POST') ? {} : undefined);
+      const r = await call(null, route, { id: route.includes('/runs/') ? runId : 'lincoln', target: 'memo', command: 'memo.count' }, route.startsWith('POST') ? {} : undefined);
       t.equal(r.status, 401, route);
       t.equal(r.body.error.code, 'AUTH_REQUIRED');
     }

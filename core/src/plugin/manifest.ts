@@ -33,10 +33,43 @@ export interface ScheduleContribution {
   timezoneByRegion?: Record<string, string>;
 }
 
+/**
+ * A command a plugin contributes: a product action an operator runs for one tenant (start
+ * Gradient's academic year, import School Manager's accounts…), like VS Code's
+ * `contributes.commands`, with a JSON Schema of its arguments. The host validates the arguments
+ * against it before the plugin's handler ({@link RegisterCommand}) sees them.
+ *
+ * ```json
+ * { "id": "gradient.startAcademicYear", "title": "Start the academic year",
+ *   "arguments": { "type": "object", "properties": { "year": { "type": "integer" } } } }
+ * ```
+ */
+export interface CommandContribution {
+  /** `<prefix>.<name>`, e.g. `gradient.startAcademicYear`; unique in the host. */
+  id: string;
+  /** What it does, in a few words (at most 100 characters). */
+  title: string;
+  /** More about it: what it changes, when to run it (at most 1,000 characters). */
+  description?: string;
+  /**
+   * JSON Schema (`"type": "object"`) of the arguments. Unknown arguments are refused unless it says
+   * `additionalProperties`. A string argument with `"contentMediaType"` (`"text/csv"`) is a file's
+   * content: the CLI's `--file` fills it.
+   */
+  arguments: JsonSchema;
+  /** True when the command changes nothing: it then runs without holding the tenant's operation. */
+  readOnly: boolean;
+}
+
+/** Bounds of a command contribution: ids, texts, how many, and its argument schema's size. */
+export const COMMAND_LIMITS = { commands: 50, id: 100, title: 100, description: 1000, argumentsSchemaBytes: 16 * 1024 } as const;
+
 /** What a plugin adds to the host, declared before its code loads. */
 export interface PluginContributions {
   sources: SourceContribution[];
   targets: TargetContribution[];
+  /** Commands operators run per tenant (`POST /tenants/:id/commands/:command`). */
+  commands: CommandContribution[];
   /** JSON Schema of the plugin's per-tenant settings. Secret fields carry `"x-secret": true`. */
   configuration?: JsonSchema;
   /**
@@ -70,7 +103,11 @@ export interface PluginManifest {
   main: string;
   /** Semver range of Rosterbridge versions the plugin works with. */
   engine: string;
-  /** Events that activate the plugin: `onStartup`, `*`, `onSource:<id>`, `onTarget:<id>`. */
+  /**
+   * Events that activate the plugin: `onStartup`, `*`, `onSource:<id>`, `onTarget:<id>`,
+   * `onCommand:<command id>`. A contributed source, target or command activates its plugin when it
+   * is first used whether or not its event is listed.
+   */
   activationEvents: string[];
   /** Ids of plugins that must be active before this one. */
   dependencies: string[];
@@ -90,7 +127,9 @@ export type ManifestResult =
 
 const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const VERSION = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
-const EVENT = /^(\*|onStartup|on(Source|Target):[a-z][a-z0-9]*(-[a-z0-9]+)*)$/;
+const EVENT = /^(\*|onStartup|on(Source|Target):[a-z][a-z0-9]*(-[a-z0-9]+)*|onCommand:[a-z][a-z0-9]*(-[a-z0-9]+)*(\.[a-zA-Z][a-zA-Z0-9]*)+)$/;
+/** A command id: a kebab-case prefix and camel-case names, dot-separated (`gradient.startAcademicYear`). */
+export const COMMAND_ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*(\.[a-zA-Z][a-zA-Z0-9]*)+$/;
 const CONSUMES = /^roster\.[a-zA-Z]+@\d+$/;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -124,7 +163,7 @@ export function readManifest(packageJson: unknown): ManifestResult {
   else
     activationEvents.forEach((e, i) => {
       if (typeof e !== 'string' || !EVENT.test(e))
-        problem(`rosterbridge.activationEvents[${i}]`, `${JSON.stringify(e)} is not an activation event (onStartup, *, onSource:<id>, onTarget:<id>)`);
+        problem(`rosterbridge.activationEvents[${i}]`, `${JSON.stringify(e)} is not an activation event (onStartup, *, onSource:<id>, onTarget:<id>, onCommand:<command id>)`);
     });
 
   const dependencies = rb.dependencies ?? [];
@@ -138,11 +177,12 @@ export function readManifest(packageJson: unknown): ManifestResult {
   const contributes = rb.contributes ?? {};
   const sources: SourceContribution[] = [];
   const targets: TargetContribution[] = [];
+  const commands: CommandContribution[] = [];
   const schedules: Record<string, ScheduleContribution> = {};
   let configuration: JsonSchema | undefined;
   if (!isRecord(contributes)) problem('rosterbridge.contributes', 'must be an object');
   else {
-    const known = new Set(['sources', 'targets', 'configuration', 'schedules']);
+    const known = new Set(['sources', 'targets', 'commands', 'configuration', 'schedules']);
     for (const key of Object.keys(contributes))
       if (!known.has(key)) problem(`rosterbridge.contributes.${key}`, `is not a contribution point (${[...known].join(', ')})`);
     readList(contributes.sources, 'rosterbridge.contributes.sources', problem, (s, field) => {
@@ -157,6 +197,7 @@ export function readManifest(packageJson: unknown): ManifestResult {
       if (bad >= 0) return problem(`${field}.consumes[${bad}]`, `${JSON.stringify(s.consumes[bad])} is not an event type with version, such as "roster.users@1"`);
       targets.push({ id: s.id, displayName: typeof s.displayName === 'string' ? s.displayName : undefined, consumes: s.consumes as string[] });
     });
+    readCommands(contributes.commands, problem, commands);
     if (contributes.configuration !== undefined) {
       if (!isRecord(contributes.configuration) || contributes.configuration.type !== 'object')
         problem('rosterbridge.contributes.configuration', 'must be a JSON Schema with "type": "object"');
@@ -204,9 +245,44 @@ export function readManifest(packageJson: unknown): ManifestResult {
       engine: engine as string,
       activationEvents: activationEvents as string[],
       dependencies: dependencies as string[],
-      contributes: { sources, targets, configuration, schedules },
+      contributes: { sources, targets, commands, configuration, schedules },
     },
   };
+}
+
+/** An argument schema that takes no arguments: what a command declaring none gets. */
+const NO_ARGUMENTS: JsonSchema = { type: 'object', additionalProperties: false, properties: {} };
+
+function readCommands(value: unknown, problem: (field: string, message: string) => void, commands: CommandContribution[]): void {
+  const field = 'rosterbridge.contributes.commands';
+  if (Array.isArray(value) && value.length > COMMAND_LIMITS.commands) return problem(field, `lists ${value.length} commands; a plugin contributes at most ${COMMAND_LIMITS.commands}`);
+  const seen = new Set<string>();
+  readList(value, field, problem, (c, at) => {
+    const known = new Set(['id', 'title', 'description', 'arguments', 'readOnly']);
+    const unknown = Object.keys(c).find((k) => !known.has(k));
+    if (unknown !== undefined) return problem(`${at}.${unknown}`, `is not a command key (${[...known].join(', ')})`);
+    if (typeof c.id !== 'string' || c.id.length > COMMAND_LIMITS.id || !COMMAND_ID.test(c.id))
+      return problem(`${at}.id`, `must be a command id such as "gradient.startAcademicYear" (a kebab-case prefix, then dot-separated names; at most ${COMMAND_LIMITS.id} characters)`);
+    if (seen.has(c.id)) return problem(`${at}.id`, `"${c.id}" is contributed twice`);
+    seen.add(c.id);
+    if (typeof c.title !== 'string' || c.title.trim() === '' || c.title.length > COMMAND_LIMITS.title)
+      return problem(`${at}.title`, `must be a non-empty string of at most ${COMMAND_LIMITS.title} characters`);
+    if (c.description !== undefined && (typeof c.description !== 'string' || c.description.length > COMMAND_LIMITS.description))
+      return problem(`${at}.description`, `must be a string of at most ${COMMAND_LIMITS.description} characters`);
+    if (c.readOnly !== undefined && typeof c.readOnly !== 'boolean') return problem(`${at}.readOnly`, 'must be a boolean');
+    if (c.arguments !== undefined) {
+      if (!isRecord(c.arguments) || c.arguments.type !== 'object') return problem(`${at}.arguments`, 'must be a JSON Schema with "type": "object"');
+      const size = Buffer.byteLength(JSON.stringify(c.arguments));
+      if (size > COMMAND_LIMITS.argumentsSchemaBytes) return problem(`${at}.arguments`, `is ${size} bytes of JSON; an argument schema has at most ${COMMAND_LIMITS.argumentsSchemaBytes}`);
+    }
+    commands.push({
+      id: c.id,
+      title: c.title,
+      ...(typeof c.description === 'string' ? { description: c.description } : {}),
+      arguments: (c.arguments as JsonSchema | undefined) ?? NO_ARGUMENTS,
+      readOnly: c.readOnly === true,
+    });
+  });
 }
 
 function readList(

@@ -9,6 +9,7 @@ import type { RegisterSource } from '../sync/roster-source';
 import type { RegisterTarget } from '../sync/roster-target';
 import type { SyncRunEvent } from '../sync/sync-run';
 import type { PluginManifest } from './manifest';
+import type { RegisterCommand } from './plugin-command';
 
 /**
  * A plugin's own Postgres schema. `db` is a kysely instance bound to that schema
@@ -100,6 +101,8 @@ export interface PluginContext {
   readonly registerSource: RegisterSource;
   /** Registers the implementation of a target this plugin's manifest contributes. */
   readonly registerTarget: RegisterTarget;
+  /** Registers the handler of a command this plugin's manifest contributes (see {@link RegisterCommand}). */
+  readonly registerCommand: RegisterCommand;
 }
 
 /**

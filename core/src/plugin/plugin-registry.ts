@@ -191,8 +191,8 @@ export class PluginRegistry {
     return entry.context;
   }
 
-  /** The id of the plugin contributing a source or target with this id, if any. */
-  findContributor(kind: 'sources' | 'targets', contributionId: string): PluginManifest | undefined {
+  /** The manifest of the plugin contributing a source, target or command with this id, if any. */
+  findContributor(kind: 'sources' | 'targets' | 'commands', contributionId: string): PluginManifest | undefined {
     return this.allManifests().find((m) => m.contributes[kind].some((c) => c.id === contributionId));
   }
 

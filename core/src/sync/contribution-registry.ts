@@ -5,17 +5,18 @@ import type { RosterSource } from './roster-source';
 import type { RosterTarget } from './roster-target';
 
 /**
- * The implementations plugins register for the sources or targets their manifests contribute, by
- * contribution id. A plugin may only register what its manifest declares, and an id only once.
+ * The implementations plugins register for the sources, targets or commands their manifests
+ * contribute, by contribution id. A plugin may only register what its manifest declares, and an id
+ * only once.
  */
 export class ContributionRegistry<T> {
   private readonly entries = new Map<string, { pluginId: string; implementation: T }>();
 
-  constructor(private readonly kind: 'sources' | 'targets') {}
+  constructor(private readonly kind: 'sources' | 'targets' | 'commands') {}
 
   /** Registers `implementation` for `contributionId` on behalf of the plugin with this manifest. */
   register(manifest: PluginManifest, contributionId: string, implementation: T): Disposable {
-    const noun = this.kind === 'sources' ? 'source' : 'target';
+    const noun = { sources: 'source', targets: 'target', commands: 'command' }[this.kind];
     if (!manifest.contributes[this.kind].some((c) => c.id === contributionId))
       throw new RosterbridgeError('MANIFEST_INVALID', `plugin "${manifest.id}" registers ${noun} "${contributionId}" but its manifest does not contribute it`, {
         plugin: manifest.id,

@@ -7,8 +7,11 @@ import { type Access, rolesFor } from './auth';
  * the OpenAPI document at /docs/json.
  */
 
-/** Body limits, in bytes, by what a route takes: most take none (`{}` at most). */
-export const BODY_LIMITS = { none: 1024, sync: 4096, pause: 4096, fallback: 16 * 1024 } as const;
+/**
+ * Body limits, in bytes, by what a route takes: most take none (`{}` at most). A command's arguments
+ * may carry a file's content (School Manager's accounts as CSV): 16 MiB, about 200,000 accounts.
+ */
+export const BODY_LIMITS = { none: 1024, sync: 4096, pause: 4096, command: 16 * 1024 * 1024, fallback: 16 * 1024 } as const;
 
 /** "Who may" of a route, for its OpenAPI description. */
 export function whoMay(access: Access, scope: 'tenant' | 'run' | 'any'): string {
@@ -33,6 +36,10 @@ export const TARGET_ID = { type: 'string', maxLength: 100, description: 'A targe
 export const tenantParams = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: TENANT_ID } } as const;
 /** Path params of `/tenants/:id/targets/:target/…`. */
 export const tenantTargetParams = { type: 'object', additionalProperties: false, required: ['id', 'target'], properties: { id: TENANT_ID, target: TARGET_ID } } as const;
+/** A command id in a path. */
+export const COMMAND_ID = { type: 'string', maxLength: 100, description: 'A command id (`gradient.startAcademicYear`), as `GET /tenants/:id/commands` lists them.' } as const;
+/** Path params of `/tenants/:id/commands/:command`. */
+export const tenantCommandParams = { type: 'object', additionalProperties: false, required: ['id', 'command'], properties: { id: TENANT_ID, command: COMMAND_ID } } as const;
 /** Path params of `/runs/:id…`. */
 export const runParams = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: RUN_ID } } as const;
 
@@ -63,14 +70,17 @@ const errorDescriptions: Record<number, string> = {
   400: 'BAD_REQUEST: a field or parameter is wrong, unknown or missing (named in the message), or the body is not valid JSON or UTF-8.',
   401: 'AUTH_REQUIRED: no bearer token, or not a valid one.',
   403: 'AUTH_FORBIDDEN: the token does not reach this tenant, or its role may not do this.',
-  404: 'NOT_FOUND or TENANT_NOT_FOUND.',
-  409: 'CONFLICT (an active or held run), TENANT_BUSY (another operation under way) or TENANT_PAUSED.',
+  404: 'NOT_FOUND, TENANT_NOT_FOUND, or COMMAND_UNKNOWN (no installed plugin contributes the command).',
+  409: 'CONFLICT (an active or held run), TENANT_BUSY (another operation under way), TENANT_PAUSED, or COMMAND_NOT_ENABLED (the command\'s plugin is not enabled for the tenant).',
   413: 'PAYLOAD_TOO_LARGE: the body is larger than this route takes.',
   414: 'URL_TOO_LONG.',
   415: 'UNSUPPORTED_MEDIA_TYPE: a body that is not application/json.',
-  422: 'TENANT_CONFIG_INVALID and other codes of a tenant or plugin that cannot serve this.',
+  422: 'TENANT_CONFIG_INVALID, COMMAND_REFUSED (the product\'s reason, its code in details.productCode) and other codes of a tenant or plugin that cannot serve this.',
   431: 'HEADERS_TOO_LARGE.',
   500: 'INTERNAL: a bug; the detail is in the host log.',
+  502: 'COMMAND_FAILED: the plugin failed while running the command (its message).',
+  503: 'COMMAND_NOT_REGISTERED or PLUGIN_FAILED: the plugin cannot run it.',
+  504: 'DEADLINE_EXCEEDED: the command overran its deadline (sync.applyTimeoutMs).',
 };
 
 /** The error answers of a route: those any request can get (a bad URL, too large headers, a bug), and `extra`. */
@@ -218,7 +228,7 @@ export const pluginSchema = {
     state: { type: 'string', enum: ['inactive', 'activating', 'active', 'failed', 'deactivated'] },
     activationEvents: { type: 'array', items: str },
     dependencies: { type: 'array', items: str },
-    contributes: { type: 'object', additionalProperties: true, description: 'What the manifest contributes: sources, targets, configuration, schedules.' },
+    contributes: { type: 'object', additionalProperties: true, description: 'What the manifest contributes: sources, targets, commands, configuration, schedules.' },
     failure: {
       type: 'object',
       properties: {
@@ -290,4 +300,38 @@ export const pauseStateSchema = {
   type: 'object',
   required: ['tenant', 'paused'],
   properties: { tenant: str, paused: { type: 'boolean' }, reason: str },
+} as const;
+
+/** A command a plugin contributes, as listed for a tenant. */
+export const commandSchema = {
+  type: 'object',
+  required: ['id', 'title', 'plugin', 'readOnly', 'arguments'],
+  properties: {
+    id: str,
+    title: str,
+    description: str,
+    plugin: { type: 'string', description: 'The plugin contributing it.' },
+    readOnly: { type: 'boolean', description: "True when it changes nothing (it runs without holding the tenant's operation)." },
+    arguments: { type: 'object', additionalProperties: true, description: 'JSON Schema of its arguments (unknown arguments are refused).' },
+  },
+} as const;
+
+/** What running a command answers. */
+export const commandOutcomeSchema = {
+  type: 'object',
+  required: ['tenant', 'command', 'plugin', 'by', 'durationMs', 'result'],
+  properties: {
+    tenant: str,
+    command: str,
+    plugin: str,
+    by: { type: 'string', description: "The token's name." },
+    durationMs: int,
+    result: {
+      type: 'object',
+      additionalProperties: true,
+      required: ['summary'],
+      description: 'What the plugin answered: `summary` (one line), facts, and `rejected` (what it could not take, each with its line, code and reason; at most a few hundred, `rejectedCount` in all).',
+      properties: { summary: str },
+    },
+  },
 } as const;

@@ -13,7 +13,7 @@ export interface Principal {
 /**
  * What a route does, from least to most dangerous: `read` shows state; `sync` starts or stops runs
  * and tests the source; `operate` destroys or overrides (reset a target, approve or reject a hold,
- * back-fill, pause, resume).
+ * back-fill, pause, resume) or changes a product's own state (a plugin command).
  */
 export type Access = 'read' | 'sync' | 'operate';
 
@@ -49,7 +49,7 @@ export function authorize(principal: Principal, access: Access, tenantId: string
 }
 
 function describeAccess(access: Access): string {
-  return { read: 'read', sync: 'start or stop runs', operate: 'reset, approve, reject, back-fill, pause or resume' }[access];
+  return { read: 'read', sync: 'start or stop runs', operate: 'reset, approve, reject, back-fill, pause, resume or run plugin commands' }[access];
 }
 
 /** Checks bearer tokens in constant time; tokens are kept only as hashes. */

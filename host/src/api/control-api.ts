@@ -11,6 +11,8 @@ import { answerClientError, apiErrorOf, envelope, quote } from './api-errors';
 import { BODY_LIMITS, errorResponses, noQuery, pluginSchema, whoMay } from './api-schemas';
 import { type Access, type Principal, type TokenAuthenticator, authorize, rolesFor } from './auth';
 import { checkUrl, createValidatorCompiler, jsonBodyParser } from './request-checks';
+import type { CommandService } from '../commands/command-service';
+import { registerCommandRoutes } from './command-routes';
 import { registerRunRoutes } from './run-routes';
 import { registerTenantRoutes } from './tenant-routes';
 
@@ -42,6 +44,7 @@ export interface ControlApiDependencies {
   sourceSessions: SourceSessions;
   syncs: SyncService;
   runs: RunStore;
+  commands: CommandService;
   /** Whether this host runs the tenants' schedules (`sync.schedule.enabled`). */
   schedulesEnabled: boolean;
   /** Readiness: each check names what is not ready (in words fit for any caller: details go to the log). */
@@ -115,7 +118,7 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
         title: 'Rosterbridge control API',
         version: deps.version,
         description:
-          'Internal API to run and watch roster syncs. Roles: `admin` (every tenant, everything), `tenant-operator` (its tenants: read, sync, and reset, approve, reject, back-fill, pause, resume), `tenant` (its tenant: read and sync). Every failure is `{"error": {"code", "message", "details"}}` with a code of the catalogue.',
+          'Internal API to run and watch roster syncs. Roles: `admin` (every tenant, everything), `tenant-operator` (its tenants: read, sync, and reset, approve, reject, back-fill, pause, resume, run plugin commands), `tenant` (its tenant: read and sync). Every failure is `{"error": {"code", "message", "details"}}` with a code of the catalogue.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
@@ -222,6 +225,7 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
 
   registerTenantRoutes(app, deps);
   registerRunRoutes(app, deps);
+  registerCommandRoutes(app, deps);
 
   return app;
 }

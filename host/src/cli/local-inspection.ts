@@ -4,6 +4,7 @@ import { type HostConfig, loadHostConfig, secretPolicy } from '../config/host-co
 import { SecretResolver } from '../tenants/secret-reference';
 import { TenantRegistry } from '../tenants/tenant-registry';
 import { cliCensor } from './cli-output';
+import { invalidCommandContributions } from '../commands/command-service';
 import { invalidConfigurationSchemas } from '../tenants/tenant-config';
 import { ROSTERBRIDGE_VERSION } from '../version';
 
@@ -24,6 +25,7 @@ export async function inspectLocally(configFile?: string): Promise<{ config: Hos
   });
   plugins.register(await discoverPlugins(config.plugins.dirs));
   for (const { pluginId, reason } of invalidConfigurationSchemas(plugins.manifests())) plugins.refuse(pluginId, 'MANIFEST_INVALID', reason);
+  for (const { pluginId, reason } of invalidCommandContributions(plugins.manifests())) plugins.refuse(pluginId, 'MANIFEST_INVALID', reason);
   const tenants = new TenantRegistry(config.tenants.dir, () => plugins.allManifests(), new SecretResolver(cliCensor, secretPolicy(config)), { maxFileBytes: config.tenants.maxFileBytes });
   await tenants.load();
   return { config, plugins, tenants };

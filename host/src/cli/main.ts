@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { errorMessage, isRosterbridgeError } from '@rosterbridge/core';
 import { censorApiToken, censorStandardStreams } from './cli-output';
+import { registerCommandCommands } from './command-command';
 import { configCheck } from './config-check';
 import { newPlugin } from './new-plugin-command';
 import { listPlugins } from './plugins-command';
@@ -86,6 +87,8 @@ program
   .action(async (runId: string, opts: { issues?: boolean; severity?: 'error' | 'warning'; url?: string; json?: boolean }) =>
     showRun({ runId, issues: opts.issues === true, severity: opts.severity, url: opts.url, json: opts.json === true }),
   );
+
+registerCommandCommands(program);
 
 program
   .command('config')

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { sql } from 'kysely';
 import satisfies from 'semver/functions/satisfies';
 import {
+  type CommandRegistry,
   DisposableStore,
   type Logger,
   type OpenCopy,
@@ -42,6 +43,7 @@ export class PluginHostServicesImpl implements PluginHostServices {
     private readonly targets: TargetRegistry,
     /** Every `sync.run.*` event this host's engine fires; each plugin sees its tenants' ones. */
     private readonly runEvents: Event<SyncRunEvent>,
+    private readonly commands: CommandRegistry,
   ) {}
 
   satisfiesEngine(range: string, version: string): boolean {
@@ -104,6 +106,7 @@ export class PluginHostServicesImpl implements PluginHostServices {
       getDependencyApi: <T>(id: string) => getDependencyApi(id) as T,
       registerSource: (contributionId, source) => this.sources.register(manifest, contributionId, source),
       registerTarget: (contributionId, target) => this.targets.register(manifest, contributionId, target),
+      registerCommand: (commandId, handler) => this.commands.register(manifest, commandId, handler),
     };
   }
 

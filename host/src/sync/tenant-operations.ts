@@ -3,13 +3,13 @@ import { type Kysely, sql } from 'kysely';
 import { RosterbridgeError, type RunStatus } from '@rosterbridge/core';
 
 /** What a tenant can be busy with. */
-export type TenantOperationKind = 'sync' | 'backfill' | 'reset' | 'pause' | 'resume';
+export type TenantOperationKind = 'sync' | 'backfill' | 'reset' | 'pause' | 'resume' | 'command';
 
 /** The operation a tenant is under, as recorded. */
 export interface TenantOperation {
   tenantId: string;
   operation: TenantOperationKind;
-  /** What it works on: a target for a reset or a back-fill. */
+  /** What it works on: a target for a reset or a back-fill, a command id for a command. */
   target?: string;
   /** Who asked: a token's name, `api:<token>`, `cli`, `schedule …`. */
   by: string;
@@ -18,7 +18,7 @@ export interface TenantOperation {
 
 /**
  * One operation per tenant at a time, across every host sharing the database: starting a run (a
- * sync or a back-fill), resetting a target, pausing or resuming. Each holds the tenant's row in
+ * sync or a back-fill), resetting a target, pausing or resuming, running a plugin command that writes. Each holds the tenant's row in
  * `tenant_operation` while it works, under a lease it renews; another that comes meanwhile is
  * refused with TENANT_BUSY naming the one under way. A run, once created, is kept alone by the
  * database's one-active-run index; operations that must not overlap a run look for one here.
@@ -99,6 +99,7 @@ function describe(op: TenantOperation): string {
     reset: `a reset of target "${op.target}"`,
     pause: 'a pause',
     resume: 'a resume',
+    command: `command "${op.target}"`,
   }[op.operation];
   return `${what} (by ${op.by}, since ${op.startedAt})`;
 }

@@ -15,7 +15,8 @@ import type {
 } from '@rosterbridge/core';
 import { type ApplyContext, batchTransaction, relaxCommit, upsertRows as upsertTableRows } from '@rosterbridge/core';
 import { gradientIssue } from './gradient-issues';
-import { currentSchoolYear, dateIn, type GradientSettings } from './gradient-settings';
+import { academicYearPausedReason } from './gradient-academic-year';
+import type { GradientSettings } from './gradient-settings';
 
 type Outcome = 'created' | 'updated' | 'unchanged';
 type Counts = Partial<Record<RosterEntity, TargetCounts>>;
@@ -54,21 +55,7 @@ export class GradientSession implements RosterTargetSession {
   }
 
   async pausedReason(): Promise<string | undefined> {
-    // The product's current academic year is its latest; rolling over to a new one pauses syncing
-    // until it is started. The seed asks for the year started "for the current school year": a
-    // latest year older than today's school year (last year's, still started) pauses it too.
-    const year = await this.db
-      .selectFrom('academic_year')
-      .select(['school_year', 'started_at'])
-      .where('tenant_id', '=', this.tenantId)
-      .orderBy('school_year', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    const today = this.settings.today ?? dateIn(this.tenant.info().timezone);
-    const current = currentSchoolYear(today, this.settings.academicYearStartMonth ?? 7);
-    if (year?.started_at && Number(year.school_year) >= current) return undefined;
-    const which = !year ? 'academic year' : year.started_at ? `academic year ${current}` : `academic year ${year.school_year}`;
-    return `the Gradient ${which} is not started for ${this.tenant.info().displayName}: a Gradient Leader starts it in Admin Mode, which unpauses roster syncing`;
+    return academicYearPausedReason(this.db, this.tenant, this.settings);
   }
 
   async apply(batch: readonly RosterChangeEvent[], signal: AbortSignal, context?: ApplyContext): Promise<TargetApplyResult> {

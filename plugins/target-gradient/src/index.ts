@@ -1,4 +1,5 @@
 import type { PluginContext } from '@rosterbridge/core';
+import { registerGradientCommands } from './gradient-commands';
 import { gradientMigrations } from './gradient-migrations';
 import { createGradientApi, type GradientApi } from './gradient-schedule-api';
 import { GradientSession } from './gradient-session';
@@ -6,14 +7,16 @@ import type { GradientSettings } from './gradient-settings';
 
 export type { GradientApi, GradientClassMember, GradientDayOption, GradientScheduledClass, GradientTerm } from './gradient-schedule-api';
 export { GradientIssueCodes } from './gradient-issues';
+export { GradientCommandCodes, type StartAcademicYearArguments } from './gradient-commands';
 export type { GradientSettings } from './gradient-settings';
 
 /** Gradient's schema: see {@link gradientMigrations}. */
 export const migrations = gradientMigrations;
 
 /**
- * Registers the `gradient` target and returns the {@link GradientApi}: the current-term schedule
- * spot check and the academic year that gates roster syncing.
+ * Registers the `gradient` target and the `gradient.startAcademicYear` command, and returns the
+ * {@link GradientApi}: the current-term schedule spot check and the academic year that gates roster
+ * syncing.
  */
 export function activate(context: PluginContext): GradientApi {
   context.subscriptions.add(
@@ -23,5 +26,7 @@ export function activate(context: PluginContext): GradientApi {
       },
     }),
   );
-  return createGradientApi(context);
+  const api = createGradientApi(context);
+  context.subscriptions.add(registerGradientCommands(context, api));
+  return api;
 }

@@ -1,4 +1,5 @@
 import type { PluginContext } from '@rosterbridge/core';
+import { registerKamkalimaCommands } from './kamkalima-commands';
 import { kamkalimaMigrations } from './kamkalima-migrations';
 import { KamkalimaSession } from './kamkalima-session';
 import { type KamkalimaSettings, currentAcademicYear, todayIn } from './kamkalima-settings';
@@ -7,11 +8,12 @@ export { KamkalimaIssueCodes, type KamkalimaIssueCode } from './kamkalima-issues
 export { KamkalimaSession } from './kamkalima-session';
 export { type AcademicYear, type KamkalimaSettings, currentAcademicYear, currentSchoolYear, sessionInAcademicYear } from './kamkalima-settings';
 export { gradesIncompatible } from './kamkalima-rules';
+export { KamkalimaCommandCodes, type AssignTeacherAdminArguments } from './kamkalima-commands';
 
 /** Migrations of the `plugin_target_kamkalima` schema. */
 export const migrations = kamkalimaMigrations;
 
-/** Registers the `kamkalima` target. */
+/** Registers the `kamkalima` target and the `kamkalima.assignTeacherAdmin` command. */
 export function activate(context: PluginContext): void {
   context.subscriptions.add(
     context.registerTarget('kamkalima', {
@@ -24,4 +26,5 @@ export function activate(context: PluginContext): void {
       },
     }),
   );
+  context.subscriptions.add(registerKamkalimaCommands(context));
 }

@@ -111,4 +111,14 @@ export const kamkalimaMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  /**
+   * Who assigned a school's teacher-admin account to a teacher, and when (the
+   * `kamkalima.assignTeacherAdmin` command): the Customer Success Team's step the seed describes.
+   */
+  '002_teacher_admin_assignment': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('teacher_admin_account').addColumn('assigned_at', 'timestamptz').execute();
+      await db.schema.alterTable('teacher_admin_account').addColumn('assigned_by', 'text').execute();
+    },
+  },
 };

@@ -506,7 +506,7 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
       async cascade(db, userIds) {
         await db
           .updateTable('teacher_admin_account')
-          .set({ assigned_teacher_sourced_id: null })
+          .set({ assigned_teacher_sourced_id: null, assigned_at: null, assigned_by: null })
           .where('tenant_id', '=', tenantId)
           .where(anyOf('assigned_teacher_sourced_id', userIds))
           .where(({ not, exists, selectFrom }) =>

@@ -60,28 +60,43 @@ async function main(): Promise<void> {
       `  curl ${auth} -X POST ${host.url}/tenants/lincoln-demo/source/check\n` +
       `  curl ${auth} -X POST -H 'content-type: application/json' -d '{}' ${host.url}/tenants/lincoln-demo/syncs\n` +
       `  RB_URL=${host.url} RB_TOKEN=${DEMO_ADMIN_TOKEN} node host/dist/cli/main.js sync lincoln-demo\n` +
+      `  RB_URL=${host.url} RB_TOKEN=${DEMO_ADMIN_TOKEN} node host/dist/cli/main.js commands lincoln-demo   # the products' commands\n` +
       `  OpenAPI: ${host.url}/docs\nCtrl-C stops it.\n\n`,
   );
 }
 
 /**
- * The demo tenant's first sync, once (while it has no run): the products' own state a real
- * deployment would have is seeded first — School Manager's existing users (nine in ten of the
- * district's students and staff, so some stay unmatched) and Gradient's academic year, started —
- * then every product's tables fill and the run's counts per target are printed.
+ * The demo tenant's first sync, once (while it has no run). What a real deployment's products would
+ * already hold is put there first with the products' own commands, as an operator runs them —
+ * School Manager's existing accounts (`school-manager.importUsers`, nine in ten of the district's
+ * students and staff, so some stay unmatched) and Gradient's academic year
+ * (`gradient.startAcademicYear`) — then every product's tables fill and the run's counts per
+ * target are printed; last, Kamkalima's teacher-admin role goes to one of the district's teachers
+ * (`kamkalima.assignTeacherAdmin`).
  */
 async function firstSync(host: Host): Promise<void> {
   if ((await host.runs.list(DEMO_TENANT, { limit: 1 })).length > 0) return;
-  const seeded = await seedProductState(host, DEMO_TENANT, generateDistrict({ seed: DEMO_SEED, size: 'small' }));
+  const district = generateDistrict({ seed: DEMO_SEED, size: 'small' });
+  const seeded = await seedProductState(host, DEMO_TENANT, district);
   if (seeded.schoolManagerUsers !== undefined)
-    process.stdout.write(`School Manager: ${seeded.schoolManagerUsers} existing users seeded (nine in ten of the district's students and staff)\n`);
-  if (seeded.gradientYear !== undefined) process.stdout.write('Gradient: academic year 2026-27 started (until then Gradient runs are skipped)\n');
+    process.stdout.write(`School Manager: ${seeded.schoolManagerUsers} existing accounts imported (school-manager.importUsers: nine in ten of the district's students and staff)\n`);
+  if (seeded.gradientYear !== undefined)
+    process.stdout.write(`Gradient: academic year ${seeded.gradientYear - 1}-${String(seeded.gradientYear % 100).padStart(2, '0')} started (gradient.startAcademicYear; until then Gradient runs are skipped)\n`);
   process.stdout.write(`first sync of ${DEMO_TENANT} …\n`);
   const run = await host.syncs.settled((await host.syncs.trigger(DEMO_TENANT, { trigger: 'demo' })).id);
   process.stdout.write(`  ${run.status} in ${((run.durationMs ?? 0) / 1000).toFixed(1)} s, ${run.counts.issues.errors} errors, ${run.counts.issues.warnings} warnings${run.reason ? ` (${run.reason})` : ''}\n`);
   for (const [target, entry] of Object.entries(run.counts.targets)) {
     const sum = (k: 'created' | 'updated' | 'skipped' | 'errors') => Object.values(entry.entities).reduce((a, c) => a + (c?.[k] ?? 0), 0);
     process.stdout.write(`  ${target.padEnd(15)} ${entry.status.padEnd(8)} created ${sum('created')}, updated ${sum('updated')}, skipped ${sum('skipped')}, errors ${sum('errors')}${entry.errorCode ? ` (${entry.errorCode})` : ''}\n`);
+  }
+  const teacher = [...district.records('users')].find((u) => u.role === 'teacher' && u.email);
+  if (teacher && host.tenants.config(DEMO_TENANT).targets.some((t) => t.id === 'kamkalima' && t.enabled)) {
+    try {
+      const { result } = await host.commands.run(DEMO_TENANT, 'kamkalima.assignTeacherAdmin', { teacher: teacher.email }, { by: 'demo' });
+      process.stdout.write(`Kamkalima: ${result.summary} (kamkalima.assignTeacherAdmin)\n`);
+    } catch (err) {
+      process.stdout.write(`Kamkalima: the teacher-admin role was not assigned: ${errorMessage(err)}\n`);
+    }
   }
 }
 

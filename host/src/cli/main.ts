@@ -8,7 +8,7 @@ import { configCheck } from './config-check';
 import { newPlugin } from './new-plugin-command';
 import { listPlugins } from './plugins-command';
 import { launchSimulator } from './simulate-command';
-import { listRuns, showRun } from './runs-command';
+import { HostAnswerError, listRuns, showRun } from './runs-command';
 import { syncTenant } from './sync-command';
 import { listTenants } from './tenants-command';
 import { startHost } from './start-command';
@@ -64,7 +64,7 @@ program
 
 program
   .command('runs')
-  .description("a tenant's run history on a running host, newest first")
+  .description("a tenant's run history on a running host, newest first: start, duration, status, mode, records read, errors, warnings, code and reason")
   .argument('<tenant>', 'tenant id')
   .option('--limit <n>', 'how many runs (1-200, default 20)', (value: string) => {
     const n = Number(value);
@@ -77,7 +77,7 @@ program
 
 program
   .command('run')
-  .description("one run's detail on a running host; with --issues, its record-level issues")
+  .description("one run's detail on a running host: status, timing, counts per entity and per target and entity, warnings, each target's outcome; with --issues, its record-level issues")
   .argument('<id>', 'run id')
   .option('--issues', 'list the run\'s issues')
   .addOption(new Option('--severity <severity>', 'only issues of this severity (implies --issues)').choices(['error', 'warning']))
@@ -124,6 +124,7 @@ program
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`rosterbridge: ${isRosterbridgeError(err) ? `${err.code}: ` : ''}${errorMessage(err)}\n`);
+  const code = isRosterbridgeError(err) ? err.code : err instanceof HostAnswerError ? err.code : undefined;
+  process.stderr.write(`rosterbridge: ${code ? `${code}: ` : ''}${errorMessage(err)}\n`);
   process.exitCode = 1;
 });

@@ -23,7 +23,7 @@ if (!existsSync(main)) {
     process.stderr.write(`rosterbridge: ${main} is missing and this is no checkout to build it in (run \`npm run build\` where the sources are)\n`);
     process.exit(1);
   }
-  process.stderr.write('rosterbridge: first use of this checkout: building it (npm run build, about a minute, once) …\n');
+  process.stderr.write('rosterbridge: first use of this checkout: building it once (npm run build) …\n');
   const build = spawnSync(process.execPath, [tsc, '-b', solution], { cwd: root, stdio: ['ignore', 2, 2] });
   if (build.status !== 0 || !existsSync(main)) {
     process.stderr.write(`rosterbridge: the build failed (exit ${build.status ?? build.signal}); run \`npm run build\` in ${root} to see why\n`);

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createTestDatabase } from '@rosterbridge/test-kit';
 
 // `npx rosterbridge` works right after `npm ci`: npm links the committed launcher, which runs the
@@ -23,7 +23,7 @@ t.test('npm ci linked the launcher as node_modules/.bin/rosterbridge, and it run
  * A checkout in miniature: the launcher in host/bin, a CLI source that says how it was called, a
  * solution tsconfig, and the repository's node_modules (TypeScript); no dist.
  */
-function miniCheckout(t: Tap.Test, mainSource: string): string {
+function miniCheckout(t: Test, mainSource: string): string {
   const root = mkdtempSync(path.join(tmpdir(), 'rb-launcher-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   mkdirSync(path.join(root, 'host/bin'), { recursive: true });

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { RosterEntity, RosterRecord } from '@rosterbridge/core';
 import { FIXTURES_DIR, type RosterRecordSource, generateDistrict, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
 
@@ -101,7 +101,7 @@ t.test('an operator acts from the CLI alone', async (t) => {
     );
   const runIdOf = (stdout: string) => /^run\s+([0-9a-f-]{36})$/m.exec(stdout)![1]!;
   /** The refusal is printed once, as `rosterbridge: CODE: message`, and nothing else is. */
-  const refused = (t: Tap.Test, r: CliResult, code: string, message: RegExp) => {
+  const refused = (t: Test, r: CliResult, code: string, message: RegExp) => {
     t.equal(r.status, 1, `exit 1: ${r.stderr}`);
     t.match(r.stderr, new RegExp(`^rosterbridge: ${code}: `), `the code ${code} first`);
     t.match(r.stderr, message);

@@ -89,9 +89,12 @@ t.test('npm start starts the host; it answers /healthz and stops on SIGTERM', as
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
-  const exit = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  // 'close': npm, its shell and the host have all let go of the output (npm may end before the host).
+  const exit = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  let closed = false;
+  void exit.then(() => (closed = true));
   t.teardown(() => {
-    if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+    if (!closed) process.kill(-child.pid!, 'SIGKILL');
   });
   const address = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no listening line in time:\n${out}`)), 90_000);

@@ -32,7 +32,7 @@ t.test('sync, runs and run against a running host', async (t) => {
   const tenant = (id: string, targets: unknown[]) =>
     writeFileSync(path.join(tenants, `${id}.json`), JSON.stringify({ displayName: id, timezone: 'America/Chicago', source: { id: 'oneroster-csv', settings: { location: `../${id}-package` } }, targets }));
   tenant('lincoln', [{ id: 'memo' }]);
-  tenant('jefferson', [{ id: 'memo' }, { id: 'flaky', settings: { failOnBatch: 2, rejectEmailsEndingWith: refusedEmail } }]);
+  tenant('jefferson', [{ id: 'memo' }, { id: 'flaky', settings: { failOnBatch: 2, rejectEmailsEndingWith: refusedEmail } }, { id: 'gated' }]);
   for (const id of ['lincoln', 'jefferson']) await writeOneRosterPackage(district, path.join(root, `${id}-package`), { mode: 'bulk' });
 
   const th = await startTestHost({
@@ -55,20 +55,37 @@ t.test('sync, runs and run against a running host', async (t) => {
     t.match(r.stdout, /^status\s+success \(phase done\)$/m);
     for (const entity of ROSTER_ENTITY_ORDER) {
       const n = district.counts[entity].toLocaleString('en-US');
-      // entity  read  created  updated  unchanged  deleted  rejected  skipped  held back
-      t.match(r.stdout, new RegExp(`^${entity}\\s+${n}\\s+${n}\\s+0\\s+0\\s+0\\s+0\\s+0\\s+0$`, 'm'), `${entity}: ${n} read and created`);
+      // entity  read  created  updated  unchanged  deleted  rejected  skipped  held back  warnings
+      t.match(r.stdout, new RegExp(`^${entity}\\s+${n}\\s+${n}\\s+0\\s+0\\s+0\\s+0\\s+0\\s+0\\s+0$`, 'm'), `${entity}: ${n} read and created`);
+      // target  entity  created  updated  deleted  unchanged  skipped  errors  warnings
+      t.match(r.stdout, new RegExp(`^memo\\s+${entity}\\s+${n}\\s+0\\s+0\\s+0\\s+0\\s+0\\s+0$`, 'm'), `memo: ${n} ${entity} created`);
     }
-    t.match(r.stdout, /^memo\s+applied\s+[\d,]+/m, 'the target row');
+    t.match(r.stdout, /^memo\s+applied$/m, "the target's outcome");
     t.match(r.stdout, /^issues\s+0 errors, 0 warnings$/m);
     t.notMatch(r.stdout + r.stderr, TOKEN, 'the token is never printed');
     runId = /^run\s+(\S+)$/m.exec(r.stdout.slice(r.stdout.indexOf('\nrun ')))![1]!;
+
+    // Off a terminal, progress is lines with numbers, none said twice.
+    const progress = r.stdout.slice(0, r.stdout.indexOf('\n\nrun ')).split('\n');
+    t.ok(progress.length > ROSTER_ENTITY_ORDER.length * 2, `${progress.length} progress lines`);
+    t.same(
+      progress.filter((line, i) => progress.indexOf(line) !== i),
+      [],
+      'no progress line repeats',
+    );
+    const staged = Object.values(district.counts).reduce((a, b) => a + b, 0);
+    t.match(r.stdout, new RegExp(`^applying ${staged} staged changes to memo$`, 'm'));
+    for (const entity of ROSTER_ENTITY_ORDER) {
+      const n = district.counts[entity];
+      t.match(r.stdout, new RegExp(`^applying ${entity} to memo: ${n} of ${n}$`, 'm'), `the last progress line of ${entity} has its figures`);
+    }
   });
 
   await t.test('runs lists it; run --json returns it', async (t) => {
     const list = await cli(['runs', 'lincoln', '--url', url]);
     t.equal(list.status, 0, list.stderr);
     const total = Object.values(district.counts).reduce((a, b) => a + b, 0).toLocaleString('en-US');
-    t.match(list.stdout, new RegExp(`^${runId}\\s+\\S+ \\S+\\s+[\\d.]+ m?s\\s+success\\s+full\\s+${total}\\s+0$`, 'm'));
+    t.match(list.stdout, new RegExp(`^${runId}\\s+\\S+ \\S+\\s+[\\d.]+ m?s\\s+success\\s+full\\s+${total}\\s+0\\s+0$`, 'm'), 'records, errors and warnings');
 
     const one = await cli(['run', runId, '--json'], { RB_TOKEN: TOKEN, RB_URL: url });
     t.equal(one.status, 0, one.stderr);
@@ -90,8 +107,15 @@ t.test('sync, runs and run against a running host', async (t) => {
 
     const detail = await cli(['run', run.id, '--issues', '--url', url]);
     t.equal(detail.status, 0, detail.stderr);
-    t.match(detail.stdout, /^flaky\s+failed\s/m);
-    t.match(detail.stdout, /503 on batch 2/);
+    t.match(detail.stdout, /^flaky\s+failed\s+TARGET_FAILED: the product API answered 503 on batch 2$/m);
+    t.equal(detail.stdout.split('503 on batch 2').length - 1, 1, 'the failure is said once');
+    t.equal(detail.stdout.split('TARGET_FAILED').length - 1, 1, 'its code once');
+    t.match(detail.stdout, /^gated\s+skipped\s+the product's academic year is not started for jefferson$/m, "a skipped target's reason");
+    t.equal(detail.stdout.split('academic year is not started').length - 1, 1, 'said once');
+    t.match(detail.stdout, new RegExp(`^flaky\\s+users\\s+\\d+\\s+0\\s+0\\s+0\\s+0\\s+${run.counts.issues.errors}\\s+0$`, 'm'), "flaky's errors on its users row");
+    const history = await cli(['runs', 'jefferson', '--url', url]);
+    t.match(history.stdout, new RegExp(`^${run.id}\\s.*\\spartial\\s+full\\s+[\\d,]+\\s+${run.counts.issues.errors}\\s+0\\s+TARGET_FAILED: target flaky failed: the product API answered 503 on batch 2$`, 'm'));
+    t.equal(history.stdout.split('TARGET_FAILED').length - 1, 1, 'the history line says the code once');
     const issueLines = detail.stdout.split('\n').filter((l) => /\bFLAKY_EMAIL_REFUSED\b/.test(l));
     t.ok(issueLines.length > 0, `${issueLines.length} issues listed`);
     t.equal(issueLines.length, run.counts.issues.errors, 'every error issue listed');

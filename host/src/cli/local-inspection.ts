@@ -5,6 +5,7 @@ import { SecretResolver } from '../tenants/secret-reference';
 import { TenantRegistry } from '../tenants/tenant-registry';
 import { cliCensor } from './cli-output';
 import { invalidCommandContributions } from '../commands/command-service';
+import { controlApi } from './runs-command';
 import { invalidConfigurationSchemas } from '../tenants/tenant-config';
 import { ROSTERBRIDGE_VERSION } from '../version';
 
@@ -31,12 +32,7 @@ export async function inspectLocally(configFile?: string): Promise<{ config: Hos
   return { config, plugins, tenants };
 }
 
-/** GETs a path of a running host's control API with the token in RB_TOKEN. */
+/** GETs a path of a running host's control API with the token in RB_TOKEN (a refusal throws with its code). */
 export async function getFromHost(url: string, path: string): Promise<unknown> {
-  const token = process.env.RB_TOKEN;
-  if (!token) throw new Error('set RB_TOKEN to a control API token to query a running host');
-  const res = await fetch(new URL(path, url), { headers: { authorization: `Bearer ${token}` } });
-  const body = (await res.json()) as { error?: { code: string; message: string } };
-  if (!res.ok) throw new Error(`${res.status} ${body.error?.code ?? ''}: ${body.error?.message ?? ''}`);
-  return body;
+  return controlApi(url).request('GET', path);
 }

@@ -8,8 +8,9 @@ import { registerCommandCommands } from './command-command';
 import { configCheck } from './config-check';
 import { newPlugin } from './new-plugin-command';
 import { listPlugins } from './plugins-command';
-import { launchSimulator } from './simulate-command';
-import { listRuns, showRun } from './runs-command';
+import { launchDemo, launchSimulator } from './simulate-command';
+import { HostAnswerError, listRuns, showRun } from './runs-command';
+import { registerOperateCommands } from './operate-commands';
 import { syncTenant } from './sync-command';
 import { listTenants } from './tenants-command';
 import { startHost } from './start-command';
@@ -23,15 +24,31 @@ const program = new Command()
   .name('rosterbridge')
   .description('Moves school rosters from SIS sources into product schemas.')
   .version(ROSTERBRIDGE_VERSION)
-  .option('-c, --config <file>', 'host config file (JSON); env vars RB_* override it');
+  .option('-c, --config <file>', 'host config file (JSON); env vars RB_* override it')
+  .configureHelp({ showGlobalOptions: true })
+  .addHelpText(
+    'after',
+    '\nCommands that act on a running host take --url (or env RB_URL) and a control API token in env RB_TOKEN.\n' +
+      'Exit codes: 0 done; 1 failed, refused or cancelled (the API\'s code and message are printed); 2 a run ended partial, held or skipped.\n' +
+      '`rosterbridge <command> --help` lists a command\'s arguments and options.',
+  );
 
 program
   .command('start')
-  .description('start the host: database, plugins, tenants, control API')
-  .action(async () => startHost({ configFile: program.opts().config }));
+  .summary("start the host (--demo: the demo)")
+  .description(
+    'start the host: database (embedded PGlite in the data dir unless RB_DATABASE_URL is set), plugins, tenants, schedules, control API; ' +
+      'SIGINT or SIGTERM stops it gracefully',
+  )
+  .option('--demo', 'start the demo instead (as npm run demo, without its build): the demo tenant on the embedded database in .data/demo, a first sync, a local-only admin token')
+  .action(async (opts: { demo?: boolean }) => {
+    if (opts.demo) process.exitCode = await launchDemo();
+    else await startHost({ configFile: program.opts().config });
+  });
 
 program
   .command('plugins')
+  .summary("list plugins, from a running host or on disk")
   .description('list plugins: live states from a running host (--url), or manifests found on disk')
   .option('--url <url>', 'control API of a running host (or env RB_URL); token from env RB_TOKEN')
   .option('--json', 'print JSON')
@@ -39,6 +56,7 @@ program
 
 program
   .command('tenants')
+  .summary("list tenants, secrets redacted")
   .description('list tenants with their effective config, secrets redacted')
   .option('--url <url>', 'control API of a running host (or env RB_URL); token from env RB_TOKEN')
   .option('--json', 'print JSON')
@@ -48,6 +66,7 @@ const URL_OPTION = ['--url <url>', 'control API of a running host (or env RB_URL
 
 program
   .command('sync')
+  .summary("sync a tenant on a running host and follow it")
   .description('start a sync of a tenant on a running host, follow its progress and print its summary (exit 0 success, 2 partial or held, 1 failed or cancelled)')
   .argument('<tenant>', 'tenant id')
   .addOption(new Option('--mode <mode>', 'full (default) or delta').choices(['full', 'delta']))
@@ -65,7 +84,8 @@ program
 
 program
   .command('runs')
-  .description("a tenant's run history on a running host, newest first")
+  .summary("a tenant's run history")
+  .description("a tenant's run history on a running host, newest first: start, duration, status, mode, records read, errors, warnings, code and reason")
   .argument('<tenant>', 'tenant id')
   .option('--limit <n>', 'how many runs (1-200, default 20)', (value: string) => {
     const n = Number(value);
@@ -78,7 +98,8 @@ program
 
 program
   .command('run')
-  .description("one run's detail on a running host; with --issues, its record-level issues")
+  .summary("one run's detail; --issues for its issues")
+  .description("one run's detail on a running host: status, timing, counts per entity and per target and entity, warnings, each target's outcome; with --issues, its record-level issues")
   .argument('<id>', 'run id')
   .option('--issues', 'list the run\'s issues')
   .addOption(new Option('--severity <severity>', 'only issues of this severity (implies --issues)').choices(['error', 'warning']))
@@ -89,9 +110,11 @@ program
   );
 
 registerCommandCommands(program);
+registerOperateCommands(program);
 
 program
   .command('config')
+  .summary("config check: validate config without starting")
   .description('configuration tools')
   .command('check')
   .description('validate host config, plugin manifests and tenant files without starting anything')
@@ -101,6 +124,7 @@ program
 
 program
   .command('new-plugin')
+  .summary("write a new source or target plugin package")
   .description('write a new source or target plugin package (manifest, working skeleton, settings schema, README, tests) under plugins/')
   .argument('<kind>', 'source or target')
   .argument('<id>', 'the source or target id, kebab-case (the plugin is <kind>-<id>)')
@@ -117,6 +141,7 @@ program
 
 program
   .command('simulate')
+  .summary("start the OneRoster simulator (test kit)")
   .description('start the ClassLink-like OneRoster 1.1 simulator for a tenant to point at (ships with the test kit; simulate --help lists its options)')
   .helpOption(false)
   .allowUnknownOption()
@@ -127,6 +152,7 @@ program
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`rosterbridge: ${isRosterbridgeError(err) ? `${err.code}: ` : ''}${errorMessage(err)}\n`);
+  const code = isRosterbridgeError(err) ? err.code : err instanceof HostAnswerError ? err.code : undefined;
+  process.stderr.write(`rosterbridge: ${code ? `${code}: ` : ''}${errorMessage(err)}\n`);
   process.exitCode = 1;
 });

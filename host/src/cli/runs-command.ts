@@ -1,6 +1,21 @@
 import type { RosterEntity, StoredRunIssue, SyncRun } from '@rosterbridge/core';
 import { ROSTER_ENTITY_ORDER } from '@rosterbridge/core';
 
+/**
+ * What the control API refused or failed with: its code (from the envelope) and its message, which
+ * the CLI prints once, as `rosterbridge: CODE: message`.
+ */
+export class HostAnswerError extends Error {
+  override readonly name = 'HostAnswerError';
+  constructor(
+    readonly status: number,
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A running host's control API, as the CLI reaches it: base URL and bearer token (never printed). */
 export interface ControlApi {
   url: string;
@@ -34,7 +49,7 @@ export function controlApi(url: string | undefined): ControlApi {
       // not JSON (a proxy's page): report the status only
     }
     const hint = res.status === 401 ? ' (check RB_TOKEN)' : '';
-    return new Error(`the host answered ${res.status}${error?.code ? ` ${error.code}` : ''}: ${error?.message ?? (res.statusText || 'no message')}${hint}`);
+    return new HostAnswerError(res.status, error?.code, `${error?.message ?? (res.statusText || 'no message')} (the host answered ${res.status})${hint}`);
   };
   return {
     url: base,
@@ -91,8 +106,67 @@ export function isFinished(status: SyncRun['status']): boolean {
 
 const entityOrder = (entities: string[]) => [...entities].sort((a, b) => ROSTER_ENTITY_ORDER.indexOf(a as RosterEntity) - ROSTER_ENTITY_ORDER.indexOf(b as RosterEntity));
 
-/** One run as text: what it was, how it ended, its counts per entity and per target, its issue totals. */
-export function describeRun(run: SyncRun): string {
+/** The label of issues that name no entity (a package's manifest, a producer's summary). */
+const NO_ENTITY = '(none)';
+
+/**
+ * A run's stored warnings counted per producer (`''` for the source, else the target id) and
+ * entity ({@link NO_ENTITY} for those that name none).
+ */
+export type RunWarnings = Map<string, Map<string, number>>;
+
+/** Counts a run's stored warnings per producer and entity, reading every page of them. */
+export async function countWarnings(api: ControlApi, runId: string): Promise<RunWarnings> {
+  const warnings: RunWarnings = new Map();
+  for (const issue of await allIssues(api, runId, 'warning')) {
+    const byEntity = warnings.get(issue.targetId ?? '') ?? new Map<string, number>();
+    const entity = issue.entity ?? NO_ENTITY;
+    byEntity.set(entity, (byEntity.get(entity) ?? 0) + 1);
+    warnings.set(issue.targetId ?? '', byEntity);
+  }
+  return warnings;
+}
+
+/**
+ * The run's reason, less what the target lines say (the parts "target X failed (CODE): …" and
+ * "target X skipped: …" that a run's outcome joins together), and less its own code in brackets:
+ * each reason is printed once.
+ */
+function ownReason(run: SyncRun): string {
+  if (!run.reason) return '';
+  const targets = new Set(Object.keys(run.counts.targets));
+  return run.reason
+    .split('; ')
+    .filter((part) => {
+      const m = /^target (\S+) (failed|skipped)\b/.exec(part);
+      return !(m && targets.has(m[1]!));
+    })
+    .join('; ');
+}
+
+/** A run's code and reason on one line, the code once: `TARGET_FAILED: target flaky failed: …`. */
+export function reasonLine(run: { errorCode?: string; reason?: string }): string {
+  const reason = run.errorCode && run.reason ? run.reason.split(` (${run.errorCode})`).join('') : run.reason;
+  return [run.errorCode, reason].filter(Boolean).join(': ');
+}
+
+/** Why a target ended as it did, when it did not simply apply: its code and error, or its reason. */
+function targetWhy(t: SyncRun['counts']['targets'][string]): string {
+  if (t.status === 'skipped') return t.reason ?? '';
+  if (t.errorCode || t.error) return [t.errorCode, t.error].filter(Boolean).join(': ');
+  return '';
+}
+
+/**
+ * One run as text: what it was, how it ended, its counts per entity on the source side, its counts
+ * per target and entity (created, updated, deleted, unchanged, skipped, errors; and, when
+ * `warnings` are given, warnings), each target's outcome with its reason, and its issue totals.
+ */
+export function describeRun(run: SyncRun, warnings?: RunWarnings): string {
+  const targets = Object.entries(run.counts.targets);
+  const failedCodes = new Set(targets.filter(([, t]) => t.status === 'failed').map(([, t]) => t.errorCode));
+  // The run's code is the first failed target's: printed with that target, not again up here.
+  const ownError = run.errorCode && !(failedCodes.has(run.errorCode) && !run.errorMessage) ? `${run.errorCode}${run.errorMessage && run.errorMessage !== run.reason ? `: ${run.errorMessage}` : ''}` : '';
   const facts: [string, string][] = [
     ['run', run.id],
     ['tenant', run.tenantId],
@@ -105,46 +179,67 @@ export function describeRun(run: SyncRun): string {
     ['committed', formatTime(run.committedAt)],
     ['ended', formatTime(run.endedAt)],
     ['duration', formatDuration(run.durationMs)],
-    ['reason', run.reason ?? ''],
-    ['error', run.errorCode ? `${run.errorCode}${run.errorMessage ? `: ${run.errorMessage}` : ''}` : ''],
+    ['error', ownError],
   ];
   if (run.hold) {
-    const crossed = run.hold.crossed.map((c) => `${c.entity} ${c.kind} ${c.count} of ${c.of} (${c.percent}%)`).join('; ');
-    facts.push(['hold', `${run.hold.reason}${crossed ? ` — ${crossed}` : ''}${run.hold.decision ? ` — ${run.hold.decision} by ${run.hold.decidedBy ?? '?'}` : ''}`]);
+    // The reason names every threshold crossed with its figures (run.hold.crossed says it again).
+    facts.push(['hold', `${run.hold.reason}${run.hold.decision ? ` — ${run.hold.decision} by ${run.hold.decidedBy ?? '?'}` : ''}`]);
+    if (run.status === 'held') facts.push(['next', `rosterbridge approve ${run.tenantId} ${run.id}   (or: rosterbridge reject ${run.tenantId} ${run.id})`]);
   }
+  // The hold's reason and decision are on the hold line; the run's reason only repeats them.
+  let reason = ownReason(run);
+  if (run.hold) reason = reason === run.hold.reason || /^hold (approved|rejected) by /.test(reason) ? '' : reason.replace(`: ${run.hold.reason}`, '');
+  facts.push(['reason', reason]);
   let text = facts
     .filter(([, v]) => v !== '')
     .map(([k, v]) => `${k.padEnd(10)} ${v}\n`)
     .join('');
 
-  const entities = entityOrder(Object.keys(run.counts.source));
+  const warningsOf = (producer: string, entity: string) => (warnings ? (warnings.get(producer)?.get(entity) ?? 0) : undefined);
+  const withWarnings = (header: string[]) => (warnings ? [...header, 'warnings'] : header);
+  const sourceWarnings = warnings?.get('') ?? new Map<string, number>();
+  const entities = entityOrder([...new Set([...Object.keys(run.counts.source), ...[...sourceWarnings.keys()].filter((e) => e !== NO_ENTITY)])]);
+  if (sourceWarnings.has(NO_ENTITY)) entities.push(NO_ENTITY);
   text += '\n';
   text +=
     entities.length === 0
       ? 'no records read\n'
       : formatTable(
-          ['entity', 'read', 'created', 'updated', 'unchanged', 'deleted', 'rejected', 'skipped', 'held back'],
+          withWarnings(['entity', 'read', 'created', 'updated', 'unchanged', 'deleted', 'rejected', 'skipped', 'held back']),
           entities.map((e) => {
-            const c = run.counts.source[e as RosterEntity]!;
+            const c = run.counts.source[e as RosterEntity];
             // Runs recorded before the skipped and held-back counts existed have neither.
-            return [e, c.read, c.created, c.updated, c.unchanged, c.deleted, c.rejected, c.skipped ?? 0, c.heldBack ?? 0];
+            const row: (string | number | undefined)[] = c ? [e, c.read, c.created, c.updated, c.unchanged, c.deleted, c.rejected, c.skipped ?? 0, c.heldBack ?? 0] : [e, 0, 0, 0, 0, 0, 0, 0, 0];
+            return warnings ? [...row, warningsOf('', e)] : row;
           }),
         );
 
-  const targets = Object.entries(run.counts.targets);
   if (targets.length > 0) {
-    text += '\n';
-    text += formatTable(
-      ['target', 'status', 'created', 'updated', 'unchanged', 'skipped', 'deleted', 'errors'],
-      targets.map(([id, t]) => {
-        const sum = { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 };
-        for (const c of Object.values(t.entities)) for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += c?.[k] ?? 0;
-        return [id, t.status, sum.created, sum.updated, sum.unchanged, sum.skipped, sum.deleted, sum.errors];
-      }),
-    );
-    for (const [id, t] of targets) if (t.errorCode || t.error) text += `  ${id}: ${t.errorCode ?? ''}${t.error ? `${t.errorCode ? ': ' : ''}${t.error}` : ''}\n`;
+    const rows: (string | number | undefined)[][] = [];
+    for (const [id, t] of targets) {
+      const byEntity = warnings?.get(id) ?? new Map<string, number>();
+      const names = entityOrder([...new Set([...Object.keys(t.entities), ...[...byEntity.keys()].filter((e) => e !== NO_ENTITY)])]);
+      if (byEntity.has(NO_ENTITY)) names.push(NO_ENTITY);
+      for (const e of names) {
+        const c = t.entities[e as RosterEntity];
+        const row: (string | number | undefined)[] = [id, e, c?.created ?? 0, c?.updated ?? 0, c?.deleted ?? 0, c?.unchanged ?? 0, c?.skipped ?? 0, c?.errors ?? 0];
+        rows.push(warnings ? [...row, warningsOf(id, e)] : row);
+      }
+    }
+    if (rows.length > 0) text += `\n${formatTable(withWarnings(['target', 'entity', 'created', 'updated', 'deleted', 'unchanged', 'skipped', 'errors']), rows)}`;
+    text += `\n${formatTable(
+      ['target', 'status', 'why'],
+      targets.map(([id, t]) => [id, t.status, targetWhy(t)]),
+    )}`;
   }
-  text += `\nissues     ${run.counts.issues.errors} errors, ${run.counts.issues.warnings} warnings\n`;
+  const { errors, warnings: warningTotal, notStored } = run.counts.issues;
+  text += `\nissues     ${errors} errors, ${warningTotal} warnings\n`;
+  if (notStored && notStored.errors + notStored.warnings > 0) {
+    const byCode = Object.entries(notStored.byCode)
+      .map(([code, n]) => `${code} ${n}`)
+      .join(', ');
+    text += `           of which counted, not stored: ${notStored.errors} errors, ${notStored.warnings} warnings (${byCode})${warnings ? '; the warnings per row are the stored ones' : ''}\n`;
+  }
   return text;
 }
 
@@ -179,7 +274,7 @@ export async function listRuns(options: { tenant: string; limit?: number; url?: 
   }
   process.stdout.write(
     formatTable(
-      ['run', 'started', 'duration', 'status', 'mode', 'records', 'errors', 'reason'],
+      ['run', 'started', 'duration', 'status', 'mode', 'records', 'errors', 'warnings', 'reason'],
       runs.map((r) => [
         r.id,
         formatTime(r.startedAt ?? r.queuedAt),
@@ -188,7 +283,8 @@ export async function listRuns(options: { tenant: string; limit?: number; url?: 
         `${r.mode}${r.dryRun ? ' (dry)' : ''}`,
         r.recordsProcessed,
         r.errors,
-        [r.errorCode, r.reason].filter(Boolean).join(': '),
+        r.warnings,
+        reasonLine(r),
       ]),
     ),
   );
@@ -219,7 +315,7 @@ export async function showRun(options: { runId: string; issues: boolean; severit
     process.stdout.write(`${JSON.stringify(issues ? { ...run, issues } : run, null, 2)}\n`);
     return;
   }
-  process.stdout.write(describeRun(run));
+  process.stdout.write(describeRun(run, await countWarnings(api, run.id)));
   if (!issues) return;
   process.stdout.write('\n');
   if (issues.length === 0) {

@@ -1,9 +1,9 @@
 import { MultiBar, type SingleBar } from 'cli-progress';
-import type { RunCounts, SyncRun } from '@rosterbridge/core';
-import { type ControlApi, controlApi, describeRun, exitCodeFor, isFinished } from './runs-command';
+import { ROSTER_ENTITY_ORDER, type RunCounts, type SyncRun } from '@rosterbridge/core';
+import { type ControlApi, controlApi, countWarnings, describeRun, exitCodeFor, isFinished } from './runs-command';
 
 /** A `progress` event of `GET /runs/:id/events` (the first one carries no phase). */
-interface RunProgressEvent {
+export interface RunProgressEvent {
   runId: string;
   phase?: 'staging' | 'applying' | 'done';
   status: SyncRun['status'];
@@ -29,19 +29,30 @@ export async function syncTenant(options: { tenant: string; mode?: 'full' | 'del
   const api = controlApi(options.url);
   const request = { ...(options.mode ? { mode: options.mode } : {}), ...(options.dryRun ? { dryRun: true } : {}), ...(options.targets.length > 0 ? { targets: options.targets } : {}) };
   const queued = await api.request<SyncRun>('POST', `/tenants/${encodeURIComponent(options.tenant)}/syncs`, request);
-  const view: ProgressView = options.json ? { update() {}, stop() {} } : process.stdout.isTTY ? new ProgressBars() : new ProgressLines();
-  if (!options.json) view.update({ runId: queued.id, status: queued.status, counts: queued.counts });
+  await followAndReport(api, queued, options.json);
+}
+
+/**
+ * Follows a run the host has taken (a sync, an approved hold, a back-fill) to its end, showing its
+ * progress (bars on a terminal, numbered lines otherwise, nothing with `json`), then prints its
+ * summary (or the run as JSON) and sets the exit code: 0 success, 2 partial, held or skipped, 1
+ * failed or cancelled.
+ */
+export async function followAndReport(api: ControlApi, started: SyncRun, json: boolean): Promise<SyncRun> {
+  const view: ProgressView = json ? { update() {}, stop() {} } : process.stdout.isTTY ? new ProgressBars() : new ProgressLines();
+  if (!json) view.update({ runId: started.id, status: started.status, counts: started.counts });
   let run: SyncRun;
   try {
-    run = await followRun(api, queued.id, (event) => view.update(event));
+    run = isFinished(started.status) ? started : await followRun(api, started.id, (event) => view.update(event));
     // the bars end on the run's final figures, not on the last batch's
     if (view instanceof ProgressBars) view.update({ runId: run.id, status: run.status, phase: run.committedAt ? 'applying' : 'staging', counts: run.counts });
   } finally {
     view.stop();
   }
-  if (options.json) process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
-  else process.stdout.write(`\n${describeRun(run)}`);
+  if (json) process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
+  else process.stdout.write(`\n${describeRun(run, await countWarnings(api, run.id))}`);
   process.exitCode = exitCodeFor(run.status);
+  return run;
 }
 
 /**
@@ -168,45 +179,81 @@ class ProgressBars implements ProgressView {
 }
 
 /**
- * Progress as plain lines for logs and pipes: one line when the run moves to another entity or
- * target (with the last figures of the one it leaves), and at most one a second in between.
+ * Progress as plain lines for logs and pipes, each with its figures: `staging users: read 12000, …`
+ * and `applying users to kybergate: 12931 of 40000`. A line is printed when the run moves to
+ * another entity or target (with the last figures of the one it leaves) and at most once a second
+ * for the same one in between; a line that would say the same as the last one is not printed. A
+ * target that fails or is skipped gets a line with its reason.
  */
-class ProgressLines implements ProgressView {
-  private last: { key: string; line: string; printed: boolean } | undefined;
-  private lastPrintAt = 0;
+export class ProgressLines implements ProgressView {
+  /** The last text printed per key, and the newest text not printed yet. */
+  private readonly printed = new Map<string, { text: string; at: number }>();
+  private readonly pending = new Map<string, string>();
+
+  constructor(
+    private readonly write: (line: string) => void = (line) => process.stdout.write(line),
+    private readonly now: () => number = Date.now,
+  ) {}
 
   update(event: RunProgressEvent): void {
-    const line = this.describe(event);
-    if (!line) return;
-    const { key } = line;
-    const now = Date.now();
-    if (this.last && this.last.key !== key && !this.last.printed) this.print(this.last.line);
-    if (!this.last || this.last.key !== key || now - this.lastPrintAt >= 1000) {
-      this.print(line.text);
-      this.last = { key, line: line.text, printed: true };
-    } else this.last = { key, line: line.text, printed: false };
+    const now = this.now();
+    for (const { key, text, final } of describeProgress(event)) {
+      const last = this.printed.get(key);
+      if (last?.text === text) {
+        this.pending.delete(key);
+        continue;
+      }
+      if (!last) {
+        // The run moved on to something new: the figures it left come first.
+        this.flush();
+        this.print(key, text, now);
+      } else if (final || now - last.at >= 1000) this.print(key, text, now);
+      else this.pending.set(key, text);
+    }
   }
 
-  private describe(event: RunProgressEvent): { key: string; text: string } | undefined {
-    if (!event.phase) return { key: 'queued', text: `run ${event.runId} ${event.status}` };
-    if (event.phase === 'staging' && event.entity) {
-      const c = event.counts.source[event.entity as keyof RunCounts['source']];
-      return c && { key: `staging:${event.entity}`, text: `staging ${event.entity}: read ${c.read}, created ${c.created}, updated ${c.updated}, unchanged ${c.unchanged}, rejected ${c.rejected}` };
-    }
-    if (event.phase === 'applying') {
-      if (!event.target) return { key: 'applying', text: `applying ${stagedChanges(event.counts)} changes` };
-      const t = event.counts.targets[event.target];
-      return { key: `applying:${event.target}:${event.entity ?? ''}`, text: `applying to ${event.target}${event.entity ? ` ${event.entity}` : ''}: ${targetHandled(event.counts, event.target)} records handled (${t?.status ?? 'pending'})` };
-    }
-    return undefined;
+  private flush(): void {
+    for (const [key, text] of this.pending) this.print(key, text, this.now());
   }
 
-  private print(text: string): void {
-    this.lastPrintAt = Date.now();
-    process.stdout.write(`${text}\n`);
+  private print(key: string, text: string, at: number): void {
+    this.pending.delete(key);
+    this.printed.set(key, { text, at });
+    this.write(`${text}\n`);
   }
 
   stop(): void {
-    if (this.last && !this.last.printed) this.print(this.last.line);
+    this.flush();
   }
+}
+
+/** What a progress event says, line by line: a key per entity or target, its text, whether it is its last. */
+function describeProgress(event: RunProgressEvent): { key: string; text: string; final?: boolean }[] {
+  if (!event.phase) return [{ key: 'run', text: `run ${event.runId} ${event.status}` }];
+  const lines: { key: string; text: string; final?: boolean }[] = [];
+  if (event.phase === 'staging' && event.entity) {
+    const c = event.counts.source[event.entity as keyof RunCounts['source']];
+    if (c) lines.push({ key: `staging:${event.entity}`, text: `staging ${event.entity}: read ${c.read}, created ${c.created}, updated ${c.updated}, unchanged ${c.unchanged}, deleted ${c.deleted}, rejected ${c.rejected}` });
+  }
+  if (event.phase === 'applying') {
+    const targets = Object.keys(event.counts.targets);
+    lines.push({ key: 'applying', text: `applying ${Object.keys(event.counts.source).length > 0 ? `${stagedChanges(event.counts)} staged changes ` : ''}to ${targets.join(', ') || 'no target'}` });
+    for (const [target, t] of Object.entries(event.counts.targets)) {
+      for (const entity of ROSTER_ENTITY_ORDER) {
+        const c = t.entities[entity];
+        if (!c) continue;
+        const handled = c.created + c.updated + c.unchanged + c.skipped + c.deleted + c.errors;
+        const s = event.counts.source[entity];
+        // What this run staged of the entity; a target catching up (or a back-fill) may get more.
+        const staged = s ? s.created + s.updated + s.deleted : 0;
+        const of = staged >= handled && staged > 0 ? ` of ${staged}` : '';
+        lines.push({ key: `applying:${target}:${entity}`, text: `applying ${entity} to ${target}: ${handled}${of}`, final: of !== '' && handled === staged });
+      }
+      if (t.status === 'failed' || t.status === 'skipped') {
+        const why = t.status === 'skipped' ? (t.reason ?? '') : [t.errorCode, t.error].filter(Boolean).join(': ');
+        lines.push({ key: `target:${target}`, text: `target ${target} ${t.status}${why ? `: ${why}` : ''}`, final: true });
+      }
+    }
+  }
+  return lines;
 }

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
       ...(process.env.RB_SECRETS_DIR ? {} : { secrets: { dir: DEMO_SECRETS_DIR } }),
       ...(process.env.RB_TENANTS_DIR ? {} : { tenants: { dir: path.join(REPO, 'test/demo/tenants') } }),
       ...(process.env.RB_PLUGIN_DIRS ? {} : { plugins: { dirs: [path.join(REPO, 'plugins')] } }),
-      ...(process.env.RB_API_TOKENS ? {} : { api: { tokens: [{ name: 'demo-admin', token: DEMO_ADMIN_TOKEN, role: 'admin' }] } }),
+      ...(process.env.RB_API_TOKENS ? {} : { api: { tokens: [{ name: 'demo', token: DEMO_ADMIN_TOKEN, role: 'admin' }] } }),
     },
   });
   const host = await Host.start(config);

@@ -2,13 +2,13 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import * as path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { DATA_DIR_LOCK_FILE, lockDataDir } from '@rosterbridge/host';
 
 /** The module, for child processes that lock a data dir of their own accord. */
 const LOCK_MODULE = path.resolve(__dirname, '../dist/database/data-dir-lock.js');
 
-function freshDir(t: Tap.Test): string {
+function freshDir(t: Test): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'rb-lock-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   return dir;

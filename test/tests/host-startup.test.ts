@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { type Server, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { DATA_DIR_LOCK_FILE, listenFailure } from '@rosterbridge/host';
 import { HOST_CLI, type HostProcess, startHostProcess } from '@rosterbridge/test-kit';
 
@@ -11,7 +11,7 @@ const TOKEN = 'startup-admin-gT4kW9pQ2zX7vN3b';
 /** A stack frame line, which the CLI must never print for a start-up refusal. */
 const STACK_FRAME = /^\s+at /m;
 
-function freshDir(t: Tap.Test): string {
+function freshDir(t: Test): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'rb-startup-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
@@ -22,7 +22,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv) {
 }
 
 /** A port held by a server of this process on 127.0.0.1. */
-async function holdPort(t: Tap.Test): Promise<number> {
+async function holdPort(t: Test): Promise<number> {
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));

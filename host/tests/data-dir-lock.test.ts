@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -137,4 +138,19 @@ t.test('five processes starting at once on a dir with a stale lock: exactly one 
   t.equal(winners.length, 1, `one locked: ${JSON.stringify(said)}`);
   t.equal(holderIn(dir).pid, winners[0]?.child.pid, 'the lock file names the winner');
   t.equal(said.filter((s) => /^refused dataDir \(env RB_DATA_DIR\): the embedded database in .* is in use: pid \d+ on this machine/.test(s)).length, 4, 'the others are refused');
+});
+
+t.test('on a filesystem without hard links, the lock is created exclusively instead', async (t) => {
+  const noLinks = { ...fs, promises: { ...fs.promises, link: async () => Promise.reject(Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' })) } };
+  const { lockDataDir: lockWithoutLinks } = t.mockRequire<typeof import('@rosterbridge/host')>(LOCK_MODULE, { 'node:fs': noLinks });
+  const dir = freshDir(t);
+  const lock = await lockWithoutLinks(dir);
+  t.match(holderIn(dir), { pid: process.pid, hostname: hostname() });
+  await t.rejects(lockWithoutLinks(dir), { message: /this process \(pid \d+\) has it open already/ }, 'still one holder');
+  await lock.dispose();
+  writeFileSync(path.join(dir, DATA_DIR_LOCK_FILE), JSON.stringify({ pid: deadPid(), hostname: hostname(), startedAt: '2026-01-01T00:00:00.000Z' }));
+  const taken = await lockWithoutLinks(dir);
+  t.ok(taken.takenOverFrom, 'a stale lock is taken over the same way');
+  await taken.dispose();
+  t.notOk(existsSync(path.join(dir, DATA_DIR_LOCK_FILE)));
 });

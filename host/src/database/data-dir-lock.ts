@@ -77,10 +77,24 @@ async function linkInto(file: string, content: string): Promise<boolean> {
     await fs.link(draft, file);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    // A filesystem without hard links: create the name exclusively, then write (a reader may then
+    // meet an empty file for an instant, and refuse rather than take it over).
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' || code === 'EOPNOTSUPP') return createExclusive(file, content);
     throw err;
   } finally {
     await fs.unlink(draft).catch(() => undefined);
+  }
+}
+
+async function createExclusive(file: string, content: string): Promise<boolean> {
+  try {
+    await fs.writeFile(file, content, { flag: 'wx' });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
   }
 }
 

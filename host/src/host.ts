@@ -24,7 +24,9 @@ import {
 import { TokenAuthenticator } from './api/auth';
 import { buildControlApi } from './api/control-api';
 import { CommandService, invalidCommandContributions } from './commands/command-service';
-import { type HostConfig, secretPolicy } from './config/host-config';
+import { checkListenAddress, listenFailure } from './api/listen-address';
+import { describeMissingFolder, missingFolders } from './config/configured-folders';
+import { type HostConfig, NO_API_TOKEN_WARNING, secretPolicy } from './config/host-config';
 import { type Database, openDatabase } from './database/database';
 import { CORE_SCHEMA, coreMigrations, migrateSchema } from './database/migrations';
 import { createLogger } from './logging';
@@ -93,9 +95,10 @@ export class Host {
     for (const secret of hostSecrets(config)) censor.remember(secret);
     const logger = createLogger({ level: config.log.level, censor, destination: options.logDestination });
     Emitter.onListenerError = (err) => logger.error({ err: errorMessage(err) }, 'event listener threw');
-    if (config.api.tokens.length === 0)
-      logger.warn('api.tokens is empty: the control API answers 401 to everything but /healthz, /readyz and /docs (set RB_API_TOKENS)');
+    if (config.api.tokens.length === 0) logger.warn(NO_API_TOKEN_WARNING);
     try {
+      for (const m of await missingFolders(config)) logger.warn({ key: m.key, dir: m.dir }, describeMissingFolder(m));
+      if (options.listen !== false) await checkListenAddress(config.http.host, config.http.port);
       const scope = store.add(ServiceScope.createRoot());
       scope.register(ILogger, { useValue: logger });
       // Source plugins that read files find the caps here.
@@ -244,7 +247,9 @@ export class Host {
       // Last: the address is announced once everything behind it runs (a signal handler installed by
       // the caller after start resolves then covers the whole life of the listening host).
       if (options.listen !== false) {
-        const address = await api.listen({ host: config.http.host, port: config.http.port });
+        const address = await api.listen({ host: config.http.host, port: config.http.port }).catch((err: unknown) => {
+          throw listenFailure(err, config.http.host, config.http.port);
+        });
         logger.info({ address, version: ROSTERBRIDGE_VERSION }, 'control API listening');
       } else {
         await api.ready();

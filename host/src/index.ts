@@ -1,13 +1,16 @@
 export * from './host';
 export * from './version';
 export * from './config/host-config';
+export * from './config/configured-folders';
 export * from './database/database';
+export * from './database/data-dir-lock';
 export * from './database/migrations';
 export * from './tenants/secret-reference';
 export * from './tenants/tenant-config';
 export * from './tenants/tenant-registry';
 export * from './api/auth';
 export * from './api/control-api';
+export * from './api/listen-address';
 export * from './logging';
 export { stopOnSignals } from './cli/start-command';
 export * from './sources/source-sessions';

@@ -1,4 +1,5 @@
-import { describeHostConfig } from '../config/host-config';
+import { describeMissingFolder, missingFolders } from '../config/configured-folders';
+import { NO_API_TOKEN_WARNING, describeHostConfig } from '../config/host-config';
 import { inspectLocally } from './local-inspection';
 
 /**
@@ -8,7 +9,13 @@ import { inspectLocally } from './local-inspection';
 export async function configCheck(options: { configFile?: string }): Promise<number> {
   let problems = 0;
   const { config, plugins, tenants } = await inspectLocally(options.configFile);
-  process.stdout.write(`host config: ok (database ${config.database.url ? 'postgres' : 'embedded'}, ${describeHostConfig().length} keys)\n`);
+  const missing = await missingFolders(config);
+  if (missing.length === 0) process.stdout.write(`host config: ok (database ${config.database.url ? 'postgres' : 'embedded'}, ${describeHostConfig().length} keys)\n`);
+  for (const m of missing) {
+    problems++;
+    process.stdout.write(`host config: ${describeMissingFolder(m)}\n`);
+  }
+  if (config.api.tokens.length === 0) process.stdout.write(`host config: warning: ${NO_API_TOKEN_WARNING}\n`);
   for (const p of plugins.list()) {
     if (p.failure) {
       problems++;

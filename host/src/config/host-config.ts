@@ -1,6 +1,7 @@
 import convict from 'convict';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { RosterbridgeError } from '@rosterbridge/core';
+import { RosterbridgeError, errorMessage } from '@rosterbridge/core';
 import { HOST_ENV_PREFIX, type SecretPolicy } from '../tenants/secret-reference';
 
 /**
@@ -61,6 +62,62 @@ convict.addFormat({
   coerce: (value: string) => value.split(',').map((v) => v.trim()).filter(Boolean),
 });
 
+/** How a value is shown in a message: quoted if a string, cut if long. */
+function shown(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
+}
+
+/** 1000000 as "1,000,000". */
+function grouped(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/**
+ * The spellings a boolean takes, in an env var and in the file (where a JSON boolean is usual):
+ * anything else is refused rather than read as true, as convict's own Boolean does ("nope" → true).
+ */
+const BOOLEAN_SPELLINGS = new Map([
+  ['true', true],
+  ['false', false],
+  ['1', true],
+  ['0', false],
+]);
+
+convict.addFormat({
+  name: 'strict-boolean',
+  validate(value: unknown) {
+    if (typeof value !== 'boolean') throw new Error(`must be true or false (or 1 or 0), got ${shown(value)}`);
+  },
+  coerce: (value: string) => BOOLEAN_SPELLINGS.get(value.trim().toLowerCase()) ?? value,
+});
+
+/** The ranges of the whole-number formats, by format name (for the docs). */
+const WHOLE_NUMBER_RANGES = new Map<string, { min: number; max: number }>();
+
+/**
+ * A format for a whole number from `min` to `max`: digits only in an env var or a string ("12abc",
+ * "1e3", "2.5" and "-1" are refused, where convict's own formats would read 12, 1, 2 and -1).
+ */
+function wholeNumber(min: number, max: number): string {
+  const name = `whole-number-${min}-${max}`;
+  if (!WHOLE_NUMBER_RANGES.has(name)) {
+    WHOLE_NUMBER_RANGES.set(name, { min, max });
+    convict.addFormat({
+      name,
+      validate(value: unknown) {
+        if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max)
+          throw new Error(`must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `of at least ${grouped(min)}` : `from ${grouped(min)} to ${grouped(max)}`}, got ${shown(value)}`);
+      },
+      coerce: (value: string) => (/^\s*\d+\s*$/.test(value) ? Number(value) : value),
+    });
+  }
+  return name;
+}
+
+const HOUR_MS = 3_600_000;
+const GIB = 1024 ** 3;
+
 /** The default prefix of env vars holding tenants' secrets: one no host setting starts with. */
 export const DEFAULT_SECRET_ENV_PREFIX = 'ROSTERBRIDGE_SECRET_';
 
@@ -112,7 +169,7 @@ convict.addFormat({
 const schema = {
   http: {
     host: { doc: 'Address the control API listens on.', format: String, default: '127.0.0.1', env: 'RB_HTTP_HOST' },
-    port: { doc: 'Port of the control API (0 picks a free one).', format: 'port', default: 8080, env: 'RB_HTTP_PORT' },
+    port: { doc: 'Port of the control API (0 picks a free one).', format: wholeNumber(0, 65535), default: 8080, env: 'RB_HTTP_PORT' },
   },
   database: {
     url: {
@@ -122,18 +179,18 @@ const schema = {
       env: 'RB_DATABASE_URL',
       sensitive: true,
     },
-    poolSize: { doc: 'Connections in the pool.', format: 'nat', default: 10, env: 'RB_DATABASE_POOL_SIZE' },
+    poolSize: { doc: 'Connections in the pool.', format: wholeNumber(1, 1000), default: 10, env: 'RB_DATABASE_POOL_SIZE' },
   },
   dataDir: { doc: 'Folder for the embedded database and local state.', format: String, default: '.data', env: 'RB_DATA_DIR' },
   plugins: {
     dirs: { doc: 'Folders to discover plugins in (comma-separated).', format: 'string-list', default: ['plugins'], env: 'RB_PLUGIN_DIRS' },
-    activationTimeoutMs: { doc: 'Deadline for one plugin to load, migrate and activate.', format: 'nat', default: 10000, env: 'RB_PLUGIN_ACTIVATION_TIMEOUT_MS' },
+    activationTimeoutMs: { doc: 'Deadline for one plugin to load, migrate and activate.', format: wholeNumber(100, HOUR_MS), default: 10000, env: 'RB_PLUGIN_ACTIVATION_TIMEOUT_MS' },
   },
   tenants: {
     dir: { doc: 'Folder holding one <tenant>.json per tenant.', format: String, default: 'tenants', env: 'RB_TENANTS_DIR' },
     maxFileBytes: {
       doc: 'The largest tenant file read, in bytes; a larger one is refused (the tenant is invalid) naming the file and this cap.',
-      format: 'nat',
+      format: wholeNumber(1, GIB),
       default: 1024 * 1024,
       env: 'RB_TENANTS_MAX_FILE_BYTES',
     },
@@ -141,23 +198,23 @@ const schema = {
   sources: {
     maxPackageBytes: {
       doc: "The most a CSV package's files may add up to, inflated (a zip) or on disk (a folder), in bytes; a larger package is refused (CSV_PACKAGE_TOO_LARGE).",
-      format: 'nat',
+      format: wholeNumber(1, Number.MAX_SAFE_INTEGER),
       default: 8 * 1024 ** 3,
       env: 'RB_SOURCE_MAX_PACKAGE_BYTES',
     },
     maxFileBytes: {
       doc: 'The most one file of a CSV package may hold, inflated, in bytes: checked against what a zip declares, and counted while inflating (CSV_PACKAGE_TOO_LARGE).',
-      format: 'nat',
+      format: wholeNumber(1, Number.MAX_SAFE_INTEGER),
       default: 2 * 1024 ** 3,
       env: 'RB_SOURCE_MAX_FILE_BYTES',
     },
     maxLineBytes: {
       doc: 'The longest CSV row, in bytes; a longer row is rejected with CSV_ROW_TOO_LONG (and a run of blank lines longer than this ends the file with CSV_BLANK_LINES).',
-      format: 'nat',
+      format: wholeNumber(1, 256 * 1024 ** 2),
       default: 1_000_000,
       env: 'RB_SOURCE_MAX_LINE_BYTES',
     },
-    maxFieldBytes: { doc: 'The longest CSV field, in bytes; its row is rejected with CSV_FIELD_TOO_LONG.', format: 'nat', default: 100_000, env: 'RB_SOURCE_MAX_FIELD_BYTES' },
+    maxFieldBytes: { doc: 'The longest CSV field, in bytes; its row is rejected with CSV_FIELD_TOO_LONG.', format: wholeNumber(1, 256 * 1024 ** 2), default: 100_000, env: 'RB_SOURCE_MAX_FIELD_BYTES' },
   },
   secrets: {
     dir: {
@@ -191,84 +248,109 @@ const schema = {
     },
   },
   sync: {
-    batchSize: { doc: 'Records per batch read, staged and applied (memory is bounded by it).', format: 'nat', default: 1000, env: 'RB_SYNC_BATCH_SIZE' },
-    applyTimeoutMs: { doc: "Deadline of one target's apply() of a batch.", format: 'nat', default: 120000, env: 'RB_SYNC_APPLY_TIMEOUT_MS' },
-    leaseMs: { doc: 'How long a host holds a run without renewing; a dead host\'s runs are taken over after it.', format: 'nat', default: 30000, env: 'RB_SYNC_LEASE_MS' },
-    sweepMs: { doc: 'How often a host looks for runs to take over.', format: 'nat', default: 5000, env: 'RB_SYNC_SWEEP_MS' },
+    batchSize: { doc: 'Records per batch read, staged and applied (memory is bounded by it).', format: wholeNumber(1, 100_000), default: 1000, env: 'RB_SYNC_BATCH_SIZE' },
+    applyTimeoutMs: { doc: "Deadline of one target's apply() of a batch.", format: wholeNumber(1000, 24 * HOUR_MS), default: 120000, env: 'RB_SYNC_APPLY_TIMEOUT_MS' },
+    leaseMs: { doc: 'How long a host holds a run without renewing; a dead host\'s runs are taken over after it.', format: wholeNumber(1000, HOUR_MS), default: 30000, env: 'RB_SYNC_LEASE_MS' },
+    sweepMs: { doc: 'How often a host looks for runs to take over.', format: wholeNumber(100, HOUR_MS), default: 5000, env: 'RB_SYNC_SWEEP_MS' },
     maxConcurrentRuns: {
       doc: 'Runs one host executes at once; further runs wait queued until this host or another (on the same database) has room.',
-      format: 'nat',
+      format: wholeNumber(1, 1000),
       default: 4,
       env: 'RB_SYNC_MAX_RUNS',
     },
     maxIssuesPerCode: {
       doc: "Issues a run stores per code, from its source and from each target; the rest are counted (the run's counts stay exact) and summed up in an ISSUES_NOT_STORED warning per code.",
-      format: 'nat',
+      format: wholeNumber(1, 1_000_000),
       default: 1000,
       env: 'RB_SYNC_MAX_ISSUES_PER_CODE',
     },
     retentionDays: {
       doc: 'Finished runs and their issues older than this many days are deleted (checked hourly); 0 keeps them forever.',
-      format: 'nat',
+      format: wholeNumber(0, 36_500),
       default: 90,
       env: 'RB_SYNC_RETENTION_DAYS',
     },
     schedule: {
-      enabled: { doc: "Run the tenants' targets on their cron schedules (on the pg-boss queue); off: manual runs only.", format: Boolean, default: true, env: 'RB_SCHEDULE_ENABLED' },
-      pollSeconds: { doc: 'How often a host asks the queue for scheduled runs due.', format: 'nat', default: 5, env: 'RB_SCHEDULE_POLL_SECONDS' },
-      cronCheckSeconds: { doc: 'How often (1–45 s) one of the hosts checks which cron schedules are due.', format: 'nat', default: 30, env: 'RB_SCHEDULE_CRON_CHECK_SECONDS' },
-      maxRunHours: { doc: 'A scheduled run still unfinished after this long (1–23 h) is given up by the queue and retried.', format: 'nat', default: 12, env: 'RB_SCHEDULE_MAX_RUN_HOURS' },
+      enabled: { doc: "Run the tenants' targets on their cron schedules (on the pg-boss queue); off: manual runs only.", format: 'strict-boolean', default: true, env: 'RB_SCHEDULE_ENABLED' },
+      pollSeconds: { doc: 'How often a host asks the queue for scheduled runs due.', format: wholeNumber(1, 3600), default: 5, env: 'RB_SCHEDULE_POLL_SECONDS' },
+      cronCheckSeconds: { doc: 'How often (1–45 s) one of the hosts checks which cron schedules are due.', format: wholeNumber(1, 45), default: 30, env: 'RB_SCHEDULE_CRON_CHECK_SECONDS' },
+      maxRunHours: { doc: 'A scheduled run still unfinished after this long (1–23 h) is given up by the queue and retried.', format: wholeNumber(1, 23), default: 12, env: 'RB_SCHEDULE_MAX_RUN_HOURS' },
     },
     retry: {
-      limit: { doc: 'Retries of a scheduled run that failed transiently (source down, slow, rate-limited, package not there yet; another run active).', format: 'nat', default: 3, env: 'RB_RETRY_LIMIT' },
-      delaySeconds: { doc: 'Delay before the first retry; each next one waits about twice as long.', format: 'nat', default: 300, env: 'RB_RETRY_DELAY_SECONDS' },
+      limit: { doc: 'Retries of a scheduled run that failed transiently (source down, slow, rate-limited, package not there yet; another run active).', format: wholeNumber(0, 100), default: 3, env: 'RB_RETRY_LIMIT' },
+      delaySeconds: { doc: 'Delay before the first retry; each next one waits about twice as long.', format: wholeNumber(1, 86_400), default: 300, env: 'RB_RETRY_DELAY_SECONDS' },
     },
   },
-  shutdownTimeoutMs: { doc: 'Deadline for a graceful shutdown.', format: 'nat', default: 15000, env: 'RB_SHUTDOWN_TIMEOUT_MS' },
+  shutdownTimeoutMs: { doc: 'Deadline for a graceful shutdown.', format: wholeNumber(1000, HOUR_MS), default: 15000, env: 'RB_SHUTDOWN_TIMEOUT_MS' },
 };
 
-/** Describes every key: its env var, default and doc (for `rosterbridge config check` and the README). */
-export function describeHostConfig(): { key: string; env: string; default: unknown; doc: string }[] {
-  const out: { key: string; env: string; default: unknown; doc: string }[] = [];
+
+/** One key of the host config, as `rosterbridge config check` and the README describe it. */
+export interface HostConfigKey {
+  key: string;
+  env: string;
+  default: unknown;
+  doc: string;
+  /** The values it takes, where narrower than its type: `1–45`, `true, false, 1, 0`, a list. */
+  values?: string;
+}
+
+/** What a host with no API token means, said at start and by `config check`. */
+export const NO_API_TOKEN_WARNING =
+  'no API token is configured (api.tokens, env RB_API_TOKENS): the control API answers 401 to every request but /healthz, /readyz and /docs, ' +
+  "so no run can be started, followed or managed through it (the CLI's sync, runs and run included); scheduled runs still run. " +
+  'Set RB_API_TOKENS to a JSON list such as [{"name":"ops","token":"<at least 16 random characters>","role":"admin"}]';
+
+/** Describes every key: its env var, default, the values it takes and its doc. */
+export function describeHostConfig(): HostConfigKey[] {
+  const out: HostConfigKey[] = [];
   const walk = (node: Record<string, any>, prefix: string) => {
     for (const [k, v] of Object.entries(node)) {
-      if (v && typeof v === 'object' && 'doc' in v) out.push({ key: prefix + k, env: v.env, default: v.sensitive ? '(secret)' : v.default, doc: v.doc });
-      else walk(v, `${prefix}${k}.`);
+      if (v && typeof v === 'object' && 'doc' in v) {
+        const values = valuesOf(v.format);
+        out.push({ key: prefix + k, env: v.env, default: v.sensitive ? '(secret)' : v.default, doc: v.doc, ...(values ? { values } : {}) });
+      } else walk(v, `${prefix}${k}.`);
     }
   };
   walk(schema, '');
   return out;
 }
 
+function valuesOf(format: unknown): string | undefined {
+  if (Array.isArray(format)) return format.join(', ');
+  if (format === 'strict-boolean') return 'true, false, 1, 0';
+  const range = typeof format === 'string' ? WHOLE_NUMBER_RANGES.get(format) : undefined;
+  if (!range) return undefined;
+  return range.max === Number.MAX_SAFE_INTEGER ? `≥ ${grouped(range.min)}` : `${grouped(range.min)}–${grouped(range.max)}`;
+}
+
 /**
  * Loads the host config: defaults, then an optional JSON file, then env vars, then overrides.
- * Fails with CONFIG_INVALID naming the key (and its env var) that is wrong; values are never echoed
- * for sensitive keys.
+ * Fails with CONFIG_INVALID naming each key that is wrong, where its value came from (the env var,
+ * or the file and the env var that would override it) and what it takes; values are never echoed
+ * for sensitive keys. An unknown key in the file is refused, naming it and its siblings.
  */
 export function loadHostConfig(options: { file?: string; env?: NodeJS.ProcessEnv; overrides?: Record<string, unknown>; cwd?: string } = {}): HostConfig {
-  const config = convict(schema, { env: options.env ?? process.env, args: [] });
+  const env = options.env ?? process.env;
+  const config = convict(schema, { env, args: [] });
+  const fromFile = options.file ? readConfigFile(options.file) : undefined;
   try {
-    if (options.file) config.loadFile(options.file);
+    if (fromFile) config.load(fromFile);
     if (options.overrides) config.load(options.overrides);
     config.validate({ allowed: 'strict' });
   } catch (err) {
-    throw new RosterbridgeError('CONFIG_INVALID', `host config is invalid: ${explain(String((err as Error).message))}`, { keys: keysIn(String((err as Error).message)) }, { cause: err });
+    const problems = problemsIn(String((err as Error).message));
+    // Where the bad value came from: the env var wins over the file, which is named when it holds the key.
+    const where = (key: string): string => {
+      const name = envByKey.get(key);
+      if (name !== undefined && env[name] !== undefined) return ` (env ${name})`;
+      const places = [fromFile && has(fromFile, key) ? `in ${options.file}` : undefined, name && `env ${name}`].filter(Boolean);
+      return places.length > 0 ? ` (${places.join('; ')})` : '';
+    };
+    const text = problems.map((p) => `${p.key}${where(p.key)}: ${p.message}`).join('; ');
+    throw new RosterbridgeError('CONFIG_INVALID', `host config is invalid: ${text}`, { keys: problems.map((p) => p.key) }, { cause: err });
   }
   const value = config.getProperties() as HostConfig;
-  const ranges: [string, number, number, number][] = [
-    ['sync.schedule.cronCheckSeconds', value.sync.schedule.cronCheckSeconds, 1, 45],
-    ['sync.schedule.maxRunHours', value.sync.schedule.maxRunHours, 1, 23],
-    ['sync.schedule.pollSeconds', value.sync.schedule.pollSeconds, 1, 3600],
-    ['sync.maxIssuesPerCode', value.sync.maxIssuesPerCode, 1, 1_000_000],
-    ['tenants.maxFileBytes', value.tenants.maxFileBytes, 1, Number.MAX_SAFE_INTEGER],
-    ['sources.maxPackageBytes', value.sources.maxPackageBytes, 1, Number.MAX_SAFE_INTEGER],
-    ['sources.maxFileBytes', value.sources.maxFileBytes, 1, Number.MAX_SAFE_INTEGER],
-    ['sources.maxLineBytes', value.sources.maxLineBytes, 1, Number.MAX_SAFE_INTEGER],
-    ['sources.maxFieldBytes', value.sources.maxFieldBytes, 1, Number.MAX_SAFE_INTEGER],
-  ];
-  for (const [key, v, min, max] of ranges)
-    if (v < min || v > max)
-      throw new RosterbridgeError('CONFIG_INVALID', `host config is invalid: ${key} must be between ${min} and ${max}: value was ${v} (env ${envByKey.get(key)})`, { keys: [key] });
   const cwd = options.cwd ?? process.cwd();
   value.dataDir = path.resolve(cwd, value.dataDir);
   value.tenants.dir = path.resolve(cwd, value.tenants.dir);
@@ -289,19 +371,57 @@ export function secretPolicy(config: HostConfig): SecretPolicy {
   return { dir: config.secrets.dir, envPrefixes: config.secrets.envPrefixes, hostEnv: new Set(hostEnvNames()) };
 }
 
-function explain(message: string): string {
-  // convict says "http.port: ports must be within range 0 - 65535: value was 99999"; add the env var.
-  return message
-    .split('\n')
-    .map((line) => {
-      const key = line.split(':')[0]!.trim();
-      const env = envByKey.get(key);
-      const safe = key === 'api.tokens' || key === 'database.url' ? line.replace(/: value was .*$/, '') : line;
-      return env ? `${safe} (env ${env})` : safe;
-    })
-    .join('; ');
+function readConfigFile(file: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new RosterbridgeError('CONFIG_INVALID', `host config file ${file} cannot be read as JSON: ${errorMessage(err)}`, { keys: [], file }, { cause: err });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new RosterbridgeError('CONFIG_INVALID', `host config file ${file} must hold a JSON object ({"http": {"port": 8080}, …})`, { keys: [], file });
+  return parsed as Record<string, unknown>;
 }
 
-function keysIn(message: string): string[] {
-  return message.split('\n').map((l) => l.split(':')[0]!.trim()).filter(Boolean);
+function has(object: Record<string, unknown>, key: string): boolean {
+  let node: unknown = object;
+  for (const part of key.split('.')) {
+    if (typeof node !== 'object' || node === null || !Object.hasOwn(node, part)) return false;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return true;
+}
+
+/**
+ * Reads convict's error text, one problem a line: `key: message[: value was "…"]` (the value
+ * dropped: the formats name it, and never for a sensitive key), `configuration param 'key' not
+ * declared in the schema`, or `configuration param 'key' missing from config, …`.
+ */
+function problemsIn(message: string): { key: string; message: string }[] {
+  return message
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const undeclared = /^configuration param '(.+)' not declared in the schema$/.exec(line);
+      if (undeclared) return { key: undeclared[1]!, message: `is not a setting of the host; ${settingsBeside(undeclared[1]!)}` };
+      const missing = /^configuration param '(.+)' missing from config/.exec(line);
+      if (missing) return { key: missing[1]!, message: 'is missing: is one of the keys above it set to a value instead of an object?' };
+      const invalid = /^([\w.]+): (.*?)(?:: value was (.*))?$/s.exec(line);
+      if (!invalid) return { key: '(host config)', message: line };
+      const [, key, text, value] = invalid;
+      // "must be one of …" says nothing of the value: say it, as the host's own formats do.
+      return { key: key!, message: value !== undefined && text!.startsWith('must be') && !text!.includes(', got ') ? `${text}, got ${value}` : text! };
+    });
+}
+
+/** "http takes host, port": what the parent of an unknown key holds. */
+function settingsBeside(key: string): string {
+  const parts = key.split('.').slice(0, -1);
+  // The nearest known group above the key (a misspelt group is not one).
+  for (;;) {
+    const parent = parts.length > 0 ? `${parts.join('.')}.` : '';
+    const names = new Set(describeHostConfig().filter((d) => d.key.startsWith(parent)).map((d) => d.key.slice(parent.length).split('.')[0]!));
+    if (names.size > 0) return `${parent ? `${parent.slice(0, -1)} takes` : 'the settings are'} ${[...names].join(', ')}`;
+    parts.pop();
+  }
 }

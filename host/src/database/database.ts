@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { Client, Pool } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER, type CopyStream, type Disposable, type Logger, type OpenCopy, RosterbridgeError, errorMessage } from '@rosterbridge/core';
+import { lockDataDir } from './data-dir-lock';
+import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER, type CopyStream, type Disposable, type Logger, type OpenCopy, RosterbridgeError, errorMessage, isRosterbridgeError } from '@rosterbridge/core';
 
 /** The host's database: kysely over `pg`, against a PostgreSQL server or the embedded PGlite. */
 export interface Database extends Disposable {
@@ -71,23 +72,54 @@ async function openEmbedded(options: OpenDatabaseOptions): Promise<Database> {
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   const inMemory = options.dataDir === 'memory://';
   const folder = inMemory ? 'memory://' : path.join(options.dataDir, 'pgdata');
-  if (!inMemory) await fs.mkdir(folder, { recursive: true });
+  // Before anything is read: a second host on this folder is refused, naming the holder.
+  const lock = inMemory
+    ? undefined
+    : await lockDataDir(options.dataDir).catch((err: unknown) => {
+        if (isRosterbridgeError(err)) throw err;
+        throw new RosterbridgeError('CONFIG_INVALID', `dataDir (env RB_DATA_DIR): ${options.dataDir} cannot be locked for this host: ${errorMessage(err)}`, { key: 'dataDir' }, { cause: err });
+      });
+  if (lock?.takenOverFrom)
+    options.logger.warn(
+      { lockFile: lock.file, pid: lock.takenOverFrom.pid, since: lock.takenOverFrom.startedAt },
+      `took over the data dir's lock from pid ${lock.takenOverFrom.pid}, which is no longer running: the last host on ${options.dataDir} did not stop cleanly`,
+    );
   let pglite;
   try {
+    let creating = false;
+    if (!inMemory) {
+      await fs.mkdir(folder, { recursive: true });
+      // PGlite creates a missing database (initdb) in memory and writes it out whole: an empty folder is a first start.
+      creating = !(await fs.stat(path.join(folder, 'PG_VERSION')).then(() => true, () => false));
+    }
+    const started = Date.now();
+    if (creating) options.logger.info({ folder }, `creating the embedded database in ${folder} (first start, about 10 s) …`);
     pglite = await PGlite.create(folder);
+    if (creating) options.logger.info({ folder, ms: Date.now() - started }, `embedded database created in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } catch (err) {
-    throw new RosterbridgeError('CONFIG_INVALID', `embedded database in ${folder} cannot be opened (is another host using this dataDir?): ${errorMessage(err)}`, { key: 'dataDir' }, { cause: err });
+    await lock?.dispose();
+    throw new RosterbridgeError('CONFIG_INVALID', `embedded database in ${folder} cannot be opened: ${errorMessage(err)} (key dataDir, env RB_DATA_DIR)`, { key: 'dataDir' }, { cause: err });
   }
   // PGlite is single-connection, and pglite-socket's multiplexer interleaves the extended-protocol
   // messages of concurrent connections (unnamed statements collide), so exactly one connection is
   // served and the pool holds that one: queries queue in the pool, transactions stay whole.
   const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 1 });
-  await server.start();
-  const conn = server.getServerConn(); // "127.0.0.1:PORT"
-  const connectionString = `postgres://postgres@${conn}/postgres?sslmode=disable`;
-  const pool = new Pool({ connectionString, max: 1 });
-  pool.on('error', (err) => options.logger.error({ err: errorMessage(err) }, 'idle embedded database connection failed'));
-  await checkReachable(pool, 'embedded database');
+  let conn: string;
+  let connectionString: string;
+  let pool: Pool;
+  try {
+    await server.start();
+    conn = server.getServerConn(); // "127.0.0.1:PORT"
+    connectionString = `postgres://postgres@${conn}/postgres?sslmode=disable`;
+    pool = new Pool({ connectionString, max: 1 });
+    pool.on('error', (err) => options.logger.error({ err: errorMessage(err) }, 'idle embedded database connection failed'));
+    await checkReachable(pool, 'embedded database');
+  } catch (err) {
+    await server.stop().catch(() => undefined);
+    await pglite.close().catch(() => undefined);
+    await lock?.dispose();
+    throw err;
+  }
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
   options.logger.info({ folder, socket: conn }, 'embedded database (PGlite) ready');
   return {
@@ -98,9 +130,13 @@ async function openEmbedded(options: OpenDatabaseOptions): Promise<Database> {
     pool,
     ping: () => sql`select 1`.execute(db).then(() => undefined),
     async dispose() {
-      await db.destroy();
-      await server.stop();
-      await pglite.close();
+      try {
+        await db.destroy();
+        await server.stop();
+        await pglite.close();
+      } finally {
+        await lock?.dispose();
+      }
     },
   };
 }

@@ -59,8 +59,8 @@ async function main(): Promise<void> {
       `  curl ${auth} ${host.url}/tenants/lincoln-demo   # KyberGate's SMTP password shows as [secret from file ${DEMO_SMTP_PASSWORD}]\n` +
       `  curl ${auth} -X POST ${host.url}/tenants/lincoln-demo/source/check\n` +
       `  curl ${auth} -X POST -H 'content-type: application/json' -d '{}' ${host.url}/tenants/lincoln-demo/syncs\n` +
-      `  RB_URL=${host.url} RB_TOKEN=${DEMO_ADMIN_TOKEN} node host/dist/cli/main.js sync lincoln-demo\n` +
-      `  RB_URL=${host.url} RB_TOKEN=${DEMO_ADMIN_TOKEN} node host/dist/cli/main.js commands lincoln-demo   # the products' commands\n` +
+      `  RB_URL=${host.url} RB_TOKEN=${DEMO_ADMIN_TOKEN} npx rosterbridge sync lincoln-demo\n` +
+      `  RB_URL=${host.url} RB_TOKEN=${DEMO_ADMIN_TOKEN} npx rosterbridge commands lincoln-demo   # the products' commands\n` +
       `  OpenAPI: ${host.url}/docs\nCtrl-C stops it.\n\n`,
   );
 }

@@ -9,11 +9,12 @@ import { changeDistrict, deltaRecordCount, fractionForDeltaShare, generateDistri
 const scratch = mkdtempSync(join(tmpdir(), 'rb-generator-delta-'));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
 
-type Row = Record<string, string>;
-const readRows = (path: string): Row[] => parse(readFileSync(path), { columns: true, bom: true });
+/** A row of a roster file: every file has these columns (csv-parse refuses a row of another length), and more. */
+type Row = Record<'sourcedId' | 'status' | 'dateLastModified', string> & Record<string, string>;
+const readRows = <R = Row>(path: string): R[] => parse(readFileSync(path), { columns: true, bom: true });
 const readPackage = (dir: string): Partial<Record<RosterEntity, Row[]>> =>
   Object.fromEntries(ROSTER_ENTITY_ORDER.filter((e) => readdirSync(dir).includes(`${e}.csv`)).map((e) => [e, readRows(join(dir, `${e}.csv`))]));
-const manifestOf = (dir: string): Record<string, string> => Object.fromEntries(readRows(join(dir, 'manifest.csv')).map((r) => [r.propertyName, r.value]));
+const manifestOf = (dir: string): Record<string, string> => Object.fromEntries(readRows<{ propertyName: string; value: string }>(join(dir, 'manifest.csv')).map((r) => [r.propertyName, r.value]));
 /** A row without the columns a bulk file leaves blank and a delta fills. */
 const content = (row: Row): string => JSON.stringify({ ...row, status: undefined, dateLastModified: undefined });
 

@@ -93,8 +93,8 @@ t.test('records come in ascending sourcedId order with unique sourcedIds', async
   const roster = collect(generateDistrict({ seed: 9, size: 'small', faults: 'all' }));
   for (const entity of ROSTER_ENTITY_ORDER) {
     const ids = (roster[entity] as { sourcedId: string }[]).map((r) => r.sourcedId);
-    const ascending = ids.every((id, i) => i === 0 || ids[i - 1] < id);
-    t.ok(ascending, `${entity} strictly ascending`);
+    const ascending = ids.every((id, i) => i === 0 || ids[i - 1]! < id); // i - 1 is an index when i > 0
+    t.ok(ids.length > 0 && ascending, `${entity} strictly ascending (${ids.length})`);
   }
 });
 
@@ -196,13 +196,16 @@ t.test('grades: one per student, several per teacher, classes within their cours
     }
     t.equal(wrongGrade, 0, 'students sit in classes of their grade');
     t.equal(twice, 0, 'no student takes two sections of a course');
+    t.equal(district.faults.classesOutsideCourseGrades.length > 0, faults === 'all', `classes outside their course grades only with faults (faults ${faults ?? 'off'})`);
     for (const fault of district.faults.classesOutsideCourseGrades) {
-      t.notOk(fault.courseGrades!.includes(fault.grades![0]), `${fault.sourcedId}: ${fault.grades} is outside ${fault.courseGrades}`);
+      t.equal(fault.grades?.length, 1, `${fault.sourcedId}: one grade`);
+      t.notOk(fault.courseGrades!.includes(fault.grades![0]!), `${fault.sourcedId}: ${fault.grades} is outside ${fault.courseGrades}`);
     }
+    t.equal(district.faults.studentsWithTwoGrades.length > 0, faults === 'all', `students with two grades only with faults (faults ${faults ?? 'off'})`);
     for (const fault of district.faults.studentsWithTwoGrades) {
       const grades = users.get(fault.sourcedId)!.grades;
       t.equal(grades.length, 2);
-      t.equal(Math.abs(gradeIndex(grades[0]) - gradeIndex(grades[1])), 1, 'adjacent grades');
+      t.equal(Math.abs(gradeIndex(grades[0]!) - gradeIndex(grades[1]!)), 1, 'adjacent grades'); // two grades: asserted above
     }
   }
 });
@@ -268,7 +271,7 @@ t.test('realistic shapes: names, multi-school users, dates', async (t) => {
   t.equal(r.academicSessions.find((s) => s.type === 'schoolYear')!.schoolYear, '2027', 'default school year 2026–27');
   const students = byId(r.users);
   for (const d of r.demographics.slice(0, 200)) {
-    const grade = students.get(d.sourcedId)!.grades[0];
+    const grade = students.get(d.sourcedId)!.grades[0]!; // gradeIndex(undefined) is -1: a student without a grade fails
     const kindergartenYear = gradeIndex(grade) - gradeIndex('KG');
     const age = 2026 - Number(d.birthDate!.slice(0, 4));
     t.ok(age >= 5 + kindergartenYear && age <= 6 + kindergartenYear, `${d.sourcedId} in ${grade} born ${d.birthDate}`);

@@ -177,7 +177,7 @@ t.test('grades: one per student, several per teacher, classes within their cours
     t.same(outside, district.faults.classesOutsideCourseGrades.map((f) => f.sourcedId), `classes outside course grades (faults ${faults ?? 'off'})`);
     t.same(twoGrades, district.faults.studentsWithTwoGrades.map((f) => f.sourcedId), `students without exactly one grade (faults ${faults ?? 'off'})`);
     t.ok(r.courses.some((c) => c.grades.length > 1), 'some courses span several grades');
-    t.ok(r.courses.every((c) => c.grades.every((g) => GRADE_LEVELS.includes(g))), 'CEDS grades');
+    t.ok(r.courses.length > 0 && r.courses.every((c) => c.grades.every((g) => GRADE_LEVELS.includes(g))), 'CEDS grades');
     const teachers = r.users.filter((u) => u.role === 'teacher');
     t.ok(teachers.filter((u) => u.grades.length >= 2).length > teachers.length / 2, 'most teachers teach several grades');
     // A student sits only in classes of their own grade, at most once per course.
@@ -213,7 +213,7 @@ t.test('grades: one per student, several per teacher, classes within their cours
 t.test('email faults: exactly the reported users, and nowhere else', async (t) => {
   const clean = collect(generateDistrict({ seed: 21, size: 'small' }));
   const cleanEmails = clean.users.map((u) => u.email);
-  t.ok(cleanEmails.every((e) => typeof e === 'string' && /^[a-z0-9.]+@[a-z0-9.-]+$/.test(e)), 'every user has a plain ASCII email');
+  t.ok(cleanEmails.length > 0 && cleanEmails.every((e) => typeof e === 'string' && /^[a-z0-9.]+@[a-z0-9.-]+$/.test(e)), 'every user has a plain ASCII email');
   t.equal(new Set(cleanEmails).size, cleanEmails.length, 'all emails unique without faults');
   t.equal(new Set(clean.users.map((u) => u.username)).size, clean.users.length, 'usernames unique');
 
@@ -261,12 +261,12 @@ t.test('realistic shapes: names, multi-school users, dates', async (t) => {
   t.ok(r.users.some((u) => u.role === 'guardian' && inTwoSchools(u)), 'guardians of children in two schools belong to both');
   const names = new Set(r.users.map((u) => u.familyName));
   t.ok(names.size > 50, 'many family names');
-  t.ok(r.users.every((u) => /^\p{Lu}/u.test(u.givenName) && /^\p{Lu}/u.test(u.familyName)), 'names are capitalised');
+  t.ok(r.users.length > 0 && r.users.every((u) => /^\p{Lu}/u.test(u.givenName) && /^\p{Lu}/u.test(u.familyName)), 'names are capitalised');
   t.ok(r.users.some((u) => /[^\x00-\x7f]/.test(u.familyName + u.givenName)), 'some names beyond ASCII');
   const asOf = district.asOf.getTime();
   for (const entity of ROSTER_ENTITY_ORDER) {
     const dates = (r[entity] as { dateLastModified: Date | undefined; status: string }[]);
-    t.ok(dates.every((x) => x.status === 'active' && x.dateLastModified instanceof Date && x.dateLastModified.getTime() < asOf), `${entity}: active, modified before asOf`);
+    t.ok(dates.length > 0 && dates.every((x) => x.status === 'active' && x.dateLastModified instanceof Date && x.dateLastModified.getTime() < asOf), `${entity}: active, modified before asOf`);
   }
   t.equal(r.academicSessions.find((s) => s.type === 'schoolYear')!.schoolYear, '2027', 'default school year 2026–27');
   const students = byId(r.users);

@@ -9,7 +9,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['**/node_modules/', '**/dist/', 'test/fixtures/', 'test/bench-results/', '.tap/', 'coverage/'] },
+  { ignores: ['**/node_modules/', '**/dist/', 'test/fixtures/', 'test/bench-results/', '.data/', '.tap/', 'coverage/'] },
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   {
     files: ['**/*.ts'],

@@ -33,10 +33,10 @@ t.test('Emitter: typed events return disposables; listener errors are isolated',
   const a = emitter.event(() => { throw new Error('bad listener'); });
   const b = emitter.event((e) => seen.push(e.n));
   emitter.fire({ n: 1 });
-  await b.dispose();
+  b.dispose();
   emitter.fire({ n: 2 });
   t.same(seen, [1]);
   t.equal(errors.length, 2);
-  await a.dispose();
+  a.dispose();
   t.equal(emitter.listenerCount, 0);
 });

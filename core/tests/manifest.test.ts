@@ -14,7 +14,7 @@ const good = {
     contributes: {
       targets: [{ id: 'kybergate', consumes: ['roster.users@1', 'roster.orgs@1'] }],
       configuration: { type: 'object', properties: {} },
-      schedules: { default: '0 */6 * * *' },
+      schedules: { default: '0 */6 * * *' } as Record<string, unknown>,
     },
   },
 };

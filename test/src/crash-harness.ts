@@ -3,21 +3,13 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
+import type { Test } from 'tap';
 import { ROSTER_ENTITY_ORDER, type RunCounts } from '@rosterbridge/core';
 import { type RosterRecordSource, SeededRandom, writeOneRosterPackage } from './generator';
 import { type HostProcess, startHostProcess } from './host-process';
 import { canonicalRecordJson, comparableRecord } from './record-differences';
 import { createTestDatabase } from './test-database';
 import { FIXTURES_DIR } from './test-host';
-
-/** The part of tap's `Test` a crash scenario asserts with. */
-export interface CrashAssert {
-  equal(found: unknown, wanted: unknown, message?: string): unknown;
-  same(found: unknown, wanted: unknown, message?: string, extra?: { todo?: string }): unknown;
-  ok(value: unknown, message?: string): unknown;
-  comment(...args: unknown[]): unknown;
-  teardown(fn: () => unknown): unknown;
-}
 
 /** What a crash scenario syncs, and where it kills. */
 export interface CrashScenario {
@@ -155,7 +147,7 @@ export function issueKey(issue: IssueView, withMessage = false): string {
  * status and code, source counts, product rows and ledger; counts.issues equal to the run's stored
  * issues; the exact target counts and the same issues, with the same messages. Needs PostgreSQL.
  */
-export async function runCrashScenario(t: CrashAssert, scenario: CrashScenario): Promise<void> {
+export async function runCrashScenario(t: Test, scenario: CrashScenario): Promise<void> {
   const database = await createTestDatabase();
   const root = mkdtempSync(path.join(tmpdir(), 'rb-crash-'));
   let host: HostProcess | undefined;

@@ -1,7 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import * as path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { Pool } from 'undici';
 import { ADMIN, startLincolnHost } from './api-kit';
 
@@ -29,7 +29,7 @@ t.test('control API answers', async (t) => {
     return { status: res.statusCode, type: String(res.headers['content-type']), body: JSON.parse(text) as any };
   };
   const json = (url: string, body: unknown) => call('POST', url, { body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body), type: 'application/json' });
-  const expectError = (t: Tap.Test, r: { status: number; body: any }, status: number, code: string, message?: RegExp) => {
+  const expectError = (t: Test, r: { status: number; body: any }, status: number, code: string, message?: RegExp) => {
     t.equal(r.status, status, `${status} ${code}`);
     t.same(Object.keys(r.body), ['error'], 'only the envelope');
     t.equal(r.body.error?.code, code, r.body.error?.message);

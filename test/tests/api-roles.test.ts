@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { RosterEntity, RosterRecord } from '@rosterbridge/core';
 import { type Access, type ApiRole, type Principal, authorize, loadHostConfig } from '@rosterbridge/host';
 import { FIXTURES_DIR, type RosterRecordSource, type TestHost, generateDistrict, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
@@ -180,7 +180,7 @@ t.test('roles, route by route', async (t) => {
     return { status: res.status, body: parsed as any };
   };
   const lincoln = { id: 'lincoln' };
-  const expectRefused = (t: Tap.Test, r: { status: number; body: any }, what: string) => {
+  const expectRefused = (t: Test, r: { status: number; body: any }, what: string) => {
     t.equal(r.status, 403, `${what}: 403`);
     t.equal(r.body.error?.code, 'AUTH_FORBIDDEN', `${what}: AUTH_FORBIDDEN`);
   };

@@ -51,8 +51,8 @@ t.test('paging with a small limit follows the next links and reads everything on
   t.equal(pull.records.enrollments.length, [...district.records('enrollments')].length);
   const sectionPages = sim.requests.filter((r) => r.path === 'sections');
   t.equal(sectionPages.length, Math.ceil(district.counts.classes / 3), 'one request per page of sections');
-  t.ok(sectionPages.slice(1).every((r) => r.query.starting_after !== undefined), 'later pages carry starting_after');
-  t.ok(sim.requests.every((r) => r.query.limit === '3'));
+  t.ok(sectionPages.length > 1 && sectionPages.slice(1).every((r) => r.query.starting_after !== undefined), 'later pages carry starting_after');
+  t.ok(sim.requests.length > 0 && sim.requests.every((r) => r.query.limit === '3'));
 });
 
 t.test('a bad token gives SOURCE_BAD_CREDENTIALS, in a pull and in a check', async (t) => {

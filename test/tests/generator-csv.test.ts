@@ -23,7 +23,9 @@ t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
 let folders = 0;
 const folder = (): string => join(scratch, `package-${++folders}`);
 
-const readRows = (path: string): Record<string, string>[] => parse(readFileSync(path), { columns: true, bom: true, relax_column_count: false });
+/** A CSV file's rows by header, each with every column (csv-parse refuses a row of another length); `Column` names those a test reads. */
+const readRows = <Column extends string = string>(path: string): Record<Column, string>[] => parse(readFileSync(path), { columns: true, bom: true, relax_column_count: false });
+type UserColumn = 'sourcedId' | 'enabledUser' | 'role' | 'username' | 'givenName' | 'familyName' | 'middleName' | 'email' | 'orgSourcedIds' | 'agentSourcedIds' | 'grades' | 'userIds';
 
 t.test('bulk package: exact 1.1 headers, manifest, CRLF, blank status and dates', async (t) => {
   const district = generateDistrict({ seed: 42, size: 'tiny', faults: 'all' });
@@ -55,11 +57,13 @@ t.test('rows carry the canonical records through an independent RFC 4180 parser'
   const district = generateDistrict({ seed: 4, size: 'small', faults: 'all' });
   const dir = folder();
   await writeOneRosterPackage(district, dir);
-  const users = readRows(join(dir, 'users.csv'));
+  const users = readRows<UserColumn>(join(dir, 'users.csv'));
   const split = (text: string): string[] => (text === '' ? [] : text.split(','));
   let i = 0;
+  let mismatch: { row: number; actual: unknown; expected: unknown } | undefined;
   for (const user of district.records('users')) {
     const row = users[i++];
+    if (!row) break;
     const expected = {
       sourcedId: user.sourcedId, enabledUser: String(user.enabledUser), role: user.role, username: user.username,
       givenName: user.givenName, familyName: user.familyName, middleName: user.middleName ?? '', email: user.email ?? '',
@@ -72,29 +76,32 @@ t.test('rows carry the canonical records through an independent RFC 4180 parser'
       orgSourcedIds: split(row.orgSourcedIds), agentSourcedIds: split(row.agentSourcedIds), grades: split(row.grades),
       userIds: row.userIds === '' ? [] : row.userIds.split(/,(?=\{)/),
     };
-    if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-      t.same(actual, expected, `users.csv row ${i}`);
-      return;
-    }
+    mismatch ??= JSON.stringify(actual) !== JSON.stringify(expected) ? { row: i, actual, expected } : undefined;
   }
-  t.equal(i, users.length, 'every user row matches its record');
+  t.equal(i, users.length, 'a row per user');
+  t.equal(mismatch, undefined, 'every user row matches its record');
   t.ok(users.some((u) => /[^\x00-\x7f]/.test(u.familyName)), 'UTF-8 names survive');
   t.ok(users.some((u) => u.familyName.includes("'")), 'apostrophes survive');
   t.ok(users.some((u) => u.agentSourcedIds.includes(',')), 'multi-value fields are quoted lists');
-  const classes = readRows(join(dir, 'classes.csv'));
+  const classes = readRows<'title' | 'grades' | 'termSourcedIds' | 'periods'>(join(dir, 'classes.csv'));
+  t.equal(classes.length, [...district.records('classes')].length, 'a row per class');
   let c = 0;
   for (const rosterClass of district.records('classes')) {
-    const row = classes[c++];
+    const row = classes[c++]!; // as many rows as classes
     t.equal(row.title, rosterClass.title);
     t.same(split(row.grades), rosterClass.grades);
     t.same(split(row.termSourcedIds), rosterClass.termSourcedIds);
     t.same(split(row.periods), rosterClass.periods);
   }
   t.ok(classes.some((row) => row.title.includes(',')), 'titles with commas survive');
-  const enrollments = readRows(join(dir, 'enrollments.csv'));
-  t.ok(enrollments.filter((e) => e.role === 'teacher').every((e) => e.primary === 'true' || e.primary === 'false'));
-  t.ok(enrollments.filter((e) => e.role === 'student').every((e) => e.primary === ''));
-  const demographics = readRows(join(dir, 'demographics.csv'));
+  const enrollments = readRows<'role' | 'primary'>(join(dir, 'enrollments.csv'));
+  const teachers = enrollments.filter((e) => e.role === 'teacher');
+  const students = enrollments.filter((e) => e.role === 'student');
+  t.ok(teachers.length > 0 && students.length > 0, `teacher and student enrollments (${teachers.length}, ${students.length})`);
+  t.ok(teachers.every((e) => e.primary === 'true' || e.primary === 'false'), 'a teacher enrollment says whether it is primary');
+  t.ok(students.every((e) => e.primary === ''), 'a student enrollment leaves primary blank');
+  const demographics = readRows<'birthDate' | 'white'>(join(dir, 'demographics.csv'));
+  t.ok(demographics.length > 0, `demographics rows (${demographics.length})`);
   t.ok(demographics.every((d) => /^\d{4}-\d{2}-\d{2}$/.test(d.birthDate) && ['true', 'false'].includes(d.white)));
 });
 

@@ -93,8 +93,8 @@ t.test('records come in ascending sourcedId order with unique sourcedIds', async
   const roster = collect(generateDistrict({ seed: 9, size: 'small', faults: 'all' }));
   for (const entity of ROSTER_ENTITY_ORDER) {
     const ids = (roster[entity] as { sourcedId: string }[]).map((r) => r.sourcedId);
-    const ascending = ids.every((id, i) => i === 0 || ids[i - 1] < id);
-    t.ok(ascending, `${entity} strictly ascending`);
+    const ascending = ids.every((id, i) => i === 0 || ids[i - 1]! < id); // i - 1 is an index when i > 0
+    t.ok(ids.length > 0 && ascending, `${entity} strictly ascending (${ids.length})`);
   }
 });
 
@@ -177,7 +177,7 @@ t.test('grades: one per student, several per teacher, classes within their cours
     t.same(outside, district.faults.classesOutsideCourseGrades.map((f) => f.sourcedId), `classes outside course grades (faults ${faults ?? 'off'})`);
     t.same(twoGrades, district.faults.studentsWithTwoGrades.map((f) => f.sourcedId), `students without exactly one grade (faults ${faults ?? 'off'})`);
     t.ok(r.courses.some((c) => c.grades.length > 1), 'some courses span several grades');
-    t.ok(r.courses.every((c) => c.grades.every((g) => GRADE_LEVELS.includes(g))), 'CEDS grades');
+    t.ok(r.courses.length > 0 && r.courses.every((c) => c.grades.every((g) => GRADE_LEVELS.includes(g))), 'CEDS grades');
     const teachers = r.users.filter((u) => u.role === 'teacher');
     t.ok(teachers.filter((u) => u.grades.length >= 2).length > teachers.length / 2, 'most teachers teach several grades');
     // A student sits only in classes of their own grade, at most once per course.
@@ -196,13 +196,16 @@ t.test('grades: one per student, several per teacher, classes within their cours
     }
     t.equal(wrongGrade, 0, 'students sit in classes of their grade');
     t.equal(twice, 0, 'no student takes two sections of a course');
+    t.equal(district.faults.classesOutsideCourseGrades.length > 0, faults === 'all', `classes outside their course grades only with faults (faults ${faults ?? 'off'})`);
     for (const fault of district.faults.classesOutsideCourseGrades) {
-      t.notOk(fault.courseGrades!.includes(fault.grades![0]), `${fault.sourcedId}: ${fault.grades} is outside ${fault.courseGrades}`);
+      t.equal(fault.grades?.length, 1, `${fault.sourcedId}: one grade`);
+      t.notOk(fault.courseGrades!.includes(fault.grades![0]!), `${fault.sourcedId}: ${fault.grades} is outside ${fault.courseGrades}`);
     }
+    t.equal(district.faults.studentsWithTwoGrades.length > 0, faults === 'all', `students with two grades only with faults (faults ${faults ?? 'off'})`);
     for (const fault of district.faults.studentsWithTwoGrades) {
       const grades = users.get(fault.sourcedId)!.grades;
       t.equal(grades.length, 2);
-      t.equal(Math.abs(gradeIndex(grades[0]) - gradeIndex(grades[1])), 1, 'adjacent grades');
+      t.equal(Math.abs(gradeIndex(grades[0]!) - gradeIndex(grades[1]!)), 1, 'adjacent grades'); // two grades: asserted above
     }
   }
 });
@@ -210,7 +213,7 @@ t.test('grades: one per student, several per teacher, classes within their cours
 t.test('email faults: exactly the reported users, and nowhere else', async (t) => {
   const clean = collect(generateDistrict({ seed: 21, size: 'small' }));
   const cleanEmails = clean.users.map((u) => u.email);
-  t.ok(cleanEmails.every((e) => typeof e === 'string' && /^[a-z0-9.]+@[a-z0-9.-]+$/.test(e)), 'every user has a plain ASCII email');
+  t.ok(cleanEmails.length > 0 && cleanEmails.every((e) => typeof e === 'string' && /^[a-z0-9.]+@[a-z0-9.-]+$/.test(e)), 'every user has a plain ASCII email');
   t.equal(new Set(cleanEmails).size, cleanEmails.length, 'all emails unique without faults');
   t.equal(new Set(clean.users.map((u) => u.username)).size, clean.users.length, 'usernames unique');
 
@@ -258,17 +261,17 @@ t.test('realistic shapes: names, multi-school users, dates', async (t) => {
   t.ok(r.users.some((u) => u.role === 'guardian' && inTwoSchools(u)), 'guardians of children in two schools belong to both');
   const names = new Set(r.users.map((u) => u.familyName));
   t.ok(names.size > 50, 'many family names');
-  t.ok(r.users.every((u) => /^\p{Lu}/u.test(u.givenName) && /^\p{Lu}/u.test(u.familyName)), 'names are capitalised');
+  t.ok(r.users.length > 0 && r.users.every((u) => /^\p{Lu}/u.test(u.givenName) && /^\p{Lu}/u.test(u.familyName)), 'names are capitalised');
   t.ok(r.users.some((u) => /[^\x00-\x7f]/.test(u.familyName + u.givenName)), 'some names beyond ASCII');
   const asOf = district.asOf.getTime();
   for (const entity of ROSTER_ENTITY_ORDER) {
     const dates = (r[entity] as { dateLastModified: Date | undefined; status: string }[]);
-    t.ok(dates.every((x) => x.status === 'active' && x.dateLastModified instanceof Date && x.dateLastModified.getTime() < asOf), `${entity}: active, modified before asOf`);
+    t.ok(dates.length > 0 && dates.every((x) => x.status === 'active' && x.dateLastModified instanceof Date && x.dateLastModified.getTime() < asOf), `${entity}: active, modified before asOf`);
   }
   t.equal(r.academicSessions.find((s) => s.type === 'schoolYear')!.schoolYear, '2027', 'default school year 2026–27');
   const students = byId(r.users);
   for (const d of r.demographics.slice(0, 200)) {
-    const grade = students.get(d.sourcedId)!.grades[0];
+    const grade = students.get(d.sourcedId)!.grades[0]!; // gradeIndex(undefined) is -1: a student without a grade fails
     const kindergartenYear = gradeIndex(grade) - gradeIndex('KG');
     const age = 2026 - Number(d.birthDate!.slice(0, 4));
     t.ok(age >= 5 + kindergartenYear && age <= 6 + kindergartenYear, `${d.sourcedId} in ${grade} born ${d.birthDate}`);

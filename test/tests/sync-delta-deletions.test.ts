@@ -73,16 +73,17 @@ t.test('deletions of a delta package', async (t) => {
   t.ok(goneEnrollments.length > 1, 'the deleted user has enrollments to delete with them');
   const later = new Date(base.asOf.getTime() + 86_400_000);
   // The tombstones carry changed names: what a deletion keeps is the snapshot's record, not this.
-  const tombstone = <R extends RosterRecord>(r: R): R => ({ ...r, ...(r.entity === 'users' ? { givenName: 'Tombstone' } : {}), status: 'tobedeleted', dateLastModified: later });
+  const tombstone = <R extends RosterRecord>(entity: RosterEntity, r: R): R => ({ ...r, ...(entity === 'users' ? { givenName: 'Tombstone' } : {}), status: 'tobedeleted', dateLastModified: later });
+  t.not(comparableRecord(tombstone('users', gone)), comparableRecord(gone), "a user's tombstone is not the snapshot's record");
   const delta: RosterRecordSource = {
     *records<E extends RosterEntity>(entity: E): Iterable<any> {
       if (entity === 'users') {
-        yield tombstone(gone);
+        yield tombstone('users', gone);
         yield { ...renamed, givenName: `${renamed.givenName}-renamed`, dateLastModified: later };
-        yield tombstone(alsoGone);
-        yield tombstone({ ...users[3]!, sourcedId: 'user-never-sent-before' });
+        yield tombstone('users', alsoGone);
+        yield tombstone('users', { ...users[3]!, sourcedId: 'user-never-sent-before' });
       }
-      if (entity === 'enrollments') for (const e of goneEnrollments) yield tombstone(e);
+      if (entity === 'enrollments') for (const e of goneEnrollments) yield tombstone('enrollments', e);
     },
   };
 
@@ -133,8 +134,8 @@ t.test('deletions of a delta package', async (t) => {
     const next = users[4]!;
     const failing: RosterRecordSource = {
       *records<E extends RosterEntity>(entity: E): Iterable<any> {
-        if (entity === 'users') for (const u of [next, users[5]!, users[6]!]) yield tombstone(u);
-        if (entity === 'enrollments') yield* [...base.records('enrollments')].filter((e) => e.userSourcedId === next.sourcedId).map(tombstone);
+        if (entity === 'users') for (const u of [next, users[5]!, users[6]!]) yield tombstone('users', u);
+        if (entity === 'enrollments') yield* [...base.records('enrollments')].filter((e) => e.userSourcedId === next.sourcedId).map((e) => tombstone('enrollments', e));
       },
     };
     rmSync(pkg, { recursive: true, force: true });

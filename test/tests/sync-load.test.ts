@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { ROSTER_ENTITY_ORDER, type RosterEntity, type SyncRun } from '@rosterbridge/core';
 import { FIXTURES_DIR, type TestHost, comparableRecord, generateDistrict, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
 
@@ -52,7 +52,7 @@ t.test('bulk loads of a back-fill', async (t) => {
     }
     return byEntity;
   };
-  const expectComplete = async (t: Tap.Test, tenantId: string) => {
+  const expectComplete = async (t: Test, tenantId: string) => {
     const rows = await rowsOf(tenantId);
     for (const entity of ROSTER_ENTITY_ORDER) {
       const have = rows.get(entity) ?? new Map();

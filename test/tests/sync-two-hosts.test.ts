@@ -60,7 +60,7 @@ t.test(
     await db.connect();
     t.teardown(() => db.end());
     type Row = { id: string; tenant_id: string; job_id: string; status: string; queued_at: Date };
-    let runs: Row[] = [];
+    let runs: Row[];
     const deadline = Date.now() + 60_000;
     for (;;) {
       runs = (await db.query<Row>(`select id, tenant_id, job_id, status, queued_at from rosterbridge.run order by queued_at`)).rows;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { sql } from 'kysely';
 import t, { type Test } from 'tap';
-import type { RosterEntity, RosterIssue, SyncRun } from '@rosterbridge/core';
+import type { RosterIssue, SyncRun } from '@rosterbridge/core';
 import { type RosterRecordSource, changeDistrict, generateDistrict, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
 
 // KyberGate's skipped records are reported with the batch that skipped them, one warning per reason
@@ -80,6 +80,7 @@ t.test('KyberGate reports its skipped records with the batch that skipped them',
       t.equal(parsed.reduce((n, w) => n + w.count, 0), counts[entity]?.skipped ?? 0, `${entity}: the warnings count the ${counts[entity]?.skipped ?? 0} skipped records`);
       t.same(parsed.filter((w) => w.count > BATCH), [], `${entity}: no warning counts more records than a batch of ${BATCH} has`);
       t.same(parsed.filter((w) => w.examples.length !== w.count), [], `${entity}: each warning names all of its records`);
+      t.same(parsed.filter((w) => w.examples.length > EXAMPLES), [], `${entity}: no warning names more than ${EXAMPLES} records`);
       const ids = parsed.flatMap((w) => w.examples);
       t.equal(new Set(ids).size, ids.length, `${entity}: no record is named by two warnings`);
       const holds = await held(tenantId, entity);

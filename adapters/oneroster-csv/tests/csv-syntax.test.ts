@@ -1,13 +1,13 @@
 import { createWriteStream } from 'node:fs';
 import * as path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { isRosterbridgeError } from '@rosterbridge/core';
 import { ONEROSTER_CSV_HEADERS, openCsvPackage } from '@rosterbridge/oneroster-csv';
 import { manifestCsv, readEntity, where, writePackage } from './csv-package-kit';
 
 const ORGS_HEADER = ONEROSTER_CSV_HEADERS.orgs.join(',');
 
-async function openOrgs(t: Parameters<Parameters<typeof t.test>[1]>[0], orgsCsv: string | Buffer) {
+async function openOrgs(t: Test, orgsCsv: string | Buffer) {
   const pkg = await openCsvPackage(writePackage(t, { 'manifest.csv': manifestCsv({ orgs: 'bulk' }), 'orgs.csv': orgsCsv }));
   t.teardown(() => pkg.dispose());
   return pkg;

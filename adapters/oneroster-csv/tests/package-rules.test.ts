@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { isRosterbridgeError } from '@rosterbridge/core';
 import { CsvIssueCodes, ONEROSTER_CSV_HEADERS, openCsvPackage } from '@rosterbridge/oneroster-csv';
 import { manifestCsv, readEntity, where, writePackage } from './csv-package-kit';
@@ -8,7 +8,7 @@ import { manifestCsv, readEntity, where, writePackage } from './csv-package-kit'
 const header = (entity: keyof typeof ONEROSTER_CSV_HEADERS, ...extensions: string[]): string =>
   [...ONEROSTER_CSV_HEADERS[entity], ...extensions].join(',');
 
-async function open(t: Parameters<Parameters<typeof t.test>[1]>[0], files: Record<string, string>, options = {}) {
+async function open(t: Test, files: Record<string, string>, options = {}) {
   const pkg = await openCsvPackage(writePackage(t, files), options);
   t.teardown(() => pkg.dispose());
   return pkg;

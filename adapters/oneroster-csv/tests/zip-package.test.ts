@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { isRosterbridgeError, ROSTER_ENTITY_ORDER, type RosterEntity } from '@rosterbridge/core';
 import { openCsvPackage, type CsvPackage } from '@rosterbridge/oneroster-csv';
 import { buildZip, FIXTURES, ownPackage, readEntity, SHARED, sharedPackage, tempDir, where } from './csv-package-kit';
@@ -27,7 +27,7 @@ async function readPackage(pkg: CsvPackage) {
   return result;
 }
 
-async function readLocation(t: Parameters<Parameters<typeof t.test>[1]>[0], location: string) {
+async function readLocation(t: Test, location: string) {
   const pkg = await openCsvPackage(location);
   t.teardown(() => pkg.dispose());
   return readPackage(pkg);

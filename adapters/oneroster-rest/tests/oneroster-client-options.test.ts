@@ -9,8 +9,8 @@ t.test('the base URL is taken with or without a trailing slash, escapes kept', a
     ['https://x.oneroster.com/ims/oneroster/v1p1/', 'https://x.oneroster.com/ims/oneroster/v1p1'],
     [' https://x.oneroster.com/ims/oneroster/v1p1// ', 'https://x.oneroster.com/ims/oneroster/v1p1'],
     ['https://oneroster-proxy.classlink.io/ab%3D%2Bcd/ims/oneroster/v1p1/', 'https://oneroster-proxy.classlink.io/ab%3D%2Bcd/ims/oneroster/v1p1'],
-  ]) {
-    const client = new OneRosterClient({ baseUrl: given!, credentials });
+  ] satisfies [string, string][]) {
+    const client = new OneRosterClient({ baseUrl: given, credentials });
     t.equal(client.baseUrl, expected, given);
     await client.dispose();
   }

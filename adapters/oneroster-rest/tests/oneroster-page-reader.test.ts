@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Logger } from '@rosterbridge/core';
-import { emptyPagingReport, readOneRosterPages, type OneRosterFetchedPage, type OneRosterPageRequest } from '../src/index';
+import { emptyPagingReport, readOneRosterPages, type OneRosterFetchedPage, type OneRosterPageFetcher, type OneRosterPageRequest } from '../src/index';
 
 // A pure server model: records a0..a(n-1), with a clamp and optional header behaviour. The page
 // reader is pure logic over a fetch function, so no HTTP is needed to pin its rules down.
@@ -161,7 +161,7 @@ function slowServer(count: number, options: { clamp?: number; total?: (real: num
   return { records, asked, aborted, alongside, fetch, peak: () => peak };
 }
 
-async function readPages(fetch: (r: OneRosterPageRequest, signal: AbortSignal) => Promise<OneRosterFetchedPage>, pageSize: number, pagesInFlight: number, maxRequests = 1000) {
+async function readPages(fetch: OneRosterPageFetcher, pageSize: number, pagesInFlight: number, maxRequests = 1000) {
   const report = emptyPagingReport();
   const pages: { offset: number; limit: number; ids: string[] }[] = [];
   for await (const page of readOneRosterPages(fetch, { pageSize, pagesInFlight, maxRequests, where: 'GET test' }, report)) {

@@ -3,8 +3,16 @@ export interface Disposable {
   dispose(): void | Promise<void>;
 }
 
-/** Wraps a teardown function as a {@link Disposable} that runs it at most once. */
-export function toDisposable(teardown: () => void | Promise<void>): Disposable {
+/** A {@link Disposable} whose teardown is done when `dispose` returns (an event subscription). */
+export interface SyncDisposable extends Disposable {
+  dispose(): void;
+}
+
+/**
+ * Wraps a teardown function as a {@link Disposable} that runs it at most once. A synchronous
+ * teardown gives a {@link SyncDisposable}: nothing to await.
+ */
+export function toDisposable<R extends void | Promise<void>>(teardown: () => R): { dispose(): R | undefined } {
   let done = false;
   return {
     dispose() {

@@ -1,5 +1,5 @@
 import { RosterbridgeError } from '../errors/rosterbridge-error';
-import { type Disposable, toDisposable } from './lifecycle';
+import { type SyncDisposable, toDisposable } from './lifecycle';
 
 /**
  * The shortest secret Rosterbridge accepts, and the length of the pieces it censors: any run of this
@@ -71,7 +71,7 @@ export class SecretCensor implements Censor {
    * secret remembered by several holders stays until each has let it go.
    * Throws `SECRET_TOO_SHORT` for a secret of fewer than {@link SECRET_MIN_LENGTH} characters.
    */
-  remember(secret: string): Disposable {
+  remember(secret: string): SyncDisposable {
     if (secret.length < SECRET_MIN_LENGTH)
       throw new RosterbridgeError(
         'SECRET_TOO_SHORT',

@@ -1,4 +1,4 @@
-import { type Disposable, toDisposable } from '../base/lifecycle';
+import { type SyncDisposable, toDisposable } from '../base/lifecycle';
 import { RosterbridgeError } from '../errors/rosterbridge-error';
 import type { PluginManifest } from '../plugin/manifest';
 import type { RosterSource } from './roster-source';
@@ -15,7 +15,7 @@ export class ContributionRegistry<T> {
   constructor(private readonly kind: 'sources' | 'targets' | 'commands') {}
 
   /** Registers `implementation` for `contributionId` on behalf of the plugin with this manifest. */
-  register(manifest: PluginManifest, contributionId: string, implementation: T): Disposable {
+  register(manifest: PluginManifest, contributionId: string, implementation: T): SyncDisposable {
     const noun = { sources: 'source', targets: 'target', commands: 'command' }[this.kind];
     if (!manifest.contributes[this.kind].some((c) => c.id === contributionId))
       throw new RosterbridgeError('MANIFEST_INVALID', `plugin "${manifest.id}" registers ${noun} "${contributionId}" but its manifest does not contribute it`, {

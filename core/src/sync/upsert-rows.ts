@@ -83,7 +83,10 @@ export async function upsertRows(db: Kysely<any>, table: string, rows: readonly 
       select ${list(all)} from json_populate_recordset(null::${qualified}, ${document}::json)
       on conflict (${list(options.key)}) ${onConflict}
       returning ${returning} as k, (xmax = 0) as inserted`.execute(db);
-    for (const w of written) w.inserted ? result.created++ : result.updated++;
+    for (const w of written) {
+      if (w.inserted) result.created++;
+      else result.updated++;
+    }
     if (result.outcomes) {
       for (const r of part) result.outcomes.set(String(r[options.outcomeKey!]), 'unchanged');
       for (const w of written) result.outcomes.set(w.k!, w.inserted ? 'created' : 'updated');

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import type { FastifyRequest, FastifySchema } from 'fastify';
+import type { FastifyBodyParser, FastifyRequest, FastifySchema } from 'fastify';
 import { RosterbridgeError } from '@rosterbridge/core';
 import { quote } from './api-errors';
 
@@ -21,7 +21,6 @@ export function checkUrl(url: string): void {
   } catch {
     throw new RosterbridgeError('BAD_REQUEST', 'the URL is not valid percent-encoded UTF-8 (a % not followed by two hex digits, or bytes that are not UTF-8)');
   }
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(decoded)) throw new RosterbridgeError('BAD_REQUEST', 'the URL holds a control character (such as %00)');
 }
 
@@ -34,16 +33,19 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * Parsing itself is fastify's (secure-json-parse: `__proto__` and `constructor` keys refused).
  */
 export function jsonBodyParser(
-  parse: (request: FastifyRequest, body: string, done: (err: Error | null, value?: unknown) => void) => void,
+  parse: FastifyBodyParser<string>,
 ): (request: FastifyRequest, body: Buffer, done: (err: Error | null, value?: unknown) => void) => void {
   return (request, body, done) => {
     if (!isUtf8(body)) return done(new RosterbridgeError('BAD_REQUEST', 'the body is not valid UTF-8'));
-    parse(request, body.toString('utf8'), (err, value) => {
+    const parsed = (err: Error | null, value?: unknown) => {
       if (err) return done(err);
       const bad = badString(value, []);
       if (bad) return done(new RosterbridgeError('BAD_REQUEST', `body field ${quote(bad.field || '(the body)')} ${bad.problem}`, { field: bad.field, in: 'body' }));
       done(null, value);
-    });
+    };
+    // fastify types its parsers as either kind: one that calls `done`, or one that answers by a promise.
+    const answer = parse(request, body.toString('utf8'), parsed);
+    if (answer instanceof Promise) answer.then((value) => parsed(null, value), (err: unknown) => parsed(err instanceof Error ? err : new Error(String(err))));
   };
 }
 

@@ -111,7 +111,7 @@ function readTextFile(file: string, maxBytes: number): string {
     if (!stat.isFile()) throw new Error(`--file ${file}: not a file`);
     size = stat.size;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`--file ${file}: no such file`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`--file ${file}: no such file`, { cause: err });
     throw err;
   }
   if (size > maxBytes) throw new Error(`--file ${file}: ${size.toLocaleString('en-US')} bytes; a command takes at most ${maxBytes.toLocaleString('en-US')} (split the file)`);

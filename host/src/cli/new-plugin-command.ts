@@ -184,14 +184,25 @@ class Session implements RosterSourceSession {
 
   constructor(private readonly tenant: TenantContext) {}
 
-  async check(): Promise<ConnectionCheck> {
+  async check(signal = new AbortController().signal): Promise<ConnectionCheck> {
     const file = await this.file();
     try {
       await access(file);
-      return { ok: true, message: \`\${file} is readable\` };
     } catch {
       return { ok: false, code: 'SOURCE_NOT_FOUND', message: \`\${file} cannot be read\` };
     }
+    // Its first line tells a roster file from another file: a record, as the reads will take it.
+    try {
+      for await (const first of this.lines(signal)) {
+        if (typeof first.raw.entity !== 'string') return { ok: false, code: 'SOURCE_INVALID', message: \`\${file}:\${first.line} names no entity\` };
+        break;
+      }
+    } catch (err) {
+      if (err instanceof RosterbridgeError && err.code === 'SOURCE_BAD_RESPONSE') return { ok: false, code: 'SOURCE_INVALID', message: err.message };
+      throw err;
+    }
+    throwIfCancelled(signal);
+    return { ok: true, message: \`\${file} is readable\` };
   }
 
   async *read<E extends RosterEntity>(entity: E, options: RosterReadOptions): AsyncIterable<RosterBatch<E>> {
@@ -236,6 +247,8 @@ class Session implements RosterSourceSession {
       if (!set) ids.set(raw.entity, (set = new Set()));
       set.add(raw.sourcedId.trim());
     }
+    // A cancelled look-up is not the file's ids: it must not be kept for the next read.
+    throwIfCancelled(signal);
     return ids;
   }
 
@@ -243,7 +256,8 @@ class Session implements RosterSourceSession {
   private async *lines(signal: AbortSignal): AsyncIterable<Line> {
     const file = await this.file();
     const input = createReadStream(file);
-    const lines = createInterface({ input, crlfDelay: Infinity });
+    // The signal closes the lines at once, even while the file gives nothing (a pipe, a slow disk).
+    const lines = createInterface({ input, crlfDelay: Infinity, signal });
     try {
       let line = 0;
       for await (const text of lines) {
@@ -494,7 +508,8 @@ t.test('${pluginId} conforms', (t) =>
 }
 
 function sourceTest(id: string, pluginId: string): string {
-  return `import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+  return `import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
@@ -516,6 +531,16 @@ function writeRoster(roster: RosterRecordSource, cutAt?: number): string {
   return file;
 }
 
+/** A named pipe held open and never written: a read of it waits until it is cancelled. */
+function silentPipe(): string {
+  const pipe = path.join(dir, \`silent-\${++files}.jsonl\`);
+  execFileSync('mkfifo', [pipe]);
+  // Open for writing too, so that a reader waits for lines instead of reading an end.
+  const fd = openSync(pipe, 'r+');
+  t.teardown(() => closeSync(fd));
+  return pipe;
+}
+
 // The source conformance kit: the connection check, full reads of a generated district, references
 // to missing records, a source dying mid-read, cancellation (and deltas, once the manifest declares
 // supportsDelta and the harness says how to serve a change). When you replace the skeleton with
@@ -528,6 +553,7 @@ t.test('${pluginId} conforms', (t) =>
     serve: async (roster) => ({ location: writeRoster(roster) }),
     badLocation: async () => [{ location: path.join(dir, 'nothing-here.jsonl') }],
     dieMidRead: async (roster) => ({ 'the file cut off mid-line': { location: writeRoster(roster, 0.6) } }),
+    slow: async () => ({ location: silentPipe() }),
   }),
 );
 `;

@@ -37,7 +37,7 @@ export function controlApi(url: string | undefined): ControlApi {
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err;
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new Error(`cannot reach the host at ${base} (RB_URL/--url): ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+      throw new Error(`cannot reach the host at ${base} (RB_URL/--url): ${cause?.code ?? cause?.message ?? (err as Error).message}`, { cause: err });
     }
   };
   const failure = async (res: Response): Promise<Error> => {

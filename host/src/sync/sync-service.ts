@@ -1,5 +1,6 @@
 import {
   type Disposable,
+  type SyncDisposable,
   Emitter,
   type Event,
   type Logger,
@@ -60,7 +61,7 @@ export class SyncService implements Disposable {
   private readonly onDidProgressEmitter = new Emitter<RunProgress>();
   /** Progress of every run this host executes. */
   readonly onDidProgress: Event<RunProgress> = this.onDidProgressEmitter.event;
-  private readonly subscription: Disposable;
+  private readonly subscription: SyncDisposable;
   private readonly timers: NodeJS.Timeout[] = [];
   private stopping = false;
 
@@ -307,6 +308,11 @@ export class SyncService implements Disposable {
       this.logger.error({ err: errorMessage(err) }, 'sweeping for runs failed');
     }
     return taken;
+  }
+
+  /** Resolves once the housekeeping of ended runs (pruning the ledger) is done. */
+  idle(): Promise<void> {
+    return this.engine.idle();
   }
 
   /** Interrupts what runs (their state stays resumable by the next host) and waits for them to stop. */

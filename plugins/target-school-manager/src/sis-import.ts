@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { AcademicSession, Enrollment, Org, RosterChangeEvent, RosterClass, RosterEntity, User } from '@rosterbridge/core';
 import { upsertRows } from '@rosterbridge/core';
 

@@ -19,18 +19,21 @@ export function apportion(
   if (min.reduce((a, b) => a + b, 0) > total) throw new RangeError(`cannot split ${total} into ${n} parts of at least their minimum`);
   if (max.reduce((a, b) => a + b, 0) < total) throw new RangeError(`cannot split ${total} into ${n} parts within their maximum`);
   const weightSum = weights.reduce((a, b) => a + b, 0);
-  const quota = weights.map((w) => (weightSum > 0 ? (total * w) / weightSum : total / n));
-  const parts = quota.map((q, i) => Math.min(max[i], Math.max(min[i], Math.floor(q))));
-  let difference = total - parts.reduce((a, b) => a + b, 0);
+  // One slot per part, in order: its bounds, its exact share and the whole number it gets.
+  const slots = weights.map((w, i) => {
+    const quota = weightSum > 0 ? (total * w) / weightSum : total / n;
+    const [low, high] = [min[i] ?? 0, max[i] ?? Number.POSITIVE_INFINITY];
+    return { index: i, min: low, max: high, quota, part: Math.min(high, Math.max(low, Math.floor(quota))) };
+  });
+  let difference = total - slots.reduce((a, s) => a + s.part, 0);
   while (difference !== 0) {
     const up = difference > 0;
-    const candidates = parts
-      .map((_, i) => i)
-      .filter((i) => (up ? parts[i] < max[i] : parts[i] > min[i]))
-      .sort((a, b) => (up ? quota[b] - parts[b] - (quota[a] - parts[a]) : parts[b] - quota[b] - (parts[a] - quota[a])) || a - b);
+    const candidates = slots
+      .filter((s) => (up ? s.part < s.max : s.part > s.min))
+      .sort((a, b) => (up ? b.quota - b.part - (a.quota - a.part) : b.part - b.quota - (a.part - a.quota)) || a.index - b.index);
     const moves = Math.min(Math.abs(difference), candidates.length);
-    for (let k = 0; k < moves; k++) parts[candidates[k]] += up ? 1 : -1;
+    for (const s of candidates.slice(0, moves)) s.part += up ? 1 : -1;
     difference += up ? -moves : moves;
   }
-  return parts;
+  return slots.map((s) => s.part);
 }

@@ -16,6 +16,7 @@ import type { GeneratedDistrict } from './generated-district';
 import { FAMILY_NAMES, GIVEN_NAMES } from './person-names';
 import type { RosterRecordSource } from './roster-record-source';
 import { deriveSeed, normalizeSeed, SeededRandom, unitFromSeed } from './seeded-random';
+import { at } from './at';
 
 /** How to change a district for a delta. */
 export interface DistrictChangeOptions {
@@ -300,7 +301,7 @@ export class ChangedDistrict implements RosterRecordSource {
       const classDeleted = this.direct('classes', c) === Fate.Deleted;
       const slots = B.enrollmentSlots(c);
       for (let slot = 0; slot < slots; slot++) {
-        const e = L.classEnrollmentStart[c] + slot;
+        const e = at(L.classEnrollmentStart, c) + slot;
         let fate = this.direct('enrollments', e);
         if (fate !== Fate.Deleted && (classDeleted || this.userDeleted(B.enrollmentUser(c, slot)))) fate = Fate.CascadeDeleted;
         yield {
@@ -438,14 +439,14 @@ export class ChangedDistrict implements RosterRecordSource {
   private cohortOfCreatedStudent(k: number): CohortPlan {
     if (!this.createdCohorts) this.createdCohorts = this.base.layout.cohorts.filter((c) => c.studentCount > 0 && c.courses.length > 0);
     const random = new SeededRandom(deriveSeed(this.seed, STREAM_CREATE, k));
-    return this.createdCohorts[random.int(this.createdCohorts.length)];
+    return random.pick(this.createdCohorts);
   }
 
   private classesOfCreatedStudent(k: number): number[] {
     const cohort = this.cohortOfCreatedStudent(k);
     const classes: number[] = [];
     for (const course of cohort.courses) {
-      const c = course.classes[k % course.classes.length];
+      const c = at(course.classes, k % course.classes.length);
       if (this.direct('classes', c) !== Fate.Deleted) classes.push(c);
     }
     return classes;

@@ -9,11 +9,5 @@ const NEEDS_QUOTES = /[",\r\n]/;
  * ```
  */
 export function csvLine(fields: readonly string[]): string {
-  let line = '';
-  for (let i = 0; i < fields.length; i++) {
-    const field = fields[i];
-    if (i > 0) line += ',';
-    line += NEEDS_QUOTES.test(field) ? `"${field.replace(/"/g, '""')}"` : field;
-  }
-  return line + '\r\n';
+  return fields.map((field) => (NEEDS_QUOTES.test(field) ? `"${field.replace(/"/g, '""')}"` : field)).join(',') + '\r\n';
 }

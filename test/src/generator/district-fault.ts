@@ -48,7 +48,7 @@ export function parseDistrictFaults(text: string): DistrictFaultOptions {
   if (text.trim() === 'all') return 'all';
   const options: Partial<Record<DistrictFaultKind, boolean | number>> = {};
   for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const [name, count] = item.split('=');
+    const [name = '', count] = item.split('=');
     const kind = name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as DistrictFaultKind;
     if (!DISTRICT_FAULT_KINDS.includes(kind)) {
       throw new RangeError(`unknown fault "${name}" (all, ${DISTRICT_FAULT_KINDS.map(kebab).join(', ')})`);

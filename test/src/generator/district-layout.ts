@@ -1,5 +1,6 @@
 import { GRADE_LEVELS, type GradeLevel } from '@rosterbridge/core';
 import { apportion } from './apportion';
+import { at } from './at';
 import { ELEMENTARY_SUBJECTS, SECONDARY_SUBJECTS, type CourseSubject } from './course-subject';
 import type { DistrictSize } from './district-size';
 import { PLACE_NAMES } from './place-names';
@@ -136,7 +137,7 @@ export class DistrictLayout {
     validateSize(size);
     const random = new SeededRandom(deriveSeed(seed, STREAM_PLACES));
     const places = shuffled(PLACE_NAMES, random);
-    this.districtPlace = places[places.length - 1];
+    this.districtPlace = at(places, places.length - 1);
     this.districtName = `${this.districtPlace} Unified School District`;
 
     this.studentCount = size.students;
@@ -166,6 +167,11 @@ export class DistrictLayout {
     let courseStart = 0;
     let classStart = 0;
     bands.forEach((band, s) => {
+      const studentCount = at(students, s);
+      const teacherCount = at(teachers, s);
+      const staffCount = at(staff, s);
+      const courseCount = at(courses, s);
+      const classCount = at(classes, s);
       const place = places[s % (places.length - 1)] + (s >= places.length - 1 ? ` ${Math.floor(s / (places.length - 1)) + 1}` : '');
       const school: SchoolPlan = {
         index: s,
@@ -173,25 +179,25 @@ export class DistrictLayout {
         place,
         band: band.band,
         grades: band.grades,
-        studentStart, studentCount: students[s],
-        teacherStart, teacherCount: teachers[s],
-        staffStart, staffCount: staff[s],
-        courseStart, courseCount: courses[s],
-        classStart, classCount: classes[s],
+        studentStart, studentCount,
+        teacherStart, teacherCount,
+        staffStart, staffCount,
+        courseStart, courseCount,
+        classStart, classCount,
         cohortStart: this.cohorts.length,
       };
       this.schools.push(school);
-      const perGrade = apportion(students[s], band.grades.map(() => 1));
+      const perGrade = apportion(studentCount, band.grades.map(() => 1));
       let cohortStudent = studentStart;
       band.grades.forEach((grade, g) => {
-        this.cohorts.push({ index: this.cohorts.length, school: s, grade, studentStart: cohortStudent, studentCount: perGrade[g], courses: [] });
-        cohortStudent += perGrade[g];
+        this.cohorts.push({ index: this.cohorts.length, school: s, grade, studentStart: cohortStudent, studentCount: at(perGrade, g), courses: [] });
+        cohortStudent += at(perGrade, g);
       });
-      studentStart += students[s];
-      teacherStart += teachers[s];
-      staffStart += staff[s];
-      courseStart += courses[s];
-      classStart += classes[s];
+      studentStart += studentCount;
+      teacherStart += teacherCount;
+      staffStart += staffCount;
+      courseStart += courseCount;
+      classStart += classCount;
     });
 
     // Courses, then classes as sections of courses.
@@ -213,13 +219,13 @@ export class DistrictLayout {
       for (let k = 0; k < school.courseCount; k++) {
         const gradeSlot = k % g;
         const level = Math.floor(k / g);
-        const grade = school.grades[gradeSlot];
+        const grade = at(school.grades, gradeSlot);
         const subjects = isElementary(grade) ? ELEMENTARY_SUBJECTS : SECONDARY_SUBJECTS;
-        const subject = subjects[level % subjects.length];
+        const subject = at(subjects, level % subjects.length);
         const tier = Math.floor(level / subjects.length);
         // Secondary courses of odd levels span two grades, as electives do.
-        const spans = !isElementary(grade) && level % 2 === 1 && gradeSlot + 1 < g && !isElementary(school.grades[gradeSlot + 1]);
-        localCourses.push({ subject, tier, grades: spans ? [grade, school.grades[gradeSlot + 1]] : [grade] });
+        const spans = !isElementary(grade) && level % 2 === 1 && gradeSlot + 1 < g && !isElementary(at(school.grades, gradeSlot + 1));
+        localCourses.push({ subject, tier, grades: spans ? [grade, at(school.grades, gradeSlot + 1)] : [grade] });
       }
       const sections = apportion(school.classCount, localCourses.map((c) => c.grades.length), { minimum: 1 });
       let classIndex = school.classStart;
@@ -231,11 +237,11 @@ export class DistrictLayout {
           tier: local.tier,
           grades: local.grades,
           classStart: classIndex,
-          classCount: sections[k],
+          classCount: at(sections, k),
         };
         this.courses.push(course);
-        for (let section = 0; section < sections[k]; section++, classIndex++) {
-          const seatGrade = local.grades[section % local.grades.length];
+        for (let section = 0; section < course.classCount; section++, classIndex++) {
+          const seatGrade = at(local.grades, section % local.grades.length);
           this.classCourse[classIndex] = course.index;
           this.classCohort[classIndex] = school.cohortStart + school.grades.indexOf(seatGrade);
           this.classSection[classIndex] = section;
@@ -258,8 +264,10 @@ export class DistrictLayout {
     this.teacherGradeMask = new Uint32Array(size.teachers);
     for (let c = 0; c < C; c++) {
       const mask = this.classGradeMask(c);
-      this.teacherGradeMask[this.classTeacher[c]] |= mask;
-      if (this.classCoTeacher[c] >= 0) this.teacherGradeMask[this.classCoTeacher[c]] |= mask;
+      const teacher = at(this.classTeacher, c);
+      const coTeacher = at(this.classCoTeacher, c);
+      this.teacherGradeMask[teacher] = at(this.teacherGradeMask, teacher) | mask;
+      if (coTeacher >= 0) this.teacherGradeMask[coTeacher] = at(this.teacherGradeMask, coTeacher) | mask;
     }
     for (const school of this.schools) {
       const bandMask = school.grades.reduce((m, g) => m | gradeBit(g), 0);
@@ -287,14 +295,23 @@ export class DistrictLayout {
 
   /** The number of teacher enrollments of class `c` (its primary teacher and any co-teacher). */
   teacherEnrollmentsOf(c: number): number {
-    return this.classCoTeacher[c] >= 0 ? 2 : 1;
+    return at(this.classCoTeacher, c) >= 0 ? 2 : 1;
+  }
+
+  /** The course of class `c`. */
+  courseOf(c: number): CoursePlan {
+    return at(this.courses, at(this.classCourse, c));
+  }
+
+  /** The cohort (school and grade) whose students sit in class `c`. */
+  cohortOf(c: number): CohortPlan {
+    return at(this.cohorts, at(this.classCohort, c));
   }
 
   /** The grades of class `c`, as a bit mask over GRADE_LEVELS. */
   classGradeMask(c: number): number {
-    const course = this.courses[this.classCourse[c]];
-    if (this.classMixedGrades[c]) return course.grades.reduce((m, g) => m | gradeBit(g), 0);
-    return gradeBit(this.cohorts[this.classCohort[c]].grade);
+    if (this.classMixedGrades[c]) return this.courseOf(c).grades.reduce((m, g) => m | gradeBit(g), 0);
+    return gradeBit(this.cohortOf(c).grade);
   }
 
   /** The grades of class `c`, in CEDS order. */
@@ -304,8 +321,8 @@ export class DistrictLayout {
 
   /** The student (index) in seat `k` of class `c`. */
   studentInSeat(c: number, k: number): number {
-    const cohort = this.cohorts[this.classCohort[c]];
-    return cohort.studentStart + ((this.classSeatStart[c] + k) % cohort.studentCount);
+    const cohort = this.cohortOf(c);
+    return cohort.studentStart + ((at(this.classSeatStart, c) + k) % cohort.studentCount);
   }
 
   /** The class that enrollment `e` belongs to (binary search over the per-class enrollment ranges). */
@@ -314,7 +331,7 @@ export class DistrictLayout {
     let hi = this.classCount - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
-      if (this.classEnrollmentStart[mid] <= e) lo = mid;
+      if (at(this.classEnrollmentStart, mid) <= e) lo = mid;
       else hi = mid - 1;
     }
     return lo;
@@ -326,11 +343,11 @@ export class DistrictLayout {
     let hi = this.cohorts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
-      if (this.cohorts[mid].studentStart <= i) lo = mid;
+      if (at(this.cohorts, mid).studentStart <= i) lo = mid;
       else hi = mid - 1;
     }
     // An empty cohort shares its start with the next one, which the search prefers.
-    return this.cohorts[lo];
+    return at(this.cohorts, lo);
   }
 
   /** The school a teacher (index among teachers) belongs to first. */
@@ -388,11 +405,11 @@ export class DistrictLayout {
     const S = this.schools.length;
     // Itinerant teachers (music, art…): a school's last teachers, co-teaching one class next door.
     for (let m = 0; m < teachersWanted; m++) {
-      const school = this.schools[m % S];
+      const school = at(this.schools, m % S);
       const rank = Math.floor(m / S);
       if (rank >= school.teacherCount) continue;
       const teacher = school.teacherStart + school.teacherCount - 1 - rank;
-      const other = this.schools[(school.index + 1) % S];
+      const other = at(this.schools, (school.index + 1) % S);
       this.teacherSecondSchool.set(teacher, other.index);
       const c = other.classStart + ((rank * 10 + 4) % other.classCount);
       this.classCoTeacher[c] = teacher;
@@ -414,18 +431,19 @@ export class DistrictLayout {
    */
   private allocateSeats(): void {
     const pairs: { cohort: CohortPlan; classes: number[] }[] = [];
-    const pairOf = new Map<string, number>();
+    const pairOf = new Map<string, { cohort: CohortPlan; classes: number[] }>();
     for (let c = 0; c < this.classCount; c++) {
-      const cohort = this.cohorts[this.classCohort[c]];
-      const key = `${cohort.index}:${this.classCourse[c]}`;
-      let p = pairOf.get(key);
-      if (p === undefined) {
-        p = pairs.length;
-        pairOf.set(key, p);
-        pairs.push({ cohort, classes: [] });
-        cohort.courses.push({ course: this.classCourse[c], classes: pairs[p].classes });
+      const cohort = this.cohortOf(c);
+      const course = at(this.classCourse, c);
+      const key = `${cohort.index}:${course}`;
+      let pair = pairOf.get(key);
+      if (pair === undefined) {
+        pair = { cohort, classes: [] };
+        pairOf.set(key, pair);
+        pairs.push(pair);
+        cohort.courses.push({ course, classes: pair.classes });
       }
-      pairs[p].classes.push(c);
+      pair.classes.push(c);
     }
     let teacherEnrollments = 0;
     for (let c = 0; c < this.classCount; c++) teacherEnrollments += this.teacherEnrollmentsOf(c);
@@ -442,18 +460,18 @@ export class DistrictLayout {
     pairs.forEach((pair, p) => {
       const n = pair.cohort.studentCount;
       let start = cursor.get(pair.cohort.index) ?? 0;
-      const perClass = apportion(pairSeats[p], pair.classes.map(() => 1));
+      const perClass = apportion(at(pairSeats, p), pair.classes.map(() => 1));
       pair.classes.forEach((c, k) => {
         this.classSeatStart[c] = n === 0 ? 0 : start % n;
-        this.classSeatCount[c] = perClass[k];
-        start += perClass[k];
+        this.classSeatCount[c] = at(perClass, k);
+        start += at(perClass, k);
       });
       cursor.set(pair.cohort.index, n === 0 ? 0 : start % n);
     });
     let e = 0;
     for (let c = 0; c < this.classCount; c++) {
       this.classEnrollmentStart[c] = e;
-      e += this.teacherEnrollmentsOf(c) + this.classSeatCount[c];
+      e += this.teacherEnrollmentsOf(c) + at(this.classSeatCount, c);
     }
     this.classEnrollmentStart[this.classCount] = e;
   }
@@ -479,7 +497,7 @@ function schoolSuffix(band: SchoolBand, grades: GradeLevel[]): string {
     case 'elementary': return 'Elementary School';
     case 'middle': return 'Middle School';
     case 'high': return 'High School';
-    case 'combined': return `${label(grades[0])}–${label(grades[grades.length - 1])} Academy`;
+    case 'combined': return `${label(at(grades, 0))}–${label(at(grades, grades.length - 1))} Academy`;
   }
 }
 
@@ -520,7 +538,7 @@ function shuffled<T>(list: readonly T[], random: SeededRandom): T[] {
   const copy = [...list];
   for (let i = copy.length - 1; i > 0; i--) {
     const j = random.int(i + 1);
-    [copy[i], copy[j]] = [copy[j], copy[i]];
+    [copy[i], copy[j]] = [at(copy, j), at(copy, i)];
   }
   return copy;
 }

@@ -1,6 +1,7 @@
 import { GRADE_LEVELS, type GradeLevel } from '@rosterbridge/core';
 import { DISTRICT_FAULT_KINDS, type DistrictFaultKind, type DistrictFaultOptions } from './district-fault';
 import type { DistrictLayout } from './district-layout';
+import { at } from './at';
 import { deriveSeed, SeededRandom } from './seeded-random';
 
 const STREAM_FAULTS = 20;
@@ -47,7 +48,8 @@ export class FaultPlan {
     const dupRandom = this.random(seed, 'duplicateEmails');
     const sources = this.pick(dupRandom, this.requested.duplicateEmails, POOL_DUPLICATE, people, excluded);
     const targets = this.pick(dupRandom, sources.length, POOL_DUPLICATE_TARGET, people, excluded);
-    sources.forEach((u, i) => this.duplicateOf.set(u, targets[i]));
+    // Fewer targets than sources (a small district): only as many duplicates as there are targets.
+    sources.slice(0, targets.length).forEach((u, i) => this.duplicateOf.set(u, at(targets, i)));
 
     for (const u of this.pick(this.random(seed, 'missingEmails'), this.requested.missingEmails, POOL_MISSING, withStaff, excluded)) {
       this.missingEmail.add(u);
@@ -61,7 +63,7 @@ export class FaultPlan {
     for (let attempts = 0; this.classGrades.size < classesWanted && attempts < classesWanted * 50; attempts++) {
       const c = classRandom.int(layout.classCount);
       if (this.classGrades.has(c)) continue;
-      const courseGrades = layout.courses[layout.classCourse[c]].grades;
+      const courseGrades = layout.courseOf(c).grades;
       this.classGrades.set(c, [outsideGrade(layout.size.grades, courseGrades)]);
     }
     for (const [u, v] of this.duplicateOf) this.involved.add(u).add(v);
@@ -93,10 +95,10 @@ export class FaultPlan {
 /** A grade next to `grade`: the district's next grade, else its previous one, else a CEDS neighbour. */
 function neighbourGrade(grades: readonly GradeLevel[], grade: GradeLevel): GradeLevel {
   const i = grades.indexOf(grade);
-  if (i + 1 < grades.length) return grades[i + 1];
-  if (i > 0) return grades[i - 1];
+  if (i + 1 < grades.length) return at(grades, i + 1);
+  if (i > 0) return at(grades, i - 1);
   const j = GRADE_LEVELS.indexOf(grade);
-  return GRADE_LEVELS[j + 1 < GRADE_LEVELS.length ? j + 1 : j - 1];
+  return at(GRADE_LEVELS, j + 1 < GRADE_LEVELS.length ? j + 1 : j - 1);
 }
 
 /** A grade just outside a course's grades: above its highest if the district has one, else below. */
@@ -108,5 +110,5 @@ function outsideGrade(grades: readonly GradeLevel[], courseGrades: readonly Grad
   if (above) return above;
   const below = [...grades].reverse().find((g) => order(g) < order(lowest));
   if (below) return below;
-  return GRADE_LEVELS[order(highest) + 1 < GRADE_LEVELS.length ? order(highest) + 1 : order(lowest) - 1];
+  return at(GRADE_LEVELS, order(highest) + 1 < GRADE_LEVELS.length ? order(highest) + 1 : order(lowest) - 1);
 }

@@ -21,6 +21,7 @@ import { FAMILY_NAMES, GIVEN_NAMES } from './person-names';
 import { PLACE_NAMES } from './place-names';
 import { personNameAscii } from './person-name-ascii';
 import type { RosterRecordSource } from './roster-record-source';
+import { at } from './at';
 import { deriveSeed, SeededRandom } from './seeded-random';
 
 /** The resolved settings a {@link GeneratedDistrict} is built from. */
@@ -236,7 +237,7 @@ export class GeneratedDistrict implements RosterRecordSource {
       status: 'active',
       dateLastModified,
       metadata: {},
-      name: this.layout.schools[i - 1].name,
+      name: at(this.layout.schools, i - 1).name,
       type: 'school',
       identifier: `${this.districtIdentifier}${pad(i, 5)}`,
       parentSourcedId: this.orgSourcedId(0),
@@ -252,13 +253,13 @@ export class GeneratedDistrict implements RosterRecordSource {
       { title: `Fall ${y - 1}`, type: 'semester', startDate: `${y - 1}-08-17`, endDate: `${y - 1}-12-18`, parentSourcedId: ids.schoolYear, schoolYear: String(y) },
       { title: `Spring ${y}`, type: 'semester', startDate: `${y}-01-05`, endDate: `${y}-06-11`, parentSourcedId: ids.schoolYear, schoolYear: String(y) },
     ];
-    const id = [ids.schoolYear, ids.fall, ids.spring][i];
-    return Object.assign({ sourcedId: id, status: 'active' as const, dateLastModified: this.modifiedBefore('academicSessions', i), metadata: {} }, sessions[i]);
+    const id = at([ids.schoolYear, ids.fall, ids.spring], i);
+    return Object.assign({ sourcedId: id, status: 'active' as const, dateLastModified: this.modifiedBefore('academicSessions', i), metadata: {} }, at(sessions, i));
   }
 
   /** Course `k`. */
   course(k: number): Course {
-    const plan = this.layout.courses[k];
+    const plan = at(this.layout.courses, k);
     return {
       sourcedId: this.courseSourcedId(k), status: 'active', dateLastModified: this.modifiedBefore('courses', k), metadata: {},
       title: this.courseTitle(k),
@@ -274,11 +275,11 @@ export class GeneratedDistrict implements RosterRecordSource {
   /** Class `c`. */
   rosterClass(c: number): RosterClass {
     const L = this.layout;
-    const course = L.courses[L.classCourse[c]];
-    const section = L.classSection[c];
+    const course = L.courseOf(c);
+    const section = at(L.classSection, c);
     const random = new SeededRandom(deriveSeed(this.seed, STREAM_CLASS, c));
-    const elementary = isElementary(L.cohorts[L.classCohort[c]].grade);
-    const period = 1 + ((c - L.schools[course.school].classStart) % (elementary ? 6 : 7));
+    const elementary = isElementary(L.cohortOf(c).grade);
+    const period = 1 + ((c - at(L.schools, course.school).classStart) % (elementary ? 6 : 7));
     const periods = !elementary && random.chance(0.1) && period < 7 ? [String(period), String(period + 1)] : [String(period)];
     let location: string;
     if (course.subject.abbreviation === 'PE') location = 'Gymnasium';
@@ -342,7 +343,7 @@ export class GeneratedDistrict implements RosterRecordSource {
       orgSourcedIds = [this.orgSourcedId(this.layout.schoolOfTeacher(t).index + 1)];
       const second = this.layout.teacherSecondSchool.get(t);
       if (second !== undefined) orgSourcedIds.push(this.orgSourcedId(second + 1));
-      grades = gradesOfMask(this.layout.teacherGradeMask[t]);
+      grades = gradesOfMask(at(this.layout.teacherGradeMask, t));
     } else if (u < this.firstGuardian) {
       const school = this.layout.schoolOfStaff(u - this.firstStaff);
       orgSourcedIds = [this.orgSourcedId(school ? school.index + 1 : 0)];
@@ -416,21 +417,21 @@ export class GeneratedDistrict implements RosterRecordSource {
 
   /** How many enrollments class `c` has (its teachers and its students). */
   enrollmentSlots(c: number): number {
-    return this.layout.classEnrollmentStart[c + 1] - this.layout.classEnrollmentStart[c];
+    return at(this.layout.classEnrollmentStart, c + 1) - at(this.layout.classEnrollmentStart, c);
   }
 
   /** The user (number) in enrollment slot `slot` of class `c`: teachers first, then students. */
   enrollmentUser(c: number, slot: number): number {
     const L = this.layout;
-    if (slot === 0) return this.firstTeacher + L.classTeacher[c];
+    if (slot === 0) return this.firstTeacher + at(L.classTeacher, c);
     const teachers = L.teacherEnrollmentsOf(c);
-    if (slot < teachers) return this.firstTeacher + L.classCoTeacher[c];
+    if (slot < teachers) return this.firstTeacher + at(L.classCoTeacher, c);
     return L.studentInSeat(c, slot - teachers);
   }
 
   /** The enrollment in slot `slot` of class `c`. */
   enrollment(c: number, slot: number): Enrollment {
-    const e = this.layout.classEnrollmentStart[c] + slot;
+    const e = at(this.layout.classEnrollmentStart, c) + slot;
     const teachers = this.layout.teacherEnrollmentsOf(c);
     return this.enrollmentRecord(e, c, this.enrollmentUser(c, slot), slot < teachers ? (slot === 0 ? 'primary' : 'co-teacher') : 'student');
   }
@@ -441,7 +442,7 @@ export class GeneratedDistrict implements RosterRecordSource {
     return {
       sourcedId: this.enrollmentSourcedId(e), status: 'active', dateLastModified: this.modifiedBefore('enrollments', e), metadata: {},
       classSourcedId: this.classSourcedId(c),
-      schoolSourcedId: this.orgSourcedId(this.layout.courses[this.layout.classCourse[c]].school + 1),
+      schoolSourcedId: this.orgSourcedId(this.layout.courseOf(c).school + 1),
       userSourcedId: this.userSourcedId(u),
       role: kind === 'student' ? 'student' : 'teacher',
       primary: kind === 'student' ? undefined : kind === 'primary',
@@ -463,7 +464,7 @@ export class GeneratedDistrict implements RosterRecordSource {
     let roll = random.next();
     let race = RACE_SHARES.length - 1;
     for (let r = 0; r < RACE_SHARES.length; r++) {
-      roll -= RACE_SHARES[r];
+      roll -= at(RACE_SHARES, r);
       if (roll < 0) {
         race = r;
         break;
@@ -566,7 +567,7 @@ export class GeneratedDistrict implements RosterRecordSource {
   }
 
   private familySurname(family: number): string {
-    return FAMILY_NAMES[deriveSeed(this.seed, STREAM_FAMILY, family) % FAMILY_NAMES.length];
+    return at(FAMILY_NAMES, deriveSeed(this.seed, STREAM_FAMILY, family) % FAMILY_NAMES.length);
   }
 
   private phone(u: number, line: number): string {
@@ -575,15 +576,15 @@ export class GeneratedDistrict implements RosterRecordSource {
   }
 
   private courseTitle(k: number): string {
-    const plan = this.layout.courses[k];
+    const plan = at(this.layout.courses, k);
     const name = plan.tier > 0 ? `${plan.subject.name} ${ROMAN[plan.tier + 1] ?? plan.tier + 1}` : plan.subject.name;
-    const [first, last] = [plan.grades[0], plan.grades[plan.grades.length - 1]];
+    const [first, last] = [at(plan.grades, 0), at(plan.grades, plan.grades.length - 1)];
     const grades = plan.grades.length === 1 ? gradeTitle(first) : `Grades ${gradeNumber(first)}–${gradeNumber(last)}`;
     return `${name}, ${grades}`;
   }
 
   private courseCode(k: number): string {
-    const plan = this.layout.courses[k];
+    const plan = at(this.layout.courses, k);
     return `${plan.subject.abbreviation}${plan.tier > 0 ? plan.tier + 1 : ''}-${plan.grades.join('')}`;
   }
 
@@ -599,7 +600,7 @@ export class GeneratedDistrict implements RosterRecordSource {
       report.studentsWithTwoGrades.push({ kind: 'studentsWithTwoGrades', entity: 'users', sourcedId: this.userSourcedId(u), grades });
     }
     for (const [c, grades] of plan.classGrades) {
-      const course = this.layout.courses[this.layout.classCourse[c]];
+      const course = this.layout.courseOf(c);
       report.classesOutsideCourseGrades.push({
         kind: 'classesOutsideCourseGrades', entity: 'classes', sourcedId: this.classSourcedId(c),
         relatedSourcedId: this.courseSourcedId(course.index), grades: [...grades], courseGrades: [...course.grades],

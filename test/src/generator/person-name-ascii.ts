@@ -8,7 +8,7 @@ export function personNameAscii(name: string): string {
   return name
     .normalize('NFD')
     .replace(/[\u0300-\u036f]/g, '')
-    .replace(/[øØæÆßđĐłŁœŒ]/g, (c) => FOLDED[c])
+    .replace(/[øØæÆßđĐłŁœŒ]/g, (c) => FOLDED[c] ?? c)
     .replace(/[^A-Za-z0-9]/g, '')
     .toLowerCase();
 }

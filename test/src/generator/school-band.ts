@@ -1,5 +1,6 @@
 import type { GradeLevel } from '@rosterbridge/core';
 import { apportion } from './apportion';
+import { at } from './at';
 
 /** The kind of school a band of grades makes: elementary, middle, high, or one school for several bands. */
 export type SchoolBand = 'elementary' | 'middle' | 'high' | 'combined';
@@ -32,7 +33,8 @@ export function gradeBands(grades: readonly GradeLevel[], schools: number): Grad
   add('middle', 1, grades.filter((g) => MIDDLE.has(g)));
   add('high', 1, grades.filter((g) => !ELEMENTARY.has(g) && !MIDDLE.has(g)));
   while (bands.length > Math.max(1, schools)) {
-    const [low, next] = bands.splice(0, 2);
+    // Two bands at least: the loop runs while there are more than one.
+    const [low, next] = bands.splice(0, 2) as [GradeBand, GradeBand];
     bands.unshift({ band: 'combined', grades: [...low.grades, ...next.grades], weight: low.weight + next.weight });
   }
   return bands;
@@ -45,7 +47,7 @@ export function gradeBands(grades: readonly GradeLevel[], schools: number): Grad
 export function schoolBands(grades: readonly GradeLevel[], schools: number): GradeBand[] {
   const bands = gradeBands(grades, schools);
   const perBand = apportion(schools, bands.map((b) => b.weight), { minimum: 1 });
-  return bands.flatMap((band, i) => Array.from({ length: perBand[i] }, () => band));
+  return bands.flatMap((band, i) => Array.from({ length: at(perBand, i) }, () => band));
 }
 
 /** How many grade cohorts (a grade at a school) a district with `schools` schools has. */

@@ -100,6 +100,7 @@ export class SeededRandom {
 
   /** One element of a non-empty list. */
   pick<T>(list: readonly T[]): T {
-    return list[this.int(list.length)];
+    if (list.length === 0) throw new RangeError('pick from an empty list');
+    return list[this.int(list.length)]!; // int(n) is below n
   }
 }

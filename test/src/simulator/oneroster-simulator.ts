@@ -2,7 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { RosterEntity, RosterRecord } from '@rosterbridge/core';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import { renderClassLinkRecord, resolveClassLinkQuirks, type ResolvedClassLinkQuirks } from './classlink-record-json';
+import { renderClassLinkRecord, resolveClassLinkQuirks } from './classlink-record-json';
 import { OAuth1Verifier } from './oauth1-verifier';
 import { OneRosterDataset } from './oneroster-dataset';
 import { decodeOneRosterQuery, matchesOneRosterFilter, parseOneRosterQuery, type OneRosterQuery } from './oneroster-query';

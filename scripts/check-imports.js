@@ -15,12 +15,20 @@ function expand(pattern) {
   if (!pattern.endsWith('/*')) return [pattern];
   const dir = path.join(root, pattern.slice(0, -2));
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `${pattern.slice(0, -2)}/${e.name}`);
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => `${pattern.slice(0, -2)}/${e.name}`);
 }
 
-const packages = rootPkg.workspaces.flatMap(expand)
+const packages = rootPkg.workspaces
+  .flatMap(expand)
   .filter((dir) => fs.existsSync(path.join(root, dir, 'package.json')))
-  .map((dir) => ({ dir, name: JSON.parse(fs.readFileSync(path.join(root, dir, 'package.json'), 'utf8')).name, pkg: JSON.parse(fs.readFileSync(path.join(root, dir, 'package.json'), 'utf8')) }));
+  .map((dir) => ({
+    dir,
+    name: JSON.parse(fs.readFileSync(path.join(root, dir, 'package.json'), 'utf8')).name,
+    pkg: JSON.parse(fs.readFileSync(path.join(root, dir, 'package.json'), 'utf8')),
+  }));
 const byName = new Map(packages.map((p) => [p.name, p]));
 
 function layer(dir) {
@@ -60,7 +68,8 @@ function sourceFiles(dir) {
   return out;
 }
 
-const SPECIFIER = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|require\s*\(\s*['"]([^'"]+)['"]\s*\)|import\s+['"]([^'"]+)['"]/g;
+const SPECIFIER =
+  /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|require\s*\(\s*['"]([^'"]+)['"]\s*\)|import\s+['"]([^'"]+)['"]/g;
 const problems = [];
 
 for (const from of packages) {
@@ -80,7 +89,8 @@ for (const from of packages) {
       const line = text.slice(0, m.index).split('\n').length;
       if (spec.startsWith('.')) {
         const target = path.resolve(path.dirname(file), spec);
-        if (!target.startsWith(base + path.sep)) problems.push(`${rel}:${line} imports "${spec}": a relative import must stay inside its package; import the package by name`);
+        if (!target.startsWith(base + path.sep))
+          problems.push(`${rel}:${line} imports "${spec}": a relative import must stay inside its package; import the package by name`);
         continue;
       }
       const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];

@@ -34,7 +34,11 @@ const sortedCopy = (value: unknown): unknown =>
   Array.isArray(value)
     ? value.map(sortedCopy)
     : value && typeof value === 'object' && !(value instanceof Date)
-      ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortedCopy((value as Record<string, unknown>)[k])]))
+      ? Object.fromEntries(
+          Object.keys(value)
+            .sort()
+            .map((k) => [k, sortedCopy((value as Record<string, unknown>)[k])]),
+        )
       : value;
 
 t.test('canonicalRecord: the hash of the sorted record without dateLastModified, and the sorted record as JSON', async (t) => {
@@ -42,7 +46,9 @@ t.test('canonicalRecord: the hash of the sorted record without dateLastModified,
     const c = canonicalRecord(record);
     const { dateLastModified: _, ...content } = record as unknown as Record<string, unknown>;
     // Stored hashes must not change from one version to the next: sha1, base64url, of this text.
-    const expected = createHash('sha1').update(JSON.stringify(sortedCopy(content))).digest('base64url');
+    const expected = createHash('sha1')
+      .update(JSON.stringify(sortedCopy(content)))
+      .digest('base64url');
     t.equal(c.hash, expected, `${name}: hash`);
     t.equal(contentHash(record), expected, `${name}: contentHash`);
     t.equal(c.json, JSON.stringify(sortedCopy(record)), `${name}: json`);

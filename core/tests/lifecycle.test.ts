@@ -5,7 +5,12 @@ t.test('DisposableStore disposes last-in, first-out', async (t) => {
   const order: string[] = [];
   const store = new DisposableStore();
   store.add(toDisposable(() => void order.push('pool')));
-  store.add(toDisposable(async () => { await new Promise((r) => setTimeout(r, 5)); order.push('plugins'); }));
+  store.add(
+    toDisposable(async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      order.push('plugins');
+    }),
+  );
   store.add(toDisposable(() => void order.push('http')));
   await store.dispose();
   t.same(order, ['http', 'plugins', 'pool']);
@@ -17,7 +22,11 @@ t.test('a failing disposable does not stop the others', async (t) => {
   const order: string[] = [];
   const store = new DisposableStore();
   store.add(toDisposable(() => void order.push('a')));
-  store.add(toDisposable(() => { throw new Error('boom'); }));
+  store.add(
+    toDisposable(() => {
+      throw new Error('boom');
+    }),
+  );
   store.add(toDisposable(() => void order.push('c')));
   await t.rejects(store.dispose(), /boom/);
   t.same(order, ['c', 'a']);
@@ -29,8 +38,12 @@ t.test('Emitter: typed events return disposables; listener errors are isolated',
   const errors: unknown[] = [];
   const saved = Emitter.onListenerError;
   Emitter.onListenerError = (e) => errors.push(e);
-  t.teardown(() => { Emitter.onListenerError = saved; });
-  const a = emitter.event(() => { throw new Error('bad listener'); });
+  t.teardown(() => {
+    Emitter.onListenerError = saved;
+  });
+  const a = emitter.event(() => {
+    throw new Error('bad listener');
+  });
   const b = emitter.event((e) => seen.push(e.n));
   emitter.fire({ n: 1 });
   b.dispose();

@@ -34,42 +34,147 @@ const cases: [string, (m: any) => void, string, RegExp][] = [
   ['no rosterbridge field', (m) => delete m.rosterbridge, 'rosterbridge', /not a Rosterbridge plugin/],
   ['an id that is not kebab-case', (m) => (m.rosterbridge.id = 'KyberGate'), 'rosterbridge.id', /kebab-case/],
   ['no engine range', (m) => delete m.engines, 'engines.rosterbridge', /semver range/],
-  ['an unknown activation event', (m) => (m.rosterbridge.activationEvents = ['onTarget:kybergate', 'onFullMoon']), 'rosterbridge.activationEvents[1]', /not an activation event/],
+  [
+    'an unknown activation event',
+    (m) => (m.rosterbridge.activationEvents = ['onTarget:kybergate', 'onFullMoon']),
+    'rosterbridge.activationEvents[1]',
+    /not an activation event/,
+  ],
   ['a self dependency', (m) => (m.rosterbridge.dependencies = ['target-kybergate']), 'rosterbridge.dependencies[0]', /itself/],
   ['an unknown contribution point', (m) => (m.rosterbridge.contributes.views = []), 'rosterbridge.contributes.views', /not a contribution point/],
-  ['a target without versions', (m) => (m.rosterbridge.contributes.targets[0].consumes = ['roster.users']), 'rosterbridge.contributes.targets[0].consumes[0]', /with version/],
-  ['a configuration that is not an object schema', (m) => (m.rosterbridge.contributes.configuration = { type: 'string' }), 'rosterbridge.contributes.configuration', /"type": "object"/],
+  [
+    'a target without versions',
+    (m) => (m.rosterbridge.contributes.targets[0].consumes = ['roster.users']),
+    'rosterbridge.contributes.targets[0].consumes[0]',
+    /with version/,
+  ],
+  [
+    'a configuration that is not an object schema',
+    (m) => (m.rosterbridge.contributes.configuration = { type: 'string' }),
+    'rosterbridge.contributes.configuration',
+    /"type": "object"/,
+  ],
   ['a bad cron', (m) => (m.rosterbridge.contributes.schedules.default = 'nightly'), 'rosterbridge.contributes.schedules.default', /cron/],
-  ['a bad cron in a schedule object', (m) => (m.rosterbridge.contributes.schedules.default = { cron: 'nightly' }), 'rosterbridge.contributes.schedules.default.cron', /cron/],
-  ['an unknown schedule key', (m) => (m.rosterbridge.contributes.schedules.default = { cron: '0 2 * * *', zone: 'UTC' }), 'rosterbridge.contributes.schedules.default.zone', /not a schedule key/],
-  ['a time zone that is not a string', (m) => (m.rosterbridge.contributes.schedules.default = { cron: '0 2 * * *', timezone: 5 }), 'rosterbridge.contributes.schedules.default.timezone', /IANA/],
-  ['time zones by region that are not names', (m) => (m.rosterbridge.contributes.schedules.evenings = { cron: '0 18 * * 2', timezoneByRegion: { US: 1 } }), 'rosterbridge.contributes.schedules.evenings.timezoneByRegion', /region codes/],
+  [
+    'a bad cron in a schedule object',
+    (m) => (m.rosterbridge.contributes.schedules.default = { cron: 'nightly' }),
+    'rosterbridge.contributes.schedules.default.cron',
+    /cron/,
+  ],
+  [
+    'an unknown schedule key',
+    (m) => (m.rosterbridge.contributes.schedules.default = { cron: '0 2 * * *', zone: 'UTC' }),
+    'rosterbridge.contributes.schedules.default.zone',
+    /not a schedule key/,
+  ],
+  [
+    'a time zone that is not a string',
+    (m) => (m.rosterbridge.contributes.schedules.default = { cron: '0 2 * * *', timezone: 5 }),
+    'rosterbridge.contributes.schedules.default.timezone',
+    /IANA/,
+  ],
+  [
+    'time zones by region that are not names',
+    (m) => (m.rosterbridge.contributes.schedules.evenings = { cron: '0 18 * * 2', timezoneByRegion: { US: 1 } }),
+    'rosterbridge.contributes.schedules.evenings.timezoneByRegion',
+    /region codes/,
+  ],
   ['a bad version', (m) => (m.version = '1.0'), 'version', /semver/],
   ['a command that is not a list', (m) => (m.rosterbridge.contributes.commands = {}), 'rosterbridge.contributes.commands', /must be an array/],
-  ['a command id without a prefix', (m) => (m.rosterbridge.contributes.commands = [{ id: 'startYear', title: 'Start' }]), 'rosterbridge.contributes.commands[0].id', /command id/],
-  ['a command id with a space', (m) => (m.rosterbridge.contributes.commands = [{ id: 'kybergate.start year', title: 'Start' }]), 'rosterbridge.contributes.commands[0].id', /command id/],
-  ['a command id given twice', (m) => (m.rosterbridge.contributes.commands = [{ id: 'kybergate.sync', title: 'A' }, { id: 'kybergate.sync', title: 'B' }]), 'rosterbridge.contributes.commands[1].id', /contributed twice/],
-  ['a command without a title', (m) => (m.rosterbridge.contributes.commands = [{ id: 'kybergate.sync' }]), 'rosterbridge.contributes.commands[0].title', /non-empty string/],
-  ['a command title too long', (m) => (m.rosterbridge.contributes.commands = [{ id: 'kybergate.sync', title: 'x'.repeat(101) }]), 'rosterbridge.contributes.commands[0].title', /at most 100/],
-  ['command arguments that are not an object schema', (m) => (m.rosterbridge.contributes.commands = [{ id: 'kybergate.sync', title: 'Sync', arguments: { type: 'string' } }]), 'rosterbridge.contributes.commands[0].arguments', /"type": "object"/],
-  ['an argument schema too large', (m) => (m.rosterbridge.contributes.commands = [{ id: 'kybergate.sync', title: 'Sync', arguments: { type: 'object', description: 'x'.repeat(17000) } }]), 'rosterbridge.contributes.commands[0].arguments', /at most 16384/],
-  ['an unknown command key', (m) => (m.rosterbridge.contributes.commands = [{ id: 'kybergate.sync', title: 'Sync', when: 'always' }]), 'rosterbridge.contributes.commands[0].when', /not a command key/],
-  ['a readOnly that is not a boolean', (m) => (m.rosterbridge.contributes.commands = [{ id: 'kybergate.sync', title: 'Sync', readOnly: 'yes' }]), 'rosterbridge.contributes.commands[0].readOnly', /boolean/],
-  ['too many commands', (m) => (m.rosterbridge.contributes.commands = Array.from({ length: 51 }, (_, i) => ({ id: `kybergate.c${i}`, title: 'C' }))), 'rosterbridge.contributes.commands', /at most 50/],
-  ['an onCommand event without a command id', (m) => (m.rosterbridge.activationEvents = ['onCommand:sync']), 'rosterbridge.activationEvents[0]', /not an activation event/],
+  [
+    'a command id without a prefix',
+    (m) => (m.rosterbridge.contributes.commands = [{ id: 'startYear', title: 'Start' }]),
+    'rosterbridge.contributes.commands[0].id',
+    /command id/,
+  ],
+  [
+    'a command id with a space',
+    (m) => (m.rosterbridge.contributes.commands = [{ id: 'kybergate.start year', title: 'Start' }]),
+    'rosterbridge.contributes.commands[0].id',
+    /command id/,
+  ],
+  [
+    'a command id given twice',
+    (m) =>
+      (m.rosterbridge.contributes.commands = [
+        { id: 'kybergate.sync', title: 'A' },
+        { id: 'kybergate.sync', title: 'B' },
+      ]),
+    'rosterbridge.contributes.commands[1].id',
+    /contributed twice/,
+  ],
+  [
+    'a command without a title',
+    (m) => (m.rosterbridge.contributes.commands = [{ id: 'kybergate.sync' }]),
+    'rosterbridge.contributes.commands[0].title',
+    /non-empty string/,
+  ],
+  [
+    'a command title too long',
+    (m) => (m.rosterbridge.contributes.commands = [{ id: 'kybergate.sync', title: 'x'.repeat(101) }]),
+    'rosterbridge.contributes.commands[0].title',
+    /at most 100/,
+  ],
+  [
+    'command arguments that are not an object schema',
+    (m) => (m.rosterbridge.contributes.commands = [{ id: 'kybergate.sync', title: 'Sync', arguments: { type: 'string' } }]),
+    'rosterbridge.contributes.commands[0].arguments',
+    /"type": "object"/,
+  ],
+  [
+    'an argument schema too large',
+    (m) => (m.rosterbridge.contributes.commands = [{ id: 'kybergate.sync', title: 'Sync', arguments: { type: 'object', description: 'x'.repeat(17000) } }]),
+    'rosterbridge.contributes.commands[0].arguments',
+    /at most 16384/,
+  ],
+  [
+    'an unknown command key',
+    (m) => (m.rosterbridge.contributes.commands = [{ id: 'kybergate.sync', title: 'Sync', when: 'always' }]),
+    'rosterbridge.contributes.commands[0].when',
+    /not a command key/,
+  ],
+  [
+    'a readOnly that is not a boolean',
+    (m) => (m.rosterbridge.contributes.commands = [{ id: 'kybergate.sync', title: 'Sync', readOnly: 'yes' }]),
+    'rosterbridge.contributes.commands[0].readOnly',
+    /boolean/,
+  ],
+  [
+    'too many commands',
+    (m) => (m.rosterbridge.contributes.commands = Array.from({ length: 51 }, (_, i) => ({ id: `kybergate.c${i}`, title: 'C' }))),
+    'rosterbridge.contributes.commands',
+    /at most 50/,
+  ],
+  [
+    'an onCommand event without a command id',
+    (m) => (m.rosterbridge.activationEvents = ['onCommand:sync']),
+    'rosterbridge.activationEvents[0]',
+    /not an activation event/,
+  ],
 ];
 
 t.test('commands are read with their argument schemas; one without arguments takes none', async (t) => {
   const m = structuredClone(good) as any;
   m.rosterbridge.activationEvents = ['onTarget:kybergate', 'onCommand:kybergate.resendInvites'];
   m.rosterbridge.contributes.commands = [
-    { id: 'kybergate.resendInvites', title: 'Resend invites', description: 'To every staff member.', arguments: { type: 'object', properties: { school: { type: 'string' } } } },
+    {
+      id: 'kybergate.resendInvites',
+      title: 'Resend invites',
+      description: 'To every staff member.',
+      arguments: { type: 'object', properties: { school: { type: 'string' } } },
+    },
     { id: 'kybergate.countUsers', title: 'Count users', readOnly: true },
   ];
   const r = readManifest(m);
   t.equal(r.ok, true, JSON.stringify(r.ok ? [] : r.problems));
   t.same(r.ok && r.manifest.contributes.commands, [
-    { id: 'kybergate.resendInvites', title: 'Resend invites', description: 'To every staff member.', arguments: { type: 'object', properties: { school: { type: 'string' } } }, readOnly: false },
+    {
+      id: 'kybergate.resendInvites',
+      title: 'Resend invites',
+      description: 'To every staff member.',
+      arguments: { type: 'object', properties: { school: { type: 'string' } } },
+      readOnly: false,
+    },
     { id: 'kybergate.countUsers', title: 'Count users', arguments: { type: 'object', additionalProperties: false, properties: {} }, readOnly: true },
   ]);
   t.same(r.ok && r.manifest.activationEvents, ['onTarget:kybergate', 'onCommand:kybergate.resendInvites']);
@@ -78,12 +183,21 @@ t.test('commands are read with their argument schemas; one without arguments tak
 });
 
 t.test('a plugin may register only the commands its manifest declares, each once', async (t) => {
-  const r = readManifest({ ...structuredClone(good), rosterbridge: { ...structuredClone(good.rosterbridge), contributes: { ...structuredClone(good.rosterbridge.contributes), commands: [{ id: 'kybergate.sync', title: 'Sync' }] } } });
+  const r = readManifest({
+    ...structuredClone(good),
+    rosterbridge: {
+      ...structuredClone(good.rosterbridge),
+      contributes: { ...structuredClone(good.rosterbridge.contributes), commands: [{ id: 'kybergate.sync', title: 'Sync' }] },
+    },
+  });
   t.equal(r.ok, true);
   const manifest = (r as { manifest: PluginManifest }).manifest;
   const registry = new CommandRegistry();
   const handler = async () => ({ summary: 'done' });
-  t.throws(() => registry.register(manifest, 'kybergate.other', handler), { code: 'MANIFEST_INVALID', message: /registers command "kybergate.other" but its manifest does not contribute it/ });
+  t.throws(() => registry.register(manifest, 'kybergate.other', handler), {
+    code: 'MANIFEST_INVALID',
+    message: /registers command "kybergate.other" but its manifest does not contribute it/,
+  });
   t.equal(registry.get('kybergate.other'), undefined, 'nothing registered');
   const registration = registry.register(manifest, 'kybergate.sync', handler);
   t.equal(registry.get('kybergate.sync'), handler);
@@ -91,16 +205,27 @@ t.test('a plugin may register only the commands its manifest declares, each once
   registration.dispose();
   t.equal(registry.get('kybergate.sync'), undefined, 'disposing the registration removes it');
   const refusal = commandRefusal('KYBERGATE_SCHOOL_UNKNOWN', 'no such school', { argument: 'school' });
-  t.match(refusal, { code: 'COMMAND_REFUSED', status: 422, message: 'no such school', details: { productCode: 'KYBERGATE_SCHOOL_UNKNOWN', argument: 'school' } });
+  t.match(refusal, {
+    code: 'COMMAND_REFUSED',
+    status: 422,
+    message: 'no such school',
+    details: { productCode: 'KYBERGATE_SCHOOL_UNKNOWN', argument: 'school' },
+  });
 });
 
 t.test('a schedule object is read with its time zones', async (t) => {
   const m = structuredClone(good);
-  m.rosterbridge.contributes.schedules = { default: { cron: '0 18 * * 2,5', timezoneByRegion: { US: 'America/Chicago' } }, nightly: { cron: '45 23 * * *', timezone: 'America/Chicago' } };
+  m.rosterbridge.contributes.schedules = {
+    default: { cron: '0 18 * * 2,5', timezoneByRegion: { US: 'America/Chicago' } },
+    nightly: { cron: '45 23 * * *', timezone: 'America/Chicago' },
+  };
   const r = readManifest(m);
   t.ok(r.ok);
   if (!r.ok) return;
-  t.same(r.manifest.contributes.schedules, { default: { cron: '0 18 * * 2,5', timezoneByRegion: { US: 'America/Chicago' } }, nightly: { cron: '45 23 * * *', timezone: 'America/Chicago' } });
+  t.same(r.manifest.contributes.schedules, {
+    default: { cron: '0 18 * * 2,5', timezoneByRegion: { US: 'America/Chicago' } },
+    nightly: { cron: '45 23 * * *', timezone: 'America/Chicago' },
+  });
 });
 for (const [name, mutate, field, message] of cases) {
   t.test(`refused: ${name}, naming ${field}`, async (t) => {

@@ -12,7 +12,11 @@ t.test('every reference points at its own entity or an earlier one', async (t) =
 
 t.test('findUnresolvedReferences warns only for references known to be missing', async (t) => {
   const klass = parseRosterRecord('classes', {
-    sourcedId: 'cls-1', title: 'T', courseSourcedId: 'crs-1', classType: 'scheduled', schoolSourcedId: 'sch-9',
+    sourcedId: 'cls-1',
+    title: 'T',
+    courseSourcedId: 'crs-1',
+    classType: 'scheduled',
+    schoolSourcedId: 'sch-9',
     termSourcedIds: 'as-1,as-9',
   }).record!;
   const known: Partial<Record<RosterEntity, Set<string>>> = {
@@ -34,5 +38,8 @@ t.test('findUnresolvedReferences warns only for references known to be missing',
 t.test('demographics refer to their user by sourcedId', async (t) => {
   const demographics = parseRosterRecord('demographics', { sourcedId: 'u-7' }).record!;
   const issues = findUnresolvedReferences('demographics', demographics, () => false);
-  t.same(issues.map((issue) => issue.field), ['sourcedId']);
+  t.same(
+    issues.map((issue) => issue.field),
+    ['sourcedId'],
+  );
 });

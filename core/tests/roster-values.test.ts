@@ -16,12 +16,34 @@ import {
 t.test('normalizeGradeLevel keeps CEDS codes and maps common forms', async (t) => {
   for (const code of GRADE_LEVELS) t.equal(normalizeGradeLevel(code), code, code);
   const cases: [string, string][] = [
-    ['9', '09'], ['09', '09'], ['9th', '09'], ['Grade 9', '09'], ['gr9', '09'], ['9th Grade', '09'],
-    ['1st', '01'], ['2nd', '02'], ['3rd', '03'], ['12th', '12'], ['13', '13'],
-    ['K', 'KG'], ['k', 'KG'], ['Kindergarten', 'KG'], ['0', 'KG'], ['00', 'KG'],
-    ['PreK', 'PK'], ['Pre-K', 'PK'], ['pre k', 'PK'], ['PreKindergarten', 'PK'],
-    ['TK', 'TK'], ['Transitional Kindergarten', 'TK'], ['InfantToddler', 'IT'], ['Preschool', 'PR'],
-    ['Ungraded', 'UG'], ['PostGraduate', 'PS'], ['other', 'Other'], [' 10 ', '10'],
+    ['9', '09'],
+    ['09', '09'],
+    ['9th', '09'],
+    ['Grade 9', '09'],
+    ['gr9', '09'],
+    ['9th Grade', '09'],
+    ['1st', '01'],
+    ['2nd', '02'],
+    ['3rd', '03'],
+    ['12th', '12'],
+    ['13', '13'],
+    ['K', 'KG'],
+    ['k', 'KG'],
+    ['Kindergarten', 'KG'],
+    ['0', 'KG'],
+    ['00', 'KG'],
+    ['PreK', 'PK'],
+    ['Pre-K', 'PK'],
+    ['pre k', 'PK'],
+    ['PreKindergarten', 'PK'],
+    ['TK', 'TK'],
+    ['Transitional Kindergarten', 'TK'],
+    ['InfantToddler', 'IT'],
+    ['Preschool', 'PR'],
+    ['Ungraded', 'UG'],
+    ['PostGraduate', 'PS'],
+    ['other', 'Other'],
+    [' 10 ', '10'],
   ];
   for (const [text, grade] of cases) t.equal(normalizeGradeLevel(text), grade, `${text} → ${grade}`);
   for (const text of ['', 'Freshman', '14', '-1', 'Year 9', 'A', '9.5', '1.0', '1-2', 'K-12']) {
@@ -49,10 +71,14 @@ t.test('parseCalendarDate accepts real YYYY-MM-DD dates only', async (t) => {
   t.equal(parseCalendarDate('05/01/2023'), undefined);
   t.equal(parseCalendarDate('2023-05-01T00:00:00Z'), undefined);
   t.equal(parseCalendarDate(' 2024-03-31 '), '2024-03-31', 'surrounding blanks are trimmed');
-  t.same(
-    ['1900-02-29', '2000-02-29', '2100-02-29', '2023-04-31', '2023-00-10', '2023-01-00'].map(parseCalendarDate),
-    [undefined, '2000-02-29', undefined, undefined, undefined, undefined],
-  );
+  t.same(['1900-02-29', '2000-02-29', '2100-02-29', '2023-04-31', '2023-00-10', '2023-01-00'].map(parseCalendarDate), [
+    undefined,
+    '2000-02-29',
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+  ]);
   t.equal(parseCalendarDate('0099-12-31'), undefined, 'years before 100 are not read');
   t.equal(parseCalendarDate('2O24-01-01'), undefined);
 });

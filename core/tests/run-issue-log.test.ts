@@ -5,7 +5,8 @@ import { RunIssueLog, countAdmission, rosterIssue, type RosterIssue, type RunCou
 // and the tallies commit together, and add up to the counts) is tested in test/tests/sync-bounds
 // and sync-crash-issue-cap on a real host.
 
-const required = (n: number): RosterIssue[] => Array.from({ length: n }, (_, i) => rosterIssue('FIELD_REQUIRED', `role is required (${i})`, { entity: 'users' }));
+const required = (n: number): RosterIssue[] =>
+  Array.from({ length: n }, (_, i) => rosterIssue('FIELD_REQUIRED', `role is required (${i})`, { entity: 'users' }));
 const duplicate = (n: number): RosterIssue[] => Array.from({ length: n }, (_, i) => rosterIssue('DUPLICATE_USER_ID', `shared id (${i})`, { entity: 'users' }));
 
 /** A log no database is asked by: `admit` is pure until the source's issues are written. */
@@ -14,11 +15,18 @@ const log = (perCode: number) => RunIssueLog.fresh(undefined as unknown as RunSt
 t.test('the first issues of each code are stored, per producer; the rest are tallied per code and severity', async (t) => {
   const issues = log(2);
   const first = issues.admit('kybergate', [...required(3), ...duplicate(1)]);
-  t.same(first.stored.map((i) => i.message), ['role is required (0)', 'role is required (1)', 'shared id (0)']);
+  t.same(
+    first.stored.map((i) => i.message),
+    ['role is required (0)', 'role is required (1)', 'shared id (0)'],
+  );
   t.same(first.unstored, [{ code: 'FIELD_REQUIRED', severity: 'error', count: 1 }]);
   first.commit();
   const second = issues.admit('kybergate', [...required(2), ...duplicate(3)]);
-  t.same(second.stored.map((i) => i.message), ['shared id (0)'], 'what was stored before counts against the cap');
+  t.same(
+    second.stored.map((i) => i.message),
+    ['shared id (0)'],
+    'what was stored before counts against the cap',
+  );
   t.same(second.unstored, [
     { code: 'FIELD_REQUIRED', severity: 'error', count: 2 },
     { code: 'DUPLICATE_USER_ID', severity: 'warning', count: 2 },

@@ -48,7 +48,8 @@ t.test('encodings: URL, form, RFC 3986, JSON, HTML, base64 at any alignment, bas
     Buffer.from(SECRET).toString('base64'),
     Buffer.from(SECRET).toString('base64url'),
   ];
-  for (const prefix of ['', 'a', 'ab', 'client-id:', 'x:', 'ab:']) encoded.push(Buffer.from(`${prefix}${SECRET}`).toString('base64'), Buffer.from(`${prefix}${SECRET}:tail`).toString('base64url'));
+  for (const prefix of ['', 'a', 'ab', 'client-id:', 'x:', 'ab:'])
+    encoded.push(Buffer.from(`${prefix}${SECRET}`).toString('base64'), Buffer.from(`${prefix}${SECRET}:tail`).toString('base64url'));
   for (const text of encoded) {
     const out = censor.scrub(`Authorization: Basic ${text} (echoed)`);
     t.match(out, REDACTED, `${text} is censored`);
@@ -71,7 +72,11 @@ t.test('censored JSON stays JSON: no escape is cut in two', async (t) => {
     { message: 'go style \u003c Zq<9>&x/Lm\\u end', list: ['Zq<9>&x/Lm\\u', `x${SECRET}y`] },
   ];
   for (const value of values) {
-    for (const text of [JSON.stringify(value), JSON.stringify(JSON.stringify(value)), JSON.stringify(value).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`)]) {
+    for (const text of [
+      JSON.stringify(value),
+      JSON.stringify(JSON.stringify(value)),
+      JSON.stringify(value).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`),
+    ]) {
       const out = censor.scrub(text);
       t.doesNotThrow(() => JSON.parse(out), `still JSON: ${out}`);
       t.match(out, REDACTED);
@@ -90,7 +95,19 @@ t.test('scrubDeep censors the strings of JSON-like values and leaves keys and th
 t.test('secrets under 8 characters are refused; a secret stays until every holder lets it go', async (t) => {
   const censor = new SecretCensor();
   t.throws(() => censor.remember('short12'), { code: 'SECRET_TOO_SHORT', message: /7 characters is too short: secrets must have at least 8/ });
-  t.notMatch(String((() => { try { censor.remember('short12'); } catch (err) { return (err as Error).message; } })()), 'short12', 'the message does not quote it');
+  t.notMatch(
+    String(
+      (() => {
+        try {
+          censor.remember('short12');
+        } catch (err) {
+          return (err as Error).message;
+        }
+      })(),
+    ),
+    'short12',
+    'the message does not quote it',
+  );
   const a = censor.remember('token-0123456789');
   const b = censor.remember('token-0123456789');
   const other = censor.remember('token-0123456780');

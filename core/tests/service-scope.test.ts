@@ -2,14 +2,18 @@ import 'reflect-metadata';
 import t from 'tap';
 import { ServiceScope, inject, injectable, serviceId, serviceIdName } from '@rosterbridge/core';
 
-interface Clock { now(): number }
+interface Clock {
+  now(): number;
+}
 const IClock = serviceId<Clock>('test.clock');
 const IGreeter = serviceId<Greeter>('test.greeter');
 
 @injectable()
 class Greeter {
   constructor(@inject(IClock) private readonly clock: Clock) {}
-  greet(): string { return `it is ${this.clock.now()}`; }
+  greet(): string {
+    return `it is ${this.clock.now()}`;
+  }
 }
 
 t.test('typed ids resolve through root → plugin → tenant scopes', async (t) => {

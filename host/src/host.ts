@@ -126,7 +126,20 @@ export class Host {
       // Plugins hear `sync.run.*` through this; the engine, built later, feeds it.
       const runEvents = store.add(new Emitter<SyncRunEvent>());
       registry = new PluginRegistry(
-        new PluginHostServicesImpl(ROSTERBRIDGE_VERSION, config.plugins.activationTimeoutMs, logger, scope, database, tenants, secrets, censor, sources, targets, runEvents.event, commandHandlers),
+        new PluginHostServicesImpl(
+          ROSTERBRIDGE_VERSION,
+          config.plugins.activationTimeoutMs,
+          logger,
+          scope,
+          database,
+          tenants,
+          secrets,
+          censor,
+          sources,
+          targets,
+          runEvents.event,
+          commandHandlers,
+        ),
       );
       store.add(registry);
       scope.register(IPluginRegistry, { useValue: registry });
@@ -152,7 +165,11 @@ export class Host {
         openSource: (tenantId) => sourceSessions.open(tenantId),
         openTarget: (tenantId, targetId) => openTenantTarget(plugins, targets, tenants, tenantId, targetId, config.plugins.activationTimeoutMs),
         thresholds: (tenantId) => tenants.config(tenantId).thresholds,
-        enabledTargets: (tenantId) => tenants.config(tenantId).targets.filter((t) => t.enabled).map((t) => t.id),
+        enabledTargets: (tenantId) =>
+          tenants
+            .config(tenantId)
+            .targets.filter((t) => t.enabled)
+            .map((t) => t.id),
         applyTimeoutMs: config.sync.applyTimeoutMs,
         batchSize: config.sync.batchSize,
         maxIssuesPerCode: config.sync.maxIssuesPerCode,
@@ -160,21 +177,28 @@ export class Host {
       });
       store.add(engine.onDidRunEvent((e) => runEvents.fire(e)));
       const operations = new TenantOperations(core, config.sync.leaseMs);
-      const syncs = new SyncService(engine, runs, tenants, operations, logger.child({ component: 'sync' }), {
-        hostId: `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
-        leaseMs: config.sync.leaseMs,
-        sweepMs: config.sync.sweepMs,
-        retentionDays: config.sync.retentionDays,
-        maxConcurrentRuns: Math.max(1, config.sync.maxConcurrentRuns),
-      }, async (tenantId, targetId) => {
-        const target = await openTenantTarget(plugins, targets, tenants, tenantId, targetId, config.plugins.activationTimeoutMs);
-        try {
-          await target.session.reset(AbortSignal.timeout(config.sync.applyTimeoutMs));
-        } finally {
-          await target.session.dispose();
-        }
-        await ledger.resetCursor(tenantId, targetId);
-      },
+      const syncs = new SyncService(
+        engine,
+        runs,
+        tenants,
+        operations,
+        logger.child({ component: 'sync' }),
+        {
+          hostId: `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+          leaseMs: config.sync.leaseMs,
+          sweepMs: config.sync.sweepMs,
+          retentionDays: config.sync.retentionDays,
+          maxConcurrentRuns: Math.max(1, config.sync.maxConcurrentRuns),
+        },
+        async (tenantId, targetId) => {
+          const target = await openTenantTarget(plugins, targets, tenants, tenantId, targetId, config.plugins.activationTimeoutMs);
+          try {
+            await target.session.reset(AbortSignal.timeout(config.sync.applyTimeoutMs));
+          } finally {
+            await target.session.dispose();
+          }
+          await ledger.resetCursor(tenantId, targetId);
+        },
         async (run) => {
           // A failure here shows again, with its reason, when the run opens the target.
           for (const targetId of run.targets) {

@@ -10,7 +10,10 @@ const RUN = '0b7c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d';
 function lines(): { view: ProgressLines; out: string[]; at: (ms: number) => void } {
   const out: string[] = [];
   let now = 1_000_000;
-  const view = new ProgressLines((line) => out.push(line.replace(/\n$/, '')), () => now);
+  const view = new ProgressLines(
+    (line) => out.push(line.replace(/\n$/, '')),
+    () => now,
+  );
   return { view, out, at: (ms) => (now = 1_000_000 + ms) };
 }
 
@@ -60,10 +63,25 @@ t.test('applying: "applying users to kybergate: N of M", the total line at once,
   at(300);
   view.update({ runId: RUN, phase: 'applying', status: 'running', counts: counts(20000, pending) });
   at(600);
-  view.update({ runId: RUN, phase: 'applying', status: 'running', counts: counts(20000, { status: 'skipped', reason: "Gradient's academic year is not started", entities: {} }) });
+  view.update({
+    runId: RUN,
+    phase: 'applying',
+    status: 'running',
+    counts: counts(20000, { status: 'skipped', reason: "Gradient's academic year is not started", entities: {} }),
+  });
   at(700);
-  view.update({ runId: RUN, phase: 'applying', status: 'running', counts: counts(40000, { status: 'skipped', reason: "Gradient's academic year is not started", entities: {} }) });
-  view.update({ runId: RUN, phase: 'applying', status: 'running', counts: counts(40000, { status: 'skipped', reason: "Gradient's academic year is not started", entities: {} }) });
+  view.update({
+    runId: RUN,
+    phase: 'applying',
+    status: 'running',
+    counts: counts(40000, { status: 'skipped', reason: "Gradient's academic year is not started", entities: {} }),
+  });
+  view.update({
+    runId: RUN,
+    phase: 'applying',
+    status: 'running',
+    counts: counts(40000, { status: 'skipped', reason: "Gradient's academic year is not started", entities: {} }),
+  });
   view.stop();
   t.same(out, [
     'applying 40000 staged changes to kybergate, gradient',
@@ -77,7 +95,11 @@ t.test('applying: "applying users to kybergate: N of M", the total line at once,
 
 t.test('a back-fill (nothing staged): the numbers without a total; stop prints the last figures held back', async (t) => {
   const { view, out, at } = lines();
-  const counts = (created: number): RunCounts => ({ source: {}, targets: { memo: { status: 'pending', entities: { users: target(created) } } }, issues: { errors: 0, warnings: 0 } });
+  const counts = (created: number): RunCounts => ({
+    source: {},
+    targets: { memo: { status: 'pending', entities: { users: target(created) } } },
+    issues: { errors: 0, warnings: 0 },
+  });
   view.update({ runId: RUN, phase: 'applying', status: 'running', counts: counts(1000) });
   at(500);
   view.update({ runId: RUN, phase: 'applying', status: 'running', counts: counts(2000) });

@@ -50,7 +50,10 @@ t.test('a lock names this process and machine; a second lock in this process is 
   t.equal(lock.file, path.join(dir, DATA_DIR_LOCK_FILE));
   t.match(holderIn(dir), { pid: process.pid, hostname: hostname() });
   t.equal(lock.takenOverFrom, undefined);
-  await t.rejects(lockDataDir(dir), { code: 'CONFIG_INVALID', message: `dataDir (env RB_DATA_DIR): the embedded database in ${dir} is in use: this process (pid ${process.pid}) has it open already.` });
+  await t.rejects(lockDataDir(dir), {
+    code: 'CONFIG_INVALID',
+    message: `dataDir (env RB_DATA_DIR): the embedded database in ${dir} is in use: this process (pid ${process.pid}) has it open already.`,
+  });
   await lock.dispose();
   t.notOk(existsSync(lock.file), 'the file is gone');
   const again = await lockDataDir(dir);
@@ -99,11 +102,15 @@ t.test('a lock taken on another machine, or a file not in the lock form, is neve
   const elsewhere = JSON.stringify({ pid: deadPid(), hostname: 'rb-other-machine', startedAt: '2026-01-01T00:00:00.000Z' });
   writeFileSync(file, elsewhere);
   await t.rejects(lockDataDir(dir), {
-    message: new RegExp(`is in use: pid \\d+ on the machine "rb-other-machine", since 2026-01-01T00:00:00.000Z, holds it\\. .*: if no host runs on it any more, delete ${file}; `),
+    message: new RegExp(
+      `is in use: pid \\d+ on the machine "rb-other-machine", since 2026-01-01T00:00:00.000Z, holds it\\. .*: if no host runs on it any more, delete ${file}; `,
+    ),
   });
   t.equal(readFileSync(file, 'utf8'), elsewhere, 'left as it was');
   writeFileSync(file, 'not a lock');
-  await t.rejects(lockDataDir(dir), { message: new RegExp(`is in use: ${file} is there but is not a lock this host wrote\\. .*: if no host runs on it any more, delete ${file}; `) });
+  await t.rejects(lockDataDir(dir), {
+    message: new RegExp(`is in use: ${file} is there but is not a lock this host wrote\\. .*: if no host runs on it any more, delete ${file}; `),
+  });
   t.equal(readFileSync(file, 'utf8'), 'not a lock', 'left as it was');
 });
 
@@ -117,9 +124,13 @@ t.test('disposing leaves a lock file that is no longer its own', async (t) => {
 
 t.test('a process that exits without disposing removes its lock', async (t) => {
   const dir = freshDir(t);
-  const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(LOCK_MODULE)}).lockDataDir(${JSON.stringify(dir)}).then(() => { console.log('locked'); process.exit(3); })`], {
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['-e', `require(${JSON.stringify(LOCK_MODULE)}).lockDataDir(${JSON.stringify(dir)}).then(() => { console.log('locked'); process.exit(3); })`],
+    {
+      encoding: 'utf8',
+    },
+  );
   t.equal(r.stdout.trim(), 'locked');
   t.equal(r.status, 3);
   t.notOk(existsSync(path.join(dir, DATA_DIR_LOCK_FILE)));
@@ -137,11 +148,18 @@ t.test('five processes starting at once on a dir with a stale lock: exactly one 
   const winners = children.filter((_, i) => said[i] === 'locked');
   t.equal(winners.length, 1, `one locked: ${JSON.stringify(said)}`);
   t.equal(holderIn(dir).pid, winners[0]?.child.pid, 'the lock file names the winner');
-  t.equal(said.filter((s) => /^refused dataDir \(env RB_DATA_DIR\): the embedded database in .* is in use: pid \d+ on this machine/.test(s)).length, 4, 'the others are refused');
+  t.equal(
+    said.filter((s) => /^refused dataDir \(env RB_DATA_DIR\): the embedded database in .* is in use: pid \d+ on this machine/.test(s)).length,
+    4,
+    'the others are refused',
+  );
 });
 
 t.test('on a filesystem without hard links, the lock is created exclusively instead', async (t) => {
-  const noLinks = { ...fs, promises: { ...fs.promises, link: async () => Promise.reject(Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' })) } };
+  const noLinks = {
+    ...fs,
+    promises: { ...fs.promises, link: async () => Promise.reject(Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' })) },
+  };
   const { lockDataDir: lockWithoutLinks } = t.mockRequire<typeof import('@rosterbridge/host')>(LOCK_MODULE, { 'node:fs': noLinks });
   const dir = freshDir(t);
   const lock = await lockWithoutLinks(dir);

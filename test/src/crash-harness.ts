@@ -175,7 +175,12 @@ export async function runCrashScenario(t: Test, scenario: CrashScenario): Promis
   for (const id of ids) {
     writeFileSync(
       path.join(tenants, `${id}.json`),
-      JSON.stringify({ displayName: id, timezone: 'UTC', source: { id: 'oneroster-csv', settings: { location: `../packages/${id}` } }, targets: scenario.targets }),
+      JSON.stringify({
+        displayName: id,
+        timezone: 'UTC',
+        source: { id: 'oneroster-csv', settings: { location: `../packages/${id}` } },
+        targets: scenario.targets,
+      }),
     );
     point(id, scenario.before ? 'before' : 'roster');
   }
@@ -216,7 +221,7 @@ export async function runCrashScenario(t: Test, scenario: CrashScenario): Promis
   };
   const issues = async (runId: string): Promise<IssueView[]> => {
     const all: IssueView[] = [];
-    for (let after: number | null = 0; after !== null; ) {
+    for (let after: number | null = 0; after !== null;) {
       const page = (await api(`/runs/${runId}/issues?limit=1000&after=${after}`)).body as { issues: IssueView[]; next: number | null };
       all.push(...page.issues);
       after = page.next;
@@ -230,7 +235,11 @@ export async function runCrashScenario(t: Test, scenario: CrashScenario): Promis
     if (h.child.exitCode === null && h.child.signalCode === null) await new Promise((r) => h.child.once('exit', r));
   };
   const runRow = async (runId: string) =>
-    (await db.query('select status, phase, owner from rosterbridge.run where id = $1', [runId])).rows[0] as { status: string; phase: string; owner: string | null };
+    (await db.query('select status, phase, owner from rosterbridge.run where id = $1', [runId])).rows[0] as {
+      status: string;
+      phase: string;
+      owner: string | null;
+    };
   /** Polls the run until `until` holds of it (at most 60 s). */
   const waitFor = async (runId: string, until: (r: Awaited<ReturnType<typeof runRow>>) => boolean) => {
     const deadline = Date.now() + 60000;
@@ -249,7 +258,10 @@ export async function runCrashScenario(t: Test, scenario: CrashScenario): Promis
     for (const { schema, tables, ignore = [] } of PRODUCT_TABLES) {
       for (const table of tables) {
         const columns = (
-          await db.query(`select column_name from information_schema.columns where table_schema = $1 and table_name = $2 and data_type not like 'timestamp%' order by column_name`, [schema, table])
+          await db.query(
+            `select column_name from information_schema.columns where table_schema = $1 and table_name = $2 and data_type not like 'timestamp%' order by column_name`,
+            [schema, table],
+          )
         ).rows
           .map((r) => r.column_name as string)
           .filter((c) => c !== 'tenant_id' && !ignore.includes(c));
@@ -274,8 +286,12 @@ export async function runCrashScenario(t: Test, scenario: CrashScenario): Promis
       .map((r) => r.v as string)
       .sort();
   const stray = async (tenant: string) =>
-    (await db.query('select count(*)::int as n from rosterbridge.ledger_version where tenant_id = $1 and seq > (select committed_seq from rosterbridge.ledger_state where tenant_id = $1)', [tenant])).rows[0]
-      .n as number;
+    (
+      await db.query(
+        'select count(*)::int as n from rosterbridge.ledger_version where tenant_id = $1 and seq > (select committed_seq from rosterbridge.ledger_state where tenant_id = $1)',
+        [tenant],
+      )
+    ).rows[0].n as number;
 
   host = await startHostProcess(env);
   if (scenario.before) {
@@ -302,13 +318,25 @@ export async function runCrashScenario(t: Test, scenario: CrashScenario): Promis
     reference.counts.issues,
     `the clean run's counts.issues are its ${referenceIssues.length} stored issues${reference.counts.issues.notStored ? ' and those it counted but did not store' : ''}`,
   );
-  for (const product of ['kybergate', 'kamkalima']) t.ok(referenceIssues.some((i) => i.targetId === product && i.severity === 'error'), `the clean run reports records ${product} rejects`);
+  for (const product of ['kybergate', 'kamkalima'])
+    t.ok(
+      referenceIssues.some((i) => i.targetId === product && i.severity === 'error'),
+      `the clean run reports records ${product} rejects`,
+    );
   const expectedMemo: string[] = [];
-  for (const entity of ROSTER_ENTITY_ORDER) for (const r of scenario.roster.records(entity)) expectedMemo.push(`${entity}/${r.sourcedId} ${comparableRecord(r)}`);
-  const memo = (await db.query('select entity, sourced_id, record from plugin_target_memo.record where tenant_id = $1', [REFERENCE])).rows.map((r) => `${r.entity}/${r.sourced_id} ${comparableRecord(r.record)}`);
-  t.same(excess(memo, expectedMemo, 5), { extra: [], missing: [] }, `the clean run: the memo target holds every record of the roster as it is (${expectedMemo.length})`);
+  for (const entity of ROSTER_ENTITY_ORDER)
+    for (const r of scenario.roster.records(entity)) expectedMemo.push(`${entity}/${r.sourcedId} ${comparableRecord(r)}`);
+  const memo = (await db.query('select entity, sourced_id, record from plugin_target_memo.record where tenant_id = $1', [REFERENCE])).rows.map(
+    (r) => `${r.entity}/${r.sourced_id} ${comparableRecord(r.record)}`,
+  );
+  t.same(
+    excess(memo, expectedMemo, 5),
+    { extra: [], missing: [] },
+    `the clean run: the memo target holds every record of the roster as it is (${expectedMemo.length})`,
+  );
   t.equal(want.ledger.length, expectedMemo.length, "the clean run: the ledger's snapshot holds every record once");
-  for (const [table, rows] of Object.entries(want.products)) if (!table.endsWith('held_record') && !table.endsWith('sync_scope')) t.ok(rows.length > 0, `the clean run wrote ${table} (${rows.length} rows)`);
+  for (const [table, rows] of Object.entries(want.products))
+    if (!table.endsWith('held_record') && !table.endsWith('sync_scope')) t.ok(rows.length > 0, `the clean run wrote ${table} (${rows.length} rows)`);
   t.comment(
     `clean run: ${reference.status}, staging ${spans.staging} ms, applying ${spans.applying} ms, ${referenceIssues.length} issues; kill points from seed ${scenario.seed}`,
   );
@@ -345,10 +373,18 @@ export async function runCrashScenario(t: Test, scenario: CrashScenario): Promis
     const label = `kill ${i} (${kills.join(', then in recovery ')})`;
     const after = await settled(runId);
     const got = await issues(runId);
-    t.equal(after.status, reference.status, `${label}: the restarted host finished the run as the clean run ended (${after.errorMessage ?? after.reason ?? ''})`);
+    t.equal(
+      after.status,
+      reference.status,
+      `${label}: the restarted host finished the run as the clean run ended (${after.errorMessage ?? after.reason ?? ''})`,
+    );
     t.equal(after.errorCode, reference.errorCode, `${label}: with its error code`);
     t.same(jsonDifferences(after.counts.source, reference.counts.source), [], `${label}: source counts equal the clean run's`);
-    t.same(after.counts.issues, severities(got, after.counts.issues.notStored), `${label}: counts.issues are the run's ${got.length} stored issues (and the tally of those not stored)`);
+    t.same(
+      after.counts.issues,
+      severities(got, after.counts.issues.notStored),
+      `${label}: counts.issues are the run's ${got.length} stored issues (and the tally of those not stored)`,
+    );
     t.same(jsonDifferences(after.counts.issues, reference.counts.issues), [], `${label}: counts.issues equal the clean run's, exactly`);
     // Nothing counted or reported twice, whatever the crash: no target count above the clean run's
     // (unchanged and skipped aside: a write or deletion delivered again may be either), no issue the clean run lacks.
@@ -357,15 +393,24 @@ export async function runCrashScenario(t: Test, scenario: CrashScenario): Promis
     const wanted = referenceIssues.map((x) => issueKey(x));
     t.same(multisetExcess(keys, wanted), [], `${label}: no stored issue is extra to the clean run's`);
     const rows = await products(tenant);
-    for (const [table, wantedRows] of Object.entries(want.products)) t.same(excess(rows[table]!, wantedRows, 5), { extra: [], missing: [] }, `${label}: ${table} equals the clean run's (${rows[table]!.length} rows)`);
+    for (const [table, wantedRows] of Object.entries(want.products))
+      t.same(excess(rows[table]!, wantedRows, 5), { extra: [], missing: [] }, `${label}: ${table} equals the clean run's (${rows[table]!.length} rows)`);
     t.same(excess(await ledger(tenant), want.ledger, 5), { extra: [], missing: [] }, `${label}: the ledger's snapshot equals the clean run's`);
     t.equal(await stray(tenant), 0, `${label}: no staged version is left above the watermark`);
     // Each batch commits with its target's cursor, counts and issues: a crash changes no report.
     t.same(jsonDifferences(after.counts.targets, reference.counts.targets), [], `${label}: target counts equal the clean run's, exactly`);
     t.same(multisetExcess(wanted, keys), [], `${label}: no issue of the clean run's is missing (${got.length} vs ${wanted.length})`);
-    t.same(excess(got.map((x) => issueKey(x, true)), referenceIssues.map((x) => issueKey(x, true))), { extra: [], missing: [] }, `${label}: the issues have the clean run's messages`);
+    t.same(
+      excess(
+        got.map((x) => issueKey(x, true)),
+        referenceIssues.map((x) => issueKey(x, true)),
+      ),
+      { extra: [], missing: [] },
+      `${label}: the issues have the clean run's messages`,
+    );
   }
   if (host) await kill();
   t.comment(`killed in: ${JSON.stringify(killedIn)}`);
-  if (scenario.kills >= 4) t.ok((killedIn['run running/staging'] ?? 0) > 0 && (killedIn['run running/applying'] ?? 0) > 0, 'kills landed in both staging and applying');
+  if (scenario.kills >= 4)
+    t.ok((killedIn['run running/staging'] ?? 0) > 0 && (killedIn['run running/applying'] ?? 0) > 0, 'kills landed in both staging and applying');
 }

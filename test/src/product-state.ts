@@ -26,7 +26,12 @@ const ACCOUNTS_PER_IMPORT = 50_000;
  * school year. Used by the demo, the four-product benchmark and the products' conformance tests.
  */
 export async function seedProductState(host: Host, tenantId: string, district: RosterRecordSource, schoolYear?: number): Promise<SeededProductState> {
-  const enabled = new Set(host.tenants.config(tenantId).targets.filter((t) => t.enabled).map((t) => t.id));
+  const enabled = new Set(
+    host.tenants
+      .config(tenantId)
+      .targets.filter((t) => t.enabled)
+      .map((t) => t.id),
+  );
   const seeded: SeededProductState = {};
   if (enabled.has('school-manager')) {
     const rows: string[] = [];

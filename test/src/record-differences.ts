@@ -17,7 +17,11 @@ export function comparableRecord(record: RosterRecord | Record<string, unknown>)
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
+    );
   }
   return value;
 }
@@ -34,7 +38,8 @@ export function recordDifferences(actual: readonly RosterRecord[], expected: rea
     if (out.length >= limit) return out;
     const got = byId.get(record.sourcedId);
     if (!got) out.push(`${record.sourcedId}: missing`);
-    else if (canonicalRecordJson(got) !== canonicalRecordJson(record)) out.push(`${record.sourcedId}: got ${canonicalRecordJson(got)} expected ${canonicalRecordJson(record)}`);
+    else if (canonicalRecordJson(got) !== canonicalRecordJson(record))
+      out.push(`${record.sourcedId}: got ${canonicalRecordJson(got)} expected ${canonicalRecordJson(record)}`);
     byId.delete(record.sourcedId);
   }
   for (const id of byId.keys()) {

@@ -81,7 +81,11 @@ export async function startTestHost(options: {
       api: { tokens: options.tokens ?? [] },
       log: { level: 'debug' },
       sync: {
-        schedule: { enabled: options.schedules !== undefined, cronCheckSeconds: options.schedules?.cronCheckSeconds ?? 1, pollSeconds: options.schedules?.pollSeconds ?? 1 },
+        schedule: {
+          enabled: options.schedules !== undefined,
+          cronCheckSeconds: options.schedules?.cronCheckSeconds ?? 1,
+          pollSeconds: options.schedules?.pollSeconds ?? 1,
+        },
         retry: { delaySeconds: options.schedules?.retryDelaySeconds ?? 1, limit: options.schedules?.retryLimit ?? 2 },
       },
     },

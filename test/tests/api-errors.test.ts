@@ -28,7 +28,8 @@ t.test('control API answers', async (t) => {
     const text = await res.body.text();
     return { status: res.statusCode, type: String(res.headers['content-type']), body: JSON.parse(text) as any };
   };
-  const json = (url: string, body: unknown) => call('POST', url, { body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body), type: 'application/json' });
+  const json = (url: string, body: unknown) =>
+    call('POST', url, { body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body), type: 'application/json' });
   const expectError = (t: Test, r: { status: number; body: any }, status: number, code: string, message?: RegExp) => {
     t.equal(r.status, status, `${status} ${code}`);
     t.same(Object.keys(r.body), ['error'], 'only the envelope');
@@ -42,7 +43,14 @@ t.test('control API answers', async (t) => {
 
   await t.test('run ids that are not UUIDs name no run (404), on every run route', async (t) => {
     for (const id of ['------------------------------------', 'ffffffff-ffff-ffff-ffff-fffffffffffg', runId.replace(/-/g, ''), `{${runId}}`]) {
-      for (const [method, suffix] of [['GET', ''], ['GET', '/issues'], ['GET', '/events'], ['POST', '/cancel'], ['POST', '/approve'], ['POST', '/reject']] as const)
+      for (const [method, suffix] of [
+        ['GET', ''],
+        ['GET', '/issues'],
+        ['GET', '/events'],
+        ['POST', '/cancel'],
+        ['POST', '/approve'],
+        ['POST', '/reject'],
+      ] as const)
         expectError(t, await call(method, `/runs/${encodeURIComponent(id)}${suffix}`), 404, 'NOT_FOUND', /run ".*" does not exist/);
     }
     t.equal((await call('GET', `/runs/${runId.toUpperCase()}`)).status, 200, 'an upper-case UUID is the same run');
@@ -87,7 +95,17 @@ t.test('control API answers', async (t) => {
   });
 
   await t.test('an unknown tenant is 404 on every tenant route', async (t) => {
-    for (const [method, suffix] of [['GET', ''], ['GET', '/runs'], ['GET', '/schedules'], ['POST', '/source/check'], ['POST', '/syncs'], ['POST', '/pause'], ['POST', '/resume'], ['POST', '/targets/memo/reset'], ['POST', '/targets/memo/backfill']] as const)
+    for (const [method, suffix] of [
+      ['GET', ''],
+      ['GET', '/runs'],
+      ['GET', '/schedules'],
+      ['POST', '/source/check'],
+      ['POST', '/syncs'],
+      ['POST', '/pause'],
+      ['POST', '/resume'],
+      ['POST', '/targets/memo/reset'],
+      ['POST', '/targets/memo/backfill'],
+    ] as const)
       expectError(t, await call(method, `/tenants/nowhere${suffix}`), 404, 'TENANT_NOT_FOUND', /tenant "nowhere" is not configured/);
   });
 
@@ -96,7 +114,12 @@ t.test('control API answers', async (t) => {
     expectError(t, big, 413, 'PAYLOAD_TOO_LARGE', /larger than the 4096 bytes this route takes/);
     expectError(t, await json('/runs/' + runId + '/cancel', `{"a":"${'x'.repeat(1100)}"}`), 413, 'PAYLOAD_TOO_LARGE', /1024 bytes/);
     expectError(t, await call('POST', '/tenants/lincoln/syncs', { body: '{}', type: 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE', /application\/json/);
-    expectError(t, await call('POST', '/tenants/lincoln/syncs', { body: 'mode=full', type: 'application/x-www-form-urlencoded' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expectError(
+      t,
+      await call('POST', '/tenants/lincoln/syncs', { body: 'mode=full', type: 'application/x-www-form-urlencoded' }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
     expectError(t, await call('GET', `/plugins?q=${'x'.repeat(3000)}`), 414, 'URL_TOO_LONG', /at most 2048/);
     expectError(t, await call('GET', `/tenants/${'x'.repeat(150)}`), 414, 'URL_TOO_LONG', /path segment/);
     expectError(t, await call('GET', '/plugins', { headers: { 'x-big': 'x'.repeat(20_000) } }), 431, 'HEADERS_TOO_LARGE');
@@ -133,7 +156,12 @@ t.test('control API answers', async (t) => {
   await t.test('a source check that fails answers with a catalogued code', async (t) => {
     writeFileSync(
       path.join(tenants, 'broken.json'),
-      JSON.stringify({ displayName: 'Broken', timezone: 'America/Chicago', source: { id: 'slow-csv', settings: { location: '../not-a-package.txt' } }, targets: [{ id: 'memo' }] }),
+      JSON.stringify({
+        displayName: 'Broken',
+        timezone: 'America/Chicago',
+        source: { id: 'slow-csv', settings: { location: '../not-a-package.txt' } },
+        targets: [{ id: 'memo' }],
+      }),
     );
     writeFileSync(path.join(root, 'not-a-package.txt'), 'hello');
     await th.host.tenants.load();

@@ -75,12 +75,22 @@ t.test('fuzzing every route of the OpenAPI document', async (t) => {
   t.ok(operations.length >= 20, `${operations.length} operations in the document`);
   // A command's arguments may carry a file's content (School Manager's accounts); every other route takes 16 KiB at most.
   const bodyCap = (op: Operation) => (op.template === '/tenants/{id}/commands/{command}' ? 16 * 1024 * 1024 : 16 * 1024);
-  for (const op of operations.filter((o) => o.body)) t.ok(op.body!.limit > 0 && op.body!.limit <= bodyCap(op), `${op.method} ${op.template} takes a body of ${op.body!.limit} bytes at most`);
+  for (const op of operations.filter((o) => o.body))
+    t.ok(op.body!.limit > 0 && op.body!.limit <= bodyCap(op), `${op.method} ${op.template} takes a body of ${op.body!.limit} bytes at most`);
 
   const valid: Record<string, string> = { run: run.id, tenant: 'lincoln', target: 'memo', plugin: 'target-memo', command: 'memo.count' };
   const paramValue = (op: Operation, param: string) =>
-    param === 'target' ? valid.target! : param === 'command' ? valid.command! : op.template.startsWith('/runs/') ? valid.run! : op.template.startsWith('/plugins/') ? valid.plugin! : valid.tenant!;
-  const pathOf = (op: Operation, values: Record<string, string> = {}) => op.template.replace(/\{(\w+)\}/g, (_, p: string) => values[p] ?? encodeURIComponent(paramValue(op, p)));
+    param === 'target'
+      ? valid.target!
+      : param === 'command'
+        ? valid.command!
+        : op.template.startsWith('/runs/')
+          ? valid.run!
+          : op.template.startsWith('/plugins/')
+            ? valid.plugin!
+            : valid.tenant!;
+  const pathOf = (op: Operation, values: Record<string, string> = {}) =>
+    op.template.replace(/\{(\w+)\}/g, (_, p: string) => values[p] ?? encodeURIComponent(paramValue(op, p)));
 
   const random = new SeededRandom(SEED);
   const tally = new Map<string, { bad: number; accidental: number; unsent: number; categories: Map<string, number> }>();
@@ -112,14 +122,26 @@ t.test('fuzzing every route of the OpenAPI document', async (t) => {
   }
 
   const total = [...tally.values()].reduce((n, c) => n + c.bad, 0);
-  for (const [key, c] of tally) t.comment(`${key}: ${c.bad} bad requests (${[...c.categories].map(([k, n]) => `${k} ${n}`).join(', ')})${c.accidental ? `; ${c.accidental} mutations happened to be valid` : ''}${c.unsent ? `; ${c.unsent} undici would not send` : ''}`);
+  for (const [key, c] of tally)
+    t.comment(
+      `${key}: ${c.bad} bad requests (${[...c.categories].map(([k, n]) => `${k} ${n}`).join(', ')})${c.accidental ? `; ${c.accidental} mutations happened to be valid` : ''}${c.unsent ? `; ${c.unsent} undici would not send` : ''}`,
+    );
   t.comment(`${total} bad requests in all, seed ${SEED}`);
   t.same(failures.slice(0, 20), [], `no answer 5xx or outside the envelope (${failures.length} failures)`);
   t.ok(total >= 2000, `at least 2,000 bad requests: ${total}`);
   for (const op of operations) t.ok(tally.get(`${op.method} ${op.template}`)!.bad >= 60, `${op.method} ${op.template} got at least 60 bad requests`);
   // The docs' own routes (the UI and its files) are not in the document; they answer the same way.
   const docsFailures: string[] = [];
-  for (const docsPath of ['/docs/static/../../package.json', '/docs/static/%2e%2e/%2e%2e/package.json', '/docs/static/.%2e/x', '/docs/static/%00', '/docs/static/%c0%ae', '/docs/json?x=%ff', '/docs/nothing', `/docs/${'d'.repeat(3000)}`]) {
+  for (const docsPath of [
+    '/docs/static/../../package.json',
+    '/docs/static/%2e%2e/%2e%2e/package.json',
+    '/docs/static/.%2e/x',
+    '/docs/static/%00',
+    '/docs/static/%c0%ae',
+    '/docs/json?x=%ff',
+    '/docs/nothing',
+    `/docs/${'d'.repeat(3000)}`,
+  ]) {
     const problem = judge(await send(pool, { category: 'docs', method: 'GET', path: docsPath }, {}));
     if (problem) docsFailures.push(`${docsPath}: ${problem}`);
   }
@@ -152,21 +174,115 @@ function readOperations(doc: { paths: Record<string, Record<string, any>> }): Op
 }
 
 const BAD_SEGMENTS = [
-  '%00', 'a%00b', '%ff', '%c0%80', '%e2%82', '%ed%a0%80', '%', '%zz', '%0a', '%0d%0a', '..', '%2e%2e', '%2f', '%5c', '', '%20',
-  'x'.repeat(101), '%F0%9F%98%80', '\u00e9', '\u00ff\u00fe', 'nowhere', '-1', '9223372036854775807', '1e30', 'null', '__proto__', 'constructor', '*', '{id}',
+  '%00',
+  'a%00b',
+  '%ff',
+  '%c0%80',
+  '%e2%82',
+  '%ed%a0%80',
+  '%',
+  '%zz',
+  '%0a',
+  '%0d%0a',
+  '..',
+  '%2e%2e',
+  '%2f',
+  '%5c',
+  '',
+  '%20',
+  'x'.repeat(101),
+  '%F0%9F%98%80',
+  '\u00e9',
+  '\u00ff\u00fe',
+  'nowhere',
+  '-1',
+  '9223372036854775807',
+  '1e30',
+  'null',
+  '__proto__',
+  'constructor',
+  '*',
+  '{id}',
 ];
 const uuidLike = (id: string) => [
-  '------------------------------------', 'g'.repeat(36), `${id}0`, id.slice(1), `urn:uuid:${id}`, `%7B${id}%7D`, id.replace(/-/g, ''),
-  '00000000-0000-0000-0000-000000000000', `${id.slice(0, 35)}%00`, `${id.slice(0, 35)}%ff`, id.replace(/-/g, '_'), ' '.repeat(36).replace(/ /g, '0'),
+  '------------------------------------',
+  'g'.repeat(36),
+  `${id}0`,
+  id.slice(1),
+  `urn:uuid:${id}`,
+  `%7B${id}%7D`,
+  id.replace(/-/g, ''),
+  '00000000-0000-0000-0000-000000000000',
+  `${id.slice(0, 35)}%00`,
+  `${id.slice(0, 35)}%ff`,
+  id.replace(/-/g, '_'),
+  ' '.repeat(36).replace(/ /g, '0'),
 ];
-const BAD_INTEGERS = ['-1', '1e30', '1e3', '9223372036854775807', '99999999999999999999', '1.5', '0x10', '%205', '+5', '', 'abc', 'NaN', 'Infinity', '%00', '%ff', '1,2', '%5B1%5D', '0'];
+const BAD_INTEGERS = [
+  '-1',
+  '1e30',
+  '1e3',
+  '9223372036854775807',
+  '99999999999999999999',
+  '1.5',
+  '0x10',
+  '%205',
+  '+5',
+  '',
+  'abc',
+  'NaN',
+  'Infinity',
+  '%00',
+  '%ff',
+  '1,2',
+  '%5B1%5D',
+  '0',
+];
 const BAD_STRINGS = ['%00', '%ff', 'x'.repeat(101), '%c3%28', 'UPPER', '%0a'];
-const BAD_DATES = ['2026-13-01T00:00:00Z', 'yesterday', '0000-01-01T00:00:00Z', '2026-12-31T23:59:60Z', '1e30', '-271821-04-20T00:00:00Z', '2026-02-30T00:00:00Z', '%00', '2026-01-01'];
+const BAD_DATES = [
+  '2026-13-01T00:00:00Z',
+  'yesterday',
+  '0000-01-01T00:00:00Z',
+  '2026-12-31T23:59:60Z',
+  '1e30',
+  '-271821-04-20T00:00:00Z',
+  '2026-02-30T00:00:00Z',
+  '%00',
+  '2026-01-01',
+];
 const UNKNOWN_QUERY = ['zzz=1', '__proto__=1', 'constructor%5Bprototype%5D=1', 'a%5Bb%5D=1', '%00=1', '%ff=%ff'];
 const WRONG_TYPES: unknown[] = [1, -1, 1.5, 1e308, true, false, 'text', [], {}, null, [1], ['a', 1], [[]], [{}]];
-const BAD_JSON = ['{', '{"a":}', '{"a":1}x', "{'a':1}", 'NaN', '{"a":1,}', '\u0000', '[', '"', '{"a":"\\x"}', '{"a":"\\ud800"}', `${'['.repeat(600)}${']'.repeat(600)}`, ' '];
-const BAD_UTF8 = [Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]), Buffer.from([0x7b, 0x22, 0xc0, 0x80, 0x22, 0x3a, 0x31, 0x7d]), Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x7d]), Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xe2, 0x82, 0x22, 0x7d])];
-const CONTENT_TYPES = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'application/jsonx', 'application/vnd.api+json', 'image/png', '*/*'];
+const BAD_JSON = [
+  '{',
+  '{"a":}',
+  '{"a":1}x',
+  "{'a':1}",
+  'NaN',
+  '{"a":1,}',
+  '\u0000',
+  '[',
+  '"',
+  '{"a":"\\x"}',
+  '{"a":"\\ud800"}',
+  `${'['.repeat(600)}${']'.repeat(600)}`,
+  ' ',
+];
+const BAD_UTF8 = [
+  Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]),
+  Buffer.from([0x7b, 0x22, 0xc0, 0x80, 0x22, 0x3a, 0x31, 0x7d]),
+  Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x7d]),
+  Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xe2, 0x82, 0x22, 0x7d]),
+];
+const CONTENT_TYPES = [
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/xml',
+  'application/jsonx',
+  'application/vnd.api+json',
+  'image/png',
+  '*/*',
+];
 
 /** Every malformed variant of the operation's valid request, then seeded random mutations up to {@link PER_ROUTE}. */
 function probesFor(op: Operation, pathOf: (op: Operation, values?: Record<string, string>) => string, random: SeededRandom): Probe[] {
@@ -226,7 +342,15 @@ function probesFor(op: Operation, pathOf: (op: Operation, values?: Record<string
   add('huge headers', { path: withQuery(`a=${'x'.repeat(20_000)}`) });
   add('many headers', { path: base, headers: Array.from({ length: 400 }, (_, i) => [`x-h${i}`, 'v'.repeat(50)]).flat() });
   if (!op.public)
-    for (const header of ['', 'Bearer', 'Bearer wrong-token-0123456789', 'Basic YWRtaW46YWRtaW4=', `Bearer ${ADMIN} extra`, `Bearer ${'x'.repeat(5000)}`, `bearer${ADMIN}`])
+    for (const header of [
+      '',
+      'Bearer',
+      'Bearer wrong-token-0123456789',
+      'Basic YWRtaW46YWRtaW4=',
+      `Bearer ${ADMIN} extra`,
+      `Bearer ${'x'.repeat(5000)}`,
+      `bearer${ADMIN}`,
+    ])
       add('auth', { path: base, headers: { ...(header ? { authorization: header } : {}), ...bodyHeaders }, body: validBody });
   add('wrong method', { path: base, method: op.method === 'GET' ? 'DELETE' : 'PUT', headers: bodyHeaders, body: validBody });
   add('wrong method', { path: base, method: 'PATCH', headers: json, body: '{}' });
@@ -288,7 +412,18 @@ function mutate(op: Operation, base: string, random: SeededRandom): Probe {
       case 4: {
         // A known field given a value of a random kind.
         const name = random.pick([...Object.keys(op.body!.properties), 'x']);
-        const value = random.pick<unknown>([random.int(1e9) - 5e8, 1e300, -0.5, 'a\u0000', '\ud800', 'x'.repeat(random.int(6000)), [random.int(9)], { nested: true }, true, '']);
+        const value = random.pick<unknown>([
+          random.int(1e9) - 5e8,
+          1e300,
+          -0.5,
+          'a\u0000',
+          '\ud800',
+          'x'.repeat(random.int(6000)),
+          [random.int(9)],
+          { nested: true },
+          true,
+          '',
+        ]);
         body = JSON.stringify({ [name]: value });
         break;
       }
@@ -302,7 +437,13 @@ function mutate(op: Operation, base: string, random: SeededRandom): Probe {
     }
   }
   if (body !== undefined && method === 'GET') method = 'POST';
-  return { category: 'random', method, path: query ? `${pathPart}?${query}` : pathPart, headers, ...(body === undefined ? {} : { body: Buffer.from(body, 'latin1') }) };
+  return {
+    category: 'random',
+    method,
+    path: query ? `${pathPart}?${query}` : pathPart,
+    headers,
+    ...(body === undefined ? {} : { body: Buffer.from(body, 'latin1') }),
+  };
 }
 
 interface Answer {

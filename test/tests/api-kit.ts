@@ -17,7 +17,12 @@ export async function startLincolnHost(name: string, seed: number): Promise<{ ro
   await writeOneRosterPackage(generateDistrict({ seed, size: 'tiny' }), path.join(root, 'package'), { mode: 'bulk' });
   writeFileSync(
     path.join(tenants, 'lincoln.json'),
-    JSON.stringify({ displayName: 'Lincoln', timezone: 'America/Chicago', source: { id: 'slow-csv', settings: { location: '../package' } }, targets: [{ id: 'memo' }] }),
+    JSON.stringify({
+      displayName: 'Lincoln',
+      timezone: 'America/Chicago',
+      source: { id: 'slow-csv', settings: { location: '../package' } },
+      targets: [{ id: 'memo' }],
+    }),
   );
   const th = await startTestHost({
     pluginDirs: [path.join(FIXTURES_DIR, 'plugins/sync'), path.join(FIXTURES_DIR, 'plugins/api')],

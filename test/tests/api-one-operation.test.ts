@@ -22,7 +22,12 @@ t.test('one operation per tenant at a time', async (t) => {
   // And a reset of `slow` takes 150 ms, as each of its applies: a sync that comes meanwhile meets it.
   writeFileSync(
     path.join(tenants, 'lincoln.json'),
-    JSON.stringify({ displayName: 'Lincoln', timezone: 'America/Chicago', source, targets: [{ id: 'memo' }, { id: 'slow', settings: { resetDelayMs: 150, applyDelayMs: 150 } }] }),
+    JSON.stringify({
+      displayName: 'Lincoln',
+      timezone: 'America/Chicago',
+      source,
+      targets: [{ id: 'memo' }, { id: 'slow', settings: { resetDelayMs: 150, applyDelayMs: 150 } }],
+    }),
   );
   writeFileSync(
     path.join(tenants, 'adams.json'),
@@ -66,7 +71,11 @@ t.test('one operation per tenant at a time', async (t) => {
       t.equal(refused.status, 409, `round ${round}: the other is refused with 409`);
       t.ok(['TENANT_BUSY', 'CONFLICT'].includes(refused.body.error?.code), `round ${round}: coded ${refused.body.error?.code}`);
       // It names what is running: the run (by id) or the reset (by target).
-      t.match(refused.body.error?.message, s!.status === 202 ? new RegExp(`${s!.body.id}|a sync starting`) : /reset of target "slow"/, `round ${round}: the refusal names what runs`);
+      t.match(
+        refused.body.error?.message,
+        s!.status === 202 ? new RegExp(`${s!.body.id}|a sync starting`) : /reset of target "slow"/,
+        `round ${round}: the refusal names what runs`,
+      );
       refusals.set(refused.body.error?.code, (refusals.get(refused.body.error?.code) ?? 0) + 1);
       if (s!.status === 202) won.sync++;
       if (r!.status === 200) won.reset++;
@@ -86,7 +95,11 @@ t.test('one operation per tenant at a time', async (t) => {
       t.equal([s.status === 202, r.status === 200].filter(Boolean).length, 1, `round ${round}: sync ${s.status}, reset ${r.status}`);
       const refused = s.status === 202 ? r : s;
       t.equal(refused.status, 409);
-      t.match(refused.body.error?.message, s.status === 202 ? new RegExp(`active run ${s.body.id}|a sync starting`) : /reset of target "slow"/, `round ${round}: ${refused.body.error?.message}`);
+      t.match(
+        refused.body.error?.message,
+        s.status === 202 ? new RegExp(`active run ${s.body.id}|a sync starting`) : /reset of target "slow"/,
+        `round ${round}: ${refused.body.error?.message}`,
+      );
       codes.set(refused.body.error?.code, (codes.get(refused.body.error?.code) ?? 0) + 1);
       await settle('lincoln');
     }
@@ -103,7 +116,11 @@ t.test('one operation per tenant at a time', async (t) => {
       t.equal([b.status === 202, r.status === 200].filter(Boolean).length, 1, `round ${round}: back-fill ${b.status}, reset ${r.status}`);
       const refused = b.status === 202 ? r : b;
       t.equal(refused.status, 409);
-      t.match(refused.body.error?.message, b.status === 202 ? new RegExp(`active run ${b.body.id}|back-fill of target "slow" starting`) : /reset of target "slow"/, refused.body.error?.message);
+      t.match(
+        refused.body.error?.message,
+        b.status === 202 ? new RegExp(`active run ${b.body.id}|back-fill of target "slow" starting`) : /reset of target "slow"/,
+        refused.body.error?.message,
+      );
       await settle('lincoln');
     }
   });
@@ -111,7 +128,11 @@ t.test('one operation per tenant at a time', async (t) => {
   await t.test('pause and sync at the same instant: exactly one accepted', async (t) => {
     for (let round = 0; round < 10; round++) {
       const [p, s] = await Promise.all([post('/tenants/lincoln/pause', { reason: `round ${round}` }), post('/tenants/lincoln/syncs', {})]);
-      t.equal([p.status === 200, s.status === 202].filter(Boolean).length, 1, `round ${round}: pause ${p.status}, sync ${s.status} ${JSON.stringify(s.body.error ?? p.body.error)}`);
+      t.equal(
+        [p.status === 200, s.status === 202].filter(Boolean).length,
+        1,
+        `round ${round}: pause ${p.status}, sync ${s.status} ${JSON.stringify(s.body.error ?? p.body.error)}`,
+      );
       const refused = p.status === 200 ? s : p;
       t.ok(['TENANT_BUSY', 'TENANT_PAUSED', 'CONFLICT'].includes(refused.body.error?.code), refused.body.error?.message);
       await settle('lincoln');
@@ -122,7 +143,17 @@ t.test('one operation per tenant at a time', async (t) => {
   await t.test('while a reset is under way, a sync, a back-fill, a pause and another reset are refused naming it', async (t) => {
     const reset = post('/tenants/adams/targets/slow/reset');
     // The reset holds the tenant for 800 ms; wait until it does.
-    for (let i = 0; i < 100 && !(await host.database.db.withSchema('rosterbridge').selectFrom('tenant_operation').select('operation').where('tenant_id', '=', 'adams').executeTakeFirst()); i++)
+    for (
+      let i = 0;
+      i < 100 &&
+      !(await host.database.db
+        .withSchema('rosterbridge')
+        .selectFrom('tenant_operation')
+        .select('operation')
+        .where('tenant_id', '=', 'adams')
+        .executeTakeFirst());
+      i++
+    )
       await new Promise((resolve) => setTimeout(resolve, 10));
     for (const [what, url, body] of [
       ['sync', '/tenants/adams/syncs', {}],

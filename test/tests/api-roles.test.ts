@@ -96,9 +96,18 @@ t.test('token config: duplicates refused naming the key, old form still read, ne
     { name: 'portal', token: TOKENS.tenant, role: 'tenant', tenant: 'lincoln' },
   ]);
   t.equal(old.api.tokens[1]!.tenant, 'lincoln', 'a token of the old form is read as it was');
-  t.throws(() => load([{ name: 'x', token: TOKENS.operator, role: 'tenant-operator' }]), { code: 'CONFIG_INVALID', message: /\[0\]\.tenant \(or tenants\) is required for a tenant-operator token/ });
-  t.throws(() => load([{ name: 'x', token: TOKENS.operator, role: 'owner', tenant: 'a' }]), { code: 'CONFIG_INVALID', message: /\[0\]\.role must be one of "admin", "tenant-operator", "tenant"/ });
-  t.throws(() => load([{ name: 'x', token: TOKENS.operator, role: 'tenant-operator', tenants: [] }]), { code: 'CONFIG_INVALID', message: /\[0\]\.tenants must be a non-empty list/ });
+  t.throws(() => load([{ name: 'x', token: TOKENS.operator, role: 'tenant-operator' }]), {
+    code: 'CONFIG_INVALID',
+    message: /\[0\]\.tenant \(or tenants\) is required for a tenant-operator token/,
+  });
+  t.throws(() => load([{ name: 'x', token: TOKENS.operator, role: 'owner', tenant: 'a' }]), {
+    code: 'CONFIG_INVALID',
+    message: /\[0\]\.role must be one of "admin", "tenant-operator", "tenant"/,
+  });
+  t.throws(() => load([{ name: 'x', token: TOKENS.operator, role: 'tenant-operator', tenants: [] }]), {
+    code: 'CONFIG_INVALID',
+    message: /\[0\]\.tenants must be a non-empty list/,
+  });
 });
 
 t.test('a host with no tokens says so at start-up', async (t) => {
@@ -108,7 +117,10 @@ t.test('a host with no tokens says so at start-up', async (t) => {
     await th.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  const warning = th.logs().split('\n').find((l) => l.includes('no API token is configured (api.tokens, env RB_API_TOKENS)'));
+  const warning = th
+    .logs()
+    .split('\n')
+    .find((l) => l.includes('no API token is configured (api.tokens, env RB_API_TOKENS)'));
   t.ok(warning, 'a log line warns');
   t.equal(JSON.parse(warning!).level, 40, 'at level warn');
   t.equal((await fetch(`${th.host.url}/plugins`)).status, 401, 'and every route but the public ones answers 401');
@@ -136,7 +148,12 @@ t.test('roles, route by route', async (t) => {
   const tenant = (id: string, location: string, readDelayMs: number) =>
     writeFileSync(
       path.join(tenants, `${id}.json`),
-      JSON.stringify({ displayName: id, timezone: 'America/Chicago', source: { id: 'slow-csv', settings: { location, readDelayMs } }, targets: [{ id: 'memo' }] }),
+      JSON.stringify({
+        displayName: id,
+        timezone: 'America/Chicago',
+        source: { id: 'slow-csv', settings: { location, readDelayMs } },
+        targets: [{ id: 'memo' }],
+      }),
     );
   tenant('lincoln', '../lincoln-package', 300);
   tenant('jefferson', '../other-package', 0);
@@ -200,7 +217,11 @@ t.test('roles, route by route', async (t) => {
       const list = await call(who, 'GET /tenants');
       t.equal(list.status, 200);
       const ids = list.body.tenants.map((x: { id: string }) => x.id).sort();
-      t.same(ids, { admin: ['adams', 'jefferson', 'lincoln'], operator: ['adams', 'lincoln'], tenant: ['lincoln'], other: ['jefferson'] }[who], `${who} lists the tenants it reaches`);
+      t.same(
+        ids,
+        { admin: ['adams', 'jefferson', 'lincoln'], operator: ['adams', 'lincoln'], tenant: ['lincoln'], other: ['jefferson'] }[who],
+        `${who} lists the tenants it reaches`,
+      );
       for (const route of ['GET /tenants/{id}', 'GET /tenants/{id}/schedules', 'GET /tenants/{id}/runs', 'POST /tenants/{id}/source/check']) {
         const r = await call(who, route, lincoln, route.startsWith('POST') ? {} : undefined);
         if (MAY[route]!.includes(who)) t.equal(r.status, 200, `${who}: ${route}`);
@@ -209,7 +230,11 @@ t.test('roles, route by route', async (t) => {
     }
     expectRefused(t, await call('operator', 'GET /tenants/{id}', { id: 'jefferson' }, undefined, false), 'the operator does not reach jefferson');
     t.equal((await call('operator', 'GET /tenants/{id}', { id: 'adams' }, undefined, false)).status, 200, 'it reaches adams, its other tenant');
-    expectRefused(t, await call('operator', 'GET /tenants/{id}', { id: 'nowhere' }, undefined, false), 'nor an unknown tenant (403, not 404: it learns nothing of others)');
+    expectRefused(
+      t,
+      await call('operator', 'GET /tenants/{id}', { id: 'nowhere' }, undefined, false),
+      'nor an unknown tenant (403, not 404: it learns nothing of others)',
+    );
     const unknown = await call('admin', 'GET /tenants/{id}', { id: 'nowhere' }, undefined, false);
     t.equal(unknown.status, 404, 'an admin is told an unknown tenant is not there');
     t.equal(unknown.body.error.code, 'TENANT_NOT_FOUND');
@@ -309,7 +334,12 @@ t.test('roles, route by route', async (t) => {
     const count = { id: 'lincoln', command: 'memo.count' };
     for (const who of WHO) {
       const listed = await call(who, 'GET /tenants/{id}/commands', lincoln);
-      if (MAY['GET /tenants/{id}/commands']!.includes(who)) t.same(listed.body.commands?.map((c: { id: string }) => c.id), ['memo.count', 'memo.hold'], `${who} lists them`);
+      if (MAY['GET /tenants/{id}/commands']!.includes(who))
+        t.same(
+          listed.body.commands?.map((c: { id: string }) => c.id),
+          ['memo.count', 'memo.hold'],
+          `${who} lists them`,
+        );
       else expectRefused(t, listed, `${who} lists them`);
     }
     for (const who of ['tenant', 'other'] as const) expectRefused(t, await call(who, 'POST /tenants/{id}/commands/{command}', count, {}), `${who} runs one`);
@@ -322,7 +352,12 @@ t.test('roles, route by route', async (t) => {
 
   await t.test('no token: 401 everywhere but the public routes', async (t) => {
     for (const route of Object.keys(MAY)) {
-      const r = await call(null, route, { id: route.includes('/runs/') ? runId : 'lincoln', target: 'memo', command: 'memo.count' }, route.startsWith('POST') ? {} : undefined);
+      const r = await call(
+        null,
+        route,
+        { id: route.includes('/runs/') ? runId : 'lincoln', target: 'memo', command: 'memo.count' },
+        route.startsWith('POST') ? {} : undefined,
+      );
       t.equal(r.status, 401, route);
       t.equal(r.body.error.code, 'AUTH_REQUIRED');
     }
@@ -345,8 +380,16 @@ t.test('roles, route by route', async (t) => {
       for (const who of WHO) {
         const statuses = seen.get(route)?.get(who) ?? [];
         t.ok(statuses.length > 0, `${route} was called as ${who}`);
-        if (may.includes(who)) t.ok(statuses.every((s) => s < 300), `${route} as ${who}: allowed (${statuses.join(', ')})`);
-        else t.ok(statuses.every((s) => s === 403), `${route} as ${who}: refused (${statuses.join(', ')})`);
+        if (may.includes(who))
+          t.ok(
+            statuses.every((s) => s < 300),
+            `${route} as ${who}: allowed (${statuses.join(', ')})`,
+          );
+        else
+          t.ok(
+            statuses.every((s) => s === 403),
+            `${route} as ${who}: refused (${statuses.join(', ')})`,
+          );
       }
     }
   });

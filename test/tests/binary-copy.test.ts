@@ -9,7 +9,17 @@ import { openTestDatabase } from '@rosterbridge/test-kit';
 
 t.test('copyTuples refuses values its column kind cannot carry, naming them', async (t) => {
   t.throws(() => copyTuples(['uuid'], [['not-a-uuid']]), /^row 1, column 1: not a UUID: "not-a-uuid"$/);
-  t.throws(() => copyTuples(['text', 'bigint'], [['a', 1], ['b', '12x']]), /^row 2, column 2: not an integer: "12x"$/);
+  t.throws(
+    () =>
+      copyTuples(
+        ['text', 'bigint'],
+        [
+          ['a', 1],
+          ['b', '12x'],
+        ],
+      ),
+    /^row 2, column 2: not an integer: "12x"$/,
+  );
   t.equal(copyTuples(['text', 'bigint'], [[null, undefined]]).length, 2 + 4 + 4, 'nulls are a length of -1 only');
 });
 
@@ -23,7 +33,12 @@ t.test('binary COPY through the host', async (t) => {
   const openCopy = database.openCopy;
   await sql`create table public.copy_target (name text primary key, doc jsonb, id uuid, n bigint)`.execute(database.db);
   const kinds = ['text', 'jsonb', 'uuid', 'bigint'] as const;
-  const read = async () => (await sql<{ name: string; doc: unknown; id: string | null; n: string | null }>`select * from public.copy_target order by name collate "C"`.execute(database.db)).rows;
+  const read = async () =>
+    (
+      await sql<{ name: string; doc: unknown; id: string | null; n: string | null }>`select * from public.copy_target order by name collate "C"`.execute(
+        database.db,
+      )
+    ).rows;
 
   await t.test('rows written in several chunks arrive whole once it ends', async (t) => {
     const copy = await openCopy('public.copy_target', ['name', 'doc', 'id', 'n']);
@@ -42,7 +57,11 @@ t.test('binary COPY through the host', async (t) => {
     await copy.write(copyTuples(['text'], [['third'], ['fourth']]));
     await copy.abort('changed my mind');
     await copy.abort();
-    t.same((await read()).map((r) => r.name), ['second', 'Ñandú "quoted"\ttab\nline'].sort(), 'only the earlier rows');
+    t.same(
+      (await read()).map((r) => r.name),
+      ['second', 'Ñandú "quoted"\ttab\nline'].sort(),
+      'only the earlier rows',
+    );
     await t.rejects(copy.write(copyTuples(['text'], [['fifth']])), /has ended/, 'writing after the end is refused');
   });
 
@@ -50,8 +69,15 @@ t.test('binary COPY through the host', async (t) => {
     const copy = await openCopy('public.copy_target', ['name']);
     await copy.write(copyTuples(['text'], [['sixth'], ['second']])); // "second" is there already
     await t.rejects(copy.end(), { code: '23505', message: /duplicate key value violates unique constraint/ });
-    t.notOk((await read()).some((r) => r.name === 'sixth'), 'the row before the conflict was rolled back too');
-    await t.rejects(openCopy('public.no_such_table', ['name']).then((c) => c.end()), /no_such_table/, 'an unknown table is named');
+    t.notOk(
+      (await read()).some((r) => r.name === 'sixth'),
+      'the row before the conflict was rolled back too',
+    );
+    await t.rejects(
+      openCopy('public.no_such_table', ['name']).then((c) => c.end()),
+      /no_such_table/,
+      'an unknown table is named',
+    );
   });
 
   await t.test('a COPY that failed while written is closed by its end, not left open in its transaction', async (t) => {
@@ -59,12 +85,17 @@ t.test('binary COPY through the host', async (t) => {
     await copy.write(copyTuples(['text', 'text'], [['two', 'columns']])); // one column was opened
     // The refusal comes back while the COPY is still open: later writes and the end report it.
     for (let i = 0; i < 50; i++) {
-      const refused = await copy.write(copyTuples(['text'], [['more']])).then(() => false, () => true);
+      const refused = await copy.write(copyTuples(['text'], [['more']])).then(
+        () => false,
+        () => true,
+      );
       if (refused) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await t.rejects(copy.end(), /row field count is 2, expected 1/, "the end reports the database's refusal");
-    const open = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'`.execute(database.db);
+    const open = await sql<{
+      n: number;
+    }>`select count(*)::int as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'`.execute(database.db);
     t.equal(open.rows[0]!.n, 0, 'no connection is left in its transaction');
   });
 });

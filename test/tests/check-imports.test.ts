@@ -17,7 +17,7 @@ function repo(files: Record<string, string>): string {
     'plugins/source-a/package.json': JSON.stringify({ name: '@rosterbridge/source-a' }),
     'plugins/source-a/src/index.ts': "import { x } from '@rosterbridge/core';\n",
     'plugins/target-b/package.json': JSON.stringify({ name: '@rosterbridge/target-b' }),
-    'plugins/target-b/src/index.ts': "export const y = 2;\n",
+    'plugins/target-b/src/index.ts': 'export const y = 2;\n',
     ...files,
   };
   for (const [file, text] of Object.entries(all)) {
@@ -43,11 +43,23 @@ t.test('a clean layout passes', async (t) => {
 });
 
 for (const [name, files, expected] of [
-  ['a plugin importing another plugin', { 'plugins/source-a/src/index.ts': "import { y } from '@rosterbridge/target-b';\n" }, /plugins\/source-a\/src\/index.ts:1 .*never imports another plugin/],
-  ['a plugin importing host', { 'plugins/target-b/src/deep/x.ts': "\n\nconst h = require('@rosterbridge/host');\n" }, /plugins\/target-b\/src\/deep\/x.ts:3 .*nothing imports host/],
+  [
+    'a plugin importing another plugin',
+    { 'plugins/source-a/src/index.ts': "import { y } from '@rosterbridge/target-b';\n" },
+    /plugins\/source-a\/src\/index.ts:1 .*never imports another plugin/,
+  ],
+  [
+    'a plugin importing host',
+    { 'plugins/target-b/src/deep/x.ts': "\n\nconst h = require('@rosterbridge/host');\n" },
+    /plugins\/target-b\/src\/deep\/x.ts:3 .*nothing imports host/,
+  ],
   ['core importing a workspace package', { 'core/src/index.ts': "export * from '@rosterbridge/source-a';\n" }, /core imports no workspace package/],
   ['a relative import into another package', { 'host/src/index.ts': "import '../../core/src/index';\n" }, /must stay inside its package/],
-  ['a package.json dependency on another plugin', { 'plugins/source-a/package.json': JSON.stringify({ name: '@rosterbridge/source-a', dependencies: { '@rosterbridge/target-b': '1.0.0' } }) }, /package.json dependencies.@rosterbridge\/target-b/],
+  [
+    'a package.json dependency on another plugin',
+    { 'plugins/source-a/package.json': JSON.stringify({ name: '@rosterbridge/source-a', dependencies: { '@rosterbridge/target-b': '1.0.0' } }) },
+    /package.json dependencies.@rosterbridge\/target-b/,
+  ],
 ] as const) {
   t.test(`${name} fails the check`, async (t) => {
     const r = check(repo(files as Record<string, string>));

@@ -45,7 +45,11 @@ t.test('the changes read from events are what changed in what Clever carries, ho
     t.equal(targeted.events.read, events.length, 'every event after since was read');
     for (const entity of ROSTER_ENTITY_ORDER) {
       const expected = before.changesTo(after, entity, changed.changedAt);
-      t.same(recordDifferences(targeted.records[entity] as RosterRecord[], expected).slice(0, 5), [], `fraction ${fraction}, ${entity}: the ${expected.length} changes`);
+      t.same(
+        recordDifferences(targeted.records[entity] as RosterRecord[], expected).slice(0, 5),
+        [],
+        `fraction ${fraction}, ${entity}: the ${expected.length} changes`,
+      );
     }
     t.same(whole.records, targeted.records, 'reading the whole district for context gives the same changes');
     t.same(again.records, targeted.records, 'reading the same events again gives the same changes (idempotent)');
@@ -69,13 +73,21 @@ t.test('only events after since (less the overlap) count; events are paged with 
   const c = client(t, sim, 1);
   sim.clearRequests();
   const changes = await readCleverChanges(c, { since });
-  t.same(changes.records.users.map((u) => [u.sourcedId, u.email]), [[teacher.id, 'later@example.org']], 'only the change after since');
+  t.same(
+    changes.records.users.map((u) => [u.sourcedId, u.email]),
+    [[teacher.id, 'later@example.org']],
+    'only the change after since',
+  );
   const eventRequests = sim.requests.filter((r) => r.path === 'events');
   t.equal(eventRequests.length, 2, 'one event a page, to the last next link');
-  t.ok(eventRequests[1]?.query.starting_after !== undefined, 'the second page starts after the first page\'s event');
+  t.ok(eventRequests[1]?.query.starting_after !== undefined, "the second page starts after the first page's event");
 
   const overlapping = await readCleverChanges(c, { since: new Date(since.getTime() + 10 * 60_000), overlapMs: 15 * 60_000 });
-  t.same(overlapping.records.users.map((u) => u.sourcedId), [teacher.id], 'an event within the overlap before since is read again');
+  t.same(
+    overlapping.records.users.map((u) => u.sourcedId),
+    [teacher.id],
+    'an event within the overlap before since is read again',
+  );
   const none = await readCleverChanges(c, { since: new Date(clock.now), overlapMs: 0 });
   t.equal(count(none), 0, 'nothing after the last event');
 });
@@ -96,11 +108,19 @@ t.test('several events on one object come to its last state; created and deleted
   sim.remove('users', template.id);
 
   const changes = await readCleverChanges(client(t, sim), { since });
-  t.same(changes.records.users.map((u) => [u.sourcedId, u.status, u.email]), [
-    [template.id, 'tobedeleted', template.email],
-    [user.id, 'active', 'second@example.org'],
-  ], 'the last state of each user; the short-lived one not at all');
-  t.same(changes.records.academicSessions.map((s) => [s.sourcedId, s.status, s.title]), [[term.id, 'active', 'Renamed term']], 'deleted then created again: the last state');
+  t.same(
+    changes.records.users.map((u) => [u.sourcedId, u.status, u.email]),
+    [
+      [template.id, 'tobedeleted', template.email],
+      [user.id, 'active', 'second@example.org'],
+    ],
+    'the last state of each user; the short-lived one not at all',
+  );
+  t.same(
+    changes.records.academicSessions.map((s) => [s.sourcedId, s.status, s.title]),
+    [[term.id, 'active', 'Renamed term']],
+    'deleted then created again: the last state',
+  );
   const deleted = changes.records.users.find((u) => u.status === 'tobedeleted')!;
   t.equal(deleted.dateLastModified?.toISOString(), new Date(clock.now).toISOString(), 'a deletion carries the time of its event');
   const enrollments = changes.records.enrollments.filter((e) => e.userSourcedId === template.id);
@@ -118,14 +138,19 @@ t.test('a since older than the 30 days of events Clever keeps is refused: a full
     t.match((error as Error).message, /30 days of events Clever keeps.*run a full sync/);
   }
   const recent = await readCleverChanges(client(t, sim), { since: new Date(clock.now - 29 * DAY) });
-  t.equal(count(recent), 0, 'within 30 days (by Clever\'s clock): read');
+  t.equal(count(recent), 0, "within 30 days (by Clever's clock): read");
 });
 
 t.test('events of resources with no canonical records are reported, not applied', async (t) => {
   const { district, sim, clock } = await simulator(t);
   clock.now = district.asOf.getTime() + DAY;
   // A resource type the adapter does not know, recorded the way the simulator records any event.
-  (sim.events as unknown as object[]).push({ id: 'evt-99999999', type: 'resources.created', created: new Date(clock.now).toISOString(), data: { object: { id: 'res-1' } } });
+  (sim.events as unknown as object[]).push({
+    id: 'evt-99999999',
+    type: 'resources.created',
+    created: new Date(clock.now).toISOString(),
+    data: { object: { id: 'res-1' } },
+  });
   const changes = await readCleverChanges(client(t, sim), { since: district.asOf });
   t.equal(count(changes), 0);
   t.match(changes.issues, [{ code: 'CLEVER_NOT_MAPPED', severity: 'warning', message: /resources\.created/ }]);

@@ -37,7 +37,11 @@ t.test('a full pull of a generated tiny district yields its records, less what C
   // What Clever cannot express is listed on cleverReadBack (test/src/clever-simulator/clever-read-back.ts).
   const expected = cleverReadBack(district);
   for (const entity of ROSTER_ENTITY_ORDER) {
-    t.same(recordDifferences(pull.records[entity] as RosterRecord[], expected.records(entity)).slice(0, 8), [], `${entity}: the ${expected.records(entity).length} records Clever carries, field for field`);
+    t.same(
+      recordDifferences(pull.records[entity] as RosterRecord[], expected.records(entity)).slice(0, 8),
+      [],
+      `${entity}: the ${expected.records(entity).length} records Clever carries, field for field`,
+    );
   }
   t.equal(expected.records('users').length, district.counts.users, 'every user is carried');
   t.equal(expected.records('classes').length, district.counts.classes, 'every class is carried');
@@ -118,7 +122,9 @@ t.test('a gateway echoing the request headers in its errors never gets the token
   for (const status of [401, 403, 400, 200]) {
     const server = createServer((req, res) => {
       const echo = JSON.stringify(req.headers);
-      res.writeHead(status, { 'content-type': status === 200 ? 'text/html' : 'application/json' }).end(status === 200 ? `<html>${echo}</html>` : JSON.stringify({ error: `refused ${echo}` }));
+      res
+        .writeHead(status, { 'content-type': status === 200 ? 'text/html' : 'application/json' })
+        .end(status === 200 ? `<html>${echo}</html>` : JSON.stringify({ error: `refused ${echo}` }));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
@@ -130,7 +136,11 @@ t.test('a gateway echoing the request headers in its errors never gets the token
       await c.pullDistrict();
       t.fail('resolved');
     } catch (error) {
-      t.notMatch(`${(error as Error).message} ${JSON.stringify(error)}`, TOKEN, `${status}: the error says nothing of the token (${(error as Error).message.slice(0, 80)}…)`);
+      t.notMatch(
+        `${(error as Error).message} ${JSON.stringify(error)}`,
+        TOKEN,
+        `${status}: the error says nothing of the token (${(error as Error).message.slice(0, 80)}…)`,
+      );
     }
   }
 });

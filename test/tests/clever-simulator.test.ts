@@ -56,7 +56,10 @@ t.test('serves Clever v3.0 resources behind a bearer district token', async (t) 
   const one = await get(`${sim.baseUrl}/sections/${section.id}`);
   t.equal(one.body.data.id, section.id);
   const nested = await get(`${sim.baseUrl}/sections/${section.id}/students`);
-  t.same(nested.body.data.map((u: any) => u.data.id), section.students);
+  t.same(
+    nested.body.data.map((u: any) => u.data.id),
+    section.students,
+  );
   const contactId = contacts.body.data[0].data.id;
   const student = contacts.body.data[0].data.roles.contact.student_relationships[0].student;
   t.ok((await get(`${sim.baseUrl}/users/${student}/mycontacts`)).body.data.some((u: any) => u.data.id === contactId));
@@ -79,13 +82,23 @@ t.test('pages with limit, starting_after and the links next link; 413 above 10,0
     url = next ? `${sim.origin}${next.uri}` : undefined;
   }
   t.equal(nextUris.length, pages - 1, 'every page but the last links the next');
-  t.same(nextUris.filter((uri) => !/starting_after=/.test(uri)), [], 'each next link pages by starting_after');
+  t.same(
+    nextUris.filter((uri) => !/starting_after=/.test(uri)),
+    [],
+    'each next link pages by starting_after',
+  );
   t.equal(pages, Math.ceil(district.counts.users / 5));
   t.same(ids, [...district.records('users')].map((u) => u.sourcedId).sort(), 'every user once, in id order');
   const after = await get(`${sim.baseUrl}/users?limit=2&starting_after=${ids[3]}`);
-  t.same(after.body.data.map((i: any) => i.data.id), ids.slice(4, 6));
+  t.same(
+    after.body.data.map((i: any) => i.data.id),
+    ids.slice(4, 6),
+  );
   const before = await get(`${sim.baseUrl}/users?limit=2&ending_before=${ids[3]}`);
-  t.same(before.body.data.map((i: any) => i.data.id), ids.slice(1, 3));
+  t.same(
+    before.body.data.map((i: any) => i.data.id),
+    ids.slice(1, 3),
+  );
   t.equal((await get(`${sim.baseUrl}/users?limit=10001`)).status, 413);
 });
 
@@ -103,14 +116,22 @@ t.test('a configured rate limit answers 429 with X-RateLimit-* and Retry-After',
 });
 
 t.test('faults are injected like the OneRoster simulator', async (t) => {
-  const { sim } = await start(t, { faults: [{ kind: 'status', status: 500, path: 'schools', requests: [2] }, { kind: 'truncatedJson', path: 'terms', requests: [1] }] });
+  const { sim } = await start(t, {
+    faults: [
+      { kind: 'status', status: 500, path: 'schools', requests: [2] },
+      { kind: 'truncatedJson', path: 'terms', requests: [1] },
+    ],
+  });
   t.equal((await get(`${sim.baseUrl}/schools`)).status, 200);
   t.equal((await get(`${sim.baseUrl}/schools`)).status, 500);
   t.equal((await get(`${sim.baseUrl}/schools`)).status, 200);
   const cut = await get(`${sim.baseUrl}/terms`);
   t.type(cut.body, 'string', 'a body cut short is not JSON');
   t.same(sim.faultCounts(), [1, 1]);
-  t.same(sim.requests.map((r) => r.fault ?? null), [null, 'status', null, 'truncatedJson']);
+  t.same(
+    sim.requests.map((r) => r.fault ?? null),
+    [null, 'status', null, 'truncatedJson'],
+  );
 });
 
 t.test('changes are recorded as events, paged with starting_after', async (t) => {
@@ -120,9 +141,15 @@ t.test('changes are recorded as events, paged with starting_after', async (t) =>
   sim.upsert('terms', { id: 'term-new', district: 'org-0001', name: 'Summer', start_date: '2027-06-20', end_date: '2027-07-30' });
   sim.remove('sections', sim.resources('sections')[0]!.id);
   const all = await get(`${sim.baseUrl}/events`);
-  t.same(all.body.data.map((e: any) => e.data.type), ['schools.updated', 'terms.created', 'sections.deleted']);
+  t.same(
+    all.body.data.map((e: any) => e.data.type),
+    ['schools.updated', 'terms.created', 'sections.deleted'],
+  );
   t.same(all.body.data[0].data.data.previous_attributes, { name: school.name });
   const later = await get(`${sim.baseUrl}/events?starting_after=${all.body.data[0].data.id}`);
-  t.same(later.body.data.map((e: any) => e.data.type), ['terms.created', 'sections.deleted']);
+  t.same(
+    later.body.data.map((e: any) => e.data.type),
+    ['terms.created', 'sections.deleted'],
+  );
   t.equal((await get(`${sim.baseUrl}/schools/${school.id}`)).body.data.name, 'Renamed School', 'the change is served');
 });

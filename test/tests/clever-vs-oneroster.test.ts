@@ -22,7 +22,10 @@ async function productRows(db: any, tenantId: string): Promise<ProductRows> {
   for (const table of TABLES) {
     for (const row of await db.withSchema(SCHEMA).selectFrom(table).selectAll().where('tenant_id', '=', tenantId).execute()) {
       const { tenant_id: _tenant, ...rest } = row as Row;
-      rows.set(table === 'classroom_member' ? `${table} ${rest.classroom_sourced_id} ${rest.role} ${rest.user_sourced_id}` : `${table} ${rest.sourced_id}`, rest);
+      rows.set(
+        table === 'classroom_member' ? `${table} ${rest.classroom_sourced_id} ${rest.role} ${rest.user_sourced_id}` : `${table} ${rest.sourced_id}`,
+        rest,
+      );
     }
   }
   return rows;
@@ -41,7 +44,8 @@ const EXCEPTIONS: Record<string, (clever: ProductRows, oneRoster: ProductRows, w
       if (!key.startsWith('classroom_member ')) continue;
       const other = oneRoster.get(key);
       if (other && row.sourced_id !== other.sourced_id) n++;
-      if (row.sourced_id !== `${row.classroom_sourced_id}:${row.role}:${row.user_sourced_id}`) wrong.push(`${key}: sourced_id ${String(row.sourced_id)} is not Clever's made-up enrollment id`);
+      if (row.sourced_id !== `${row.classroom_sourced_id}:${row.role}:${row.user_sourced_id}`)
+        wrong.push(`${key}: sourced_id ${String(row.sourced_id)} is not Clever's made-up enrollment id`);
       delete row.sourced_id;
       if (other) delete other.sourced_id;
     }
@@ -85,7 +89,8 @@ const EXCEPTIONS: Record<string, (clever: ProductRows, oneRoster: ProductRows, w
     for (const [classId, teachers] of teachersOf(oneRoster)) {
       if (teachers.some((r) => r.is_primary === true)) continue;
       const mine = cleverTeachers.get(classId) ?? [];
-      if (mine.filter((r) => r.is_primary === true).length !== 1) wrong.push(`${classId}: Clever names ${mine.filter((r) => r.is_primary === true).length} primary teachers, not one`);
+      if (mine.filter((r) => r.is_primary === true).length !== 1)
+        wrong.push(`${classId}: Clever names ${mine.filter((r) => r.is_primary === true).length} primary teachers, not one`);
       for (const row of [...teachers, ...mine]) {
         if (row.is_primary === true) n++;
         row.is_primary = null;
@@ -114,52 +119,59 @@ async function sameProductRows(t: Test, db: unknown, phase: string): Promise<voi
   );
 }
 
-t.test('one district served by the Clever simulator and by the OneRoster simulator gives KyberGate the same rows, first in full and then after a change', async (t) => {
-  const district = generateDistrict({ seed: 2027, size: SIZE });
-  const clever = await startCleverSimulator({ dataset: district, tokens: [CLEVER_TOKEN] });
-  t.teardown(() => clever.stop());
-  const dataset = OneRosterDataset.from(district);
-  const oneRoster = await startOneRosterSimulator({ dataset, auth: { bearerTokens: [ONEROSTER_TOKEN] } });
-  t.teardown(() => oneRoster.close());
+t.test(
+  'one district served by the Clever simulator and by the OneRoster simulator gives KyberGate the same rows, first in full and then after a change',
+  async (t) => {
+    const district = generateDistrict({ seed: 2027, size: SIZE });
+    const clever = await startCleverSimulator({ dataset: district, tokens: [CLEVER_TOKEN] });
+    t.teardown(() => clever.stop());
+    const dataset = OneRosterDataset.from(district);
+    const oneRoster = await startOneRosterSimulator({ dataset, auth: { bearerTokens: [ONEROSTER_TOKEN] } });
+    t.teardown(() => oneRoster.close());
 
-  const root = mkdtempSync(path.join(tmpdir(), 'rb-clever-vs-oneroster-'));
-  const tenants = path.join(root, 'tenants');
-  mkdirSync(tenants);
-  const tenant = (id: string, source: Record<string, unknown>) =>
-    writeFileSync(path.join(tenants, `${id}.json`), JSON.stringify({ displayName: id, timezone: 'UTC', source, targets: [{ id: 'kybergate' }] }));
-  tenant('via-clever', { id: 'clever', settings: { baseUrl: clever.origin, token: { env: 'ROSTERBRIDGE_SECRET_CVO_CLEVER_TOKEN' } } });
-  tenant('via-oneroster', { id: 'classlink', settings: { baseUrl: oneRoster.baseUrl, auth: { mode: 'bearer', token: { env: 'ROSTERBRIDGE_SECRET_CVO_ONEROSTER_TOKEN' } } } });
-  process.env.ROSTERBRIDGE_SECRET_CVO_CLEVER_TOKEN = CLEVER_TOKEN;
-  process.env.ROSTERBRIDGE_SECRET_CVO_ONEROSTER_TOKEN = ONEROSTER_TOKEN;
-  const th = await startTestHost({ pluginDirs: PLUGINS, tenantsDir: tenants });
-  t.teardown(async () => {
-    await th.stop();
-    delete process.env.ROSTERBRIDGE_SECRET_CVO_CLEVER_TOKEN;
-    delete process.env.ROSTERBRIDGE_SECRET_CVO_ONEROSTER_TOKEN;
-    rmSync(root, { recursive: true, force: true });
-  });
-  const sync = async (tenantId: string, mode: 'full' | 'delta' = 'full'): Promise<SyncRun> =>
-    th.host.syncs.settled((await th.host.syncs.trigger(tenantId, { trigger: 'test', mode })).id);
-  const succeeded = (t: Test, run: SyncRun, what: string) => t.equal(run.status, 'success', `${what}: ${run.status} ${run.reason ?? ''} ${run.errorMessage ?? ''}`);
+    const root = mkdtempSync(path.join(tmpdir(), 'rb-clever-vs-oneroster-'));
+    const tenants = path.join(root, 'tenants');
+    mkdirSync(tenants);
+    const tenant = (id: string, source: Record<string, unknown>) =>
+      writeFileSync(path.join(tenants, `${id}.json`), JSON.stringify({ displayName: id, timezone: 'UTC', source, targets: [{ id: 'kybergate' }] }));
+    tenant('via-clever', { id: 'clever', settings: { baseUrl: clever.origin, token: { env: 'ROSTERBRIDGE_SECRET_CVO_CLEVER_TOKEN' } } });
+    tenant('via-oneroster', {
+      id: 'classlink',
+      settings: { baseUrl: oneRoster.baseUrl, auth: { mode: 'bearer', token: { env: 'ROSTERBRIDGE_SECRET_CVO_ONEROSTER_TOKEN' } } },
+    });
+    process.env.ROSTERBRIDGE_SECRET_CVO_CLEVER_TOKEN = CLEVER_TOKEN;
+    process.env.ROSTERBRIDGE_SECRET_CVO_ONEROSTER_TOKEN = ONEROSTER_TOKEN;
+    const th = await startTestHost({ pluginDirs: PLUGINS, tenantsDir: tenants });
+    t.teardown(async () => {
+      await th.stop();
+      delete process.env.ROSTERBRIDGE_SECRET_CVO_CLEVER_TOKEN;
+      delete process.env.ROSTERBRIDGE_SECRET_CVO_ONEROSTER_TOKEN;
+      rmSync(root, { recursive: true, force: true });
+    });
+    const sync = async (tenantId: string, mode: 'full' | 'delta' = 'full'): Promise<SyncRun> =>
+      th.host.syncs.settled((await th.host.syncs.trigger(tenantId, { trigger: 'test', mode })).id);
+    const succeeded = (t: Test, run: SyncRun, what: string) =>
+      t.equal(run.status, 'success', `${what}: ${run.status} ${run.reason ?? ''} ${run.errorMessage ?? ''}`);
 
-  await t.test('a first full sync from each', async (t) => {
-    succeeded(t, await sync('via-clever'), 'Clever, full');
-    succeeded(t, await sync('via-oneroster'), 'OneRoster, full');
-    await sameProductRows(t, th.host.database.db, 'first sync');
-  });
+    await t.test('a first full sync from each', async (t) => {
+      succeeded(t, await sync('via-clever'), 'Clever, full');
+      succeeded(t, await sync('via-oneroster'), 'OneRoster, full');
+      await sameProductRows(t, th.host.database.db, 'first sync');
+    });
 
-  await t.test('after the district changes: a delta from Clever\'s events, a full sync from OneRoster', async (t) => {
-    const changed = changeDistrict(district, { seed: 2028, fraction: SIZE === 'tiny' ? 0.1 : 0.02 });
-    const events = clever.changeTo(changed);
-    replace(dataset, changed);
-    const delta = await sync('via-clever', 'delta');
-    succeeded(t, delta, `Clever, delta from ${events.length} events`);
-    const changes = Object.values(delta.counts.source).reduce((n, c) => n + (c ? c.created + c.updated + c.deleted : 0), 0);
-    t.ok(changes > 0, `the delta changed ${changes} records`);
-    succeeded(t, await sync('via-oneroster'), 'OneRoster, full');
-    await sameProductRows(t, th.host.database.db, 'after the change');
-  });
-});
+    await t.test("after the district changes: a delta from Clever's events, a full sync from OneRoster", async (t) => {
+      const changed = changeDistrict(district, { seed: 2028, fraction: SIZE === 'tiny' ? 0.1 : 0.02 });
+      const events = clever.changeTo(changed);
+      replace(dataset, changed);
+      const delta = await sync('via-clever', 'delta');
+      succeeded(t, delta, `Clever, delta from ${events.length} events`);
+      const changes = Object.values(delta.counts.source).reduce((n, c) => n + (c ? c.created + c.updated + c.deleted : 0), 0);
+      t.ok(changes > 0, `the delta changed ${changes} records`);
+      succeeded(t, await sync('via-oneroster'), 'OneRoster, full');
+      await sameProductRows(t, th.host.database.db, 'after the change');
+    });
+  },
+);
 
 /** Makes `dataset` serve `roster` (records it no longer has vanish, as from a server's full listing). */
 function replace(dataset: OneRosterDataset, roster: RosterRecordSource): void {
@@ -174,5 +186,12 @@ function replace(dataset: OneRosterDataset, roster: RosterRecordSource): void {
 }
 
 function sorted(row: Row | undefined): unknown {
-  return row && Object.fromEntries(Object.keys(row).sort().map((k) => [k, row[k]]));
+  return (
+    row &&
+    Object.fromEntries(
+      Object.keys(row)
+        .sort()
+        .map((k) => [k, row[k]]),
+    )
+  );
 }

@@ -32,7 +32,10 @@ function miniCheckout(t: Test, mainSource: string): string {
   writeFileSync(path.join(root, 'host/src/cli/main.ts'), mainSource);
   writeFileSync(
     path.join(root, 'host/tsconfig.json'),
-    JSON.stringify({ compilerOptions: { composite: true, module: 'commonjs', target: 'es2022', rootDir: 'src', outDir: 'dist', types: ['node'] }, include: ['src'] }),
+    JSON.stringify({
+      compilerOptions: { composite: true, module: 'commonjs', target: 'es2022', rootDir: 'src', outDir: 'dist', types: ['node'] },
+      include: ['src'],
+    }),
   );
   writeFileSync(path.join(root, 'tsconfig.json'), JSON.stringify({ files: [], references: [{ path: 'host' }] }));
   symlinkSync(path.join(REPO, 'node_modules'), path.join(root, 'node_modules'), 'dir');
@@ -44,7 +47,7 @@ t.test('in a checkout never built, the launcher builds it once, saying so, then 
   const first = spawnSync(process.execPath, [path.join(root, 'host/bin/rosterbridge.js'), 'sync', 'lincoln'], { encoding: 'utf8', timeout: 120_000 });
   t.equal(first.status, 0, first.stderr);
   t.match(first.stderr, /^rosterbridge: first use of this checkout: building it once \(npm run build\) …\nrosterbridge: built\n$/);
-  t.equal(first.stdout, 'cli ran with sync lincoln\n', 'stdout is the CLI\'s alone');
+  t.equal(first.stdout, 'cli ran with sync lincoln\n', "stdout is the CLI's alone");
   t.ok(existsSync(path.join(root, 'host/dist/cli/main.js')), 'built');
   const second = spawnSync(process.execPath, [path.join(root, 'host/bin/rosterbridge.js'), 'runs'], { encoding: 'utf8' });
   t.equal(second.status, 0, second.stderr);
@@ -84,7 +87,14 @@ t.test('npm start starts the host; it answers /healthz and stops on SIGTERM', as
   const child = spawn('npm', ['start'], {
     cwd: REPO,
     detached: true,
-    env: { ...env, RB_HTTP_PORT: '0', RB_DATA_DIR: dataDir, RB_DATABASE_URL: database.url, RB_TENANTS_DIR: path.join(dataDir, 'tenants'), RB_LOG_LEVEL: 'info' },
+    env: {
+      ...env,
+      RB_HTTP_PORT: '0',
+      RB_DATA_DIR: dataDir,
+      RB_DATABASE_URL: database.url,
+      RB_TENANTS_DIR: path.join(dataDir, 'tenants'),
+      RB_LOG_LEVEL: 'info',
+    },
   });
   let out = '';
   child.stdout.on('data', (d) => (out += d));

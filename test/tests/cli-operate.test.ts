@@ -25,7 +25,9 @@ interface CliResult {
 /** Runs the CLI to its end, with `input` written to its stdin (a pipe: not a terminal). */
 function cli(args: string[], options: { url?: string; input?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, RB_TOKEN: TOKEN, ...(options.url ? { RB_URL: options.url } : {}) } });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH, RB_TOKEN: TOKEN, ...(options.url ? { RB_URL: options.url } : {}) },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -40,7 +42,9 @@ function cli(args: string[], options: { url?: string; input?: string } = {}): Pr
 function cliOnTerminal(args: string[], url: string, answer: string): Promise<CliResult> {
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', [process.execPath, CLI, ...args].map(quote).join(' '), '/dev/null'], { env: { PATH: process.env.PATH, RB_TOKEN: TOKEN, RB_URL: url, TERM: 'dumb' } });
+    const child = spawn('script', ['-qec', [process.execPath, CLI, ...args].map(quote).join(' '), '/dev/null'], {
+      env: { PATH: process.env.PATH, RB_TOKEN: TOKEN, RB_URL: url, TERM: 'dumb' },
+    });
     let stdout = '';
     let answered = false;
     child.stdout.on('data', (d) => {
@@ -65,16 +69,21 @@ t.test('an operator acts from the CLI alone', async (t) => {
     rmSync(pkg, { recursive: true, force: true });
     const kept = new Set(users.filter((_, i) => keep(i)).map((u) => u.sourcedId));
     const source: RosterRecordSource = {
-      records: <E extends RosterEntity>(entity: E) => (entity === 'users' ? users.filter((u) => kept.has(u.sourcedId)) : district.records(entity)) as Iterable<RosterRecord<E>>,
+      records: <E extends RosterEntity>(entity: E) =>
+        (entity === 'users' ? users.filter((u) => kept.has(u.sourcedId)) : district.records(entity)) as Iterable<RosterRecord<E>>,
     };
     await writeOneRosterPackage(source, pkg, { mode: 'bulk' });
   };
   await writePackage(() => true);
   await writeOneRosterPackage(district, path.join(root, 'other-package'), { mode: 'bulk' });
-  const tenant = (id: string, doc: Record<string, unknown>) => writeFileSync(path.join(tenants, `${id}.json`), JSON.stringify({ displayName: id, timezone: 'America/Chicago', ...doc }));
+  const tenant = (id: string, doc: Record<string, unknown>) =>
+    writeFileSync(path.join(tenants, `${id}.json`), JSON.stringify({ displayName: id, timezone: 'America/Chicago', ...doc }));
   tenant('lincoln', { source: { id: 'oneroster-csv', settings: { location: '../lincoln-package' } }, targets: [{ id: 'memo', schedule: '15 3 * * 1-5' }] });
   // Adams reads slowly (its runs can be cancelled); Polk's package is not there.
-  tenant('adams', { source: { id: 'slow-csv', settings: { location: '../other-package', readDelayMs: 20_000 } }, targets: [{ id: 'memo', schedule: 'manual' }] });
+  tenant('adams', {
+    source: { id: 'slow-csv', settings: { location: '../other-package', readDelayMs: 20_000 } },
+    targets: [{ id: 'memo', schedule: 'manual' }],
+  });
   tenant('polk', { source: { id: 'oneroster-csv', settings: { location: '../no-such-package' } }, targets: [{ id: 'memo' }] });
 
   const th = await startTestHost({
@@ -133,7 +142,11 @@ t.test('an operator acts from the CLI alone', async (t) => {
     t.match(approved.stdout, new RegExp(`^approved the hold of run ${runId}; applying it$`, 'm'));
     t.match(approved.stdout, /^status\s+success \(phase done\)$/m);
     t.match(approved.stdout, /^hold\s+.* — approved by ops$/m);
-    t.match(approved.stdout, new RegExp(`^memo\\s+users\\s+0\\s+0\\s+${users.length - kept}\\s+0\\s+0\\s+0\\s+0$`, 'm'), 'memo deleted the users gone (created, updated, deleted, unchanged, skipped, errors, warnings)');
+    t.match(
+      approved.stdout,
+      new RegExp(`^memo\\s+users\\s+0\\s+0\\s+${users.length - kept}\\s+0\\s+0\\s+0\\s+0$`, 'm'),
+      'memo deleted the users gone (created, updated, deleted, unchanged, skipped, errors, warnings)',
+    );
     t.equal(await memoRows('lincoln', 'users'), kept, 'the deletions reached memo');
 
     const runs = await cli(['runs', 'lincoln', '--url', url]);
@@ -247,11 +260,23 @@ t.test('an operator acts from the CLI alone', async (t) => {
     refused(t, await cli(['approve', 'nosuch', firstRun, '--url', url]), 'TENANT_NOT_FOUND', /tenant "nosuch" is not configured/);
     refused(t, await cli(['approve', 'lincoln', 'not-a-run', '--url', url]), 'NOT_FOUND', /run "not-a-run" does not exist/);
     refused(t, await cli(['reject', 'lincoln', '00000000-0000-4000-8000-000000000000', '--url', url]), 'NOT_FOUND', /does not exist/);
-    refused(t, await cli(['approve', 'adams', firstRun, '--url', url]), 'NOT_FOUND', new RegExp(`run ${firstRun} is not a run of tenant "adams" \\(it is tenant "lincoln"'s\\)`));
+    refused(
+      t,
+      await cli(['approve', 'adams', firstRun, '--url', url]),
+      'NOT_FOUND',
+      new RegExp(`run ${firstRun} is not a run of tenant "adams" \\(it is tenant "lincoln"'s\\)`),
+    );
     refused(t, await cli(['approve', 'lincoln', firstRun, '--url', url]), 'CONFLICT', /is success, not held/);
     refused(t, await cli(['reset', 'lincoln', 'nosuch', '--yes', '--url', url]), 'NOT_FOUND', /tenant "lincoln" has no target "nosuch" \(its targets: memo\)/);
     refused(t, await cli(['backfill', 'lincoln', 'nosuch', '--url', url]), 'BAD_REQUEST', /target "nosuch" is not enabled/);
-    for (const args of [['pause', 'nosuch'], ['resume', 'nosuch'], ['check', 'nosuch'], ['schedules', 'nosuch'], ['backfill', 'nosuch', 'memo'], ['reset', 'nosuch', 'memo', '--yes']])
+    for (const args of [
+      ['pause', 'nosuch'],
+      ['resume', 'nosuch'],
+      ['check', 'nosuch'],
+      ['schedules', 'nosuch'],
+      ['backfill', 'nosuch', 'memo'],
+      ['reset', 'nosuch', 'memo', '--yes'],
+    ])
       refused(t, await cli([...args, '--url', url]), 'TENANT_NOT_FOUND', /tenant "nosuch" is not configured/);
     const noHost = await cli(['approve', 'lincoln', firstRun]);
     t.equal(noHost.status, 1);

@@ -30,7 +30,10 @@ t.test('sync, runs and run against a running host', async (t) => {
   const tenants = path.join(root, 'tenants');
   mkdirSync(tenants);
   const tenant = (id: string, targets: unknown[]) =>
-    writeFileSync(path.join(tenants, `${id}.json`), JSON.stringify({ displayName: id, timezone: 'America/Chicago', source: { id: 'oneroster-csv', settings: { location: `../${id}-package` } }, targets }));
+    writeFileSync(
+      path.join(tenants, `${id}.json`),
+      JSON.stringify({ displayName: id, timezone: 'America/Chicago', source: { id: 'oneroster-csv', settings: { location: `../${id}-package` } }, targets }),
+    );
   tenant('lincoln', [{ id: 'memo' }]);
   tenant('jefferson', [{ id: 'memo' }, { id: 'flaky', settings: { failOnBatch: 2, rejectEmailsEndingWith: refusedEmail } }, { id: 'gated' }]);
   for (const id of ['lincoln', 'jefferson']) await writeOneRosterPackage(district, path.join(root, `${id}-package`), { mode: 'bulk' });
@@ -84,7 +87,9 @@ t.test('sync, runs and run against a running host', async (t) => {
   await t.test('runs lists it; run --json returns it', async (t) => {
     const list = await cli(['runs', 'lincoln', '--url', url]);
     t.equal(list.status, 0, list.stderr);
-    const total = Object.values(district.counts).reduce((a, b) => a + b, 0).toLocaleString('en-US');
+    const total = Object.values(district.counts)
+      .reduce((a, b) => a + b, 0)
+      .toLocaleString('en-US');
     t.match(list.stdout, new RegExp(`^${runId}\\s+\\S+ \\S+\\s+[\\d.]+ m?s\\s+success\\s+full\\s+${total}\\s+0\\s+0$`, 'm'), 'records, errors and warnings');
 
     const one = await cli(['run', runId, '--json'], { RB_TOKEN: TOKEN, RB_URL: url });
@@ -95,7 +100,10 @@ t.test('sync, runs and run against a running host', async (t) => {
     t.equal(run.counts.source.users!.created, district.counts.users);
 
     const json = await cli(['runs', 'lincoln', '--limit', '1', '--json'], { RB_TOKEN: TOKEN, RB_URL: url });
-    t.same((JSON.parse(json.stdout) as { id: string }[]).map((r) => r.id), [runId]);
+    t.same(
+      (JSON.parse(json.stdout) as { id: string }[]).map((r) => r.id),
+      [runId],
+    );
   });
 
   await t.test('a failing target: exit 2, partial, its error and its issues paged', async (t) => {
@@ -112,9 +120,19 @@ t.test('sync, runs and run against a running host', async (t) => {
     t.equal(detail.stdout.split('TARGET_FAILED').length - 1, 1, 'its code once');
     t.match(detail.stdout, /^gated\s+skipped\s+the product's academic year is not started for jefferson$/m, "a skipped target's reason");
     t.equal(detail.stdout.split('academic year is not started').length - 1, 1, 'said once');
-    t.match(detail.stdout, new RegExp(`^flaky\\s+users\\s+\\d+\\s+0\\s+0\\s+0\\s+0\\s+${run.counts.issues.errors}\\s+0$`, 'm'), "flaky's errors on its users row");
+    t.match(
+      detail.stdout,
+      new RegExp(`^flaky\\s+users\\s+\\d+\\s+0\\s+0\\s+0\\s+0\\s+${run.counts.issues.errors}\\s+0$`, 'm'),
+      "flaky's errors on its users row",
+    );
     const history = await cli(['runs', 'jefferson', '--url', url]);
-    t.match(history.stdout, new RegExp(`^${run.id}\\s.*\\spartial\\s+full\\s+[\\d,]+\\s+${run.counts.issues.errors}\\s+0\\s+TARGET_FAILED: target flaky failed: the product API answered 503 on batch 2$`, 'm'));
+    t.match(
+      history.stdout,
+      new RegExp(
+        `^${run.id}\\s.*\\spartial\\s+full\\s+[\\d,]+\\s+${run.counts.issues.errors}\\s+0\\s+TARGET_FAILED: target flaky failed: the product API answered 503 on batch 2$`,
+        'm',
+      ),
+    );
     t.equal(history.stdout.split('TARGET_FAILED').length - 1, 1, 'the history line says the code once');
     const issueLines = detail.stdout.split('\n').filter((l) => /\bFLAKY_EMAIL_REFUSED\b/.test(l));
     t.ok(issueLines.length > 0, `${issueLines.length} issues listed`);

@@ -73,7 +73,10 @@ t.test('start serves the API and stops gracefully on SIGTERM', async (t) => {
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
   t.equal(await exit, 0, 'exits 0 after a graceful shutdown');
-  const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l).msg as string);
+  const lines = out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l).msg as string);
   const at = (m: string) => lines.indexOf(m);
   t.ok(at('signal received; stopping') >= 0);
   t.ok(at('control API closed') > at('signal received; stopping'), 'HTTP closes first');

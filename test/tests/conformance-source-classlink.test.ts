@@ -9,7 +9,11 @@ const SECRET = "c0nf!'(secret)*-~";
 const auth = (secret: string) => ({ mode: 'oauth1', consumerKey: KEY, consumerSecret: { env: secret } });
 
 /** A simulator serving `dataset`, closed when the test ends; settings reading it in pages of 10. */
-async function serving(dataset: OneRosterSimulatorOptions['dataset'], options: Partial<OneRosterSimulatorOptions> = {}, secretEnv = 'ROSTERBRIDGE_SECRET_CONFORMANCE_SECRET') {
+async function serving(
+  dataset: OneRosterSimulatorOptions['dataset'],
+  options: Partial<OneRosterSimulatorOptions> = {},
+  secretEnv = 'ROSTERBRIDGE_SECRET_CONFORMANCE_SECRET',
+) {
   const sim = await startOneRosterSimulator({ dataset, auth: { oauth1: [{ consumerKey: KEY, consumerSecret: SECRET }] }, ...options });
   t.teardown(() => sim.close());
   return { baseUrl: sim.baseUrl, auth: auth(secretEnv), pageSize: 10, concurrency: 2, connectTimeoutMs: 2000 };
@@ -37,7 +41,9 @@ t.test('the classlink source conforms', (t) =>
     },
     dieMidRead: async (roster) => ({
       'users pages after the first are cut-off JSON': await serving(roster, { faults: [{ kind: 'truncatedJson', path: 'users', requests: range(2, 50) }] }),
-      'enrollments pages after the first are a proxy error page': await serving(roster, { faults: [{ kind: 'htmlPage', path: 'enrollments', requests: range(2, 50) }] }),
+      'enrollments pages after the first are a proxy error page': await serving(roster, {
+        faults: [{ kind: 'htmlPage', path: 'enrollments', requests: range(2, 50) }],
+      }),
     }),
     slow: (roster) => serving(roster, { faults: [{ kind: 'slow', delayMs: 30_000 }] }),
   }),

@@ -51,8 +51,11 @@ t.test('the clever source conforms', (t) =>
       return settings;
     },
     dieMidRead: async (roster) => ({
-      'users pages after the first are a proxy error page': (await serving(roster, { faults: [{ kind: 'htmlPage', path: 'users', requests: range(2, 60) }] })).settings,
-      'sections pages after the first come without their data': (await serving(roster, { faults: [{ kind: 'missingEnvelope', path: 'sections', requests: range(2, 60) }] })).settings,
+      'users pages after the first are a proxy error page': (await serving(roster, { faults: [{ kind: 'htmlPage', path: 'users', requests: range(2, 60) }] }))
+        .settings,
+      'sections pages after the first come without their data': (
+        await serving(roster, { faults: [{ kind: 'missingEnvelope', path: 'sections', requests: range(2, 60) }] })
+      ).settings,
     }),
     slow: async (roster) => (await serving(roster, { faults: [{ kind: 'slow', delayMs: 30_000 }] })).settings,
   }),

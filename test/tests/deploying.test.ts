@@ -28,10 +28,23 @@ function environmentFile(text: string): Record<string, string> {
 
 t.test('the systemd unit and the env example agree with each other and with the host', async (t) => {
   const env = environmentFile(ENV_EXAMPLE);
-  t.same(Object.keys(env).sort(), ['RB_API_TOKENS', 'RB_DATABASE_URL', 'RB_DATA_DIR', 'RB_HTTP_HOST', 'RB_HTTP_PORT', 'RB_LOG_LEVEL', 'RB_PLUGIN_DIRS', 'RB_SECRETS_DIR', 'RB_TENANTS_DIR']);
+  t.same(Object.keys(env).sort(), [
+    'RB_API_TOKENS',
+    'RB_DATABASE_URL',
+    'RB_DATA_DIR',
+    'RB_HTTP_HOST',
+    'RB_HTTP_PORT',
+    'RB_LOG_LEVEL',
+    'RB_PLUGIN_DIRS',
+    'RB_SECRETS_DIR',
+    'RB_TENANTS_DIR',
+  ]);
   const config = loadHostConfig({ env });
   t.match(config.database.url, /^postgres:\/\/rosterbridge:[^@]+@127\.0\.0\.1:5432\/rosterbridge$/);
-  t.same(config.api.tokens.map((k) => [k.name, k.role]), [['ops', 'admin']]);
+  t.same(
+    config.api.tokens.map((k) => [k.name, k.role]),
+    [['ops', 'admin']],
+  );
   t.equal(config.dataDir, `/var/lib/${unit('StateDirectory')}`, "the data dir is the unit's state directory");
   t.same(config.plugins.dirs, [path.join(unit('WorkingDirectory')!, 'plugins')], 'the plugins of the checkout the unit runs');
   t.match(ENV_EXAMPLE, `# ${unit('EnvironmentFile')}:`, 'the example names the file the unit reads');
@@ -79,7 +92,12 @@ t.test(
     await writeOneRosterPackage(generateDistrict({ seed: 16, size: 'tiny' }), path.join(root, 'package'));
     writeFileSync(
       path.join(tenants, 'lincoln.json'),
-      JSON.stringify({ displayName: 'Lincoln', timezone: 'America/Chicago', source: { id: 'oneroster-csv', settings: { location: '../package' } }, targets: [{ id: 'memo' }] }),
+      JSON.stringify({
+        displayName: 'Lincoln',
+        timezone: 'America/Chicago',
+        source: { id: 'oneroster-csv', settings: { location: '../package' } },
+        targets: [{ id: 'memo' }],
+      }),
     );
     const token = `deploy-${randomBytes(12).toString('hex')}`;
     const env = (database: string): NodeJS.ProcessEnv => ({
@@ -92,7 +110,11 @@ t.test(
       RB_LOG_LEVEL: 'info',
     });
     const call = async (host: HostProcess, method: string, route: string) => {
-      const res = await fetch(`${host.url}${route}`, { method, headers: { authorization: `Bearer ${token}`, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) }, body: method === 'POST' ? '{}' : undefined });
+      const res = await fetch(`${host.url}${route}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+        body: method === 'POST' ? '{}' : undefined,
+      });
       return { status: res.status, body: (await res.json()) as any };
     };
 
@@ -109,7 +131,11 @@ t.test(
     // pg_namespace is per database: ask the role's database itself, as the role.
     const own = new Client({ connectionString: urlOf(role) });
     await own.connect();
-    const schemas = (await own.query<{ nspname: string; owner: string }>(`select nspname, pg_get_userbyid(nspowner) as owner from pg_namespace where nspname not like 'pg\\_%' and nspname not in ('information_schema', 'public') order by 1`)).rows;
+    const schemas = (
+      await own.query<{ nspname: string; owner: string }>(
+        `select nspname, pg_get_userbyid(nspowner) as owner from pg_namespace where nspname not like 'pg\\_%' and nspname not in ('information_schema', 'public') order by 1`,
+      )
+    ).rows;
     const records = Number((await own.query<{ count: string }>('select count(*) from plugin_target_memo.record')).rows[0]!.count);
     await own.end();
     t.same(
@@ -126,7 +152,8 @@ t.test(
     t.equal(dumped.status, 0, dumped.stderr);
     t.ok(statSync(dump).size > 0);
     const listed = spawnSync('pg_restore', ['--list', dump], { encoding: 'utf8' }).stdout;
-    for (const schema of ['rosterbridge', 'rosterbridge_queue', 'plugin_target_memo']) t.match(listed, ` SCHEMA - ${schema} ${role}`, `the dump holds ${schema}`);
+    for (const schema of ['rosterbridge', 'rosterbridge_queue', 'plugin_target_memo'])
+      t.match(listed, ` SCHEMA - ${schema} ${role}`, `the dump holds ${schema}`);
     await admin.query(`create database ${role}_restored owner ${role}`);
     const restored = spawnSync('pg_restore', ['--exit-on-error', '--dbname', urlOf(`${role}_restored`), dump], { encoding: 'utf8' });
     t.equal(restored.status, 0, restored.stderr);

@@ -32,7 +32,10 @@ t.test('writes the earlier bulk, the delta and the changed bulk', async (t) => {
   t.match(readFileSync(join(out, 'delta', 'manifest.csv'), 'utf8'), /file\.users,delta\r\n/);
   t.match(readFileSync(join(out, 'delta', 'manifest.csv'), 'utf8'), /file\.demographics,absent\r\n/);
   t.match(r.stdout, /changes: \d+ of \d+ records selected \(fraction 0\.02\)/);
-  const bulkUsers = readFileSync(join(out, 'bulk', 'users.csv'), 'utf8').trim().split('\r\n').length - 1;
+  const bulkUsers =
+    readFileSync(join(out, 'bulk', 'users.csv'), 'utf8')
+      .trim()
+      .split('\r\n').length - 1;
   t.equal(bulkUsers, generateDistrict({ seed: 42, size: 'small' }).counts.users, 'the earlier district is seed 42');
   const skipped = join(scratch, 'delta-only');
   t.equal(run('--seed', '7', '--size', 'tiny', '--out', skipped, '--delta-from-seed', '42', '--no-changed-bulk').status, 0);

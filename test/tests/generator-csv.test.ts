@@ -12,10 +12,13 @@ const SPEC_HEADERS: Record<RosterEntity, string> = {
   orgs: 'sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId',
   academicSessions: 'sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear',
   courses: 'sourcedId,status,dateLastModified,schoolYearSourcedId,title,courseCode,grades,orgSourcedId,subjects,subjectCodes',
-  classes: 'sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods',
-  users: 'sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password',
+  classes:
+    'sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods',
+  users:
+    'sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password',
   enrollments: 'sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate',
-  demographics: 'sourcedId,status,dateLastModified,birthDate,sex,americanIndianOrAlaskaNative,asian,blackOrAfricanAmerican,nativeHawaiianOrOtherPacificIslander,white,demographicRaceTwoOrMoreRaces,hispanicOrLatinoEthnicity,countryOfBirthCode,stateOfBirthAbbreviation,cityOfBirth,publicSchoolResidenceStatus',
+  demographics:
+    'sourcedId,status,dateLastModified,birthDate,sex,americanIndianOrAlaskaNative,asian,blackOrAfricanAmerican,nativeHawaiianOrOtherPacificIslander,white,demographicRaceTwoOrMoreRaces,hispanicOrLatinoEthnicity,countryOfBirthCode,stateOfBirthAbbreviation,cityOfBirth,publicSchoolResidenceStatus',
 };
 
 const scratch = mkdtempSync(join(tmpdir(), 'rb-generator-csv-'));
@@ -24,8 +27,21 @@ let folders = 0;
 const folder = (): string => join(scratch, `package-${++folders}`);
 
 /** A CSV file's rows by header, each with every column (csv-parse refuses a row of another length); `Column` names those a test reads. */
-const readRows = <Column extends string = string>(path: string): Record<Column, string>[] => parse(readFileSync(path), { columns: true, bom: true, relax_column_count: false });
-type UserColumn = 'sourcedId' | 'enabledUser' | 'role' | 'username' | 'givenName' | 'familyName' | 'middleName' | 'email' | 'orgSourcedIds' | 'agentSourcedIds' | 'grades' | 'userIds';
+const readRows = <Column extends string = string>(path: string): Record<Column, string>[] =>
+  parse(readFileSync(path), { columns: true, bom: true, relax_column_count: false });
+type UserColumn =
+  | 'sourcedId'
+  | 'enabledUser'
+  | 'role'
+  | 'username'
+  | 'givenName'
+  | 'familyName'
+  | 'middleName'
+  | 'email'
+  | 'orgSourcedIds'
+  | 'agentSourcedIds'
+  | 'grades'
+  | 'userIds';
 
 t.test('bulk package: exact 1.1 headers, manifest, CRLF, blank status and dates', async (t) => {
   const district = generateDistrict({ seed: 42, size: 'tiny', faults: 'all' });
@@ -39,16 +55,33 @@ t.test('bulk package: exact 1.1 headers, manifest, CRLF, blank status and dates'
     const rows = readRows(join(dir, `${entity}.csv`));
     t.equal(rows.length, district.counts[entity], `${entity}.csv rows`);
     t.equal(summary.rows[entity], district.counts[entity]);
-    t.ok(rows.every((row) => row.status === '' && row.dateLastModified === ''), `${entity}.csv: bulk rows leave status and dateLastModified blank`);
+    t.ok(
+      rows.every((row) => row.status === '' && row.dateLastModified === ''),
+      `${entity}.csv: bulk rows leave status and dateLastModified blank`,
+    );
   }
   t.equal(
     readFileSync(join(dir, 'manifest.csv'), 'utf8'),
     [
-      'propertyName,value', 'manifest.version,1.0', 'oneroster.version,1.1',
-      'file.academicSessions,bulk', 'file.categories,absent', 'file.classes,bulk', 'file.classResources,absent',
-      'file.courses,bulk', 'file.courseResources,absent', 'file.demographics,bulk', 'file.enrollments,bulk',
-      'file.lineItems,absent', 'file.orgs,bulk', 'file.resources,absent', 'file.results,absent', 'file.users,bulk',
-      'source.systemName,Rosterbridge district generator', 'source.systemCode,rosterbridge-test-kit', '',
+      'propertyName,value',
+      'manifest.version,1.0',
+      'oneroster.version,1.1',
+      'file.academicSessions,bulk',
+      'file.categories,absent',
+      'file.classes,bulk',
+      'file.classResources,absent',
+      'file.courses,bulk',
+      'file.courseResources,absent',
+      'file.demographics,bulk',
+      'file.enrollments,bulk',
+      'file.lineItems,absent',
+      'file.orgs,bulk',
+      'file.resources,absent',
+      'file.results,absent',
+      'file.users,bulk',
+      'source.systemName,Rosterbridge district generator',
+      'source.systemCode,rosterbridge-test-kit',
+      '',
     ].join('\r\n'),
   );
 });
@@ -65,24 +98,49 @@ t.test('rows carry the canonical records through an independent RFC 4180 parser'
     const row = users[i++];
     if (!row) break;
     const expected = {
-      sourcedId: user.sourcedId, enabledUser: String(user.enabledUser), role: user.role, username: user.username,
-      givenName: user.givenName, familyName: user.familyName, middleName: user.middleName ?? '', email: user.email ?? '',
-      orgSourcedIds: user.orgSourcedIds, agentSourcedIds: user.agentSourcedIds, grades: user.grades,
+      sourcedId: user.sourcedId,
+      enabledUser: String(user.enabledUser),
+      role: user.role,
+      username: user.username,
+      givenName: user.givenName,
+      familyName: user.familyName,
+      middleName: user.middleName ?? '',
+      email: user.email ?? '',
+      orgSourcedIds: user.orgSourcedIds,
+      agentSourcedIds: user.agentSourcedIds,
+      grades: user.grades,
       userIds: user.userIds.map((id) => `{${id.type}:${id.identifier}}`),
     };
     const actual = {
-      sourcedId: row.sourcedId, enabledUser: row.enabledUser, role: row.role, username: row.username,
-      givenName: row.givenName, familyName: row.familyName, middleName: row.middleName, email: row.email,
-      orgSourcedIds: split(row.orgSourcedIds), agentSourcedIds: split(row.agentSourcedIds), grades: split(row.grades),
+      sourcedId: row.sourcedId,
+      enabledUser: row.enabledUser,
+      role: row.role,
+      username: row.username,
+      givenName: row.givenName,
+      familyName: row.familyName,
+      middleName: row.middleName,
+      email: row.email,
+      orgSourcedIds: split(row.orgSourcedIds),
+      agentSourcedIds: split(row.agentSourcedIds),
+      grades: split(row.grades),
       userIds: row.userIds === '' ? [] : row.userIds.split(/,(?=\{)/),
     };
     mismatch ??= JSON.stringify(actual) !== JSON.stringify(expected) ? { row: i, actual, expected } : undefined;
   }
   t.equal(i, users.length, 'a row per user');
   t.equal(mismatch, undefined, 'every user row matches its record');
-  t.ok(users.some((u) => /[^\x00-\x7f]/.test(u.familyName)), 'UTF-8 names survive');
-  t.ok(users.some((u) => u.familyName.includes("'")), 'apostrophes survive');
-  t.ok(users.some((u) => u.agentSourcedIds.includes(',')), 'multi-value fields are quoted lists');
+  t.ok(
+    users.some((u) => /[^\x00-\x7f]/.test(u.familyName)),
+    'UTF-8 names survive',
+  );
+  t.ok(
+    users.some((u) => u.familyName.includes("'")),
+    'apostrophes survive',
+  );
+  t.ok(
+    users.some((u) => u.agentSourcedIds.includes(',')),
+    'multi-value fields are quoted lists',
+  );
   const classes = readRows<'title' | 'grades' | 'termSourcedIds' | 'periods'>(join(dir, 'classes.csv'));
   t.equal(classes.length, [...district.records('classes')].length, 'a row per class');
   let c = 0;
@@ -93,13 +151,22 @@ t.test('rows carry the canonical records through an independent RFC 4180 parser'
     t.same(split(row.termSourcedIds), rosterClass.termSourcedIds);
     t.same(split(row.periods), rosterClass.periods);
   }
-  t.ok(classes.some((row) => row.title.includes(',')), 'titles with commas survive');
+  t.ok(
+    classes.some((row) => row.title.includes(',')),
+    'titles with commas survive',
+  );
   const enrollments = readRows<'role' | 'primary'>(join(dir, 'enrollments.csv'));
   const teachers = enrollments.filter((e) => e.role === 'teacher');
   const students = enrollments.filter((e) => e.role === 'student');
   t.ok(teachers.length > 0 && students.length > 0, `teacher and student enrollments (${teachers.length}, ${students.length})`);
-  t.ok(teachers.every((e) => e.primary === 'true' || e.primary === 'false'), 'a teacher enrollment says whether it is primary');
-  t.ok(students.every((e) => e.primary === ''), 'a student enrollment leaves primary blank');
+  t.ok(
+    teachers.every((e) => e.primary === 'true' || e.primary === 'false'),
+    'a teacher enrollment says whether it is primary',
+  );
+  t.ok(
+    students.every((e) => e.primary === ''),
+    'a student enrollment leaves primary blank',
+  );
   const demographics = readRows<'birthDate' | 'white'>(join(dir, 'demographics.csv'));
   t.ok(demographics.length > 0, `demographics rows (${demographics.length})`);
   t.ok(demographics.every((d) => /^\d{4}-\d{2}-\d{2}$/.test(d.birthDate) && ['true', 'false'].includes(d.white)));
@@ -148,7 +215,10 @@ t.test('files without rows are absent, and stale files of an earlier package go'
   t.equal(summary.rows.demographics, 0);
   t.match(readFileSync(join(dir, 'manifest.csv'), 'utf8'), /file\.demographics,absent\r\n/);
   const only = await writeOneRosterPackage(generateDistrict({ seed: 2, size: 'tiny' }), folder(), { entities: ['orgs', 'users'] });
-  t.same(only.manifest.filter(([, v]) => v === 'bulk').map(([k]) => k), ['file.orgs', 'file.users']);
+  t.same(
+    only.manifest.filter(([, v]) => v === 'bulk').map(([k]) => k),
+    ['file.orgs', 'file.users'],
+  );
 });
 
 t.test('writeCsvFile streams a large async source to disk', async (t) => {

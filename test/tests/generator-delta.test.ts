@@ -14,7 +14,8 @@ type Row = Record<'sourcedId' | 'status' | 'dateLastModified', string> & Record<
 const readRows = <R = Row>(path: string): R[] => parse(readFileSync(path), { columns: true, bom: true });
 const readPackage = (dir: string): Partial<Record<RosterEntity, Row[]>> =>
   Object.fromEntries(ROSTER_ENTITY_ORDER.filter((e) => readdirSync(dir).includes(`${e}.csv`)).map((e) => [e, readRows(join(dir, `${e}.csv`))]));
-const manifestOf = (dir: string): Record<string, string> => Object.fromEntries(readRows<{ propertyName: string; value: string }>(join(dir, 'manifest.csv')).map((r) => [r.propertyName, r.value]));
+const manifestOf = (dir: string): Record<string, string> =>
+  Object.fromEntries(readRows<{ propertyName: string; value: string }>(join(dir, 'manifest.csv')).map((r) => [r.propertyName, r.value]));
 /** A row without the columns a bulk file leaves blank and a delta fills. */
 const content = (row: Row): string => JSON.stringify({ ...row, status: undefined, dateLastModified: undefined });
 
@@ -31,7 +32,10 @@ t.before(async () => {
 
 t.test('the delta changes the requested fraction of records', async (t) => {
   const report = changed.report;
-  t.equal(report.baseRecords, ROSTER_ENTITY_ORDER.reduce((sum, e) => sum + base.counts[e], 0));
+  t.equal(
+    report.baseRecords,
+    ROSTER_ENTITY_ORDER.reduce((sum, e) => sum + base.counts[e], 0),
+  );
   const expected = report.baseRecords * FRACTION;
   const sigma = Math.sqrt(report.baseRecords * FRACTION * (1 - FRACTION));
   t.ok(Math.abs(report.selected - expected) < 5 * sigma, `${report.selected} selected, about ${expected.toFixed(0)} expected`);
@@ -44,9 +48,15 @@ t.test('the delta changes the requested fraction of records', async (t) => {
 
   const none = changeDistrict(base, { seed: 7, fraction: 0 });
   t.equal(none.report.selected, 0);
-  t.ok(ROSTER_ENTITY_ORDER.every((e) => Object.values(none.report.entities[e]).every((ids) => ids.length === 0)), 'fraction 0 changes nothing');
+  t.ok(
+    ROSTER_ENTITY_ORDER.every((e) => Object.values(none.report.entities[e]).every((ids) => ids.length === 0)),
+    'fraction 0 changes nothing',
+  );
   const emptyDelta = await writeOneRosterPackage(none.delta, join(scratch, 'empty-delta'), { mode: 'delta' });
-  t.ok(ROSTER_ENTITY_ORDER.every((e) => emptyDelta.rows[e] === 0), 'an empty delta marks every file absent');
+  t.ok(
+    ROSTER_ENTITY_ORDER.every((e) => emptyDelta.rows[e] === 0),
+    'an empty delta marks every file absent',
+  );
 
   const tiny = generateDistrict({ seed: 1, size: 'tiny' });
   const everything = changeDistrict(tiny, { seed: 1, fraction: 1 });
@@ -85,8 +95,16 @@ t.test('the delta package: manifest says delta, rows carry status and a later da
     t.equal(manifest[`file.${entity}`], size > 0 ? 'delta' : 'absent', `file.${entity}`);
     const rows = delta[entity] ?? [];
     t.equal(rows.length, size, `${entity}.csv rows`);
-    t.same(rows.filter((r) => r.status === 'tobedeleted').map((r) => r.sourcedId), c.deleted, `${entity}: deleted rows`);
-    t.same(rows.filter((r) => r.status === 'active').map((r) => r.sourcedId), [...c.updated, ...c.created].sort(), `${entity}: active rows`);
+    t.same(
+      rows.filter((r) => r.status === 'tobedeleted').map((r) => r.sourcedId),
+      c.deleted,
+      `${entity}: deleted rows`,
+    );
+    t.same(
+      rows.filter((r) => r.status === 'active').map((r) => r.sourcedId),
+      [...c.updated, ...c.created].sort(),
+      `${entity}: active rows`,
+    );
     const inWindow = rows.every((r) => {
       const at = Date.parse(r.dateLastModified);
       return /Z$/.test(r.dateLastModified) && at > base.asOf.getTime() && at <= changed.changedAt.getTime();
@@ -168,7 +186,9 @@ t.test('the changed district stays whole: references resolve, agents both ways, 
 t.test('deltas are deterministic per change seed', async (t) => {
   const again = join(scratch, 'delta-again');
   const other = join(scratch, 'delta-other');
-  await writeOneRosterPackage(changeDistrict(generateDistrict({ seed: 42, size: 'small', faults: 'all' }), { seed: 7, fraction: FRACTION }).delta, again, { mode: 'delta' });
+  await writeOneRosterPackage(changeDistrict(generateDistrict({ seed: 42, size: 'small', faults: 'all' }), { seed: 7, fraction: FRACTION }).delta, again, {
+    mode: 'delta',
+  });
   await writeOneRosterPackage(changeDistrict(base, { seed: 8, fraction: FRACTION }).delta, other, { mode: 'delta' });
   for (const file of readdirSync(dirs.delta)) t.ok(readFileSync(join(dirs.delta, file)).equals(readFileSync(join(again, file))), `${file} identical`);
   t.notOk(readFileSync(join(dirs.delta, 'users.csv')).equals(readFileSync(join(other, 'users.csv'))), 'another change seed, another delta');

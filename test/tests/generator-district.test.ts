@@ -117,7 +117,8 @@ for (const faults of [undefined, 'all'] as const) {
     }
     const year = r.academicSessions.find((s) => s.type === 'schoolYear')!;
     for (const s of r.academicSessions) {
-      if (s.type === 'semester') expect(s.parentSourcedId === year.sourcedId && s.startDate >= year.startDate && s.endDate <= year.endDate, `term ${s.sourcedId}`);
+      if (s.type === 'semester')
+        expect(s.parentSourcedId === year.sourcedId && s.startDate >= year.startDate && s.endDate <= year.endDate, `term ${s.sourcedId}`);
     }
     for (const course of r.courses) {
       expect(orgs.get(course.orgSourcedId)?.type === 'school', `course ${course.sourcedId} org`);
@@ -138,8 +139,14 @@ for (const faults of [undefined, 'all'] as const) {
       }
       if (u.role === 'guardian') expect(u.agentSourcedIds.length > 0, `guardian ${u.sourcedId} has a student`);
     }
-    t.ok(r.users.filter((u) => u.role === 'student').some((u) => u.agentSourcedIds.length === 2), 'some students have two guardians');
-    t.ok(r.users.filter((u) => u.role === 'guardian').some((u) => u.agentSourcedIds.length > 1), 'some guardians have several children');
+    t.ok(
+      r.users.filter((u) => u.role === 'student').some((u) => u.agentSourcedIds.length === 2),
+      'some students have two guardians',
+    );
+    t.ok(
+      r.users.filter((u) => u.role === 'guardian').some((u) => u.agentSourcedIds.length > 1),
+      'some guardians have several children',
+    );
     const primaries = new Map<string, number>();
     const seats = new Set<string>();
     for (const e of r.enrollments) {
@@ -174,9 +181,20 @@ t.test('grades: one per student, several per teacher, classes within their cours
     const users = byId(r.users);
     const outside = r.classes.filter((c) => !c.grades.every((g) => courses.get(c.courseSourcedId)!.grades.includes(g))).map((c) => c.sourcedId);
     const twoGrades = r.users.filter((u) => u.role === 'student' && u.grades.length !== 1).map((u) => u.sourcedId);
-    t.same(outside, district.faults.classesOutsideCourseGrades.map((f) => f.sourcedId), `classes outside course grades (faults ${faults ?? 'off'})`);
-    t.same(twoGrades, district.faults.studentsWithTwoGrades.map((f) => f.sourcedId), `students without exactly one grade (faults ${faults ?? 'off'})`);
-    t.ok(r.courses.some((c) => c.grades.length > 1), 'some courses span several grades');
+    t.same(
+      outside,
+      district.faults.classesOutsideCourseGrades.map((f) => f.sourcedId),
+      `classes outside course grades (faults ${faults ?? 'off'})`,
+    );
+    t.same(
+      twoGrades,
+      district.faults.studentsWithTwoGrades.map((f) => f.sourcedId),
+      `students without exactly one grade (faults ${faults ?? 'off'})`,
+    );
+    t.ok(
+      r.courses.some((c) => c.grades.length > 1),
+      'some courses span several grades',
+    );
     t.ok(r.courses.length > 0 && r.courses.every((c) => c.grades.every((g) => GRADE_LEVELS.includes(g))), 'CEDS grades');
     const teachers = r.users.filter((u) => u.role === 'teacher');
     t.ok(teachers.filter((u) => u.grades.length >= 2).length > teachers.length / 2, 'most teachers teach several grades');
@@ -196,7 +214,11 @@ t.test('grades: one per student, several per teacher, classes within their cours
     }
     t.equal(wrongGrade, 0, 'students sit in classes of their grade');
     t.equal(twice, 0, 'no student takes two sections of a course');
-    t.equal(district.faults.classesOutsideCourseGrades.length > 0, faults === 'all', `classes outside their course grades only with faults (faults ${faults ?? 'off'})`);
+    t.equal(
+      district.faults.classesOutsideCourseGrades.length > 0,
+      faults === 'all',
+      `classes outside their course grades only with faults (faults ${faults ?? 'off'})`,
+    );
     for (const fault of district.faults.classesOutsideCourseGrades) {
       t.equal(fault.grades?.length, 1, `${fault.sourcedId}: one grade`);
       t.notOk(fault.courseGrades!.includes(fault.grades![0]!), `${fault.sourcedId}: ${fault.grades} is outside ${fault.courseGrades}`);
@@ -223,7 +245,11 @@ t.test('email faults: exactly the reported users, and nowhere else', async (t) =
   const count = district.size.faultCount;
   for (const kind of DISTRICT_FAULT_KINDS) t.equal(district.faults[kind].length, count, `${kind}: ${count} reported`);
   const missing = r.users.filter((u) => u.email === undefined).map((u) => u.sourcedId);
-  t.same(missing, district.faults.missingEmails.map((f) => f.sourcedId), 'missing emails are the reported ones');
+  t.same(
+    missing,
+    district.faults.missingEmails.map((f) => f.sourcedId),
+    'missing emails are the reported ones',
+  );
   const owners = new Map<string, string[]>();
   for (const u of r.users) if (u.email) owners.set(u.email, [...(owners.get(u.email) ?? []), u.sourcedId]);
   const shared = [...owners.values()].filter((ids) => ids.length > 1);
@@ -237,12 +263,25 @@ t.test('email faults: exactly the reported users, and nowhere else', async (t) =
 
 t.test('faults switch on one at a time, at the asked count, without moving each other', async (t) => {
   const only = generateDistrict({ seed: 3, size: 'small', faults: { missingEmails: 2 } });
-  t.same(DISTRICT_FAULT_KINDS.map((k) => only.faults[k].length), [0, 2, 0, 0]);
-  const all = generateDistrict({ seed: 3, size: 'small', faults: { missingEmails: 2, duplicateEmails: true, studentsWithTwoGrades: 1, classesOutsideCourseGrades: 4 } });
-  t.same(DISTRICT_FAULT_KINDS.map((k) => all.faults[k].length), [3, 2, 1, 4]);
+  t.same(
+    DISTRICT_FAULT_KINDS.map((k) => only.faults[k].length),
+    [0, 2, 0, 0],
+  );
+  const all = generateDistrict({
+    seed: 3,
+    size: 'small',
+    faults: { missingEmails: 2, duplicateEmails: true, studentsWithTwoGrades: 1, classesOutsideCourseGrades: 4 },
+  });
+  t.same(
+    DISTRICT_FAULT_KINDS.map((k) => all.faults[k].length),
+    [3, 2, 1, 4],
+  );
   t.same(all.faults.missingEmails, only.faults.missingEmails, 'the missing emails stay on the same users');
   const none = generateDistrict({ seed: 3, size: 'small' });
-  t.same(DISTRICT_FAULT_KINDS.map((k) => none.faults[k].length), [0, 0, 0, 0]);
+  t.same(
+    DISTRICT_FAULT_KINDS.map((k) => none.faults[k].length),
+    [0, 0, 0, 0],
+  );
   t.same(parseDistrictFaults('all'), 'all');
   t.same(parseDistrictFaults('duplicate-emails,missing-emails=5'), { duplicateEmails: true, missingEmails: 5 });
   t.throws(() => parseDistrictFaults('typos'), /unknown fault "typos"/);
@@ -256,17 +295,32 @@ t.test('realistic shapes: names, multi-school users, dates', async (t) => {
   const multi = r.users.filter((u) => (u.role === 'student' || u.role === 'teacher') && inTwoSchools(u)).map((u) => u.sourcedId);
   t.same(multi, [...district.multiSchoolUsers], 'the reported multi-school users are the users in two schools');
   t.equal(multi.length, DISTRICT_SIZES.small.multiSchoolUsers);
-  t.ok(multi.some((id) => r.users.find((u) => u.sourcedId === id)!.role === 'teacher'), 'a teacher among them');
-  t.ok(multi.some((id) => r.users.find((u) => u.sourcedId === id)!.role === 'student'), 'a student among them');
-  t.ok(r.users.some((u) => u.role === 'guardian' && inTwoSchools(u)), 'guardians of children in two schools belong to both');
+  t.ok(
+    multi.some((id) => r.users.find((u) => u.sourcedId === id)!.role === 'teacher'),
+    'a teacher among them',
+  );
+  t.ok(
+    multi.some((id) => r.users.find((u) => u.sourcedId === id)!.role === 'student'),
+    'a student among them',
+  );
+  t.ok(
+    r.users.some((u) => u.role === 'guardian' && inTwoSchools(u)),
+    'guardians of children in two schools belong to both',
+  );
   const names = new Set(r.users.map((u) => u.familyName));
   t.ok(names.size > 50, 'many family names');
   t.ok(r.users.length > 0 && r.users.every((u) => /^\p{Lu}/u.test(u.givenName) && /^\p{Lu}/u.test(u.familyName)), 'names are capitalised');
-  t.ok(r.users.some((u) => /[^\x00-\x7f]/.test(u.familyName + u.givenName)), 'some names beyond ASCII');
+  t.ok(
+    r.users.some((u) => /[^\x00-\x7f]/.test(u.familyName + u.givenName)),
+    'some names beyond ASCII',
+  );
   const asOf = district.asOf.getTime();
   for (const entity of ROSTER_ENTITY_ORDER) {
-    const dates = (r[entity] as { dateLastModified: Date | undefined; status: string }[]);
-    t.ok(dates.length > 0 && dates.every((x) => x.status === 'active' && x.dateLastModified instanceof Date && x.dateLastModified.getTime() < asOf), `${entity}: active, modified before asOf`);
+    const dates = r[entity] as { dateLastModified: Date | undefined; status: string }[];
+    t.ok(
+      dates.length > 0 && dates.every((x) => x.status === 'active' && x.dateLastModified instanceof Date && x.dateLastModified.getTime() < asOf),
+      `${entity}: active, modified before asOf`,
+    );
   }
   t.equal(r.academicSessions.find((s) => s.type === 'schoolYear')!.schoolYear, '2027', 'default school year 2026–27');
   const students = byId(r.users);

@@ -19,7 +19,10 @@ t.test('a generated district written as a bulk package reads back record for rec
   await writeOneRosterPackage(district, dir);
   const pkg = await openCsvPackage(dir);
   t.teardown(() => pkg.dispose());
-  t.same((await pkg.check()).filter((i) => i.severity === 'error'), []);
+  t.same(
+    (await pkg.check()).filter((i) => i.severity === 'error'),
+    [],
+  );
   for (const entity of ROSTER_ENTITY_ORDER) {
     const expected = new Map<string, Record<string, unknown>>();
     for (const r of district.records(entity)) expected.set(r.sourcedId, comparable(r));
@@ -54,7 +57,11 @@ t.test('a delta package carries exactly the changed records, deletions as tobede
     const upserted: string[] = [];
     const deleted: string[] = [];
     for await (const batch of pkg.read(entity, { batchSize: 500 })) {
-      t.same(batch.issues.filter((i) => i.severity === 'error'), [], `${entity}: no errors`);
+      t.same(
+        batch.issues.filter((i) => i.severity === 'error'),
+        [],
+        `${entity}: no errors`,
+      );
       for (const r of batch.records) (r.status === 'tobedeleted' ? deleted : upserted).push(r.sourcedId);
     }
     t.same(deleted.sort(), [...want.deleted].sort(), `${entity}: exactly the deletions`);

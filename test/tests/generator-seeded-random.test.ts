@@ -5,8 +5,16 @@ t.test('SeededRandom is a fixed sequence per seed, uniform, within bounds', asyn
   const a = new SeededRandom(42);
   const b = new SeededRandom(42);
   const first = Array.from({ length: 5 }, () => a.nextUint32());
-  t.same(first, Array.from({ length: 5 }, () => b.nextUint32()), 'same seed, same sequence');
-  t.notSame(first, Array.from({ length: 5 }, () => new SeededRandom(43).nextUint32()), 'another seed, another sequence');
+  t.same(
+    first,
+    Array.from({ length: 5 }, () => b.nextUint32()),
+    'same seed, same sequence',
+  );
+  t.notSame(
+    first,
+    Array.from({ length: 5 }, () => new SeededRandom(43).nextUint32()),
+    'another seed, another sequence',
+  );
   // mulberry32's published first output for seed 0.
   t.equal(new SeededRandom(0).next(), 0.26642920868471265);
   const random = new SeededRandom(7);

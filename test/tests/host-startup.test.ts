@@ -43,7 +43,11 @@ t.test('config check fails on a missing tenants dir or plugin dir, naming the ke
   mkdirSync(tenants);
   mkdirSync(plugins);
 
-  const fine = cli(['config', 'check'], { RB_TENANTS_DIR: tenants, RB_PLUGIN_DIRS: plugins, RB_API_TOKENS: JSON.stringify([{ name: 'ops', token: TOKEN, role: 'admin' }]) });
+  const fine = cli(['config', 'check'], {
+    RB_TENANTS_DIR: tenants,
+    RB_PLUGIN_DIRS: plugins,
+    RB_API_TOKENS: JSON.stringify([{ name: 'ops', token: TOKEN, role: 'admin' }]),
+  });
   t.equal(fine.status, 0, fine.stdout + fine.stderr);
   t.equal(fine.stdout, 'host config: ok (database embedded, 31 keys)\nconfig check passed\n');
 
@@ -72,7 +76,13 @@ t.test('start on a port another process holds: exit 1, one line naming RB_HTTP_P
   const root = freshDir(t);
   const port = await holdPort(t);
   const started = Date.now();
-  const r = cli(['start'], { RB_HTTP_PORT: String(port), RB_DATA_DIR: path.join(root, 'data'), RB_TENANTS_DIR: root, RB_PLUGIN_DIRS: root, RB_API_TOKENS: JSON.stringify([{ name: 'ops', token: TOKEN, role: 'admin' }]) });
+  const r = cli(['start'], {
+    RB_HTTP_PORT: String(port),
+    RB_DATA_DIR: path.join(root, 'data'),
+    RB_TENANTS_DIR: root,
+    RB_PLUGIN_DIRS: root,
+    RB_API_TOKENS: JSON.stringify([{ name: 'ops', token: TOKEN, role: 'admin' }]),
+  });
   t.equal(r.status, 1);
   t.equal(
     r.stderr,
@@ -92,7 +102,11 @@ t.test('a port taken between the check and the listen is named the same way', as
     second.listen({ host: '127.0.0.1', port });
   });
   t.equal((err as NodeJS.ErrnoException).code, 'EADDRINUSE', 'a real EADDRINUSE');
-  t.match(listenFailure(err, '127.0.0.1', port), { code: 'CONFIG_INVALID', message: `http.port (env RB_HTTP_PORT): port ${port} on 127.0.0.1 is in use by another process`, details: { key: 'http.port' } });
+  t.match(listenFailure(err, '127.0.0.1', port), {
+    code: 'CONFIG_INVALID',
+    message: `http.port (env RB_HTTP_PORT): port ${port} on 127.0.0.1 is in use by another process`,
+    details: { key: 'http.port' },
+  });
   const other = new Error('something else');
   t.equal(listenFailure(other, '127.0.0.1', port), other, 'other errors pass through');
 });

@@ -20,9 +20,37 @@ t.test('the ledger migration carries over the snapshot and the change log', asyn
   // creation and c1's deletion; target "behind" has applied A only, target "ahead" both.
   const runA = randomUUID();
   const runB = randomUUID();
-  const runRow = (id: string, at: string) => ({ id, tenant_id: 'north', source_id: 'oneroster-csv', mode: 'full', trigger: 'test', targets: '["behind","ahead"]', status: 'success', phase: 'done', started_at: at, committed_at: at, ended_at: at });
-  await db.insertInto('run').values([runRow(runA, '2026-11-01T00:00:00Z'), runRow(runB, '2026-11-02T00:00:00Z')]).execute();
-  const user = (id: string, givenName: string) => ({ sourcedId: id, status: 'active', metadata: {}, givenName, familyName: 'X', role: 'student', enabledUser: true, orgSourcedIds: ['o1'], userIds: [], agentSourcedIds: [], grades: ['09'], username: id });
+  const runRow = (id: string, at: string) => ({
+    id,
+    tenant_id: 'north',
+    source_id: 'oneroster-csv',
+    mode: 'full',
+    trigger: 'test',
+    targets: '["behind","ahead"]',
+    status: 'success',
+    phase: 'done',
+    started_at: at,
+    committed_at: at,
+    ended_at: at,
+  });
+  await db
+    .insertInto('run')
+    .values([runRow(runA, '2026-11-01T00:00:00Z'), runRow(runB, '2026-11-02T00:00:00Z')])
+    .execute();
+  const user = (id: string, givenName: string) => ({
+    sourcedId: id,
+    status: 'active',
+    metadata: {},
+    givenName,
+    familyName: 'X',
+    role: 'student',
+    enabledUser: true,
+    orgSourcedIds: ['o1'],
+    userIds: [],
+    agentSourcedIds: [],
+    grades: ['09'],
+    username: id,
+  });
   const record = (r: object) => JSON.stringify(r);
   await db
     .insertInto('ledger_record')
@@ -33,7 +61,16 @@ t.test('the ledger migration carries over the snapshot and the change log', asyn
     ])
     .execute();
   // The change log as pruned past "behind"'s cursor (seq 3): only run B's changes are left.
-  const change = (seq: number, run: string, entity: string, id: string, kind: string, hash: string | null, r: object) => ({ seq, tenant_id: 'north', run_id: run, entity, sourced_id: id, kind, hash, record: record(r) });
+  const change = (seq: number, run: string, entity: string, id: string, kind: string, hash: string | null, r: object) => ({
+    seq,
+    tenant_id: 'north',
+    run_id: run,
+    entity,
+    sourced_id: id,
+    kind,
+    hash,
+    record: record(r),
+  });
   await db
     .insertInto('run_change')
     .values([
@@ -77,18 +114,32 @@ t.test('the ledger migration carries over the snapshot and the change log', asyn
     'a target behind still gets the changes it had not applied, with their sequence numbers',
   );
   t.same(await ledger.changesAfter('north', 6, 100), [], 'a target ahead gets nothing again');
-  t.equal(Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(`${CORE_SCHEMA}.ledger_version`)} where seq <= 6`.execute(database.db)).rows[0]!.n), 4, 'one snapshot row (u1; u2 and u3 are carried by their changes) and three changes');
+  t.equal(
+    Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(`${CORE_SCHEMA}.ledger_version`)} where seq <= 6`.execute(database.db)).rows[0]!.n),
+    4,
+    'one snapshot row (u1; u2 and u3 are carried by their changes) and three changes',
+  );
   const next = await sql<{ seq: string }>`select nextval(pg_get_serial_sequence(${`${CORE_SCHEMA}.ledger_version`}, 'seq')) as seq`.execute(database.db);
   t.ok(Number(next.rows[0]!.seq) > 6, 'new versions are numbered after the carried-over log');
 
   // Once both targets have passed the log, pruning leaves one version per key and no deletion.
   await ledger.advanceCursor('north', 'behind', 6, runB);
   await ledger.pruneApplied('north');
-  const left = await sql<{ entity: string; sourced_id: string; kind: string }>`select entity, sourced_id, kind from ${sql.table(`${CORE_SCHEMA}.ledger_version`)} where tenant_id = 'north' order by entity, sourced_id, seq`.execute(database.db);
+  const left = await sql<{
+    entity: string;
+    sourced_id: string;
+    kind: string;
+  }>`select entity, sourced_id, kind from ${sql.table(`${CORE_SCHEMA}.ledger_version`)} where tenant_id = 'north' order by entity, sourced_id, seq`.execute(
+    database.db,
+  );
   t.same(
     left.rows.map((r) => `${r.entity}/${r.sourced_id}/${r.kind}`),
     ['users/u1/created', 'users/u2/updated', 'users/u3/created'],
     'the deletion is pruned; one version per key is left',
   );
-  t.same((await ledger.snapshot('north', 'users', '', 100)).records.map((r) => r.sourcedId), ['u1', 'u2', 'u3'], 'the snapshot is unchanged by pruning');
+  t.same(
+    (await ledger.snapshot('north', 'users', '', 100)).records.map((r) => r.sourcedId),
+    ['u1', 'u2', 'u3'],
+    'the snapshot is unchanged by pruning',
+  );
 });

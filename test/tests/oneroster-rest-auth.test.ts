@@ -20,7 +20,15 @@ t.test('OAuth 1.0a with HMAC-SHA1 and HMAC-SHA256 against an independent verifie
     t.teardown(() => client.dispose());
     // A filter full of the characters encodeURIComponent leaves alone, so the signature covers them.
     let n = 0;
-    for await (const batch of client.read('users', { filter: { or: [{ field: 'givenName', operator: '~', value: '(*)!' }, { field: 'role', operator: '=', value: 'student' }] } })) n += batch.records.length;
+    for await (const batch of client.read('users', {
+      filter: {
+        or: [
+          { field: 'givenName', operator: '~', value: '(*)!' },
+          { field: 'role', operator: '=', value: 'student' },
+        ],
+      },
+    }))
+      n += batch.records.length;
     t.equal(n, 14, `${signatureMethod}: signed requests with a filter accepted`);
   }
 });
@@ -41,7 +49,7 @@ t.test('the verifier refuses a replayed nonce and a clock too far off', async (t
   await t.rejects(countUsers(skewed), { code: 'SOURCE_BAD_CREDENTIALS', message: /clock/ });
 });
 
-t.test("bearer tokens on a ClassLink-proxy-style path with an already-escaped application id", async (t) => {
+t.test('bearer tokens on a ClassLink-proxy-style path with an already-escaped application id', async (t) => {
   const basePath = '/app%3D%2Bid%3D/ims/oneroster/v1p1';
   const sim = await startOneRosterSimulator({ dataset: district, auth: { bearerTokens: ['proxy-token'], oauth1: [CONSUMER] }, basePath });
   t.teardown(() => sim.close());

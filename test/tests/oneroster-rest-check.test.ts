@@ -19,8 +19,14 @@ t.test('the connection check tells apart what an operator fixes differently', as
     sim.clearRequests();
     const result = await check(sim.baseUrl);
     t.match(result, { ok: true, details: { totalCounts: { users: 28, orgs: 3 } } });
-    t.same(sim.requests.map((r) => r.path), ['orgs', 'academicSessions', 'courses', 'classes', 'users', 'enrollments', 'demographics']);
-    t.ok(sim.requests.length > 0 && sim.requests.every((r) => r.authScheme === 'OAuth' && r.status === 200 && r.query['limit'] === '1'), 'each one signed, answered, for one record');
+    t.same(
+      sim.requests.map((r) => r.path),
+      ['orgs', 'academicSessions', 'courses', 'classes', 'users', 'enrollments', 'demographics'],
+    );
+    t.ok(
+      sim.requests.length > 0 && sim.requests.every((r) => r.authScheme === 'OAuth' && r.status === 200 && r.query['limit'] === '1'),
+      'each one signed, answered, for one record',
+    );
   });
 
   await t.test('a host where nothing listens: SOURCE_UNREACHABLE', async (t) => {
@@ -46,8 +52,16 @@ t.test('the connection check tells apart what an operator fixes differently', as
   });
 
   await t.test('a wrong secret, an unknown key, a wrong token: SOURCE_BAD_CREDENTIALS', async (t) => {
-    t.match(await check(sim.baseUrl, { ...OAUTH1, consumerSecret: 'not-the-secret' }), { ok: false, code: 'SOURCE_BAD_CREDENTIALS', message: /invalid signature/ });
-    t.match(await check(sim.baseUrl, { ...OAUTH1, consumerKey: 'someone-else' }), { ok: false, code: 'SOURCE_BAD_CREDENTIALS', message: /unknown consumer key/ });
+    t.match(await check(sim.baseUrl, { ...OAUTH1, consumerSecret: 'not-the-secret' }), {
+      ok: false,
+      code: 'SOURCE_BAD_CREDENTIALS',
+      message: /invalid signature/,
+    });
+    t.match(await check(sim.baseUrl, { ...OAUTH1, consumerKey: 'someone-else' }), {
+      ok: false,
+      code: 'SOURCE_BAD_CREDENTIALS',
+      message: /unknown consumer key/,
+    });
     t.match(await check(sim.baseUrl, { kind: 'bearer', token: 'expired-token' }), { ok: false, code: 'SOURCE_BAD_CREDENTIALS' });
     t.match(await check(sim.baseUrl, { kind: 'bearer', token: 'proxy-token-abc' }), { ok: true });
   });
@@ -56,7 +70,12 @@ t.test('the connection check tells apart what an operator fixes differently', as
     sim.configure({ forbidden: ['demographics'] });
     t.teardown(() => sim.configure({ forbidden: [] }));
     const result = await check(sim.baseUrl);
-    t.match(result, { ok: false, code: 'SOURCE_FORBIDDEN', message: /may not read demographics/, details: { forbidden: ['demographics'], entities: ['demographics'] } });
+    t.match(result, {
+      ok: false,
+      code: 'SOURCE_FORBIDDEN',
+      message: /may not read demographics/,
+      details: { forbidden: ['demographics'], entities: ['demographics'] },
+    });
     t.notMatch(result.message, /users/, 'only the forbidden collection is named');
 
     const session = OneRosterSourceSession.open({ baseUrl: sim.baseUrl, credentials: OAUTH1, ...FAST_RETRIES });

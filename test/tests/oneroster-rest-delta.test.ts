@@ -23,10 +23,21 @@ t.test('a delta pull with dateLastModified> returns only the changed records', a
     sim.clearRequests();
     const { records, issues } = await pull(session, entity, { mode: 'delta', since: base.asOf });
     t.same(differences(records, expected), [], `${entity}: exactly the ${expected.length} changed records`);
-    t.same(issues.filter((i) => i.severity === 'error'), [], `${entity}: no errors`);
+    t.same(
+      issues.filter((i) => i.severity === 'error'),
+      [],
+      `${entity}: no errors`,
+    );
     t.equal(sim.requests[0]!.query['filter'], `dateLastModified>'${base.asOf.toISOString()}'`, `${entity}: asked with the delta filter`);
     const deleted = changed.report.entities[entity as RosterEntity].deleted;
-    t.same(records.filter((r) => r.status === 'tobedeleted').map((r) => r.sourcedId).sort(), [...deleted].sort(), `${entity}: deletions come as tobedeleted`);
+    t.same(
+      records
+        .filter((r) => r.status === 'tobedeleted')
+        .map((r) => r.sourcedId)
+        .sort(),
+      [...deleted].sort(),
+      `${entity}: deletions come as tobedeleted`,
+    );
   }
   t.ok(changedCount > 100, `the delta is substantial (${changedCount} records)`);
   t.ok(changedCount < dataset.counts().users + dataset.counts().enrollments, 'and far smaller than the roster');

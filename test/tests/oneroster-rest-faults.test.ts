@@ -51,7 +51,10 @@ t.test('faults', async (t) => {
     t.equal(requests.length, 15, '8 good requests (7 pages and the empty one) and 7 faulted ones');
     const wait = requests[2]!.at - requests[1]!.at;
     t.ok(wait >= 950, `Retry-After: 1 was honoured (waited ${wait} ms, backoff alone would be ≤ 20 ms)`);
-    t.ok(requests.every((r, i) => i === 0 || r.query['offset'] !== undefined), 'paged by offset throughout');
+    t.ok(
+      requests.every((r, i) => i === 0 || r.query['offset'] !== undefined),
+      'paged by offset throughout',
+    );
   });
 
   await t.test('faults at a seeded rate across a whole pull are recovered', async (t) => {
@@ -82,16 +85,77 @@ t.test('faults', async (t) => {
   });
 
   const surfaced: { name: string; faults: SimulatorFault[]; code: string; options?: Partial<OneRosterClientOptions>; requests?: number; message?: RegExp }[] = [
-    { name: 'truncated JSON on the second page', faults: [{ kind: 'truncatedJson', path: 'users', requests: [2] }], code: 'SOURCE_TRUNCATED', requests: 2, message: /cut short/ },
-    { name: 'a 200 without its envelope key', faults: [{ kind: 'missingEnvelope', path: 'users', requests: [3] }], code: 'SOURCE_BAD_RESPONSE', requests: 3, message: /without its "users" key/ },
-    { name: 'an HTML page with a 200', faults: [{ kind: 'htmlPage', path: 'users', requests: [2] }], code: 'SOURCE_BAD_RESPONSE', requests: 2, message: /HTML page titled "Service Temporarily Unavailable"/ },
-    { name: '503 on every attempt', faults: [{ kind: 'status', status: 503, path: 'users' }], code: 'SOURCE_UNAVAILABLE', options: { maxAttempts: 3 }, requests: 3 },
-    { name: '429 on every attempt', faults: [{ kind: 'status', status: 429, retryAfter: 0, path: 'users' }], code: 'SOURCE_RATE_LIMITED', options: { maxAttempts: 4 }, requests: 4 },
-    { name: 'a Retry-After beyond what the client waits', faults: [{ kind: 'status', status: 429, retryAfter: 3600, path: 'users' }], code: 'SOURCE_RATE_LIMITED', requests: 1, message: /3600 s/ },
-    { name: 'a reset on every attempt', faults: [{ kind: 'reset', path: 'users' }], code: 'SOURCE_UNREACHABLE', options: { maxAttempts: 3 }, requests: 3, message: /reset|closed/ },
-    { name: 'a response slower than the timeout on every attempt', faults: [{ kind: 'slow', delayMs: 3000, path: 'users' }], code: 'SOURCE_TIMEOUT', options: { maxAttempts: 2, responseTimeoutMs: 250 }, requests: 2 },
-    { name: 'a body cut mid-stream on every attempt', faults: [{ kind: 'resetMidBody', path: 'users' }], code: 'SOURCE_TRUNCATED', options: { maxAttempts: 2 }, requests: 2 },
-    { name: 'a 500 on a late page once retries run out', faults: [{ kind: 'status', status: 500, path: 'users', requests: [5, 6] }], code: 'SOURCE_UNAVAILABLE', options: { maxAttempts: 2 }, requests: 6 },
+    {
+      name: 'truncated JSON on the second page',
+      faults: [{ kind: 'truncatedJson', path: 'users', requests: [2] }],
+      code: 'SOURCE_TRUNCATED',
+      requests: 2,
+      message: /cut short/,
+    },
+    {
+      name: 'a 200 without its envelope key',
+      faults: [{ kind: 'missingEnvelope', path: 'users', requests: [3] }],
+      code: 'SOURCE_BAD_RESPONSE',
+      requests: 3,
+      message: /without its "users" key/,
+    },
+    {
+      name: 'an HTML page with a 200',
+      faults: [{ kind: 'htmlPage', path: 'users', requests: [2] }],
+      code: 'SOURCE_BAD_RESPONSE',
+      requests: 2,
+      message: /HTML page titled "Service Temporarily Unavailable"/,
+    },
+    {
+      name: '503 on every attempt',
+      faults: [{ kind: 'status', status: 503, path: 'users' }],
+      code: 'SOURCE_UNAVAILABLE',
+      options: { maxAttempts: 3 },
+      requests: 3,
+    },
+    {
+      name: '429 on every attempt',
+      faults: [{ kind: 'status', status: 429, retryAfter: 0, path: 'users' }],
+      code: 'SOURCE_RATE_LIMITED',
+      options: { maxAttempts: 4 },
+      requests: 4,
+    },
+    {
+      name: 'a Retry-After beyond what the client waits',
+      faults: [{ kind: 'status', status: 429, retryAfter: 3600, path: 'users' }],
+      code: 'SOURCE_RATE_LIMITED',
+      requests: 1,
+      message: /3600 s/,
+    },
+    {
+      name: 'a reset on every attempt',
+      faults: [{ kind: 'reset', path: 'users' }],
+      code: 'SOURCE_UNREACHABLE',
+      options: { maxAttempts: 3 },
+      requests: 3,
+      message: /reset|closed/,
+    },
+    {
+      name: 'a response slower than the timeout on every attempt',
+      faults: [{ kind: 'slow', delayMs: 3000, path: 'users' }],
+      code: 'SOURCE_TIMEOUT',
+      options: { maxAttempts: 2, responseTimeoutMs: 250 },
+      requests: 2,
+    },
+    {
+      name: 'a body cut mid-stream on every attempt',
+      faults: [{ kind: 'resetMidBody', path: 'users' }],
+      code: 'SOURCE_TRUNCATED',
+      options: { maxAttempts: 2 },
+      requests: 2,
+    },
+    {
+      name: 'a 500 on a late page once retries run out',
+      faults: [{ kind: 'status', status: 500, path: 'users', requests: [5, 6] }],
+      code: 'SOURCE_UNAVAILABLE',
+      options: { maxAttempts: 2 },
+      requests: 6,
+    },
   ];
   for (const c of surfaced) {
     await t.test(`${c.name} is ${c.code}, never a short roster`, async (t) => {

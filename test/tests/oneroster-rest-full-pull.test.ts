@@ -35,7 +35,11 @@ for (const { size, pageSize, clamp } of SIZES) {
           const { records, issues, rowsRead } = await pull(session, entity, { batchSize: 50 });
           t.same(differences(records, expected), [], `${entity}: the same ${expected.length} records, field for field`);
           t.equal(rowsRead, expected.length, `${entity}: every record accounted for`);
-          t.same(issues.filter((i) => i.severity === 'error'), [], `${entity}: no errors`);
+          t.same(
+            issues.filter((i) => i.severity === 'error'),
+            [],
+            `${entity}: no errors`,
+          );
           const mismatch = issues.filter((i) => i.code === 'REST_TOTAL_MISMATCH');
           t.equal(mismatch.length, mode.totalWrong && expected.length > 0 ? 1 : 0, `${entity}: a total mismatch is reported exactly when the total is wrong`);
         }
@@ -49,7 +53,10 @@ for (const { size, pageSize, clamp } of SIZES) {
           if (!mode.clamped) t.equal(report.clampedLimit, undefined, `${entity}: no clamp where there is none`);
         }
         const requests = sim.requests;
-        t.ok(requests.length > 0 && requests.every((r) => r.query['sort'] === 'sourcedId' && r.query['orderBy'] === 'asc'), 'every page asks for a stable sort by sourcedId');
+        t.ok(
+          requests.length > 0 && requests.every((r) => r.query['sort'] === 'sourcedId' && r.query['orderBy'] === 'asc'),
+          'every page asks for a stable sort by sourcedId',
+        );
         t.ok(requests.length > 0 && requests.every((r) => r.authScheme === 'OAuth' && r.status === 200), 'every request signed and answered');
         const lastPages = requests.filter((r) => r.records === 0);
         t.equal(lastPages.length, ROSTER_ENTITY_ORDER.length, 'each read ended on one empty page');
@@ -67,7 +74,11 @@ const CSV_PACKAGES = [
 for (const pkg of CSV_PACKAGES) {
   t.test(`a dataset read from a OneRoster CSV package (${pkg.name}) comes back the same over REST`, { skip: pkg.skip }, async (t) => {
     const dataset = await OneRosterDataset.fromCsvPackage(pkg.folder());
-    t.same(dataset.loadIssues.filter((i) => i.severity === 'error'), [], 'the package loads without errors');
+    t.same(
+      dataset.loadIssues.filter((i) => i.severity === 'error'),
+      [],
+      'the package loads without errors',
+    );
     const sim = await startOneRosterSimulator({ dataset, auth: { oauth1: [OAUTH1] }, paging: { maxLimit: 3 } });
     t.teardown(() => sim.close());
     const session = OneRosterSourceSession.open({ baseUrl: sim.baseUrl, credentials: OAUTH1, pageSize: 5 });
@@ -78,7 +89,11 @@ for (const pkg of CSV_PACKAGES) {
       total += expected.length;
       const { records, issues } = await pull(session, entity);
       t.same(differences(records, expected), [], `${entity}: ${expected.length} records round-trip`);
-      t.same(issues.filter((i) => i.severity === 'error'), [], `${entity}: no errors`);
+      t.same(
+        issues.filter((i) => i.severity === 'error'),
+        [],
+        `${entity}: no errors`,
+      );
     }
     t.ok(total > 10, `the package has records (${total})`);
     t.ok(Object.keys(dataset.records('users')[0]!.metadata).length > 0, 'metadata extension fields are part of what round-trips');

@@ -21,7 +21,11 @@ export function afterClassLink<E extends RosterEntity>(entity: E, record: Roster
 }
 
 /** Reads one entity to the end through a source session. */
-export async function pull<E extends RosterEntity>(session: RosterSourceSession, entity: E, options: { mode?: 'full' | 'delta'; since?: Date; batchSize?: number } = {}) {
+export async function pull<E extends RosterEntity>(
+  session: RosterSourceSession,
+  entity: E,
+  options: { mode?: 'full' | 'delta'; since?: Date; batchSize?: number } = {},
+) {
   const records: RosterRecord<E>[] = [];
   const issues: RosterIssue[] = [];
   let rowsRead = 0;

@@ -30,13 +30,22 @@ t.test('four pages in flight read exactly the district under every paging behavi
         const { records, issues, rowsRead } = await pull(session, entity, { batchSize: 64 });
         t.same(differences(records, expected), [], `${entity}: the same ${expected.length} records`);
         t.equal(rowsRead, expected.length, `${entity}: every record accounted for`);
-        t.same(issues.filter((i) => i.severity === 'error'), [], `${entity}: no errors`);
-        t.equal(issues.filter((i) => i.code === 'REST_TOTAL_MISMATCH').length, mode.totalWrong ? 1 : 0, `${entity}: a total mismatch exactly when the total is wrong`);
+        t.same(
+          issues.filter((i) => i.severity === 'error'),
+          [],
+          `${entity}: no errors`,
+        );
+        t.equal(
+          issues.filter((i) => i.code === 'REST_TOTAL_MISMATCH').length,
+          mode.totalWrong ? 1 : 0,
+          `${entity}: a total mismatch exactly when the total is wrong`,
+        );
         t.equal(issues.filter((i) => i.code === 'REST_DUPLICATE_RECORD').length, 0, `${entity}: nothing read twice`);
       }
       for (const report of session.readReports) {
         t.equal(report.complete, true, `${report.entity}: complete`);
-        if (mode.clamp !== undefined && district.counts[report.entity] > 2 * mode.clamp) t.equal(report.clampedLimit, mode.clamp, `${report.entity}: the clamp was seen`);
+        if (mode.clamp !== undefined && district.counts[report.entity] > 2 * mode.clamp)
+          t.equal(report.clampedLimit, mode.clamp, `${report.entity}: the clamp was seen`);
         if (mode.clamp === undefined) t.equal(report.clampedLimit, undefined, `${report.entity}: no clamp where there is none`);
         if (mode.paging.totalCount === undefined) t.equal(report.discardedRequests, 0, `${report.entity}: with a right total no request is wasted`);
       }
@@ -76,7 +85,13 @@ t.test('with pages in flight, faults are retried, surfaced when a used page fail
     return c;
   };
 
-  sim.configure({ faults: [{ kind: 'status', status: 503, rate: 0.25 }, { kind: 'reset', rate: 0.1 }, { kind: 'status', status: 429, retryAfter: 0, rate: 0.1 }] });
+  sim.configure({
+    faults: [
+      { kind: 'status', status: 503, rate: 0.25 },
+      { kind: 'reset', rate: 0.1 },
+      { kind: 'status', status: 429, retryAfter: 0, rate: 0.1 },
+    ],
+  });
   const session = new OneRosterSourceSession(client({ maxAttempts: 10 }));
   for (const entity of ROSTER_ENTITY_ORDER) {
     const expected = [...district.records(entity)].map((r) => afterClassLink(entity, r));

@@ -15,7 +15,8 @@ const SECRET_PATTERN = /SUPER-secret|Y2xpZW50|at-SUPER/;
 
 /** Everything an error exposes: message, JSON body, and a deep inspection with its cause. */
 function exposed(value: unknown): string {
-  if (value instanceof Error) return `${value.message}\n${JSON.stringify((value as { toJSON?: () => unknown }).toJSON?.() ?? {})}\n${inspect(value, { depth: Infinity, showHidden: true })}`;
+  if (value instanceof Error)
+    return `${value.message}\n${JSON.stringify((value as { toJSON?: () => unknown }).toJSON?.() ?? {})}\n${inspect(value, { depth: Infinity, showHidden: true })}`;
   return JSON.stringify(value);
 }
 
@@ -55,9 +56,19 @@ const CREDENTIALS: Record<string, (origin: string) => OneRosterCredentials> = {
 };
 
 const ECHOES = [
-  { name: '401 echoing the headers as imsx', status: 401, type: 'application/json', body: (echo: string) => JSON.stringify({ imsx_codeMajor: 'failure', imsx_description: `bad auth: ${echo}` }) },
+  {
+    name: '401 echoing the headers as imsx',
+    status: 401,
+    type: 'application/json',
+    body: (echo: string) => JSON.stringify({ imsx_codeMajor: 'failure', imsx_description: `bad auth: ${echo}` }),
+  },
   { name: '403 echoing them as text', status: 403, type: 'text/plain', body: (echo: string) => `forbidden for ${echo}` },
-  { name: '400 echoing them as vendor JSON', status: 400, type: 'application/json', body: (echo: string) => JSON.stringify({ error: 'bad_request', message: echo }) },
+  {
+    name: '400 echoing them as vendor JSON',
+    status: 400,
+    type: 'application/json',
+    body: (echo: string) => JSON.stringify({ error: 'bad_request', message: echo }),
+  },
   { name: '200 HTML page echoing them in its title', status: 200, type: 'text/html', body: (echo: string) => `<html><title>${echo}</title></html>` },
   { name: '503 echoing them (retried, then given up)', status: 503, type: 'text/plain', body: (echo: string) => echo, retried: true },
 ];
@@ -69,7 +80,13 @@ t.test('secrets never appear in errors, check results or logs', async (t) => {
     for (const [kind, credentials] of Object.entries(CREDENTIALS)) {
       await t.test(`${kind}, ${echo.name}`, async (t) => {
         const lines: string[] = [];
-        const client = new OneRosterClient({ baseUrl: `${server.origin}/ims/oneroster/v1p1`, credentials: credentials(server.origin), ...FAST_RETRIES, maxAttempts: 2, logger: capturingLogger(lines) });
+        const client = new OneRosterClient({
+          baseUrl: `${server.origin}/ims/oneroster/v1p1`,
+          credentials: credentials(server.origin),
+          ...FAST_RETRIES,
+          maxAttempts: 2,
+          logger: capturingLogger(lines),
+        });
         t.teardown(() => client.dispose());
         let error: unknown;
         try {
@@ -85,7 +102,11 @@ t.test('secrets never appear in errors, check results or logs', async (t) => {
         t.notMatch(exposed(check), SECRET_PATTERN, 'no secret in the check result');
         t.notMatch(lines.join('\n'), SECRET_PATTERN, 'no secret in the logs');
         // The logs are checked for secrets above: a retried request has its retry logged (so that check saw lines).
-        t.equal(lines.some((l) => / retrying$/.test(l)), echo.retried ?? false, echo.retried ? 'the retry was logged' : 'no retry');
+        t.equal(
+          lines.some((l) => / retrying$/.test(l)),
+          echo.retried ?? false,
+          echo.retried ? 'the retry was logged' : 'no retry',
+        );
       });
     }
   }
@@ -93,7 +114,9 @@ t.test('secrets never appear in errors, check results or logs', async (t) => {
 
 t.test('a token endpoint that echoes the Basic credentials does not leak them', async (t) => {
   const server = createServer((req, res) => {
-    res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_client', error_description: `you sent ${req.headers.authorization}` }));
+    res
+      .writeHead(401, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ error: 'invalid_client', error_description: `you sent ${req.headers.authorization}` }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
@@ -107,7 +130,11 @@ t.test('a token endpoint that echoes the Basic credentials does not leak them', 
 });
 
 t.test('refused credentials against the simulator name the problem, not the secret', async (t) => {
-  const sim = await startOneRosterSimulator({ dataset: generateDistrict({ seed: 1, size: 'tiny' }), auth: { oauth1: [{ consumerKey: 'key', consumerSecret: 'the-right-one' }] }, errorBodies: 'text' });
+  const sim = await startOneRosterSimulator({
+    dataset: generateDistrict({ seed: 1, size: 'tiny' }),
+    auth: { oauth1: [{ consumerKey: 'key', consumerSecret: 'the-right-one' }] },
+    errorBodies: 'text',
+  });
   t.teardown(() => sim.close());
   const client = new OneRosterClient({ baseUrl: sim.baseUrl, credentials: { kind: 'oauth1', consumerKey: 'key', consumerSecret: CONSUMER_SECRET } });
   t.teardown(() => client.dispose());

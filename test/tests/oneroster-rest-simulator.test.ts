@@ -29,11 +29,22 @@ t.test('the simulator', async (t) => {
 
   await t.test('envelope keys: plural for lists, singular for one record, demographics the exception', async (t) => {
     const cases: [string, string, 'list' | 'one'][] = [
-      ['orgs', 'orgs', 'list'], ['schools', 'orgs', 'list'], ['terms', 'academicSessions', 'list'], ['gradingPeriods', 'academicSessions', 'list'],
-      ['students', 'users', 'list'], ['teachers', 'users', 'list'], ['demographics', 'demographics', 'list'],
-      ['users/usr-00000001', 'user', 'one'], ['students/usr-00000001', 'user', 'one'], ['schools/org-0002', 'org', 'one'], ['orgs/org-0001', 'org', 'one'],
-      ['classes/cls-0000001', 'class', 'one'], ['courses/crs-000001', 'course', 'one'], ['academicSessions/as-2027', 'academicSession', 'one'],
-      ['enrollments/enr-000000001', 'enrollment', 'one'], ['demographics/usr-00000001', 'demographics', 'one'],
+      ['orgs', 'orgs', 'list'],
+      ['schools', 'orgs', 'list'],
+      ['terms', 'academicSessions', 'list'],
+      ['gradingPeriods', 'academicSessions', 'list'],
+      ['students', 'users', 'list'],
+      ['teachers', 'users', 'list'],
+      ['demographics', 'demographics', 'list'],
+      ['users/usr-00000001', 'user', 'one'],
+      ['students/usr-00000001', 'user', 'one'],
+      ['schools/org-0002', 'org', 'one'],
+      ['orgs/org-0001', 'org', 'one'],
+      ['classes/cls-0000001', 'class', 'one'],
+      ['courses/crs-000001', 'course', 'one'],
+      ['academicSessions/as-2027', 'academicSession', 'one'],
+      ['enrollments/enr-000000001', 'enrollment', 'one'],
+      ['demographics/usr-00000001', 'demographics', 'one'],
     ];
     for (const [path, key, kind] of cases) {
       const { status, json } = await get(path);
@@ -46,13 +57,17 @@ t.test('the simulator', async (t) => {
     t.equal((await get('terms')).json!['academicSessions'].length, 0, 'the district has semesters, not terms');
     t.equal((await get('schools/org-0001')).status, 404, 'the district org is not a school');
     t.equal((await get('teachers/usr-00000001')).status, 404, 'a student is not a teacher');
-    t.match((await get('users/nobody')).json, { imsx_codeMajor: 'failure', imsx_CodeMinor: { imsx_codeMinorField: [{ imsx_codeMinorFieldValue: 'unknownobject' }] } });
+    t.match((await get('users/nobody')).json, {
+      imsx_codeMajor: 'failure',
+      imsx_CodeMinor: { imsx_codeMinorField: [{ imsx_codeMinorFieldValue: 'unknownobject' }] },
+    });
     t.equal((await get('widgets')).status, 404);
   });
 
   await t.test('nested routes return what the enrollments and references say', async (t) => {
     const someClass = classes[17]! as RosterClass;
-    const inClass = (role: string) => new Set(enrollments.filter((e: Enrollment) => e.classSourcedId === someClass.sourcedId && e.role === role).map((e) => e.userSourcedId));
+    const inClass = (role: string) =>
+      new Set(enrollments.filter((e: Enrollment) => e.classSourcedId === someClass.sourcedId && e.role === role).map((e) => e.userSourcedId));
     const expect = (ids: Set<string>) => users.filter((u) => ids.has(u.sourcedId)).map((u) => afterClassLink('users', u));
     t.same(differences(await readAll(['classes', someClass.sourcedId, 'students'], 'users'), expect(inClass('student'))), [], 'classes/{id}/students');
     t.same(differences(await readAll(['classes', someClass.sourcedId, 'teachers'], 'users'), expect(inClass('teacher'))), [], 'classes/{id}/teachers');
@@ -62,17 +77,48 @@ t.test('the simulator', async (t) => {
       'schools/{id}/classes/{id}/students',
     );
     const school = someClass.schoolSourcedId;
-    t.same(differences(await readAll(['schools', school, 'classes'], 'classes'), classes.filter((c) => c.schoolSourcedId === school)), [], 'schools/{id}/classes');
     t.same(
-      differences(await readAll(['schools', school, 'students'], 'users'), users.filter((u) => u.role === 'student' && u.orgSourcedIds.includes(school)).map((u) => afterClassLink('users', u))),
+      differences(
+        await readAll(['schools', school, 'classes'], 'classes'),
+        classes.filter((c) => c.schoolSourcedId === school),
+      ),
+      [],
+      'schools/{id}/classes',
+    );
+    t.same(
+      differences(
+        await readAll(['schools', school, 'students'], 'users'),
+        users.filter((u) => u.role === 'student' && u.orgSourcedIds.includes(school)).map((u) => afterClassLink('users', u)),
+      ),
       [],
       'schools/{id}/students',
     );
-    t.same(differences(await readAll(['schools', school, 'enrollments'], 'enrollments'), enrollments.filter((e) => e.schoolSourcedId === school)), [], 'schools/{id}/enrollments');
-    t.same(differences(await readAll(['courses', someClass.courseSourcedId, 'classes'], 'classes'), classes.filter((c) => c.courseSourcedId === someClass.courseSourcedId)), [], 'courses/{id}/classes');
+    t.same(
+      differences(
+        await readAll(['schools', school, 'enrollments'], 'enrollments'),
+        enrollments.filter((e) => e.schoolSourcedId === school),
+      ),
+      [],
+      'schools/{id}/enrollments',
+    );
+    t.same(
+      differences(
+        await readAll(['courses', someClass.courseSourcedId, 'classes'], 'classes'),
+        classes.filter((c) => c.courseSourcedId === someClass.courseSourcedId),
+      ),
+      [],
+      'courses/{id}/classes',
+    );
     const teacher = [...inClass('teacher')][0]!;
     const teacherClasses = new Set(enrollments.filter((e) => e.userSourcedId === teacher).map((e) => e.classSourcedId));
-    t.same(differences(await readAll(['teachers', teacher, 'classes'], 'classes'), classes.filter((c) => teacherClasses.has(c.sourcedId))), [], 'teachers/{id}/classes');
+    t.same(
+      differences(
+        await readAll(['teachers', teacher, 'classes'], 'classes'),
+        classes.filter((c) => teacherClasses.has(c.sourcedId)),
+      ),
+      [],
+      'teachers/{id}/classes',
+    );
     t.equal((await get('classes/nope/students')).status, 404, 'a missing parent is a 404');
 
     const quirky = await startOneRosterSimulator({ dataset: district, auth: 'none', quirks: { classStudentsIncludeTeachers: true } });
@@ -109,7 +155,11 @@ t.test('the simulator', async (t) => {
     t.equal((await readAll(['users'], 'users', "role='teacher'")).length, teachers.length, '=');
     t.equal((await readAll(['users'], 'users', "role!='teacher'")).length, users.length - teachers.length, '!=');
     const fam = users[5]!.familyName.slice(1, 4);
-    t.equal((await readAll(['users'], 'users', `familyName~'${fam.toUpperCase()}'`)).length, users.filter((u) => u.familyName.toLowerCase().includes(fam.toLowerCase())).length, '~ ignores case');
+    t.equal(
+      (await readAll(['users'], 'users', `familyName~'${fam.toUpperCase()}'`)).length,
+      users.filter((u) => u.familyName.toLowerCase().includes(fam.toLowerCase())).length,
+      '~ ignores case',
+    );
     const sorted = users.map((u) => u.dateLastModified!.getTime()).sort((a, b) => a - b);
     const pivot = new Date(sorted[Math.floor(sorted.length / 2)]!);
     const at = pivot.toISOString();
@@ -119,8 +169,16 @@ t.test('the simulator', async (t) => {
     t.equal((await readAll(['users'], 'users', `dateLastModified<='${at}'`)).length, sorted.filter((x) => x <= pivot.getTime()).length, '<=');
     const ninth = users.filter((u) => u.role === 'student' && u.grades.includes('09'));
     t.equal((await readAll(['users'], 'users', "role='student' AND grades='09'")).length, ninth.length, 'AND, with a list field matching any item');
-    t.equal((await readAll(['users'], 'users', "role='teacher' OR role='guardian'")).length, users.filter((u) => u.role === 'teacher' || u.role === 'guardian').length, 'OR');
-    t.equal((await readAll(['classes'], 'classes', `school.sourcedId='org-0002'`)).length, classes.filter((c) => c.schoolSourcedId === 'org-0002').length, 'a dotted field into a ref');
+    t.equal(
+      (await readAll(['users'], 'users', "role='teacher' OR role='guardian'")).length,
+      users.filter((u) => u.role === 'teacher' || u.role === 'guardian').length,
+      'OR',
+    );
+    t.equal(
+      (await readAll(['classes'], 'classes', `school.sourcedId='org-0002'`)).length,
+      classes.filter((c) => c.schoolSourcedId === 'org-0002').length,
+      'a dotted field into a ref',
+    );
     const bad = await get(`users?filter=${encodeURIComponent("shoeSize='9'")}`);
     t.equal(bad.status, 400);
     t.match(bad.json, { imsx_CodeMinor: { imsx_codeMinorField: [{ imsx_codeMinorFieldValue: 'invalid_filter_field' }] } });
@@ -131,9 +189,22 @@ t.test('the simulator', async (t) => {
     const desc = (await get('users?sort=familyName&orderBy=desc&limit=50')).json!['users'] as User[];
     const names = desc.map((u) => u.familyName);
     t.same(names, [...names].sort().reverse(), 'sorted by familyName, descending');
-    t.equal(names[0], users.map((u) => u.familyName).sort().reverse()[0]);
+    t.equal(
+      names[0],
+      users
+        .map((u) => u.familyName)
+        .sort()
+        .reverse()[0],
+    );
     const fields = (await get('users?fields=sourcedId,givenName&limit=3')).json!['users'];
-    t.same(fields.map((u: object) => Object.keys(u)), [['sourcedId', 'givenName'], ['sourcedId', 'givenName'], ['sourcedId', 'givenName']]);
+    t.same(
+      fields.map((u: object) => Object.keys(u)),
+      [
+        ['sourcedId', 'givenName'],
+        ['sourcedId', 'givenName'],
+        ['sourcedId', 'givenName'],
+      ],
+    );
     t.equal((await get('users?fields=shoeSize')).status, 400);
     sim.clearRequests();
     const raw = [];
@@ -142,7 +213,10 @@ t.test('the simulator', async (t) => {
     t.same(Object.keys(raw[0] as object), ['sourcedId', 'givenName']);
     t.equal(sim.requests[0]!.query['fields'], 'sourcedId,givenName');
     const page = (await get('users?limit=7&offset=14')).json!['users'] as User[];
-    t.same(page.map((u) => u.sourcedId), users.slice(14, 21).map((u) => u.sourcedId));
+    t.same(
+      page.map((u) => u.sourcedId),
+      users.slice(14, 21).map((u) => u.sourcedId),
+    );
     t.equal((await get('users')).json!['users'].length, 100, 'the default limit is 100');
     t.equal((await get('users?limit=0')).status, 400);
     t.equal((await get('users?offset=-1')).status, 400);
@@ -189,6 +263,10 @@ t.test('the simulator', async (t) => {
     t.equal(noAuth.status, 401);
     t.match(await noAuth.text(), /^401 the request carries no credentials/);
     sim.configure({ errorBodies: 'imsx' });
-    t.equal((await fetch(`${sim.origin}/elsewhere`)).headers.get('content-type')?.startsWith('text/html'), true, 'paths outside the service are a web server 404 page');
+    t.equal(
+      (await fetch(`${sim.origin}/elsewhere`)).headers.get('content-type')?.startsWith('text/html'),
+      true,
+      'paths outside the service are a web server 404 page',
+    );
   });
 });

@@ -155,7 +155,11 @@ t.test('plugin kernel through a running host', async (t) => {
     t.equal((await get('/plugins')).status, 401);
     t.equal((await get('/plugins', 'not-a-real-token-at-all')).status, 401);
     const own = await getJson('/tenants', LINCOLN_TOKEN);
-    t.same(own.body.tenants.map((x: any) => x.id), ['lincoln'], 'a tenant token lists only its tenant');
+    t.same(
+      own.body.tenants.map((x: any) => x.id),
+      ['lincoln'],
+      'a tenant token lists only its tenant',
+    );
     t.equal((await getJson('/tenants/lincoln', LINCOLN_TOKEN)).status, 200);
     const other = await getJson('/tenants/jefferson', LINCOLN_TOKEN);
     t.equal(other.status, 403);
@@ -187,6 +191,6 @@ t.test('plugin kernel through a running host', async (t) => {
       'dispose:startup-early',
     ]);
     await t.rejects(fetch(`${url}/healthz`), 'the control API no longer answers');
-    t.equal((await plugins().catch(() => null)), null);
+    t.equal(await plugins().catch(() => null), null);
   });
 });

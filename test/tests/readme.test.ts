@@ -70,7 +70,8 @@ t.test('the CLI table lists the commands --help lists, each with options its --h
     const r = rosterbridge([...command, '--help']);
     t.equal(r.status, 0, `${command.join(' ')} --help: ${r.stderr}`);
     t.ok(r.stdout.length > 100, `${command.join(' ')} --help prints its help`);
-    for (const option of usage.match(/--[a-z][a-z-]*/g) ?? []) t.match(r.stdout, new RegExp(`(^|[\\s,])${option}\\b`), `${command.join(' ')} --help lists ${option}`);
+    for (const option of usage.match(/--[a-z][a-z-]*/g) ?? [])
+      t.match(r.stdout, new RegExp(`(^|[\\s,])${option}\\b`), `${command.join(' ')} --help lists ${option}`);
   }
 });
 

@@ -34,7 +34,10 @@ function setup() {
       JSON.stringify({
         displayName: id,
         timezone: 'America/Chicago',
-        source: { id: 'classlink', settings: { baseUrl: 'http://127.0.0.1:9/ims/oneroster/v1p1', auth: { mode: 'oauth1', consumerKey: 'the-key', consumerSecret } } },
+        source: {
+          id: 'classlink',
+          settings: { baseUrl: 'http://127.0.0.1:9/ims/oneroster/v1p1', auth: { mode: 'oauth1', consumerKey: 'the-key', consumerSecret } },
+        },
         targets,
       }),
     );
@@ -64,11 +67,14 @@ function setup() {
 
 /** What each refused tenant must be told: the key, and why. */
 const REFUSED: Record<string, RegExp> = {
-  'up-and-out': /source\.settings\.auth\.consumerSecret: secret file \.\.\/\.\.\/\.\.\/\.\.\/etc\/hostname is outside the secrets folder .*\(host config secrets\.dir\)/,
+  'up-and-out':
+    /source\.settings\.auth\.consumerSecret: secret file \.\.\/\.\.\/\.\.\/\.\.\/etc\/hostname is outside the secrets folder .*\(host config secrets\.dir\)/,
   'absolute-out': /source\.settings\.auth\.consumerSecret: secret file \/etc\/passwd is outside the secrets folder/,
   'through-link': /source\.settings\.auth\.consumerSecret: secret file link\.secret leads outside the secrets folder .* through a symbolic link/,
-  'host-tokens': /source\.settings\.auth\.consumerSecret: environment variable RB_API_TOKENS is the host's own configuration, which no tenant may read; name one that starts with ROSTERBRIDGE_SECRET_/,
-  'other-env': /source\.settings\.auth\.consumerSecret: environment variable HOME may not hold a tenant secret: its name must start with ROSTERBRIDGE_SECRET_ \(host config secrets\.envPrefixes\)/,
+  'host-tokens':
+    /source\.settings\.auth\.consumerSecret: environment variable RB_API_TOKENS is the host's own configuration, which no tenant may read; name one that starts with ROSTERBRIDGE_SECRET_/,
+  'other-env':
+    /source\.settings\.auth\.consumerSecret: environment variable HOME may not hold a tenant secret: its name must start with ROSTERBRIDGE_SECRET_ \(host config secrets\.envPrefixes\)/,
   'short-file': /source\.settings\.auth\.consumerSecret: the secret from file short\.secret has 7 characters; secrets must have at least 8/,
   'short-env': /source\.settings\.auth\.consumerSecret: the secret from env ROSTERBRIDGE_SECRET_REFS_SHORT has 7 characters; secrets must have at least 8/,
   'target-key': /targets\[0\]\.settings\.notifications\.smtp\.password: environment variable SMTP_PASSWORD may not hold a tenant secret/,
@@ -78,25 +84,36 @@ const ACCEPTED = ['good', 'good-absolute', 'good-env', 'good-inner-link', 'not-t
 t.test('config check refuses references outside the secrets folder and the allowed env vars, and short secrets, naming the key', async (t) => {
   const { root, tenants, env } = setup();
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  const r = spawnSync(process.execPath, [CLI, 'config', 'check'], { env: { PATH: process.env.PATH, RB_PLUGIN_DIRS: PLUGINS, RB_TENANTS_DIR: tenants, ...env }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [CLI, 'config', 'check'], {
+    env: { PATH: process.env.PATH, RB_PLUGIN_DIRS: PLUGINS, RB_TENANTS_DIR: tenants, ...env },
+    encoding: 'utf8',
+  });
   t.equal(r.status, 1, r.stderr);
   for (const [id, problem] of Object.entries(REFUSED)) t.match(r.stdout, new RegExp(`^tenant ${id}: \\S+ ${problem.source}`, 'm'), id);
   for (const id of ACCEPTED) t.match(r.stdout, new RegExp(`^tenant ${id}: ok$`, 'm'), `${id} is fine`);
   t.match(r.stdout, `config check found ${Object.keys(REFUSED).length} problem(s)`);
   const printed = r.stdout + r.stderr;
-  for (const value of [CONSUMER_SECRET, OUTSIDE, SMTP_PASSWORD, ADMIN, 'abc1234', 'xyz9876', readFileSync('/etc/passwd', 'utf8').split('\n')[0]!]) t.notMatch(printed, value, 'no value is printed');
+  for (const value of [CONSUMER_SECRET, OUTSIDE, SMTP_PASSWORD, ADMIN, 'abc1234', 'xyz9876', readFileSync('/etc/passwd', 'utf8').split('\n')[0]!])
+    t.notMatch(printed, value, 'no value is printed');
 });
 
-t.test('a secrets folder and prefixes of the operator\'s choosing', async (t) => {
+t.test("a secrets folder and prefixes of the operator's choosing", async (t) => {
   const { root, tenants, secrets, env } = setup();
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const run = (extra: NodeJS.ProcessEnv) =>
-    spawnSync(process.execPath, [CLI, 'config', 'check'], { env: { PATH: process.env.PATH, RB_PLUGIN_DIRS: PLUGINS, RB_TENANTS_DIR: tenants, ...env, ...extra }, encoding: 'utf8' });
+    spawnSync(process.execPath, [CLI, 'config', 'check'], {
+      env: { PATH: process.env.PATH, RB_PLUGIN_DIRS: PLUGINS, RB_TENANTS_DIR: tenants, ...env, ...extra },
+      encoding: 'utf8',
+    });
   const moved = run({ RB_SECRETS_DIR: root, RB_SECRETS_ENV_PREFIXES: 'SMTP_,ROSTERBRIDGE_SECRET_' });
   t.match(moved.stdout, /^tenant through-link: ok$/m, 'the file behind the link is inside the secrets folder now');
   t.match(moved.stdout, /^tenant target-key: ok$/m, 'SMTP_ is an allowed prefix now');
   t.match(moved.stdout, /^tenant good: \S+ source\.settings\.auth\.consumerSecret: secret file consumer\.secret cannot be read|^tenant good: ok$/m);
-  t.match(moved.stdout, /^tenant host-tokens: \S+ source\.settings\.auth\.consumerSecret: environment variable RB_API_TOKENS is the host's own configuration/m, 'whatever the prefixes');
+  t.match(
+    moved.stdout,
+    /^tenant host-tokens: \S+ source\.settings\.auth\.consumerSecret: environment variable RB_API_TOKENS is the host's own configuration/m,
+    'whatever the prefixes',
+  );
   t.match(moved.stdout, new RegExp(`^tenant good-absolute: ok$`, 'm'), `${secrets} lies inside ${root}`);
   const bad = run({ RB_SECRETS_ENV_PREFIXES: 'RB_' });
   t.equal(bad.status, 1);
@@ -122,7 +139,9 @@ t.test('a running host refuses the same tenants, and checks again when the secre
     return { status: res.status, text, body: JSON.parse(text) };
   };
   const listed = await call('GET', '/tenants');
-  const byId = Object.fromEntries((listed.body.tenants as { id: string; status: string; problems?: { key: string; message: string }[] }[]).map((x) => [x.id, x]));
+  const byId = Object.fromEntries(
+    (listed.body.tenants as { id: string; status: string; problems?: { key: string; message: string }[] }[]).map((x) => [x.id, x]),
+  );
   for (const [id, problem] of Object.entries(REFUSED)) {
     t.equal(byId[id]?.status, 'invalid', `${id} is invalid`);
     t.match(byId[id]?.problems?.map((p) => `${p.key}: ${p.message}`).join('\n'), problem, `${id}: naming the key`);
@@ -137,18 +156,27 @@ t.test('a running host refuses the same tenants, and checks again when the secre
   await t.test('at use: a secret not there yet, a file swapped for a link out, a value cut short', async (t) => {
     const later = await call('POST', '/tenants/not-there-yet/source/check');
     t.equal(later.status, 422);
-    t.match(later.body.error, { code: 'SECRET_UNRESOLVED', message: /source\.settings\.auth\.consumerSecret: environment variable ROSTERBRIDGE_SECRET_REFS_LATER is not set/ });
+    t.match(later.body.error, {
+      code: 'SECRET_UNRESOLVED',
+      message: /source\.settings\.auth\.consumerSecret: environment variable ROSTERBRIDGE_SECRET_REFS_LATER is not set/,
+    });
     unlinkSync(path.join(secrets, 'consumer.secret'));
     symlinkSync(path.join(root, 'outside.secret'), path.join(secrets, 'consumer.secret'));
     const swapped = await call('POST', '/tenants/good/source/check');
     t.equal(swapped.status, 422);
-    t.match(swapped.body.error, { code: 'SECRET_NOT_ALLOWED', message: /source\.settings\.auth\.consumerSecret: secret file consumer\.secret leads outside the secrets folder/ });
+    t.match(swapped.body.error, {
+      code: 'SECRET_NOT_ALLOWED',
+      message: /source\.settings\.auth\.consumerSecret: secret file consumer\.secret leads outside the secrets folder/,
+    });
     const run = await th.host.syncs.settled((await th.host.syncs.trigger('good', { trigger: 'test' })).id);
     t.match(run, { status: 'failed', errorCode: 'SECRET_NOT_ALLOWED' }, 'a run with the swapped file fails, coded');
     unlinkSync(path.join(secrets, 'consumer.secret'));
     writeFileSync(path.join(secrets, 'consumer.secret'), 'tiny');
     const short = await call('POST', '/tenants/good/source/check');
-    t.match(short.body.error, { code: 'SECRET_TOO_SHORT', message: /source\.settings\.auth\.consumerSecret: the secret from file consumer\.secret has 4 characters/ });
+    t.match(short.body.error, {
+      code: 'SECRET_TOO_SHORT',
+      message: /source\.settings\.auth\.consumerSecret: the secret from file consumer\.secret has 4 characters/,
+    });
     t.notMatch(th.logs(), OUTSIDE, 'the file out of bounds was never read');
   });
 });

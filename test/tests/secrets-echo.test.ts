@@ -89,14 +89,19 @@ async function startEchoServer() {
         case 'html':
           return send(200, 'text/html', `<html><head><title>Sign in ${'y'.repeat(150)} ${echo()}</title></head><body><h1>${echo()}</h1></body></html>`);
         case 'redirect': {
-          const query = Object.entries(secrets).map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('&');
+          const query = Object.entries(secrets)
+            .map(([name, value]) => `${name}=${encodeURIComponent(value)}`)
+            .join('&');
           return send(302, 'text/html', `<html><title>Moved ${echo()}</title></html>`, { location: `https://login.example.org/sso?${query}` });
         }
         case 'records': {
           // One org per secret form; each carries it in `type`, whose issue quotes the value.
           const envelope = collection === 'orgs' ? 'orgs' : collection;
           const values = Object.values(secrets).flatMap((v) => [v, encodeURIComponent(v), `${PADDING}${v}`]);
-          const orgs = offset > 0 || collection !== 'orgs' ? [] : values.map((v, i) => ({ sourcedId: `org-${i}`, status: 'active', dateLastModified: '2024-05-01T00:00:00Z', name: `Org ${i}`, type: v }));
+          const orgs =
+            offset > 0 || collection !== 'orgs'
+              ? []
+              : values.map((v, i) => ({ sourcedId: `org-${i}`, status: 'active', dateLastModified: '2024-05-01T00:00:00Z', name: `Org ${i}`, type: v }));
           return send(200, 'application/json', JSON.stringify({ [envelope]: orgs }));
         }
         default:
@@ -149,7 +154,9 @@ function leak(text: string, pieces: Map<string, string>): string | undefined {
 }
 
 const TENANTS: [AuthKind, Behavior][] = [
-  ...(['oauth1', 'bearer', 'oauth2'] as const).flatMap((kind) => (['json401', 'text403', 'html', 'redirect', 'records'] as const).map((b): [AuthKind, Behavior] => [kind, b])),
+  ...(['oauth1', 'bearer', 'oauth2'] as const).flatMap((kind) =>
+    (['json401', 'text403', 'html', 'redirect', 'records'] as const).map((b): [AuthKind, Behavior] => [kind, b]),
+  ),
   ['oauth1', 'padded:key'],
   ['oauth1', 'padded:secret'],
   ['bearer', 'padded:token'],
@@ -184,7 +191,12 @@ t.test('no 8-character piece of any secret in any API body, stream, log line, CL
   const writeTenant = (id: string, source: Record<string, unknown>) =>
     writeFileSync(
       path.join(tenantsDir, `${id}.json`),
-      JSON.stringify({ displayName: id, timezone: 'America/Chicago', source: { id: 'classlink', settings: { ...source, connectTimeoutMs: 2000, entities: ['orgs'] } }, targets: [{ id: 'memo', schedule: 'manual' }] }),
+      JSON.stringify({
+        displayName: id,
+        timezone: 'America/Chicago',
+        source: { id: 'classlink', settings: { ...source, connectTimeoutMs: 2000, entities: ['orgs'] } },
+        targets: [{ id: 'memo', schedule: 'manual' }],
+      }),
     );
   for (const [kind, behavior] of TENANTS) {
     const id = tenantId(kind, behavior);
@@ -192,8 +204,14 @@ t.test('no 8-character piece of any secret in any API body, stream, log line, CL
     writeTenant(id, { baseUrl: `${base}/ims/oneroster/v1p1`, auth: auth(kind, base) });
   }
   // Finding 2: a tenant pointing its secret at the host's own token list, or at a file outside the secrets folder.
-  writeTenant('bearer-steals-admin', { baseUrl: `${server.origin}/bearer-json401/ims/oneroster/v1p1`, auth: { mode: 'bearer', token: { env: 'RB_API_TOKENS' } } });
-  writeTenant('bearer-reads-outside', { baseUrl: `${server.origin}/bearer-json401/ims/oneroster/v1p1`, auth: { mode: 'bearer', token: { file: path.join(root, 'outside.txt') } } });
+  writeTenant('bearer-steals-admin', {
+    baseUrl: `${server.origin}/bearer-json401/ims/oneroster/v1p1`,
+    auth: { mode: 'bearer', token: { env: 'RB_API_TOKENS' } },
+  });
+  writeTenant('bearer-reads-outside', {
+    baseUrl: `${server.origin}/bearer-json401/ims/oneroster/v1p1`,
+    auth: { mode: 'bearer', token: { file: path.join(root, 'outside.txt') } },
+  });
 
   const tokens = [
     { name: 'ops', token: ADMIN, role: 'admin' as const },
@@ -327,7 +345,13 @@ t.test('no 8-character piece of any secret in any API body, stream, log line, CL
   });
 
   await t.test('the server did receive the secrets (the test could fail)', async (t) => {
-    t.ok(server.requests.some((r) => r.startsWith('oauth2-records GET')), 'the OAuth 2 tenant read its records');
-    t.ok(server.requests.some((r) => r.includes('/token')), 'and fetched a token');
+    t.ok(
+      server.requests.some((r) => r.startsWith('oauth2-records GET')),
+      'the OAuth 2 tenant read its records',
+    );
+    t.ok(
+      server.requests.some((r) => r.includes('/token')),
+      'and fetched a token',
+    );
   });
 });

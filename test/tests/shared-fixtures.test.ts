@@ -53,7 +53,10 @@ t.test('unset, shared/fixtures beside the checkout or beside one of its parents 
 /** Test sources: every tests folder, the test kit and the plugin scaffold's templates. */
 function testSources(): string[] {
   const roots = [
-    'core/tests', 'host/tests', 'test/tests', 'test/src',
+    'core/tests',
+    'host/tests',
+    'test/tests',
+    'test/src',
     ...['adapters', 'plugins'].flatMap((dir) => readdirSync(path.join(REPO, dir)).map((name) => `${dir}/${name}/tests`)),
   ];
   const files: string[] = ['host/src/cli/new-plugin-command.ts'];
@@ -81,7 +84,11 @@ t.test('nothing but the lookup names ../shared, and the files that read the corp
   const text = (file: string) => readFileSync(path.join(REPO, file), 'utf8');
 
   const outside = /\/work\/shared|\.\.\/shared\b|shared\/fixtures/;
-  t.same(sources.filter((file) => file !== self && outside.test(text(file))), ['test/src/shared-fixtures.ts'], 'only the lookup knows where the corpus may be');
+  t.same(
+    sources.filter((file) => file !== self && outside.test(text(file))),
+    ['test/src/shared-fixtures.ts'],
+    'only the lookup knows where the corpus may be',
+  );
 
   t.same(
     sources.filter((file) => file !== self && file !== 'test/src/shared-fixtures.ts' && /\b(sharedFixtures|sharedPackage|SHARED)\b/.test(text(file))),
@@ -114,11 +121,19 @@ t.test("with the corpus hidden, the quick tests that read it pass, the corpus's 
   const out = `${run.stdout}${run.stderr}`;
   t.equal(run.status, 0, run.status === 0 ? 'the run passes' : out.slice(-3000));
   const lines = out.split('\n');
-  t.same(lines.filter((line) => /\bnot ok\b/.test(line)), [], 'no failure');
+  t.same(
+    lines.filter((line) => /\bnot ok\b/.test(line)),
+    [],
+    'no failure',
+  );
   const skips = lines.filter((line) => /# SKIP/.test(line) && !/^\s*ok \d+ - \S+\.test\.ts/.test(line));
   const reason = 'RB_SHARED_FIXTURES=none is not a folder, so the shared fixtures count as absent';
   t.equal(skips.length, 14, skips.length === 14 ? "the corpus's 14 tests skip" : `skipped:\n${skips.join('\n')}`);
-  t.same(skips.filter((line) => !line.endsWith(`# SKIP ${reason}`)), [], 'each saying why');
+  t.same(
+    skips.filter((line) => !line.endsWith(`# SKIP ${reason}`)),
+    [],
+    'each saying why',
+  );
   t.match(out, /ok \d+ - with-errors: each deliberate error is reported where it is/, 'and our own fixture packages are tested');
   t.match(out, /ok \d+ - ClassLink REST users parse: string booleans/);
 });

@@ -26,7 +26,9 @@ async function start(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {})
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
   child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`not ready in 30 s; printed:\n${out}`)), 30_000);
     const poll = setInterval(() => {
@@ -102,7 +104,9 @@ t.test('rosterbridge simulate launches it, forwards options and SIGTERM, and pas
 });
 
 t.test('without a secret it writes a random one to a private file, removed on exit', async (t) => {
-  const sim = await start([SIMULATOR_CLI, '--size', 'tiny', '--port', '0', '--auth', 'oauth2', '--key', 'cli-client', '--json'], /\}\n/, { ROSTERBRIDGE_SECRET_SIM: '' });
+  const sim = await start([SIMULATOR_CLI, '--size', 'tiny', '--port', '0', '--auth', 'oauth2', '--key', 'cli-client', '--json'], /\}\n/, {
+    ROSTERBRIDGE_SECRET_SIM: '',
+  });
   const ready = JSON.parse(sim.output().trim().split('\n').at(-1)!);
   const file: string = ready.secret.file;
   t.equal(ready.secret.from, 'file');
@@ -118,7 +122,26 @@ t.test('without a secret it writes a random one to a private file, removed on ex
 
 t.test('paging, latency and fault options shape what the server does', async (t) => {
   const sim = await start(
-    [SIMULATOR_CLI, '--size', 'tiny', '--port', '0', '--auth', 'none', '--page-max', '5', '--total-count', 'off', '--link', 'off', '--latency-ms', '30', '--fault', 'status:503,path=users,requests=1', '--json'],
+    [
+      SIMULATOR_CLI,
+      '--size',
+      'tiny',
+      '--port',
+      '0',
+      '--auth',
+      'none',
+      '--page-max',
+      '5',
+      '--total-count',
+      'off',
+      '--link',
+      'off',
+      '--latency-ms',
+      '30',
+      '--fault',
+      'status:503,path=users,requests=1',
+      '--json',
+    ],
     /\}\n/,
   );
   const ready = JSON.parse(sim.output().trim().split('\n').at(-1)!);
@@ -161,7 +184,11 @@ t.test('rosterbridge simulate without the test kit installed exits 1 saying wher
   }
   const cli = path.join(modules, '@rosterbridge/host/dist/cli/main.js');
   const run = (...args: string[]) =>
-    spawnSync(process.execPath, ['--preserve-symlinks', '--preserve-symlinks-main', cli, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH }, timeout: 20_000 });
+    spawnSync(process.execPath, ['--preserve-symlinks', '--preserve-symlinks-main', cli, ...args], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+      timeout: 20_000,
+    });
   const version = run('--version');
   t.equal(version.status, 0, `the CLI itself runs from that install: ${version.stderr}`);
   const r = run('simulate', '--size', 'tiny');

@@ -36,14 +36,21 @@ async function startSignatureRecorder() {
     res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ imsx_codeMajor: 'failure', imsx_description: 'recorded' }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, headers, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    headers,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 t.test('the ClassLink source plugin through a running host', async (t) => {
   const district = generateDistrict({ seed: 20260901, size: 'small' });
   const sim = await startOneRosterSimulator({
     dataset: district,
-    auth: { oauth1: [{ consumerKey: CONSUMER_KEY, consumerSecret: CONSUMER_SECRET }], oauth2Clients: [{ clientId: 'lincoln-client', clientSecret: CLIENT_SECRET }] },
+    auth: {
+      oauth1: [{ consumerKey: CONSUMER_KEY, consumerSecret: CONSUMER_SECRET }],
+      oauth2Clients: [{ clientId: 'lincoln-client', clientSecret: CLIENT_SECRET }],
+    },
   });
   t.teardown(() => sim.close());
   const proxy = await startOneRosterSimulator({ dataset: generateDistrict({ seed: 3, size: 'tiny' }), auth: { bearerTokens: [BEARER] }, basePath: PROXY_PATH });
@@ -58,11 +65,23 @@ t.test('the ClassLink source plugin through a running host', async (t) => {
   tenant('lincoln', { baseUrl: `${sim.baseUrl}/`, auth: oauth1({ env: 'ROSTERBRIDGE_SECRET_TEST_CLASSLINK_SECRET' }), pageSize: 1000, concurrency: 4 });
   mkdirSync(path.join(dir, 'secrets'));
   writeFileSync(path.join(dir, 'secrets', 'lincoln-sha1.secret'), `${CONSUMER_SECRET}\n`);
-  tenant('lincoln-sha1', { baseUrl: sim.baseUrl, auth: oauth1({ file: 'lincoln-sha1.secret' }, { signatureMethod: 'HMAC-SHA1' }), pageSize: 250, concurrency: 1 });
+  tenant('lincoln-sha1', {
+    baseUrl: sim.baseUrl,
+    auth: oauth1({ file: 'lincoln-sha1.secret' }, { signatureMethod: 'HMAC-SHA1' }),
+    pageSize: 250,
+    concurrency: 1,
+  });
   tenant('proxy', { baseUrl: `${proxy.baseUrl}/`, auth: { mode: 'bearer', token: { env: 'ROSTERBRIDGE_SECRET_TEST_CLASSLINK_BEARER' } } });
-  tenant('oauth2', { baseUrl: sim.baseUrl, auth: { mode: 'oauth2', tokenUrl: sim.tokenUrl, clientId: 'lincoln-client', clientSecret: { env: 'ROSTERBRIDGE_SECRET_TEST_CLASSLINK_CLIENT_SECRET' } } });
+  tenant('oauth2', {
+    baseUrl: sim.baseUrl,
+    auth: { mode: 'oauth2', tokenUrl: sim.tokenUrl, clientId: 'lincoln-client', clientSecret: { env: 'ROSTERBRIDGE_SECRET_TEST_CLASSLINK_CLIENT_SECRET' } },
+  });
   tenant('wrong-secret', { baseUrl: sim.baseUrl, auth: oauth1({ env: 'ROSTERBRIDGE_SECRET_TEST_CLASSLINK_WRONG' }) });
-  tenant('unreachable', { baseUrl: `http://127.0.0.1:${await closedPort()}/ims/oneroster/v1p1`, auth: oauth1({ env: 'ROSTERBRIDGE_SECRET_TEST_CLASSLINK_SECRET' }), connectTimeoutMs: 2000 });
+  tenant('unreachable', {
+    baseUrl: `http://127.0.0.1:${await closedPort()}/ims/oneroster/v1p1`,
+    auth: oauth1({ env: 'ROSTERBRIDGE_SECRET_TEST_CLASSLINK_SECRET' }),
+    connectTimeoutMs: 2000,
+  });
   tenant('not-oneroster', { baseUrl: `${sim.origin}/api/v2/rosters`, auth: oauth1({ env: 'ROSTERBRIDGE_SECRET_TEST_CLASSLINK_SECRET' }) });
   tenant('probe-default', { baseUrl: recorder.origin, auth: oauth1({ env: 'ROSTERBRIDGE_SECRET_TEST_CLASSLINK_SECRET' }) });
   tenant('probe-sha1', { baseUrl: recorder.origin, auth: oauth1({ env: 'ROSTERBRIDGE_SECRET_TEST_CLASSLINK_SECRET' }, { signatureMethod: 'HMAC-SHA1' }) });
@@ -150,7 +169,11 @@ t.test('the ClassLink source plugin through a running host', async (t) => {
       const { records, issues, rowsRead } = await pull(session, entity, { batchSize: 500 });
       t.same(differences(records, expected), [], `${entity}: the same ${expected.length} records, field for field`);
       t.equal(rowsRead, expected.length, `${entity}: every record accounted for`);
-      t.same(issues.filter((i) => i.severity === 'error'), [], `${entity}: no errors`);
+      t.same(
+        issues.filter((i) => i.severity === 'error'),
+        [],
+        `${entity}: no errors`,
+      );
     }
     t.ok(sim.requests.length > 0 && sim.requests.every((r) => r.query['limit'] === '1000'), 'pages of the configured size');
     t.ok(sim.peakConcurrency > 1 && sim.peakConcurrency <= 4, `pages overlapped, within the concurrency of 4 (peak ${sim.peakConcurrency})`);
@@ -180,7 +203,10 @@ t.test('the ClassLink source plugin through a running host', async (t) => {
     sim.clearRequests();
     const delta = await pull(session, 'users', { mode: 'delta', since, batchSize: 500 });
     t.same(differences(delta.records, expected), [], 'exactly the users modified after the last run');
-    t.ok(sim.requests.length > 0 && sim.requests.every((r) => r.query['filter'] === `dateLastModified>'${since.toISOString()}'`), 'asked with dateLastModified>');
+    t.ok(
+      sim.requests.length > 0 && sim.requests.every((r) => r.query['filter'] === `dateLastModified>'${since.toISOString()}'`),
+      'asked with dateLastModified>',
+    );
     await t.rejects(pull(session, 'users', { mode: 'delta' }), { code: 'SOURCE_MODE_MISMATCH', message: /no such time; run a full sync first/ });
   });
 
@@ -190,7 +216,9 @@ t.test('the ClassLink source plugin through a running host', async (t) => {
       t.equal(r.body.status, 'invalid', `${id} is invalid`);
       return r.body.problems as { key: string; message: string }[];
     };
-    t.match(await problems('plain-secret'), [{ key: 'source.settings.auth.consumerSecret', message: /is a secret: give it as \{"env": "NAME"\} or \{"file": "path"\}/ }]);
+    t.match(await problems('plain-secret'), [
+      { key: 'source.settings.auth.consumerSecret', message: /is a secret: give it as \{"env": "NAME"\} or \{"file": "path"\}/ },
+    ]);
     t.ok((await problems('no-secret')).some((p) => p.key === 'source.settings.auth.consumerSecret' && p.message === 'is required'));
     t.ok((await problems('page-too-big')).some((p) => p.key === 'source.settings.pageSize' && /<= 10000/.test(p.message)));
     t.ok((await problems('bad-url')).some((p) => p.key === 'source.settings.baseUrl'));
@@ -213,7 +241,10 @@ t.test('the ClassLink source plugin through a running host', async (t) => {
     t.ok(logs.includes('opening ClassLink OneRoster session'), 'the plugin logged, so the logs are the ones to search');
     for (const secret of SECRETS) {
       t.notOk(logs.includes(secret), `logs do not hold ${secret.slice(0, 6)}…`);
-      t.notOk(responses.some((body) => body.includes(secret)), `API responses do not hold ${secret.slice(0, 6)}…`);
+      t.notOk(
+        responses.some((body) => body.includes(secret)),
+        `API responses do not hold ${secret.slice(0, 6)}…`,
+      );
     }
   });
 });

@@ -18,7 +18,11 @@ const PACKAGES = [
 
 /** Data rows of a CSV file counted independently of the reader (fixtures have no embedded newlines in quotes). */
 function dataRows(file: string): number {
-  return readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '').length - 1;
+  return (
+    readFileSync(file, 'utf8')
+      .split(/\r?\n/)
+      .filter((l) => l.trim() !== '').length - 1
+  );
 }
 
 /** The folder a tenant reads. */
@@ -79,7 +83,10 @@ t.test('the CSV source plugin through a running host', async (t) => {
       t.equal(r.body.ok, false);
       t.equal(r.body.code, 'SOURCE_INVALID');
       t.match(r.body.message, /users\.csv/);
-      t.ok(r.body.issues.some((i: any) => i.code === 'CSV_BAD_HEADER' && i.file === 'users.csv'), JSON.stringify(r.body.issues));
+      t.ok(
+        r.body.issues.some((i: any) => i.code === 'CSV_BAD_HEADER' && i.file === 'users.csv'),
+        JSON.stringify(r.body.issues),
+      );
     });
   }
 
@@ -96,7 +103,10 @@ t.test('the CSV source plugin through a running host', async (t) => {
       t.teardown(() => session.dispose());
       const dir = LOCATIONS[pkg.tenant]!();
       const files = new Set(readdirSync(dir));
-      t.same(session.capabilities.entities, ROSTER_ENTITY_ORDER.filter((e) => files.has(`${e}.csv`)));
+      t.same(
+        session.capabilities.entities,
+        ROSTER_ENTITY_ORDER.filter((e) => files.has(`${e}.csv`)),
+      );
       for (const entity of session.capabilities.entities) {
         let records = 0;
         let rows = 0;

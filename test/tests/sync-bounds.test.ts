@@ -18,7 +18,11 @@ const ROWS = 2_000_000;
 /** A manifest declaring only `entities` bulk. */
 function manifest(entities: string[]): string {
   const all = ['orgs', 'academicSessions', 'courses', 'classes', 'users', 'enrollments', 'demographics'];
-  return ['propertyName,value', 'manifest.version,1.0', 'oneroster.version,1.1', ...all.map((e) => `file.${e},${entities.includes(e) ? 'bulk' : 'absent'}`)].join('\n') + '\n';
+  return (
+    ['propertyName,value', 'manifest.version,1.0', 'oneroster.version,1.1', ...all.map((e) => `file.${e},${entities.includes(e) ? 'bulk' : 'absent'}`)].join(
+      '\n',
+    ) + '\n'
+  );
 }
 
 let hostile: Buffer | undefined;
@@ -35,7 +39,20 @@ interface Setup {
   th: TestHost;
   api: <T = any>(route: string, method?: string) => Promise<{ status: number; body: T }>;
   sync: (tenant: string) => Promise<SyncRun>;
-  issues: (runId: string) => Promise<{ seq: number; code: string; severity: string; message: string; targetId?: string; file?: string; line?: number; column?: number; field?: string; sourcedId?: string }[]>;
+  issues: (runId: string) => Promise<
+    {
+      seq: number;
+      code: string;
+      severity: string;
+      message: string;
+      targetId?: string;
+      file?: string;
+      line?: number;
+      column?: number;
+      field?: string;
+      sourcedId?: string;
+    }[]
+  >;
 }
 
 /** A host on a fresh database over the tenants `write` puts in place, torn down with the test. */
@@ -61,7 +78,7 @@ async function setUp(t: Test, write: (root: string, tenants: string) => Promise<
     sync: async (tenant) => th.host.syncs.settled((await th.host.syncs.trigger(tenant, { mode: 'full', trigger: 'test' })).id),
     issues: async (runId) => {
       const all = [];
-      for (let after = 0; ; ) {
+      for (let after = 0; ;) {
         const page = (await api(`/runs/${runId}/issues?limit=1000&after=${after}`)).body as { issues: any[]; next: number | null };
         all.push(...page.issues);
         if (page.next === null) return all;
@@ -71,7 +88,8 @@ async function setUp(t: Test, write: (root: string, tenants: string) => Promise<
   };
 }
 
-const tenantFile = (location: string, targets: unknown[] = [{ id: 'memo' }]) => JSON.stringify({ displayName: 'Bounds', timezone: 'UTC', source: { id: 'oneroster-csv', settings: { location } }, targets });
+const tenantFile = (location: string, targets: unknown[] = [{ id: 'memo' }]) =>
+  JSON.stringify({ displayName: 'Bounds', timezone: 'UTC', source: { id: 'oneroster-csv', settings: { location } }, targets });
 
 /** Per code and severity, how many of `issues` there are. */
 function tally(issues: readonly { code: string; severity: string }[]): Record<string, number> {
@@ -89,7 +107,9 @@ t.test('a 44 KB zip of two million bad rows ends within seconds, its stored issu
   const started = Date.now();
   const run = await s.sync('bomb');
   const ms = Date.now() - started;
-  t.comment(`${ROWS} bad rows (${size} bytes zipped, ${ROWS * 11 + ENROLLMENTS_HEADER.length + 1} inflated), ${process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded'}: run ${run.status} in ${ms} ms`);
+  t.comment(
+    `${ROWS} bad rows (${size} bytes zipped, ${ROWS * 11 + ENROLLMENTS_HEADER.length + 1} inflated), ${process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded'}: run ${run.status} in ${ms} ms`,
+  );
   t.ok(size < 50_000, `the zip is small (${size} bytes)`);
   t.ok(ms < 120_000, `the run ended within two minutes even on a busy machine (${ms} ms)`);
   t.equal(run.status, 'partial', run.reason ?? 'the run is partial');
@@ -101,23 +121,41 @@ t.test('a 44 KB zip of two million bad rows ends within seconds, its stored issu
   const fresh = (await s.api<SyncRun>(`/runs/${run.id}`)).body;
   t.equal(fresh.counts.issues.errors, errors, 'counts.issues.errors counts every error found, stored or not');
   const stored = await s.issues(run.id);
-  t.same(tally(stored), { 'FIELD_REQUIRED error': 1000, 'DUPLICATE_SOURCED_ID error': 1000, 'ISSUES_NOT_STORED warning': 2 }, 'the first thousand of each code are stored, and a summary per code');
+  t.same(
+    tally(stored),
+    { 'FIELD_REQUIRED error': 1000, 'DUPLICATE_SOURCED_ID error': 1000, 'ISSUES_NOT_STORED warning': 2 },
+    'the first thousand of each code are stored, and a summary per code',
+  );
   t.same(
     fresh.counts.issues,
-    { errors, warnings: 2, notStored: { errors: errors - 2000, warnings: 0, byCode: { DUPLICATE_SOURCED_ID: ROWS - 1 - 1000, FIELD_REQUIRED: 4 * ROWS - 1000 } } },
+    {
+      errors,
+      warnings: 2,
+      notStored: { errors: errors - 2000, warnings: 0, byCode: { DUPLICATE_SOURCED_ID: ROWS - 1 - 1000, FIELD_REQUIRED: 4 * ROWS - 1000 } },
+    },
     'the counts say how many were not stored, per code',
   );
   const storedErrors = stored.filter((i) => i.severity === 'error').length;
   const storedWarnings = stored.filter((i) => i.severity === 'warning').length;
   t.equal(storedErrors + fresh.counts.issues.notStored!.errors, fresh.counts.issues.errors, 'stored errors + errors not stored = counts.issues.errors');
-  t.equal(storedWarnings + fresh.counts.issues.notStored!.warnings, fresh.counts.issues.warnings, 'stored warnings + warnings not stored = counts.issues.warnings');
-  const summaries = stored.filter((i) => i.code === 'ISSUES_NOT_STORED').map((i) => i.message).sort();
+  t.equal(
+    storedWarnings + fresh.counts.issues.notStored!.warnings,
+    fresh.counts.issues.warnings,
+    'stored warnings + warnings not stored = counts.issues.warnings',
+  );
+  const summaries = stored
+    .filter((i) => i.code === 'ISSUES_NOT_STORED')
+    .map((i) => i.message)
+    .sort();
   t.same(summaries, [
     `${ROWS - 1 - 1000} more DUPLICATE_SOURCED_ID errors from the source were counted but not stored: a run stores the first 1000 issues of each code (sync.maxIssuesPerCode); the run's counts include them all`,
     `${4 * ROWS - 1000} more FIELD_REQUIRED errors from the source were counted but not stored: a run stores the first 1000 issues of each code (sync.maxIssuesPerCode); the run's counts include them all`,
   ]);
   t.same(
-    stored.filter((i) => i.code === 'FIELD_REQUIRED').slice(0, 4).map((i) => [i.line, i.field, i.file]),
+    stored
+      .filter((i) => i.code === 'FIELD_REQUIRED')
+      .slice(0, 4)
+      .map((i) => [i.line, i.field, i.file]),
     [
       [2, 'classSourcedId', 'enrollments.csv'],
       [2, 'schoolSourcedId', 'enrollments.csv'],
@@ -139,7 +177,10 @@ t.test("targets' issues are capped per code too; the counts equal an uncapped ru
   const reference = await full.sync('dup');
   const all = await full.issues(reference.id);
   const perTargetCode = tally(all.map((i) => ({ code: `${i.targetId ?? 'source'} ${i.code}`, severity: i.severity })));
-  t.ok(Object.values(perTargetCode).some((n) => n > 3), `some code of the target has more than 3 issues: ${JSON.stringify(perTargetCode)}`);
+  t.ok(
+    Object.values(perTargetCode).some((n) => n > 3),
+    `some code of the target has more than 3 issues: ${JSON.stringify(perTargetCode)}`,
+  );
   t.equal(reference.counts.issues.notStored, undefined, 'under the default cap everything is stored');
 
   const capped = await setUp(t, write, { RB_SYNC_MAX_ISSUES_PER_CODE: '3' });
@@ -157,10 +198,22 @@ t.test("targets' issues are capped per code too; the counts equal an uncapped ru
   for (const [key, n] of Object.entries(perTargetCode)) if (n > 3) notStored[key.split(' ')[1]!] = (notStored[key.split(' ')[1]!] ?? 0) + n - 3;
   t.same(run.counts.issues.notStored?.byCode, notStored, 'the counts name what was not stored, per code');
   t.equal(summaries.length, Object.values(perTargetCode).filter((n) => n > 3).length, 'one summary per producer and code');
-  const first = (list: typeof all, key: string) => list.filter((i) => `${i.targetId ?? 'source'} ${i.code} ${i.severity}` === key).slice(0, 3).map((i) => `${i.sourcedId} ${i.message}`);
+  const first = (list: typeof all, key: string) =>
+    list
+      .filter((i) => `${i.targetId ?? 'source'} ${i.code} ${i.severity}` === key)
+      .slice(0, 3)
+      .map((i) => `${i.sourcedId} ${i.message}`);
   for (const key of Object.keys(perTargetCode)) t.same(first(stored, key), first(all, key), `${key}: the stored ones are the first the uncapped run found`);
   const memo = async (h: Setup) =>
-    Number((await h.th.host.database.db.withSchema('plugin_target_memo').selectFrom('record').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await h.th.host.database.db
+          .withSchema('plugin_target_memo')
+          .selectFrom('record')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   t.equal(await memo(capped), await memo(full), 'and the product holds the same');
 });
 
@@ -170,7 +223,13 @@ t.test('a package past its inflated-size caps is refused before it is read, nami
     (root, tenants) => {
       writeFileSync(path.join(root, 'hostile.zip'), hostileZip());
       writeFileSync(path.join(tenants, 'bomb.json'), tenantFile('../hostile.zip'));
-      writeFileSync(path.join(root, 'lying.zip'), buildZip({ 'manifest.csv': manifest(['enrollments']), 'enrollments.csv': `${ENROLLMENTS_HEADER}\n${'x,,,,,,,,,\n'.repeat(ROWS)}` }, { 'enrollments.csv': 50_000 }));
+      writeFileSync(
+        path.join(root, 'lying.zip'),
+        buildZip(
+          { 'manifest.csv': manifest(['enrollments']), 'enrollments.csv': `${ENROLLMENTS_HEADER}\n${'x,,,,,,,,,\n'.repeat(ROWS)}` },
+          { 'enrollments.csv': 50_000 },
+        ),
+      );
       writeFileSync(path.join(tenants, 'liar.json'), tenantFile('../lying.zip'));
     },
     { RB_SOURCE_MAX_FILE_BYTES: '1000000' },
@@ -179,7 +238,10 @@ t.test('a package past its inflated-size caps is refused before it is read, nami
   const run = await s.sync('bomb');
   t.equal(run.status, 'failed');
   t.equal(run.errorCode, 'CSV_PACKAGE_TOO_LARGE');
-  t.match(run.errorMessage, /^enrollments\.csv in .*hostile\.zip holds 22000\d+ bytes, over the cap of 1000000 bytes a file \(maxFileBytes\); the package is not read$/);
+  t.match(
+    run.errorMessage,
+    /^enrollments\.csv in .*hostile\.zip holds 22000\d+ bytes, over the cap of 1000000 bytes a file \(maxFileBytes\); the package is not read$/,
+  );
   t.ok(Date.now() - started < 30_000, `refused at once (${Date.now() - started} ms)`);
   const check = await s.api(`/tenants/bomb/source/check`, 'POST');
   t.match(check.body, { ok: false, message: /over the cap of 1000000 bytes a file \(maxFileBytes\)/ }, 'the connection check says so too');
@@ -211,7 +273,10 @@ t.test('a zip of nothing but line breaks is refused at once, not read to its end
   const s = await setUp(t, (root, tenants) => {
     writeFileSync(path.join(root, 'blank.zip'), buildZip({ 'manifest.csv': manifest(['enrollments']), 'enrollments.csv': blank }));
     writeFileSync(path.join(tenants, 'blank.json'), tenantFile('../blank.zip'));
-    writeFileSync(path.join(root, 'headed.zip'), buildZip({ 'manifest.csv': manifest(['enrollments']), 'enrollments.csv': Buffer.concat([Buffer.from(`${ENROLLMENTS_HEADER}\n`), blank]) }));
+    writeFileSync(
+      path.join(root, 'headed.zip'),
+      buildZip({ 'manifest.csv': manifest(['enrollments']), 'enrollments.csv': Buffer.concat([Buffer.from(`${ENROLLMENTS_HEADER}\n`), blank]) }),
+    );
     writeFileSync(path.join(tenants, 'headed.json'), tenantFile('../headed.zip'));
   });
   let started = Date.now();
@@ -241,8 +306,14 @@ t.test('rows and fields past their caps are rejected with issues naming file, li
       users = readFileSync(file, 'utf8').split('\n');
       const header = users[0]!.split(',');
       // Line 2: a givenName of 500 bytes; line 3: a row of 3,000 bytes (its familyName).
-      users[1] = users[1]!.split(',').map((v, i) => (header[i] === 'givenName' ? 'G'.repeat(500) : v)).join(',');
-      users[2] = users[2]!.split(',').map((v, i) => (header[i] === 'familyName' ? 'F'.repeat(3000) : v)).join(',');
+      users[1] = users[1]!
+        .split(',')
+        .map((v, i) => (header[i] === 'givenName' ? 'G'.repeat(500) : v))
+        .join(',');
+      users[2] = users[2]!
+        .split(',')
+        .map((v, i) => (header[i] === 'familyName' ? 'F'.repeat(3000) : v))
+        .join(',');
       writeFileSync(file, users.join('\n'));
       writeFileSync(path.join(tenants, 'caps.json'), tenantFile('../package'));
     },
@@ -252,26 +323,48 @@ t.test('rows and fields past their caps are rejected with issues naming file, li
   const stored = await s.issues(run.id);
   const [field, row] = [stored.find((i) => i.code === 'CSV_FIELD_TOO_LONG'), stored.find((i) => i.code === 'CSV_ROW_TOO_LONG')];
   t.match(field, { severity: 'error', file: 'users.csv', line: 2, field: 'givenName', sourcedId: users[1]!.split(',')[0] });
-  t.match(field?.message, /^users\.csv line 2: field \d+ is 500 bytes long, over the cap of 300 bytes a field \(maxFieldBytes\) \(givenName\); the row is rejected$/);
+  t.match(
+    field?.message,
+    /^users\.csv line 2: field \d+ is 500 bytes long, over the cap of 300 bytes a field \(maxFieldBytes\) \(givenName\); the row is rejected$/,
+  );
   t.match(row, { severity: 'error', file: 'users.csv', line: 3, sourcedId: users[2]!.split(',')[0] });
   t.match(row?.message, /^users\.csv line 3 is \d+ bytes long, over the cap of 2000 bytes a row \(maxLineBytes\); the row is rejected$/);
   const userCount = [...roster.records('users')].length;
   t.match(run.counts.source.users, { read: userCount, rejected: 2, created: userCount - 2 });
   const memoUsers = Number(
-    (await s.th.host.database.db.withSchema('plugin_target_memo').selectFrom('record').select((eb) => eb.fn.countAll<string>().as('n')).where('entity', '=', 'users').executeTakeFirstOrThrow()).n,
+    (
+      await s.th.host.database.db
+        .withSchema('plugin_target_memo')
+        .selectFrom('record')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('entity', '=', 'users')
+        .executeTakeFirstOrThrow()
+    ).n,
   );
   t.equal(memoUsers, userCount - 2, 'every other user reached the product');
 });
 
 t.test('a tenant file past its size cap, or with a text past its length, is refused naming the file, the key and the cap', async (t) => {
-  const s = await setUp(t, (root, tenants) => {
-    writeFileSync(path.join(tenants, 'huge.json'), JSON.stringify({ displayName: 'D'.repeat(50 * 1024 * 1024), timezone: 'UTC' }));
-    writeFileSync(path.join(tenants, 'padded.json'), JSON.stringify({ displayName: 'Padded', timezone: 'UTC', $schema: 'p'.repeat(3000) }));
-    writeFileSync(path.join(tenants, 'named.json'), JSON.stringify({ displayName: 'N'.repeat(201), timezone: 'UTC', contacts: [`${'a'.repeat(300)}@example.org`] }));
-    writeFileSync(path.join(tenants, 'fine.json'), JSON.stringify({ displayName: 'N'.repeat(200), timezone: 'UTC' }));
-  }, { RB_TENANTS_MAX_FILE_BYTES: String(4 * 1024 * 1024) });
+  const s = await setUp(
+    t,
+    (root, tenants) => {
+      writeFileSync(path.join(tenants, 'huge.json'), JSON.stringify({ displayName: 'D'.repeat(50 * 1024 * 1024), timezone: 'UTC' }));
+      writeFileSync(path.join(tenants, 'padded.json'), JSON.stringify({ displayName: 'Padded', timezone: 'UTC', $schema: 'p'.repeat(3000) }));
+      writeFileSync(
+        path.join(tenants, 'named.json'),
+        JSON.stringify({ displayName: 'N'.repeat(201), timezone: 'UTC', contacts: [`${'a'.repeat(300)}@example.org`] }),
+      );
+      writeFileSync(path.join(tenants, 'fine.json'), JSON.stringify({ displayName: 'N'.repeat(200), timezone: 'UTC' }));
+    },
+    { RB_TENANTS_MAX_FILE_BYTES: String(4 * 1024 * 1024) },
+  );
   const huge = await s.api('/tenants/huge');
-  t.match(huge.body, { status: 'invalid', problems: [{ key: '(file)', message: 'is larger than the cap of 4194304 bytes a tenant file (tenants.maxFileBytes, env RB_TENANTS_MAX_FILE_BYTES); it is not read' }] });
+  t.match(huge.body, {
+    status: 'invalid',
+    problems: [
+      { key: '(file)', message: 'is larger than the cap of 4194304 bytes a tenant file (tenants.maxFileBytes, env RB_TENANTS_MAX_FILE_BYTES); it is not read' },
+    ],
+  });
   t.ok(JSON.stringify(huge.body).length < 1000, 'nothing of the file is served');
   const padded = await s.api('/tenants/padded');
   t.match(padded.body, { status: 'invalid', problems: [{ key: '$schema', message: 'must NOT have more than 2048 characters' }] });

@@ -11,7 +11,20 @@ t.test(
   async (t) => {
     // Enough faults that KyberGate and Kamkalima report many issues of one code, past the cap, from
     // batch after batch: each batch's share is stored or counted with the target's cursor.
-    const roster = generateDistrict({ seed: 41, size: 'small', scale: 0.5, faults: { duplicateEmails: 12, missingEmails: 12, studentsWithTwoGrades: 6, classesOutsideCourseGrades: 6 } });
-    await runCrashScenario(t, { roster, kills: KILLS, seed: SEED, recoveryEvery: 2, batchSize: 200, targets: CRASH_TARGETS, env: { RB_SYNC_MAX_ISSUES_PER_CODE: '2' } });
+    const roster = generateDistrict({
+      seed: 41,
+      size: 'small',
+      scale: 0.5,
+      faults: { duplicateEmails: 12, missingEmails: 12, studentsWithTwoGrades: 6, classesOutsideCourseGrades: 6 },
+    });
+    await runCrashScenario(t, {
+      roster,
+      kills: KILLS,
+      seed: SEED,
+      recoveryEvery: 2,
+      batchSize: 200,
+      targets: CRASH_TARGETS,
+      env: { RB_SYNC_MAX_ISSUES_PER_CODE: '2' },
+    });
   },
 );

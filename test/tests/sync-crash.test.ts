@@ -10,7 +10,12 @@ t.test(
   { skip: process.env.DATABASE_URL ? false : 'needs a PostgreSQL server (DATABASE_URL): PGlite is not the thing under test here' },
   async (t) => {
     // Faults that make KyberGate and Kamkalima reject and skip records: the run reports issues.
-    const roster = generateDistrict({ seed: 31, size: 'small', scale: 0.5, faults: { duplicateEmails: 3, missingEmails: 3, studentsWithTwoGrades: 2, classesOutsideCourseGrades: 2 } });
+    const roster = generateDistrict({
+      seed: 31,
+      size: 'small',
+      scale: 0.5,
+      faults: { duplicateEmails: 3, missingEmails: 3, studentsWithTwoGrades: 2, classesOutsideCourseGrades: 2 },
+    });
     await runCrashScenario(t, { roster, kills: KILLS, seed: SEED, recoveryEvery: 3, batchSize: 500, targets: CRASH_TARGETS });
   },
 );

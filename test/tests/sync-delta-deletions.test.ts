@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { type RosterEntity, type RosterRecord, type SyncRun, type User } from '@rosterbridge/core';
-import { FIXTURES_DIR, type RosterRecordSource, type TestHost, comparableRecord, generateDistrict, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
+import {
+  FIXTURES_DIR,
+  type RosterRecordSource,
+  type TestHost,
+  comparableRecord,
+  generateDistrict,
+  startTestHost,
+  writeOneRosterPackage,
+} from '@rosterbridge/test-kit';
 
 // A delta's deletions: the records a delta package marks `tobedeleted` are looked up once, with
 // the rest of their batch, and their deletions staged from what that look-up kept (the snapshot's
@@ -31,7 +39,12 @@ t.test('deletions of a delta package', async (t) => {
     }),
   );
   // Batches of two records: the tombstones of one entity fall into several batches (several look-ups).
-  const th: TestHost = await startTestHost({ pluginDirs: PLUGINS, tenantsDir: tenants, tokens: [{ name: 'ops', token: ADMIN, role: 'admin' }], env: { RB_SYNC_BATCH_SIZE: '2' } });
+  const th: TestHost = await startTestHost({
+    pluginDirs: PLUGINS,
+    tenantsDir: tenants,
+    tokens: [{ name: 'ops', token: ADMIN, role: 'admin' }],
+    env: { RB_SYNC_BATCH_SIZE: '2' },
+  });
   t.teardown(async () => {
     await th.stop();
     rmSync(root, { recursive: true, force: true });
@@ -54,15 +67,40 @@ t.test('deletions of a delta package', async (t) => {
     return host.syncs.settled(run.id);
   };
   const memoHas = async (entity: RosterEntity, sourcedId: string) =>
-    (await db.withSchema('plugin_target_memo').selectFrom('record').select('sourced_id').where('tenant_id', '=', 'hayes').where('entity', '=', entity).where('sourced_id', '=', sourcedId).executeTakeFirst()) !== undefined;
+    (await db
+      .withSchema('plugin_target_memo')
+      .selectFrom('record')
+      .select('sourced_id')
+      .where('tenant_id', '=', 'hayes')
+      .where('entity', '=', entity)
+      .where('sourced_id', '=', sourcedId)
+      .executeTakeFirst()) !== undefined;
   const versionsOf = async (runId: string) =>
-    (await db.withSchema('rosterbridge').selectFrom('ledger_version').select(['seq', 'entity', 'sourced_id', 'kind', 'record']).where('run_id', '=', runId).orderBy('seq').execute()).map((v) => ({
+    (
+      await db
+        .withSchema('rosterbridge')
+        .selectFrom('ledger_version')
+        .select(['seq', 'entity', 'sourced_id', 'kind', 'record'])
+        .where('run_id', '=', runId)
+        .orderBy('seq')
+        .execute()
+    ).map((v) => ({
       ...v,
       seq: Number(v.seq),
       record: JSON.parse(v.record) as RosterRecord,
     }));
   const issuesOf = async (runId: string) => host.runs.issues(runId, { limit: 1000 });
-  const leftInRunSeen = async (runId: string) => Number((await db.withSchema('rosterbridge').selectFrom('run_seen').select((eb) => eb.fn.countAll().as('n')).where('run_id', '=', runId).executeTakeFirstOrThrow()).n);
+  const leftInRunSeen = async (runId: string) =>
+    Number(
+      (
+        await db
+          .withSchema('rosterbridge')
+          .selectFrom('run_seen')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('run_id', '=', runId)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   const first = await sync('full');
   t.equal(first.status, 'success', `${first.errorCode}: ${first.errorMessage ?? first.reason}`);
@@ -73,7 +111,12 @@ t.test('deletions of a delta package', async (t) => {
   t.ok(goneEnrollments.length > 1, 'the deleted user has enrollments to delete with them');
   const later = new Date(base.asOf.getTime() + 86_400_000);
   // The tombstones carry changed names: what a deletion keeps is the snapshot's record, not this.
-  const tombstone = <R extends RosterRecord>(entity: RosterEntity, r: R): R => ({ ...r, ...(entity === 'users' ? { givenName: 'Tombstone' } : {}), status: 'tobedeleted', dateLastModified: later });
+  const tombstone = <R extends RosterRecord>(entity: RosterEntity, r: R): R => ({
+    ...r,
+    ...(entity === 'users' ? { givenName: 'Tombstone' } : {}),
+    status: 'tobedeleted',
+    dateLastModified: later,
+  });
   t.not(comparableRecord(tombstone('users', gone)), comparableRecord(gone), "a user's tombstone is not the snapshot's record");
   const delta: RosterRecordSource = {
     *records<E extends RosterEntity>(entity: E): Iterable<any> {
@@ -95,7 +138,11 @@ t.test('deletions of a delta package', async (t) => {
     const versions = await versionsOf(held.id);
     const run = await approve(held);
     t.equal(run.status, 'success', `${run.errorCode}: ${run.errorMessage ?? run.reason}`);
-    t.match(run.counts.source.users, { read: 4, created: 0, updated: 1, deleted: 2, unchanged: 0, skipped: 1 }, 'users: two deleted, one updated, an unknown tombstone skipped');
+    t.match(
+      run.counts.source.users,
+      { read: 4, created: 0, updated: 1, deleted: 2, unchanged: 0, skipped: 1 },
+      'users: two deleted, one updated, an unknown tombstone skipped',
+    );
     t.match(run.counts.source.enrollments, { read: goneEnrollments.length, deleted: goneEnrollments.length, created: 0, updated: 0 });
     t.notOk(await memoHas('users', gone.sourcedId), 'the target lost the first deleted user');
     t.notOk(await memoHas('users', alsoGone.sourcedId), 'and the second');
@@ -105,7 +152,10 @@ t.test('deletions of a delta package', async (t) => {
     const deletions = versions.filter((v) => v.kind === 'deleted');
     t.equal(deletions.length, 2 + goneEnrollments.length, 'one deletion per key');
     const lastChange = Math.max(...versions.filter((v) => v.kind !== 'deleted').map((v) => v.seq));
-    t.ok(deletions.every((d) => d.seq > lastChange), 'deletions come after every creation and update of the run');
+    t.ok(
+      deletions.every((d) => d.seq > lastChange),
+      'deletions come after every creation and update of the run',
+    );
     t.same(
       deletions.map((d) => d.entity),
       [...goneEnrollments.map(() => 'enrollments'), 'users', 'users'],
@@ -124,10 +174,18 @@ t.test('deletions of a delta package', async (t) => {
 
     const again = await sync('delta');
     t.equal(again.status, 'success');
-    t.match(again.counts.source.users, { deleted: 0, updated: 0, unchanged: 1, skipped: 3 }, 'the same delta again: the tombstones are of records already gone (and pruned), skipped');
-      const warnings = await issuesOf(again.id);
-      t.equal(warnings.filter((i) => i.code === 'TOBEDELETED_UNKNOWN' && i.severity === 'warning' && i.entity === 'users').length, 3, 'each skipped tombstone has its warning');
-      t.same(again.counts.issues, { errors: 0, warnings: warnings.length }, 'the run counts the issues it stored');
+    t.match(
+      again.counts.source.users,
+      { deleted: 0, updated: 0, unchanged: 1, skipped: 3 },
+      'the same delta again: the tombstones are of records already gone (and pruned), skipped',
+    );
+    const warnings = await issuesOf(again.id);
+    t.equal(
+      warnings.filter((i) => i.code === 'TOBEDELETED_UNKNOWN' && i.severity === 'warning' && i.entity === 'users').length,
+      3,
+      'each skipped tombstone has its warning',
+    );
+    t.same(again.counts.issues, { errors: 0, warnings: warnings.length }, 'the run counts the issues it stored');
   });
 
   await t.test('a delta whose read fails after its tombstones were looked up leaves nothing behind', async (t) => {
@@ -135,7 +193,8 @@ t.test('deletions of a delta package', async (t) => {
     const failing: RosterRecordSource = {
       *records<E extends RosterEntity>(entity: E): Iterable<any> {
         if (entity === 'users') for (const u of [next, users[5]!, users[6]!]) yield tombstone('users', u);
-        if (entity === 'enrollments') yield* [...base.records('enrollments')].filter((e) => e.userSourcedId === next.sourcedId).map((e) => tombstone('enrollments', e));
+        if (entity === 'enrollments')
+          yield* [...base.records('enrollments')].filter((e) => e.userSourcedId === next.sourcedId).map((e) => tombstone('enrollments', e));
       },
     };
     rmSync(pkg, { recursive: true, force: true });

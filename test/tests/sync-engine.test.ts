@@ -27,13 +27,15 @@ async function writePackage(dir: string, source: RosterRecordSource, mode: 'bulk
   await writeOneRosterPackage(source, dir, { mode });
 }
 
-
 t.test('sync engine through the host', async (t) => {
   const root = mkdtempSync(path.join(tmpdir(), 'rb-sync-'));
   const tenants = path.join(root, 'tenants');
   mkdirSync(tenants);
   const tenant = (id: string, targets: unknown[]) =>
-    writeFileSync(path.join(tenants, `${id}.json`), JSON.stringify({ displayName: id, timezone: 'America/Chicago', source: { id: 'oneroster-csv', settings: { location: `../${id}-package` } }, targets }));
+    writeFileSync(
+      path.join(tenants, `${id}.json`),
+      JSON.stringify({ displayName: id, timezone: 'America/Chicago', source: { id: 'oneroster-csv', settings: { location: `../${id}-package` } }, targets }),
+    );
   tenant('lincoln', [{ id: 'memo' }]);
   // flaky refuses the emails of one user in ten: those of user numbers ending in 0, at the students' domain.
   const studentDomain = [...base.records('users')].find((u) => u.role === 'student')!.email!.split('@')[1];
@@ -67,7 +69,16 @@ t.test('sync engine through the host', async (t) => {
     return byEntity;
   };
   const applyCalls = async (tenantId: string) =>
-    Number((await host.database.db.withSchema('plugin_target_memo').selectFrom('apply_call').select((eb) => eb.fn.countAll().as('n')).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await host.database.db
+          .withSchema('plugin_target_memo')
+          .selectFrom('apply_call')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('tenant_id', '=', tenantId)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   const expectMemoEquals = async (t: Test, tenantId: string, source: RosterRecordSource) => {
     const rows = await memo(tenantId);
     for (const entity of ROSTER_ENTITY_ORDER) {
@@ -94,7 +105,10 @@ t.test('sync engine through the host', async (t) => {
     await expectMemoEquals(t, 'lincoln', base);
     const history = await api('GET', '/tenants/lincoln/runs');
     t.equal(history.body.runs[0].id, run.id);
-    t.equal(history.body.runs[0].recordsProcessed, Object.values(base.counts).reduce((a, b) => a + b, 0));
+    t.equal(
+      history.body.runs[0].recordsProcessed,
+      Object.values(base.counts).reduce((a, b) => a + b, 0),
+    );
     t.type(history.body.runs[0].durationMs, 'number');
   });
 
@@ -104,11 +118,19 @@ t.test('sync engine through the host', async (t) => {
     const run = await sync('lincoln');
     t.equal(run.status, 'success');
     for (const entity of ROSTER_ENTITY_ORDER) {
-      t.same(run.counts.source[entity], { read: base.counts[entity], rejected: 0, created: 0, updated: 0, unchanged: base.counts[entity], deleted: 0, skipped: 0, heldBack: 0 }, entity);
+      t.same(
+        run.counts.source[entity],
+        { read: base.counts[entity], rejected: 0, created: 0, updated: 0, unchanged: base.counts[entity], deleted: 0, skipped: 0, heldBack: 0 },
+        entity,
+      );
     }
     t.equal(await applyCalls('lincoln'), calls, 'the target was not called');
     const after = await memo('lincoln');
-    t.same([...after.users!.values()].map((r) => r.applied_seq), [...before.users!.values()].map((r) => r.applied_seq), 'no row rewritten');
+    t.same(
+      [...after.users!.values()].map((r) => r.applied_seq),
+      [...before.users!.values()].map((r) => r.applied_seq),
+      'no row rewritten',
+    );
   });
 
   await t.test('a delta package touches only what changed; a full resync of the result then changes nothing', async (t) => {
@@ -118,7 +140,11 @@ t.test('sync engine through the host', async (t) => {
     for (const entity of ROSTER_ENTITY_ORDER) {
       const want = changed.report.entities[entity];
       const got = run.counts.source[entity] ?? { created: 0, updated: 0, deleted: 0 }; // a delta marks unchanged files absent
-      t.same({ created: got.created, updated: got.updated, deleted: got.deleted }, { created: want.created.length, updated: want.updated.length, deleted: want.deleted.length }, `${entity} changes`);
+      t.same(
+        { created: got.created, updated: got.updated, deleted: got.deleted },
+        { created: want.created.length, updated: want.updated.length, deleted: want.deleted.length },
+        `${entity} changes`,
+      );
     }
     await expectMemoEquals(t, 'lincoln', changed);
     await writePackage(path.join(root, 'lincoln-package'), changed);
@@ -164,7 +190,11 @@ t.test('sync engine through the host', async (t) => {
     await expectMemoEquals(t, 'lincoln', changed);
     await writePackage(path.join(root, 'lincoln-package'), changed);
     const resync = await sync('lincoln');
-    t.equal(Object.values(resync.counts.source).reduce((a, c) => a + c!.deleted, 0), 0, 'the ledger was not moved by the rejected run');
+    t.equal(
+      Object.values(resync.counts.source).reduce((a, c) => a + c!.deleted, 0),
+      0,
+      'the ledger was not moved by the rejected run',
+    );
   });
 
   await t.test('pause refuses runs until resume; reset empties the target; back-fill refills it from the ledger without reading the source', async (t) => {
@@ -179,7 +209,13 @@ t.test('sync engine through the host', async (t) => {
     const reset = await api('POST', '/tenants/lincoln/targets/memo/reset');
     t.equal(reset.status, 200, JSON.stringify(reset.body));
     t.equal(Object.keys(await memo('lincoln')).length, 0, "the product forgot the tenant's rows");
-    const cursor = await host.database.db.withSchema('rosterbridge').selectFrom('target_cursor').selectAll().where('tenant_id', '=', 'lincoln').where('target_id', '=', 'memo').execute();
+    const cursor = await host.database.db
+      .withSchema('rosterbridge')
+      .selectFrom('target_cursor')
+      .selectAll()
+      .where('tenant_id', '=', 'lincoln')
+      .where('target_id', '=', 'memo')
+      .execute();
     t.same(cursor, [], 'the cursor and last sync date are gone');
 
     const started = await api('POST', '/tenants/lincoln/targets/memo/backfill');
@@ -201,7 +237,10 @@ t.test('sync engine through the host', async (t) => {
     await expectMemoEquals(t, 'jefferson', base);
     const issues = await api('GET', `/runs/${run.id}/issues?severity=error`);
     t.ok(issues.body.issues.length > 0, `the refused records are reported (${issues.body.issues.length})`);
-    t.ok(issues.body.issues.every((i: any) => i.code === 'FLAKY_EMAIL_REFUSED' && i.targetId === 'flaky' && i.sourcedId), 'each error is a refused email of flaky, naming its record');
+    t.ok(
+      issues.body.issues.every((i: any) => i.code === 'FLAKY_EMAIL_REFUSED' && i.targetId === 'flaky' && i.sourcedId),
+      'each error is a refused email of flaky, naming its record',
+    );
     const next = await sync('jefferson');
     t.equal(next.counts.targets.flaky!.status, 'applied', 'the failed target caught up from its cursor');
     const cursors = await host.database.db.withSchema('rosterbridge').selectFrom('target_cursor').selectAll().where('tenant_id', '=', 'jefferson').execute();
@@ -216,7 +255,10 @@ t.test('sync engine through the host', async (t) => {
     const both = await sync('jefferson');
     const users = both.counts.targets.flaky!.entities.users;
     // flaky consumes users and enrollments and counts every event it is given (taken or refused).
-    const missed = (['users', 'enrollments'] as const).reduce((n, e) => n + changed.report.entities[e].updated.length + changed.report.entities[e].created.length + changed.report.entities[e].deleted.length, 0);
+    const missed = (['users', 'enrollments'] as const).reduce(
+      (n, e) => n + changed.report.entities[e].updated.length + changed.report.entities[e].created.length + changed.report.entities[e].deleted.length,
+      0,
+    );
     t.equal(users ? users.created + users.errors : 0, missed, 'flaky received every change it missed while the run fed only memo');
   });
 

@@ -19,7 +19,9 @@ const TARGETS = ['memo', 'kybergate'] as const;
 
 const district = generateDistrict({ seed: 9107, size: 'tiny' });
 const enrolled = new Set([...district.records('enrollments')].map((e) => e.userSourcedId));
-const [victim, gone] = ([...district.records('users')] as User[]).filter((u) => u.role === 'student' && u.email && enrolled.has(u.sourcedId)).map((u) => u.sourcedId);
+const [victim, gone] = ([...district.records('users')] as User[])
+  .filter((u) => u.role === 'student' && u.email && enrolled.has(u.sourcedId))
+  .map((u) => u.sourcedId);
 
 /** What a test changes upstream, per source. */
 interface Upstream {
@@ -34,7 +36,10 @@ async function evidence(t: Test, name: string, upstream: Upstream) {
   const root = mkdtempSync(path.join(tmpdir(), `rb-evidence-${name}-`));
   const tenants = path.join(root, 'tenants');
   mkdirSync(tenants);
-  writeFileSync(path.join(tenants, 'rivera.json'), JSON.stringify({ displayName: 'Rivera', timezone: 'UTC', source: upstream.source, targets: TARGETS.map((id) => ({ id })) }));
+  writeFileSync(
+    path.join(tenants, 'rivera.json'),
+    JSON.stringify({ displayName: 'Rivera', timezone: 'UTC', source: upstream.source, targets: TARGETS.map((id) => ({ id })) }),
+  );
   const th = await startTestHost({ pluginDirs: PLUGINS, tenantsDir: tenants, tokens: [{ name: 'ops', token: ADMIN, role: 'admin' }] });
   t.teardown(async () => {
     await th.stop();
@@ -46,14 +51,28 @@ async function evidence(t: Test, name: string, upstream: Upstream) {
     const db = host.database.db;
     if (target === 'memo') {
       const q = db.withSchema('plugin_target_memo').selectFrom('record').select('sourced_id').where('tenant_id', '=', 'rivera');
-      return (await (memberships ? q.where('entity', '=', 'enrollments').where(sql`record->>'userSourcedId'`, '=', sourcedId) : q.where('entity', '=', 'users').where('sourced_id', '=', sourcedId)).executeTakeFirst()) !== undefined;
+      return (
+        (await (
+          memberships
+            ? q.where('entity', '=', 'enrollments').where(sql`record->>'userSourcedId'`, '=', sourcedId)
+            : q.where('entity', '=', 'users').where('sourced_id', '=', sourcedId)
+        ).executeTakeFirst()) !== undefined
+      );
     }
-    const q = db.withSchema('plugin_target_kybergate').selectFrom(memberships ? 'classroom_member' : 'user_account').select('sourced_id').where('tenant_id', '=', 'rivera');
+    const q = db
+      .withSchema('plugin_target_kybergate')
+      .selectFrom(memberships ? 'classroom_member' : 'user_account')
+      .select('sourced_id')
+      .where('tenant_id', '=', 'rivera');
     return (await q.where(memberships ? 'user_sourced_id' : 'sourced_id', '=', sourcedId).executeTakeFirst()) !== undefined;
   };
   const truthful = async (t: Test, run: SyncRun) => {
     const stored = await host.runs.issues(run.id, { limit: 10_000 });
-    t.same(run.counts.issues, { errors: stored.filter((i) => i.severity === 'error').length, warnings: stored.filter((i) => i.severity === 'warning').length }, 'counts.issues are the issues stored');
+    t.same(
+      run.counts.issues,
+      { errors: stored.filter((i) => i.severity === 'error').length, warnings: stored.filter((i) => i.severity === 'warning').length },
+      'counts.issues are the issues stored',
+    );
     return stored;
   };
 
@@ -78,7 +97,11 @@ async function evidence(t: Test, name: string, upstream: Upstream) {
   t.match(unnamed.counts.source.users, { rejected: 1, deleted: 0, heldBack: 1 }, 'the user removed upstream is held back, not deleted');
   for (const target of TARGETS) t.ok(await has(target, gone!), `${target} still holds the user removed upstream`);
   const held = (await truthful(t, unnamed)).filter((i) => i.code === 'DELETIONS_HELD');
-  t.match(held, [{ severity: 'warning', entity: 'users', message: /1 rejected row of users has no readable sourcedId.*1 record the source no longer sent was kept/ }], 'one warning with the number held back');
+  t.match(
+    held,
+    [{ severity: 'warning', entity: 'users', message: /1 rejected row of users has no readable sourcedId.*1 record the source no longer sent was kept/ }],
+    'one warning with the number held back',
+  );
 }
 
 t.test('ClassLink (OneRoster REST)', async (t) => {

@@ -21,7 +21,12 @@ const enrolledStudent = students.find((u) => [...base.records('enrollments')].so
 function writeTenant(dir: string, targets: readonly string[]): void {
   writeFileSync(
     path.join(dir, 'evans.json'),
-    JSON.stringify({ displayName: 'Evans', timezone: 'UTC', source: { id: 'oneroster-csv', settings: { location: '../package' } }, targets: targets.map((id) => ({ id })) }),
+    JSON.stringify({
+      displayName: 'Evans',
+      timezone: 'UTC',
+      source: { id: 'oneroster-csv', settings: { location: '../package' } },
+      targets: targets.map((id) => ({ id })),
+    }),
   );
 }
 
@@ -73,16 +78,32 @@ async function setUp(t: Test) {
     if (target === 'memo') {
       // memo keeps enrollments by their own sourcedId: a user's memberships are found by userSourcedId.
       const q = db.withSchema('plugin_target_memo').selectFrom('record').select('sourced_id').where('tenant_id', '=', 'evans').where('entity', '=', entity);
-      return (await (entity === 'enrollments' ? q.where(sql`record->>'userSourcedId'`, '=', sourcedId) : q.where('sourced_id', '=', sourcedId)).executeTakeFirst()) !== undefined;
+      return (
+        (await (
+          entity === 'enrollments' ? q.where(sql`record->>'userSourcedId'`, '=', sourcedId) : q.where('sourced_id', '=', sourcedId)
+        ).executeTakeFirst()) !== undefined
+      );
     }
     const table = entity === 'users' ? 'user_account' : 'classroom_member';
     const column = entity === 'users' ? 'sourced_id' : 'user_sourced_id';
-    return (await db.withSchema('plugin_target_kybergate').selectFrom(table).select('sourced_id').where('tenant_id', '=', 'evans').where(column, '=', sourcedId).executeTakeFirst()) !== undefined;
+    return (
+      (await db
+        .withSchema('plugin_target_kybergate')
+        .selectFrom(table)
+        .select('sourced_id')
+        .where('tenant_id', '=', 'evans')
+        .where(column, '=', sourcedId)
+        .executeTakeFirst()) !== undefined
+    );
   };
   /** The run's counts of issues are those it stored, and its users counts add up. */
   const truthful = async (t: Test, run: SyncRun) => {
     const stored = await issues(run.id);
-    t.same(run.counts.issues, { errors: stored.filter((i) => i.severity === 'error').length, warnings: stored.filter((i) => i.severity === 'warning').length }, 'counts.issues are the issues stored');
+    t.same(
+      run.counts.issues,
+      { errors: stored.filter((i) => i.severity === 'error').length, warnings: stored.filter((i) => i.severity === 'warning').length },
+      'counts.issues are the issues stored',
+    );
   };
   const restart = async (targets: readonly string[]) => {
     await th!.stop();
@@ -163,7 +184,13 @@ t.test('a target disabled, a user deleted upstream, the target enabled again: th
   editRow(path.join(pkg, 'users.csv'), gone, () => undefined);
   // The package's enrollments of the user go with it (a package names only users it has).
   const enrollments = path.join(pkg, 'enrollments.csv');
-  writeFileSync(enrollments, readFileSync(enrollments, 'utf8').split('\n').filter((line) => !line.includes(`,${gone},`)).join('\n'));
+  writeFileSync(
+    enrollments,
+    readFileSync(enrollments, 'utf8')
+      .split('\n')
+      .filter((line) => !line.includes(`,${gone},`))
+      .join('\n'),
+  );
   for (let i = 0; i < 2; i++) {
     const run = await sync();
     t.equal(run.status, 'success', `sync ${i + 1} without kybergate: ${run.reason ?? ''}`);

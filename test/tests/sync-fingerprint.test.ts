@@ -29,11 +29,24 @@ t.test('source fingerprints', async (t) => {
   const tenants = path.join(root, 'tenants');
   mkdirSync(tenants);
   for (const id of ['north', 'south']) await writeOneRosterPackage(district, path.join(root, `${id}-package`));
-  writeFileSync(path.join(tenants, 'north.json'), JSON.stringify({ displayName: 'North', timezone: 'UTC', source: { id: 'oneroster-csv', settings: { location: path.join(root, 'north-package') } }, targets: [{ id: 'memo' }] }));
+  writeFileSync(
+    path.join(tenants, 'north.json'),
+    JSON.stringify({
+      displayName: 'North',
+      timezone: 'UTC',
+      source: { id: 'oneroster-csv', settings: { location: path.join(root, 'north-package') } },
+      targets: [{ id: 'memo' }],
+    }),
+  );
   const replacement = path.join(root, 'south-users.csv');
   writeFileSync(
     path.join(tenants, 'south.json'),
-    JSON.stringify({ displayName: 'South', timezone: 'UTC', source: { id: 'shifting-csv', settings: { location: path.join(root, 'south-package'), replacement } }, targets: [{ id: 'memo' }] }),
+    JSON.stringify({
+      displayName: 'South',
+      timezone: 'UTC',
+      source: { id: 'shifting-csv', settings: { location: path.join(root, 'south-package'), replacement } },
+      targets: [{ id: 'memo' }],
+    }),
   );
   const th = await startTestHost({ pluginDirs: PLUGINS, tenantsDir: tenants, tokens: [{ name: 'ops', token: ADMIN, role: 'admin' }] });
   t.teardown(async () => {
@@ -46,14 +59,33 @@ t.test('source fingerprints', async (t) => {
     return host.syncs.settled(queued.id);
   };
   const fingerprintOf = async (tenantId: string) =>
-    (await host.database.db.withSchema('rosterbridge').selectFrom('ledger_state').select('source_fingerprint').where('tenant_id', '=', tenantId).executeTakeFirst())?.source_fingerprint as string | null | undefined;
+    (
+      await host.database.db
+        .withSchema('rosterbridge')
+        .selectFrom('ledger_state')
+        .select('source_fingerprint')
+        .where('tenant_id', '=', tenantId)
+        .executeTakeFirst()
+    )?.source_fingerprint as string | null | undefined;
   const memoName = async (tenantId: string, sourcedId: string) => {
-    const row = await host.database.db.withSchema('plugin_target_memo').selectFrom('record').select('record').where('tenant_id', '=', tenantId).where('entity', '=', 'users').where('sourced_id', '=', sourcedId).executeTakeFirst();
+    const row = await host.database.db
+      .withSchema('plugin_target_memo')
+      .selectFrom('record')
+      .select('record')
+      .where('tenant_id', '=', tenantId)
+      .where('entity', '=', 'users')
+      .where('sourced_id', '=', sourcedId)
+      .executeTakeFirst();
     const record = typeof row?.record === 'string' ? JSON.parse(row.record) : row?.record;
     return record?.givenName as string | undefined;
   };
   const changedCounts = (run: SyncRun) =>
-    Object.fromEntries(ROSTER_ENTITY_ORDER.map((e) => [e, { created: run.counts.source[e]?.created ?? 0, updated: run.counts.source[e]?.updated ?? 0, deleted: run.counts.source[e]?.deleted ?? 0 }]));
+    Object.fromEntries(
+      ROSTER_ENTITY_ORDER.map((e) => [
+        e,
+        { created: run.counts.source[e]?.created ?? 0, updated: run.counts.source[e]?.updated ?? 0, deleted: run.counts.source[e]?.deleted ?? 0 },
+      ]),
+    );
   const nothing = { created: 0, updated: 0, deleted: 0 };
   const onlyOneUserUpdated = Object.fromEntries(ROSTER_ENTITY_ORDER.map((e) => [e, e === 'users' ? { ...nothing, updated: 1 } : nothing]));
 
@@ -68,7 +100,11 @@ t.test('source fingerprints', async (t) => {
     const run = await sync('north');
     t.equal(run.status, 'success');
     for (const entity of ROSTER_ENTITY_ORDER) {
-      t.same(run.counts.source[entity], { read: district.counts[entity], rejected: 0, created: 0, updated: 0, unchanged: district.counts[entity], deleted: 0, skipped: 0, heldBack: 0 }, entity);
+      t.same(
+        run.counts.source[entity],
+        { read: district.counts[entity], rejected: 0, created: 0, updated: 0, unchanged: district.counts[entity], deleted: 0, skipped: 0, heldBack: 0 },
+        entity,
+      );
     }
     t.same(run.counts.targets.memo?.entities ?? {}, {}, 'nothing applied');
     t.equal(await fingerprintOf('north'), before);

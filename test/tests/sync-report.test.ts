@@ -24,7 +24,13 @@ t.test('counts and issues agree for success, partial, failed and held runs', asy
     await writeOneRosterPackage(base, path.join(root, id));
     writeFileSync(
       path.join(tenants, `${id}.json`),
-      JSON.stringify({ displayName: id, timezone: 'UTC', source: { id: 'oneroster-csv', settings: { location: `../${id}` } }, targets: [{ id: 'memo' }], ...(thresholds ? { thresholds } : {}) }),
+      JSON.stringify({
+        displayName: id,
+        timezone: 'UTC',
+        source: { id: 'oneroster-csv', settings: { location: `../${id}` } },
+        targets: [{ id: 'memo' }],
+        ...(thresholds ? { thresholds } : {}),
+      }),
     );
   }
   const th = await startTestHost({ pluginDirs: PLUGINS, tenantsDir: tenants, tokens: [{ name: 'ops', token: ADMIN, role: 'admin' }] });
@@ -35,12 +41,26 @@ t.test('counts and issues agree for success, partial, failed and held runs', asy
   const { host } = th;
   const sync = async (tenant: string): Promise<SyncRun> => host.syncs.settled((await host.syncs.trigger(tenant, { mode: 'full', trigger: 'test' })).id);
   const memoRows = async (tenant: string, entity: string) =>
-    Number((await host.database.db.withSchema('plugin_target_memo').selectFrom('record').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', tenant).where('entity', '=', entity).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await host.database.db
+          .withSchema('plugin_target_memo')
+          .selectFrom('record')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .where('tenant_id', '=', tenant)
+          .where('entity', '=', entity)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   /** The run's counts of issues are those it stored; returns them. */
   const truthful = async (t: Test, run: SyncRun) => {
     const stored = await host.runs.issues(run.id, { limit: 10_000 });
     const fresh = (await host.runs.get(run.id))!;
-    t.same(fresh.counts.issues, { errors: stored.filter((i) => i.severity === 'error').length, warnings: stored.filter((i) => i.severity === 'warning').length }, `${run.status}: counts.issues are the issues stored`);
+    t.same(
+      fresh.counts.issues,
+      { errors: stored.filter((i) => i.severity === 'error').length, warnings: stored.filter((i) => i.severity === 'warning').length },
+      `${run.status}: counts.issues are the issues stored`,
+    );
     return stored;
   };
   const usersFile = (tenant: string) => path.join(root, tenant, 'users.csv');
@@ -48,11 +68,24 @@ t.test('counts and issues agree for success, partial, failed and held runs', asy
 
   await t.test('success: a first sync with a tombstone of a record never synced', async (t) => {
     // A bulk file may carry status; a record marked tobedeleted that was never synced is skipped, with a warning.
-    const row = header.map((h) => ({ sourcedId: 'usr-never-synced', status: 'tobedeleted', enabledUser: 'true', role: 'student', username: 'ghost', givenName: 'G', familyName: 'Host' })[h] ?? '');
+    const row = header.map(
+      (h) =>
+        ({ sourcedId: 'usr-never-synced', status: 'tobedeleted', enabledUser: 'true', role: 'student', username: 'ghost', givenName: 'G', familyName: 'Host' })[
+          h
+        ] ?? '',
+    );
     appendFileSync(usersFile('stone'), `${row.join(',')}\n`);
     const run = await sync('stone');
-    t.equal(run.status, 'success', `${run.reason ?? ''} ${JSON.stringify((await host.runs.issues(run.id, { severity: 'error', limit: 5 })).map((i) => i.message))}`);
-    t.match(run.counts.source.users, { read: users.length + 1, created: users.length, unchanged: 0, skipped: 1 }, 'the tombstone counts as skipped, not unchanged');
+    t.equal(
+      run.status,
+      'success',
+      `${run.reason ?? ''} ${JSON.stringify((await host.runs.issues(run.id, { severity: 'error', limit: 5 })).map((i) => i.message))}`,
+    );
+    t.match(
+      run.counts.source.users,
+      { read: users.length + 1, created: users.length, unchanged: 0, skipped: 1 },
+      'the tombstone counts as skipped, not unchanged',
+    );
     const stored = await truthful(t, run);
     t.match(
       stored.filter((i) => i.code === 'TOBEDELETED_UNKNOWN'),
@@ -69,13 +102,18 @@ t.test('counts and issues agree for success, partial, failed and held runs', asy
   await t.test('partial: a rejected row', async (t) => {
     const lines = readFileSync(usersFile('stone'), 'utf8').split('\n');
     const at = lines.findIndex((l) => l.startsWith(`${users[0]!.sourcedId},`));
-    lines[at] = lines[at]!.split(',').map((v, i) => (header[i] === 'role' ? 'wizard' : v)).join(',');
+    lines[at] = lines[at]!.split(',')
+      .map((v, i) => (header[i] === 'role' ? 'wizard' : v))
+      .join(',');
     writeFileSync(usersFile('stone'), lines.join('\n'));
     const run = await sync('stone');
     t.equal(run.status, 'partial');
     t.equal(run.errorCode, 'RECORDS_REJECTED');
     const stored = await truthful(t, run);
-    t.ok(stored.some((i) => i.severity === 'error'), 'the error is stored');
+    t.ok(
+      stored.some((i) => i.severity === 'error'),
+      'the error is stored',
+    );
     t.equal(await memoRows('stone', 'users'), users.length, 'the target still holds every user');
   });
 

@@ -27,7 +27,10 @@ t.test('schedules: cron with time zones per tenant and target, run on the queue,
   const tenants = path.join(root, 'tenants');
   mkdirSync(tenants);
   const tenant = (id: string, doc: Record<string, unknown>) =>
-    writeFileSync(path.join(tenants, `${id}.json`), JSON.stringify({ displayName: id, source: { id: 'oneroster-csv', settings: { location: `../${id}-package` } }, ...doc }));
+    writeFileSync(
+      path.join(tenants, `${id}.json`),
+      JSON.stringify({ displayName: id, source: { id: 'oneroster-csv', settings: { location: `../${id}-package` } }, ...doc }),
+    );
   // The plugin's default (02:00) in the tenant's time zone.
   tenant('auckland', { timezone: 'Pacific/Auckland', region: 'NZ', targets: [{ id: 'memo' }] });
   // A schedule the plugin names, whose time zone the plugin gives by region (AU → Australia/Perth).
@@ -35,7 +38,10 @@ t.test('schedules: cron with time zones per tenant and target, run on the queue,
   // The tenant's own cron and time zone for one target; the other target manual.
   tenant('london', {
     timezone: 'America/New_York',
-    targets: [{ id: 'memo', schedule: { cron: '30 6 * * 1-5', timezone: 'Europe/London' } }, { id: 'flaky', schedule: 'manual' }],
+    targets: [
+      { id: 'memo', schedule: { cron: '30 6 * * 1-5', timezone: 'Europe/London' } },
+      { id: 'flaky', schedule: 'manual' },
+    ],
   });
   // Due now: the package is not there yet at first (a transient failure), then it is.
   tenant('retrying', { timezone: 'America/Chicago', targets: [{ id: 'memo', schedule: NOW_AND_EVERY_MINUTE }] });
@@ -47,7 +53,12 @@ t.test('schedules: cron with time zones per tenant and target, run on the queue,
   const district = generateDistrict({ seed: 31, size: 'tiny' });
   await writeOneRosterPackage(district, path.join(root, 'paused-package'));
 
-  const th = await startTestHost({ pluginDirs: PLUGINS, tenantsDir: tenants, tokens: [{ name: 'ops', token: ADMIN, role: 'admin' }], schedules: { retryDelaySeconds: 2, retryLimit: 2 } });
+  const th = await startTestHost({
+    pluginDirs: PLUGINS,
+    tenantsDir: tenants,
+    tokens: [{ name: 'ops', token: ADMIN, role: 'admin' }],
+    schedules: { retryDelaySeconds: 2, retryLimit: 2 },
+  });
   t.teardown(async () => {
     await th.stop();
     rmSync(root, { recursive: true, force: true });
@@ -63,7 +74,12 @@ t.test('schedules: cron with time zones per tenant and target, run on the queue,
     t.equal(badzone.status, 'invalid');
     t.match(badzone.problems, [{ key: 'targets[0].schedule.timezone', message: /"Mars\/Olympus_Mons" \(from tenant file\) is not an IANA time zone/ }]);
     const badname = (await get('/tenants/badname')).body;
-    t.match(badname.problems, [{ key: 'targets[0].schedule', message: /"fortnightly" is neither a cron expression nor "manual" nor a schedule of plugin target-memo \(default, evenings\)/ }]);
+    t.match(badname.problems, [
+      {
+        key: 'targets[0].schedule',
+        message: /"fortnightly" is neither a cron expression nor "manual" nor a schedule of plugin target-memo \(default, evenings\)/,
+      },
+    ]);
   });
 
   await t.test('each schedule with its time zone and where it came from, and its next times', async (t) => {
@@ -76,21 +92,31 @@ t.test('schedules: cron with time zones per tenant and target, run on the queue,
     for (const next of auckland.schedules[0].next) t.equal(localTime(next, 'Pacific/Auckland').time, '02:00', `${next} is 02:00 in Auckland`);
 
     const perth = (await get('/tenants/perth/schedules')).body.schedules;
-    t.same([perth[0].timezone, perth[0].origins.memo], ['Australia/Perth', 'plugin target-memo schedule "evenings"; time zone from plugin target-memo for region AU']);
+    t.same(
+      [perth[0].timezone, perth[0].origins.memo],
+      ['Australia/Perth', 'plugin target-memo schedule "evenings"; time zone from plugin target-memo for region AU'],
+    );
     for (const next of perth[0].next) {
       const local = localTime(next, 'Australia/Perth');
       t.ok(['Tue', 'Fri'].includes(local.weekday) && local.time === '18:00', `${next} is ${local.weekday} ${local.time} in Perth`);
     }
 
     const london = (await get('/tenants/london/schedules')).body;
-    t.same([london.schedules[0].cron, london.schedules[0].timezone, london.schedules[0].targets, london.manual], ['30 6 * * 1-5', 'Europe/London', ['memo'], ['flaky']]);
+    t.same(
+      [london.schedules[0].cron, london.schedules[0].timezone, london.schedules[0].targets, london.manual],
+      ['30 6 * * 1-5', 'Europe/London', ['memo'], ['flaky']],
+    );
     for (const next of london.schedules[0].next) {
       const local = localTime(next, 'Europe/London');
       t.ok(!['Sat', 'Sun'].includes(local.weekday) && local.time === '06:30', `${next} is ${local.weekday} ${local.time} in London`);
     }
 
     // The queue holds the same schedules, each with its time zone.
-    const rows = await sql<{ name: string; cron: string; timezone: string }>`select name, cron, timezone from rosterbridge_queue.schedule order by name`.execute(host.database.db);
+    const rows = await sql<{
+      name: string;
+      cron: string;
+      timezone: string;
+    }>`select name, cron, timezone from rosterbridge_queue.schedule order by name`.execute(host.database.db);
     const byTenant = Object.fromEntries(rows.rows.map((r) => [r.name.replace(/^rosterbridge-sync-(.*)-[0-9a-f]{10}$/, '$1'), [r.cron, r.timezone]]));
     t.same(byTenant, {
       auckland: ['0 2 * * *', 'Pacific/Auckland'],
@@ -114,7 +140,13 @@ t.test('schedules: cron with time zones per tenant and target, run on the queue,
   await t.test('a paused tenant: the scheduled run is recorded as skipped with the reason, not run', async (t) => {
     const [run] = await runsOf('paused', (runs) => runs.length > 0);
     t.ok(run, 'a run was recorded at the scheduled time');
-    t.match(run, { status: 'skipped', errorCode: 'TENANT_PAUSED', reason: /paused in its config file/, trigger: /^schedule \* \* \* \* \* \* \(America\/Chicago\)/, targets: ['memo'] });
+    t.match(run, {
+      status: 'skipped',
+      errorCode: 'TENANT_PAUSED',
+      reason: /paused in its config file/,
+      trigger: /^schedule \* \* \* \* \* \* \(America\/Chicago\)/,
+      targets: ['memo'],
+    });
     t.ok(run!.jobId, 'it carries its queue job');
   });
 

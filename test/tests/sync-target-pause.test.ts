@@ -15,7 +15,10 @@ t.test('a target paused by its product is skipped with the reason, then catches 
   const district = generateDistrict({ seed: 51, size: 'tiny' });
   await writeOneRosterPackage(district, path.join(root, 'package'));
   const tenant = (id: string, targets: unknown[]) =>
-    writeFileSync(path.join(tenants, `${id}.json`), JSON.stringify({ displayName: `District ${id}`, timezone: 'UTC', source: { id: 'oneroster-csv', settings: { location: '../package' } }, targets }));
+    writeFileSync(
+      path.join(tenants, `${id}.json`),
+      JSON.stringify({ displayName: `District ${id}`, timezone: 'UTC', source: { id: 'oneroster-csv', settings: { location: '../package' } }, targets }),
+    );
   tenant('solo', [{ id: 'gated' }]);
   tenant('mixed', [{ id: 'gated' }, { id: 'memo' }]);
   const th = await startTestHost({ pluginDirs: PLUGINS, tenantsDir: tenants });
@@ -37,7 +40,13 @@ t.test('a target paused by its product is skipped with the reason, then catches 
   t.match(mixed, { status: 'success', reason: /target gated skipped/ }, 'the other target ran; the run says which was skipped');
   t.equal(mixed.counts.targets.memo!.status, 'applied');
 
-  await db.insertInto('gate').values([{ tenant_id: 'solo', open: true }, { tenant_id: 'mixed', open: true }]).execute();
+  await db
+    .insertInto('gate')
+    .values([
+      { tenant_id: 'solo', open: true },
+      { tenant_id: 'mixed', open: true },
+    ])
+    .execute();
   const again = await sync('solo');
   t.equal(again.status, 'success');
   t.equal(await users('solo'), district.counts.users, 'once open, it catches up with every user (from the ledger: the source had not changed)');
@@ -50,7 +59,17 @@ t.test('a target paused by its product is skipped with the reason, then catches 
   // from its start (a plugin notifying failures must hear those that happen before any target opens).
   await sleep(200);
   const heard = async (runId: string) =>
-    (await db.selectFrom('run_event').select(['tenant_id', 'type', 'status']).where('run_id', '=', runId).orderBy('type').execute()).map((e) => [e.tenant_id, e.type, e.status]);
-  t.same(await heard(solo.id), [['solo', 'sync.run.completed', 'skipped'], ['solo', 'sync.run.started', 'queued']]);
-  t.same(await heard(again.id), [['solo', 'sync.run.completed', 'success'], ['solo', 'sync.run.started', 'queued']]);
+    (await db.selectFrom('run_event').select(['tenant_id', 'type', 'status']).where('run_id', '=', runId).orderBy('type').execute()).map((e) => [
+      e.tenant_id,
+      e.type,
+      e.status,
+    ]);
+  t.same(await heard(solo.id), [
+    ['solo', 'sync.run.completed', 'skipped'],
+    ['solo', 'sync.run.started', 'queued'],
+  ]);
+  t.same(await heard(again.id), [
+    ['solo', 'sync.run.completed', 'success'],
+    ['solo', 'sync.run.started', 'queued'],
+  ]);
 });

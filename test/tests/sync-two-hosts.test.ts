@@ -24,7 +24,12 @@ t.test(
       writeFileSync(
         path.join(tenantsDir, `${id}.json`),
         // Six fields, seconds first: due at once, then once a minute (the queue's finest grain).
-        JSON.stringify({ displayName: id, timezone: 'America/Chicago', source: { id: 'oneroster-csv', settings: { location: '../package' } }, targets: [{ id: 'memo', schedule: '* * * * * *' }] }),
+        JSON.stringify({
+          displayName: id,
+          timezone: 'America/Chicago',
+          source: { id: 'oneroster-csv', settings: { location: '../package' } },
+          targets: [{ id: 'memo', schedule: '* * * * * *' }],
+        }),
       );
     const database = await createTestDatabase();
     const env = (name: string): NodeJS.ProcessEnv => ({
@@ -79,7 +84,10 @@ t.test(
       t.equal(jobs.size, own.length, `${id}: one run per due job`);
       const minutes = own.map((r) => Math.floor(r.queued_at.getTime() / 60_000));
       t.equal(new Set(minutes).size, minutes.length, `${id}: at most one run a minute`);
-      t.ok(own.some((r) => r.status === 'success'), `${id}: its run succeeded`);
+      t.ok(
+        own.some((r) => r.status === 'success'),
+        `${id}: its run succeeded`,
+      );
     }
 
     // Each run was staged by exactly one host, and each host took some.
@@ -95,7 +103,14 @@ t.test(
     t.same(new Set(all), new Set(runs.filter((r) => r.status === 'success').map((r) => r.id)), 'every successful run was staged once, by one of the hosts');
     t.ok(a.length > 0 && b.length > 0, `both hosts executed runs: ${a.length} and ${b.length}`);
     if (a.length === 0 || b.length === 0)
-      for (const h of hosts) t.comment(h.output().split('\n').filter((l) => !l.includes('plugin')).join('\n'));
+      for (const h of hosts)
+        t.comment(
+          h
+            .output()
+            .split('\n')
+            .filter((l) => !l.includes('plugin'))
+            .join('\n'),
+        );
 
     // Each tenant's records reached the target exactly once: the first run created them, no second
     // execution applied them again.

@@ -4,7 +4,14 @@ import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { sql } from 'kysely';
 import type { AcademicSession, RosterEntity, RosterRecord, SyncRun, User } from '@rosterbridge/core';
-import { changeDistrict, generateDistrict, startTestHost, writeOneRosterPackage, type DistrictChangeReport, type RosterRecordSource } from '@rosterbridge/test-kit';
+import {
+  changeDistrict,
+  generateDistrict,
+  startTestHost,
+  writeOneRosterPackage,
+  type DistrictChangeReport,
+  type RosterRecordSource,
+} from '@rosterbridge/test-kit';
 import type { GradientApi } from '@rosterbridge/target-gradient';
 
 const PLUGINS = [path.resolve(__dirname, '../../plugins')];
@@ -62,7 +69,15 @@ t.test('Gradient target', async (t) => {
   const tenants = path.join(root, 'tenants');
   mkdirSync(tenants);
   const tenant = (id: string, displayName: string, timezone: string, settings: Record<string, unknown>) =>
-    writeFileSync(path.join(tenants, `${id}.json`), JSON.stringify({ displayName, timezone, source: { id: 'oneroster-csv', settings: { location: `../${id}-package` } }, targets: [{ id: 'gradient', settings }] }));
+    writeFileSync(
+      path.join(tenants, `${id}.json`),
+      JSON.stringify({
+        displayName,
+        timezone,
+        source: { id: 'oneroster-csv', settings: { location: `../${id}-package` } },
+        targets: [{ id: 'gradient', settings }],
+      }),
+    );
   tenant('lincoln', 'Lincoln USD', 'Pacific/Auckland', { today: '2026-11-23' });
   tenant('jefferson', 'Jefferson County Schools', 'America/New_York', { staffRoles: ['teacher'], today: '2027-02-01' });
   await writePackage(path.join(root, 'lincoln-package'), base);
@@ -75,14 +90,20 @@ t.test('Gradient target', async (t) => {
   });
   const { host } = th;
   const db = host.database.db.withSchema('plugin_target_gradient');
-  const sync = async (tenantId: string, mode: 'full' | 'delta' = 'full'): Promise<SyncRun> => host.syncs.settled((await host.syncs.trigger(tenantId, { trigger: 'test', mode })).id);
+  const sync = async (tenantId: string, mode: 'full' | 'delta' = 'full'): Promise<SyncRun> =>
+    host.syncs.settled((await host.syncs.trigger(tenantId, { trigger: 'test', mode })).id);
   const issues = async (run: SyncRun, code: string) => (await host.runs.issues(run.id, { limit: 10_000 })).filter((i: any) => i.code === code);
 
   /** Every row of the tenant in every table, keyed, with its xmin. */
   const snapshot = async (tenantId: string) => {
     const rows = new Map<string, { xmin: string; table: Table; origin: string }>();
     for (const table of TABLES) {
-      const found = await db.selectFrom(table).selectAll().select(sql<string>`xmin::text`.as('xmin')).where('tenant_id', '=', tenantId).execute();
+      const found = await db
+        .selectFrom(table)
+        .selectAll()
+        .select(sql<string>`xmin::text`.as('xmin'))
+        .where('tenant_id', '=', tenantId)
+        .execute();
       for (const r of found) {
         const { xmin, ...rest } = r as Record<string, any>;
         const key = table === 'class_term' ? `${rest.class_sourced_id}|${rest.term_sourced_id}` : rest.sourced_id;
@@ -95,11 +116,17 @@ t.test('Gradient target', async (t) => {
     const q = (table: Table) => db.selectFrom(table).where('tenant_id', '=', tenantId);
     const rows = {
       organization: (await q('organization').select(['sourced_id', 'name', 'org_type']).execute()).map((r) => [r.sourced_id, r.name, r.org_type].join('|')),
-      term: (await q('term').select(['sourced_id', 'title', 'session_type', sql<string>`start_date::text`.as('s'), sql<string>`end_date::text`.as('e')]).execute()).map((r) =>
-        [r.sourced_id, r.title, r.session_type, r.s, r.e].join('|'),
+      term: (
+        await q('term')
+          .select(['sourced_id', 'title', 'session_type', sql<string>`start_date::text`.as('s'), sql<string>`end_date::text`.as('e')])
+          .execute()
+      ).map((r) => [r.sourced_id, r.title, r.session_type, r.s, r.e].join('|')),
+      class: (await q('class').select(['sourced_id', 'title', 'school_sourced_id', 'periods']).execute()).map((r) =>
+        [r.sourced_id, r.title, r.school_sourced_id, r.periods.join(',')].join('|'),
       ),
-      class: (await q('class').select(['sourced_id', 'title', 'school_sourced_id', 'periods']).execute()).map((r) => [r.sourced_id, r.title, r.school_sourced_id, r.periods.join(',')].join('|')),
-      class_term: (await q('class_term').select(['class_sourced_id', 'term_sourced_id']).execute()).map((r) => [r.class_sourced_id, r.term_sourced_id].join('|')),
+      class_term: (await q('class_term').select(['class_sourced_id', 'term_sourced_id']).execute()).map((r) =>
+        [r.class_sourced_id, r.term_sourced_id].join('|'),
+      ),
       staff_member: (await q('staff_member').select(['sourced_id', 'role', 'given_name', 'family_name', 'email']).execute()).map((r) =>
         [r.sourced_id, r.role, r.given_name, r.family_name, r.email ?? ''].join('|'),
       ),
@@ -118,7 +145,12 @@ t.test('Gradient target', async (t) => {
     for (const table of TABLES) t.same(have[table].sort(), want[table].sort(), `${table}: Gradient holds exactly the district's records`);
   };
   /** Rows created, rewritten or removed between two snapshots must come from records the change report names. */
-  const expectOnlyReported = (t: Test, before: Awaited<ReturnType<typeof snapshot>>, after: Awaited<ReturnType<typeof snapshot>>, report: DistrictChangeReport) => {
+  const expectOnlyReported = (
+    t: Test,
+    before: Awaited<ReturnType<typeof snapshot>>,
+    after: Awaited<ReturnType<typeof snapshot>>,
+    report: DistrictChangeReport,
+  ) => {
     const touched = new Set<string>();
     for (const [key, row] of after) if (before.get(key)?.xmin !== row.xmin) touched.add(key);
     for (const key of before.keys()) if (!after.has(key)) touched.add(key);
@@ -158,28 +190,53 @@ t.test('Gradient target', async (t) => {
     // The district changes while Gradient is paused; the ledger takes it, Gradient does not.
     await writePackage(path.join(root, 'lincoln-package'), changedWhilePaused);
     // This time as the nightly schedule starts it (the scheduler's own path into the sync service).
-    const scheduled = await host.syncs.triggerScheduled('lincoln', { targets: ['gradient'], jobId: 'gradient-nightly-test', attempt: 0, lastAttempt: false, trigger: 'schedule 45 23 * * * (America/Chicago)' });
+    const scheduled = await host.syncs.triggerScheduled('lincoln', {
+      targets: ['gradient'],
+      jobId: 'gradient-nightly-test',
+      attempt: 0,
+      lastAttempt: false,
+      trigger: 'schedule 45 23 * * * (America/Chicago)',
+    });
     const second = await host.syncs.settled(scheduled.id);
-    t.match(second, { status: 'skipped', trigger: /^schedule/, reason: /the Gradient academic year is not started for Lincoln USD/ }, 'a scheduled run is skipped with the reason, not failed');
+    t.match(
+      second,
+      { status: 'skipped', trigger: /^schedule/, reason: /the Gradient academic year is not started for Lincoln USD/ },
+      'a scheduled run is skipped with the reason, not failed',
+    );
     t.equal(second.counts.targets.gradient!.status, 'skipped');
-    t.ok(Object.values(second.counts.source).some((c) => c!.updated + c!.created + c!.deleted > 0), 'the source changed');
+    t.ok(
+      Object.values(second.counts.source).some((c) => c!.updated + c!.created + c!.deleted > 0),
+      'the source changed',
+    );
     t.equal((await snapshot('lincoln')).size, 0, 'still nothing written');
 
     // A Gradient Leader starts the year in Admin Mode.
     await db.insertInto('academic_year').values({ tenant_id: 'lincoln', school_year: '2027', started_at: new Date(), started_by: 'leader@lincoln' }).execute();
     const third = await sync('lincoln');
-    t.equal(third.status, 'success', `${third.reason ?? "success"}`);
+    t.equal(third.status, 'success', `${third.reason ?? 'success'}`);
     t.equal(third.counts.targets.gradient!.status, 'applied');
     const users = [...changedWhilePaused.records('users')];
     const rostered = users.filter((u) => u.role === 'student' || ALL_STAFF.includes(u.role));
-    t.match(third.counts.targets.gradient!.entities.users, { created: rostered.length, skipped: users.length - rostered.length, errors: 0 }, 'back-filled from the ledger');
+    t.match(
+      third.counts.targets.gradient!.entities.users,
+      { created: rostered.length, skipped: users.length - rostered.length, errors: 0 },
+      'back-filled from the ledger',
+    );
     t.equal(third.counts.targets.gradient!.entities.enrollments!.created, changedWhilePaused.counts.enrollments);
     await expectHolds(t, 'lincoln', changedWhilePaused);
-    for (const id of changedWhilePaused.report.entities.users.deleted) t.notOk((await held('lincoln')).student.some((r) => r.startsWith(`${id}|`)), `${id}, deleted while paused, is not there`);
+    for (const id of changedWhilePaused.report.entities.users.deleted)
+      t.notOk(
+        (await held('lincoln')).student.some((r) => r.startsWith(`${id}|`)),
+        `${id}, deleted while paused, is not there`,
+      );
 
     const guardians = await issues(third, 'GRADIENT_USERS_NOT_ROSTERED');
     t.equal(guardians.length, 1, 'one summary issue for the users not rostered');
-    t.match(guardians[0], { severity: 'warning', entity: 'users', message: new RegExp(`^${users.length - rostered.length} user\\(s\\) with role guardian were not rostered`) });
+    t.match(guardians[0], {
+      severity: 'warning',
+      entity: 'users',
+      message: new RegExp(`^${users.length - rostered.length} user\\(s\\) with role guardian were not rostered`),
+    });
   });
 
   await t.test('staff without an email or sharing one are reported as warnings', async (t) => {
@@ -205,15 +262,24 @@ t.test('Gradient target', async (t) => {
   await t.test('the current-term schedule can be spot-checked for a staff member, a student and a class', async (t) => {
     const gradient = await api();
     t.equal(await gradient.today('lincoln'), '2026-11-23', "today comes from the tenant's setting");
-    t.same((await gradient.currentTerms('lincoln')).map((s) => s.sourcedId), ['as-2027-1'], 'the fall semester is current on 2026-11-23');
-    t.same((await gradient.currentTerms('lincoln', { today: '2027-03-01' })).map((s) => s.sourcedId), ['as-2027-2']);
+    t.same(
+      (await gradient.currentTerms('lincoln')).map((s) => s.sourcedId),
+      ['as-2027-1'],
+      'the fall semester is current on 2026-11-23',
+    );
+    t.same(
+      (await gradient.currentTerms('lincoln', { today: '2027-03-01' })).map((s) => s.sourcedId),
+      ['as-2027-2'],
+    );
 
     const sessions = new Map([...changedWhilePaused.records('academicSessions')].map((s) => [s.sourcedId, s] as [string, AcademicSession]));
     const classes = new Map([...changedWhilePaused.records('classes')].map((c) => [c.sourcedId, c]));
     const users = new Map([...changedWhilePaused.records('users')].map((u) => [u.sourcedId, u] as [string, User]));
     const enrollments = [...changedWhilePaused.records('enrollments')];
-    const runsOn = (classId: string, day: string) => classes.get(classId)!.termSourcedIds.some((id) => sessions.get(id)!.startDate <= day && day <= sessions.get(id)!.endDate);
-    const onDay = (day: string) => enrollments.filter((e) => runsOn(e.classSourcedId, day) && (!e.beginDate || e.beginDate <= day) && (!e.endDate || day <= e.endDate));
+    const runsOn = (classId: string, day: string) =>
+      classes.get(classId)!.termSourcedIds.some((id) => sessions.get(id)!.startDate <= day && day <= sessions.get(id)!.endDate);
+    const onDay = (day: string) =>
+      enrollments.filter((e) => runsOn(e.classSourcedId, day) && (!e.beginDate || e.beginDate <= day) && (!e.endDate || day <= e.endDate));
 
     for (const day of ['2026-11-23', '2027-03-01']) {
       const current = onDay(day);
@@ -258,15 +324,34 @@ t.test('Gradient target', async (t) => {
       .where(sql<boolean>`${day}::date between term_start_date and term_end_date`)
       .where(sql<boolean>`${day}::date between coalesce(member_begin_date, ${day}::date) and coalesce(member_end_date, ${day}::date)`)
       .execute();
-    t.same(viewRows.map((r) => `${r.class_sourced_id}|${r.person_sourced_id}`).sort(), [...new Set(onDay(day).filter((e) => users.get(e.userSourcedId)!.role !== 'guardian').map((e) => `${e.classSourcedId}|${e.userSourcedId}`))].sort());
-    const current = await db.selectFrom('current_term_schedule').select(['membership_sourced_id', 'term_sourced_id']).where('tenant_id', '=', 'lincoln').execute();
+    t.same(
+      viewRows.map((r) => `${r.class_sourced_id}|${r.person_sourced_id}`).sort(),
+      [
+        ...new Set(
+          onDay(day)
+            .filter((e) => users.get(e.userSourcedId)!.role !== 'guardian')
+            .map((e) => `${e.classSourcedId}|${e.userSourcedId}`),
+        ),
+      ].sort(),
+    );
+    const current = await db
+      .selectFrom('current_term_schedule')
+      .select(['membership_sourced_id', 'term_sourced_id'])
+      .where('tenant_id', '=', 'lincoln')
+      .execute();
     const byDate = await db
       .selectFrom('term_schedule')
       .select(['membership_sourced_id', 'term_sourced_id'])
       .where('tenant_id', '=', 'lincoln')
-      .where(sql<boolean>`current_date between term_start_date and term_end_date and coalesce(member_begin_date, current_date) <= current_date and coalesce(member_end_date, current_date) >= current_date`)
+      .where(
+        sql<boolean>`current_date between term_start_date and term_end_date and coalesce(member_begin_date, current_date) <= current_date and coalesce(member_end_date, current_date) >= current_date`,
+      )
       .execute();
-    t.same(current.map((r) => `${r.membership_sourced_id}|${r.term_sourced_id}`).sort(), byDate.map((r) => `${r.membership_sourced_id}|${r.term_sourced_id}`).sort(), 'current_term_schedule is term_schedule on the current date');
+    t.same(
+      current.map((r) => `${r.membership_sourced_id}|${r.term_sourced_id}`).sort(),
+      byDate.map((r) => `${r.membership_sourced_id}|${r.term_sourced_id}`).sort(),
+      'current_term_schedule is term_schedule on the current date',
+    );
   });
 
   await t.test('a new academic year pauses syncing again; once started, it catches up from its cursor', async (t) => {
@@ -281,7 +366,11 @@ t.test('Gradient target', async (t) => {
     await db.updateTable('academic_year').set({ started_at: new Date() }).where('tenant_id', '=', 'lincoln').where('school_year', '=', '2028').execute();
     const caughtUp = await sync('lincoln');
     t.equal(caughtUp.status, 'success');
-    t.same(caughtUp.counts.source.users && caughtUp.counts.source.users.updated + caughtUp.counts.source.users.created, 0, 'the source had nothing new: the changes came from the cursor');
+    t.same(
+      caughtUp.counts.source.users && caughtUp.counts.source.users.updated + caughtUp.counts.source.users.created,
+      0,
+      'the source had nothing new: the changes came from the cursor',
+    );
     await expectHolds(t, 'lincoln', base);
     expectOnlyReported(t, before, await snapshot('lincoln'), changedWhilePaused.report);
   });
@@ -290,7 +379,7 @@ t.test('Gradient target', async (t) => {
     const before = await snapshot('lincoln');
     await writePackage(path.join(root, 'lincoln-package'), delta.delta, 'delta');
     const run = await sync('lincoln', 'delta');
-    t.equal(run.status, 'success', `${run.reason ?? "success"}`);
+    t.equal(run.status, 'success', `${run.reason ?? 'success'}`);
     await expectHolds(t, 'lincoln', delta);
     const touched = expectOnlyReported(t, before, await snapshot('lincoln'), delta.report);
     const users = new Map([...base.records('users'), ...delta.records('users')].map((u) => [u.sourcedId, u]));
@@ -309,7 +398,7 @@ t.test('Gradient target', async (t) => {
     t.match(await gradient.academicYear('jefferson'), { schoolYear: '2027', startedAt: Date });
     const lincolnBefore = await snapshot('lincoln');
     const run = await sync('jefferson');
-    t.equal(run.status, 'success', `${run.reason ?? "success"}`);
+    t.equal(run.status, 'success', `${run.reason ?? 'success'}`);
     await expectHolds(t, 'jefferson', other, ['teacher']);
     t.same(await snapshot('lincoln'), lincolnBefore, "lincoln's rows are untouched");
     await expectHolds(t, 'lincoln', delta);
@@ -317,11 +406,16 @@ t.test('Gradient target', async (t) => {
     t.match(notRostered.join('\n'), /with role administrator were not rostered: Gradient takes students and the staff roles teacher/);
     // The districts share sourcedIds (usr-00000001…): each tenant's row is its own district's person.
     const id = [...other.records('users')].find((u) => u.role === 'student')!.sourcedId;
-    const name = async (tenantId: string) => db.selectFrom('student').select(['given_name', 'family_name']).where('tenant_id', '=', tenantId).where('sourced_id', '=', id).executeTakeFirst();
+    const name = async (tenantId: string) =>
+      db.selectFrom('student').select(['given_name', 'family_name']).where('tenant_id', '=', tenantId).where('sourced_id', '=', id).executeTakeFirst();
     const own = (source: RosterRecordSource) => [...source.records('users')].find((u) => u.sourcedId === id)!;
     t.same(await name('jefferson'), { given_name: own(other).givenName, family_name: own(other).familyName }, `${id} in jefferson`);
     t.same(await name('lincoln'), { given_name: own(delta).givenName, family_name: own(delta).familyName }, `${id} in lincoln`);
-    t.same((await gradient.currentTerms('jefferson')).map((s) => s.sourcedId), ['as-2027-2'], "jefferson's today (2027-02-01) is in the spring");
+    t.same(
+      (await gradient.currentTerms('jefferson')).map((s) => s.sourcedId),
+      ['as-2027-2'],
+      "jefferson's today (2027-02-01) is in the spring",
+    );
     t.equal(await gradient.today('lincoln'), '2026-11-23');
   });
 
@@ -337,7 +431,11 @@ t.test('Gradient target', async (t) => {
     t.equal(run.status, 'partial', 'a record not taken makes the run partial');
     t.match(await issues(run, 'GRADIENT_TERM_DATES_INVALID'), [{ severity: 'error', entity: 'academicSessions', sourcedId: 'as-2027-1', field: 'endDate' }]);
     t.match(run.counts.targets.gradient!.entities.academicSessions, { skipped: 0, errors: 1 }, 'an error counts as an error, not a skip');
-    t.match((await held('jefferson')).term.find((r) => r.startsWith('as-2027-1|')), /2026-08-17\|2026-12-18$/, 'the term keeps its last good dates');
+    t.match(
+      (await held('jefferson')).term.find((r) => r.startsWith('as-2027-1|')),
+      /2026-08-17\|2026-12-18$/,
+      'the term keeps its last good dates',
+    );
   });
 
   await t.test('reset forgets the tenant roster but not its academic year', async (t) => {
@@ -353,7 +451,10 @@ t.test('Gradient target', async (t) => {
     t.equal(refill.counts.targets.gradient!.entities.users!.created, [...other.records('users')].filter((u) => ['student', 'teacher'].includes(u.role)).length);
     const fallOnly = [...other.records('classes')].filter((c) => c.termSourcedIds.every((id) => id === 'as-2027-1')).map((c) => c.sourcedId);
     t.ok(fallOnly.length > 0, `${fallOnly.length} classes run in the fall only`);
-    t.same((await issues(refill, 'GRADIENT_CLASS_WITHOUT_TERM')).map((i: any) => [i.sourcedId, i.severity]).sort(), fallOnly.map((id) => [id, 'warning']).sort());
+    t.same(
+      (await issues(refill, 'GRADIENT_CLASS_WITHOUT_TERM')).map((i: any) => [i.sourcedId, i.severity]).sort(),
+      fallOnly.map((id) => [id, 'warning']).sort(),
+    );
     t.same(await (await api()).membersOfClass('jefferson', fallOnly[0]!, { today: '2026-11-23' }), [], 'a class with no term Gradient holds is in no schedule');
   });
 });

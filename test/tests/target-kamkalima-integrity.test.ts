@@ -18,20 +18,59 @@ const TAKEN_WARNINGS = new Set(['KAMKALIMA_USER_SEVERAL_SCHOOLS', 'KAMKALIMA_SCH
  * Array columns are unnested; a membership points at a teacher or a student by its role.
  */
 const DANGLING: [string, string][] = [
-  ['term.parent_sourced_id → term', `select r.sourced_id from term r where r.parent_sourced_id is not null and not exists (select 1 from term p where p.tenant_id = r.tenant_id and p.sourced_id = r.parent_sourced_id)`],
-  ['course.school_sourced_id → school', `select r.sourced_id from course r where r.school_sourced_id is not null and not exists (select 1 from school s where s.tenant_id = r.tenant_id and s.sourced_id = r.school_sourced_id)`],
-  ['classroom.course_sourced_id → course', `select r.sourced_id from classroom r where not exists (select 1 from course c where c.tenant_id = r.tenant_id and c.sourced_id = r.course_sourced_id)`],
-  ['classroom.school_sourced_id → school', `select r.sourced_id from classroom r where not exists (select 1 from school s where s.tenant_id = r.tenant_id and s.sourced_id = r.school_sourced_id)`],
-  ['classroom.term_sourced_ids → term', `select r.sourced_id from classroom r, unnest(r.term_sourced_ids) as x(id) where not exists (select 1 from term p where p.tenant_id = r.tenant_id and p.sourced_id = x.id)`],
+  [
+    'term.parent_sourced_id → term',
+    `select r.sourced_id from term r where r.parent_sourced_id is not null and not exists (select 1 from term p where p.tenant_id = r.tenant_id and p.sourced_id = r.parent_sourced_id)`,
+  ],
+  [
+    'course.school_sourced_id → school',
+    `select r.sourced_id from course r where r.school_sourced_id is not null and not exists (select 1 from school s where s.tenant_id = r.tenant_id and s.sourced_id = r.school_sourced_id)`,
+  ],
+  [
+    'classroom.course_sourced_id → course',
+    `select r.sourced_id from classroom r where not exists (select 1 from course c where c.tenant_id = r.tenant_id and c.sourced_id = r.course_sourced_id)`,
+  ],
+  [
+    'classroom.school_sourced_id → school',
+    `select r.sourced_id from classroom r where not exists (select 1 from school s where s.tenant_id = r.tenant_id and s.sourced_id = r.school_sourced_id)`,
+  ],
+  [
+    'classroom.term_sourced_ids → term',
+    `select r.sourced_id from classroom r, unnest(r.term_sourced_ids) as x(id) where not exists (select 1 from term p where p.tenant_id = r.tenant_id and p.sourced_id = x.id)`,
+  ],
   ['classroom without a term', `select r.sourced_id from classroom r where cardinality(r.term_sourced_ids) = 0`],
-  ['teacher.school_sourced_id → school', `select r.sourced_id from teacher r where not exists (select 1 from school s where s.tenant_id = r.tenant_id and s.sourced_id = r.school_sourced_id)`],
-  ['student.school_sourced_id → school', `select r.sourced_id from student r where not exists (select 1 from school s where s.tenant_id = r.tenant_id and s.sourced_id = r.school_sourced_id)`],
-  ['administrator.school_sourced_ids → school', `select r.sourced_id from administrator r, unnest(r.school_sourced_ids) as x(id) where not exists (select 1 from school s where s.tenant_id = r.tenant_id and s.sourced_id = x.id)`],
-  ['class_membership.classroom_sourced_id → classroom', `select r.sourced_id from class_membership r where not exists (select 1 from classroom c where c.tenant_id = r.tenant_id and c.sourced_id = r.classroom_sourced_id)`],
-  ['class_membership.member_sourced_id → teacher', `select r.sourced_id from class_membership r where r.role = 'teacher' and not exists (select 1 from teacher p where p.tenant_id = r.tenant_id and p.sourced_id = r.member_sourced_id)`],
-  ['class_membership.member_sourced_id → student', `select r.sourced_id from class_membership r where r.role = 'student' and not exists (select 1 from student p where p.tenant_id = r.tenant_id and p.sourced_id = r.member_sourced_id)`],
-  ['teacher_admin_account.school_sourced_id → school', `select r.school_sourced_id from teacher_admin_account r where not exists (select 1 from school s where s.tenant_id = r.tenant_id and s.sourced_id = r.school_sourced_id)`],
-  ['teacher_admin_account.assigned_teacher_sourced_id → teacher', `select r.school_sourced_id from teacher_admin_account r where r.assigned_teacher_sourced_id is not null and not exists (select 1 from teacher p where p.tenant_id = r.tenant_id and p.sourced_id = r.assigned_teacher_sourced_id)`],
+  [
+    'teacher.school_sourced_id → school',
+    `select r.sourced_id from teacher r where not exists (select 1 from school s where s.tenant_id = r.tenant_id and s.sourced_id = r.school_sourced_id)`,
+  ],
+  [
+    'student.school_sourced_id → school',
+    `select r.sourced_id from student r where not exists (select 1 from school s where s.tenant_id = r.tenant_id and s.sourced_id = r.school_sourced_id)`,
+  ],
+  [
+    'administrator.school_sourced_ids → school',
+    `select r.sourced_id from administrator r, unnest(r.school_sourced_ids) as x(id) where not exists (select 1 from school s where s.tenant_id = r.tenant_id and s.sourced_id = x.id)`,
+  ],
+  [
+    'class_membership.classroom_sourced_id → classroom',
+    `select r.sourced_id from class_membership r where not exists (select 1 from classroom c where c.tenant_id = r.tenant_id and c.sourced_id = r.classroom_sourced_id)`,
+  ],
+  [
+    'class_membership.member_sourced_id → teacher',
+    `select r.sourced_id from class_membership r where r.role = 'teacher' and not exists (select 1 from teacher p where p.tenant_id = r.tenant_id and p.sourced_id = r.member_sourced_id)`,
+  ],
+  [
+    'class_membership.member_sourced_id → student',
+    `select r.sourced_id from class_membership r where r.role = 'student' and not exists (select 1 from student p where p.tenant_id = r.tenant_id and p.sourced_id = r.member_sourced_id)`,
+  ],
+  [
+    'teacher_admin_account.school_sourced_id → school',
+    `select r.school_sourced_id from teacher_admin_account r where not exists (select 1 from school s where s.tenant_id = r.tenant_id and s.sourced_id = r.school_sourced_id)`,
+  ],
+  [
+    'teacher_admin_account.assigned_teacher_sourced_id → teacher',
+    `select r.school_sourced_id from teacher_admin_account r where r.assigned_teacher_sourced_id is not null and not exists (select 1 from teacher p where p.tenant_id = r.tenant_id and p.sourced_id = r.assigned_teacher_sourced_id)`,
+  ],
 ];
 
 t.test('the academic year and its sessions are judged by dates', async (t) => {
@@ -87,11 +126,32 @@ t.test('Kamkalima: counts match issues, grades fit, sessions by dates, no row po
   // Sessions: a 2019 term labelled 2027, a current term labelled 2019; a class of the 2019 term only,
   // and one naming a current term and the 2019 one.
   const [yearSession, termSession] = all('academicSessions') as AcademicSession[];
-  const old: AcademicSession = { ...termSession!, sourcedId: 'as-2019', title: 'Fall 2019', startDate: '2019-08-19', endDate: '2019-12-20', schoolYear: '2027', parentSourcedId: yearSession!.sourcedId };
-  const mislabelled: AcademicSession = { ...termSession!, sourcedId: 'as-mislabelled', title: 'Winter', startDate: '2027-01-04', endDate: '2027-03-26', schoolYear: '2019', parentSourcedId: 'as-2019' };
+  const old: AcademicSession = {
+    ...termSession!,
+    sourcedId: 'as-2019',
+    title: 'Fall 2019',
+    startDate: '2019-08-19',
+    endDate: '2019-12-20',
+    schoolYear: '2027',
+    parentSourcedId: yearSession!.sourcedId,
+  };
+  const mislabelled: AcademicSession = {
+    ...termSession!,
+    sourcedId: 'as-mislabelled',
+    title: 'Winter',
+    startDate: '2027-01-04',
+    endDate: '2027-03-26',
+    schoolYear: '2019',
+    parentSourcedId: 'as-2019',
+  };
   const template = [...classes.values()][0]!;
   const oldClass: RosterClass = { ...template, sourcedId: 'cls-2019', title: 'A 2019 section', termSourcedIds: ['as-2019'] };
-  const straddling: RosterClass = { ...template, sourcedId: 'cls-straddling', title: 'A section named in two years', termSourcedIds: [termSession!.sourcedId, 'as-2019'] };
+  const straddling: RosterClass = {
+    ...template,
+    sourcedId: 'cls-straddling',
+    title: 'A section named in two years',
+    termSourcedIds: [termSession!.sourcedId, 'as-2019'],
+  };
   // Enrollments naming a class and a user the district does not have.
   const strays: Enrollment[] = [
     { ...enrollments[0]!, sourcedId: 'enr-no-class', classSourcedId: 'cls-missing' },
@@ -99,7 +159,12 @@ t.test('Kamkalima: counts match issues, grades fit, sessions by dates, no row po
   ];
   // Administrators' enrollments (the generator makes none): Kamkalima places no administrator in a class.
   const administrators = users.filter((u) => u.role === 'administrator').slice(0, 3);
-  const adminEnrollments: Enrollment[] = administrators.map((u, i) => ({ ...enrollments[0]!, sourcedId: `enr-admin-${i}`, userSourcedId: u.sourcedId, role: 'administrator' }));
+  const adminEnrollments: Enrollment[] = administrators.map((u, i) => ({
+    ...enrollments[0]!,
+    sourcedId: `enr-admin-${i}`,
+    userSourcedId: u.sourcedId,
+    role: 'administrator',
+  }));
 
   type Edits = { users?: (u: User) => User; drop?: Partial<Record<RosterEntity, (id: string) => boolean>> };
   const district = (edits: Edits = {}): RosterRecordSource => ({
@@ -115,7 +180,13 @@ t.test('Kamkalima: counts match issues, grades fit, sessions by dates, no row po
     },
   });
   const misgraded = (u: User): User =>
-    u.sourcedId === student.sourcedId ? { ...u, grades: [wrongGrade] } : u.sourcedId === teacher.sourcedId ? { ...u, grades: [wrongTeacherGrade] } : u.sourcedId === gradeless.sourcedId ? { ...u, grades: [] } : u;
+    u.sourcedId === student.sourcedId
+      ? { ...u, grades: [wrongGrade] }
+      : u.sourcedId === teacher.sourcedId
+        ? { ...u, grades: [wrongTeacherGrade] }
+        : u.sourcedId === gradeless.sourcedId
+          ? { ...u, grades: [] }
+          : u;
   const fixed = (u: User): User => (u.sourcedId === gradeless.sourcedId ? { ...u, grades: [] } : u);
 
   const root = mkdtempSync(path.join(tmpdir(), 'rb-kamkalima-integrity-'));
@@ -123,7 +194,12 @@ t.test('Kamkalima: counts match issues, grades fit, sessions by dates, no row po
   mkdirSync(tenants);
   writeFileSync(
     path.join(tenants, 'k.json'),
-    JSON.stringify({ displayName: 'District K', timezone: 'Asia/Dubai', source: { id: 'oneroster-csv', settings: { location: '../k-package' } }, targets: [{ id: 'kamkalima', settings: { today: TODAY } }] }),
+    JSON.stringify({
+      displayName: 'District K',
+      timezone: 'Asia/Dubai',
+      source: { id: 'oneroster-csv', settings: { location: '../k-package' } },
+      targets: [{ id: 'kamkalima', settings: { today: TODAY } }],
+    }),
   );
   const write = async (source: RosterRecordSource) => {
     rmSync(path.join(root, 'k-package'), { recursive: true, force: true });
@@ -145,13 +221,21 @@ t.test('Kamkalima: counts match issues, grades fit, sessions by dates, no row po
     const run = await host.syncs.settled((await host.syncs.trigger('k', { trigger: 'test', mode: 'full' })).id);
     return { run, issues: await issuesOf(run) };
   };
-  const ids = async (table: string) => new Set((await kk.selectFrom(table).select('sourced_id').where('tenant_id', '=', 'k').execute()).map((r) => r.sourced_id as string));
-  const held = async () => new Set((await kk.selectFrom('held_record').select(['entity', 'sourced_id']).where('tenant_id', '=', 'k').execute()).map((r) => `${r.entity}:${r.sourced_id}`));
-  const counts = (run: SyncRun, entity: RosterEntity) => run.counts.targets.kamkalima!.entities[entity] ?? { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 };
+  const ids = async (table: string) =>
+    new Set((await kk.selectFrom(table).select('sourced_id').where('tenant_id', '=', 'k').execute()).map((r) => r.sourced_id as string));
+  const held = async () =>
+    new Set(
+      (await kk.selectFrom('held_record').select(['entity', 'sourced_id']).where('tenant_id', '=', 'k').execute()).map((r) => `${r.entity}:${r.sourced_id}`),
+    );
+  const counts = (run: SyncRun, entity: RosterEntity) =>
+    run.counts.targets.kamkalima!.entities[entity] ?? { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 };
 
   /** Every skipped record has a warning (grouped ones count their number) and every error an issue: per entity, the counts are the issues. */
   const countsMatchIssues = (t: Test, run: SyncRun, issues: Issue[]) => {
-    const entities = new Set<RosterEntity>([...(Object.keys(run.counts.targets.kamkalima!.entities) as RosterEntity[]), ...issues.flatMap((i) => (i.entity ? [i.entity as RosterEntity] : []))]);
+    const entities = new Set<RosterEntity>([
+      ...(Object.keys(run.counts.targets.kamkalima!.entities) as RosterEntity[]),
+      ...issues.flatMap((i) => (i.entity ? [i.entity as RosterEntity] : [])),
+    ]);
     for (const entity of entities) {
       const mine = issues.filter((i) => i.entity === entity);
       const skips = mine
@@ -181,21 +265,42 @@ t.test('Kamkalima: counts match issues, grades fit, sessions by dates, no row po
 
     const nonSchools = all('orgs').length - schools.length;
     t.ok(nonSchools > 0, 'the district org is not a school');
-    t.match(issues.find((i) => i.code === 'KAMKALIMA_ORG_NOT_SCHOOL'), { severity: 'warning', entity: 'orgs', message: new RegExp(`^${nonSchools} orgs record\\(s\\) were skipped`) });
+    t.match(
+      issues.find((i) => i.code === 'KAMKALIMA_ORG_NOT_SCHOOL'),
+      { severity: 'warning', entity: 'orgs', message: new RegExp(`^${nonSchools} orgs record\\(s\\) were skipped`) },
+    );
     const nonMembers = adminEnrollments.length;
     t.ok(nonMembers > 0, "the district has administrators' enrollments");
     const guardians = users.filter((u) => u.role !== 'teacher' && u.role !== 'student' && u.role !== 'administrator').length;
     t.ok(guardians > 0, 'the district has guardians');
-    t.match(issues.find((i) => i.code === 'KAMKALIMA_USER_ROLE_NOT_IMPORTED'), { severity: 'warning', entity: 'users', message: new RegExp(`^${guardians} users record\\(s\\) were skipped`) });
-    t.match(issues.find((i) => i.code === 'KAMKALIMA_ENROLLMENT_ROLE_NOT_IMPORTED'), { severity: 'warning', entity: 'enrollments', message: new RegExp(`^${nonMembers} enrollments record\\(s\\) were skipped`) });
+    t.match(
+      issues.find((i) => i.code === 'KAMKALIMA_USER_ROLE_NOT_IMPORTED'),
+      { severity: 'warning', entity: 'users', message: new RegExp(`^${guardians} users record\\(s\\) were skipped`) },
+    );
+    t.match(
+      issues.find((i) => i.code === 'KAMKALIMA_ENROLLMENT_ROLE_NOT_IMPORTED'),
+      { severity: 'warning', entity: 'enrollments', message: new RegExp(`^${nonMembers} enrollments record\\(s\\) were skipped`) },
+    );
 
     // The student of the wrong grade is imported, their enrollments are not.
-    const studentEnrollments = enrolled(student).map((e) => e.sourcedId).sort();
-    const teacherEnrollments = enrolled(teacher).filter((e) => e.role === 'teacher').map((e) => e.sourcedId).sort();
+    const studentEnrollments = enrolled(student)
+      .map((e) => e.sourcedId)
+      .sort();
+    const teacherEnrollments = enrolled(teacher)
+      .filter((e) => e.role === 'teacher')
+      .map((e) => e.sourcedId)
+      .sort();
     t.ok((await ids('student')).has(student.sourcedId), 'the student is imported');
     const mismatch = issues.filter((i) => i.code === 'KAMKALIMA_ENROLLMENT_GRADE_MISMATCH');
-    t.same(mismatch.map((i) => i.sourcedId).sort(), [...studentEnrollments, ...teacherEnrollments].sort(), "every enrollment of the misfit student and teacher is reported");
-    t.ok(mismatch.every((i) => i.severity === 'error'), 'as errors');
+    t.same(
+      mismatch.map((i) => i.sourcedId).sort(),
+      [...studentEnrollments, ...teacherEnrollments].sort(),
+      'every enrollment of the misfit student and teacher is reported',
+    );
+    t.ok(
+      mismatch.every((i) => i.severity === 'error'),
+      'as errors',
+    );
     t.match(mismatch.find((i) => i.sourcedId === studentEnrollments[0])!.message, new RegExp(`student ${student.sourcedId} is in grade ${wrongGrade}`));
     const memberships = await ids('class_membership');
     for (const id of [...studentEnrollments, ...teacherEnrollments]) t.notOk(memberships.has(id), `${id} is not a membership`);
@@ -206,17 +311,43 @@ t.test('Kamkalima: counts match issues, grades fit, sessions by dates, no row po
     const terms = await ids('term');
     t.notOk(terms.has('as-2019'), 'a 2019 term labelled 2027 is not a term');
     t.ok(terms.has('as-mislabelled'), 'a term of this year labelled 2019 is');
-    t.match(issues.filter((i) => i.sourcedId === 'as-2019'), [{ code: 'KAMKALIMA_SESSION_NOT_CURRENT_YEAR', severity: 'warning', message: /2019-08-19 to 2019-12-20, outside the current academic year \(2026-08-01 to 2027-07-31\)/ }]);
+    t.match(
+      issues.filter((i) => i.sourcedId === 'as-2019'),
+      [
+        {
+          code: 'KAMKALIMA_SESSION_NOT_CURRENT_YEAR',
+          severity: 'warning',
+          message: /2019-08-19 to 2019-12-20, outside the current academic year \(2026-08-01 to 2027-07-31\)/,
+        },
+      ],
+    );
     t.equal(counts(run, 'academicSessions').skipped, 1);
-    const termRows = await kk.selectFrom('term').select(['sourced_id', 'school_year', 'parent_sourced_id']).where('tenant_id', '=', 'k').where('sourced_id', '=', 'as-mislabelled').execute();
-    t.same(termRows, [{ sourced_id: 'as-mislabelled', school_year: 2027, parent_sourced_id: null }], "its year is the current one, and its parent (the 2019 term) is not named");
+    const termRows = await kk
+      .selectFrom('term')
+      .select(['sourced_id', 'school_year', 'parent_sourced_id'])
+      .where('tenant_id', '=', 'k')
+      .where('sourced_id', '=', 'as-mislabelled')
+      .execute();
+    t.same(
+      termRows,
+      [{ sourced_id: 'as-mislabelled', school_year: 2027, parent_sourced_id: null }],
+      'its year is the current one, and its parent (the 2019 term) is not named',
+    );
     const classrooms = await ids('classroom');
     t.notOk(classrooms.has('cls-2019'), 'a class of the 2019 term only is not imported');
-    const straddle = await kk.selectFrom('classroom').select('term_sourced_ids').where('tenant_id', '=', 'k').where('sourced_id', '=', 'cls-straddling').executeTakeFirstOrThrow();
+    const straddle = await kk
+      .selectFrom('classroom')
+      .select('term_sourced_ids')
+      .where('tenant_id', '=', 'k')
+      .where('sourced_id', '=', 'cls-straddling')
+      .executeTakeFirstOrThrow();
     t.same(straddle.term_sourced_ids, [termSession!.sourcedId], 'a class naming a current and a 2019 term keeps the current one only');
 
     // Enrollments naming nothing are held aside with their code.
-    t.match(issues.filter((i) => i.sourcedId === 'enr-no-class' || i.sourcedId === 'enr-no-user').map((i) => i.code), ['KAMKALIMA_ENROLLMENT_NOT_LINKED', 'KAMKALIMA_ENROLLMENT_NOT_LINKED']);
+    t.match(
+      issues.filter((i) => i.sourcedId === 'enr-no-class' || i.sourcedId === 'enr-no-user').map((i) => i.code),
+      ['KAMKALIMA_ENROLLMENT_NOT_LINKED', 'KAMKALIMA_ENROLLMENT_NOT_LINKED'],
+    );
     const aside = await held();
     for (const id of [...studentEnrollments, 'enr-no-class', 'enr-no-user']) t.ok(aside.has(`enrollments:${id}`), `${id} is held aside`);
   });
@@ -231,7 +362,10 @@ t.test('Kamkalima: counts match issues, grades fit, sessions by dates, no row po
     t.ok(back.length > 0 && back.every((e) => memberships.has(e.sourcedId)), 'every enrollment of the student and teacher is a membership now');
     t.equal(counts(run, 'enrollments').created, back.length, 'counted as created');
     const aside = await held();
-    t.notOk(back.some((e) => aside.has(`enrollments:${e.sourcedId}`)), 'and no longer held aside');
+    t.notOk(
+      back.some((e) => aside.has(`enrollments:${e.sourcedId}`)),
+      'and no longer held aside',
+    );
   });
 
   await t.test('a held enrollment deleted upstream leaves the held records', async (t) => {
@@ -256,14 +390,24 @@ t.test('Kamkalima: counts match issues, grades fit, sessions by dates, no row po
     const schoolClasses = [...classes.values()].filter(at).map((c) => c.sourcedId);
     const schoolPeople = users.filter((u) => (u.role === 'teacher' || u.role === 'student') && u.orgSourcedIds[0] === school).map((u) => u.sourcedId);
     t.ok(schoolClasses.length > 0 && schoolPeople.length > 0);
-    const drop = { orgs: (id: string) => id === school, users: (id: string) => id === gradeless.sourcedId, academicSessions: (id: string) => id === termSession!.sourcedId };
+    const drop = {
+      orgs: (id: string) => id === school,
+      users: (id: string) => id === gradeless.sourcedId,
+      academicSessions: (id: string) => id === termSession!.sourcedId,
+    };
     const { run, issues } = await sync(district({ users: fixed, drop }));
     countsMatchIssues(t, run, issues);
     await noDangling(t);
     const classrooms = await ids('classroom');
-    t.notOk(schoolClasses.some((id) => classrooms.has(id)), "the school's classrooms left with it");
+    t.notOk(
+      schoolClasses.some((id) => classrooms.has(id)),
+      "the school's classrooms left with it",
+    );
     const people = new Set([...(await ids('teacher')), ...(await ids('student'))]);
-    t.notOk(schoolPeople.some((id) => people.has(id)), "the school's teachers and students left with it");
+    t.notOk(
+      schoolPeople.some((id) => people.has(id)),
+      "the school's teachers and students left with it",
+    );
     t.notOk(people.has(gradeless.sourcedId), 'the deleted teacher is gone');
     t.equal(counts(run, 'classes').errors, issues.filter((i) => i.entity === 'classes' && i.severity === 'error').length);
     t.notOk((await ids('term')).has(termSession!.sourcedId), 'the deleted term is gone');
@@ -277,7 +421,9 @@ t.test('Kamkalima: counts match issues, grades fit, sessions by dates, no row po
     const everyone = new Set([...(await ids('teacher')), ...(await ids('student'))]);
     t.ok(schoolPeople.length > 0 && schoolPeople.every((id) => everyone.has(id)), 'and its people');
     const memberships = await ids('class_membership');
-    const expected = enrollments.filter((e) => schoolClasses.includes(e.classSourcedId) && (e.role === 'teacher' || e.role === 'student') && schoolPeople.includes(e.userSourcedId));
+    const expected = enrollments.filter(
+      (e) => schoolClasses.includes(e.classSourcedId) && (e.role === 'teacher' || e.role === 'student') && schoolPeople.includes(e.userSourcedId),
+    );
     t.ok(expected.length > 0 && expected.every((e) => memberships.has(e.sourcedId)), "and the school's memberships, without the source resending them");
   });
 });

@@ -8,7 +8,18 @@ import { type RosterRecordSource, changeDistrict, generateDistrict, startTestHos
 const PLUGINS = [path.resolve(__dirname, '../../plugins')];
 const SIZE = process.env.DATABASE_URL ? 'small' : 'tiny';
 const TODAY = '2026-11-23';
-const TABLES = ['school', 'term', 'course', 'classroom', 'teacher', 'student', 'administrator', 'class_membership', 'teacher_admin_account', 'held_record'] as const;
+const TABLES = [
+  'school',
+  'term',
+  'course',
+  'classroom',
+  'teacher',
+  'student',
+  'administrator',
+  'class_membership',
+  'teacher_admin_account',
+  'held_record',
+] as const;
 
 const faultyBase = generateDistrict({ seed: 31, size: SIZE, faults: { studentsWithTwoGrades: 2, classesOutsideCourseGrades: 2 } });
 const cleanBase = generateDistrict({ seed: 32, size: SIZE });
@@ -31,11 +42,25 @@ function withExtraFaults(base: RosterRecordSource) {
   const [yearTemplate, termTemplate] = all(base, 'academicSessions') as AcademicSession[];
   const oldSessions: AcademicSession[] = [
     { ...yearTemplate!, sourcedId: 'as-2026', title: '2025-2026', startDate: '2025-08-18', endDate: '2026-06-12', schoolYear: '2026' },
-    { ...termTemplate!, sourcedId: 'as-2026-1', title: 'Fall 2025', startDate: '2025-08-18', endDate: '2025-12-19', parentSourcedId: 'as-2026', schoolYear: '2026' },
+    {
+      ...termTemplate!,
+      sourcedId: 'as-2026-1',
+      title: 'Fall 2025',
+      startDate: '2025-08-18',
+      endDate: '2025-12-19',
+      parentSourcedId: 'as-2026',
+      schoolYear: '2026',
+    },
   ];
   const course = all(base, 'courses')[0] as Course;
   const classTemplate = all(base, 'classes').find((c) => c.courseSourcedId === course.sourcedId)!;
-  const oldClass: RosterClass = { ...classTemplate, sourcedId: 'cls-old', title: 'Last year’s section', grades: [...course.grades], termSourcedIds: ['as-2026-1'] };
+  const oldClass: RosterClass = {
+    ...classTemplate,
+    sourcedId: 'cls-old',
+    title: 'Last year’s section',
+    grades: [...course.grades],
+    termSourcedIds: ['as-2026-1'],
+  };
   const source: RosterRecordSource = {
     records: <E extends RosterEntity>(entity: E) => {
       let records: RosterRecord[] = all(base, entity);
@@ -43,7 +68,11 @@ function withExtraFaults(base: RosterRecordSource) {
       if (entity === 'classes') records = [...records, oldClass].sort(bySourcedId);
       if (entity === 'users')
         records = (records as User[]).map((u) =>
-          u.sourcedId === gradeless ? { ...u, grades: [] } : u.role === 'administrator' && u.orgSourcedIds.includes(unadministered) ? { ...u, role: 'aide' as const } : u,
+          u.sourcedId === gradeless
+            ? { ...u, grades: [] }
+            : u.role === 'administrator' && u.orgSourcedIds.includes(unadministered)
+              ? { ...u, role: 'aide' as const }
+              : u,
         );
       return records as RosterRecord<E>[];
     },
@@ -58,7 +87,12 @@ t.test('target-kamkalima', async (t) => {
   const tenant = (id: string, settings: Record<string, unknown>) =>
     writeFileSync(
       path.join(tenants, `${id}.json`),
-      JSON.stringify({ displayName: `District ${id}`, timezone: 'Asia/Dubai', source: { id: 'oneroster-csv', settings: { location: `../${id}-package` } }, targets: [{ id: 'kamkalima', settings }] }),
+      JSON.stringify({
+        displayName: `District ${id}`,
+        timezone: 'Asia/Dubai',
+        source: { id: 'oneroster-csv', settings: { location: `../${id}-package` } },
+        targets: [{ id: 'kamkalima', settings }],
+      }),
     );
   const writePackage = async (id: string, source: RosterRecordSource, mode: 'bulk' | 'delta' = 'bulk') => {
     rmSync(path.join(root, `${id}-package`), { recursive: true, force: true });
@@ -83,7 +117,14 @@ t.test('target-kamkalima', async (t) => {
   const kk = host.database.db.withSchema('plugin_target_kamkalima');
   const sync = async (tenantId: string, mode: 'full' | 'delta' = 'full'): Promise<SyncRun> =>
     host.syncs.settled((await host.syncs.trigger(tenantId, { trigger: 'test', mode })).id);
-  const issues = async (run: SyncRun) => (await host.runs.issues(run.id, { limit: 100_000, targetId: 'kamkalima' })) as { code: string; severity: string; sourcedId?: string; entity?: string; message: string }[];
+  const issues = async (run: SyncRun) =>
+    (await host.runs.issues(run.id, { limit: 100_000, targetId: 'kamkalima' })) as {
+      code: string;
+      severity: string;
+      sourcedId?: string;
+      entity?: string;
+      message: string;
+    }[];
   const rows = async (table: string, tenantId: string) => kk.selectFrom(table).selectAll().where('tenant_id', '=', tenantId).execute();
   const ids = async (table: string, tenantId: string) => new Set((await rows(table, tenantId)).map((r) => r.sourced_id as string));
   const counts = (run: SyncRun, entity: RosterEntity) => run.counts.targets.kamkalima!.entities[entity]!;
@@ -120,11 +161,25 @@ t.test('target-kamkalima', async (t) => {
       schoolOrgs.map((o) => [o.sourcedId, o.name]).sort(),
       'one Kamkalima school per school org, with its name',
     );
-    t.same(counts(faultyRun, 'orgs'), { created: schoolOrgs.length, updated: 0, unchanged: 0, skipped: orgs.length - schoolOrgs.length, deleted: 0, errors: 0 });
+    t.same(counts(faultyRun, 'orgs'), {
+      created: schoolOrgs.length,
+      updated: 0,
+      unchanged: 0,
+      skipped: orgs.length - schoolOrgs.length,
+      deleted: 0,
+      errors: 0,
+    });
 
     // Sessions: only the current academic year's.
     const sessions = all(faulty.source, 'academicSessions');
-    t.same([...(await ids('term', 'faulty'))].sort(), sessions.filter((s) => s.schoolYear === '2027').map((s) => s.sourcedId).sort(), 'only 2026–27 sessions are terms');
+    t.same(
+      [...(await ids('term', 'faulty'))].sort(),
+      sessions
+        .filter((s) => s.schoolYear === '2027')
+        .map((s) => s.sourcedId)
+        .sort(),
+      'only 2026–27 sessions are terms',
+    );
     t.equal(counts(faultyRun, 'academicSessions').skipped, 2, 'the two 2025–26 sessions are counted as skipped');
     for (const id of faulty.oldSessionIds) t.same(codesOf(id), ['KAMKALIMA_SESSION_NOT_CURRENT_YEAR'], `${id} reported`);
     t.notOk((await ids('classroom', 'faulty')).has(faulty.oldClassId), 'a class of last year only is not imported');
@@ -134,8 +189,15 @@ t.test('target-kamkalima', async (t) => {
     const courses = await rows('course', 'faulty');
     const sourceCourses = new Map(all(faulty.source, 'courses').map((c) => [c.sourcedId, c]));
     t.equal(courses.length, sourceCourses.size, 'every course is imported');
-    t.ok(courses.some((c) => c.grades.length > 1), 'a course with several grades');
-    t.equal(courses.filter((c) => JSON.stringify(c.grades) !== JSON.stringify(sourceCourses.get(c.sourced_id)!.grades)).length, 0, "each course has the source's grades");
+    t.ok(
+      courses.some((c) => c.grades.length > 1),
+      'a course with several grades',
+    );
+    t.equal(
+      courses.filter((c) => JSON.stringify(c.grades) !== JSON.stringify(sourceCourses.get(c.sourced_id)!.grades)).length,
+      0,
+      "each course has the source's grades",
+    );
 
     // Classes: within their course's grades, else reported and not imported.
     const classFaults = faultyBase.faults.classesOutsideCourseGrades;
@@ -150,11 +212,15 @@ t.test('target-kamkalima', async (t) => {
     t.equal(counts(faultyRun, 'classes').errors, classFaults.length);
     t.equal(counts(faultyRun, 'classes').skipped, 1, 'the old class is skipped');
     const faultyClassEnrollments = all(faulty.source, 'enrollments').filter((e) => classFaults.some((f) => f.sourcedId === e.classSourcedId));
-    for (const e of faultyClassEnrollments) t.same(codesOf(e.sourcedId), ['KAMKALIMA_ENROLLMENT_NOT_LINKED'], `enrollment ${e.sourcedId} in a rejected class is reported`);
+    for (const e of faultyClassEnrollments)
+      t.same(codesOf(e.sourcedId), ['KAMKALIMA_ENROLLMENT_NOT_LINKED'], `enrollment ${e.sourcedId} in a rejected class is reported`);
 
     // Teachers may have several grades; students exactly one.
     const teachers = await rows('teacher', 'faulty');
-    t.ok(teachers.some((r) => r.grades.length > 1), 'a teacher with several grades is imported');
+    t.ok(
+      teachers.some((r) => r.grades.length > 1),
+      'a teacher with several grades is imported',
+    );
     const students = await ids('student', 'faulty');
     const rejectedStudents = [...faultyBase.faults.studentsWithTwoGrades.map((f) => f.sourcedId), faulty.gradeless];
     for (const id of rejectedStudents) {
@@ -167,7 +233,10 @@ t.test('target-kamkalima', async (t) => {
 
     // A school with no administrator is reported (by finish), the others are not.
     const noAdmin = found.filter((i) => i.code === 'KAMKALIMA_SCHOOL_WITHOUT_ADMINISTRATOR');
-    t.same(noAdmin.map((i) => [i.sourcedId, i.severity, i.entity]), [[faulty.unadministered, 'warning', 'orgs']]);
+    t.same(
+      noAdmin.map((i) => [i.sourcedId, i.severity, i.entity]),
+      [[faulty.unadministered, 'warning', 'orgs']],
+    );
 
     // A teacher or student in several schools belongs to the first one; the others are warnings.
     const users = new Map(all(faulty.source, 'users').map((u) => [u.sourcedId, u]));
@@ -208,13 +277,21 @@ t.test('target-kamkalima', async (t) => {
     const before = await snapshot('faulty');
     const run = await sync('faulty');
     t.same(diff(before, await snapshot('faulty')), [], 'no row rewritten (xmin unchanged)');
-    t.same((await issues(run)).map((i) => [i.code, i.sourcedId]), [['KAMKALIMA_SCHOOL_WITHOUT_ADMINISTRATOR', faulty.unadministered]]);
+    t.same(
+      (await issues(run)).map((i) => [i.code, i.sourcedId]),
+      [['KAMKALIMA_SCHOOL_WITHOUT_ADMINISTRATOR', faulty.unadministered]],
+    );
     t.equal((await rows('teacher_admin_account', 'faulty')).length, (await rows('school', 'faulty')).length, 'no second teacher-admin account');
   });
 
   await t.test('a whole snapshot delivered again (as after a crash) changes no row', async (t) => {
     const before = await snapshot('faulty');
-    await host.database.db.withSchema('rosterbridge').deleteFrom('target_cursor').where('tenant_id', '=', 'faulty').where('target_id', '=', 'kamkalima').execute();
+    await host.database.db
+      .withSchema('rosterbridge')
+      .deleteFrom('target_cursor')
+      .where('tenant_id', '=', 'faulty')
+      .where('target_id', '=', 'kamkalima')
+      .execute();
     const run = await sync('faulty');
     t.equal(counts(run, 'users').created, 0);
     t.equal(counts(run, 'enrollments').created, 0);
@@ -226,30 +303,58 @@ t.test('target-kamkalima', async (t) => {
     const fault = faultyBase.faults.classesOutsideCourseGrades[0]!;
     const widened = (grades: readonly string[]): RosterRecordSource => ({
       records: <E extends RosterEntity>(entity: E) =>
-        (entity === 'courses' ? all(faulty.source, 'courses').map((c) => (c.sourcedId === fault.relatedSourcedId ? { ...c, grades } : c)) : all(faulty.source, entity)) as RosterRecord<E>[],
+        (entity === 'courses'
+          ? all(faulty.source, 'courses').map((c) => (c.sourcedId === fault.relatedSourcedId ? { ...c, grades } : c))
+          : all(faulty.source, entity)) as RosterRecord<E>[],
     });
-    const enrollments = all(faulty.source, 'enrollments').filter((e) => e.classSourcedId === fault.sourcedId).map((e) => e.sourcedId).sort();
+    const enrollments = all(faulty.source, 'enrollments')
+      .filter((e) => e.classSourcedId === fault.sourcedId)
+      .map((e) => e.sourcedId)
+      .sort();
     await writePackage('faulty', widened([...fault.courseGrades!, ...fault.grades!]));
     const fixed = await sync('faulty');
     t.ok((await ids('classroom', 'faulty')).has(fault.sourcedId), 'the class is imported');
-    const members = await kk.selectFrom('class_membership').select('sourced_id').where('tenant_id', '=', 'faulty').where('classroom_sourced_id', '=', fault.sourcedId).execute();
+    const members = await kk
+      .selectFrom('class_membership')
+      .select('sourced_id')
+      .where('tenant_id', '=', 'faulty')
+      .where('classroom_sourced_id', '=', fault.sourcedId)
+      .execute();
     const rejected = new Set([...faultyBase.faults.studentsWithTwoGrades.map((f) => f.sourcedId), faulty.gradeless]);
     const users = new Map(all(faulty.source, 'users').map((u) => [u.sourcedId, u]));
     const school = all(faulty.source, 'classes').find((c) => c.sourcedId === fault.sourcedId)!.schoolSourcedId;
     // The class's grade was moved outside its course's, so its students (of the old grade) do not fit it.
     const classGrades = fault.grades!;
-    const fits = (u: User) => (u.role === 'student' ? classGrades.includes(u.grades[0]!) : u.grades.length === 0 || u.grades.some((g) => classGrades.includes(g)));
+    const fits = (u: User) =>
+      u.role === 'student' ? classGrades.includes(u.grades[0]!) : u.grades.length === 0 || u.grades.some((g) => classGrades.includes(g));
     const sameSchool = all(faulty.source, 'enrollments').filter(
-      (e) => e.classSourcedId === fault.sourcedId && !rejected.has(e.userSourcedId) && users.get(e.userSourcedId)!.orgSourcedIds[0] === school && ['teacher', 'student'].includes(e.role),
+      (e) =>
+        e.classSourcedId === fault.sourcedId &&
+        !rejected.has(e.userSourcedId) &&
+        users.get(e.userSourcedId)!.orgSourcedIds[0] === school &&
+        ['teacher', 'student'].includes(e.role),
     );
-    const linkable = sameSchool.filter((e) => fits(users.get(e.userSourcedId)!)).map((e) => e.sourcedId).sort();
+    const linkable = sameSchool
+      .filter((e) => fits(users.get(e.userSourcedId)!))
+      .map((e) => e.sourcedId)
+      .sort();
     t.ok(enrollments.length > 0);
-    t.same(members.map((m) => m.sourced_id).sort(), linkable, 'every enrollment of the class whose user is in Kamkalima at its school, with a fitting grade, is linked');
-    const mismatched = sameSchool.filter((e) => !fits(users.get(e.userSourcedId)!)).map((e) => e.sourcedId).sort();
+    t.same(
+      members.map((m) => m.sourced_id).sort(),
+      linkable,
+      'every enrollment of the class whose user is in Kamkalima at its school, with a fitting grade, is linked',
+    );
+    const mismatched = sameSchool
+      .filter((e) => !fits(users.get(e.userSourcedId)!))
+      .map((e) => e.sourcedId)
+      .sort();
     t.ok(mismatched.length > 0, 'the class has students of another grade');
     const fixedIssues = await issues(fixed);
     t.same(
-      fixedIssues.filter((i) => i.code === 'KAMKALIMA_ENROLLMENT_GRADE_MISMATCH').map((i) => i.sourcedId).sort(),
+      fixedIssues
+        .filter((i) => i.code === 'KAMKALIMA_ENROLLMENT_GRADE_MISMATCH')
+        .map((i) => i.sourcedId)
+        .sort(),
       mismatched,
       'the enrollments taken out of hold for the class but of another grade are reported',
     );
@@ -259,9 +364,23 @@ t.test('target-kamkalima', async (t) => {
     const narrowed = await sync('faulty');
     t.notOk((await ids('classroom', 'faulty')).has(fault.sourcedId), 'the class is held back again');
     const found = await issues(narrowed);
-    t.same(found.filter((i) => i.sourcedId === fault.sourcedId).map((i) => i.code), ['KAMKALIMA_CLASS_OUTSIDE_COURSE_GRADES']);
+    t.same(
+      found.filter((i) => i.sourcedId === fault.sourcedId).map((i) => i.code),
+      ['KAMKALIMA_CLASS_OUTSIDE_COURSE_GRADES'],
+    );
     t.equal(counts(narrowed, 'classes').errors, 1, 'counted as an error');
-    t.equal((await kk.selectFrom('class_membership').select('sourced_id').where('tenant_id', '=', 'faulty').where('classroom_sourced_id', '=', fault.sourcedId).execute()).length, 0, 'with its memberships');
+    t.equal(
+      (
+        await kk
+          .selectFrom('class_membership')
+          .select('sourced_id')
+          .where('tenant_id', '=', 'faulty')
+          .where('classroom_sourced_id', '=', fault.sourcedId)
+          .execute()
+      ).length,
+      0,
+      'with its memberships',
+    );
   });
 
   let cleanBefore: Map<string, string>;
@@ -313,7 +432,9 @@ t.test('target-kamkalima', async (t) => {
     t.equal(run.status, 'success', `${run.errorCode}: ${run.reason}`);
     t.same(diff(cleanRows, await snapshot('clean')), [], "the other tenant's rows are untouched");
     // Judged by dates: of the 2026–27 sessions only the fall semester lies (its middle day) in calendar 2026.
-    const inShifted = all(cleanBase, 'academicSessions').filter((s) => s.endDate <= '2026-12-31').map((s) => s.sourcedId);
+    const inShifted = all(cleanBase, 'academicSessions')
+      .filter((s) => s.endDate <= '2026-12-31')
+      .map((s) => s.sourcedId);
     t.same([...(await ids('term', 'shifted'))].sort(), inShifted.sort(), 'shifted: only the session within its current year (2026) is a term');
     const fallClasses = all(cleanBase, 'classes').filter((c) => c.termSourcedIds.some((id) => inShifted.includes(id)));
     t.equal((await ids('classroom', 'shifted')).size, fallClasses.length, 'shifted: only classes running in it');

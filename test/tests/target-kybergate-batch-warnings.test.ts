@@ -19,7 +19,12 @@ const BATCH = 3;
 const EXAMPLES = 5;
 const ENTITIES = ['orgs', 'users', 'classes', 'enrollments'] as const;
 /** Where KyberGate holds each entity's records. */
-const TABLES: Record<(typeof ENTITIES)[number], string[]> = { orgs: ['district', 'school'], users: ['user_account'], classes: ['classroom'], enrollments: ['classroom_member'] };
+const TABLES: Record<(typeof ENTITIES)[number], string[]> = {
+  orgs: ['district', 'school'],
+  users: ['user_account'],
+  classes: ['classroom'],
+  enrollments: ['classroom_member'],
+};
 
 const base = generateDistrict({ seed: 91, size: 'tiny' });
 const changed = changeDistrict(base, { seed: 92, fraction: 0.3 });
@@ -39,7 +44,13 @@ t.test('KyberGate reports its skipped records with the batch that skipped them',
   const tenant = (id: string, settings: Record<string, unknown> = {}) =>
     writeFileSync(
       path.join(tenants, `${id}.json`),
-      JSON.stringify({ displayName: id, timezone: 'America/Chicago', source: { id: 'oneroster-csv', settings: { location: path.join(root, `${id}-package`) } }, targets: [{ id: 'kybergate', settings }], thresholds: { maxDeletePercent: 100, maxChangePercent: 100 } }),
+      JSON.stringify({
+        displayName: id,
+        timezone: 'America/Chicago',
+        source: { id: 'oneroster-csv', settings: { location: path.join(root, `${id}-package`) } },
+        targets: [{ id: 'kybergate', settings }],
+        thresholds: { maxDeletePercent: 100, maxChangePercent: 100 },
+      }),
     );
   tenant('tyler');
   // One school, students and teachers: records of every entity are skipped, for every reason but org type.
@@ -61,7 +72,8 @@ t.test('KyberGate reports its skipped records with the batch that skipped them',
   };
   const held = async (tenantId: string, entity: (typeof ENTITIES)[number]) => {
     const ids = new Set<string>();
-    for (const table of TABLES[entity]) for (const r of await kg.selectFrom(table).select('sourced_id').where('tenant_id', '=', tenantId).execute()) ids.add(r.sourced_id as string);
+    for (const table of TABLES[entity])
+      for (const r of await kg.selectFrom(table).select('sourced_id').where('tenant_id', '=', tenantId).execute()) ids.add(r.sourced_id as string);
     return ids;
   };
 
@@ -77,14 +89,34 @@ t.test('KyberGate reports its skipped records with the batch that skipped them',
     for (const entity of ENTITIES) {
       const warnings = issues.filter((i) => i.entity === entity && i.severity === 'warning' && i.code !== 'KYBERGATE_SCOPE_CHANGED');
       const parsed = warnings.map(parseSkip);
-      t.equal(parsed.reduce((n, w) => n + w.count, 0), counts[entity]?.skipped ?? 0, `${entity}: the warnings count the ${counts[entity]?.skipped ?? 0} skipped records`);
-      t.same(parsed.filter((w) => w.count > BATCH), [], `${entity}: no warning counts more records than a batch of ${BATCH} has`);
-      t.same(parsed.filter((w) => w.examples.length !== w.count), [], `${entity}: each warning names all of its records`);
-      t.same(parsed.filter((w) => w.examples.length > EXAMPLES), [], `${entity}: no warning names more than ${EXAMPLES} records`);
+      t.equal(
+        parsed.reduce((n, w) => n + w.count, 0),
+        counts[entity]?.skipped ?? 0,
+        `${entity}: the warnings count the ${counts[entity]?.skipped ?? 0} skipped records`,
+      );
+      t.same(
+        parsed.filter((w) => w.count > BATCH),
+        [],
+        `${entity}: no warning counts more records than a batch of ${BATCH} has`,
+      );
+      t.same(
+        parsed.filter((w) => w.examples.length !== w.count),
+        [],
+        `${entity}: each warning names all of its records`,
+      );
+      t.same(
+        parsed.filter((w) => w.examples.length > EXAMPLES),
+        [],
+        `${entity}: no warning names more than ${EXAMPLES} records`,
+      );
       const ids = parsed.flatMap((w) => w.examples);
       t.equal(new Set(ids).size, ids.length, `${entity}: no record is named by two warnings`);
       const holds = await held(tenantId, entity);
-      t.same(ids.filter((id) => holds.has(id)), [], `${entity}: KyberGate holds none of the records named as skipped`);
+      t.same(
+        ids.filter((id) => holds.has(id)),
+        [],
+        `${entity}: KyberGate holds none of the records named as skipped`,
+      );
       named[entity] = ids.sort();
     }
     return named;
@@ -111,16 +143,37 @@ t.test('KyberGate reports its skipped records with the batch that skipped them',
     const named = await checkWarnings(t, run, 'pierce');
     const counts = run.counts.targets.kybergate!.entities;
     for (const entity of ENTITIES) t.ok((counts[entity]?.skipped ?? 0) > 0, `${entity}: records were skipped (${counts[entity]?.skipped ?? 0})`);
-    t.same(named.orgs, [...base.records('orgs')].filter((o) => o.type === 'school' && o.sourcedId !== SCHOOL).map((o) => o.sourcedId).sort(), 'the other schools');
-    t.same(named.classes, [...base.records('classes')].filter((c) => c.schoolSourcedId !== SCHOOL).map((c) => c.sourcedId).sort(), 'their classes');
+    t.same(
+      named.orgs,
+      [...base.records('orgs')]
+        .filter((o) => o.type === 'school' && o.sourcedId !== SCHOOL)
+        .map((o) => o.sourcedId)
+        .sort(),
+      'the other schools',
+    );
+    t.same(
+      named.classes,
+      [...base.records('classes')]
+        .filter((c) => c.schoolSourcedId !== SCHOOL)
+        .map((c) => c.sourcedId)
+        .sort(),
+      'their classes',
+    );
   });
 
   await t.test('a run in which KyberGate fails part way still reports the records it skipped before', async (t) => {
     // KyberGate fails on the last class member it would write: every user (guardians too) came before, and is counted.
-    const last = [...base.records('enrollments')].map((e) => e.sourcedId).sort().at(-1)!;
+    const last = [...base.records('enrollments')]
+      .map((e) => e.sourcedId)
+      .sort()
+      .at(-1)!;
     const refuse = sql.id(SCHEMA, 'test_refuse_member');
-    await sql`create function ${refuse}() returns trigger language plpgsql as $$ begin raise exception 'test: KyberGate refuses member %', new.sourced_id; end $$`.execute(db);
-    await sql`create trigger test_refuse_member before insert or update on ${sql.table(`${SCHEMA}.classroom_member`)} for each row when (new.tenant_id = 'fillmore' and new.sourced_id = ${sql.lit(last)}) execute function ${refuse}()`.execute(db);
+    await sql`create function ${refuse}() returns trigger language plpgsql as $$ begin raise exception 'test: KyberGate refuses member %', new.sourced_id; end $$`.execute(
+      db,
+    );
+    await sql`create trigger test_refuse_member before insert or update on ${sql.table(`${SCHEMA}.classroom_member`)} for each row when (new.tenant_id = 'fillmore' and new.sourced_id = ${sql.lit(last)}) execute function ${refuse}()`.execute(
+      db,
+    );
     try {
       const run = await sync('fillmore', base);
       const target = run.counts.targets.kybergate!;

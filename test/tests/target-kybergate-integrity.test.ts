@@ -24,9 +24,22 @@ const firstWith = (pick: (u: User) => boolean, not: string[] = []) =>
 const noEmail = usersById.get(base.faults.missingEmails[0]!.sourcedId)!; // rejected: no email
 const asAide = firstWith((u) => u.role === 'teacher'); // made an aide: staff, a user type the tenant leaves out
 const leaving = firstWith((u) => u.role === 'student', [noEmail.sourcedId]); // deleted later, its enrollments stay
-const goneClass = all('classes').find((c) => enrollments.some((e) => e.classSourcedId === c.sourcedId && e.userSourcedId !== noEmail.sourcedId && e.userSourcedId !== asAide.sourcedId && e.userSourcedId !== leaving.sourcedId))!;
+const goneClass = all('classes').find((c) =>
+  enrollments.some(
+    (e) =>
+      e.classSourcedId === c.sourcedId &&
+      e.userSourcedId !== noEmail.sourcedId &&
+      e.userSourcedId !== asAide.sourcedId &&
+      e.userSourcedId !== leaving.sourcedId,
+  ),
+)!;
 const lateSchool: Org = { ...schools[0]!, sourcedId: 'org-late', name: 'Late Arrival School', identifier: 'LATE' };
-const lateClass: RosterClass = { ...all('classes')[0]!, sourcedId: 'cls-late', title: 'Class of a school still to come', schoolSourcedId: lateSchool.sourcedId };
+const lateClass: RosterClass = {
+  ...all('classes')[0]!,
+  sourcedId: 'cls-late',
+  title: 'Class of a school still to come',
+  schoolSourcedId: lateSchool.sourcedId,
+};
 const member = (id: string, user: User, classSourcedId: string, schoolSourcedId: string): Enrollment => ({
   ...enrollments.find((e) => e.role === 'student')!,
   sourcedId: id,
@@ -96,7 +109,9 @@ t.test('KyberGate holds no row that points at a row it lacks; refused members wa
   };
   /** The sourcedIds KyberGate holds of an entity. */
   const heldIds = async (entity: 'orgs' | 'users' | 'classes' | 'enrollments') =>
-    entity === 'orgs' ? [...(await ids('district')), ...(await ids('school'))] : ids({ users: 'user_account', classes: 'classroom', enrollments: 'classroom_member' }[entity]);
+    entity === 'orgs'
+      ? [...(await ids('district')), ...(await ids('school'))]
+      : ids({ users: 'user_account', classes: 'classroom', enrollments: 'classroom_member' }[entity]);
   const rowCounts = async () => ({
     orgs: (await ids('district')).length + (await ids('school')).length,
     users: (await ids('user_account')).length,
@@ -115,7 +130,8 @@ t.test('KyberGate holds no row that points at a row it lacks; refused members wa
         and not exists (select 1 from ${table('classroom')} k where k.tenant_id = m.tenant_id and k.sourced_id = m.classroom_sourced_id)`),
       classroomSchool: await q(sql`select count(*) as n from ${table('classroom')} k where k.tenant_id = ${TENANT}
         and not exists (select 1 from ${table('school')} s where s.tenant_id = k.tenant_id and s.sourced_id = k.school_sourced_id)`),
-      userSchool: await q(sql`select count(*) as n from ${table('user_account')} u cross join lateral unnest(u.school_sourced_ids) o(id) where u.tenant_id = ${TENANT}
+      userSchool:
+        await q(sql`select count(*) as n from ${table('user_account')} u cross join lateral unnest(u.school_sourced_ids) o(id) where u.tenant_id = ${TENANT}
         and not exists (select 1 from ${table('school')} s where s.tenant_id = u.tenant_id and s.sourced_id = o.id)
         and not exists (select 1 from ${table('district')} d where d.tenant_id = u.tenant_id and d.sourced_id = o.id)`),
     };
@@ -132,12 +148,22 @@ t.test('KyberGate holds no row that points at a row it lacks; refused members wa
       const mine = issues.filter((i) => i.entity === entity && i.code.startsWith('KYBERGATE_'));
       t.equal(c.errors, mine.filter((i) => i.severity === 'error').length, `${entity}: errors = error issues`);
       // One warning per reason and batch: `N <entity> record(s) were skipped: <why> (e.g. <up to 5 sourcedIds>[, …])`.
-      const skips = mine.filter((i) => i.severity === 'warning').map((i) => /^(\d+) \w+ record\(s\) were skipped: .* \(e\.g\. (.*?)(?:, …)?\)$/.exec(i.message)!);
-      t.equal(c.skipped, skips.reduce((n, m) => n + Number(m[1]), 0), `${entity}: skipped = the records the warnings count`);
+      const skips = mine
+        .filter((i) => i.severity === 'warning')
+        .map((i) => /^(\d+) \w+ record\(s\) were skipped: .* \(e\.g\. (.*?)(?:, …)?\)$/.exec(i.message)!);
+      t.equal(
+        c.skipped,
+        skips.reduce((n, m) => n + Number(m[1]), 0),
+        `${entity}: skipped = the records the warnings count`,
+      );
       const named = skips.flatMap((m) => m[2]!.split(', '));
       t.equal(new Set(named).size, named.length, `${entity}: no record is named by two warnings`);
       const held = new Set(await heldIds(entity));
-      t.same(named.filter((id) => held.has(id)), [], `${entity}: the records named as skipped are not in KyberGate`);
+      t.same(
+        named.filter((id) => held.has(id)),
+        [],
+        `${entity}: the records named as skipped are not in KyberGate`,
+      );
       t.equal(after[entity] - before[entity], c.created - c.deleted, `${entity}: rows held = created - deleted`);
     }
     return issues;
@@ -149,12 +175,23 @@ t.test('KyberGate holds no row that points at a row it lacks; refused members wa
     t.equal(run.status, 'partial');
     t.same(await dangling(), whole, 'no row points at a row KyberGate lacks');
     const refused = (u: User) => enrolled(u).map((e) => e.sourcedId);
-    const byCode = (code: string) => issues.filter((i) => i.code === code).map((i) => i.sourcedId).sort();
-    t.same(byCode('KYBERGATE_MEMBER_USER_UNKNOWN'), [...refused(noEmail), ...refused(asAide)].sort(), 'members of the user without email and of the aide left out by userTypes');
+    const byCode = (code: string) =>
+      issues
+        .filter((i) => i.code === code)
+        .map((i) => i.sourcedId)
+        .sort();
+    t.same(
+      byCode('KYBERGATE_MEMBER_USER_UNKNOWN'),
+      [...refused(noEmail), ...refused(asAide)].sort(),
+      'members of the user without email and of the aide left out by userTypes',
+    );
     t.same(byCode('KYBERGATE_MEMBER_CLASS_UNKNOWN'), ['enr-late-class', 'enr-no-class']);
     t.same(byCode('KYBERGATE_CLASS_SCHOOL_UNKNOWN'), [], 'the late class is not in this package yet');
     t.same(await ids('pending_member'), [...refused(noEmail), ...refused(asAide), 'enr-late-class', 'enr-no-class'].sort(), 'the refused members wait');
-    t.match(issues.find((i) => i.code === 'KYBERGATE_MEMBER_USER_UNKNOWN'), { severity: 'error', entity: 'enrollments', field: 'userSourcedId', message: /KyberGate holds no user .* adds it as soon as it holds both/ });
+    t.match(
+      issues.find((i) => i.code === 'KYBERGATE_MEMBER_USER_UNKNOWN'),
+      { severity: 'error', entity: 'enrollments', field: 'userSourcedId', message: /KyberGate holds no user .* adds it as soon as it holds both/ },
+    );
     t.equal(run.counts.targets.kybergate!.entities.enrollments!.errors, refused(noEmail).length + refused(asAide).length + 2);
   });
 
@@ -162,7 +199,10 @@ t.test('KyberGate holds no row that points at a row it lacks; refused members wa
     const before = await rowCounts();
     const run = await sync(edited({ users: aide, add: { enrollments: extra, classes: [lateClass] } }));
     const issues = await checkReport(t, run, before);
-    t.match(issues.filter((i) => i.code === 'KYBERGATE_CLASS_SCHOOL_UNKNOWN'), [{ sourcedId: 'cls-late', severity: 'error', field: 'schoolSourcedId' }]);
+    t.match(
+      issues.filter((i) => i.code === 'KYBERGATE_CLASS_SCHOOL_UNKNOWN'),
+      [{ sourcedId: 'cls-late', severity: 'error', field: 'schoolSourcedId' }],
+    );
     t.same(await ids('pending_classroom'), ['cls-late']);
     t.same(await dangling(), whole);
   });
@@ -191,7 +231,12 @@ t.test('KyberGate holds no row that points at a row it lacks; refused members wa
     edited({
       users: (u) => (u.sourcedId === noEmail.sourcedId ? { ...u, email: `${u.sourcedId}@fixed.example.org` } : u),
       ...edit,
-      add: { enrollments: extra, classes: [lateClass, { ...all('classes')[0]!, sourcedId: 'cls-missing', title: 'The missing class' }], orgs: [lateSchool], ...edit.add },
+      add: {
+        enrollments: extra,
+        classes: [lateClass, { ...all('classes')[0]!, sourcedId: 'cls-missing', title: 'The missing class' }],
+        orgs: [lateSchool],
+        ...edit.add,
+      },
     });
 
   await t.test('a user, a class or a school that goes takes its members (and classes, and links) with it; they come back with it', async (t) => {
@@ -202,7 +247,8 @@ t.test('KyberGate holds no row that points at a row it lacks; refused members wa
     const before = await rowCounts();
     const run = await sync(
       later({
-        users: (u) => (u.sourcedId === leaving.sourcedId ? undefined : u.sourcedId === noEmail.sourcedId ? { ...u, email: `${u.sourcedId}@fixed.example.org` } : u),
+        users: (u) =>
+          u.sourcedId === leaving.sourcedId ? undefined : u.sourcedId === noEmail.sourcedId ? { ...u, email: `${u.sourcedId}@fixed.example.org` } : u,
         classes: (c) => (c.sourcedId === goneClass.sourcedId ? undefined : c),
         orgs: (o) => (o.sourcedId === school.sourcedId ? undefined : o),
       }),
@@ -210,12 +256,15 @@ t.test('KyberGate holds no row that points at a row it lacks; refused members wa
     await checkReport(t, run, before);
     t.same(await dangling(), whole, 'nothing points at the user, class or school that went');
     t.same(await ids('classroom', { school_sourced_id: school.sourcedId }), [], "the school's classes wait for it");
-    t.same(await ids('pending_classroom'), schoolClasses.filter((c) => c !== goneClass.sourcedId));
+    t.same(
+      await ids('pending_classroom'),
+      schoolClasses.filter((c) => c !== goneClass.sourcedId),
+    );
     t.same(await ids('classroom_member', { user_sourced_id: leaving.sourcedId }), []);
     t.same(await ids('classroom_member', { classroom_sourced_id: goneClass.sourcedId }), []);
     const c = run.counts.targets.kybergate!.entities;
     t.ok(c.enrollments!.deleted >= new Set([...classMembers, ...userMembers]).size, `members that went are counted deleted (${c.enrollments!.deleted})`);
-    t.ok(c.users!.updated > 0, "users of the school lose their link to it, counted as updated");
+    t.ok(c.users!.updated > 0, 'users of the school lose their link to it, counted as updated');
 
     const back = await rowCounts();
     const again = await sync(later());
@@ -224,7 +273,12 @@ t.test('KyberGate holds no row that points at a row it lacks; refused members wa
     t.same(await ids('classroom', { school_sourced_id: school.sourcedId }), schoolClasses, 'the classes came back with their school');
     t.same(await ids('classroom_member', { user_sourced_id: leaving.sourcedId }), userMembers, 'the members came back with their user');
     t.same(await ids('classroom_member', { classroom_sourced_id: goneClass.sourcedId }), classMembers, 'and with their class');
-    const links = await kg.selectFrom('user_account').select('school_sourced_ids').where('tenant_id', '=', TENANT).where('sourced_id', '=', leaving.sourcedId).executeTakeFirstOrThrow();
+    const links = await kg
+      .selectFrom('user_account')
+      .select('school_sourced_ids')
+      .where('tenant_id', '=', TENANT)
+      .where('sourced_id', '=', leaving.sourcedId)
+      .executeTakeFirstOrThrow();
     t.same(links.school_sourced_ids, leaving.orgSourcedIds, 'and the links');
   });
 
@@ -242,6 +296,10 @@ t.test('KyberGate holds no row that points at a row it lacks; refused members wa
 
     const dropped: Enrollment = { ...(extra[0] as Enrollment), status: 'tobedeleted', dateLastModified: new Date('2026-12-01T00:00:00Z') };
     await sync({ records: <E extends RosterEntity>(entity: E) => (entity === 'enrollments' ? [dropped] : []) as RosterRecord<E>[] }, 'delta');
-    t.same(await ids('pending_member'), members.filter((id) => id !== dropped.sourcedId), 'a deleted enrollment waits no more');
+    t.same(
+      await ids('pending_member'),
+      members.filter((id) => id !== dropped.sourcedId),
+      'a deleted enrollment waits no more',
+    );
   });
 });

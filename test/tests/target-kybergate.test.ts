@@ -142,12 +142,19 @@ t.test('KyberGate target', async (t) => {
   const tenant = (id: string, doc: Record<string, unknown>) =>
     writeFileSync(
       path.join(tenants, `${id}.json`),
-      JSON.stringify({ displayName: `District ${id}`, timezone: 'America/Chicago', source: { id: 'oneroster-csv', settings: { location: `../${id}-package` } }, ...doc }),
+      JSON.stringify({
+        displayName: `District ${id}`,
+        timezone: 'America/Chicago',
+        source: { id: 'oneroster-csv', settings: { location: `../${id}-package` } },
+        ...doc,
+      }),
     );
   // Defaults: every school and user type, source wins, the default schedule, no notifications.
   tenant('lincoln', { targets: [{ id: 'kybergate' }] });
   tenant('adams', {
-    targets: [{ id: 'kybergate', schedule: 'every-12h', settings: { schools: [SCHOOL], userTypes: ['students', 'teachers'], conflictResolution: 'local-wins' } }],
+    targets: [
+      { id: 'kybergate', schedule: 'every-12h', settings: { schools: [SCHOOL], userTypes: ['students', 'teachers'], conflictResolution: 'local-wins' } },
+    ],
   });
   // Sources pointing at packages that do not exist: their runs fail.
   tenant('monroe', {
@@ -157,7 +164,10 @@ t.test('KyberGate target', async (t) => {
   tenant('quincy', { contacts: ['it@quincy.example.org'], targets: [{ id: 'kybergate', schedule: 'every-24h' }] });
   tenant('hayes', { contacts: ['it@hayes.example.org'], targets: [{ id: 'kybergate', settings: { notifications: notifications(await closedPort()) } }] });
   // KyberGate next to another product: KyberGate failing alone leaves the run partial.
-  tenant('jackson', { contacts: ['it@jackson.example.org'], targets: [{ id: 'memo' }, { id: 'kybergate', settings: { notifications: notifications(smtp.port) } }] });
+  tenant('jackson', {
+    contacts: ['it@jackson.example.org'],
+    targets: [{ id: 'memo' }, { id: 'kybergate', settings: { notifications: notifications(smtp.port) } }],
+  });
   for (const id of ['lincoln', 'adams', 'jackson']) await writePackage(path.join(root, `${id}-package`), base);
 
   const th = await startTestHost({ pluginDirs: PLUGINS, tenantsDir: tenants, tokens: [{ name: 'ops', token: ADMIN, role: 'admin' }] });
@@ -169,18 +179,22 @@ t.test('KyberGate target', async (t) => {
   });
   const { host } = th;
   const kg = host.database.db.withSchema(SCHEMA);
-  const sync = async (tenantId: string, mode: 'full' | 'delta' = 'full'): Promise<SyncRun> => host.syncs.settled((await host.syncs.trigger(tenantId, { trigger: 'test', mode })).id);
+  const sync = async (tenantId: string, mode: 'full' | 'delta' = 'full'): Promise<SyncRun> =>
+    host.syncs.settled((await host.syncs.trigger(tenantId, { trigger: 'test', mode })).id);
   const issueList = async (runId: string): Promise<any[]> => host.runs.issues(runId, { limit: 100_000 });
   /** Every row of the tenant in every table, with its xmin (a row rewritten gets a new one). */
   const snapshot = async (tenantId: string) => {
     const out: Record<string, Map<string, { xmin: string; row: Record<string, unknown> }>> = {};
     for (const table of TABLES) {
-      const { rows } = await sql<any>`select xmin::text as xmin, t.* from ${sql.table(`${SCHEMA}.${table}`)} t where tenant_id = ${tenantId}`.execute(host.database.db);
+      const { rows } = await sql<any>`select xmin::text as xmin, t.* from ${sql.table(`${SCHEMA}.${table}`)} t where tenant_id = ${tenantId}`.execute(
+        host.database.db,
+      );
       out[table] = new Map(rows.map((r: any) => [r.sourced_id, { xmin: r.xmin, row: r }]));
     }
     return out;
   };
-  const users = async (tenantId: string) => new Map((await kg.selectFrom('user_account').selectAll().where('tenant_id', '=', tenantId).execute()).map((r) => [r.sourced_id, r]));
+  const users = async (tenantId: string) =>
+    new Map((await kg.selectFrom('user_account').selectAll().where('tenant_id', '=', tenantId).execute()).map((r) => [r.sourced_id, r]));
 
   await t.test('first sync: schools, users with KyberGate roles, classes and members; faults reported per record with codes', async (t) => {
     const run = await sync('lincoln');
@@ -192,7 +206,10 @@ t.test('KyberGate target', async (t) => {
     const guardians = [...base.records('users')].filter((u) => ['guardian', 'parent', 'relative'].includes(u.role)).length;
     t.same(counts.entities.users, { created: want.accepted.size, updated: 0, unchanged: 0, skipped: guardians, deleted: 0, errors: want.rejected.size });
     t.ok(want.rejected.size >= 3, `the faults reject users (${want.rejected.size})`);
-    t.ok([...want.rejected.values()].includes('KYBERGATE_DUPLICATE_EMAIL') && [...want.rejected.values()].includes('KYBERGATE_MISSING_FIELD'), 'both faults are met');
+    t.ok(
+      [...want.rejected.values()].includes('KYBERGATE_DUPLICATE_EMAIL') && [...want.rejected.values()].includes('KYBERGATE_MISSING_FIELD'),
+      'both faults are met',
+    );
 
     const rows = await users('lincoln');
     t.equal(rows.size, want.accepted.size);
@@ -211,7 +228,11 @@ t.test('KyberGate target', async (t) => {
       [...want.rejected].map(([id, code]) => [id, code, 'error']).sort(),
       'one error per rejected user, with its code',
     );
-    for (const f of base.faults.missingEmails) t.match(list.find((i) => i.sourcedId === f.sourcedId), { code: 'KYBERGATE_MISSING_FIELD', field: 'email', message: /has no email/ });
+    for (const f of base.faults.missingEmails)
+      t.match(
+        list.find((i) => i.sourcedId === f.sourcedId),
+        { code: 'KYBERGATE_MISSING_FIELD', field: 'email', message: /has no email/ },
+      );
     let checkedPairs = 0;
     for (const f of base.faults.duplicateEmails) {
       const pair = [f.sourcedId, f.relatedSourcedId!];
@@ -225,7 +246,10 @@ t.test('KyberGate target', async (t) => {
       }
     }
     t.ok(checkedPairs > 0, `${checkedPairs} duplicate pair(s) checked`);
-    t.match(list.find((i) => i.code === 'KYBERGATE_ROLE_NOT_IMPORTED'), { severity: 'warning', entity: 'users', message: /^\d+ users record\(s\) were skipped: their role .* has no KyberGate account \(e\.g\. / });
+    t.match(
+      list.find((i) => i.code === 'KYBERGATE_ROLE_NOT_IMPORTED'),
+      { severity: 'warning', entity: 'users', message: /^\d+ users record\(s\) were skipped: their role .* has no KyberGate account \(e\.g\. / },
+    );
     t.equal(warnedSkips(list, 'users', 'KYBERGATE_ROLE_NOT_IMPORTED'), guardians, 'the warnings of the batches count every guardian');
     t.equal(warnedSkips(list, 'users'), counts.entities.users!.skipped, 'and every user skipped');
 
@@ -239,7 +263,10 @@ t.test('KyberGate target', async (t) => {
     t.same(memberRows.map((r) => r.sourced_id).sort(), [...members.held].sort(), 'a member only for a user and a class KyberGate holds');
     t.same(counts.entities.enrollments, { created: members.held.size, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: members.refused.size });
     t.same(
-      list.filter((i) => i.entity === 'enrollments').map((i) => [i.sourcedId, i.code, i.severity]).sort(),
+      list
+        .filter((i) => i.entity === 'enrollments')
+        .map((i) => [i.sourcedId, i.code, i.severity])
+        .sort(),
       [...members.refused].map(([id, code]) => [id, code, 'error']).sort(),
       'one error per refused member, with its code',
     );
@@ -248,11 +275,21 @@ t.test('KyberGate target', async (t) => {
   await t.test("a tenant's schools and user types: only those are imported, and the rest is reported as skipped", async (t) => {
     const run = await sync('adams');
     const want = expectedUsers(base, { schools: [SCHOOL], userTypes: ['students', 'teachers'] });
-    t.same(run.counts.targets.kybergate!.entities.users, { created: want.accepted.size, updated: 0, unchanged: 0, skipped: want.skipped, deleted: 0, errors: want.rejected.size });
+    t.same(run.counts.targets.kybergate!.entities.users, {
+      created: want.accepted.size,
+      updated: 0,
+      unchanged: 0,
+      skipped: want.skipped,
+      deleted: 0,
+      errors: want.rejected.size,
+    });
     const rows = await users('adams');
     t.same([...rows.keys()].sort(), [...want.accepted.keys()].sort(), 'exactly the students and teachers of the school');
     t.ok([...rows.values()].every((r) => r.role !== 'admin' && JSON.stringify(r.school_sourced_ids) === JSON.stringify([SCHOOL])));
-    t.same((await kg.selectFrom('school').select('sourced_id').where('tenant_id', '=', 'adams').execute()).map((r) => r.sourced_id), [SCHOOL]);
+    t.same(
+      (await kg.selectFrom('school').select('sourced_id').where('tenant_id', '=', 'adams').execute()).map((r) => r.sourced_id),
+      [SCHOOL],
+    );
     const classes = [...base.records('classes')].filter((c) => c.schoolSourcedId === SCHOOL);
     const rooms = await kg.selectFrom('classroom').select('sourced_id').where('tenant_id', '=', 'adams').execute();
     t.same(rooms.map((r) => r.sourced_id).sort(), classes.map((c) => c.sourcedId).sort());
@@ -262,7 +299,13 @@ t.test('KyberGate target', async (t) => {
     t.match(run.counts.targets.kybergate!.entities.enrollments, { created: members.held.size, errors: members.refused.size });
     const list = await issueList(run.id);
     const codes = new Set(list.filter((i) => i.severity === 'warning').map((i) => `${i.code}:${i.entity}`));
-    for (const c of ['KYBERGATE_SCHOOL_NOT_SELECTED:orgs', 'KYBERGATE_SCHOOL_NOT_SELECTED:classes', 'KYBERGATE_SCHOOL_NOT_SELECTED:enrollments', 'KYBERGATE_USER_TYPE_NOT_SELECTED:users', 'KYBERGATE_ROLE_NOT_IMPORTED:users'])
+    for (const c of [
+      'KYBERGATE_SCHOOL_NOT_SELECTED:orgs',
+      'KYBERGATE_SCHOOL_NOT_SELECTED:classes',
+      'KYBERGATE_SCHOOL_NOT_SELECTED:enrollments',
+      'KYBERGATE_USER_TYPE_NOT_SELECTED:users',
+      'KYBERGATE_ROLE_NOT_IMPORTED:users',
+    ])
       t.ok(codes.has(c), `skipped records reported: ${c}`);
     for (const [entity, c] of Object.entries(run.counts.targets.kybergate!.entities))
       t.equal(warnedSkips(list, entity as RosterEntity), c!.skipped, `${entity}: the warnings count the ${c!.skipped} records skipped`);
@@ -272,7 +315,12 @@ t.test('KyberGate target', async (t) => {
   await t.test('a batch applied again (the target back-filled over its own rows) changes no row', async (t) => {
     const before = await snapshot('lincoln');
     const other = await snapshot('adams');
-    await host.database.db.withSchema('rosterbridge').deleteFrom('target_cursor').where('tenant_id', '=', 'lincoln').where('target_id', '=', 'kybergate').execute();
+    await host.database.db
+      .withSchema('rosterbridge')
+      .deleteFrom('target_cursor')
+      .where('tenant_id', '=', 'lincoln')
+      .where('target_id', '=', 'kybergate')
+      .execute();
     const run = await sync('lincoln');
     const c = run.counts.targets.kybergate!.entities;
     t.equal(c.users!.created + c.users!.updated, 0, 'every user was sent again, none written');
@@ -281,7 +329,10 @@ t.test('KyberGate target', async (t) => {
     t.same(await snapshot('lincoln'), before, 'same rows, same xmin');
     t.same(await snapshot('adams'), other);
     const again = await sync('lincoln');
-    t.same(Object.values(again.counts.source).reduce((a, s) => a + s!.created + s!.updated + s!.deleted, 0), 0);
+    t.same(
+      Object.values(again.counts.source).reduce((a, s) => a + s!.created + s!.updated + s!.deleted, 0),
+      0,
+    );
     t.same(await snapshot('lincoln'), before, 'a no-change resync writes nothing');
   });
 
@@ -292,7 +343,13 @@ t.test('KyberGate target', async (t) => {
     const run = await sync('lincoln', 'delta');
     t.not(run.status, 'failed', run.errorMessage ?? '');
     const after = await snapshot('lincoln');
-    const entityOf: Record<string, RosterEntity> = { district: 'orgs', school: 'orgs', user_account: 'users', classroom: 'classes', classroom_member: 'enrollments' };
+    const entityOf: Record<string, RosterEntity> = {
+      district: 'orgs',
+      school: 'orgs',
+      user_account: 'users',
+      classroom: 'classes',
+      classroom_member: 'enrollments',
+    };
     const rowsChanged: Record<string, { created: number; updated: number; deleted: number }> = {};
     for (const table of TABLES) {
       const entity = entityOf[table]!;
@@ -316,7 +373,11 @@ t.test('KyberGate target', async (t) => {
     }
     for (const entity of ['users', 'classes', 'enrollments'] as const) {
       const counted = run.counts.targets.kybergate!.entities[entity] ?? { created: 0, updated: 0, deleted: 0 };
-      t.same({ created: counted.created, updated: counted.updated, deleted: counted.deleted }, rowsChanged[entity], `${entity}: the counts are the rows written`);
+      t.same(
+        { created: counted.created, updated: counted.updated, deleted: counted.deleted },
+        rowsChanged[entity],
+        `${entity}: the counts are the rows written`,
+      );
     }
     t.ok(rowsChanged.users!.updated + rowsChanged.users!.created + rowsChanged.users!.deleted > 0, 'the delta did change users');
     const want = expectedUsers(changed);
@@ -325,7 +386,11 @@ t.test('KyberGate target', async (t) => {
     t.same(await snapshot('adams'), other, 'the other tenant saw nothing');
     await writePackage(path.join(root, 'lincoln-package'), changed);
     const full = await sync('lincoln');
-    t.equal(Object.values(full.counts.source).reduce((a, s) => a + s!.created + s!.updated + s!.deleted, 0), 0, 'the delta and a full package agree');
+    t.equal(
+      Object.values(full.counts.source).reduce((a, s) => a + s!.created + s!.updated + s!.deleted, 0),
+      0,
+      'the delta and a full package agree',
+    );
   });
 
   await t.test('conflicts: source wins overwrites local edits; local wins keeps the fields edited in KyberGate', async (t) => {
@@ -334,7 +399,12 @@ t.test('KyberGate target', async (t) => {
     await writePackage(path.join(root, 'adams-package'), changed);
     await sync('adams');
     for (const tenantId of ['lincoln', 'adams'])
-      await kg.updateTable('user_account').set({ first_name: 'Localname', locally_edited_fields: sql`'{first_name}'::text[]` }).where('tenant_id', '=', tenantId).where('sourced_id', '=', id).execute();
+      await kg
+        .updateTable('user_account')
+        .set({ first_name: 'Localname', locally_edited_fields: sql`'{first_name}'::text[]` })
+        .where('tenant_id', '=', tenantId)
+        .where('sourced_id', '=', id)
+        .execute();
     const original = [...changed.records('users')].find((u) => u.sourcedId === id)!;
     const edited = withUsers(changed, new Map([[id, { ...original, givenName: 'Sourcename', familyName: 'Sourcefamily' }]]));
     for (const tenantId of ['lincoln', 'adams']) await writePackage(path.join(root, `${tenantId}-package`), edited);
@@ -342,7 +412,11 @@ t.test('KyberGate target', async (t) => {
     t.equal(lincoln.counts.targets.kybergate!.entities.users!.updated, 1);
     t.equal(adamsRun.counts.targets.kybergate!.entities.users!.updated, 1);
     t.match((await users('lincoln')).get(id), { first_name: 'Sourcename', last_name: 'Sourcefamily', locally_edited_fields: [] }, 'source wins');
-    t.match((await users('adams')).get(id), { first_name: 'Localname', last_name: 'Sourcefamily', locally_edited_fields: ['first_name'] }, 'local wins: only the edited field is kept');
+    t.match(
+      (await users('adams')).get(id),
+      { first_name: 'Localname', last_name: 'Sourcefamily', locally_edited_fields: ['first_name'] },
+      'local wins: only the edited field is kept',
+    );
   });
 
   await t.test('schedules: every 6 h by default, 12 h, 24 h or manual by name', async (t) => {
@@ -407,7 +481,8 @@ t.test('KyberGate target', async (t) => {
     const other = await snapshot('adams');
     const res = await fetch(`${host.url}/tenants/lincoln/targets/kybergate/reset`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
     t.equal(res.status, 200, await res.text());
-    for (const table of TABLES) t.equal((await kg.selectFrom(table).select('sourced_id').where('tenant_id', '=', 'lincoln').execute()).length, 0, `lincoln ${table} empty`);
+    for (const table of TABLES)
+      t.equal((await kg.selectFrom(table).select('sourced_id').where('tenant_id', '=', 'lincoln').execute()).length, 0, `lincoln ${table} empty`);
     t.same(await snapshot('adams'), other, 'the other tenant is untouched');
   });
 });

@@ -47,7 +47,9 @@ const products = all('users')
   .map((u) => ({ id: `sm-${u.sourcedId}`, email: u.email!.toUpperCase() }));
 
 t.test('the partial code: the first School Manager reason the issues raise; every error code has its place', async (t) => {
-  const errors = Object.entries(SchoolManagerIssueCodes).filter(([, c]) => c.severity === 'error').map(([code]) => code);
+  const errors = Object.entries(SchoolManagerIssueCodes)
+    .filter(([, c]) => c.severity === 'error')
+    .map(([code]) => code);
   t.same([...SCHOOL_MANAGER_PARTIAL_CODES].sort(), errors.sort(), 'each error code can name a partial sync');
   const cases: [string, { code: string; severity: string }[], string | undefined][] = [
     ['no issue', [], undefined],
@@ -74,7 +76,13 @@ t.test('School Manager rules: enrolment dates, classroom data off, partial code,
   const tenantFile = (id: string, settings: Record<string, unknown>) =>
     writeFileSync(
       path.join(tenants, `${id}.json`),
-      JSON.stringify({ displayName: `District ${id}`, timezone: 'America/New_York', region: 'US', source: { id: 'oneroster-csv', settings: { location: `../${id}-package` } }, targets: [{ id: TARGET, settings: { today: TODAY, ...settings } }] }),
+      JSON.stringify({
+        displayName: `District ${id}`,
+        timezone: 'America/New_York',
+        region: 'US',
+        source: { id: 'oneroster-csv', settings: { location: `../${id}-package` } },
+        targets: [{ id: TARGET, settings: { today: TODAY, ...settings } }],
+      }),
     );
   const writePackage = async (id: string, source: RosterRecordSource) => {
     const dir = path.join(root, `${id}-package`);
@@ -97,7 +105,11 @@ t.test('School Manager rules: enrolment dates, classroom data off, partial code,
   const sync = async (tenantId: string): Promise<SyncRun> => host.syncs.settled((await host.syncs.trigger(tenantId, { trigger: 'test', mode: 'full' })).id);
   // School Manager's schema comes with its activation, by a first run (which fails: it has no users yet).
   t.equal((await sync('rooms')).errorCode, 'SCHOOL_MANAGER_NO_USERS');
-  for (const id of ['dates', 'rooms', 'crash']) await sm.insertInto('user_account').values(products.map((p) => ({ tenant_id: id, id: p.id, email: p.email }))).execute();
+  for (const id of ['dates', 'rooms', 'crash'])
+    await sm
+      .insertInto('user_account')
+      .values(products.map((p) => ({ tenant_id: id, id: p.id, email: p.email })))
+      .execute();
   const rowsOf = (table: string, tenantId: string) => sm.selectFrom(table).selectAll().where('tenant_id', '=', tenantId).execute();
   const members = async (tenantId: string) => (await rowsOf('classroom_member', tenantId)).map((m) => m.enrollment_sourced_id as string).sort();
 
@@ -129,7 +141,9 @@ t.test('School Manager rules: enrolment dates, classroom data off, partial code,
     const counts = run.counts.targets[TARGET]!.entities;
     for (const entity of ['orgs', 'users', 'classes', 'enrollments'] as const) {
       const mine = issues.filter((i) => i.entity === entity && i.code.startsWith('SCHOOL_MANAGER_') && i.field !== 'excludedSchools');
-      const warned = mine.filter((i) => i.severity === 'warning').reduce((n, i) => n + (i.sourcedId ? 1 : Number(/^(\d+) \w+ record\(s\) were skipped/.exec(i.message)![1])), 0);
+      const warned = mine
+        .filter((i) => i.severity === 'warning')
+        .reduce((n, i) => n + (i.sourcedId ? 1 : Number(/^(\d+) \w+ record\(s\) were skipped/.exec(i.message)![1])), 0);
       t.equal(counts[entity]?.errors ?? 0, mine.filter((i) => i.severity === 'error').length, `${entity}: errors = error issues`);
       t.equal(counts[entity]?.skipped ?? 0, warned, `${entity}: skipped = the records the warnings name or count`);
     }
@@ -142,51 +156,93 @@ t.test('School Manager rules: enrolment dates, classroom data off, partial code,
     const match = new Map((await rowsOf('sis_user_match', 'dates')).map((m) => [m.sourced_id as string, m]));
     t.match(match.get(left.sourcedId), { status: 'left', user_id: null }, 'the student who left is not matched');
     t.match(match.get(future.sourcedId), { status: 'matched' }, 'a student whose enrolments start later has not left');
-    t.match(issues.filter((i) => i.code === 'SCHOOL_MANAGER_STUDENT_LEFT'), [{ sourcedId: left.sourcedId, severity: 'warning', entity: 'users', message: /enrolments have all ended/ }]);
+    t.match(
+      issues.filter((i) => i.code === 'SCHOOL_MANAGER_STUDENT_LEFT'),
+      [{ sourcedId: left.sourcedId, severity: 'warning', entity: 'users', message: /enrolments have all ended/ }],
+    );
     const state = (await rowsOf('sync_state', 'dates'))[0]!;
     const matchedStudents = [...match.values()].filter((m) => m.status === 'matched' && m.kind === 'student').length;
     t.equal(state.matched_students, matchedStudents, 'Matched Students leaves the student out');
-    t.equal(state.unmatched_users, [...match.values()].filter((m) => ['unmatched', 'no_email', 'duplicate_email'].includes(m.status)).length, 'and so does Unmatched Users');
-    t.notOk((await members('dates')).some((id) => enrolled(left).some((e) => e.sourcedId === id)), 'none of their memberships');
+    t.equal(
+      state.unmatched_users,
+      [...match.values()].filter((m) => ['unmatched', 'no_email', 'duplicate_email'].includes(m.status)).length,
+      'and so does Unmatched Users',
+    );
+    t.notOk(
+      (await members('dates')).some((id) => enrolled(left).some((e) => e.sourcedId === id)),
+      'none of their memberships',
+    );
     t.same(await dangling('dates'), whole);
   });
 
   await t.test('memberships naming a class or user the roster lacks are errors, and the partial sync carries a School Manager code', async (t) => {
     const run = (await host.runs.list('dates', { limit: 1 }))[0]!;
     const issues = await host.runs.issues(run.id, { limit: 100_000 });
-    t.match(issues.filter((i) => i.code === 'SCHOOL_MANAGER_MEMBER_CLASS_UNKNOWN'), [{ sourcedId: 'enr-no-class', severity: 'error', field: 'classSourcedId', message: /class cls-missing/ }]);
-    t.match(issues.filter((i) => i.code === 'SCHOOL_MANAGER_MEMBER_USER_UNKNOWN'), [{ sourcedId: 'enr-no-user', severity: 'error', field: 'userSourcedId', message: /user usr-missing/ }]);
+    t.match(
+      issues.filter((i) => i.code === 'SCHOOL_MANAGER_MEMBER_CLASS_UNKNOWN'),
+      [{ sourcedId: 'enr-no-class', severity: 'error', field: 'classSourcedId', message: /class cls-missing/ }],
+    );
+    t.match(
+      issues.filter((i) => i.code === 'SCHOOL_MANAGER_MEMBER_USER_UNKNOWN'),
+      [{ sourcedId: 'enr-no-user', severity: 'error', field: 'userSourcedId', message: /user usr-missing/ }],
+    );
     t.equal(run.status, 'partial');
     t.equal(schoolManagerPartialCode(issues), 'SCHOOL_MANAGER_MEMBER_CLASS_UNKNOWN', "School Manager's code for this partial sync");
     t.equal(run.errorCode, 'SCHOOL_MANAGER_MEMBER_CLASS_UNKNOWN', 'the run carries it');
   });
 
   await t.test('a membership of an unmatched user waits: it arrives once the user is matched, by a new School Manager user or a new email', async (t) => {
-    const waiting = (u: User) => enrolled(u).map((e) => e.sourcedId).filter((id) => id !== 'enr-no-class');
+    const waiting = (u: User) =>
+      enrolled(u)
+        .map((e) => e.sourcedId)
+        .filter((id) => id !== 'enr-no-class');
     const first = (await host.runs.list('dates', { limit: 1 }))[0]!;
     const warning = (await host.runs.issues(first.id, { limit: 100_000 })).find((i) => i.code === 'SCHOOL_MANAGER_MEMBER_USER_UNMATCHED');
-    t.match(warning, { severity: 'warning', entity: 'enrollments', message: /record\(s\) were skipped: their user is not matched .* arrives on the first sync after its user is matched/ });
+    t.match(warning, {
+      severity: 'warning',
+      entity: 'enrollments',
+      message: /record\(s\) were skipped: their user is not matched .* arrives on the first sync after its user is matched/,
+    });
     const written = await members('dates');
-    t.same([...waiting(unmatched), ...waiting(renamed)].filter((id) => written.includes(id)), [], 'their memberships are not written');
+    t.same(
+      [...waiting(unmatched), ...waiting(renamed)].filter((id) => written.includes(id)),
+      [],
+      'their memberships are not written',
+    );
     t.ok(waiting(unmatched).length > 0 && waiting(renamed).length > 0);
 
     // School Manager gets the user (an import of existing accounts): the roster did not change.
     await sm.insertInto('user_account').values({ tenant_id: 'dates', id: 'sm-late', email: unmatched.email! }).execute();
     const run = await sync('dates');
     await checkReport(t, run);
-    t.same(Object.values(run.counts.source).reduce((n, c) => n + c!.created + c!.updated + c!.deleted, 0), 0, 'the roster changed nothing');
+    t.same(
+      Object.values(run.counts.source).reduce((n, c) => n + c!.created + c!.updated + c!.deleted, 0),
+      0,
+      'the roster changed nothing',
+    );
     const arrived = await members('dates');
-    t.same(waiting(unmatched).filter((id) => !arrived.includes(id)), [], 'the memberships of the user matched now arrived');
+    t.same(
+      waiting(unmatched).filter((id) => !arrived.includes(id)),
+      [],
+      'the memberships of the user matched now arrived',
+    );
     t.equal(run.counts.targets[TARGET]!.entities.enrollments!.created, waiting(unmatched).length);
 
     // The SIS gets the email School Manager has: only the user record changes.
     await sm.insertInto('user_account').values({ tenant_id: 'dates', id: 'sm-renamed', email: 'renamed@school.example.org' }).execute();
-    await writePackage('dates', district((u) => (u.sourcedId === renamed.sourcedId ? { ...u, email: 'Renamed@school.example.org' } : u)));
+    await writePackage(
+      'dates',
+      district((u) => (u.sourcedId === renamed.sourcedId ? { ...u, email: 'Renamed@school.example.org' } : u)),
+    );
     const again = await sync('dates');
     await checkReport(t, again);
     t.equal(again.counts.source.enrollments!.updated + again.counts.source.enrollments!.created, 0, 'no enrollment was sent again');
     const now = await members('dates');
-    t.same(waiting(renamed).filter((id) => !now.includes(id)), [], 'the memberships of the user with the new email arrived');
+    t.same(
+      waiting(renamed).filter((id) => !now.includes(id)),
+      [],
+      'the memberships of the user with the new email arrived',
+    );
     t.same(await dangling('dates'), whole);
   });
 
@@ -201,7 +257,13 @@ t.test('School Manager rules: enrolment dates, classroom data off, partial code,
     const c = run.counts.targets[TARGET]!.entities;
     t.match(c.classes, { created: 0, skipped: base.counts.classes });
     t.match(c.enrollments, { created: 0, skipped: enrollments.length + strays.length });
-    t.match(issues.filter((i) => i.code === 'SCHOOL_MANAGER_CLASSROOM_DATA_OFF').map((i) => i.entity).sort(), ['classes', 'enrollments']);
+    t.match(
+      issues
+        .filter((i) => i.code === 'SCHOOL_MANAGER_CLASSROOM_DATA_OFF')
+        .map((i) => i.entity)
+        .sort(),
+      ['classes', 'enrollments'],
+    );
     t.equal((await rowsOf('sync_state', 'rooms'))[0]!.imported_classes, 0);
   });
 
@@ -228,13 +290,19 @@ t.test('School Manager rules: enrolment dates, classroom data off, partial code,
     }
     t.equal(crashed.counts.targets[TARGET]?.status, 'failed', 'the first run failed after applying');
     // The batch commits with the cursor, in the engine's transaction: it rolled back with it.
-    t.notOk((await rowsOf('sis_enrollment', 'crash')).some((e) => e.sourced_id === 'enr-crash-a'), 'its change rolled back with the cursor');
+    t.notOk(
+      (await rowsOf('sis_enrollment', 'crash')).some((e) => e.sourced_id === 'enr-crash-a'),
+      'its change rolled back with the cursor',
+    );
     // The next run is given that change (from the failed run) and its own.
     await writePackage('crash', adding(copy('enr-crash-a'), copy('enr-crash-b')));
     const run = await sync('crash');
     t.equal(run.counts.source.enrollments!.created, 1, 'the run itself adds one enrollment');
     const issues = await checkReport(t, run);
-    const named = issues.filter((i) => i.entity === 'enrollments').map((i) => `${i.sourcedId ?? ''} ${i.message}`).join('\n');
+    const named = issues
+      .filter((i) => i.entity === 'enrollments')
+      .map((i) => `${i.sourcedId ?? ''} ${i.message}`)
+      .join('\n');
     t.match(named, /enr-crash-a/, "the failed run's membership is reported");
     t.match(named, /enr-crash-b/, "the run's own membership is reported");
     t.equal(run.counts.targets[TARGET]!.entities.enrollments!.skipped, 2, 'both are counted as skipped');

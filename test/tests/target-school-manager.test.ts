@@ -4,7 +4,14 @@ import * as path from 'node:path';
 import t from 'tap';
 import { sql } from 'kysely';
 import type { Enrollment, RosterClass, SyncRun, User } from '@rosterbridge/core';
-import { changeDistrict, generateDistrict, startTestHost, writeOneRosterPackage, type GeneratedDistrict, type RosterRecordSource } from '@rosterbridge/test-kit';
+import {
+  changeDistrict,
+  generateDistrict,
+  startTestHost,
+  writeOneRosterPackage,
+  type GeneratedDistrict,
+  type RosterRecordSource,
+} from '@rosterbridge/test-kit';
 
 const PLUGINS = [path.resolve(__dirname, '../../plugins')];
 const SCHEMA = 'plugin_target_school_manager';
@@ -59,7 +66,12 @@ function expected(d: RosterRecordSource, products: Map<string, string>, settings
   }
   const terms = new Map([...d.records('academicSessions')].map((s) => [s.sourcedId, s]));
   const current = (c: RosterClass) => c.termSourcedIds.some((id) => terms.get(id) && terms.get(id)!.startDate <= TODAY && TODAY <= terms.get(id)!.endDate);
-  const classrooms = settings.syncClassroomData === false ? [] : ([...d.records('classes')] as RosterClass[]).filter((c) => !excludedIds.includes(c.schoolSourcedId) && (!settings.respectAcademicSessions || current(c)));
+  const classrooms =
+    settings.syncClassroomData === false
+      ? []
+      : ([...d.records('classes')] as RosterClass[]).filter(
+          (c) => !excludedIds.includes(c.schoolSourcedId) && (!settings.respectAcademicSessions || current(c)),
+        );
   const classroomIds = new Set(classrooms.map((c) => c.sourcedId));
   const active = (e: Enrollment) => (!e.beginDate || e.beginDate <= TODAY) && (!e.endDate || TODAY <= e.endDate);
   const members = new Map<string, { classroom_sourced_id: string; user_id: string; role: string }>();
@@ -112,10 +124,25 @@ t.test('School Manager target', async (t) => {
     return dir;
   };
   const tenantFile = (id: string, region: string, target: Record<string, unknown>) =>
-    writeFileSync(path.join(tenants, `${id}.json`), JSON.stringify({ displayName: `District ${id}`, timezone: 'America/New_York', region, source: { id: 'oneroster-csv', settings: { location: `../${id}-package` } }, targets: [{ id: TARGET, ...target }] }));
+    writeFileSync(
+      path.join(tenants, `${id}.json`),
+      JSON.stringify({
+        displayName: `District ${id}`,
+        timezone: 'America/New_York',
+        region,
+        source: { id: 'oneroster-csv', settings: { location: `../${id}-package` } },
+        targets: [{ id: TARGET, ...target }],
+      }),
+    );
 
   const [, excludedSchool] = [...faulty.orgs()].filter((o) => o.type === 'school');
-  const southSettings: Settings = { respectEnrolmentDate: true, respectAcademicSessions: true, syncParentData: true, excludedSchools: [excludedSchool!.name.toUpperCase()], today: TODAY };
+  const southSettings: Settings = {
+    respectEnrolmentDate: true,
+    respectAcademicSessions: true,
+    syncParentData: true,
+    excludedSchools: [excludedSchool!.name.toUpperCase()],
+    today: TODAY,
+  };
   tenantFile('north', 'US', { settings: { today: TODAY } });
   tenantFile('south', 'AU', { settings: southSettings });
   tenantFile('east', 'UK', { settings: { today: TODAY } });
@@ -136,7 +163,8 @@ t.test('School Manager target', async (t) => {
     const res = await fetch(host.url + url, { method, headers: { authorization: `Bearer ${ADMIN}` } });
     return (await res.json()) as any;
   };
-  const sync = async (tenantId: string, mode: 'full' | 'delta' = 'full'): Promise<SyncRun> => host.syncs.settled((await host.syncs.trigger(tenantId, { trigger: 'test', mode })).id);
+  const sync = async (tenantId: string, mode: 'full' | 'delta' = 'full'): Promise<SyncRun> =>
+    host.syncs.settled((await host.syncs.trigger(tenantId, { trigger: 'test', mode })).id);
   const issues = async (run: SyncRun) => host.runs.issues(run.id, { limit: 10_000 });
   const counts = (run: SyncRun) => run.counts.targets[TARGET]!.entities;
   const seed = async (tenantId: string, products: Map<string, string>) => {
@@ -149,7 +177,10 @@ t.test('School Manager target', async (t) => {
   const snapshot = async () => {
     const all = new Map<string, string>();
     for (const [table, pk] of Object.entries(TABLES)) {
-      const { rows } = await sql<{ xmin: string; row: Record<string, unknown> }>`select xmin::text as xmin, to_jsonb(t) as row from ${sql.table(`${SCHEMA}.${table}`)} t`.execute(host.database.db);
+      const { rows } = await sql<{
+        xmin: string;
+        row: Record<string, unknown>;
+      }>`select xmin::text as xmin, to_jsonb(t) as row from ${sql.table(`${SCHEMA}.${table}`)} t`.execute(host.database.db);
       for (const r of rows) all.set(`${table}|${pk.map((c) => r.row[c]).join('|')}`, `${r.xmin}|${JSON.stringify(r.row)}`);
     }
     return all;
@@ -157,7 +188,7 @@ t.test('School Manager target', async (t) => {
   const changedKeys = (before: Map<string, string>, after: Map<string, string>) =>
     [...new Set([...before.keys(), ...after.keys()])].filter((k) => before.get(k) !== after.get(k)).sort();
 
-  await t.test('default schedule: Tuesday and Friday 18:00 in the region\'s time zone; manual on request', async (t) => {
+  await t.test("default schedule: Tuesday and Friday 18:00 in the region's time zone; manual on request", async (t) => {
     const zones: Record<string, string> = { north: 'America/Chicago', south: 'Australia/Perth', east: 'UTC' };
     for (const [tenantId, timezone] of Object.entries(zones)) {
       const body = await api('GET', `/tenants/${tenantId}/schedules`);
@@ -205,19 +236,42 @@ t.test('School Manager target', async (t) => {
     t.same(counts(run).classes, { created: faulty.counts.classes, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 }, 'every class imported');
     t.equal(counts(run).enrollments!.created, want.members.size);
     const log = await issues(run);
-    const codes = (code: string) => log.filter((i) => i.code === code).map((i) => i.sourcedId).sort();
-    const ids = (status: string) => [...want.match].filter(([, m]) => m.status === status).map(([id]) => id).sort();
+    const codes = (code: string) =>
+      log
+        .filter((i) => i.code === code)
+        .map((i) => i.sourcedId)
+        .sort();
+    const ids = (status: string) =>
+      [...want.match]
+        .filter(([, m]) => m.status === status)
+        .map(([id]) => id)
+        .sort();
     t.same(codes('SCHOOL_MANAGER_USER_UNMATCHED'), ids('unmatched'));
     t.same(codes('SCHOOL_MANAGER_USER_NO_EMAIL').sort(), faulty.faults.missingEmails.map((f) => f.sourcedId).sort());
     t.same(codes('SCHOOL_MANAGER_DUPLICATE_EMAIL'), ids('duplicate_email'));
-    for (const f of faulty.faults.duplicateEmails) t.ok(codes('SCHOOL_MANAGER_DUPLICATE_EMAIL').includes(f.sourcedId), `${f.sourcedId} copies ${f.relatedSourcedId}'s email`);
-    t.match(log.find((i) => i.code === 'SCHOOL_MANAGER_USER_UNMATCHED'), { severity: 'warning', entity: 'users', message: /No School Manager user has the email .* Make the email in School Manager match the SIS/ });
-    t.match(log.find((i) => i.code === 'SCHOOL_MANAGER_DUPLICATE_EMAIL'), { severity: 'error' });
+    for (const f of faulty.faults.duplicateEmails)
+      t.ok(codes('SCHOOL_MANAGER_DUPLICATE_EMAIL').includes(f.sourcedId), `${f.sourcedId} copies ${f.relatedSourcedId}'s email`);
+    t.match(
+      log.find((i) => i.code === 'SCHOOL_MANAGER_USER_UNMATCHED'),
+      { severity: 'warning', entity: 'users', message: /No School Manager user has the email .* Make the email in School Manager match the SIS/ },
+    );
+    t.match(
+      log.find((i) => i.code === 'SCHOOL_MANAGER_DUPLICATE_EMAIL'),
+      { severity: 'error' },
+    );
 
     const matches = await rowsOf('sis_user_match', 'north');
     t.same(Object.fromEntries(matches.map((m) => [m.sourced_id, { status: m.status, user_id: m.user_id, kind: m.kind }])), Object.fromEntries(want.match));
     t.same((await rowsOf('classroom', 'north')).map((c) => c.sourced_id).sort(), want.classrooms.map((c) => c.sourcedId).sort());
-    t.same(Object.fromEntries((await rowsOf('classroom_member', 'north')).map((m) => [m.enrollment_sourced_id, { classroom_sourced_id: m.classroom_sourced_id, user_id: m.user_id, role: m.role }])), Object.fromEntries(want.members));
+    t.same(
+      Object.fromEntries(
+        (await rowsOf('classroom_member', 'north')).map((m) => [
+          m.enrollment_sourced_id,
+          { classroom_sourced_id: m.classroom_sourced_id, user_id: m.user_id, role: m.role },
+        ]),
+      ),
+      Object.fromEntries(want.members),
+    );
     t.same(await rowsOf('parent_contact', 'north'), [], 'parents are off by default');
     const state = (await rowsOf('sync_state', 'north'))[0]!;
     t.ok(state.last_sync_at, 'the last sync date is kept');
@@ -230,29 +284,59 @@ t.test('School Manager target', async (t) => {
     });
   });
 
-  await t.test('enrolment dates, academic sessions, parents and excluded schools; tenants do not see each other\'s rows', async (t) => {
+  await t.test("enrolment dates, academic sessions, parents and excluded schools; tenants do not see each other's rows", async (t) => {
     const want = expected(faulty, southProducts, southSettings, [excludedSchool!.sourcedId]);
     const run = await sync('south');
     const shared = [...want.match.values()].some((m) => m.status === 'duplicate_email');
     t.equal(run.status, shared ? 'partial' : 'success', 'partial only when a shared email of an included school stands');
     const allClasses = [...faulty.classes()];
-    t.ok(want.classrooms.length > 0 && want.classrooms.length < allClasses.filter((c) => c.schoolSourcedId !== excludedSchool!.sourcedId).length, 'some classes of the included school are outside the current session');
+    t.ok(
+      want.classrooms.length > 0 && want.classrooms.length < allClasses.filter((c) => c.schoolSourcedId !== excludedSchool!.sourcedId).length,
+      'some classes of the included school are outside the current session',
+    );
     t.same((await rowsOf('classroom', 'south')).map((c) => c.sourced_id).sort(), want.classrooms.map((c) => c.sourcedId).sort());
     const members = await rowsOf('classroom_member', 'south');
-    t.same(Object.fromEntries(members.map((m) => [m.enrollment_sourced_id, { classroom_sourced_id: m.classroom_sourced_id, user_id: m.user_id, role: m.role }])), Object.fromEntries(want.members));
-    t.same(Object.fromEntries((await rowsOf('sis_user_match', 'south')).map((m) => [m.sourced_id, { status: m.status, user_id: m.user_id, kind: m.kind }])), Object.fromEntries(want.match), 'users only of the excluded school are left out');
+    t.same(
+      Object.fromEntries(members.map((m) => [m.enrollment_sourced_id, { classroom_sourced_id: m.classroom_sourced_id, user_id: m.user_id, role: m.role }])),
+      Object.fromEntries(want.members),
+    );
+    t.same(
+      Object.fromEntries((await rowsOf('sis_user_match', 'south')).map((m) => [m.sourced_id, { status: m.status, user_id: m.user_id, kind: m.kind }])),
+      Object.fromEntries(want.match),
+      'users only of the excluded school are left out',
+    );
     const relations = await rowsOf('parent_student', 'south');
     t.ok(relations.length > 0);
     t.same(relations.map((r) => `${r.parent_sourced_id}|${r.student_user_id}|${r.relationship}`).sort(), [...want.parents].sort());
     const contacts = await rowsOf('parent_contact', 'south');
     t.same(contacts.map((c) => c.sourced_id).sort(), [...new Set([...want.parents].map((p) => p.split('|')[0]))].sort());
     const guardian = [...faulty.users()].find((u) => u.sourcedId === contacts[0]!.sourced_id)!;
-    t.match(contacts[0], { given_name: guardian.givenName, family_name: guardian.familyName, email: guardian.email ?? null, phone: guardian.phone ?? null, sms: guardian.sms ?? null }, 'contact details');
-    t.notOk((await issues(run)).some((i) => i.code === 'SCHOOL_MANAGER_EXCLUDED_SCHOOL_UNKNOWN'), 'the excluded school is found by name, whatever the case');
+    t.match(
+      contacts[0],
+      {
+        given_name: guardian.givenName,
+        family_name: guardian.familyName,
+        email: guardian.email ?? null,
+        phone: guardian.phone ?? null,
+        sms: guardian.sms ?? null,
+      },
+      'contact details',
+    );
+    t.notOk(
+      (await issues(run)).some((i) => i.code === 'SCHOOL_MANAGER_EXCLUDED_SCHOOL_UNKNOWN'),
+      'the excluded school is found by name, whatever the case',
+    );
 
     // North's rows hold north's users only, south's south's.
-    for (const [tenantId, prefix] of [['north', 'n-'], ['south', 's-']] as const) {
-      const foreign = [...(await rowsOf('classroom_member', tenantId)), ...(await rowsOf('sis_user_match', tenantId)), ...(await rowsOf('parent_student', tenantId))]
+    for (const [tenantId, prefix] of [
+      ['north', 'n-'],
+      ['south', 's-'],
+    ] as const) {
+      const foreign = [
+        ...(await rowsOf('classroom_member', tenantId)),
+        ...(await rowsOf('sis_user_match', tenantId)),
+        ...(await rowsOf('parent_student', tenantId)),
+      ]
         .map((m) => m.user_id ?? m.student_user_id)
         .filter((id) => id && !id.startsWith(prefix));
       t.same(foreign, [], `${tenantId}'s rows name only ${tenantId}'s School Manager users`);
@@ -269,7 +353,10 @@ t.test('School Manager target', async (t) => {
       const log = await issues(run);
       // north's shared emails stand (partial); south's are all in its excluded school (success).
       t.equal(log.length > 0, first.status === 'partial', `${tenantId}: issues only while the shared emails keep it partial (${log.length} issues)`);
-      t.ok(log.every((i) => i.code === 'SCHOOL_MANAGER_DUPLICATE_EMAIL'), 'only the errors that still stand are reported again');
+      t.ok(
+        log.every((i) => i.code === 'SCHOOL_MANAGER_DUPLICATE_EMAIL'),
+        'only the errors that still stand are reported again',
+      );
       t.match(counts(run).users, { created: 0, updated: 0, deleted: 0, skipped: 0 });
       t.match(counts(run).classes ?? {}, { created: 0, updated: 0, deleted: 0 });
     }
@@ -281,7 +368,8 @@ t.test('School Manager target', async (t) => {
     const report = changed.report.entities;
     // The new users already exist in School Manager: they will be matched.
     const fresh = new Map<string, string>();
-    for (const u of changed.records('users')) if (report.users.created.includes(u.sourcedId) && u.email && u.role !== 'guardian') fresh.set(u.email.toLowerCase(), `n-${u.sourcedId}`);
+    for (const u of changed.records('users'))
+      if (report.users.created.includes(u.sourcedId) && u.email && u.role !== 'guardian') fresh.set(u.email.toLowerCase(), `n-${u.sourcedId}`);
     if (fresh.size > 0) await seed('north', fresh);
     const before = await snapshot();
     await writePackage('north', changed.delta, 'delta');
@@ -290,7 +378,9 @@ t.test('School Manager target', async (t) => {
     const touched = changedKeys(before, await snapshot());
     const ids = (entity: keyof typeof report) => new Set([...report[entity].created, ...report[entity].updated, ...report[entity].deleted]);
     const users = ids('users');
-    const enrollmentsOfUsers = new Set([...faulty.enrollments(), ...changed.records('enrollments')].filter((e) => users.has(e.userSourcedId)).map((e) => e.sourcedId));
+    const enrollmentsOfUsers = new Set(
+      [...faulty.enrollments(), ...changed.records('enrollments')].filter((e) => users.has(e.userSourcedId)).map((e) => e.sourcedId),
+    );
     const allowed: Record<string, (id: string) => boolean> = {
       sis_school: (id) => ids('orgs').has(id),
       sis_term: (id) => ids('academicSessions').has(id),
@@ -304,19 +394,36 @@ t.test('School Manager target', async (t) => {
       sync_state: () => true,
     };
     t.ok(touched.length > 0, `${touched.length} rows changed`);
-    t.same(touched.filter((key) => {
-      const [table, , id] = key.split('|') as [string, string, string];
-      return !allowed[table]?.(id);
-    }), [], 'every changed row belongs to a record of the delta');
+    t.same(
+      touched.filter((key) => {
+        const [table, , id] = key.split('|') as [string, string, string];
+        return !allowed[table]?.(id);
+      }),
+      [],
+      'every changed row belongs to a record of the delta',
+    );
     for (const id of report.users.created) t.ok(touched.includes(`sis_person|north|${id}`), `new user ${id} imported`);
     const created = counts(run).users!;
-    const newMatched = [...changed.records('users')].filter((u) => report.users.created.includes(u.sourcedId) && u.role !== 'guardian' && u.email && fresh.has(u.email.toLowerCase())).length;
+    const newMatched = [...changed.records('users')].filter(
+      (u) => report.users.created.includes(u.sourcedId) && u.role !== 'guardian' && u.email && fresh.has(u.email.toLowerCase()),
+    ).length;
     t.ok(created.created! >= newMatched, `${newMatched} new users matched`);
     // The delta's result equals a full computation from the changed district.
     const products = new Map([...northProducts, ...fresh]);
     const want = expected(changed, products, { today: TODAY }, []);
-    t.same(Object.fromEntries((await rowsOf('classroom_member', 'north')).map((m) => [m.enrollment_sourced_id, { classroom_sourced_id: m.classroom_sourced_id, user_id: m.user_id, role: m.role }])), Object.fromEntries(want.members));
-    t.same(Object.fromEntries((await rowsOf('sis_user_match', 'north')).map((m) => [m.sourced_id, { status: m.status, user_id: m.user_id, kind: m.kind }])), Object.fromEntries(want.match));
+    t.same(
+      Object.fromEntries(
+        (await rowsOf('classroom_member', 'north')).map((m) => [
+          m.enrollment_sourced_id,
+          { classroom_sourced_id: m.classroom_sourced_id, user_id: m.user_id, role: m.role },
+        ]),
+      ),
+      Object.fromEntries(want.members),
+    );
+    t.same(
+      Object.fromEntries((await rowsOf('sis_user_match', 'north')).map((m) => [m.sourced_id, { status: m.status, user_id: m.user_id, kind: m.kind }])),
+      Object.fromEntries(want.match),
+    );
     await writePackage('north', changed);
   });
 
@@ -327,8 +434,15 @@ t.test('School Manager target', async (t) => {
     const run = await sync('north');
     t.equal(run.status, 'partial', 'the shared emails still stand');
     const touched = changedKeys(before, await snapshot());
-    t.ok(touched.some((k) => k.startsWith('parent_student|north|')), 'parents imported');
-    t.same(touched.filter((k) => !/^(parent_student\|north\||parent_contact\|north\||sync_state\|north$)/.test(k)), [], 'nothing else written');
+    t.ok(
+      touched.some((k) => k.startsWith('parent_student|north|')),
+      'parents imported',
+    );
+    t.same(
+      touched.filter((k) => !/^(parent_student\|north\||parent_contact\|north\||sync_state\|north$)/.test(k)),
+      [],
+      'nothing else written',
+    );
   });
 
   await t.test('reset clears the last sync date: the next sync reports everything again and keeps every product row', async (t) => {
@@ -341,20 +455,38 @@ t.test('School Manager target', async (t) => {
     t.equal(run.mode, 'full');
     const matched = (await rowsOf('sis_user_match', 'north')).filter((m) => m.status === 'matched').length;
     t.match(counts(run).users, { created: 0, unchanged: matched }, 'every match reported (unchanged)');
-    t.ok((await issues(run)).some((i) => i.code === 'SCHOOL_MANAGER_USER_UNMATCHED'), 'unmatched users reported again');
+    t.ok(
+      (await issues(run)).some((i) => i.code === 'SCHOOL_MANAGER_USER_UNMATCHED'),
+      'unmatched users reported again',
+    );
     t.ok((await rowsOf('sync_state', 'north'))[0]!.last_sync_at, 'last sync date set again');
     const after = await snapshot();
     const product = ['sis_user_match', 'classroom', 'classroom_member', 'parent_contact', 'parent_student', 'user_account'];
-    t.same(changedKeys(before, after).filter((k) => product.includes(k.split('|')[0]!)), [], 'no product row rewritten');
+    t.same(
+      changedKeys(before, after).filter((k) => product.includes(k.split('|')[0]!)),
+      [],
+      'no product row rewritten',
+    );
   });
 
   await t.test('a school with an incomplete dataset makes the sync partial until it is excluded', async (t) => {
-    await seed('east', productUsers(clean, 'e', () => false));
+    await seed(
+      'east',
+      productUsers(clean, 'e', () => false),
+    );
     appendFileSync(path.join(eastPackage, 'orgs.csv'), 'org-9999,,,Lakeview Annex,school,999,org-0001\n');
     const run = await sync('east');
     t.equal(run.status, 'partial');
     const log = await issues(run);
-    t.match(log, [{ code: 'SCHOOL_MANAGER_SCHOOL_INCOMPLETE', severity: 'error', entity: 'orgs', sourcedId: 'org-9999', message: /School "Lakeview Annex" has no students and no classes .* add it to the excluded schools/ }]);
+    t.match(log, [
+      {
+        code: 'SCHOOL_MANAGER_SCHOOL_INCOMPLETE',
+        severity: 'error',
+        entity: 'orgs',
+        sourcedId: 'org-9999',
+        message: /School "Lakeview Annex" has no students and no classes .* add it to the excluded schools/,
+      },
+    ]);
     t.equal(log.filter((i) => i.severity === 'error').length, 1, 'a clean district otherwise syncs without errors');
     t.equal(counts(run).orgs!.errors, 1);
 
@@ -362,9 +494,21 @@ t.test('School Manager target', async (t) => {
     await host.tenants.load();
     const again = await sync('east');
     t.equal(again.status, 'success');
-    t.same((await issues(again)).map((i) => i.code), [], 'nothing new was imported, so nothing is reported');
+    t.same(
+      (await issues(again)).map((i) => i.code),
+      [],
+      'nothing new was imported, so nothing is reported',
+    );
 
-    tenantFile('east', 'UK', { settings: { today: TODAY, excludedSchools: [...clean.orgs()].filter((o) => o.type === 'school').map((o) => o.sourcedId).concat('org-9999', 'Nowhere High') } });
+    tenantFile('east', 'UK', {
+      settings: {
+        today: TODAY,
+        excludedSchools: [...clean.orgs()]
+          .filter((o) => o.type === 'school')
+          .map((o) => o.sourcedId)
+          .concat('org-9999', 'Nowhere High'),
+      },
+    });
     await host.tenants.load();
     const none = await sync('east');
     t.equal(none.status, 'failed');
@@ -375,10 +519,20 @@ t.test('School Manager target', async (t) => {
     const before = await snapshot();
     tenantFile('south', 'AU', { enabled: false, settings: southSettings });
     await host.tenants.load();
-    t.same(host.tenants.config('south').targets.filter((x) => x.enabled).map((x) => x.id), []);
+    t.same(
+      host.tenants
+        .config('south')
+        .targets.filter((x) => x.enabled)
+        .map((x) => x.id),
+      [],
+    );
     await sync('south').catch(() => undefined);
     const after = await snapshot();
-    t.same(changedKeys(before, after).filter((k) => k.includes('|south|')), [], 'south\'s users, classes and memberships stay');
+    t.same(
+      changedKeys(before, after).filter((k) => k.includes('|south|')),
+      [],
+      "south's users, classes and memberships stay",
+    );
     t.ok((await rowsOf('classroom', 'south')).length > 0);
   });
 });

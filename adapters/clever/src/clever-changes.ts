@@ -92,7 +92,8 @@ export async function readCleverChanges(client: CleverClient, options: CleverCha
     }
     for (const event of page.events) {
       const created = Date.parse(event.created);
-      if (Number.isNaN(created)) throw new RosterbridgeError('SOURCE_BAD_RESPONSE', `Clever event ${event.id} has no readable created time ('${event.created}')`, { eventId: event.id });
+      if (Number.isNaN(created))
+        throw new RosterbridgeError('SOURCE_BAD_RESPONSE', `Clever event ${event.id} has no readable created time ('${event.created}')`, { eventId: event.id });
       if (created <= after) continue;
       read++;
       newestId = event.id;
@@ -180,7 +181,12 @@ interface ChangeContext {
   contacts: Set<string>;
 }
 
-async function readContext(client: CleverClient, changes: Map<string, ObjectChange>, maxTargetedRequests: number, signal: AbortSignal | undefined): Promise<ChangeContext> {
+async function readContext(
+  client: CleverClient,
+  changes: Map<string, ObjectChange>,
+  maxTargetedRequests: number,
+  signal: AbortSignal | undefined,
+): Promise<ChangeContext> {
   const objects = new Map<Resource, Map<string, CleverObject>>(RESOURCES.map((r) => [r, new Map()]));
   const put = (resource: Resource, list: readonly CleverObject[] | undefined) => {
     for (const o of list ?? []) objects.get(resource)!.set(o.id, o);
@@ -251,11 +257,23 @@ function districtData(context: ChangeContext, changes: Map<string, ObjectChange>
     else lists.get(c.resource)!.delete(c.id);
   }
   const list = (r: Resource) => [...lists.get(r)!.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { districts: list('districts'), schools: list('schools'), terms: list('terms'), courses: list('courses'), sections: list('sections'), users: list('users') };
+  return {
+    districts: list('districts'),
+    schools: list('schools'),
+    terms: list('terms'),
+    courses: list('courses'),
+    sections: list('sections'),
+    users: list('users'),
+  };
 }
 
 /** Per entity, the sourcedIds whose records may have changed, each with the change that touched it. */
-function affectedRecords(changes: Map<string, ObjectChange>, context: ChangeContext, before: CanonicalRecords, after: CanonicalRecords): Record<RosterEntity, Map<string, ObjectChange>> {
+function affectedRecords(
+  changes: Map<string, ObjectChange>,
+  context: ChangeContext,
+  before: CanonicalRecords,
+  after: CanonicalRecords,
+): Record<RosterEntity, Map<string, ObjectChange>> {
   const affected = Object.fromEntries(ROSTER_ENTITY_ORDER.map((e) => [e, new Map<string, ObjectChange>()])) as Record<RosterEntity, Map<string, ObjectChange>>;
   const add = (entity: RosterEntity, sourcedId: string, cause: ObjectChange) => {
     const known = affected[entity].get(sourcedId);

@@ -101,7 +101,9 @@ export class CleverClient {
       }
       const { body, headers } = await this.transport.getJson(url, signal);
       if (!Array.isArray(body.data)) {
-        throw new RosterbridgeError('SOURCE_BAD_RESPONSE', `GET ${url.pathname}${url.search} answered 200 without a 'data' list: not a Clever collection`, { url: url.href });
+        throw new RosterbridgeError('SOURCE_BAD_RESPONSE', `GET ${url.pathname}${url.search} answered 200 without a 'data' list: not a Clever collection`, {
+          url: url.href,
+        });
       }
       // An item without an id cannot be named: it is counted, not read (the caller decides what that means).
       const objects = body.data.map((item) => unwrapOrUndefined(item)).filter((o): o is CleverObject => o !== undefined);
@@ -179,7 +181,11 @@ export class CleverClient {
    * Reads the whole district — districts, schools, terms, courses, sections, and users role by role
    * — and maps it to canonical records. Throws (never returns a short roster) when any read fails.
    */
-  private async *pagesOfObjects(path: string, params: Record<string, string>, signal?: AbortSignal): AsyncGenerator<{ objects: CleverObject[]; unidentified: number }> {
+  private async *pagesOfObjects(
+    path: string,
+    params: Record<string, string>,
+    signal?: AbortSignal,
+  ): AsyncGenerator<{ objects: CleverObject[]; unidentified: number }> {
     for await (const objects of this.pages(path, params, signal)) yield { objects, unidentified: 0 };
   }
 
@@ -205,7 +211,13 @@ export class CleverClient {
       const entity = CLEVER_PATH_ENTITY[path!];
       if (!entity) continue;
       unidentified[entity] = (unidentified[entity] ?? 0) + n;
-      issues.push(cleverIssue('CLEVER_NO_ID', `${n} object(s) of /${key.replace(':', '?role=')} have no id: they cannot be read or named, so no ${entity} record is deleted for its absence in this run`, { entity }));
+      issues.push(
+        cleverIssue(
+          'CLEVER_NO_ID',
+          `${n} object(s) of /${key.replace(':', '?role=')} have no id: they cannot be read or named, so no ${entity} record is deleted for its absence in this run`,
+          { entity },
+        ),
+      );
     }
     return { records, issues, raw, report, unidentified };
   }
@@ -218,7 +230,11 @@ export class CleverClient {
       const { body } = await this.transport.getJson(url, signal, this.options.checkAttempts ?? 2);
       const first = Array.isArray(body.data) ? unwrap(body.data[0] ?? {}, url, 0, true) : undefined;
       if (!Array.isArray(body.data)) return { ok: false, code: 'SOURCE_INVALID', message: `${url.href} answered 200 without a 'data' list: not a Clever API` };
-      return { ok: true, message: first ? `Connected to Clever district '${String(first.name ?? first.id)}'` : 'Connected to Clever; the token sees no district', details: first ? { districtId: first.id } : {} };
+      return {
+        ok: true,
+        message: first ? `Connected to Clever district '${String(first.name ?? first.id)}'` : 'Connected to Clever; the token sees no district',
+        details: first ? { districtId: first.id } : {},
+      };
     } catch (error) {
       if (!isRosterbridgeError(error)) throw error;
       const code =
@@ -251,22 +267,38 @@ export interface CleverEvent {
 function asEvent(object: CleverObject, index: number): CleverEvent {
   const data = object.data as CleverEvent['data'] | undefined;
   if (typeof object.type !== 'string' || typeof object.created !== 'string' || !data || typeof data.object?.id !== 'string') {
-    throw new RosterbridgeError('SOURCE_BAD_RESPONSE', `event ${index} of a page of /events ('${object.id}') has no type, created time or data.object with an id`, { eventId: object.id });
+    throw new RosterbridgeError(
+      'SOURCE_BAD_RESPONSE',
+      `event ${index} of a page of /events ('${object.id}') has no type, created time or data.object with an id`,
+      { eventId: object.id },
+    );
   }
   return object as unknown as CleverEvent;
 }
 
 /** The canonical entity each Clever collection read by {@link CleverClient.pullDistrict} becomes. */
-const CLEVER_PATH_ENTITY: Record<string, RosterEntity> = { districts: 'orgs', schools: 'orgs', terms: 'academicSessions', courses: 'courses', sections: 'classes', users: 'users' };
+const CLEVER_PATH_ENTITY: Record<string, RosterEntity> = {
+  districts: 'orgs',
+  schools: 'orgs',
+  terms: 'academicSessions',
+  courses: 'courses',
+  sections: 'classes',
+  users: 'users',
+};
 
 function unwrapOrUndefined(item: unknown): CleverObject | undefined {
   const inner = item && typeof item === 'object' && 'data' in item ? (item as { data: unknown }).data : item;
-  return inner && typeof inner === 'object' && typeof (inner as { id?: unknown }).id === 'string' && (inner as { id: string }).id !== '' ? (inner as CleverObject) : undefined;
+  return inner && typeof inner === 'object' && typeof (inner as { id?: unknown }).id === 'string' && (inner as { id: string }).id !== ''
+    ? (inner as CleverObject)
+    : undefined;
 }
 
 function unwrap(item: unknown, url: URL, index: number, lenient = false): CleverObject {
   const inner = item && typeof item === 'object' && 'data' in item ? (item as { data: unknown }).data : item;
   if (inner && typeof inner === 'object' && typeof (inner as { id?: unknown }).id === 'string') return inner as CleverObject;
   if (lenient) return { id: '' };
-  throw new RosterbridgeError('SOURCE_BAD_RESPONSE', `GET ${url.pathname}${url.search}: item ${index} of 'data' is not a Clever object with an id`, { url: url.href, index });
+  throw new RosterbridgeError('SOURCE_BAD_RESPONSE', `GET ${url.pathname}${url.search}: item ${index} of 'data' is not a Clever object with an id`, {
+    url: url.href,
+    index,
+  });
 }

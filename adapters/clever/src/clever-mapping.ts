@@ -86,7 +86,13 @@ export function mapCleverDistrict(data: CleverDistrictData): { records: Canonica
     const startDate = dateOnly(t.start_date);
     const endDate = dateOnly(t.end_date);
     if (!startDate || !endDate) {
-      issues.push(cleverIssue('CLEVER_MISSING_FIELD', `term '${t.id}' has no ${!startDate ? 'start_date' : 'end_date'}; an academic session needs both`, { entity: 'academicSessions', sourcedId: t.id, field: !startDate ? 'startDate' : 'endDate' }));
+      issues.push(
+        cleverIssue('CLEVER_MISSING_FIELD', `term '${t.id}' has no ${!startDate ? 'start_date' : 'end_date'}; an academic session needs both`, {
+          entity: 'academicSessions',
+          sourcedId: t.id,
+          field: !startDate ? 'startDate' : 'endDate',
+        }),
+      );
       continue;
     }
     academicSessions.push({ ...base(t), title: str(t.name) ?? '', type: 'term', startDate, endDate, schoolYear: schoolYearOf(startDate) });
@@ -99,7 +105,13 @@ export function mapCleverDistrict(data: CleverDistrictData): { records: Canonica
     const course = str(s.course);
     const school = str(s.school);
     if (!course || !school) {
-      issues.push(cleverIssue('CLEVER_MISSING_FIELD', `section '${s.id}' has no ${!course ? 'course' : 'school'}; a class needs one`, { entity: 'classes', sourcedId: s.id, field: !course ? 'courseSourcedId' : 'schoolSourcedId' }));
+      issues.push(
+        cleverIssue('CLEVER_MISSING_FIELD', `section '${s.id}' has no ${!course ? 'course' : 'school'}; a class needs one`, {
+          entity: 'classes',
+          sourcedId: s.id,
+          field: !course ? 'courseSourcedId' : 'schoolSourcedId',
+        }),
+      );
       continue;
     }
     const term = str(s.term_id);
@@ -116,7 +128,10 @@ export function mapCleverDistrict(data: CleverDistrictData): { records: Canonica
       termSourcedIds: term ? [term] : [],
       subjects: subject ? [subject] : [],
       subjectCodes: [],
-      periods: (str(s.period) ?? '').split(',').map((p) => p.trim()).filter(Boolean),
+      periods: (str(s.period) ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
     };
     classes.push(klass);
     let list = sectionsByCourse.get(course);
@@ -183,7 +198,13 @@ function mapUsers(cleverUsers: CleverObject[], districtId: string, issues: Roste
       continue;
     }
     if (present.length > 1) {
-      issues.push(cleverIssue('CLEVER_MULTI_ROLE', `user '${u.id}' has the Clever roles ${present.join(', ')}; kept as ${cleverRole}`, { entity: 'users', sourcedId: u.id, field: 'role' }));
+      issues.push(
+        cleverIssue('CLEVER_MULTI_ROLE', `user '${u.id}' has the Clever roles ${present.join(', ')}; kept as ${cleverRole}`, {
+          entity: 'users',
+          sourcedId: u.id,
+          field: 'role',
+        }),
+      );
     }
     const role = roles[cleverRole]!;
     const name = (u.name ?? {}) as Record<string, unknown>;
@@ -199,14 +220,19 @@ function mapUsers(cleverUsers: CleverObject[], districtId: string, issues: Roste
     }
     if (!givenName && !familyName) {
       // OneRoster requires a user's names; a user Clever knows by no name at all is not a user record.
-      issues.push(cleverIssue('CLEVER_MISSING_FIELD', `user '${u.id}' has no name (first or last); a user needs one`, { entity: 'users', sourcedId: u.id, field: 'familyName' }));
+      issues.push(
+        cleverIssue('CLEVER_MISSING_FIELD', `user '${u.id}' has no name (first or last); a user needs one`, {
+          entity: 'users',
+          sourcedId: u.id,
+          field: 'familyName',
+        }),
+      );
       continue;
     }
     const email = str(u.email);
     const credentials = (role.credentials ?? {}) as Record<string, unknown>;
     const sisId = str(role.sis_id);
-    const agents =
-      cleverRole === 'contact' ? unique(relationshipsOf(role)) : cleverRole === 'student' ? [...(contactsOf.get(u.id) ?? [])].sort() : [];
+    const agents = cleverRole === 'contact' ? unique(relationshipsOf(role)) : cleverRole === 'student' ? [...(contactsOf.get(u.id) ?? [])].sort() : [];
     const orgs =
       cleverRole === 'district_admin'
         ? [str(u.district) ?? districtId]

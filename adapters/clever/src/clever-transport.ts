@@ -113,7 +113,12 @@ export class CleverTransport {
                 : 'SOURCE_UNREACHABLE';
         const reason = `${errorMessage(error)}${code ? ` (${code})` : ''}`;
         if (attempt >= maxAttempts) {
-          throw new RosterbridgeError(failure, `${where}: ${reason}${attempt > 1 ? ` (gave up after ${attempt} attempts)` : ''}`, { url: url.href, attempts: attempt }, { cause: error });
+          throw new RosterbridgeError(
+            failure,
+            `${where}: ${reason}${attempt > 1 ? ` (gave up after ${attempt} attempts)` : ''}`,
+            { url: url.href, attempts: attempt },
+            { cause: error },
+          );
         }
         const wait = this.backoff(attempt);
         this.logger.warn({ url: url.href, attempt, delayMs: wait, reason }, 'Clever request failed; retrying');
@@ -126,7 +131,10 @@ export class CleverTransport {
         const parsed = parseBody(text);
         if (parsed.ok) return { url, body: parsed.body, headers };
         if (attempt >= maxAttempts || parsed.code !== 'SOURCE_TRUNCATED') {
-          throw new RosterbridgeError(parsed.code, `${where}: ${parsed.reason}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`, { url: url.href, attempts: attempt });
+          throw new RosterbridgeError(parsed.code, `${where}: ${parsed.reason}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`, {
+            url: url.href,
+            attempts: attempt,
+          });
         }
         const wait = this.backoff(attempt);
         this.logger.warn({ url: url.href, attempt, delayMs: wait, reason: parsed.reason }, 'Clever response was cut short; retrying');
@@ -137,16 +145,24 @@ export class CleverTransport {
 
       const code: ErrorCode = status === 429 ? 'SOURCE_RATE_LIMITED' : status === 408 ? 'SOURCE_TIMEOUT' : 'SOURCE_UNAVAILABLE';
       if (attempt >= maxAttempts) {
-        throw new RosterbridgeError(code, `${where} answered ${status} ${attempt} times; giving up (try again later)`, { url: url.href, status, attempts: attempt });
+        throw new RosterbridgeError(code, `${where} answered ${status} ${attempt} times; giving up (try again later)`, {
+          url: url.href,
+          status,
+          attempts: attempt,
+        });
       }
       const asked = status === 429 ? this.retryAfter(headers) : parseRetryAfter(headers['retry-after']);
       const limit = this.options.maxRetryAfterMs ?? 120_000;
       if (asked !== undefined && asked > limit) {
-        throw new RosterbridgeError(code, `${where} answered ${status} and asks to wait ${Math.ceil(asked / 1000)} s, longer than the ${Math.ceil(limit / 1000)} s this client waits`, {
-          url: url.href,
-          status,
-          retryAfterMs: asked,
-        });
+        throw new RosterbridgeError(
+          code,
+          `${where} answered ${status} and asks to wait ${Math.ceil(asked / 1000)} s, longer than the ${Math.ceil(limit / 1000)} s this client waits`,
+          {
+            url: url.href,
+            status,
+            retryAfterMs: asked,
+          },
+        );
       }
       const wait = asked ?? this.backoff(attempt);
       this.logger.warn({ url: url.href, status, attempt, delayMs: wait }, 'Clever asked to back off; retrying');
@@ -240,7 +256,8 @@ function parseBody(text: string): ParsedBody {
     if (trimmed.startsWith('{') || trimmed.startsWith('[')) return { ok: false, code: 'SOURCE_TRUNCATED', reason: 'the JSON body ends before it is complete' };
     return { ok: false, code: 'SOURCE_BAD_RESPONSE', reason: `the answer is not JSON (${JSON.stringify(trimmed.slice(0, 60))})` };
   }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return { ok: false, code: 'SOURCE_BAD_RESPONSE', reason: 'the answer is not a JSON object' };
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    return { ok: false, code: 'SOURCE_BAD_RESPONSE', reason: 'the answer is not a JSON object' };
   return { ok: true, body: body as Record<string, unknown> };
 }
 

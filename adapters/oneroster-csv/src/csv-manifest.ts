@@ -95,7 +95,13 @@ export async function readCsvManifest(rows: AsyncIterable<CsvRow>): Promise<CsvM
         continue;
       }
       if (!match.exact) {
-        issues.push(rosterIssue('VOCABULARY_CASE', `${property} '${value}' is read as '${match.value}' (values are case-sensitive)`, { ...scope, field: 'value', column: 2 }));
+        issues.push(
+          rosterIssue('VOCABULARY_CASE', `${property} '${value}' is read as '${match.value}' (values are case-sensitive)`, {
+            ...scope,
+            field: 'value',
+            column: 2,
+          }),
+        );
       }
       if (entity) modes[entity] = match.value;
       else if (match.value !== 'absent') {
@@ -120,7 +126,9 @@ export async function readCsvManifest(rows: AsyncIterable<CsvRow>): Promise<CsvM
         manifest.sourceSystemCode = value;
         break;
       default:
-        issues.push(csvIssue('CSV_MANIFEST_UNKNOWN_PROPERTY', `manifest.csv property '${property}' is not defined by OneRoster 1.1; ignored`, { ...where, column: 1 }));
+        issues.push(
+          csvIssue('CSV_MANIFEST_UNKNOWN_PROPERTY', `manifest.csv property '${property}' is not defined by OneRoster 1.1; ignored`, { ...where, column: 1 }),
+        );
     }
   }
 
@@ -132,7 +140,9 @@ export async function readCsvManifest(rows: AsyncIterable<CsvRow>): Promise<CsvM
     }
     for (const entity of ROSTER_ENTITY_ORDER) {
       if (!seen.has(`file.${entity}`)) {
-        issues.push(csvIssue('CSV_MANIFEST_FILE_UNLISTED', `manifest.csv does not list file.${entity}; ${entity} is treated as absent`, { file: MANIFEST, entity }));
+        issues.push(
+          csvIssue('CSV_MANIFEST_FILE_UNLISTED', `manifest.csv does not list file.${entity}; ${entity} is treated as absent`, { file: MANIFEST, entity }),
+        );
       }
     }
   }

@@ -35,7 +35,6 @@ import { SourcedIdSet } from './sourced-id-set';
 import { UserIdRegistry } from './user-id-registry';
 import { openZipPackageSource } from './zip-package-source';
 
-
 /** This reader's package version: part of every fingerprint, so a newer reader never takes an old snapshot as its own reading. */
 const READER_VERSION: string = (JSON.parse(readFileSync(path.join(__dirname, '../package.json'), 'utf8')) as { version: string }).version;
 /** Options for {@link openCsvPackage}. */
@@ -233,14 +232,21 @@ export class CsvPackage implements Disposable {
   async fingerprint(signal?: AbortSignal): Promise<string> {
     const hash = createHash('sha256');
     const { maxLineBytes = MAX_CSV_ROW_LENGTH, maxFieldBytes = MAX_CSV_FIELD_LENGTH } = this.rowLimits;
-    hash.update(`oneroster-csv ${READER_VERSION} checkReferences=${this.options.checkReferences} maxLineBytes=${maxLineBytes} maxFieldBytes=${maxFieldBytes}\n`);
+    hash.update(
+      `oneroster-csv ${READER_VERSION} checkReferences=${this.options.checkReferences} maxLineBytes=${maxLineBytes} maxFieldBytes=${maxFieldBytes}\n`,
+    );
     const hashStream = async (open: () => Promise<Readable> | Readable, file?: string) => {
       try {
         const stream = await open();
         for await (const chunk of signal ? addAbortSignal(signal, stream) : stream) hash.update(chunk as Buffer);
       } catch (error) {
         if (signal?.aborted) throw cancelled(this.location, signal);
-        throw unreadable(`${file === undefined ? this.location : `${this.location}: ${file}`} cannot be read to fingerprint the package: ${errorMessage(error)}`, this.location, error, file);
+        throw unreadable(
+          `${file === undefined ? this.location : `${this.location}: ${file}`} cannot be read to fingerprint the package: ${errorMessage(error)}`,
+          this.location,
+          error,
+          file,
+        );
       }
     };
     let zip: boolean;
@@ -339,11 +345,7 @@ export class CsvPackage implements Disposable {
    * read (at least once, unless it throws), for the caller to take that chunk's rows from and, at
    * the end, to ask what it knows about the file as a whole.
    */
-  private async *parseFile<E extends RosterEntity>(
-    entity: E,
-    mode: 'bulk' | 'delta',
-    signal: AbortSignal | undefined,
-  ): AsyncGenerator<CsvRowParser<E>> {
+  private async *parseFile<E extends RosterEntity>(entity: E, mode: 'bulk' | 'delta', signal: AbortSignal | undefined): AsyncGenerator<CsvRowParser<E>> {
     const file = csvFileName(entity);
     const chunks = tokenizeCsv(await this.openFile(file, signal), this.rowLimits);
     try {
@@ -499,7 +501,9 @@ function fileIssues(fileNames: readonly string[], manifest: CsvManifest, manifes
     if (isRosterEntity(name)) {
       const refused = manifestIssues.some((issue) => issue.severity === 'error' && issue.entity === name);
       if (manifest.modes[name] === 'absent' && !refused) {
-        issues.push(csvIssue('CSV_FILE_IGNORED', `${file} is in the package but manifest.csv does not declare it bulk or delta; it is not read`, { entity: name, file }));
+        issues.push(
+          csvIssue('CSV_FILE_IGNORED', `${file} is in the package but manifest.csv does not declare it bulk or delta; it is not read`, { entity: name, file }),
+        );
       }
     } else if (!UNREAD_ONEROSTER_CSV_FILES.includes(name) || manifest.declaredFiles[name] === undefined) {
       issues.push(csvIssue('CSV_FILE_IGNORED', `${file} is not a OneRoster 1.1 roster file; it is not read`, { file }));
@@ -557,13 +561,7 @@ class IssueBudget {
   }
 }
 
-function checkReferences<E extends RosterEntity>(
-  entity: E,
-  record: RosterRecord<E>,
-  line: number,
-  lookup: RosterReferenceLookup,
-  issues: RosterIssue[],
-): void {
+function checkReferences<E extends RosterEntity>(entity: E, record: RosterRecord<E>, line: number, lookup: RosterReferenceLookup, issues: RosterIssue[]): void {
   for (const issue of findUnresolvedReferences(entity, record, lookup)) {
     issues.push({ ...issue, file: csvFileName(entity), line, ...columnOf(entity, issue.field) });
   }

@@ -299,8 +299,7 @@ export class CsvTokenizer {
             errors.push({
               line,
               message:
-                `Invalid Closing Quote: got "${got}" at line ${line} instead of delimiter, record delimiter, ` +
-                'trimable character (if activated) or comment',
+                `Invalid Closing Quote: got "${got}" at line ${line} instead of delimiter, record delimiter, ` + 'trimable character (if activated) or comment',
             });
             // Read on as if the quote were part of the field, as csv-parse does.
             i++;
@@ -398,7 +397,7 @@ export class CsvTokenizer {
         continue;
       }
       this.spanCount = 0;
-      for (let fieldStart = start; ; ) {
+      for (let fieldStart = start; ;) {
         let fieldEnd: number;
         let contentStart = fieldStart;
         let contentEnd: number;

@@ -171,7 +171,7 @@ export class SourcedIdSet {
       }
       spillFiles.register(this, this.spillFd, this);
     }
-    for (let written = 0; written < this.bytesUsed; ) {
+    for (let written = 0; written < this.bytesUsed;) {
       written += writeSync(this.spillFd, this.bytes, written, this.bytesUsed - written, this.spilledBytes + written);
     }
     this.spilledBytes += this.bytesUsed;
@@ -182,7 +182,7 @@ export class SourcedIdSet {
   private unspill(): void {
     if (this.spillFd === undefined) return;
     const bytes = new Uint8Array(this.spilledBytes + Math.max(this.bytesUsed, this.spilledBytes / 8, 1024));
-    for (let read = 0; read < this.spilledBytes; ) {
+    for (let read = 0; read < this.spilledBytes;) {
       const n = readSync(this.spillFd, bytes, read, this.spilledBytes - read, read);
       if (n === 0) throw new Error('the spill file of a sourcedId set ended early');
       read += n;
@@ -209,7 +209,7 @@ export class SourcedIdSet {
     while (4 * (this.storedCount + 1) > 3 * capacity) capacity *= 2;
     const slots = new Int32Array(2 * capacity);
     const bytes = this.bytes;
-    for (let offset = 0; offset < this.bytesUsed; ) {
+    for (let offset = 0; offset < this.bytesUsed;) {
       const length = bytes[offset]! + (bytes[offset + 1]! << 8);
       let hash = FNV_OFFSET;
       for (let at = offset + 2; at < offset + 2 + length; at++) hash = Math.imul(hash ^ bytes[at]!, FNV_PRIME);

@@ -83,7 +83,9 @@ export async function readEntity<E extends RosterEntity>(pkg: CsvPackage, entity
  * inside quoted fields, which is true of every fixture package, ours and the corpus's.
  */
 export function dataRowsOf(file: string): { count: number; sourcedIds: string[] } {
-  const lines = readFileSync(file, 'utf8').split(/\r?\n/).filter((line) => line.trim() !== '');
+  const lines = readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .filter((line) => line.trim() !== '');
   const rows = lines.slice(1);
   return { count: rows.length, sourcedIds: rows.map((row) => row.split(',')[0]!.replace(/^"|"$/g, '')) };
 }

@@ -17,7 +17,14 @@ t.test('a file with a UTF-8 BOM and CRLF line endings parses, with the right lin
   const pkg = await openOrgs(t, '\uFEFF' + [ORGS_HEADER, 'o1,,,Lincoln High,school,,', 'o2,,,Adams,school,,o9', ''].join('\r\n'));
   t.same(await pkg.check(), [], 'the BOM is not part of the first header column');
   const { records, issues, tally } = await readEntity(pkg, 'orgs');
-  t.same(records.map((org) => [org.sourcedId, org.name]), [['o1', 'Lincoln High'], ['o2', 'Adams']], 'no BOM in the sourcedId, no CR in the last column');
+  t.same(
+    records.map((org) => [org.sourcedId, org.name]),
+    [
+      ['o1', 'Lincoln High'],
+      ['o2', 'Adams'],
+    ],
+    'no BOM in the sourcedId, no CR in the last column',
+  );
   t.same(where(issues), ['orgs.csv:3:REFERENCE_UNRESOLVED']);
   t.same([tally.rowsRead, tally.recordsEmitted, tally.complete], [2, 2, true]);
 });
@@ -26,26 +33,38 @@ t.test('a UTF-16LE file (as some spreadsheets save) reads, with the right line n
   const text = [ORGS_HEADER, 'o1,,,"Lincoln\r\nHigh",school,,', 'o2,,,Adams,skool,,', ''].join('\r\n');
   const pkg = await openOrgs(t, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
   const { records, issues } = await readEntity(pkg, 'orgs');
-  t.same(records.map((org) => [org.sourcedId, org.name]), [['o1', 'Lincoln\nHigh']]);
+  t.same(
+    records.map((org) => [org.sourcedId, org.name]),
+    [['o1', 'Lincoln\nHigh']],
+  );
   t.same(where(issues), ['orgs.csv:4:BAD_VOCABULARY'], 'o2 starts on line 4, after the two lines of o1');
 });
 
 t.test('quoted fields keep embedded commas, line breaks and doubled quotes; lines stay right after them', async (t) => {
-  const pkg = await openOrgs(t, [
-    ORGS_HEADER,
-    'o1,,,"Lincoln ""Lions"", North\r\nCampus",school,,',
-    'o2,,,Adams,skool,,',
-    '"o3",,,"Line 1\nLine 2\nLine 3","district",,""',
-    'o4,,,Kennedy,schoool,,',
-  ].join('\r\n'));
+  const pkg = await openOrgs(
+    t,
+    [
+      ORGS_HEADER,
+      'o1,,,"Lincoln ""Lions"", North\r\nCampus",school,,',
+      'o2,,,Adams,skool,,',
+      '"o3",,,"Line 1\nLine 2\nLine 3","district",,""',
+      'o4,,,Kennedy,schoool,,',
+    ].join('\r\n'),
+  );
   const { records, issues, tally } = await readEntity(pkg, 'orgs');
-  t.same(records.map((org) => [org.sourcedId, org.name, org.type]), [
-    ['o1', 'Lincoln "Lions", North\nCampus', 'school'],
-    ['o3', 'Line 1\nLine 2\nLine 3', 'district'],
-  ]);
+  t.same(
+    records.map((org) => [org.sourcedId, org.name, org.type]),
+    [
+      ['o1', 'Lincoln "Lions", North\nCampus', 'school'],
+      ['o3', 'Line 1\nLine 2\nLine 3', 'district'],
+    ],
+  );
   t.same(
     issues.map((issue) => [issue.code, issue.line, issue.column, issue.sourcedId]),
-    [['BAD_VOCABULARY', 4, 5, 'o2'], ['BAD_VOCABULARY', 8, 5, 'o4']],
+    [
+      ['BAD_VOCABULARY', 4, 5, 'o2'],
+      ['BAD_VOCABULARY', 8, 5, 'o4'],
+    ],
     'o2 starts on line 4 (o1 spans 2–3), o4 on line 8 (o3 spans 5–7)',
   );
   t.same([tally.rowsRead, tally.recordsEmitted, tally.rowsRejected], [4, 2, 2]);
@@ -54,7 +73,10 @@ t.test('quoted fields keep embedded commas, line breaks and doubled quotes; line
 t.test('rows of the wrong width are rejected; blank trailing fields are tolerated', async (t) => {
   const pkg = await openOrgs(t, [ORGS_HEADER, 'o1,,,A,school', 'o2,,,B,school,,,', 'o3,,,C,school,,,x', 'o4,,,D,school,,'].join('\n'));
   const { records, issues, tally } = await readEntity(pkg, 'orgs');
-  t.same(records.map((org) => org.sourcedId), ['o2', 'o4']);
+  t.same(
+    records.map((org) => org.sourcedId),
+    ['o2', 'o4'],
+  );
   t.same(where(issues), ['orgs.csv:2:CSV_COLUMN_COUNT', 'orgs.csv:4:CSV_COLUMN_COUNT']);
   t.match(issues[0]!.message, /has 5 fields but the header has 7 columns/);
   t.same([tally.rowsRead, tally.rowsRejected, tally.complete], [4, 2, true]);
@@ -63,7 +85,11 @@ t.test('rows of the wrong width are rejected; blank trailing fields are tolerate
 t.test('malformed CSV is reported by line, good rows still come, and the file is not complete', async (t) => {
   const pkg = await openOrgs(t, [ORGS_HEADER, 'o1,,,A,school,,', 'o2,,,B"ad,school,,', 'o3,,,C,school,,', 'o4,,,"D"x,school,,', 'o5,,,E,school,,'].join('\n'));
   const { records, issues, tally } = await readEntity(pkg, 'orgs');
-  t.same(records.map((org) => org.sourcedId), ['o1', 'o3'], 'rows the parser can still see come through');
+  t.same(
+    records.map((org) => org.sourcedId),
+    ['o1', 'o3'],
+    'rows the parser can still see come through',
+  );
   t.same(where(issues).slice(0, 2), ['orgs.csv:3:CSV_MALFORMED_ROW', 'orgs.csv:5:CSV_MALFORMED_ROW']);
   t.match(issues[1]!.message, /rows after line 4 up to here may be lost, so orgs\.csv is not read as complete/);
   t.equal(tally.recordsEmitted + tally.rowsRejected, tally.rowsRead);
@@ -75,7 +101,10 @@ t.test('bytes that are not UTF-8 are reported; the row is kept', async (t) => {
   const pkg = await openOrgs(t, latin1);
   const { records, issues } = await readEntity(pkg, 'orgs');
   t.equal(records.length, 1);
-  t.same(issues.map((issue) => [issue.code, issue.severity, issue.line, issue.column]), [['CSV_ENCODING', 'warning', 2, 4]]);
+  t.same(
+    issues.map((issue) => [issue.code, issue.severity, issue.line, issue.column]),
+    [['CSV_ENCODING', 'warning', 2, 4]],
+  );
 });
 
 t.test('a large file streams in batches of the requested size and can be cancelled mid-file', async (t) => {
@@ -122,11 +151,13 @@ t.test('an already aborted signal stops the read before it opens anything', asyn
 });
 
 t.test('a header that differs only in case or blanks is refused with a message that says so', async (t) => {
-  const pkg = await openCsvPackage(writePackage(t, {
-    'manifest.csv': manifestCsv({ orgs: 'bulk', users: 'bulk' }),
-    'orgs.csv': 'sourcedId,status,dateLastModified,Name,type,identifier,parentSourcedId\n',
-    'users.csv': `${ONEROSTER_CSV_HEADERS.users.join(',').replace('role,', 'role ,')}\n`,
-  }));
+  const pkg = await openCsvPackage(
+    writePackage(t, {
+      'manifest.csv': manifestCsv({ orgs: 'bulk', users: 'bulk' }),
+      'orgs.csv': 'sourcedId,status,dateLastModified,Name,type,identifier,parentSourcedId\n',
+      'users.csv': `${ONEROSTER_CSV_HEADERS.users.join(',').replace('role,', 'role ,')}\n`,
+    }),
+  );
   t.teardown(() => pkg.dispose());
   const issues = await pkg.check();
   t.same(where(issues), ['orgs.csv:1:CSV_BAD_HEADER', 'users.csv:1:CSV_BAD_HEADER']);
@@ -143,13 +174,15 @@ t.test('an empty file is refused for want of a header', async (t) => {
 });
 
 t.test('a header in the wrong order, or missing a required column, is refused naming the column', async (t) => {
-  const pkg = await openCsvPackage(writePackage(t, {
-    'manifest.csv': manifestCsv({ orgs: 'bulk', courses: 'bulk' }),
-    // name and type swapped
-    'orgs.csv': 'sourcedId,status,dateLastModified,type,name,identifier,parentSourcedId\nd1,,,district,Lincoln,,\n',
-    // the required title column left out
-    'courses.csv': `${ONEROSTER_CSV_HEADERS.courses.filter((c) => c !== 'title').join(',')}\n`,
-  }));
+  const pkg = await openCsvPackage(
+    writePackage(t, {
+      'manifest.csv': manifestCsv({ orgs: 'bulk', courses: 'bulk' }),
+      // name and type swapped
+      'orgs.csv': 'sourcedId,status,dateLastModified,type,name,identifier,parentSourcedId\nd1,,,district,Lincoln,,\n',
+      // the required title column left out
+      'courses.csv': `${ONEROSTER_CSV_HEADERS.courses.filter((c) => c !== 'title').join(',')}\n`,
+    }),
+  );
   t.teardown(() => pkg.dispose());
   const issues = await pkg.check();
   t.same(where(issues).sort(), ['courses.csv:1:CSV_BAD_HEADER', 'orgs.csv:1:CSV_BAD_HEADER']);

@@ -22,12 +22,7 @@ function tokenize(input: string | Buffer, size = Number.MAX_SAFE_INTEGER): strin
 
 t.test('rows come out the same however the bytes are split into chunks', async (t) => {
   const file = Buffer.from(
-    '\uFEFFid,name,note\r\n' +
-      'a1,"Lincoln ""Lions"", North\r\nCampus",é\r\n' +
-      'a2,日本語,"x,y"\r\n' +
-      '\r\n' +
-      'a3,,\r\n' +
-      '"a4","",last',
+    '\uFEFFid,name,note\r\n' + 'a1,"Lincoln ""Lions"", North\r\nCampus",é\r\n' + 'a2,日本語,"x,y"\r\n' + '\r\n' + 'a3,,\r\n' + '"a4","",last',
   );
   const whole = tokenize(file);
   t.same(whole, [
@@ -68,7 +63,11 @@ t.test('malformed rows are errors worded as csv-parse worded them, once per line
   ]);
   t.same(
     tokenize('h\n"a"b"c",d\ne,f\n'),
-    ['1: ["h"]', '2! Invalid Closing Quote: got "b" at line 2 instead of delimiter, record delimiter, trimable character (if activated) or comment', '3: ["e","f"]'],
+    [
+      '1: ["h"]',
+      '2! Invalid Closing Quote: got "b" at line 2 instead of delimiter, record delimiter, trimable character (if activated) or comment',
+      '3: ["e","f"]',
+    ],
     'a second stray quote on the same line is not reported again',
   );
 });
@@ -78,9 +77,16 @@ t.test('a row still open at the cap with a quote in it is one error, and nothing
   const rows = tokenize(unclosed, 65536);
   t.equal(rows.length, 2);
   t.equal(rows[0], '1: ["h1","h2"]');
-  t.match(rows[1], /^2! line 2: a row runs past the cap of 1000000 bytes a row \(maxLineBytes\) \(to line \d+ at least\) and holds a quote, most likely one left open; the rest of the file is not read$/);
+  t.match(
+    rows[1],
+    /^2! line 2: a row runs past the cap of 1000000 bytes a row \(maxLineBytes\) \(to line \d+ at least\) and holds a quote, most likely one left open; the rest of the file is not read$/,
+  );
   const tokenizer = problems(unclosed, {}, 65536);
-  t.same(tokenizer.map((p) => [p.code, p.line, p.losesRows]), [['CSV_ROW_TOO_LONG', 2, true]], 'coded, and rows may be lost');
+  t.same(
+    tokenizer.map((p) => [p.code, p.line, p.losesRows]),
+    [['CSV_ROW_TOO_LONG', 2, true]],
+    'coded, and rows may be lost',
+  );
 });
 
 /** The problems the tokenizer reports for `input` pushed `size` bytes at a time, with the rows it gives (as `line: fields`). */
@@ -132,17 +138,32 @@ t.test('a row without quotes longer than the cap is skipped to its line break, n
   for (let i = 0; i < file.length; i += 65536) {
     tokenizer.push(file.subarray(i, i + 65536));
     carried = Math.max(carried, (tokenizer as unknown as { buffer: Buffer }).buffer.length);
-    while (tokenizer.nextRow()) rows.push(tokenizer.problem ? `${tokenizer.line}! ${tokenizer.problem.code} ${tokenizer.problem.message}` : `${tokenizer.line}: ${tokenizer.fields.join('|')}`);
+    while (tokenizer.nextRow())
+      rows.push(
+        tokenizer.problem ? `${tokenizer.line}! ${tokenizer.problem.code} ${tokenizer.problem.message}` : `${tokenizer.line}: ${tokenizer.fields.join('|')}`,
+      );
   }
   tokenizer.end();
-  while (tokenizer.nextRow()) rows.push(tokenizer.problem ? `${tokenizer.line}! ${tokenizer.problem.code}` : `${tokenizer.line}: ${tokenizer.fields.join('|')}`);
-  t.same(rows, ['1: h1|h2', '2: r1|a', '3! CSV_ROW_TOO_LONG line 3 is 5000004 bytes long, over the cap of 1024 bytes a row (maxLineBytes)', '4: r3|b', '6: r4|c']);
+  while (tokenizer.nextRow())
+    rows.push(tokenizer.problem ? `${tokenizer.line}! ${tokenizer.problem.code}` : `${tokenizer.line}: ${tokenizer.fields.join('|')}`);
+  t.same(rows, [
+    '1: h1|h2',
+    '2: r1|a',
+    '3! CSV_ROW_TOO_LONG line 3 is 5000004 bytes long, over the cap of 1024 bytes a row (maxLineBytes)',
+    '4: r3|b',
+    '6: r4|c',
+  ]);
   t.ok(carried <= 65536 + 1024, `at most a chunk and a row are held (${carried} bytes)`);
 });
 
 t.test('a field longer than its cap rejects its row, naming the column, and keeps the sourcedId', async (t) => {
   const rows: string[] = [];
-  const found = problems(`id,name,note\nu1,${'n'.repeat(30)},x\n${'i'.repeat(30)},b,c\nu3,"${'q""'.repeat(10)}",y\nu4,ok,z\n`, { maxFieldBytes: 20 }, Number.MAX_SAFE_INTEGER, rows);
+  const found = problems(
+    `id,name,note\nu1,${'n'.repeat(30)},x\n${'i'.repeat(30)},b,c\nu3,"${'q""'.repeat(10)}",y\nu4,ok,z\n`,
+    { maxFieldBytes: 20 },
+    Number.MAX_SAFE_INTEGER,
+    rows,
+  );
   t.same(rows, ['1: id|name|note', '5: u4|ok|z']);
   t.same(
     found.map((p) => [p.code, p.line, p.column, p.firstField]),
@@ -160,10 +181,17 @@ t.test('blank lines are skipped cheaply; a run of them longer than a row may be 
   const rows: string[] = [];
   const found = problems(`h1,h2\na,b\n${'\n'.repeat(5000)}c,d\n${'\r\n'.repeat(600)}e,f\n`, { maxLineBytes: 1000 }, 100, rows);
   t.same(rows, ['1: h1|h2', '2: a|b'], 'the rows before the run come; none after it');
-  t.same(found.map((p) => [p.code, p.line, p.losesRows]), [['CSV_BLANK_LINES', 3, true]]);
+  t.same(
+    found.map((p) => [p.code, p.line, p.losesRows]),
+    [['CSV_BLANK_LINES', 3, true]],
+  );
   t.equal(found[0]!.message, 'from line 3 on, more than 1000 bytes of blank lines (the cap of a row, maxLineBytes); the rest of the file is not read');
   const fine: string[] = [];
-  t.same(problems(`h1,h2\na,b\n${'\n'.repeat(900)}c,d\n${'\n'.repeat(900)}e,f\n`, { maxLineBytes: 1000 }, 64, fine), [], 'runs shorter than the cap, however many, are fine');
+  t.same(
+    problems(`h1,h2\na,b\n${'\n'.repeat(900)}c,d\n${'\n'.repeat(900)}e,f\n`, { maxLineBytes: 1000 }, 64, fine),
+    [],
+    'runs shorter than the cap, however many, are fine',
+  );
   t.same(fine, ['1: h1|h2', '2: a|b', '903: c|d', '1804: e|f']);
   // 200 MB of line breaks: ended after the first megabyte, not read to the end.
   const started = Date.now();

@@ -44,7 +44,11 @@ t.test('with-errors: each deliberate error is reported where it is, every good r
   t.match(issues.find((issue) => issue.code === 'DUPLICATE_USER_ID')?.message, /\{SIS:5678\} is also held by user 'u-s-1'/);
 
   const rejected: Record<string, string[]> = {
-    orgs: ['org-sch-2'], academicSessions: ['as-t2'], classes: ['cls-chem-2'], users: ['u-s-3', 'u-s-1', 'u-s-4', 'u-s-6'], enrollments: ['enr-5', 'enr-6'],
+    orgs: ['org-sch-2'],
+    academicSessions: ['as-t2'],
+    classes: ['cls-chem-2'],
+    users: ['u-s-3', 'u-s-1', 'u-s-4', 'u-s-6'],
+    enrollments: ['enr-5', 'enr-6'],
   };
   t.equal(pkg.modeOf('demographics'), 'absent');
   for (const entity of ROSTER_ENTITY_ORDER.filter((e) => e !== 'demographics')) {
@@ -57,15 +61,47 @@ t.test('with-errors: each deliberate error is reported where it is, every good r
     t.equal(tally.complete, true, `${entity}: rejected rows do not make the file incomplete`);
     // The duplicate u-s-1 is the later row: the first one comes through.
     const good = entity === 'users' ? ['u-t-1', 'u-s-1', 'u-s-2', 'u-s-5'] : expected.sourcedIds.filter((id) => !bad.includes(id));
-    t.same(records.map((record) => record.sourcedId), good, `${entity}: every good row is produced`);
+    t.same(
+      records.map((record) => record.sourcedId),
+      good,
+      `${entity}: every good row is produced`,
+    );
   }
   const fall = read['academicSessions']!.records[1]!;
-  t.same([fall.sourcedId, fall.status, fall.dateLastModified?.toISOString()], ['as-t1', 'active', '2025-07-01T00:00:00.000Z'], 'a filled bulk field is read as given; a date alone is midnight UTC');
+  t.same(
+    [fall.sourcedId, fall.status, fall.dateLastModified?.toISOString()],
+    ['as-t1', 'active', '2025-07-01T00:00:00.000Z'],
+    'a filled bulk field is read as given; a date alone is midnight UTC',
+  );
   const users = (await readEntity(pkg, 'users')).records;
-  t.same([users[1]!.username, users[1]!.userIds], ['j.park', [{ type: 'Fed', identifier: '5001' }, { type: 'SIS', identifier: '5678' }]], 'the first u-s-1 is the one kept');
-  t.same([users[2]!.userIds, users[2]!.grades], [[{ type: 'Fed', identifier: '5002' }, { type: 'SIS', identifier: '5678' }], []], "a shared userId is kept; 'Sophomore' is left out");
+  t.same(
+    [users[1]!.username, users[1]!.userIds],
+    [
+      'j.park',
+      [
+        { type: 'Fed', identifier: '5001' },
+        { type: 'SIS', identifier: '5678' },
+      ],
+    ],
+    'the first u-s-1 is the one kept',
+  );
+  t.same(
+    [users[2]!.userIds, users[2]!.grades],
+    [
+      [
+        { type: 'Fed', identifier: '5002' },
+        { type: 'SIS', identifier: '5678' },
+      ],
+      [],
+    ],
+    "a shared userId is kept; 'Sophomore' is left out",
+  );
   const courses = (await readEntity(pkg, 'courses')).records;
-  t.same(courses.map((course) => course.grades), [['10', '11'], ['10']], "'Sophomore' is left out, '10' kept");
+  t.same(
+    courses.map((course) => course.grades),
+    [['10', '11'], ['10']],
+    "'Sophomore' is left out, '10' kept",
+  );
 });
 
 t.test('v1p0-style is refused, naming each wrong header and what was expected', async (t) => {
@@ -84,7 +120,10 @@ t.test('v1p0-style is refused, naming each wrong header and what was expected', 
       ['CSV_BAD_HEADER', 'error', 'demographics.csv', 1, 'sourcedId'],
     ],
   );
-  t.match(issues[4]!.message, /users\.csv: column 2 is 'enabledUser', expected 'status' \('enabledUser' belongs in column 4\)\. OneRoster 1\.1 users\.csv starts with: sourcedId,status,dateLastModified,enabledUser,/);
+  t.match(
+    issues[4]!.message,
+    /users\.csv: column 2 is 'enabledUser', expected 'status' \('enabledUser' belongs in column 4\)\. OneRoster 1\.1 users\.csv starts with: sourcedId,status,dateLastModified,enabledUser,/,
+  );
   t.match(issues[0]!.message, /column 7 is 'metadata\.region', expected 'parentSourcedId'/);
   t.match(issues[1]!.message, /header ends after column 8 but column 9 must be 'schoolYear'/);
   await refusesToRead(t, pkg);
@@ -94,7 +133,10 @@ t.test('moodle-full-with-errors: each deliberate error is reported, every good r
   const folder = SHARED.path('oneroster-csv', 'moodle-full-with-errors');
   const pkg = await openCsvPackage(folder);
   t.teardown(() => pkg.dispose());
-  t.same((await pkg.check()).filter((issue) => issue.severity === 'error'), []);
+  t.same(
+    (await pkg.check()).filter((issue) => issue.severity === 'error'),
+    [],
+  );
 
   const read = Object.fromEntries(
     await Promise.all(ROSTER_ENTITY_ORDER.map(async (entity) => [entity, await readEntity(pkg, entity, { batchSize: 2 })] as const)),
@@ -108,11 +150,7 @@ t.test('moodle-full-with-errors: each deliberate error is reported, every good r
   t.same(found('VOCABULARY_CASE'), ['warning classes.csv:2:8 cls-222-123456'], "classType 'Scheduled' is read as scheduled, with a warning");
   t.same(
     found('REFERENCE_UNRESOLVED'),
-    [
-      'warning orgs.csv:2:7 org-sch-222-456',
-      'warning academicSessions.csv:3:8 as-trm-222-1234',
-      'warning academicSessions.csv:6:8 as-trm-222-1235',
-    ],
+    ['warning orgs.csv:2:7 org-sch-222-456', 'warning academicSessions.csv:3:8 as-trm-222-1234', 'warning academicSessions.csv:6:8 as-trm-222-1235'],
     'the department whose parent org is missing (and terms whose school year is missing) are warned about and kept',
   );
   t.same(
@@ -120,7 +158,10 @@ t.test('moodle-full-with-errors: each deliberate error is reported, every good r
     [
       'warning academicSessions.csv:4:3 as-grp-222-2345',
       'warning academicSessions.csv:5:3 as-grp-222-3456',
-      ...[2, 4, 5, 6, 7].map((line) => `warning users.csv:${line}:3 ${['usr-222-123456', '', 'usr-222-1234561', 'usr-222-987654', 'usr-222-1234561232', 'usr-222-567891'][line - 2]}`),
+      ...[2, 4, 5, 6, 7].map(
+        (line) =>
+          `warning users.csv:${line}:3 ${['usr-222-123456', '', 'usr-222-1234561', 'usr-222-987654', 'usr-222-1234561232', 'usr-222-567891'][line - 2]}`,
+      ),
     ],
     'a date-only dateLastModified is read as midnight UTC, with a warning',
   );
@@ -134,11 +175,7 @@ t.test('moodle-full-with-errors: each deliberate error is reported, every good r
     ],
     '{LDAP:12} is well-formed, but held by four users',
   );
-  t.same(
-    found('CSV_BULK_CHANGE_FIELD').length,
-    10,
-    'status and dateLastModified filled in bulk files: one warning per column per file',
-  );
+  t.same(found('CSV_BULK_CHANGE_FIELD').length, 10, 'status and dateLastModified filled in bulk files: one warning per column per file');
   const errors = ROSTER_ENTITY_ORDER.flatMap((entity) => read[entity]!.issues).filter((issue) => issue.severity === 'error');
   t.equal(errors.length, 1, 'the inactive status is the only row-rejecting error');
 
@@ -157,7 +194,13 @@ t.test('moodle-full-with-errors: each deliberate error is reported, every good r
     );
   }
   t.match(read['academicSessions']!.records[0], { sourcedId: 'as-grp-222-23456', status: 'tobedeleted' }, 'a filled status in bulk is kept');
-  t.match(read['users']!.records[2], { userIds: [{ type: 'LDAP', identifier: '12' }, { type: 'LTI', identifier: '15' }, { type: 'Fed', identifier: '23' }] });
+  t.match(read['users']!.records[2], {
+    userIds: [
+      { type: 'LDAP', identifier: '12' },
+      { type: 'LTI', identifier: '15' },
+      { type: 'Fed', identifier: '23' },
+    ],
+  });
 });
 
 t.test('nonconformant-v1p0-style is refused, naming the wrong header and what was expected', { skip: SHARED.skip }, async (t) => {
@@ -176,7 +219,10 @@ t.test('nonconformant-v1p0-style is refused, naming the wrong header and what wa
       ['CSV_BAD_HEADER', 'error', 'demographics.csv', 1, 'sourcedId'],
     ],
   );
-  t.match(issues[4]!.message, /users\.csv: column 2 is 'enabledUser', expected 'status' \('enabledUser' belongs in column 4\)\. OneRoster 1\.1 users\.csv starts with: sourcedId,status,dateLastModified,enabledUser,/);
+  t.match(
+    issues[4]!.message,
+    /users\.csv: column 2 is 'enabledUser', expected 'status' \('enabledUser' belongs in column 4\)\. OneRoster 1\.1 users\.csv starts with: sourcedId,status,dateLastModified,enabledUser,/,
+  );
   t.match(issues[0]!.message, /column 7 is 'metadata\.classification', expected 'parentSourcedId'/);
   t.match(issues[1]!.message, /header ends after column 8 but column 9 must be 'schoolYear'/);
   await refusesToRead(t, pkg);

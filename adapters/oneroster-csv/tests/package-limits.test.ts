@@ -105,7 +105,11 @@ t.test('rows and fields over their caps are rejected with issues naming file, li
   ].join('\n');
   const dir = writePackage(t, { 'manifest.csv': manifestCsv({ users: 'bulk' }), 'users.csv': `${users}\n` });
   const result = await read(t, dir, 'users', { maxLineBytes: 1000, maxFieldBytes: 200 });
-  t.same(result.records.map((r) => r.sourcedId), ['u1', 'u4'], 'the rows within the caps are read');
+  t.same(
+    result.records.map((r) => r.sourcedId),
+    ['u1', 'u4'],
+    'the rows within the caps are read',
+  );
   t.same(
     result.issues.map((i) => [i.code, i.severity, i.file, i.line, i.column, i.field, i.sourcedId]),
     [
@@ -113,17 +117,32 @@ t.test('rows and fields over their caps are rejected with issues naming file, li
       ['CSV_ROW_TOO_LONG', 'error', 'users.csv', 4, undefined, undefined, 'u3'],
     ],
   );
-  t.equal(result.issues[0]!.message, 'users.csv line 3: field 9 is 300 bytes long, over the cap of 200 bytes a field (maxFieldBytes) (givenName); the row is rejected');
-  t.equal(result.issues[1]!.message, `users.csv line 4 is ${users.split('\n')[3]!.length + 1} bytes long, over the cap of 1000 bytes a row (maxLineBytes); the row is rejected`);
+  t.equal(
+    result.issues[0]!.message,
+    'users.csv line 3: field 9 is 300 bytes long, over the cap of 200 bytes a field (maxFieldBytes) (givenName); the row is rejected',
+  );
+  t.equal(
+    result.issues[1]!.message,
+    `users.csv line 4 is ${users.split('\n')[3]!.length + 1} bytes long, over the cap of 1000 bytes a row (maxLineBytes); the row is rejected`,
+  );
   t.match(result.tally, { rowsRead: 4, recordsEmitted: 2, rowsRejected: 2, complete: true }, 'every row is accounted for, and the file is read whole');
 });
 
 t.test('a run of blank lines longer than a row may be ends the file: not read as complete', async (t) => {
   const dir = writePackage(t, { 'manifest.csv': manifestCsv({ orgs: 'bulk' }), 'orgs.csv': `${orgs}${'\n'.repeat(3000)}o2,,,X,school,,\n` });
   const result = await read(t, dir, 'orgs', { maxLineBytes: 1000 });
-  t.same(result.records.map((r) => r.sourcedId), ['o1']);
-  t.same(result.issues.map((i) => [i.code, i.line]), [['CSV_BLANK_LINES', 3]]);
-  t.match(result.issues[0]!.message, /^orgs\.csv from line 3 on, more than 1000 bytes of blank lines \(the cap of a row, maxLineBytes\); the rest of the file is not read$/);
+  t.same(
+    result.records.map((r) => r.sourcedId),
+    ['o1'],
+  );
+  t.same(
+    result.issues.map((i) => [i.code, i.line]),
+    [['CSV_BLANK_LINES', 3]],
+  );
+  t.match(
+    result.issues[0]!.message,
+    /^orgs\.csv from line 3 on, more than 1000 bytes of blank lines \(the cap of a row, maxLineBytes\); the rest of the file is not read$/,
+  );
   t.equal(result.tally.complete, false, 'what follows is unknown: nothing may be deleted on it');
 });
 

@@ -5,8 +5,7 @@ import { isRosterbridgeError } from '@rosterbridge/core';
 import { CsvIssueCodes, ONEROSTER_CSV_HEADERS, openCsvPackage } from '@rosterbridge/oneroster-csv';
 import { manifestCsv, readEntity, where, writePackage } from './csv-package-kit';
 
-const header = (entity: keyof typeof ONEROSTER_CSV_HEADERS, ...extensions: string[]): string =>
-  [...ONEROSTER_CSV_HEADERS[entity], ...extensions].join(',');
+const header = (entity: keyof typeof ONEROSTER_CSV_HEADERS, ...extensions: string[]): string => [...ONEROSTER_CSV_HEADERS[entity], ...extensions].join(',');
 
 async function open(t: Test, files: Record<string, string>, options = {}) {
   const pkg = await openCsvPackage(writePackage(t, files), options);
@@ -15,7 +14,10 @@ async function open(t: Test, files: Record<string, string>, options = {}) {
 }
 
 async function thrown(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(() => undefined, (error: unknown) => error);
+  return promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
 }
 
 t.test('a package that is not OneRoster 1.1 is refused as a whole', async (t) => {
@@ -90,14 +92,20 @@ t.test('delta files require status and dateLastModified; tobedeleted comes throu
     ].join('\n'),
   });
   const { records, issues, tally } = await readEntity(pkg, 'orgs');
-  t.same(records.map((org) => [org.sourcedId, org.status, org.dateLastModified?.toISOString()]), [
-    ['o1', 'active', '2024-09-01T10:00:00.000Z'],
-    ['o2', 'tobedeleted', '2024-09-01T10:00:00.000Z'],
-  ]);
-  t.same(issues.map((issue) => [issue.code, issue.line, issue.field, issue.column]), [
-    ['FIELD_REQUIRED', 4, 'status', 2],
-    ['FIELD_REQUIRED', 5, 'dateLastModified', 3],
-  ]);
+  t.same(
+    records.map((org) => [org.sourcedId, org.status, org.dateLastModified?.toISOString()]),
+    [
+      ['o1', 'active', '2024-09-01T10:00:00.000Z'],
+      ['o2', 'tobedeleted', '2024-09-01T10:00:00.000Z'],
+    ],
+  );
+  t.same(
+    issues.map((issue) => [issue.code, issue.line, issue.field, issue.column]),
+    [
+      ['FIELD_REQUIRED', 4, 'status', 2],
+      ['FIELD_REQUIRED', 5, 'dateLastModified', 3],
+    ],
+  );
   t.same([tally.mode, tally.rowsRejected], ['delta', 2]);
 });
 
@@ -109,7 +117,10 @@ t.test('bulk files: status and dateLastModified are expected blank; a file with 
   });
   const orgs = await readEntity(pkg, 'orgs');
   t.equal(orgs.records.length, 3);
-  t.same(orgs.issues.map((issue) => [issue.code, issue.line, issue.field]), [['CSV_BULK_CHANGE_FIELD', 3, 'status']]);
+  t.same(
+    orgs.issues.map((issue) => [issue.code, issue.line, issue.field]),
+    [['CSV_BULK_CHANGE_FIELD', 3, 'status']],
+  );
   t.match(orgs.issues[0]!.message, /status is filled on 2 rows of orgs\.csv \(first on line 3\)/);
   const users = await readEntity(pkg, 'users');
   t.same(where(users.issues), ['users.csv:undefined:CSV_EMPTY_FILE']);
@@ -122,8 +133,14 @@ t.test('a sourcedId used twice: the later row is rejected', async (t) => {
     'orgs.csv': [header('orgs'), 'o1,,,A,school,,', 'o2,,,B,school,,', ' o1 ,,,A again,school,,'].join('\n'),
   });
   const { records, issues } = await readEntity(pkg, 'orgs');
-  t.same(records.map((org) => org.name), ['A', 'B']);
-  t.same(issues.map((issue) => [issue.code, issue.severity, issue.line, issue.sourcedId]), [['DUPLICATE_SOURCED_ID', 'error', 4, 'o1']]);
+  t.same(
+    records.map((org) => org.name),
+    ['A', 'B'],
+  );
+  t.same(
+    issues.map((issue) => [issue.code, issue.severity, issue.line, issue.sourcedId]),
+    [['DUPLICATE_SOURCED_ID', 'error', 4, 'o1']],
+  );
 });
 
 t.test('extension columns are kept in metadata, by name', async (t) => {
@@ -133,7 +150,10 @@ t.test('extension columns are kept in metadata, by name', async (t) => {
   });
   const { records, issues } = await readEntity(pkg, 'orgs');
   t.same(issues, []);
-  t.same(records.map((org) => org.metadata), [{ ncesId: '0612345', ext_district_code: 'D-7' }, {}]);
+  t.same(
+    records.map((org) => org.metadata),
+    [{ ncesId: '0612345', ext_district_code: 'D-7' }, {}],
+  );
 });
 
 t.test('references are checked against bulk files only, and can be switched off', async (t) => {
@@ -146,15 +166,30 @@ t.test('references are checked against bulk files only, and can be switched off'
   const bulk = await open(t, { 'manifest.csv': manifestCsv({ orgs: 'bulk', academicSessions: 'bulk', courses: 'bulk', classes: 'bulk' }), ...files });
   const checked = await readEntity(bulk, 'classes');
   t.equal(checked.records.length, 2, 'records with dangling references are kept');
-  t.same(checked.issues.map((issue) => [issue.code, issue.severity, issue.line, issue.column, issue.field, issue.sourcedId]), [
-    ['REFERENCE_UNRESOLVED', 'warning', 3, 6, 'courseSourcedId', 'k2'],
-    ['REFERENCE_UNRESOLVED', 'warning', 3, 11, 'termSourcedIds', 'k2'],
-  ]);
+  t.same(
+    checked.issues.map((issue) => [issue.code, issue.severity, issue.line, issue.column, issue.field, issue.sourcedId]),
+    [
+      ['REFERENCE_UNRESOLVED', 'warning', 3, 6, 'courseSourcedId', 'k2'],
+      ['REFERENCE_UNRESOLVED', 'warning', 3, 11, 'termSourcedIds', 'k2'],
+    ],
+  );
 
-  const delta = await open(t, { 'manifest.csv': manifestCsv({ orgs: 'bulk', academicSessions: 'bulk', courses: 'delta', classes: 'bulk' }), ...files, 'courses.csv': files['courses.csv'].replace('c1,,,', 'c1,active,2024-09-01T00:00:00Z,') });
-  t.same(where((await readEntity(delta, 'classes')).issues), ['classes.csv:3:REFERENCE_UNRESOLVED'], 'courses sent as a delta are not a full list: only the term is checked');
+  const delta = await open(t, {
+    'manifest.csv': manifestCsv({ orgs: 'bulk', academicSessions: 'bulk', courses: 'delta', classes: 'bulk' }),
+    ...files,
+    'courses.csv': files['courses.csv'].replace('c1,,,', 'c1,active,2024-09-01T00:00:00Z,'),
+  });
+  t.same(
+    where((await readEntity(delta, 'classes')).issues),
+    ['classes.csv:3:REFERENCE_UNRESOLVED'],
+    'courses sent as a delta are not a full list: only the term is checked',
+  );
 
-  const unchecked = await open(t, { 'manifest.csv': manifestCsv({ orgs: 'bulk', academicSessions: 'bulk', courses: 'bulk', classes: 'bulk' }), ...files }, { checkReferences: false });
+  const unchecked = await open(
+    t,
+    { 'manifest.csv': manifestCsv({ orgs: 'bulk', academicSessions: 'bulk', courses: 'bulk', classes: 'bulk' }), ...files },
+    { checkReferences: false },
+  );
   t.same((await readEntity(unchecked, 'classes')).issues, []);
 });
 
@@ -192,7 +227,11 @@ t.test('a fingerprint changes with any byte or with the settings, and a file gon
   t.not(await fingerprint(dir, { checkReferences: false }), first, 'a setting that shapes the records changed');
   t.not(await fingerprint(dir, { limits: { maxLineBytes: 500 } }), first, 'a cap on rows shapes the records');
   t.not(await fingerprint(dir, { limits: { maxFieldBytes: 50 } }), first, 'so does a cap on fields');
-  t.equal(await fingerprint(dir, { limits: { maxLineBytes: 1_000_000, maxFieldBytes: 100_000, maxFileBytes: 1000 } }), first, 'the default caps given, and a size cap, change nothing');
+  t.equal(
+    await fingerprint(dir, { limits: { maxLineBytes: 1_000_000, maxFieldBytes: 100_000, maxFileBytes: 1000 } }),
+    first,
+    'the default caps given, and a size cap, change nothing',
+  );
 
   const pkg = await openCsvPackage(dir);
   t.teardown(() => pkg.dispose());

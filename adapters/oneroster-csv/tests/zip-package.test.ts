@@ -78,7 +78,10 @@ t.test('a zip of a folder (files under one directory) is read from that folder, 
   const fromZip = await readLocation(t, zip);
   const fromFolder = await readLocation(t, folder);
   const check = fromZip['check'] as { code: string }[];
-  t.same(check.map((issue) => issue.code), ['CSV_PACKAGE_NESTED', 'CSV_MANIFEST_UNKNOWN_PROPERTY', 'CSV_MANIFEST_FILE_UNLISTED']);
+  t.same(
+    check.map((issue) => issue.code),
+    ['CSV_PACKAGE_NESTED', 'CSV_MANIFEST_UNKNOWN_PROPERTY', 'CSV_MANIFEST_FILE_UNLISTED'],
+  );
   const entities: RosterEntity[] = ['orgs', 'academicSessions', 'classes', 'users', 'enrollments'];
   for (const entity of entities) t.same(fromZip[entity], fromFolder[entity], entity);
 });

@@ -57,7 +57,9 @@ export function oauth1BaseString(method: string, url: URL, oauthParameters: Reco
  */
 export function oauth1HmacSignature(baseString: string, consumerSecret: string, method: OAuth1SignatureMethod): string {
   const algorithm = method === 'HMAC-SHA1' ? 'sha1' : 'sha256';
-  return createHmac(algorithm, `${percentEncode(consumerSecret)}&`).update(baseString).digest('base64');
+  return createHmac(algorithm, `${percentEncode(consumerSecret)}&`)
+    .update(baseString)
+    .digest('base64');
 }
 
 /**
@@ -70,12 +72,7 @@ export function oauth1HmacSignature(baseString: string, consumerSecret: string, 
  * });
  * ```
  */
-export function signOAuth1Request(
-  method: string,
-  url: URL,
-  credentials: OAuth1Credentials,
-  options: OAuth1SigningOptions = {},
-): OAuth1Signature {
+export function signOAuth1Request(method: string, url: URL, credentials: OAuth1Credentials, options: OAuth1SigningOptions = {}): OAuth1Signature {
   const signatureMethod = credentials.signatureMethod ?? 'HMAC-SHA256';
   const oauthParameters: Record<string, string> = {
     oauth_consumer_key: credentials.consumerKey,

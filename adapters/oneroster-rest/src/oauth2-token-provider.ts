@@ -83,7 +83,10 @@ export class OAuth2TokenProvider {
       );
     }
     if (response.status === 404) {
-      throw this.redactor.error('SOURCE_NOT_FOUND', `${where} answered 404: no OAuth 2 token endpoint there; check the token URL`, { url: displayUrl(url), status: 404 });
+      throw this.redactor.error('SOURCE_NOT_FOUND', `${where} answered 404: no OAuth 2 token endpoint there; check the token URL`, {
+        url: displayUrl(url),
+        status: 404,
+      });
     }
     if (response.status < 200 || response.status > 299) {
       const said = describeOneRosterErrorBody(response.text, header(response, 'content-type'), this.redactor.censor);
@@ -100,7 +103,11 @@ export class OAuth2TokenProvider {
     }
     if (accessToken.length < SECRET_MIN_LENGTH) {
       // Too short to be censored in logs and messages without blanking ordinary words: refused.
-      throw this.redactor.error('SOURCE_BAD_RESPONSE', `${where} issued an access_token of ${accessToken.length} characters; tokens shorter than ${SECRET_MIN_LENGTH} cannot be kept out of logs`, { url: displayUrl(url) });
+      throw this.redactor.error(
+        'SOURCE_BAD_RESPONSE',
+        `${where} issued an access_token of ${accessToken.length} characters; tokens shorter than ${SECRET_MIN_LENGTH} cannot be kept out of logs`,
+        { url: displayUrl(url) },
+      );
     }
     const expiresIn = Number(json?.['expires_in']);
     const lifetimeMs = (Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : DEFAULT_LIFETIME_S) * 1000;

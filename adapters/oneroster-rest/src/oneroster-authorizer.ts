@@ -24,8 +24,7 @@ export function createOneRosterAuthorization(
     case 'oauth1':
       return {
         prepare: async () => undefined,
-        header: (method, url) =>
-          signOAuth1Request(method, url, credentials, { timestamp: Math.floor(now() / 1000) }).authorization,
+        header: (method, url) => signOAuth1Request(method, url, credentials, { timestamp: Math.floor(now() / 1000) }).authorization,
         renew: () => false,
       };
     case 'bearer':

@@ -18,11 +18,7 @@ import {
 import type { BackoffOptions } from './backoff-schedule';
 import { ConcurrencyLimiter } from './concurrency-limiter';
 import { createOneRosterAuthorization, type OneRosterAuthorization } from './oneroster-authorizer';
-import {
-  ONEROSTER_COLLECTIONS,
-  type OneRosterCollectionEntity,
-  type OneRosterCollectionName,
-} from './oneroster-collection';
+import { ONEROSTER_COLLECTIONS, type OneRosterCollectionEntity, type OneRosterCollectionName } from './oneroster-collection';
 import { secretsOf, type OneRosterCredentials } from './oneroster-credentials';
 import { formatOneRosterFilter, type OneRosterFilter } from './oneroster-filter';
 import { emptyPagingReport, readOneRosterPages, type OneRosterPage, type OneRosterPageOpener, type OneRosterPagingReport } from './oneroster-page-reader';
@@ -120,7 +116,15 @@ export interface OneRosterCheckOptions {
   signal?: AbortSignal;
 }
 
-const DEFAULT_CHECK_COLLECTIONS: readonly OneRosterCollectionName[] = ['orgs', 'academicSessions', 'courses', 'classes', 'users', 'enrollments', 'demographics'];
+const DEFAULT_CHECK_COLLECTIONS: readonly OneRosterCollectionName[] = [
+  'orgs',
+  'academicSessions',
+  'courses',
+  'classes',
+  'users',
+  'enrollments',
+  'demographics',
+];
 const MAX_PAGE_SIZE = 10_000;
 /** Records parsed between two turns of the event loop: a few milliseconds of work. */
 const ROWS_PER_TURN = 1000;
@@ -179,8 +183,12 @@ export class OneRosterClient implements Disposable {
       logger: this.logger,
       userAgent: options.userAgent ?? 'rosterbridge-oneroster-rest/1.0',
     });
-    this.authorization = createOneRosterAuthorization(options.credentials, (request) => this.transport.send(request), this.redactor, options.now, (secret) =>
-      this.secrets.add(censor.remember(secret)),
+    this.authorization = createOneRosterAuthorization(
+      options.credentials,
+      (request) => this.transport.send(request),
+      this.redactor,
+      options.now,
+      (secret) => this.secrets.add(censor.remember(secret)),
     );
     try {
       for (const secret of secretsOf(options.credentials)) this.secrets.add(censor.remember(secret));
@@ -219,7 +227,12 @@ export class OneRosterClient implements Disposable {
    * The raw pages of a collection: JSON items under `envelope`, before any parsing. For tools and
    * for collections outside the rostering model.
    */
-  pages(segments: readonly string[], envelope: string, options: OneRosterReadOptions = {}, report: OneRosterPagingReport = emptyPagingReport()): AsyncGenerator<OneRosterPage> {
+  pages(
+    segments: readonly string[],
+    envelope: string,
+    options: OneRosterReadOptions = {},
+    report: OneRosterPagingReport = emptyPagingReport(),
+  ): AsyncGenerator<OneRosterPage> {
     const pageSize = options.pageSize === undefined ? this.pageSize : checkPageSize(options.pageSize, 'pageSize');
     const pagesInFlight = options.pagesInFlight === undefined ? this.pagesInFlight : positiveInteger(options.pagesInFlight, 'pagesInFlight');
     const query: [string, string][] = [];
@@ -250,11 +263,19 @@ export class OneRosterClient implements Disposable {
         };
       };
     };
-    return readOneRosterPages(fetchPage, { pageSize, pagesInFlight, maxRequests: this.maxRequests, where: `GET ${displayUrl(this.url(segments, []))}`, logger: this.logger }, report);
+    return readOneRosterPages(
+      fetchPage,
+      { pageSize, pagesInFlight, maxRequests: this.maxRequests, where: `GET ${displayUrl(this.url(segments, []))}`, logger: this.logger },
+      report,
+    );
   }
 
   /** One record by sourcedId (`/users/{id}`, `/schools/{id}`…), parsed; a missing record is `SOURCE_NOT_FOUND`. */
-  async getRecord<C extends OneRosterCollectionName>(collection: C, sourcedId: string, signal?: AbortSignal): Promise<RosterRecordResult<OneRosterCollectionEntity<C>>> {
+  async getRecord<C extends OneRosterCollectionName>(
+    collection: C,
+    sourcedId: string,
+    signal?: AbortSignal,
+  ): Promise<RosterRecordResult<OneRosterCollectionEntity<C>>> {
     const { path, entity, singleEnvelope } = ONEROSTER_COLLECTIONS[collection];
     const response = await this.get(this.url([path, sourcedId], []), signal);
     if (response.status < 200 || response.status > 299) throw oneRosterResponseError(response, { path: `${path}/${sourcedId}`, single: true }, this.redactor);
@@ -275,7 +296,13 @@ export class OneRosterClient implements Disposable {
     for (const [index, name] of collections.entries()) {
       const { path, envelope } = ONEROSTER_COLLECTIONS[name];
       try {
-        const url = this.url([path], [['limit', '1'], ['offset', '0']]);
+        const url = this.url(
+          [path],
+          [
+            ['limit', '1'],
+            ['offset', '0'],
+          ],
+        );
         const response = await this.get(url, options.signal, this.checkAttempts);
         if (response.status < 200 || response.status > 299) throw oneRosterResponseError(response, { path }, this.redactor);
         readOneRosterList(response, envelope, this.redactor);
@@ -308,7 +335,11 @@ export class OneRosterClient implements Disposable {
         ok: false,
         code: 'SOURCE_FORBIDDEN',
         message: `${this.baseUrl}: the credentials work, but may not read ${forbidden.join(', ')} (403); ask the district to grant the application access`,
-        details: { forbidden, entities: forbidden.map((name) => ONEROSTER_COLLECTIONS[name].entity), readable: collections.filter((c) => !forbidden.includes(c)) },
+        details: {
+          forbidden,
+          entities: forbidden.map((name) => ONEROSTER_COLLECTIONS[name].entity),
+          readable: collections.filter((c) => !forbidden.includes(c)),
+        },
       };
     }
     return {
@@ -351,13 +382,25 @@ export class OneRosterClient implements Disposable {
       // The requests the reader sent before handing this page over go out before its records are read.
       await letRequestsGo();
       for (const sourcedId of page.duplicates) {
-        issues.push(oneRosterRestIssue('REST_DUPLICATE_RECORD', `${sourcedId} came again at offset ${page.offset} (the collection changed while it was paged); read once`, { entity, sourcedId }));
+        issues.push(
+          oneRosterRestIssue(
+            'REST_DUPLICATE_RECORD',
+            `${sourcedId} came again at offset ${page.offset} (the collection changed while it was paged); read once`,
+            { entity, sourcedId },
+          ),
+        );
       }
       for (const item of page.items) {
         rowsRead++;
         if (item === null || typeof item !== 'object' || Array.isArray(item)) {
           report.recordsRejected++;
-          issues.push(oneRosterRestIssue('REST_RECORD_NOT_OBJECT', `an item at offset ${page.offset} of ${report.path} is ${item === null ? 'null' : Array.isArray(item) ? 'a list' : `a ${typeof item}`}, not a record`, { entity }));
+          issues.push(
+            oneRosterRestIssue(
+              'REST_RECORD_NOT_OBJECT',
+              `an item at offset ${page.offset} of ${report.path} is ${item === null ? 'null' : Array.isArray(item) ? 'a list' : `a ${typeof item}`}, not a record`,
+              { entity },
+            ),
+          );
         } else {
           const result = parseRosterRecord(entity, item as RawRosterRecord);
           if (result.issues.length > 0) issues.push(...result.issues);
@@ -383,7 +426,11 @@ export class OneRosterClient implements Disposable {
     const unique = report.received - report.duplicatesDropped;
     if (report.totalCount !== undefined && report.totalCount !== unique) {
       issues.push(
-        oneRosterRestIssue('REST_TOTAL_MISMATCH', `${report.path}: the server's X-Total-Count says ${report.totalCount} records; ${unique} were read up to its empty last page`, { entity }),
+        oneRosterRestIssue(
+          'REST_TOTAL_MISMATCH',
+          `${report.path}: the server's X-Total-Count says ${report.totalCount} records; ${unique} were read up to its empty last page`,
+          { entity },
+        ),
       );
     }
     if (rowsRead > 0 || issues.length > 0) yield take();
@@ -418,7 +465,11 @@ function normalizeBaseUrl(text: string): string {
     throw new RosterbridgeError('SETTINGS_INVALID', `the OneRoster base URL "${text}" is not a URL`, { key: 'baseUrl' });
   }
   if (url.username !== '' || url.password !== '') {
-    throw new RosterbridgeError('SETTINGS_INVALID', `the OneRoster base URL ${displayUrl(url)} carries a user name or password; put credentials in the credential settings`, { key: 'baseUrl' });
+    throw new RosterbridgeError(
+      'SETTINGS_INVALID',
+      `the OneRoster base URL ${displayUrl(url)} carries a user name or password; put credentials in the credential settings`,
+      { key: 'baseUrl' },
+    );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new RosterbridgeError('SETTINGS_INVALID', `the OneRoster base URL ${url.href} must start with https://`, { key: 'baseUrl' });
@@ -437,6 +488,7 @@ function checkPageSize(value: number, key: string): number {
 }
 
 function positiveInteger(value: number, key: string): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new RosterbridgeError('SETTINGS_INVALID', `${key} must be a whole number of at least 1, got ${value}`, { key });
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RosterbridgeError('SETTINGS_INVALID', `${key} must be a whole number of at least 1, got ${value}`, { key });
   return value;
 }

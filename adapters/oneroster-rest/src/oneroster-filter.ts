@@ -15,9 +15,7 @@ export interface OneRosterPredicate {
 
 /** A filter: one predicate, or two joined by a single `AND` or `OR` (all that OneRoster 1.1 allows). */
 export type OneRosterFilter =
-  | OneRosterPredicate
-  | { and: readonly [OneRosterPredicate, OneRosterPredicate] }
-  | { or: readonly [OneRosterPredicate, OneRosterPredicate] };
+  OneRosterPredicate | { and: readonly [OneRosterPredicate, OneRosterPredicate] } | { or: readonly [OneRosterPredicate, OneRosterPredicate] };
 
 const FIELD = /^[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*$/;
 

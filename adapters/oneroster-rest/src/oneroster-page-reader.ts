@@ -267,7 +267,10 @@ export async function* readOneRosterPages(
       const expectedNext = offset + received;
       if (page.nextOffset !== undefined && page.nextOffset !== expectedNext) {
         report.linkDisagreements++;
-        logger.warn({ where: options.where, offset, linkNext: page.nextOffset, next: expectedNext }, 'OneRoster Link rel="next" disagrees with the records received; ignoring it');
+        logger.warn(
+          { where: options.where, offset, linkNext: page.nextOffset, next: expectedNext },
+          'OneRoster Link rel="next" disagrees with the records received; ignoring it',
+        );
       }
       report.pages++;
       report.received += received;

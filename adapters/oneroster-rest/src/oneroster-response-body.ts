@@ -72,7 +72,8 @@ export function describeOneRosterErrorBody(text: string, contentType: string | u
 }
 
 function describeJsonError(value: unknown, censor: Censor, depth = 0): string | undefined {
-  if (depth > 3 || value === null || typeof value !== 'object') return typeof value === 'string' && value.trim() !== '' ? excerpt(value.trim(), censor) : undefined;
+  if (depth > 3 || value === null || typeof value !== 'object')
+    return typeof value === 'string' && value.trim() !== '' ? excerpt(value.trim(), censor) : undefined;
   if (Array.isArray(value)) {
     const parts = value.map((item) => describeJsonError(item, censor, depth + 1)).filter((part): part is string => part !== undefined);
     return parts.length === 0 ? undefined : excerpt(parts.join('; '), censor);
@@ -103,8 +104,9 @@ function imsxDescription(record: Record<string, unknown>, censor: Censor): strin
   const major = record['imsx_codeMajor'];
   if (description === undefined && major === undefined) return undefined;
   const minor = imsxCodeMinor(record['imsx_CodeMinor'] ?? record['imsx_codeMinor']);
-  const parts = [typeof description === 'string' && description.trim() !== '' ? description.trim() : undefined, minor]
-    .filter((part): part is string => part !== undefined);
+  const parts = [typeof description === 'string' && description.trim() !== '' ? description.trim() : undefined, minor].filter(
+    (part): part is string => part !== undefined,
+  );
   if (parts.length === 0 && typeof major === 'string') parts.push(major);
   return parts.length === 0 ? undefined : excerpt(parts.join(' — '), censor);
 }
@@ -145,7 +147,10 @@ function endsInsideJson(text: string): boolean {
 
 function htmlTitle(html: string, censor: Censor): string | undefined {
   const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1] ?? /<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(html)?.[1];
-  const text = title?.replace(/<[^>]*>/g, '').replace(/\s+/g, ' ').trim();
+  const text = title
+    ?.replace(/<[^>]*>/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   return text ? excerpt(text, censor) : undefined;
 }
 

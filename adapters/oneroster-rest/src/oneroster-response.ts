@@ -30,10 +30,18 @@ export function oneRosterResponseError(response: OneRosterHttpResponse, context:
   const answered = `answered ${status}${statusText(status)}${said ? ` (${said})` : ''}`;
   const details = { url: displayUrl(response.url), status, path: context.path };
   if (status === 401) {
-    return redactor.error('SOURCE_BAD_CREDENTIALS', `${where} ${answered}: the server refused the credentials; check the key and secret (or token), and that this machine's clock is right`, details);
+    return redactor.error(
+      'SOURCE_BAD_CREDENTIALS',
+      `${where} ${answered}: the server refused the credentials; check the key and secret (or token), and that this machine's clock is right`,
+      details,
+    );
   }
   if (status === 403) {
-    return redactor.error('SOURCE_FORBIDDEN', `${where} ${answered}: these credentials may not read ${context.path}; ask the district to grant the application access to it`, details);
+    return redactor.error(
+      'SOURCE_FORBIDDEN',
+      `${where} ${answered}: these credentials may not read ${context.path}; ask the district to grant the application access to it`,
+      details,
+    );
   }
   if (status === 404) {
     const message = context.single
@@ -43,7 +51,11 @@ export function oneRosterResponseError(response: OneRosterHttpResponse, context:
   }
   if (status >= 300 && status < 400) {
     const location = headerValue(response, 'location');
-    return redactor.error('SOURCE_NOT_FOUND', `${where} ${answered}: the base URL redirects${location ? ` to ${location}` : ''}; use the final address as the base URL`, details);
+    return redactor.error(
+      'SOURCE_NOT_FOUND',
+      `${where} ${answered}: the base URL redirects${location ? ` to ${location}` : ''}; use the final address as the base URL`,
+      details,
+    );
   }
   if (status >= 500) return redactor.error('SOURCE_UNAVAILABLE', `${where} ${answered}`, details);
   return redactor.error('SOURCE_REQUEST_REJECTED', `${where} ${answered}`, details);
@@ -58,10 +70,14 @@ export function oneRosterResponseError(response: OneRosterHttpResponse, context:
 export function readOneRosterList(response: OneRosterHttpResponse, envelope: string, redactor: SecretRedactor): unknown[] {
   const value = readEnvelopeValue(response, envelope, redactor);
   if (!Array.isArray(value)) {
-    throw redactor.error('SOURCE_BAD_RESPONSE', `${describeWhere(response)} carries "${envelope}" but not as a list (${typeName(value)}); refusing to read it as a roster`, {
-      url: displayUrl(response.url),
-      envelope,
-    });
+    throw redactor.error(
+      'SOURCE_BAD_RESPONSE',
+      `${describeWhere(response)} carries "${envelope}" but not as a list (${typeName(value)}); refusing to read it as a roster`,
+      {
+        url: displayUrl(response.url),
+        envelope,
+      },
+    );
   }
   return value;
 }
@@ -84,7 +100,10 @@ function readEnvelopeValue(response: OneRosterHttpResponse, envelope: string, re
   const body = classifyOneRosterBody(response.text, headerValue(response, 'content-type'), redactor.censor);
   switch (body.kind) {
     case 'truncated':
-      throw redactor.error('SOURCE_TRUNCATED', `${where} sent JSON cut short after ${body.length} characters; refusing to read a partial page`, { ...details, length: body.length });
+      throw redactor.error('SOURCE_TRUNCATED', `${where} sent JSON cut short after ${body.length} characters; refusing to read a partial page`, {
+        ...details,
+        length: body.length,
+      });
     case 'html':
       throw redactor.error(
         'SOURCE_BAD_RESPONSE',

@@ -46,7 +46,10 @@ export class OneRosterSourceSession implements RosterSourceSession {
   /** The sourcedIds of entities read in full in this session that other records may reference. */
   private readonly complete = new Map<RosterEntity, Set<string>>();
 
-  constructor(readonly client: OneRosterClient, entities: readonly RosterEntity[] = ROSTER_ENTITY_ORDER) {
+  constructor(
+    readonly client: OneRosterClient,
+    entities: readonly RosterEntity[] = ROSTER_ENTITY_ORDER,
+  ) {
     this.capabilities = { entities: ROSTER_ENTITY_ORDER.filter((e) => entities.includes(e)), delta: true };
   }
 
@@ -68,7 +71,9 @@ export class OneRosterSourceSession implements RosterSourceSession {
   /** The entity's records in batches of at most `batchSize`; throws a coded error rather than end early. */
   async *read<E extends RosterEntity>(entity: E, options: RosterReadOptions): AsyncIterable<RosterBatch<E>> {
     if (!this.capabilities.entities.includes(entity)) {
-      throw new RosterbridgeError('BAD_REQUEST', `this OneRoster source is not set up to read ${entity} (it reads ${this.capabilities.entities.join(', ')})`, { entity });
+      throw new RosterbridgeError('BAD_REQUEST', `this OneRoster source is not set up to read ${entity} (it reads ${this.capabilities.entities.join(', ')})`, {
+        entity,
+      });
     }
     const filter = options.mode === 'delta' && options.since !== undefined ? modifiedSinceFilter(options.since) : undefined;
     const reading = this.client.readPath([oneRosterCollectionOf(entity).path], entity, {
@@ -104,7 +109,9 @@ export class OneRosterSourceSession implements RosterSourceSession {
     if (referenced) this.complete.set(entity, ids);
     const late: RosterIssue[] = pending
       .filter((p) => !ids.has(p.target))
-      .map((p) => rosterIssue('REFERENCE_UNRESOLVED', `${p.field} '${p.target}' names no record in ${entity}`, { entity, sourcedId: p.sourcedId, field: p.field }));
+      .map((p) =>
+        rosterIssue('REFERENCE_UNRESOLVED', `${p.field} '${p.target}' names no record in ${entity}`, { entity, sourcedId: p.sourcedId, field: p.field }),
+      );
     if (late.length > 0) yield { entity, records: [], issues: late, rowsRead: 0, rejectedIds: [] } as RosterBatch<E>;
   }
 

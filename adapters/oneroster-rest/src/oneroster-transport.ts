@@ -61,8 +61,17 @@ export interface OneRosterTransportOptions {
 const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 const TRANSIENT_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ECONNABORTED',
-  'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
 ]);
 
 /** Why an attempt got no usable response. */
@@ -111,7 +120,12 @@ export class OneRosterTransport {
         const failure = classifyFailure(error);
         const reason = describeFailure(failure, this.options);
         if (failure.kind === 'permanent' || attempt >= maxAttempts) {
-          throw redactor.error(failureCode(failure), `${where}: ${reason}${attempt > 1 ? ` (gave up after ${attempt} attempts)` : ''}`, { url: displayUrl(request.url), attempts: attempt }, error);
+          throw redactor.error(
+            failureCode(failure),
+            `${where}: ${reason}${attempt > 1 ? ` (gave up after ${attempt} attempts)` : ''}`,
+            { url: displayUrl(request.url), attempts: attempt },
+            error,
+          );
         }
         const wait = backoffDelay(attempt, this.options.backoff);
         logger.warn({ url: displayUrl(request.url), attempt, delayMs: wait, reason: redactor.redact(reason) }, 'OneRoster request failed; retrying');
@@ -129,21 +143,32 @@ export class OneRosterTransport {
       const code: ErrorCode = response.status === 429 ? 'SOURCE_RATE_LIMITED' : response.status === 408 ? 'SOURCE_TIMEOUT' : 'SOURCE_UNAVAILABLE';
       const retryAfter = parseRetryAfter(response.headers['retry-after']);
       if (attempt >= maxAttempts) {
-        throw redactor.error(code, `${where} answered ${response.status}${statusText(response.status)} ${attempt} times; giving up (try again later or lower the page size)`, {
-          url: displayUrl(request.url),
-          status: response.status,
-          attempts: attempt,
-        });
+        throw redactor.error(
+          code,
+          `${where} answered ${response.status}${statusText(response.status)} ${attempt} times; giving up (try again later or lower the page size)`,
+          {
+            url: displayUrl(request.url),
+            status: response.status,
+            attempts: attempt,
+          },
+        );
       }
       if (retryAfter !== undefined && retryAfter > this.options.maxRetryAfterMs) {
-        throw redactor.error(code, `${where} answered ${response.status}${statusText(response.status)} and asks to retry after ${Math.ceil(retryAfter / 1000)} s, longer than the ${Math.ceil(this.options.maxRetryAfterMs / 1000)} s this client waits`, {
-          url: displayUrl(request.url),
-          status: response.status,
-          retryAfterMs: retryAfter,
-        });
+        throw redactor.error(
+          code,
+          `${where} answered ${response.status}${statusText(response.status)} and asks to retry after ${Math.ceil(retryAfter / 1000)} s, longer than the ${Math.ceil(this.options.maxRetryAfterMs / 1000)} s this client waits`,
+          {
+            url: displayUrl(request.url),
+            status: response.status,
+            retryAfterMs: retryAfter,
+          },
+        );
       }
       const wait = retryAfter ?? backoffDelay(attempt, this.options.backoff);
-      logger.warn({ url: displayUrl(request.url), status: response.status, attempt, delayMs: wait, retryAfter: retryAfter !== undefined }, 'OneRoster server asked to back off; retrying');
+      logger.warn(
+        { url: displayUrl(request.url), status: response.status, attempt, delayMs: wait, retryAfter: retryAfter !== undefined },
+        'OneRoster server asked to back off; retrying',
+      );
       await sleep(wait, request.signal, where);
     }
   }
@@ -157,7 +182,11 @@ export class OneRosterTransport {
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.options.userAgent, ...request.headers };
     const authorization = request.authorizer?.header(request.method, request.url);
     if (authorization !== undefined) headers['authorization'] = authorization;
-    const { statusCode, headers: responseHeaders, body } = await this.agent.request({
+    const {
+      statusCode,
+      headers: responseHeaders,
+      body,
+    } = await this.agent.request({
       origin: request.url.origin,
       path: `${request.url.pathname}${request.url.search}`,
       method: request.method,
@@ -216,9 +245,21 @@ export function displayUrl(url: URL): string {
 /** ` Too Many Requests` for 429, and so on: the reason phrase, with a leading space. */
 export function statusText(status: number): string {
   const phrases: Record<number, string> = {
-    400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout',
-    410: 'Gone', 413: 'Payload Too Large', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error',
-    501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+    400: 'Bad Request',
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'Not Found',
+    405: 'Method Not Allowed',
+    408: 'Request Timeout',
+    410: 'Gone',
+    413: 'Payload Too Large',
+    422: 'Unprocessable Entity',
+    429: 'Too Many Requests',
+    500: 'Internal Server Error',
+    501: 'Not Implemented',
+    502: 'Bad Gateway',
+    503: 'Service Unavailable',
+    504: 'Gateway Timeout',
   };
   return phrases[status] === undefined ? '' : ` ${phrases[status]}`;
 }

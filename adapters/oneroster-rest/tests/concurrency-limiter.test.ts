@@ -25,7 +25,12 @@ t.test('never runs more than its limit at once, in arrival order', async (t) => 
 
 t.test('a failing task frees its slot', async (t) => {
   const limiter = new ConcurrencyLimiter(1);
-  await t.rejects(limiter.run(async () => { throw new Error('x'); }), /x/);
+  await t.rejects(
+    limiter.run(async () => {
+      throw new Error('x');
+    }),
+    /x/,
+  );
   t.equal(await limiter.run(async () => 'next'), 'next');
 });
 
@@ -41,6 +46,10 @@ t.test('aborting while queued gives up the place with CANCELLED', async (t) => {
   t.equal(limiter.queued, 0);
   release();
   await first;
-  await t.rejects(limiter.run(async () => 'x', controller.signal), { name: 'RosterbridgeError', code: 'CANCELLED' }, 'already aborted');
+  await t.rejects(
+    limiter.run(async () => 'x', controller.signal),
+    { name: 'RosterbridgeError', code: 'CANCELLED' },
+    'already aborted',
+  );
   t.throws(() => new ConcurrencyLimiter(0), RangeError);
 });

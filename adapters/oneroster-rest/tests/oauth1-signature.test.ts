@@ -50,7 +50,12 @@ t.test('the signing key is the encoded secret and an ampersand', async (t) => {
   const base = 'GET&x&y';
   const { createHmac } = await import('node:crypto');
   t.equal(oauth1HmacSignature(base, secret, 'HMAC-SHA256'), createHmac('sha256', `${'s3cr%26t%27%28x%29'}&`).update(base).digest('base64'));
-  t.not(oauth1HmacSignature(base, secret, 'HMAC-SHA256'), createHmac('sha256', `${encodeURIComponent(secret)}&`).update(base).digest('base64'));
+  t.not(
+    oauth1HmacSignature(base, secret, 'HMAC-SHA256'),
+    createHmac('sha256', `${encodeURIComponent(secret)}&`)
+      .update(base)
+      .digest('base64'),
+  );
 });
 
 t.test('each signature gets a fresh nonce and the current time by default', async (t) => {

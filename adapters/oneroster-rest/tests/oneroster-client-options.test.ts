@@ -29,7 +29,11 @@ t.test('bad settings are refused with SETTINGS_INVALID, naming the key', async (
     [{ maxRequestsPerRead: 0 }, 'maxRequestsPerRead'],
   ];
   for (const [options, key] of bad) {
-    t.throws(() => new OneRosterClient({ baseUrl: 'https://x.test/ims/oneroster/v1p1', credentials, ...options }), { code: 'SETTINGS_INVALID', details: { key } }, JSON.stringify(options));
+    t.throws(
+      () => new OneRosterClient({ baseUrl: 'https://x.test/ims/oneroster/v1p1', credentials, ...options }),
+      { code: 'SETTINGS_INVALID', details: { key } },
+      JSON.stringify(options),
+    );
   }
   t.throws(
     () => new OneRosterClient({ baseUrl: 'https://admin:pa55word@x.test/ims/oneroster/v1p1', credentials }),

@@ -5,11 +5,21 @@ t.test('formats predicates, dates and one AND or OR', async (t) => {
   t.equal(formatOneRosterFilter({ field: 'role', operator: '=', value: 'student' }), "role='student'");
   t.equal(formatOneRosterFilter(modifiedSinceFilter(new Date('2024-09-01T12:00:00Z'))), "dateLastModified>'2024-09-01T12:00:00.000Z'");
   t.equal(
-    formatOneRosterFilter({ and: [{ field: 'role', operator: '=', value: 'teacher' }, { field: 'familyName', operator: '~', value: 'smi' }] }),
+    formatOneRosterFilter({
+      and: [
+        { field: 'role', operator: '=', value: 'teacher' },
+        { field: 'familyName', operator: '~', value: 'smi' },
+      ],
+    }),
     "role='teacher' AND familyName~'smi'",
   );
   t.equal(
-    formatOneRosterFilter({ or: [{ field: 'status', operator: '!=', value: 'active' }, { field: 'enabledUser', operator: '=', value: false }] }),
+    formatOneRosterFilter({
+      or: [
+        { field: 'status', operator: '!=', value: 'active' },
+        { field: 'enabledUser', operator: '=', value: false },
+      ],
+    }),
     "status!='active' OR enabledUser='false'",
   );
   for (const operator of ['>=', '<', '<='] as const) {

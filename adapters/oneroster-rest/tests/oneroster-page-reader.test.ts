@@ -4,7 +4,15 @@ import { emptyPagingReport, readOneRosterPages, type OneRosterFetchedPage, type 
 
 // A pure server model: records a0..a(n-1), with a clamp and optional header behaviour. The page
 // reader is pure logic over a fetch function, so no HTTP is needed to pin its rules down.
-function fakeServer(count: number, options: { clamp?: number; total?: (real: number) => number | undefined; nextOffset?: (offset: number, limit: number) => number | undefined; ignoreOffset?: boolean } = {}) {
+function fakeServer(
+  count: number,
+  options: {
+    clamp?: number;
+    total?: (real: number) => number | undefined;
+    nextOffset?: (offset: number, limit: number) => number | undefined;
+    ignoreOffset?: boolean;
+  } = {},
+) {
   const records = Array.from({ length: count }, (_, i) => ({ sourcedId: `a${String(i).padStart(5, '0')}` }));
   const asked: OneRosterPageRequest[] = [];
   const fetch = async (request: OneRosterPageRequest): Promise<OneRosterFetchedPage> => {
@@ -37,8 +45,16 @@ function recordingLogger(lines: unknown[]): Logger {
 t.test('reads to the empty page, even when a page is short or the headers say it is over', async (t) => {
   const server = fakeServer(25, { total: () => 10, nextOffset: () => undefined });
   const { ids, report } = await readAll(server.fetch, 10);
-  t.same(ids, server.records.map((r) => r.sourcedId), 'every record, once, in order');
-  t.same(server.asked.map((r) => r.offset), [0, 10, 20, 25], 'stops only on the empty page at offset 25');
+  t.same(
+    ids,
+    server.records.map((r) => r.sourcedId),
+    'every record, once, in order',
+  );
+  t.same(
+    server.asked.map((r) => r.offset),
+    [0, 10, 20, 25],
+    'stops only on the empty page at offset 25',
+  );
   t.equal(report.complete, true);
   t.equal(report.requests, 4);
   t.equal(report.pages, 3);
@@ -75,7 +91,10 @@ t.test('a Link next that disagrees with the records is ignored and counted', asy
   const server = fakeServer(12, { nextOffset: (offset, limit) => offset + limit + 1 });
   const { ids, report } = await readAll(server.fetch, 5);
   t.equal(ids.length, 12);
-  t.same(server.asked.map((r) => r.offset), [0, 5, 10, 12]);
+  t.same(
+    server.asked.map((r) => r.offset),
+    [0, 5, 10, 12],
+  );
   t.equal(report.linkDisagreements, 3);
 });
 
@@ -90,7 +109,10 @@ t.test('records repeated from the previous page are dropped and reported', async
   const pages = [];
   for await (const page of readOneRosterPages(fetch, { pageSize: 3, maxRequests: 100, where: 'GET test' }, report)) pages.push(page);
   t.same(pages[1]!.duplicates, ['r2']);
-  t.same(pages.flatMap((p) => p.items.map((i) => (i as { sourcedId: string }).sourcedId)), ['r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7', 'r8']);
+  t.same(
+    pages.flatMap((p) => p.items.map((i) => (i as { sourcedId: string }).sourcedId)),
+    ['r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7', 'r8'],
+  );
   t.equal(report.duplicatesDropped, 1);
 });
 
@@ -133,7 +155,10 @@ t.test('an error from a page propagates and leaves the report incomplete', async
 });
 
 // Pages in flight: a server model that takes time per page, so that requests overlap, and counts them.
-function slowServer(count: number, options: { clamp?: number; total?: (real: number, requestNumber: number) => number | undefined; failAt?: (request: OneRosterPageRequest) => boolean } = {}) {
+function slowServer(
+  count: number,
+  options: { clamp?: number; total?: (real: number, requestNumber: number) => number | undefined; failAt?: (request: OneRosterPageRequest) => boolean } = {},
+) {
   const records = Array.from({ length: count }, (_, i) => ({ sourcedId: `a${String(i).padStart(5, '0')}` }));
   const asked: OneRosterPageRequest[] = [];
   const aborted: OneRosterPageRequest[] = [];
@@ -191,7 +216,11 @@ t.test('with pages in flight, the pages used are exactly those a page-by-page re
     const parallel = slowServer(scenario.count, options);
     const got = await readPages(parallel.fetch, scenario.pageSize, 4);
     t.same(got.pages, expected.pages, `${scenario.name}: the same pages, in order`);
-    t.same(got.pages.flatMap((p) => p.ids), parallel.records.map((r) => r.sourcedId), `${scenario.name}: every record once`);
+    t.same(
+      got.pages.flatMap((p) => p.ids),
+      parallel.records.map((r) => r.sourcedId),
+      `${scenario.name}: every record once`,
+    );
     t.equal(got.report.complete, true, `${scenario.name}: complete`);
     t.equal(got.report.clampedLimit, expected.report.clampedLimit, `${scenario.name}: the same clamp`);
     t.equal(got.report.requests - got.report.discardedRequests, expected.report.requests, `${scenario.name}: the requests used are the page-by-page requests`);
@@ -207,7 +236,14 @@ t.test('with a right total, pages overlap up to the limit and none is wasted', a
   t.equal(report.requests, 101, '100 pages and the empty one');
   t.equal(report.discardedRequests, 0);
   t.equal(server.peak(), 4, 'four pages in flight');
-  t.same(server.asked.slice(0, 2), [{ offset: 0, limit: 10 }, { offset: 10, limit: 10 }], 'the first page alone first, then the ones after it');
+  t.same(
+    server.asked.slice(0, 2),
+    [
+      { offset: 0, limit: 10 },
+      { offset: 10, limit: 10 },
+    ],
+    'the first page alone first, then the ones after it',
+  );
   t.equal(server.asked.at(-1)!.offset, 1000, 'the empty page at the total ends it');
 });
 
@@ -223,11 +259,20 @@ t.test('when the total changes between pages, the rest is read page by page', as
   // The server's total grows by one from the fifth request on: the collection is changing.
   const server = slowServer(200, { total: (real, n) => (n >= 5 ? real + 1 : real) });
   const { pages, report } = await readPages(server.fetch, 10, 4);
-  t.same(pages.flatMap((p) => p.ids), server.records.map((r) => r.sourcedId));
+  t.same(
+    pages.flatMap((p) => p.ids),
+    server.records.map((r) => r.sourcedId),
+  );
   t.equal(report.complete, true);
-  t.ok(server.alongside.slice(0, 5).some((n) => n > 0), 'pages overlapped before the change');
+  t.ok(
+    server.alongside.slice(0, 5).some((n) => n > 0),
+    'pages overlapped before the change',
+  );
   t.same(server.alongside.slice(-10), Array(10).fill(0), 'after it, each request waits for the one before');
-  t.notOk(server.asked.some((r) => r.offset > 200), 'nothing was predicted past the end from the changed total');
+  t.notOk(
+    server.asked.some((r) => r.offset > 200),
+    'nothing was predicted past the end from the changed total',
+  );
 });
 
 t.test('a failing predicted page that is not used does not fail the read; a used one does', async (t) => {
@@ -236,7 +281,10 @@ t.test('a failing predicted page that is not used does not fail the read; a used
   const ok = await readPages(wrong.fetch, 10, 4);
   t.equal(ok.pages.flatMap((p) => p.ids).length, 95);
   t.equal(ok.report.complete, true);
-  t.ok(wrong.asked.some((r) => r.offset >= 100), 'a failing page was asked for');
+  t.ok(
+    wrong.asked.some((r) => r.offset >= 100),
+    'a failing page was asked for',
+  );
   const used = slowServer(100, { failAt: (r) => r.offset === 50 });
   await t.rejects(readPages(used.fetch, 10, 4), /page at 50 failed/);
 });
@@ -267,7 +315,11 @@ t.test('page by page, the next page is requested before a page is handed over, n
     await new Promise((resolve) => setTimeout(resolve, 3));
   }
   t.same(askedWhenHanded, [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-  t.same(server.asked.map((r) => r.offset), [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95], 'exactly the requests of the rules');
+  t.same(
+    server.asked.map((r) => r.offset),
+    [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95],
+    'exactly the requests of the rules',
+  );
   t.equal(report.requests, 11);
   t.equal(report.discardedRequests, 0);
   t.equal(server.peak(), 1, 'one request at a time');
@@ -300,8 +352,15 @@ t.test('a page given as an opener is read only when used; its arrival frees its 
   t.equal(pages.length, 10);
   t.equal(report.complete, true);
   t.equal(report.discardedRequests, 0);
-  t.same(opened.map((o) => o.offset), [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100], 'every used page opened once, in order');
+  t.same(
+    opened.map((o) => o.offset),
+    [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100],
+    'every used page opened once, in order',
+  );
   // From the second page on, the page predicted past the ones in flight went out when the page came, before it was opened.
-  t.same(opened.slice(1, 6).map((o) => o.asked), [6, 7, 8, 9, 10]);
+  t.same(
+    opened.slice(1, 6).map((o) => o.asked),
+    [6, 7, 8, 9, 10],
+  );
   t.ok(server.peak() <= 4, `never more than four requests at once (${server.peak()})`);
 });

@@ -10,7 +10,10 @@ t.test('tells JSON, JSON cut short, HTML, empty and other apart', async (t) => {
     t.equal(classifyOneRosterBody(full.slice(0, cut), 'application/json').kind, 'truncated', `cut at ${cut}`);
   }
   t.equal(classifyOneRosterBody('{"users": [1,}', 'application/json').kind, 'other', 'a syntax error inside is not a truncation');
-  t.same(classifyOneRosterBody('<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head></html>', 'application/json'), { kind: 'html', title: '502 Bad Gateway' });
+  t.same(classifyOneRosterBody('<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head></html>', 'application/json'), {
+    kind: 'html',
+    title: '502 Bad Gateway',
+  });
   t.same(classifyOneRosterBody('<h1>Oops</h1>', undefined), { kind: 'html', title: 'Oops' });
   t.same(classifyOneRosterBody('  \n', 'application/json'), { kind: 'empty' });
   t.same(classifyOneRosterBody('Rate limit exceeded', 'text/plain'), { kind: 'other', excerpt: 'Rate limit exceeded' });
@@ -25,7 +28,10 @@ t.test('reads error bodies leniently', async (t) => {
   };
   t.equal(describeOneRosterErrorBody(JSON.stringify(imsx), 'application/json'), 'Invalid signature — unauthorisedrequest');
   t.equal(describeOneRosterErrorBody(JSON.stringify({ imsx_StatusInfo: imsx }), 'application/json'), 'Invalid signature — unauthorisedrequest');
-  t.equal(describeOneRosterErrorBody(JSON.stringify({ statusInfoSet: [imsx, { ...imsx, imsx_description: 'Second' }] }), undefined), 'Invalid signature — unauthorisedrequest; Second — unauthorisedrequest');
+  t.equal(
+    describeOneRosterErrorBody(JSON.stringify({ statusInfoSet: [imsx, { ...imsx, imsx_description: 'Second' }] }), undefined),
+    'Invalid signature — unauthorisedrequest; Second — unauthorisedrequest',
+  );
   t.equal(describeOneRosterErrorBody(JSON.stringify({ imsx_codeMajor: 'failure', imsx_CodeMinor: 'forbidden' }), undefined), 'forbidden');
   t.equal(describeOneRosterErrorBody(JSON.stringify({ error: 'invalid_client', error_description: 'bad secret' }), undefined), 'invalid_client: bad secret');
   t.equal(describeOneRosterErrorBody(JSON.stringify({ message: 'Too Many Requests' }), undefined), 'Too Many Requests');
@@ -57,5 +63,9 @@ t.test('what a body quotes is censored before it is cut: no piece of a secret su
     const other = classifyOneRosterBody(`${pad}${secret}`, 'text/plain', censor);
     t.ok(other.kind === 'other' && !other.excerpt.includes(secret.slice(0, 3)), `padding ${padding}: classified text too`);
   }
-  t.match(describeOneRosterErrorBody(`${'x'.repeat(179)}${secret}`, 'text/plain'), secret.slice(0, 20), 'without a censor the cut keeps 20 characters (what the attack got)');
+  t.match(
+    describeOneRosterErrorBody(`${'x'.repeat(179)}${secret}`, 'text/plain'),
+    secret.slice(0, 20),
+    'without a censor the cut keeps 20 characters (what the attack got)',
+  );
 });

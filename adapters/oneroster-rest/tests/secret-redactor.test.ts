@@ -39,11 +39,17 @@ t.test('errors it makes carry no secret, not even in details or cause', async (t
 t.test('a client remembers its secrets in the censor it is given until it is disposed', async (t) => {
   const censor = new SecretCensor();
   const clientSecret = 'client-secret-0123456789';
-  const client = new OneRosterClient({ baseUrl: 'http://127.0.0.1:9/ims/oneroster/v1p1', credentials: { kind: 'oauth2', tokenUrl: 'http://127.0.0.1:9/token', clientId: 'the-client', clientSecret }, censor });
+  const client = new OneRosterClient({
+    baseUrl: 'http://127.0.0.1:9/ims/oneroster/v1p1',
+    credentials: { kind: 'oauth2', tokenUrl: 'http://127.0.0.1:9/token', clientId: 'the-client', clientSecret },
+    censor,
+  });
   t.ok(censor.has(clientSecret));
   t.ok(censor.has(Buffer.from(`the-client:${clientSecret}`).toString('base64')), 'and its Basic credential');
   await client.dispose();
   t.equal(censor.size, 0, 'let go on dispose');
-  t.throws(() => new OneRosterClient({ baseUrl: 'http://127.0.0.1:9/x', credentials: { kind: 'bearer', token: 'short' }, censor }), { code: 'SECRET_TOO_SHORT' });
+  t.throws(() => new OneRosterClient({ baseUrl: 'http://127.0.0.1:9/x', credentials: { kind: 'bearer', token: 'short' }, censor }), {
+    code: 'SECRET_TOO_SHORT',
+  });
   t.equal(censor.size, 0, 'a refused client holds nothing');
 });

@@ -225,7 +225,8 @@ function escapeEnd(text: string, start: number, end: number): number {
   if (backslashes % 2 === 0 || end >= text.length) {
     // An escape `\uXXXX` whose backslash lies inside the run and whose digits run past it.
     for (let k = 1; k <= 5 && end - k - 1 >= start; k++) {
-      if (text.charCodeAt(end - k - 1) === 0x5c && text.charCodeAt(end - k) === 0x75 && !escapedBackslash(text, start, end - k - 1)) return Math.min(text.length, end - k - 1 + 6);
+      if (text.charCodeAt(end - k - 1) === 0x5c && text.charCodeAt(end - k) === 0x75 && !escapedBackslash(text, start, end - k - 1))
+        return Math.min(text.length, end - k - 1 + 6);
     }
     return end;
   }

@@ -49,10 +49,7 @@ export function injectService<T>(id: ServiceId<T>): ParameterDecorator {
 }
 
 /** How a service is provided in a scope. */
-export type ServiceProvider<T> =
-  | { useValue: T }
-  | { useFactory: (scope: ServiceScope) => T }
-  | { useClass: new (...args: any[]) => T; singleton?: boolean };
+export type ServiceProvider<T> = { useValue: T } | { useFactory: (scope: ServiceScope) => T } | { useClass: new (...args: any[]) => T; singleton?: boolean };
 
 /**
  * A DI scope over a tsyringe container: root, a child per plugin, a child per tenant below it.

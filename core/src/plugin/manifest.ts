@@ -121,9 +121,7 @@ export interface ManifestProblem {
 }
 
 /** The outcome of reading a manifest: either a manifest or the problems that refused it. */
-export type ManifestResult =
-  | { ok: true; manifest: PluginManifest }
-  | { ok: false; problems: ManifestProblem[]; id?: string };
+export type ManifestResult = { ok: true; manifest: PluginManifest } | { ok: false; problems: ManifestProblem[]; id?: string };
 
 const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const VERSION = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
@@ -146,7 +144,8 @@ export function readManifest(packageJson: unknown): ManifestResult {
   if (!isRecord(packageJson)) return { ok: false, problems: [{ field: '(package.json)', message: 'must be a JSON object' }] };
   const pkg = packageJson;
   const rb = pkg.rosterbridge;
-  if (!isRecord(rb)) return { ok: false, problems: [{ field: 'rosterbridge', message: 'is required and must be an object: this package is not a Rosterbridge plugin' }] };
+  if (!isRecord(rb))
+    return { ok: false, problems: [{ field: 'rosterbridge', message: 'is required and must be an object: this package is not a Rosterbridge plugin' }] };
 
   const id = rb.id;
   if (typeof id !== 'string' || !KEBAB.test(id)) problem('rosterbridge.id', 'must be a kebab-case string such as "target-kybergate"');
@@ -155,7 +154,8 @@ export function readManifest(packageJson: unknown): ManifestResult {
   if (pkg.main !== undefined && typeof pkg.main !== 'string') problem('main', 'must be a path to the entry module');
   const engines = pkg.engines;
   const engine = isRecord(engines) ? engines.rosterbridge : undefined;
-  if (typeof engine !== 'string' || engine.trim() === '') problem('engines.rosterbridge', 'is required: a semver range of Rosterbridge versions, such as "^1.0.0"');
+  if (typeof engine !== 'string' || engine.trim() === '')
+    problem('engines.rosterbridge', 'is required: a semver range of Rosterbridge versions, such as "^1.0.0"');
   if (rb.displayName !== undefined && typeof rb.displayName !== 'string') problem('rosterbridge.displayName', 'must be a string');
 
   const activationEvents = rb.activationEvents ?? [];
@@ -163,7 +163,10 @@ export function readManifest(packageJson: unknown): ManifestResult {
   else
     activationEvents.forEach((e, i) => {
       if (typeof e !== 'string' || !EVENT.test(e))
-        problem(`rosterbridge.activationEvents[${i}]`, `${JSON.stringify(e)} is not an activation event (onStartup, *, onSource:<id>, onTarget:<id>, onCommand:<command id>)`);
+        problem(
+          `rosterbridge.activationEvents[${i}]`,
+          `${JSON.stringify(e)} is not an activation event (onStartup, *, onSource:<id>, onTarget:<id>, onCommand:<command id>)`,
+        );
     });
 
   const dependencies = rb.dependencies ?? [];
@@ -192,9 +195,11 @@ export function readManifest(packageJson: unknown): ManifestResult {
     });
     readList(contributes.targets, 'rosterbridge.contributes.targets', problem, (s, field) => {
       if (typeof s.id !== 'string' || !KEBAB.test(s.id)) return problem(`${field}.id`, 'must be a kebab-case id');
-      if (!Array.isArray(s.consumes) || s.consumes.length === 0) return problem(`${field}.consumes`, 'must list the event types it consumes, such as "roster.users@1"');
+      if (!Array.isArray(s.consumes) || s.consumes.length === 0)
+        return problem(`${field}.consumes`, 'must list the event types it consumes, such as "roster.users@1"');
       const bad = s.consumes.findIndex((c) => typeof c !== 'string' || !CONSUMES.test(c));
-      if (bad >= 0) return problem(`${field}.consumes[${bad}]`, `${JSON.stringify(s.consumes[bad])} is not an event type with version, such as "roster.users@1"`);
+      if (bad >= 0)
+        return problem(`${field}.consumes[${bad}]`, `${JSON.stringify(s.consumes[bad])} is not an event type with version, such as "roster.users@1"`);
       targets.push({ id: s.id, displayName: typeof s.displayName === 'string' ? s.displayName : undefined, consumes: s.consumes as string[] });
     });
     readCommands(contributes.commands, problem, commands);
@@ -255,14 +260,18 @@ const NO_ARGUMENTS: JsonSchema = { type: 'object', additionalProperties: false, 
 
 function readCommands(value: unknown, problem: (field: string, message: string) => void, commands: CommandContribution[]): void {
   const field = 'rosterbridge.contributes.commands';
-  if (Array.isArray(value) && value.length > COMMAND_LIMITS.commands) return problem(field, `lists ${value.length} commands; a plugin contributes at most ${COMMAND_LIMITS.commands}`);
+  if (Array.isArray(value) && value.length > COMMAND_LIMITS.commands)
+    return problem(field, `lists ${value.length} commands; a plugin contributes at most ${COMMAND_LIMITS.commands}`);
   const seen = new Set<string>();
   readList(value, field, problem, (c, at) => {
     const known = new Set(['id', 'title', 'description', 'arguments', 'readOnly']);
     const unknown = Object.keys(c).find((k) => !known.has(k));
     if (unknown !== undefined) return problem(`${at}.${unknown}`, `is not a command key (${[...known].join(', ')})`);
     if (typeof c.id !== 'string' || c.id.length > COMMAND_LIMITS.id || !COMMAND_ID.test(c.id))
-      return problem(`${at}.id`, `must be a command id such as "gradient.startAcademicYear" (a kebab-case prefix, then dot-separated names; at most ${COMMAND_LIMITS.id} characters)`);
+      return problem(
+        `${at}.id`,
+        `must be a command id such as "gradient.startAcademicYear" (a kebab-case prefix, then dot-separated names; at most ${COMMAND_LIMITS.id} characters)`,
+      );
     if (seen.has(c.id)) return problem(`${at}.id`, `"${c.id}" is contributed twice`);
     seen.add(c.id);
     if (typeof c.title !== 'string' || c.title.trim() === '' || c.title.length > COMMAND_LIMITS.title)
@@ -273,7 +282,8 @@ function readCommands(value: unknown, problem: (field: string, message: string) 
     if (c.arguments !== undefined) {
       if (!isRecord(c.arguments) || c.arguments.type !== 'object') return problem(`${at}.arguments`, 'must be a JSON Schema with "type": "object"');
       const size = Buffer.byteLength(JSON.stringify(c.arguments));
-      if (size > COMMAND_LIMITS.argumentsSchemaBytes) return problem(`${at}.arguments`, `is ${size} bytes of JSON; an argument schema has at most ${COMMAND_LIMITS.argumentsSchemaBytes}`);
+      if (size > COMMAND_LIMITS.argumentsSchemaBytes)
+        return problem(`${at}.arguments`, `is ${size} bytes of JSON; an argument schema has at most ${COMMAND_LIMITS.argumentsSchemaBytes}`);
     }
     commands.push({
       id: c.id,

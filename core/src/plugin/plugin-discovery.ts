@@ -25,7 +25,10 @@ export async function discoverPlugins(directories: readonly string[]): Promise<D
     }
     let entries: string[];
     try {
-      entries = (await fs.readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name).sort();
+      entries = (await fs.readdir(root, { withFileTypes: true }))
+        .filter((e) => e.isDirectory() || e.isSymbolicLink())
+        .map((e) => e.name)
+        .sort();
     } catch {
       continue;
     }

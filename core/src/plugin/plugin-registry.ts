@@ -187,7 +187,8 @@ export class PluginRegistry {
   /** The context an active plugin was activated with (for the host to reach its tenant views). */
   contextOf(id: string): PluginContext {
     const entry = this.entries.get(id);
-    if (!entry || entry.state !== 'active' || !entry.context) throw this.failureError(entry ?? { id, location: '', state: 'failed', failure: { code: 'PLUGIN_NOT_FOUND', reason: 'not installed' } });
+    if (!entry || entry.state !== 'active' || !entry.context)
+      throw this.failureError(entry ?? { id, location: '', state: 'failed', failure: { code: 'PLUGIN_NOT_FOUND', reason: 'not installed' } });
     return entry.context;
   }
 
@@ -207,7 +208,8 @@ export class PluginRegistry {
       const entry = this.activated.pop()!;
       const log = this.host.logger.child({ plugin: entry.id });
       try {
-        if (entry.module?.deactivate) await withDeadline(Promise.resolve(entry.module.deactivate()), this.host.activationTimeoutMs, `plugin ${entry.id} deactivate()`);
+        if (entry.module?.deactivate)
+          await withDeadline(Promise.resolve(entry.module.deactivate()), this.host.activationTimeoutMs, `plugin ${entry.id} deactivate()`);
       } catch (err) {
         log.error({ err: errorMessage(err) }, 'deactivate failed');
       }
@@ -281,17 +283,22 @@ export class PluginRegistry {
       this.fail(entry, code, errorMessage(err));
       log.error({ code, reason: entry.failure!.reason }, 'plugin failed to activate');
       // An activation that settles after its deadline must not leak what it set up.
-      work.then(
-        () => context?.subscriptions.dispose(),
-        () => context?.subscriptions.dispose(),
-      ).catch(() => undefined);
+      work
+        .then(
+          () => context?.subscriptions.dispose(),
+          () => context?.subscriptions.dispose(),
+        )
+        .catch(() => undefined);
       throw this.failureError(entry);
     }
   }
 
   private dependencyApi(entry: PluginEntry, id: string): unknown {
     if (!entry.manifest!.dependencies.includes(id))
-      throw new RosterbridgeError('PLUGIN_DEPENDENCY_MISSING', `plugin "${entry.id}" asked for the API of "${id}", which is not among its declared dependencies`);
+      throw new RosterbridgeError(
+        'PLUGIN_DEPENDENCY_MISSING',
+        `plugin "${entry.id}" asked for the API of "${id}", which is not among its declared dependencies`,
+      );
     return this.getApi(id);
   }
 

@@ -1,21 +1,55 @@
 /** The CEDS grade levels OneRoster 1.1 uses for `grades`. */
 export const GRADE_LEVELS = [
-  'IT', 'PR', 'PK', 'TK', 'KG',
-  '01', '02', '03', '04', '05', '06', '07', '08', '09', '10', '11', '12', '13',
-  'PS', 'UG', 'Other',
+  'IT',
+  'PR',
+  'PK',
+  'TK',
+  'KG',
+  '01',
+  '02',
+  '03',
+  '04',
+  '05',
+  '06',
+  '07',
+  '08',
+  '09',
+  '10',
+  '11',
+  '12',
+  '13',
+  'PS',
+  'UG',
+  'Other',
 ] as const;
 
 /** A CEDS grade level, e.g. `KG`, `09`, `PS`. */
 export type GradeLevel = (typeof GRADE_LEVELS)[number];
 
 const GRADE_ALIASES: Readonly<Record<string, GradeLevel>> = {
-  it: 'IT', infanttoddler: 'IT',
-  pr: 'PR', preschool: 'PR',
-  pk: 'PK', prek: 'PK', prekindergarten: 'PK', pk3: 'PK', pk4: 'PK', prek3: 'PK', prek4: 'PK',
-  tk: 'TK', transitionalkindergarten: 'TK', transitionalk: 'TK',
-  k: 'KG', kg: 'KG', kindergarten: 'KG', kinder: 'KG',
-  ps: 'PS', postsecondary: 'PS', postgraduate: 'PS',
-  ug: 'UG', ungraded: 'UG',
+  it: 'IT',
+  infanttoddler: 'IT',
+  pr: 'PR',
+  preschool: 'PR',
+  pk: 'PK',
+  prek: 'PK',
+  prekindergarten: 'PK',
+  pk3: 'PK',
+  pk4: 'PK',
+  prek3: 'PK',
+  prek4: 'PK',
+  tk: 'TK',
+  transitionalkindergarten: 'TK',
+  transitionalk: 'TK',
+  k: 'KG',
+  kg: 'KG',
+  kindergarten: 'KG',
+  kinder: 'KG',
+  ps: 'PS',
+  postsecondary: 'PS',
+  postgraduate: 'PS',
+  ug: 'UG',
+  ungraded: 'UG',
   other: 'Other',
 };
 
@@ -38,7 +72,10 @@ export function normalizeGradeLevel(text: string): GradeLevel | undefined {
   if ((GRADE_LEVELS as readonly string[]).includes(trimmed)) return trimmed as GradeLevel;
   // Spaces and underscores never matter; a hyphen only after a letter ("Pre-K", "Grade-9"), so
   // that "-1" and "1-2" stay unreadable.
-  const key = trimmed.toLowerCase().replace(/[\s_]+/g, '').replace(/(?<=[a-z])-/g, '');
+  const key = trimmed
+    .toLowerCase()
+    .replace(/[\s_]+/g, '')
+    .replace(/(?<=[a-z])-/g, '');
   const alias = GRADE_ALIASES[key];
   if (alias) return alias;
   const numeric = NUMERIC_GRADE.exec(key);

@@ -3,15 +3,7 @@ import type { RosterFieldOptions, RosterFieldReader } from './roster-field-reade
 import type { RosterIssue } from './roster-issue';
 import type { RosterRecord, RosterRecordMap } from './roster-record';
 import type { RosterRecordBase } from './roster-record-base';
-import {
-  CLASS_TYPES,
-  ENROLLMENT_ROLES,
-  ORG_TYPES,
-  ROSTER_STATUSES,
-  SESSION_TYPES,
-  SEXES,
-  USER_ROLES,
-} from './roster-vocabulary';
+import { CLASS_TYPES, ENROLLMENT_ROLES, ORG_TYPES, ROSTER_STATUSES, SESSION_TYPES, SEXES, USER_ROLES } from './roster-vocabulary';
 
 /** What parsing one raw record gave: the canonical record unless an error was found, and every issue. */
 export interface RosterRecordResult<E extends RosterEntity = RosterEntity> {
@@ -150,13 +142,7 @@ const entityParsers: { readonly [E in RosterEntity]: EntityParser<E> } = {
   demographics: parseDemographics,
 };
 
-function checkDateOrder(
-  r: RosterFieldReader,
-  start: string | undefined,
-  end: string | undefined,
-  startField: string,
-  endField: string,
-): void {
+function checkDateOrder(r: RosterFieldReader, start: string | undefined, end: string | undefined, startField: string, endField: string): void {
   if (start !== undefined && end !== undefined && end < start) {
     r.report('DATES_REVERSED', endField, `${endField} ${end} comes before ${startField} ${start}`);
   }

@@ -1,14 +1,7 @@
 /**
  * The OneRoster 1.1 rostering entities, named as their CSV files and REST collections are.
  */
-export type RosterEntity =
-  | 'orgs'
-  | 'academicSessions'
-  | 'courses'
-  | 'classes'
-  | 'users'
-  | 'enrollments'
-  | 'demographics';
+export type RosterEntity = 'orgs' | 'academicSessions' | 'courses' | 'classes' | 'users' | 'enrollments' | 'demographics';
 
 /**
  * Every roster entity in referential order: each entity refers only to entities before it (or to

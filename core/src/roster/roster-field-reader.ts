@@ -195,12 +195,7 @@ export class RosterFieldReader {
     return metadata;
   }
 
-  private items(
-    field: string,
-    options: RosterFieldOptions,
-    readItem: (item: unknown) => string | undefined,
-    expected: string,
-  ): string[] {
+  private items(field: string, options: RosterFieldOptions, readItem: (item: unknown) => string | undefined, expected: string): string[] {
     const value = this.present(field, options);
     if (value === undefined) return [];
     if (typeof value === 'string') {

@@ -88,7 +88,9 @@ export type RosterIssueLocation = Omit<RosterIssue, 'code' | 'severity' | 'messa
  * csvIssue('CSV_BAD_HEADER', 'users.csv: column 6 is "role "…', { file: 'users.csv', line: 1 });
  * ```
  */
-export function issueFactory<C extends RosterIssueCatalogue>(catalogue: C): (code: keyof C & string, message: string, where?: RosterIssueLocation) => RosterIssue {
+export function issueFactory<C extends RosterIssueCatalogue>(
+  catalogue: C,
+): (code: keyof C & string, message: string, where?: RosterIssueLocation) => RosterIssue {
   return (code, message, where = {}) => ({ code, severity: catalogue[code]!.severity, message, ...where });
 }
 

@@ -49,11 +49,7 @@ export type RosterReferenceLookup = (target: RosterEntity, sourcedId: string) =>
  * const issues = findUnresolvedReferences('classes', klass, (target, id) => ids.get(target)?.has(id));
  * ```
  */
-export function findUnresolvedReferences<E extends RosterEntity>(
-  entity: E,
-  record: RosterRecord<E>,
-  lookup: RosterReferenceLookup,
-): RosterIssue[] {
+export function findUnresolvedReferences<E extends RosterEntity>(entity: E, record: RosterRecord<E>, lookup: RosterReferenceLookup): RosterIssue[] {
   const issues: RosterIssue[] = [];
   for (const { field, target } of ROSTER_REFERENCES[entity]) {
     const value = (record as unknown as Record<string, unknown>)[field];

@@ -63,8 +63,7 @@ export interface RosterDateTime {
   withoutZone: boolean;
 }
 
-const DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 
 /**
  * Reads an ISO 8601 date-time such as `2023-05-01T18:25:43.511Z` (`dateLastModified`). A bare date
@@ -107,8 +106,13 @@ function isoInstant(text: string): Date | undefined {
   const t = text.charCodeAt(10);
   const z = text.charCodeAt(23);
   if (
-    text.charCodeAt(4) !== DASH || text.charCodeAt(7) !== DASH || (t !== 0x54 && t !== 0x74 && t !== 0x20) ||
-    text.charCodeAt(13) !== COLON || text.charCodeAt(16) !== COLON || text.charCodeAt(19) !== DOT || (z !== 0x5a && z !== 0x7a)
+    text.charCodeAt(4) !== DASH ||
+    text.charCodeAt(7) !== DASH ||
+    (t !== 0x54 && t !== 0x74 && t !== 0x20) ||
+    text.charCodeAt(13) !== COLON ||
+    text.charCodeAt(16) !== COLON ||
+    text.charCodeAt(19) !== DOT ||
+    (z !== 0x5a && z !== 0x7a)
   ) {
     return undefined;
   }

@@ -19,16 +19,7 @@ export const CLASS_TYPES = ['homeroom', 'scheduled'] as const;
 export type ClassType = (typeof CLASS_TYPES)[number];
 
 /** `user.role` values of OneRoster 1.1. */
-export const USER_ROLES = [
-  'administrator',
-  'aide',
-  'guardian',
-  'parent',
-  'proctor',
-  'relative',
-  'student',
-  'teacher',
-] as const;
+export const USER_ROLES = ['administrator', 'aide', 'guardian', 'parent', 'proctor', 'relative', 'student', 'teacher'] as const;
 /** A user's role. */
 export type UserRole = (typeof USER_ROLES)[number];
 
@@ -52,10 +43,7 @@ export interface VocabularyMatch<T extends string> {
  * Finds `text` in a vocabulary: exactly, or failing that ignoring case (`Scheduled` → `scheduled`,
  * reported as inexact so the caller can warn). Undefined when it is not there at all.
  */
-export function matchVocabulary<T extends string>(
-  vocabulary: readonly T[],
-  text: string,
-): VocabularyMatch<T> | undefined {
+export function matchVocabulary<T extends string>(vocabulary: readonly T[], text: string): VocabularyMatch<T> | undefined {
   if ((vocabulary as readonly string[]).includes(text)) return { value: text as T, exact: true };
   const lower = text.toLowerCase();
   const value = vocabulary.find((term) => term.toLowerCase() === lower);

@@ -174,7 +174,10 @@ export class Ledger {
   async isEmpty(tenantId: string, entity: RosterEntity): Promise<boolean> {
     // Ordered as the key index is, so that it is walked (a sequential scan would pass every
     // version of the entities before this one first).
-    const { rows } = await sql`select 1 from ${this.version} where tenant_id = ${tenantId} and entity = ${entity} and seq <= ${this.watermark(tenantId)} order by sourced_id limit 1`.execute(this.db);
+    const { rows } =
+      await sql`select 1 from ${this.version} where tenant_id = ${tenantId} and entity = ${entity} and seq <= ${this.watermark(tenantId)} order by sourced_id limit 1`.execute(
+        this.db,
+      );
     return rows.length === 0;
   }
 
@@ -274,7 +277,13 @@ export class Ledger {
    * for a key whose latest version is a deletion. The snapshot's record of each `tobedeleted` key it
    * holds is kept in `run_seen` by the same statement, for {@link stageDeletions}: the rows are read once.
    */
-  private async lookUp(tenantId: string, runId: string, entity: RosterEntity, records: readonly RosterRecord[], rejectedIds: readonly string[]): Promise<Map<string, string | null>> {
+  private async lookUp(
+    tenantId: string,
+    runId: string,
+    entity: RosterEntity,
+    records: readonly RosterRecord[],
+    rejectedIds: readonly string[],
+  ): Promise<Map<string, string | null>> {
     const ids = records.map((r) => r.sourcedId);
     if (rejectedIds.length > 0) ids.push(...rejectedIds);
     const tombstones = records.filter((r) => r.status === 'tobedeleted').map((r) => r.sourcedId);
@@ -330,8 +339,12 @@ export class Ledger {
 
   private encode(tenantId: string, runId: string, entity: RosterEntity, changes: readonly ChangeRow[]): ChangePayload {
     // The records go as they are, already JSON (an array of objects for json_to_recordset).
-    if (!this.openCopy) return `[${changes.map((c) => `{"sourcedId":${JSON.stringify(c.sourcedId)},"kind":"${c.kind}","hash":"${c.hash}","record":${c.json}}`).join(',')}]`;
-    return copyTuples(COPY_KINDS, changes.map((c) => [tenantId, runId, entity, c.sourcedId, c.kind, c.hash, c.json]));
+    if (!this.openCopy)
+      return `[${changes.map((c) => `{"sourcedId":${JSON.stringify(c.sourcedId)},"kind":"${c.kind}","hash":"${c.hash}","record":${c.json}}`).join(',')}]`;
+    return copyTuples(
+      COPY_KINDS,
+      changes.map((c) => [tenantId, runId, entity, c.sourcedId, c.kind, c.hash, c.json]),
+    );
   }
 
   /**
@@ -447,7 +460,7 @@ export class Ledger {
   /** How many records of each entity the tenant's snapshot holds (kept by {@link commit}). */
   async sizes(tenantId: string): Promise<Partial<Record<RosterEntity, number>>> {
     const row = await this.db.selectFrom('ledger_state').select('sizes').where('tenant_id', '=', tenantId).executeTakeFirst();
-    const sizes = (typeof row?.sizes === 'string' ? JSON.parse(row.sizes) : row?.sizes ?? {}) as Partial<Record<RosterEntity, number>>;
+    const sizes = (typeof row?.sizes === 'string' ? JSON.parse(row.sizes) : (row?.sizes ?? {})) as Partial<Record<RosterEntity, number>>;
     return Object.fromEntries(Object.entries(sizes).filter(([, n]) => (n ?? 0) > 0));
   }
 
@@ -455,7 +468,9 @@ export class Ledger {
   async discard(runId: string): Promise<void> {
     const tenant = await this.db.selectFrom('run').select('tenant_id').where('id', '=', runId).executeTakeFirst();
     if (tenant) {
-      await sql`delete from ${this.version} where tenant_id = ${tenant.tenant_id} and seq > ${this.watermark(tenant.tenant_id)} and run_id = ${runId}::uuid`.execute(this.db);
+      await sql`delete from ${this.version} where tenant_id = ${tenant.tenant_id} and seq > ${this.watermark(tenant.tenant_id)} and run_id = ${runId}::uuid`.execute(
+        this.db,
+      );
     }
     await this.db.deleteFrom('run_seen').where('run_id', '=', runId).execute();
   }
@@ -465,7 +480,11 @@ export class Ledger {
    * run's phase change), so the snapshot and the run's state never disagree: the watermark moves
    * past the run's versions.
    */
-  async commit(runId: string, changes: Partial<Record<RosterEntity, { created: number; updated: number; deleted: number }>>, andThen: (trx: Kysely<any>) => Promise<void>): Promise<void> {
+  async commit(
+    runId: string,
+    changes: Partial<Record<RosterEntity, { created: number; updated: number; deleted: number }>>,
+    andThen: (trx: Kysely<any>) => Promise<void>,
+  ): Promise<void> {
     const run = await this.db.selectFrom('run').select('tenant_id').where('id', '=', runId).executeTakeFirstOrThrow();
     const tenantId: string = run.tenant_id;
     let moved = 0;
@@ -481,7 +500,7 @@ export class Ledger {
       // Each entity's size moves by what the run created and deleted (each key is staged at most
       // once per run: a creation is a key the snapshot lacked, a deletion one it had).
       const state = await trx.selectFrom('ledger_state').select('sizes').where('tenant_id', '=', tenantId).forUpdate().executeTakeFirst();
-      const sizes = (typeof state?.sizes === 'string' ? JSON.parse(state.sizes) : state?.sizes ?? {}) as Record<string, number>;
+      const sizes = (typeof state?.sizes === 'string' ? JSON.parse(state.sizes) : (state?.sizes ?? {})) as Record<string, number>;
       for (const [entity, c] of Object.entries(changes)) {
         if (c && c.created - c.deleted !== 0) sizes[entity] = (sizes[entity] ?? 0) + c.created - c.deleted;
         moved += c ? c.created + c.updated + c.deleted : 0;
@@ -499,7 +518,9 @@ export class Ledger {
     // A change small beside the table (a delta) is left to autovacuum: analyzing costs a second at a
     // million records.
     if (moved >= 10_000) {
-      const { rows } = await sql<{ n: number }>`select reltuples::float8 as n from pg_class where oid = ${`${this.schemaName}.ledger_version`}::regclass`.execute(this.db);
+      const { rows } = await sql<{
+        n: number;
+      }>`select reltuples::float8 as n from pg_class where oid = ${`${this.schemaName}.ledger_version`}::regclass`.execute(this.db);
       if (moved >= 0.1 * Math.max(0, Number(rows[0]?.n ?? 0))) await sql`analyze ${this.version}`.execute(this.db);
     }
   }
@@ -601,7 +622,11 @@ export class Ledger {
         where n.tenant_id = ${tenantId} and n.seq > ${from} and n.seq <= ${to} and n.kind <> 'created'
           and v.tenant_id = n.tenant_id and v.entity = n.entity and v.sourced_id = n.sourced_id and v.seq < n.seq`.execute(trx);
       await sql`delete from ${this.version} where tenant_id = ${tenantId} and seq > ${from} and seq <= ${to} and kind = 'deleted'`.execute(trx);
-      await trx.updateTable('ledger_state').set({ pruned_seq: sql`greatest(pruned_seq, ${to})` }).where('tenant_id', '=', tenantId).execute();
+      await trx
+        .updateTable('ledger_state')
+        .set({ pruned_seq: sql`greatest(pruned_seq, ${to})` })
+        .where('tenant_id', '=', tenantId)
+        .execute();
     });
   }
 }

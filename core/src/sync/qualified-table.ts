@@ -6,5 +6,9 @@ import type { Kysely } from 'kysely';
  * so statements written as raw SQL name their tables with this.
  */
 export function qualifiedTable(db: Kysely<any>, table: string): string {
-  return db.selectFrom(table).selectAll().compile().sql.replace(/^select \* from /, '');
+  return db
+    .selectFrom(table)
+    .selectAll()
+    .compile()
+    .sql.replace(/^select \* from /, '');
 }

@@ -94,7 +94,11 @@ export interface ApplyContext {
  * }
  * ```
  */
-export function batchTransaction(db: Kysely<any>, context: ApplyContext | undefined, work: (trx: Kysely<any>) => Promise<TargetApplyResult>): Promise<TargetApplyResult> {
+export function batchTransaction(
+  db: Kysely<any>,
+  context: ApplyContext | undefined,
+  work: (trx: Kysely<any>) => Promise<TargetApplyResult>,
+): Promise<TargetApplyResult> {
   return context?.transaction ? context.transaction(work) : relaxedTransaction(db, work);
 }
 

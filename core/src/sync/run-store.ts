@@ -154,7 +154,15 @@ export class RunStore {
     const id = randomUUID();
     await this.db
       .insertInto('run')
-      .values({ ...runRow(run, id), status: 'skipped', phase: 'done', reason: this.censor.scrub(reason), error_code: errorCode ?? null, started_at: sql`now()`, ended_at: sql`now()` })
+      .values({
+        ...runRow(run, id),
+        status: 'skipped',
+        phase: 'done',
+        reason: this.censor.scrub(reason),
+        error_code: errorCode ?? null,
+        started_at: sql`now()`,
+        ended_at: sql`now()`,
+      })
       .execute();
     return (await this.get(id))!;
   }
@@ -202,7 +210,9 @@ export class RunStore {
   /** Whether an operator paused the tenant, by whom and why. */
   async tenantState(tenantId: string): Promise<{ paused: boolean; changedBy: string; reason?: string; changedAt: string } | undefined> {
     const row = await this.db.selectFrom('tenant_state').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
-    return row && { paused: row.paused, changedBy: row.changed_by, ...(row.reason ? { reason: row.reason } : {}), changedAt: new Date(row.changed_at).toISOString() };
+    return (
+      row && { paused: row.paused, changedBy: row.changed_by, ...(row.reason ? { reason: row.reason } : {}), changedAt: new Date(row.changed_at).toISOString() }
+    );
   }
 
   /** Records an operator pausing or resuming a tenant. */
@@ -224,7 +234,18 @@ export class RunStore {
   /** Updates a run's state. */
   async update(
     id: string,
-    patch: Partial<{ status: RunStatus; phase: RunPhase; reason: string | null; errorCode: string | null; errorMessage: string | null; counts: RunCounts; hold: RunHold | null; started: boolean; ended: boolean; sourceFingerprint: string | null }>,
+    patch: Partial<{
+      status: RunStatus;
+      phase: RunPhase;
+      reason: string | null;
+      errorCode: string | null;
+      errorMessage: string | null;
+      counts: RunCounts;
+      hold: RunHold | null;
+      started: boolean;
+      ended: boolean;
+      sourceFingerprint: string | null;
+    }>,
   ): Promise<void> {
     const values: Record<string, unknown> = {};
     if (patch.status) values.status = patch.status;
@@ -246,7 +267,13 @@ export class RunStore {
    * superseded, and the run's end ({@link update}) writes its counts durably.
    */
   async updateProgress(id: string, counts: RunCounts): Promise<void> {
-    await relaxedTransaction(this.db, (trx) => trx.updateTable('run').set({ counts: JSON.stringify(this.censor.scrubDeep(counts)) }).where('id', '=', id).execute());
+    await relaxedTransaction(this.db, (trx) =>
+      trx
+        .updateTable('run')
+        .set({ counts: JSON.stringify(this.censor.scrubDeep(counts)) })
+        .where('id', '=', id)
+        .execute(),
+    );
   }
 
   /**
@@ -255,7 +282,12 @@ export class RunStore {
    * per code. The stored issues of a severity plus `notStored` of it are the total.
    */
   async issueCounts(runId: string): Promise<RunCounts['issues']> {
-    const rows = await this.db.selectFrom('run_issue').select(['severity', (eb) => eb.fn.countAll<string>().as('n')]).where('run_id', '=', runId).groupBy('severity').execute();
+    const rows = await this.db
+      .selectFrom('run_issue')
+      .select(['severity', (eb) => eb.fn.countAll<string>().as('n')])
+      .where('run_id', '=', runId)
+      .groupBy('severity')
+      .execute();
     const n = (severity: string) => Number(rows.find((r) => r.severity === severity)?.n ?? 0);
     const counts: RunCounts['issues'] = { errors: n('error'), warnings: n('warning') };
     const unstored = await this.db
@@ -360,7 +392,14 @@ export class RunStore {
           entities: typeof r.entities === 'string' ? JSON.parse(r.entities) : r.entities,
           ...(r.error_code ? { errorCode: r.error_code as string } : {}),
           finished: Boolean(r.finished),
-          ...(r.backfill_entity ? { backfill: { entity: r.backfill_entity as RosterEntity | 'complete', ...(r.backfill_after === null ? {} : { after: r.backfill_after as string }) } } : {}),
+          ...(r.backfill_entity
+            ? {
+                backfill: {
+                  entity: r.backfill_entity as RosterEntity | 'complete',
+                  ...(r.backfill_after === null ? {} : { after: r.backfill_after as string }),
+                },
+              }
+            : {}),
         },
       ]),
     );
@@ -461,7 +500,9 @@ async function insertUnstored(db: Kysely<any>, runId: string, targetId: string |
   await db
     .insertInto('run_issue_unstored')
     .values(tallies.map((t) => ({ run_id: runId, target_id: targetId ?? '', code: t.code, severity: t.severity, count: t.count })))
-    .onConflict((oc) => oc.columns(['run_id', 'target_id', 'code', 'severity']).doUpdateSet({ count: sql`${sql.ref('run_issue_unstored.count')} + excluded.count` }))
+    .onConflict((oc) =>
+      oc.columns(['run_id', 'target_id', 'code', 'severity']).doUpdateSet({ count: sql`${sql.ref('run_issue_unstored.count')} + excluded.count` }),
+    )
     .execute();
 }
 

@@ -38,7 +38,11 @@ export class SkippedRecords<C extends string> {
   /** One warning per reason and entity noted since the last take, and forgets them. */
   take(): RosterIssue[] {
     const issues = [...this.groups.values()].map(({ code, entity, count, examples }) =>
-      this.issue(code, `${count} ${entity} record(s) were skipped: ${this.reasons[code] ?? code} (e.g. ${examples.join(', ')}${count > examples.length ? ', …' : ''})`, { entity }),
+      this.issue(
+        code,
+        `${count} ${entity} record(s) were skipped: ${this.reasons[code] ?? code} (e.g. ${examples.join(', ')}${count > examples.length ? ', …' : ''})`,
+        { entity },
+      ),
     );
     this.groups.clear();
     return issues;

@@ -116,7 +116,15 @@ export class SyncEngine {
   }
 
   private runEvent(type: SyncRunEvent['type'], run: SyncRun): void {
-    this.onDidRunEventEmitter.fire({ id: `${run.id}:${type}`, type, tenantId: run.tenantId, runId: run.id, source: run.sourceId, occurredAt: new Date().toISOString(), data: run });
+    this.onDidRunEventEmitter.fire({
+      id: `${run.id}:${type}`,
+      type,
+      tenantId: run.tenantId,
+      runId: run.id,
+      source: run.sourceId,
+      occurredAt: new Date().toISOString(),
+      data: run,
+    });
   }
 
   /**
@@ -128,7 +136,11 @@ export class SyncEngine {
     if (run.status !== 'held') throw new RosterbridgeError('CONFLICT', `run ${runId} is ${run.status}, not held`);
     await this.runs.update(runId, { hold: { ...run.hold!, decision: 'approved', decidedBy: by }, reason: `hold approved by ${by}: ${run.hold!.reason}` });
     await this.ledger.commit(runId, run.counts.source, async (trx) => {
-      await trx.updateTable('run').set({ status: 'running', phase: 'applying', committed_at: new Date(), owner: null, lease_until: null }).where('id', '=', runId).execute();
+      await trx
+        .updateTable('run')
+        .set({ status: 'running', phase: 'applying', committed_at: new Date(), owner: null, lease_until: null })
+        .where('id', '=', runId)
+        .execute();
     });
     return this.get(runId);
   }
@@ -201,7 +213,14 @@ export class SyncEngine {
    * Reads every entity of the source, staging what changed (or, with `unchanged`, only counting:
    * the source is known to be the snapshot's), then the deletions in reverse referential order.
    */
-  private async readSource(run: SyncRun, session: RosterSourceSession, counts: RunCounts, unchanged: boolean, issues: RunIssueLog, signal: AbortSignal): Promise<RunCounts> {
+  private async readSource(
+    run: SyncRun,
+    session: RosterSourceSession,
+    counts: RunCounts,
+    unchanged: boolean,
+    issues: RunIssueLog,
+    signal: AbortSignal,
+  ): Promise<RunCounts> {
     // A delta pull by time asks for changes since the last committed run began (a package-based
     // delta carries its own changes and ignores it).
     const since = run.mode === 'delta' ? await this.runs.lastCommittedStart(run.tenantId, run.sourceId, run.id) : undefined;
@@ -293,17 +312,31 @@ export class SyncEngine {
           kept = outcome.keptIds;
         }
         tally.skipped += ignored.length;
-        await issues.addSourceIssues(counts.issues, [...keptAsLastSynced(batch.issues, kept), ...ignored.map((id) => tombstoneUnknown(entity, id))], batch.unlistedIssues);
+        await issues.addSourceIssues(
+          counts.issues,
+          [...keptAsLastSynced(batch.issues, kept), ...ignored.map((id) => tombstoneUnknown(entity, id))],
+          batch.unlistedIssues,
+        );
         this.progress(run, 'staging', counts, { entity });
       };
       try {
-        const read = { mode: run.mode === 'delta' ? ('delta' as const) : ('full' as const), since, batchSize: this.host.batchSize, signal, maxIssuesPerCode: this.host.maxIssuesPerCode };
+        const read = {
+          mode: run.mode === 'delta' ? ('delta' as const) : ('full' as const),
+          since,
+          batchSize: this.host.batchSize,
+          signal,
+          maxIssuesPerCode: this.host.maxIssuesPerCode,
+        };
         for await (const batch of session.read(entity, read)) {
           if (signal.aborted) throw RunStop.for(signal, 'reading the source');
           // Hashing (the CPU's part) overlaps the previous batch's writing (the database's).
           const prepared = unchanged
             ? undefined
-            : this.ledger.prepare(run.tenantId, run.id, entity, batch.records, { snapshotEmpty, trackSeen: run.mode === 'full', rejectedIds: batch.rejectedIds ?? [] });
+            : this.ledger.prepare(run.tenantId, run.id, entity, batch.records, {
+                snapshotEmpty,
+                trackSeen: run.mode === 'full',
+                rejectedIds: batch.rejectedIds ?? [],
+              });
           waiting = prepared;
           await staging;
           waiting = undefined;
@@ -376,7 +409,11 @@ export class SyncEngine {
     if (percent > thresholds.maxChangePercent) crossed.push({ entity: 'all', kind: 'change', count, of, percent: round(percent) });
     if (crossed.length === 0) return undefined;
     const reason = crossed
-      .map((c) => (c.kind === 'delete' ? `${c.count} of ${c.of} ${c.entity} (${c.percent}%) would be deleted, above ${thresholds.maxDeletePercent}%` : `${c.count} of ${c.of} records (${c.percent}%) would change, above ${thresholds.maxChangePercent}%`))
+      .map((c) =>
+        c.kind === 'delete'
+          ? `${c.count} of ${c.of} ${c.entity} (${c.percent}%) would be deleted, above ${thresholds.maxDeletePercent}%`
+          : `${c.count} of ${c.of} records (${c.percent}%) would change, above ${thresholds.maxChangePercent}%`,
+      )
       .join('; ');
     return { reason, thresholds, crossed };
   }
@@ -398,7 +435,11 @@ export class SyncEngine {
         if (counts.targets[targetId]?.status === 'applied') continue;
         const done = progress.get(targetId);
         // A target's counts are what its durable progress says; what a crash cut short comes again.
-        counts.targets[targetId] = { status: done?.finished ? 'applied' : 'pending', entities: done?.entities ?? {}, ...(done?.errorCode ? { errorCode: done.errorCode } : {}) };
+        counts.targets[targetId] = {
+          status: done?.finished ? 'applied' : 'pending',
+          entities: done?.entities ?? {},
+          ...(done?.errorCode ? { errorCode: done.errorCode } : {}),
+        };
         if (done?.finished) continue;
         try {
           const target = await this.host.openTarget(run.tenantId, targetId);
@@ -460,7 +501,9 @@ export class SyncEngine {
             try {
               // The batch, the target's counts so far, the batch's issues and the cursor commit
               // together: a crash delivers the batch again only if none of it committed.
-              await this.applyOnce(run, report, targetId, a.target, events, signal, (work) => this.ledger.withCursor(run.tenantId, targetId, last, run.id, work));
+              await this.applyOnce(run, report, targetId, a.target, events, signal, (work) =>
+                this.ledger.withCursor(run.tenantId, targetId, last, run.id, work),
+              );
               a.cursor = last;
             } catch (err) {
               active.delete(targetId);
@@ -490,7 +533,13 @@ export class SyncEngine {
       await this.flush(run.id, report).catch(() => undefined);
       throw err;
     } finally {
-      await Promise.all(opened.map((t) => Promise.resolve().then(() => t.session.dispose()).catch((err) => log.error({ err: errorMessage(err) }, 'a target session failed to close'))));
+      await Promise.all(
+        opened.map((t) =>
+          Promise.resolve()
+            .then(() => t.session.dispose())
+            .catch((err) => log.error({ err: errorMessage(err) }, 'a target session failed to close')),
+        ),
+      );
     }
     await this.flush(run.id, report);
     await this.runs.summarizeUnstoredIssues(run.id, this.host.maxIssuesPerCode);
@@ -545,7 +594,10 @@ export class SyncEngine {
           };
     let result: TargetApplyResult | undefined;
     try {
-      result = events.length > 0 ? await this.deadline(() => target.session.apply(events, signal, context), `target ${targetId} apply() of ${events.length} changes`) : undefined;
+      result =
+        events.length > 0
+          ? await this.deadline(() => target.session.apply(events, signal, context), `target ${targetId} apply() of ${events.length} changes`)
+          : undefined;
     } finally {
       // What committed counts, even if the target failed after.
       if (committed) take!();
@@ -613,7 +665,14 @@ export class SyncEngine {
    * load has committed. A target that fails is dropped (and reported); the others go on. Returns the
    * cursor the survivors then have (in `targets`, from which failed ones are removed).
    */
-  private async backfill(run: SyncRun, targets: Map<string, OpenedTarget>, report: ApplyReport, progress: Map<string, TargetProgress>, signal: AbortSignal, log: Logger): Promise<number> {
+  private async backfill(
+    run: SyncRun,
+    targets: Map<string, OpenedTarget>,
+    report: ApplyReport,
+    progress: Map<string, TargetProgress>,
+    signal: AbortSignal,
+    log: Logger,
+  ): Promise<number> {
     const counts = report.counts;
     const position = await this.ledger.lastCommittedSeq(run.tenantId);
     const fail = (targetId: string, err: unknown) => {
@@ -632,7 +691,9 @@ export class SyncEngine {
       const takers = [...targets.keys()].filter((id) => targets.get(id)!.consumes.has(entity) && resume.get(id)!.entity <= index);
       if (takers.length === 0) continue;
       // A target that applied part of this entity before a crash waits for the page after its last key.
-      const waiting = new Map(takers.flatMap((id) => (resume.get(id)!.entity === index && resume.get(id)!.after !== undefined ? [[id, resume.get(id)!.after!] as const] : [])));
+      const waiting = new Map(
+        takers.flatMap((id) => (resume.get(id)!.entity === index && resume.get(id)!.after !== undefined ? [[id, resume.get(id)!.after!] as const] : [])),
+      );
       const loaders = new Map<string, TargetLoader>();
       for (const targetId of takers) {
         const target = targets.get(targetId)!;
@@ -653,7 +714,7 @@ export class SyncEngine {
       try {
         // The next page is read while the targets apply this one.
         let pending = this.ledger.snapshot(run.tenantId, entity, '', this.host.batchSize);
-        for (let more = true; more; ) {
+        for (let more = true; more;) {
           if (signal.aborted) throw RunStop.for(signal, 'back-filling a target');
           const page = await pending;
           more = page.next !== undefined;
@@ -664,18 +725,16 @@ export class SyncEngine {
           const records = page.records;
           if (records.length === 0) continue;
           const occurredAt = new Date().toISOString();
-          const events = records.map(
-            (record): RosterChangeEvent => ({
-              id: `${run.tenantId}:snapshot:${position}:${entity}:${record.sourcedId}`,
-              type: `roster.${entity}.changed@1`,
-              tenantId: run.tenantId,
-              runId: run.id,
-              source: run.sourceId,
-              occurredAt,
-              seq: position,
-              data: { entity, kind: 'created', sourcedId: record.sourcedId, record },
-            }),
-          );
+          const events = records.map((record): RosterChangeEvent => ({
+            id: `${run.tenantId}:snapshot:${position}:${entity}:${record.sourcedId}`,
+            type: `roster.${entity}.changed@1`,
+            tenantId: run.tenantId,
+            runId: run.id,
+            source: run.sourceId,
+            occurredAt,
+            seq: position,
+            data: { entity, kind: 'created', sourcedId: record.sourcedId, record },
+          }));
           const last = records[records.length - 1]!.sourcedId;
           await Promise.all(
             takers.map(async (targetId) => {
@@ -695,7 +754,9 @@ export class SyncEngine {
               try {
                 if (loader) await this.deadline(() => loader.write(mine), `target ${targetId} load(${entity}) of ${mine.length} records`);
                 else {
-                  await this.applyOnce(run, report, targetId, target, mine, signal, (work) => this.runs.transaction(work), { backfill: { entity, after: last } });
+                  await this.applyOnce(run, report, targetId, target, mine, signal, (work) => this.runs.transaction(work), {
+                    backfill: { entity, after: last },
+                  });
                 }
               } catch (err) {
                 await drop(targetId, err);
@@ -737,9 +798,6 @@ export class SyncEngine {
   private deadline<T>(call: () => Promise<T>, what: string): Promise<T> {
     return withDeadline(Promise.resolve().then(call), this.host.applyTimeoutMs, what);
   }
-
-
-
 
   private event(run: SyncRun, change: StagedChange, occurredAt: string): RosterChangeEvent {
     return {
@@ -811,7 +869,9 @@ export class SyncEngine {
         phase: committed ? 'applying' : 'done',
         errorCode: code,
         errorMessage: errorMessage(err),
-        reason: committed ? 'failed after the ledger was committed; targets resume from their cursors' : 'nothing was changed: the ledger and the targets are as before',
+        reason: committed
+          ? 'failed after the ledger was committed; targets resume from their cursors'
+          : 'nothing was changed: the ledger and the targets are as before',
         ended: true,
       });
     }
@@ -871,13 +931,21 @@ function keptAsLastSynced(issues: readonly RosterIssue[], kept: readonly string[
 }
 
 function tombstoneUnknown(entity: RosterEntity, sourcedId: string): RosterIssue {
-  return rosterIssue('TOBEDELETED_UNKNOWN', `${sourcedId} is marked tobedeleted, but the ledger holds no record of it (never synced, or deleted earlier): nothing to delete; skipped`, { entity, sourcedId });
+  return rosterIssue(
+    'TOBEDELETED_UNKNOWN',
+    `${sourcedId} is marked tobedeleted, but the ledger holds no record of it (never synced, or deleted earlier): nothing to delete; skipped`,
+    { entity, sourcedId },
+  );
 }
 
 function deletionsHeld(entity: RosterEntity, unidentified: number, heldBack: number): RosterIssue {
   const rows = `${unidentified} rejected row${unidentified === 1 ? '' : 's'} of ${entity} ha${unidentified === 1 ? 's' : 've'} no readable sourcedId`;
   const held = `${heldBack} record${heldBack === 1 ? '' : 's'} the source no longer sent ${heldBack === 1 ? 'was' : 'were'} kept`;
-  return rosterIssue('DELETIONS_HELD', `${rows}, so no ${entity} record is deleted for its absence in this run: ${held} (deletions held back). Fix the rows and sync again.`, { entity });
+  return rosterIssue(
+    'DELETIONS_HELD',
+    `${rows}, so no ${entity} record is deleted for its absence in this run: ${held} (deletions held back). Fix the rows and sync again.`,
+    { entity },
+  );
 }
 
 /** What {@link SyncEngine.apply} keeps for one run while it applies. */
@@ -913,8 +981,14 @@ export function runOutcome(targets: readonly string[], counts: RunCounts): { sta
     return { status, reason, errorCode: counts.targets[failed[0]!]!.errorCode ?? 'TARGET_FAILED' };
   }
   if (counts.issues.errors > 0) {
-    const productCode = targets.map((t) => counts.targets[t]).find((c) => c?.errorCode && Object.values(c.entities).some((e) => (e?.errors ?? 0) > 0))?.errorCode;
-    return { status: 'partial', reason: `${counts.issues.errors} record(s) could not be taken; see the run's issues`, errorCode: productCode ?? 'RECORDS_REJECTED' };
+    const productCode = targets
+      .map((t) => counts.targets[t])
+      .find((c) => c?.errorCode && Object.values(c.entities).some((e) => (e?.errors ?? 0) > 0))?.errorCode;
+    return {
+      status: 'partial',
+      reason: `${counts.issues.errors} record(s) could not be taken; see the run's issues`,
+      errorCode: productCode ?? 'RECORDS_REJECTED',
+    };
   }
   return { status: 'success', reason: skipped.length > 0 ? skippedReason : null, errorCode: null };
 }

@@ -181,7 +181,9 @@ export const syncMigrations: Record<string, Migration> = {
       await sql`
         insert into ${t('ledger_version')} (seq, tenant_id, run_id, entity, sourced_id, kind, hash, record)
         select seq, tenant_id, run_id, entity, sourced_id, kind, hash, record::text from ${t('run_change')}`.execute(db);
-      await sql`select setval(pg_get_serial_sequence(${qualifiedTable(db, 'ledger_version')}, 'seq'), greatest((select max(seq) from ${t('run_change')}), 1))`.execute(db);
+      await sql`select setval(pg_get_serial_sequence(${qualifiedTable(db, 'ledger_version')}, 'seq'), greatest((select max(seq) from ${t('run_change')}), 1))`.execute(
+        db,
+      );
       await sql`
         insert into ${t('ledger_state')} (tenant_id, committed_seq)
         select t.tenant_id, coalesce((select max(c.seq) from ${t('run_change')} c join ${t('run')} r on r.id = c.run_id
@@ -210,7 +212,10 @@ export const syncMigrations: Record<string, Migration> = {
       await db.schema.alterTable('ledger_state').addColumn('source_fingerprint', 'text').execute();
       // How many records of each entity the snapshot holds, kept at each commit (holds weigh a run
       // against it; counting a million versions per run costs a second).
-      await db.schema.alterTable('ledger_state').addColumn('sizes', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`)).execute();
+      await db.schema
+        .alterTable('ledger_state')
+        .addColumn('sizes', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
+        .execute();
       const t = (table: string) => sql.raw(qualifiedTable(db, table));
       await sql`
         update ${t('ledger_state')} s set sizes = coalesce((
@@ -226,7 +231,10 @@ export const syncMigrations: Record<string, Migration> = {
       // A delta's tombstones keep the snapshot's record of each key they delete, taken by the same
       // look-up that classified their batch: the deletions are then staged from these rows, without
       // looking every key up a second time.
-      await db.schema.alterTable('run_seen').addColumn('records', sql`text[]`).execute();
+      await db.schema
+        .alterTable('run_seen')
+        .addColumn('records', sql`text[]`)
+        .execute();
       // Kept for a moment, read once: stored as they are, not compressed (compressing a batch's
       // records costs more than writing them).
       await sql`alter table ${sql.raw(qualifiedTable(db, 'run_seen'))} alter column records set storage external`.execute(db);

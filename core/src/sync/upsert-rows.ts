@@ -45,7 +45,12 @@ export interface UpsertRowsResult {
  * const { created, updated } = await upsertRows(trx, 'student', rows, { key: ['tenant_id', 'sourced_id'] });
  * ```
  */
-export async function upsertRows(db: Kysely<any>, table: string, rows: readonly Record<string, unknown>[], options: UpsertRowsOptions): Promise<UpsertRowsResult> {
+export async function upsertRows(
+  db: Kysely<any>,
+  table: string,
+  rows: readonly Record<string, unknown>[],
+  options: UpsertRowsOptions,
+): Promise<UpsertRowsResult> {
   const result: UpsertRowsResult = { created: 0, updated: 0, unchanged: 0, ...(options.outcomeKey ? { outcomes: new Map<string, UpsertOutcome>() } : {}) };
   if (rows.length === 0) return result;
   const all = Object.keys(rows[0]!);
@@ -59,19 +64,20 @@ export async function upsertRows(db: Kysely<any>, table: string, rows: readonly 
       ? sql`false`
       : sql`(${sql.join(columns.map((c) => sql`t.${id(c)}`))}) is distinct from (${sql.join(columns.map((c) => sql`excluded.${id(c)}`))})`;
   const onConflict =
-    columns.length === 0
-      ? sql`do nothing`
-      : sql`do update set ${sql.join(columns.map((c) => sql`${id(c)} = excluded.${id(c)}`))} where ${changed}`;
+    columns.length === 0 ? sql`do nothing` : sql`do update set ${sql.join(columns.map((c) => sql`${id(c)} = excluded.${id(c)}`))} where ${changed}`;
   const chunk = options.chunk ?? 2000;
   const returning = options.outcomeKey ? sql`t.${id(options.outcomeKey)}::text` : sql`null::text`;
   for (let i = 0; i < rows.length; i += chunk) {
     const part = rows.slice(i, i + chunk);
     const document = JSON.stringify(part);
     if (options.assumeNew) {
-      const inserted = await insertIfAllNew(db, sql`
+      const inserted = await insertIfAllNew(
+        db,
+        sql`
         insert into ${qualified} as t (${list(all)})
         select ${list(all)} from json_populate_recordset(null::${qualified}, ${document}::json)
-        returning ${returning} as k`);
+        returning ${returning} as k`,
+      );
       if (inserted) {
         result.created += inserted.length;
         for (const w of inserted) result.outcomes?.set(w.k!, 'created');

@@ -18,7 +18,10 @@ const FRAMEWORK_ERRORS: Record<string, { code: ErrorCode; message: (limit?: numb
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', message: () => 'send the body as application/json (or send none)' },
   FST_ERR_MAX_PARAM_LENGTH: { code: 'URL_TOO_LONG', message: () => 'a path segment is longer than 100 characters' },
   FST_ERR_BAD_URL: { code: 'BAD_REQUEST', message: () => 'the path is not valid percent-encoded UTF-8' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'BAD_REQUEST', message: () => 'the body is empty but Content-Type says JSON: send a JSON object, or no body and no Content-Type' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    code: 'BAD_REQUEST',
+    message: () => 'the body is empty but Content-Type says JSON: send a JSON object, or no body and no Content-Type',
+  },
   FST_ERR_CTP_INVALID_JSON_BODY: { code: 'BAD_REQUEST', message: () => 'the body is not valid JSON (or has a `__proto__` or `constructor` key)' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'BAD_REQUEST', message: () => 'the body is not as long as its Content-Length says' },
 };
@@ -105,7 +108,9 @@ function clip(text: string, max: number): string {
 }
 
 /** The JSON body of an answer. */
-export function envelope(error: Pick<ApiError, 'code' | 'message' | 'details'>): { error: { code: ErrorCode; message: string; details: Record<string, unknown> } } {
+export function envelope(error: Pick<ApiError, 'code' | 'message' | 'details'>): {
+  error: { code: ErrorCode; message: string; details: Record<string, unknown> };
+} {
   return { error: { code: error.code, message: error.message, details: error.details } };
 }
 
@@ -124,6 +129,8 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Socket, sc
   const status = ErrorCodes[code].status;
   const body = scrub(JSON.stringify(envelope({ code, message, details: {} })));
   if (socket.writable)
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   else socket.destroy();
 }

@@ -35,11 +35,25 @@ export const TARGET_ID = { type: 'string', maxLength: 100, description: 'A targe
 /** Path params of `/tenants/:id…`. */
 export const tenantParams = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: TENANT_ID } } as const;
 /** Path params of `/tenants/:id/targets/:target/…`. */
-export const tenantTargetParams = { type: 'object', additionalProperties: false, required: ['id', 'target'], properties: { id: TENANT_ID, target: TARGET_ID } } as const;
+export const tenantTargetParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'target'],
+  properties: { id: TENANT_ID, target: TARGET_ID },
+} as const;
 /** A command id in a path. */
-export const COMMAND_ID = { type: 'string', maxLength: 100, description: 'A command id (`gradient.startAcademicYear`), as `GET /tenants/:id/commands` lists them.' } as const;
+export const COMMAND_ID = {
+  type: 'string',
+  maxLength: 100,
+  description: 'A command id (`gradient.startAcademicYear`), as `GET /tenants/:id/commands` lists them.',
+} as const;
 /** Path params of `/tenants/:id/commands/:command`. */
-export const tenantCommandParams = { type: 'object', additionalProperties: false, required: ['id', 'command'], properties: { id: TENANT_ID, command: COMMAND_ID } } as const;
+export const tenantCommandParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'command'],
+  properties: { id: TENANT_ID, command: COMMAND_ID },
+} as const;
 /** Path params of `/runs/:id…`. */
 export const runParams = { type: 'object', additionalProperties: false, required: ['id'], properties: { id: RUN_ID } } as const;
 
@@ -71,11 +85,11 @@ const errorDescriptions: Record<number, string> = {
   401: 'AUTH_REQUIRED: no bearer token, or not a valid one.',
   403: 'AUTH_FORBIDDEN: the token does not reach this tenant, or its role may not do this.',
   404: 'NOT_FOUND, TENANT_NOT_FOUND, or COMMAND_UNKNOWN (no installed plugin contributes the command).',
-  409: 'CONFLICT (an active or held run), TENANT_BUSY (another operation under way), TENANT_PAUSED, or COMMAND_NOT_ENABLED (the command\'s plugin is not enabled for the tenant).',
+  409: "CONFLICT (an active or held run), TENANT_BUSY (another operation under way), TENANT_PAUSED, or COMMAND_NOT_ENABLED (the command's plugin is not enabled for the tenant).",
   413: 'PAYLOAD_TOO_LARGE: the body is larger than this route takes.',
   414: 'URL_TOO_LONG.',
   415: 'UNSUPPORTED_MEDIA_TYPE: a body that is not application/json.',
-  422: 'TENANT_CONFIG_INVALID, COMMAND_REFUSED (the product\'s reason, its code in details.productCode) and other codes of a tenant or plugin that cannot serve this.',
+  422: "TENANT_CONFIG_INVALID, COMMAND_REFUSED (the product's reason, its code in details.productCode) and other codes of a tenant or plugin that cannot serve this.",
   431: 'HEADERS_TOO_LARGE.',
   500: 'INTERNAL: a bug; the detail is in the host log.',
   502: 'COMMAND_FAILED: the plugin failed while running the command (its message).',
@@ -158,7 +172,10 @@ export const runSchema = {
         thresholds: { type: 'object', properties: { maxDeletePercent: { type: 'number' }, maxChangePercent: { type: 'number' } } },
         crossed: {
           type: 'array',
-          items: { type: 'object', properties: { entity: str, kind: { type: 'string', enum: ['delete', 'change'] }, count: int, of: int, percent: { type: 'number' } } },
+          items: {
+            type: 'object',
+            properties: { entity: str, kind: { type: 'string', enum: ['delete', 'change'] }, count: int, of: int, percent: { type: 'number' } },
+          },
         },
         decidedBy: str,
         decision: { type: 'string', enum: ['approved', 'rejected'] },
@@ -228,7 +245,11 @@ export const pluginSchema = {
     state: { type: 'string', enum: ['inactive', 'activating', 'active', 'failed', 'deactivated'] },
     activationEvents: { type: 'array', items: str },
     dependencies: { type: 'array', items: str },
-    contributes: { type: 'object', additionalProperties: true, description: 'What the manifest contributes: sources, targets, commands, configuration, schedules.' },
+    contributes: {
+      type: 'object',
+      additionalProperties: true,
+      description: 'What the manifest contributes: sources, targets, commands, configuration, schedules.',
+    },
     failure: {
       type: 'object',
       properties: {
@@ -330,7 +351,8 @@ export const commandOutcomeSchema = {
       type: 'object',
       additionalProperties: true,
       required: ['summary'],
-      description: 'What the plugin answered: `summary` (one line), facts, and `rejected` (what it could not take, each with its line, code and reason; at most a few hundred, `rejectedCount` in all).',
+      description:
+        'What the plugin answered: `summary` (one line), facts, and `rejected` (what it could not take, each with its line, code and reason; at most a few hundred, `rejectedCount` in all).',
       properties: { summary: str },
     },
   },

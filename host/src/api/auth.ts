@@ -39,11 +39,14 @@ export function reaches(principal: Principal, tenantId: string): boolean {
  * reach the tenant is refused whether or not the tenant exists, so it learns nothing of others.
  */
 export function authorize(principal: Principal, access: Access, tenantId: string): void {
-  if (!reaches(principal, tenantId)) throw new RosterbridgeError('AUTH_FORBIDDEN', `token "${principal.name}" may not access tenant "${tenantId}"`, { tenant: tenantId });
+  if (!reaches(principal, tenantId))
+    throw new RosterbridgeError('AUTH_FORBIDDEN', `token "${principal.name}" may not access tenant "${tenantId}"`, { tenant: tenantId });
   if (!ROLE_ACCESS[principal.role].includes(access))
     throw new RosterbridgeError(
       'AUTH_FORBIDDEN',
-      `token "${principal.name}" has role "${principal.role}", which may not ${describeAccess(access)}; this needs role ${rolesFor(access).map((r) => `"${r}"`).join(' or ')}`,
+      `token "${principal.name}" has role "${principal.role}", which may not ${describeAccess(access)}; this needs role ${rolesFor(access)
+        .map((r) => `"${r}"`)
+        .join(' or ')}`,
       { tenant: tenantId, role: principal.role, needs: rolesFor(access) },
     );
 }
@@ -62,7 +65,8 @@ export class TokenAuthenticator {
     const seen = new Set<string>();
     for (const t of this.tokens) {
       const key = t.hash.toString('hex');
-      if (seen.has(key)) throw new RosterbridgeError('CONFIG_INVALID', `api.tokens: token "${t.principal.name}" repeats another token`, { keys: ['api.tokens'] });
+      if (seen.has(key))
+        throw new RosterbridgeError('CONFIG_INVALID', `api.tokens: token "${t.principal.name}" repeats another token`, { keys: ['api.tokens'] });
       seen.add(key);
     }
   }

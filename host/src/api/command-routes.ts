@@ -48,7 +48,10 @@ export function registerCommandRoutes(app: FastifyInstance, deps: { commands: Co
         params: tenantCommandParams,
         body: { type: 'object', nullable: true, additionalProperties: true, description: "The command's arguments (no body: none)." },
         querystring: noQuery,
-        response: { 200: { ...commandOutcomeSchema, description: 'The command ran; its result.' }, ...errorResponses(401, 403, 404, 409, 413, 415, 422, 502, 503, 504) },
+        response: {
+          200: { ...commandOutcomeSchema, description: 'The command ran; its result.' },
+          ...errorResponses(401, 403, 404, 409, 413, 415, 422, 502, 503, 504),
+        },
       },
     },
     async (request, reply) => {

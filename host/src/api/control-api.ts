@@ -95,7 +95,13 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
 
   app.addHook('onResponse', async (request, reply) => {
     deps.logger.debug(
-      { method: request.method, url: request.url.slice(0, 300), status: reply.statusCode, principal: request.principal?.name, ms: Math.round(reply.elapsedTime) },
+      {
+        method: request.method,
+        url: request.url.slice(0, 300),
+        status: reply.statusCode,
+        principal: request.principal?.name,
+        ms: Math.round(reply.elapsedTime),
+      },
       'request',
     );
   });
@@ -126,14 +132,18 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
     // Each operation says which roles may call it and, if it takes a body, how large a one.
     transform: ({ schema, url, route }) => {
       const access = route.config?.access;
-      const extensions = { ...(access ? { 'x-roles': rolesFor(access) } : {}), ...(schema?.body ? { 'x-body-limit': route.bodyLimit ?? BODY_LIMITS.fallback } : {}) };
+      const extensions = {
+        ...(access ? { 'x-roles': rolesFor(access) } : {}),
+        ...(schema?.body ? { 'x-body-limit': route.bodyLimit ?? BODY_LIMITS.fallback } : {}),
+      };
       return { schema: schema ? ({ ...schema, ...extensions } as typeof schema) : schema, url };
     },
     // A route that takes no body, or `{}`, must not be documented as requiring one.
     transformObject: (documents) => {
       const document = 'openapiObject' in documents ? documents.openapiObject : documents.swaggerObject;
       for (const operations of Object.values((document as { paths?: Record<string, Record<string, any>> }).paths ?? {}))
-        for (const operation of Object.values(operations)) if (operation?.requestBody?.content?.['application/json']?.schema?.nullable) operation.requestBody.required = false;
+        for (const operation of Object.values(operations))
+          if (operation?.requestBody?.content?.['application/json']?.schema?.nullable) operation.requestBody.required = false;
       return document;
     },
   });
@@ -150,7 +160,12 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
         security: [],
         querystring: noQuery,
         response: {
-          200: { description: 'Alive.', type: 'object', required: ['status', 'version'], properties: { status: { type: 'string', enum: ['ok'] }, version: { type: 'string' } } },
+          200: {
+            description: 'Alive.',
+            type: 'object',
+            required: ['status', 'version'],
+            properties: { status: { type: 'string', enum: ['ok'] }, version: { type: 'string' } },
+          },
           ...errorResponses(),
         },
       },
@@ -176,7 +191,11 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
         description: 'Who may: anyone, no token. What is not ready is named in plain words (`database unreachable`); the detail is in the host log.',
         security: [],
         querystring: noQuery,
-        response: { 200: { ...readiness, description: 'Ready.' }, 503: { ...readiness, description: 'Not ready: each failed check names what.' }, ...errorResponses() },
+        response: {
+          200: { ...readiness, description: 'Ready.' },
+          503: { ...readiness, description: 'Not ready: each failed check names what.' },
+          ...errorResponses(),
+        },
       },
     },
     async (_request, reply) => {
@@ -211,7 +230,12 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
         tags: ['plugins'],
         summary: 'One plugin.',
         description: whoMay('read', 'any'),
-        params: { type: 'object', additionalProperties: false, required: ['id'], properties: { id: { type: 'string', maxLength: 100, description: 'A plugin id.' } } },
+        params: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['id'],
+          properties: { id: { type: 'string', maxLength: 100, description: 'A plugin id.' } },
+        },
         querystring: noQuery,
         response: { 200: { ...pluginSchema, description: 'The plugin.' }, ...errorResponses(401, 404) },
       },

@@ -14,7 +14,8 @@ export const MAX_URL_LENGTH = 2048;
  * NUL would otherwise reach the database, which cannot store it.
  */
 export function checkUrl(url: string): void {
-  if (url.length > MAX_URL_LENGTH) throw new RosterbridgeError('URL_TOO_LONG', `the URL is ${url.length} characters long; the control API reads at most ${MAX_URL_LENGTH}`);
+  if (url.length > MAX_URL_LENGTH)
+    throw new RosterbridgeError('URL_TOO_LONG', `the URL is ${url.length} characters long; the control API reads at most ${MAX_URL_LENGTH}`);
   let decoded: string;
   try {
     decoded = decodeURIComponent(url.replace(/\+/g, ' '));
@@ -40,12 +41,17 @@ export function jsonBodyParser(
     const parsed = (err: Error | null, value?: unknown) => {
       if (err) return done(err);
       const bad = badString(value, []);
-      if (bad) return done(new RosterbridgeError('BAD_REQUEST', `body field ${quote(bad.field || '(the body)')} ${bad.problem}`, { field: bad.field, in: 'body' }));
+      if (bad)
+        return done(new RosterbridgeError('BAD_REQUEST', `body field ${quote(bad.field || '(the body)')} ${bad.problem}`, { field: bad.field, in: 'body' }));
       done(null, value);
     };
     // fastify types its parsers as either kind: one that calls `done`, or one that answers by a promise.
     const answer = parse(request, body.toString('utf8'), parsed);
-    if (answer instanceof Promise) answer.then((value) => parsed(null, value), (err: unknown) => parsed(err instanceof Error ? err : new Error(String(err))));
+    if (answer instanceof Promise)
+      answer.then(
+        (value) => parsed(null, value),
+        (err: unknown) => parsed(err instanceof Error ? err : new Error(String(err))),
+      );
   };
 }
 

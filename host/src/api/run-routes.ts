@@ -41,7 +41,14 @@ export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncServi
           properties: {
             mode: { type: 'string', enum: ['full', 'delta'], description: 'Default `full`.' },
             dryRun: { type: 'boolean', description: 'Report what would change, write nothing. Default false.' },
-            targets: { type: 'array', minItems: 1, maxItems: 50, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 100 }, description: "Some of the tenant's enabled targets (default: all)." },
+            targets: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 50,
+              uniqueItems: true,
+              items: { type: 'string', minLength: 1, maxLength: 100 },
+              description: "Some of the tenant's enabled targets (default: all).",
+            },
           },
         },
         response: { 202: { ...runSchema, description: 'The run, queued.' }, ...errorResponses(401, 403, 404, 409, 413, 415, 422) },
@@ -80,7 +87,10 @@ export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncServi
       const before = request.query.before;
       // ajv's date-time takes a leap second and year 0, which neither Date nor PostgreSQL reads.
       if (before !== undefined && !(Date.parse(before) >= Date.parse('0001-01-01T00:00:00Z')))
-        throw new RosterbridgeError('BAD_REQUEST', `query parameter "before" must be an instant from year 1 on, such as 2026-12-01T00:00:00Z`, { field: 'before', in: 'querystring' });
+        throw new RosterbridgeError('BAD_REQUEST', `query parameter "before" must be an instant from year 1 on, such as 2026-12-01T00:00:00Z`, {
+          field: 'before',
+          in: 'querystring',
+        });
       const runs = await deps.runs.list(request.params.id, { limit: request.query.limit ?? 20, before });
       return { runs: runs.map(summary) };
     },
@@ -134,7 +144,12 @@ export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncServi
     async (request) => {
       await runFor(request.principal!, request.params.id, 'read');
       const limit = request.query.limit ?? 100;
-      const issues = await deps.runs.issues(request.params.id, { severity: request.query.severity, targetId: request.query.target, after: request.query.after, limit });
+      const issues = await deps.runs.issues(request.params.id, {
+        severity: request.query.severity,
+        targetId: request.query.target,
+        after: request.query.after,
+        limit,
+      });
       return { issues, next: issues.length === limit ? issues[issues.length - 1]!.seq : null };
     },
   );
@@ -149,7 +164,10 @@ export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncServi
         description: whoMay('read', 'run'),
         params: runParams,
         response: {
-          200: { description: 'An event stream: `event: progress` lines while the run goes on, then one `event: end` with the run.', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          200: {
+            description: 'An event stream: `event: progress` lines while the run goes on, then one `event: end` with the run.',
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          },
           ...errorResponses(401, 403, 404),
         },
       },

@@ -25,7 +25,10 @@ import { reaches } from './auth';
  * a tenant — reset a target, back-fill it, pause and resume. The role check and the tenant's
  * existence are settled before a route runs (`config.tenantRoute`).
  */
-export function registerTenantRoutes(app: FastifyInstance, deps: { tenants: TenantRegistry; sourceSessions: SourceSessions; syncs: SyncService; schedulesEnabled: boolean }): void {
+export function registerTenantRoutes(
+  app: FastifyInstance,
+  deps: { tenants: TenantRegistry; sourceSessions: SourceSessions; syncs: SyncService; schedulesEnabled: boolean },
+): void {
   app.get(
     '/tenants',
     {
@@ -35,7 +38,10 @@ export function registerTenantRoutes(app: FastifyInstance, deps: { tenants: Tena
         summary: 'Tenants the token reaches, with their effective config, secrets redacted.',
         description: 'Who may: any token (an admin sees every tenant, others theirs).',
         querystring: noQuery,
-        response: { 200: { description: 'The tenants.', type: 'object', required: ['tenants'], properties: { tenants: { type: 'array', items: tenantSchema } } }, ...errorResponses(401) },
+        response: {
+          200: { description: 'The tenants.', type: 'object', required: ['tenants'], properties: { tenants: { type: 'array', items: tenantSchema } } },
+          ...errorResponses(401),
+        },
       },
     },
     async (request) => ({
@@ -82,7 +88,14 @@ export function registerTenantRoutes(app: FastifyInstance, deps: { tenants: Tena
       return {
         tenant: config.id,
         enabled: deps.schedulesEnabled,
-        schedules: scheduled.map((s) => ({ cron: s.cron, timezone: s.timezone, targets: s.targets, origins: s.origins, queue: s.queue, next: nextFireTimes(s.cron, s.timezone, 3) })),
+        schedules: scheduled.map((s) => ({
+          cron: s.cron,
+          timezone: s.timezone,
+          targets: s.targets,
+          origins: s.origins,
+          queue: s.queue,
+          next: nextFireTimes(s.cron, s.timezone, 3),
+        })),
         manual: config.targets.filter((t) => t.enabled && !onSchedule.has(t.id)).map((t) => t.id),
       };
     },
@@ -120,7 +133,8 @@ export function registerTenantRoutes(app: FastifyInstance, deps: { tenants: Tena
       bodyLimit: BODY_LIMITS.none,
       schema: {
         tags: ['tenants'],
-        summary: "Resets a target: the product forgets the tenant's sync state and the target's cursor and last sync date are dropped, so its next run is a first run.",
+        summary:
+          "Resets a target: the product forgets the tenant's sync state and the target's cursor and last sync date are dropped, so its next run is a first run.",
         description: `${whoMay('operate', 'tenant')} Refused (409) while the tenant has an active run or another operation is under way.`,
         params: tenantTargetParams,
         body: noBody,
@@ -176,7 +190,12 @@ export function registerTenantRoutes(app: FastifyInstance, deps: { tenants: Tena
           params: tenantParams,
           body:
             action === 'pause'
-              ? { type: 'object', nullable: true, additionalProperties: false, properties: { reason: { type: 'string', maxLength: 500, description: 'Why, shown with the refusals.' } } }
+              ? {
+                  type: 'object',
+                  nullable: true,
+                  additionalProperties: false,
+                  properties: { reason: { type: 'string', maxLength: 500, description: 'Why, shown with the refusals.' } },
+                }
               : noBody,
           querystring: noQuery,
           response: { 200: { ...pauseStateSchema, description: "The tenant's pause state." }, ...errorResponses(401, 403, 404, 409, 413, 415) },

@@ -16,11 +16,23 @@ export function registerCommandCommands(program: Command): void {
   const urlOption = ['--url <url>', 'control API of a running host (or env RB_URL); token from env RB_TOKEN'] as const;
   program
     .command('command')
-    .description("run a plugin's command for a tenant on a running host (rosterbridge commands <tenant> lists them); exit 0 done, 2 done with rows rejected, 1 refused or failed")
+    .description(
+      "run a plugin's command for a tenant on a running host (rosterbridge commands <tenant> lists them); exit 0 done, 2 done with rows rejected, 1 refused or failed",
+    )
     .argument('<command>', 'command id, e.g. gradient.startAcademicYear')
     .argument('<tenant>', 'tenant id')
-    .option('--arg <key=value>', 'an argument (repeatable); the value is read as the type the command declares (2027 as an integer, true as a boolean)', collectPair('--arg'), [])
-    .option('--file <[key=]path>', "a file whose content is an argument: the command's file argument (the one it declares with contentMediaType), or the key named", collectPair('--file', true), [])
+    .option(
+      '--arg <key=value>',
+      'an argument (repeatable); the value is read as the type the command declares (2027 as an integer, true as a boolean)',
+      collectPair('--arg'),
+      [],
+    )
+    .option(
+      '--file <[key=]path>',
+      "a file whose content is an argument: the command's file argument (the one it declares with contentMediaType), or the key named",
+      collectPair('--file', true),
+      [],
+    )
     .option(...urlOption)
     .option('--json', 'print the answer as JSON')
     .action(async (command: string, tenant: string, opts: { arg: Pair[]; file: Pair[]; url?: string; json?: boolean }) => {
@@ -28,7 +40,7 @@ export function registerCommandCommands(program: Command): void {
     });
   program
     .command('commands')
-    .description("list the commands of the plugins a tenant enables, with their arguments, from a running host")
+    .description('list the commands of the plugins a tenant enables, with their arguments, from a running host')
     .argument('<tenant>', 'tenant id')
     .option(...urlOption)
     .option('--json', 'print JSON')
@@ -95,8 +107,11 @@ function readValue(text: string, type: string | string[] | undefined): unknown {
 
 /** The argument `--file` fills when no key is named: the one string argument with a `contentMediaType`. */
 function fileArgument(command: string, declared: CommandView | undefined, properties: Record<string, { contentMediaType?: string }>): string {
-  if (!declared) throw new Error(`command "${command}" is not among the tenant's commands (rosterbridge commands <tenant>): name the argument, --file key=path`);
-  const files = Object.entries(properties).filter(([, p]) => typeof p.contentMediaType === 'string').map(([k]) => k);
+  if (!declared)
+    throw new Error(`command "${command}" is not among the tenant's commands (rosterbridge commands <tenant>): name the argument, --file key=path`);
+  const files = Object.entries(properties)
+    .filter(([, p]) => typeof p.contentMediaType === 'string')
+    .map(([k]) => k);
   if (files.length === 1) return files[0]!;
   if (files.length === 0) throw new Error(`command "${command}" takes no file (its arguments: ${Object.keys(properties).join(', ') || 'none'})`);
   throw new Error(`command "${command}" takes several files (${files.join(', ')}): name one, --file key=path`);
@@ -114,7 +129,8 @@ function readTextFile(file: string, maxBytes: number): string {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`--file ${file}: no such file`, { cause: err });
     throw err;
   }
-  if (size > maxBytes) throw new Error(`--file ${file}: ${size.toLocaleString('en-US')} bytes; a command takes at most ${maxBytes.toLocaleString('en-US')} (split the file)`);
+  if (size > maxBytes)
+    throw new Error(`--file ${file}: ${size.toLocaleString('en-US')} bytes; a command takes at most ${maxBytes.toLocaleString('en-US')} (split the file)`);
   const bytes = readFileSync(where);
   if (bytes.length > maxBytes) throw new Error(`--file ${file}: more than ${maxBytes.toLocaleString('en-US')} bytes`);
   if (!isUtf8(bytes)) throw new Error(`--file ${file}: not UTF-8 text (save it as UTF-8)`);
@@ -134,7 +150,10 @@ export function describeOutcome(outcome: CommandOutcome): string {
   const total = rejectedCount ?? list.length;
   if (total > 0) {
     text += `\nrejected: ${total.toLocaleString('en-US')}${list.length < total ? ` (the first ${list.length.toLocaleString('en-US')} listed)` : ''}\n`;
-    text += formatTable(['line', 'code', 'reason'], list.map((r) => [r.line, r.code, r.reason]));
+    text += formatTable(
+      ['line', 'code', 'reason'],
+      list.map((r) => [r.line, r.code, r.reason]),
+    );
   }
   return text;
 }
@@ -158,7 +177,12 @@ export async function listCommands(options: { tenant: string; url?: string; json
     process.stdout.write(`no commands: the plugins tenant ${options.tenant} enables contribute none\n`);
     return;
   }
-  process.stdout.write(formatTable(['command', 'plugin', 'arguments', 'title'], commands.map((c) => [c.id, c.plugin, argumentsText(c), c.title])));
+  process.stdout.write(
+    formatTable(
+      ['command', 'plugin', 'arguments', 'title'],
+      commands.map((c) => [c.id, c.plugin, argumentsText(c), c.title]),
+    ),
+  );
 }
 
 function argumentsText(command: CommandView): string {

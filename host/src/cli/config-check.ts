@@ -10,7 +10,8 @@ export async function configCheck(options: { configFile?: string }): Promise<num
   let problems = 0;
   const { config, plugins, tenants } = await inspectLocally(options.configFile);
   const missing = await missingFolders(config);
-  if (missing.length === 0) process.stdout.write(`host config: ok (database ${config.database.url ? 'postgres' : 'embedded'}, ${describeHostConfig().length} keys)\n`);
+  if (missing.length === 0)
+    process.stdout.write(`host config: ok (database ${config.database.url ? 'postgres' : 'embedded'}, ${describeHostConfig().length} keys)\n`);
   for (const m of missing) {
     problems++;
     process.stdout.write(`host config: ${describeMissingFolder(m)}\n`);

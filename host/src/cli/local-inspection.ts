@@ -27,7 +27,9 @@ export async function inspectLocally(configFile?: string): Promise<{ config: Hos
   plugins.register(await discoverPlugins(config.plugins.dirs));
   for (const { pluginId, reason } of invalidConfigurationSchemas(plugins.manifests())) plugins.refuse(pluginId, 'MANIFEST_INVALID', reason);
   for (const { pluginId, reason } of invalidCommandContributions(plugins.manifests())) plugins.refuse(pluginId, 'MANIFEST_INVALID', reason);
-  const tenants = new TenantRegistry(config.tenants.dir, () => plugins.allManifests(), new SecretResolver(cliCensor, secretPolicy(config)), { maxFileBytes: config.tenants.maxFileBytes });
+  const tenants = new TenantRegistry(config.tenants.dir, () => plugins.allManifests(), new SecretResolver(cliCensor, secretPolicy(config)), {
+    maxFileBytes: config.tenants.maxFileBytes,
+  });
   await tenants.load();
   return { config, plugins, tenants };
 }

@@ -29,18 +29,21 @@ const program = new Command()
   .addHelpText(
     'after',
     '\nCommands that act on a running host take --url (or env RB_URL) and a control API token in env RB_TOKEN.\n' +
-      'Exit codes: 0 done; 1 failed, refused or cancelled (the API\'s code and message are printed); 2 a run ended partial, held or skipped.\n' +
-      '`rosterbridge <command> --help` lists a command\'s arguments and options.',
+      "Exit codes: 0 done; 1 failed, refused or cancelled (the API's code and message are printed); 2 a run ended partial, held or skipped.\n" +
+      "`rosterbridge <command> --help` lists a command's arguments and options.",
   );
 
 program
   .command('start')
-  .summary("start the host (--demo: the demo)")
+  .summary('start the host (--demo: the demo)')
   .description(
     'start the host: database (embedded PGlite in the data dir unless RB_DATABASE_URL is set), plugins, tenants, schedules, control API; ' +
       'SIGINT or SIGTERM stops it gracefully',
   )
-  .option('--demo', 'start the demo instead (as npm run demo, without its build): the demo tenant on the embedded database in .data/demo, a first sync, a local-only admin token')
+  .option(
+    '--demo',
+    'start the demo instead (as npm run demo, without its build): the demo tenant on the embedded database in .data/demo, a first sync, a local-only admin token',
+  )
   .action(async (opts: { demo?: boolean }) => {
     if (opts.demo) process.exitCode = await launchDemo();
     else await startHost({ configFile: program.opts().config });
@@ -48,26 +51,32 @@ program
 
 program
   .command('plugins')
-  .summary("list plugins, from a running host or on disk")
+  .summary('list plugins, from a running host or on disk')
   .description('list plugins: live states from a running host (--url), or manifests found on disk')
   .option('--url <url>', 'control API of a running host (or env RB_URL); token from env RB_TOKEN')
   .option('--json', 'print JSON')
-  .action(async (opts: { url?: string; json?: boolean }) => listPlugins({ configFile: program.opts().config, url: opts.url ?? process.env.RB_URL, json: opts.json === true }));
+  .action(async (opts: { url?: string; json?: boolean }) =>
+    listPlugins({ configFile: program.opts().config, url: opts.url ?? process.env.RB_URL, json: opts.json === true }),
+  );
 
 program
   .command('tenants')
-  .summary("list tenants, secrets redacted")
+  .summary('list tenants, secrets redacted')
   .description('list tenants with their effective config, secrets redacted')
   .option('--url <url>', 'control API of a running host (or env RB_URL); token from env RB_TOKEN')
   .option('--json', 'print JSON')
-  .action(async (opts: { url?: string; json?: boolean }) => listTenants({ configFile: program.opts().config, url: opts.url ?? process.env.RB_URL, json: opts.json === true }));
+  .action(async (opts: { url?: string; json?: boolean }) =>
+    listTenants({ configFile: program.opts().config, url: opts.url ?? process.env.RB_URL, json: opts.json === true }),
+  );
 
 const URL_OPTION = ['--url <url>', 'control API of a running host (or env RB_URL); token from env RB_TOKEN'] as const;
 
 program
   .command('sync')
-  .summary("sync a tenant on a running host and follow it")
-  .description('start a sync of a tenant on a running host, follow its progress and print its summary (exit 0 success, 2 partial or held, 1 failed or cancelled)')
+  .summary('sync a tenant on a running host and follow it')
+  .description(
+    'start a sync of a tenant on a running host, follow its progress and print its summary (exit 0 success, 2 partial or held, 1 failed or cancelled)',
+  )
   .argument('<tenant>', 'tenant id')
   .addOption(new Option('--mode <mode>', 'full (default) or delta').choices(['full', 'delta']))
   .option('--dry-run', 'stage and report what would change; apply nothing')
@@ -94,14 +103,18 @@ program
   })
   .option(...URL_OPTION)
   .option('--json', 'print JSON')
-  .action(async (tenant: string, opts: { limit?: number; url?: string; json?: boolean }) => listRuns({ tenant, limit: opts.limit, url: opts.url, json: opts.json === true }));
+  .action(async (tenant: string, opts: { limit?: number; url?: string; json?: boolean }) =>
+    listRuns({ tenant, limit: opts.limit, url: opts.url, json: opts.json === true }),
+  );
 
 program
   .command('run')
   .summary("one run's detail; --issues for its issues")
-  .description("one run's detail on a running host: status, timing, counts per entity and per target and entity, warnings, each target's outcome; with --issues, its record-level issues")
+  .description(
+    "one run's detail on a running host: status, timing, counts per entity and per target and entity, warnings, each target's outcome; with --issues, its record-level issues",
+  )
   .argument('<id>', 'run id')
-  .option('--issues', 'list the run\'s issues')
+  .option('--issues', "list the run's issues")
   .addOption(new Option('--severity <severity>', 'only issues of this severity (implies --issues)').choices(['error', 'warning']))
   .option(...URL_OPTION)
   .option('--json', 'print JSON (the run; with --issues, plus an issues array)')
@@ -114,7 +127,7 @@ registerOperateCommands(program);
 
 program
   .command('config')
-  .summary("config check: validate config without starting")
+  .summary('config check: validate config without starting')
   .description('configuration tools')
   .command('check')
   .description('validate host config, plugin manifests and tenant files without starting anything')
@@ -124,7 +137,7 @@ program
 
 program
   .command('new-plugin')
-  .summary("write a new source or target plugin package")
+  .summary('write a new source or target plugin package')
   .description('write a new source or target plugin package (manifest, working skeleton, settings schema, README, tests) under plugins/')
   .argument('<kind>', 'source or target')
   .argument('<id>', 'the source or target id, kebab-case (the plugin is <kind>-<id>)')
@@ -134,14 +147,14 @@ program
     const { packageDir, files, registered } = newPlugin({ kind: kind as 'source' | 'target', id, dir: opts.dir, displayName: opts.name });
     const rel = path.relative(process.cwd(), packageDir) || '.';
     process.stdout.write(
-      `wrote ${rel}: ${files.join(', ')}\n${registered ? 'added it to the solution build (tsconfig.json) and the lockfile\'s workspaces (package-lock.json)\n' : ''}` +
+      `wrote ${rel}: ${files.join(', ')}\n${registered ? "added it to the solution build (tsconfig.json) and the lockfile's workspaces (package-lock.json)\n" : ''}` +
         `next: npx tsc -b ${rel} && npx tap ${rel}/tests\n`,
     );
   });
 
 program
   .command('simulate')
-  .summary("start the OneRoster simulator (test kit)")
+  .summary('start the OneRoster simulator (test kit)')
   .description('start the ClassLink-like OneRoster 1.1 simulator for a tenant to point at (ships with the test kit; simulate --help lists its options)')
   .helpOption(false)
   .allowUnknownOption()

@@ -31,13 +31,23 @@ export function newPlugin(options: NewPluginOptions): { packageDir: string; file
   if (existsSync(packageDir)) throw new RosterbridgeError('CONFLICT', `${packageDir} already exists; choose another id or remove it`);
   const root = findRepoRoot(path.dirname(packageDir));
   if (!root) throw new RosterbridgeError('BAD_REQUEST', `no Rosterbridge checkout (a folder with tsconfig.base.json) above ${path.dirname(packageDir)}`);
-  const displayName = options.displayName ?? id.split('-').map((w) => w[0]!.toUpperCase() + w.slice(1)).join(' ');
+  const displayName =
+    options.displayName ??
+    id
+      .split('-')
+      .map((w) => w[0]!.toUpperCase() + w.slice(1))
+      .join(' ');
   const rel = (to: string) => path.relative(packageDir, to).split(path.sep).join('/');
   const packageJson = manifest(kind, id, pluginId, displayName);
   const files: Record<string, string> = {
     'package.json': `${JSON.stringify(packageJson, null, 2)}\n`,
     'tsconfig.json': `${JSON.stringify(
-      { extends: `${rel(path.join(root, 'tsconfig.base.json'))}`, compilerOptions: { rootDir: 'src', outDir: 'dist' }, include: ['src'], references: [{ path: rel(path.join(root, 'core')) }] },
+      {
+        extends: `${rel(path.join(root, 'tsconfig.base.json'))}`,
+        compilerOptions: { rootDir: 'src', outDir: 'dist' },
+        include: ['src'],
+        references: [{ path: rel(path.join(root, 'core')) }],
+      },
       null,
       2,
     )}\n`,
@@ -103,7 +113,13 @@ function manifest(kind: 'source' | 'target', id: string, pluginId: string, displ
           type: 'object',
           additionalProperties: false,
           required: ['location'],
-          properties: { location: { type: 'string', minLength: 1, description: 'A JSON Lines file of canonical records ({"entity": "users", …} per line); relative to the tenants dir.' } },
+          properties: {
+            location: {
+              type: 'string',
+              minLength: 1,
+              description: 'A JSON Lines file of canonical records ({"entity": "users", …} per line); relative to the tenants dir.',
+            },
+          },
         }
       : {
           type: 'object',
@@ -132,7 +148,15 @@ function manifest(kind: 'source' | 'target', id: string, pluginId: string, displ
                 {
                   id,
                   displayName,
-                  consumes: ['roster.orgs@1', 'roster.academicSessions@1', 'roster.courses@1', 'roster.classes@1', 'roster.users@1', 'roster.enrollments@1', 'roster.demographics@1'],
+                  consumes: [
+                    'roster.orgs@1',
+                    'roster.academicSessions@1',
+                    'roster.courses@1',
+                    'roster.classes@1',
+                    'roster.users@1',
+                    'roster.enrollments@1',
+                    'roster.demographics@1',
+                  ],
                 },
               ],
               schedules: { default: '0 2 * * *' },

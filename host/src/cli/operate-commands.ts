@@ -28,7 +28,8 @@ interface TenantView {
 async function tenantRun(api: ControlApi, tenant: string, runId: string): Promise<SyncRun> {
   await api.request<TenantView>('GET', tenantPath(tenant));
   const run = await api.request<SyncRun>('GET', runPath(runId));
-  if (run.tenantId !== tenant) throw new RosterbridgeError('NOT_FOUND', `run ${runId} is not a run of tenant "${tenant}" (it is tenant "${run.tenantId}"'s)`, { run: runId, tenant });
+  if (run.tenantId !== tenant)
+    throw new RosterbridgeError('NOT_FOUND', `run ${runId} is not a run of tenant "${tenant}" (it is tenant "${run.tenantId}"'s)`, { run: runId, tenant });
   return run;
 }
 
@@ -81,10 +82,15 @@ export async function resetTarget(options: { tenant: string; target: string; yes
   const tenant = await api.request<TenantView>('GET', tenantPath(options.tenant));
   const targets = tenant.config?.targets.map((t) => t.id);
   if (targets && !targets.includes(options.target))
-    throw new RosterbridgeError('NOT_FOUND', `tenant "${options.tenant}" has no target "${options.target}" (its targets: ${targets.join(', ') || 'none'})`, { tenant: options.tenant, target: options.target });
+    throw new RosterbridgeError('NOT_FOUND', `tenant "${options.tenant}" has no target "${options.target}" (its targets: ${targets.join(', ') || 'none'})`, {
+      tenant: options.tenant,
+      target: options.target,
+    });
   if (!options.yes) {
     if (!process.stdin.isTTY)
-      throw new Error(`reset asks for a confirmation, and there is no terminal to ask on: pass --yes to reset target "${options.target}" of tenant "${options.tenant}"`);
+      throw new Error(
+        `reset asks for a confirmation, and there is no terminal to ask on: pass --yes to reset target "${options.target}" of tenant "${options.tenant}"`,
+      );
     const confirmed = await confirm(
       `Reset target ${options.target} of tenant ${options.tenant}? The product forgets what it was sent for this tenant, and the next run back-fills it from the ledger.\n` +
         `Type the target id (${options.target}) to reset it: `,
@@ -96,7 +102,10 @@ export async function resetTarget(options: { tenant: string; target: string; yes
       return;
     }
   }
-  const done = await api.request<{ tenant: string; target: string; reset: boolean }>('POST', `${tenantPath(options.tenant)}/targets/${encodeURIComponent(options.target)}/reset`);
+  const done = await api.request<{ tenant: string; target: string; reset: boolean }>(
+    'POST',
+    `${tenantPath(options.tenant)}/targets/${encodeURIComponent(options.target)}/reset`,
+  );
   if (options.json) process.stdout.write(`${JSON.stringify(done, null, 2)}\n`);
   else
     process.stdout.write(
@@ -125,7 +134,8 @@ export async function backfillTarget(options: { tenant: string; target: string; 
 /** What to do about a failed source check, by its code. */
 const CHECK_HINTS: Record<string, string> = {
   SOURCE_UNREACHABLE: "check the source's address in the tenant file (source.settings) and that this host can reach it (DNS, firewall, proxy)",
-  SOURCE_BAD_CREDENTIALS: 'check the credentials the tenant file names (source.settings): the secret files or env vars they point to, and that the SIS has not rotated them',
+  SOURCE_BAD_CREDENTIALS:
+    'check the credentials the tenant file names (source.settings): the secret files or env vars they point to, and that the SIS has not rotated them',
   SOURCE_FORBIDDEN: 'the credentials were accepted but may not read the rosters: ask the SIS administrator to grant this application access to them',
   SOURCE_NOT_FOUND: "check the source's address: the OneRoster service's base URL (…/ims/oneroster/v1p1), or the package's location",
   SOURCE_INVALID: "the source answered, but not as a roster source of its kind: check the address, or the package's manifest.csv and file headers",
@@ -134,7 +144,10 @@ const CHECK_HINTS: Record<string, string> = {
 /** `rosterbridge check <tenant>`: tests the tenant's source connection; prints its code and a hint. */
 export async function checkSource(options: { tenant: string; url?: string; json: boolean }): Promise<void> {
   const api = controlApi(options.url);
-  const check = await api.request<{ ok: boolean; code?: string; message: string; issues?: { code: string; severity?: string; message: string }[] }>('POST', `${tenantPath(options.tenant)}/source/check`);
+  const check = await api.request<{ ok: boolean; code?: string; message: string; issues?: { code: string; severity?: string; message: string }[] }>(
+    'POST',
+    `${tenantPath(options.tenant)}/source/check`,
+  );
   process.exitCode = check.ok ? 0 : 1;
   if (options.json) {
     process.stdout.write(`${JSON.stringify(check, null, 2)}\n`);
@@ -143,7 +156,8 @@ export async function checkSource(options: { tenant: string; url?: string; json:
   if (check.ok) process.stdout.write(`source of tenant ${options.tenant}: ok: ${check.message}\n`);
   else {
     process.stdout.write(`source of tenant ${options.tenant}: failed: ${check.code ?? 'no code'}: ${check.message}\n`);
-    const hint = (check.code && CHECK_HINTS[check.code]) ?? (check.code && check.code in ErrorCodes ? ErrorCodes[check.code as keyof typeof ErrorCodes].title : undefined);
+    const hint =
+      (check.code && CHECK_HINTS[check.code]) ?? (check.code && check.code in ErrorCodes ? ErrorCodes[check.code as keyof typeof ErrorCodes].title : undefined);
     if (hint) process.stdout.write(`hint: ${hint}\n`);
   }
   for (const issue of check.issues ?? []) process.stdout.write(`  ${issue.severity ?? 'issue'} ${issue.code}: ${issue.message}\n`);
@@ -182,17 +196,19 @@ const JSON_OPTION = ['--json', 'print JSON only'] as const;
 export function registerOperateCommands(program: Command): void {
   program
     .command('approve')
-    .summary("approve a held run, then follow it")
+    .summary('approve a held run, then follow it')
     .description('approve a held run of a tenant on a running host, then follow it as sync does (exit 0 success, 2 partial, 1 failed or refused)')
     .argument('<tenant>', 'tenant id')
     .argument('<run>', 'id of the held run (sync and runs print it)')
     .option(...URL_OPTION)
     .option('--json', 'print the finished run as JSON only')
-    .action(async (tenant: string, run: string, opts: { url?: string; json?: boolean }) => approveRun({ tenant, run, url: opts.url, json: opts.json === true }));
+    .action(async (tenant: string, run: string, opts: { url?: string; json?: boolean }) =>
+      approveRun({ tenant, run, url: opts.url, json: opts.json === true }),
+    );
 
   program
     .command('reject')
-    .summary("reject a held run: nothing is applied")
+    .summary('reject a held run: nothing is applied')
     .description('reject a held run of a tenant on a running host: nothing of it is applied (exit 0 rejected, 1 refused)')
     .argument('<tenant>', 'tenant id')
     .argument('<run>', 'id of the held run')
@@ -202,7 +218,7 @@ export function registerOperateCommands(program: Command): void {
 
   program
     .command('cancel')
-    .summary("cancel a queued or running run")
+    .summary('cancel a queued or running run')
     .description('cancel a queued or running run on a running host (a held run is rejected); waits until it has stopped (exit 0 cancelled, 1 refused)')
     .argument('<run>', 'run id')
     .option(...URL_OPTION)
@@ -211,22 +227,26 @@ export function registerOperateCommands(program: Command): void {
 
   program
     .command('pause')
-    .summary("pause a tenant: no run starts until resumed")
+    .summary('pause a tenant: no run starts until resumed')
     .description('pause a tenant on a running host: no run of it starts (manual or scheduled) until it is resumed; refused while a run is queued or running')
     .argument('<tenant>', 'tenant id')
     .option('--reason <text>', 'why (at most 500 characters), shown with every refusal while paused')
     .option(...URL_OPTION)
     .option(...JSON_OPTION)
-    .action(async (tenant: string, opts: { reason?: string; url?: string; json?: boolean }) => pauseOrResume({ action: 'pause', tenant, reason: opts.reason, url: opts.url, json: opts.json === true }));
+    .action(async (tenant: string, opts: { reason?: string; url?: string; json?: boolean }) =>
+      pauseOrResume({ action: 'pause', tenant, reason: opts.reason, url: opts.url, json: opts.json === true }),
+    );
 
   program
     .command('resume')
-    .summary("resume a paused tenant")
+    .summary('resume a paused tenant')
     .description('resume a paused tenant on a running host')
     .argument('<tenant>', 'tenant id')
     .option(...URL_OPTION)
     .option(...JSON_OPTION)
-    .action(async (tenant: string, opts: { url?: string; json?: boolean }) => pauseOrResume({ action: 'resume', tenant, url: opts.url, json: opts.json === true }));
+    .action(async (tenant: string, opts: { url?: string; json?: boolean }) =>
+      pauseOrResume({ action: 'resume', tenant, url: opts.url, json: opts.json === true }),
+    );
 
   program
     .command('reset')
@@ -236,26 +256,34 @@ export function registerOperateCommands(program: Command): void {
         'Asks you to type the target id on a terminal; refuses off a terminal without --yes',
     )
     .argument('<tenant>', 'tenant id')
-    .argument('<target>', 'target id (one of the tenant file\'s targets)')
+    .argument('<target>', "target id (one of the tenant file's targets)")
     .option('--yes', 'reset without asking')
     .option(...URL_OPTION)
     .option(...JSON_OPTION)
-    .action(async (tenant: string, target: string, opts: { yes?: boolean; url?: string; json?: boolean }) => resetTarget({ tenant, target, yes: opts.yes === true, url: opts.url, json: opts.json === true }));
+    .action(async (tenant: string, target: string, opts: { yes?: boolean; url?: string; json?: boolean }) =>
+      resetTarget({ tenant, target, yes: opts.yes === true, url: opts.url, json: opts.json === true }),
+    );
 
   program
     .command('backfill')
-    .summary("back-fill a target from the ledger, then follow it")
-    .description("back-fill a tenant's (new or reset) target from the ledger on a running host, without reading the source, and follow the run as sync does (exit 0 success, 2 partial, 1 failed)")
+    .summary('back-fill a target from the ledger, then follow it')
+    .description(
+      "back-fill a tenant's (new or reset) target from the ledger on a running host, without reading the source, and follow the run as sync does (exit 0 success, 2 partial, 1 failed)",
+    )
     .argument('<tenant>', 'tenant id')
     .argument('<target>', 'an enabled target of the tenant')
     .option(...URL_OPTION)
     .option('--json', 'print the finished run as JSON only')
-    .action(async (tenant: string, target: string, opts: { url?: string; json?: boolean }) => backfillTarget({ tenant, target, url: opts.url, json: opts.json === true }));
+    .action(async (tenant: string, target: string, opts: { url?: string; json?: boolean }) =>
+      backfillTarget({ tenant, target, url: opts.url, json: opts.json === true }),
+    );
 
   program
     .command('check')
     .summary("test a tenant's source connection")
-    .description("test a tenant's source connection from a running host (a real round trip, or a package's manifest and headers; imports nothing): prints ok, or the code, message and a hint (exit 0 ok, 1 not)")
+    .description(
+      "test a tenant's source connection from a running host (a real round trip, or a package's manifest and headers; imports nothing): prints ok, or the code, message and a hint (exit 0 ok, 1 not)",
+    )
     .argument('<tenant>', 'tenant id')
     .option(...URL_OPTION)
     .option(...JSON_OPTION)
@@ -264,7 +292,9 @@ export function registerOperateCommands(program: Command): void {
   program
     .command('schedules')
     .summary("a tenant's schedules and their next times")
-    .description("when a tenant's targets sync by themselves, from a running host: each cron with its time zone, targets, where they came from and the next three times; the manual targets")
+    .description(
+      "when a tenant's targets sync by themselves, from a running host: each cron with its time zone, targets, where they came from and the next three times; the manual targets",
+    )
     .argument('<tenant>', 'tenant id')
     .option(...URL_OPTION)
     .option(...JSON_OPTION)

@@ -104,7 +104,8 @@ export function isFinished(status: SyncRun['status']): boolean {
   return status !== 'queued' && status !== 'running';
 }
 
-const entityOrder = (entities: string[]) => [...entities].sort((a, b) => ROSTER_ENTITY_ORDER.indexOf(a as RosterEntity) - ROSTER_ENTITY_ORDER.indexOf(b as RosterEntity));
+const entityOrder = (entities: string[]) =>
+  [...entities].sort((a, b) => ROSTER_ENTITY_ORDER.indexOf(a as RosterEntity) - ROSTER_ENTITY_ORDER.indexOf(b as RosterEntity));
 
 /** The label of issues that name no entity (a package's manifest, a producer's summary). */
 const NO_ENTITY = '(none)';
@@ -166,7 +167,10 @@ export function describeRun(run: SyncRun, warnings?: RunWarnings): string {
   const targets = Object.entries(run.counts.targets);
   const failedCodes = new Set(targets.filter(([, t]) => t.status === 'failed').map(([, t]) => t.errorCode));
   // The run's code is the first failed target's: printed with that target, not again up here.
-  const ownError = run.errorCode && !(failedCodes.has(run.errorCode) && !run.errorMessage) ? `${run.errorCode}${run.errorMessage && run.errorMessage !== run.reason ? `: ${run.errorMessage}` : ''}` : '';
+  const ownError =
+    run.errorCode && !(failedCodes.has(run.errorCode) && !run.errorMessage)
+      ? `${run.errorCode}${run.errorMessage && run.errorMessage !== run.reason ? `: ${run.errorMessage}` : ''}`
+      : '';
   const facts: [string, string][] = [
     ['run', run.id],
     ['tenant', run.tenantId],
@@ -209,7 +213,9 @@ export function describeRun(run: SyncRun, warnings?: RunWarnings): string {
           entities.map((e) => {
             const c = run.counts.source[e as RosterEntity];
             // Runs recorded before the skipped and held-back counts existed have neither.
-            const row: (string | number | undefined)[] = c ? [e, c.read, c.created, c.updated, c.unchanged, c.deleted, c.rejected, c.skipped ?? 0, c.heldBack ?? 0] : [e, 0, 0, 0, 0, 0, 0, 0, 0];
+            const row: (string | number | undefined)[] = c
+              ? [e, c.read, c.created, c.updated, c.unchanged, c.deleted, c.rejected, c.skipped ?? 0, c.heldBack ?? 0]
+              : [e, 0, 0, 0, 0, 0, 0, 0, 0];
             return warnings ? [...row, warningsOf('', e)] : row;
           }),
         );
@@ -222,11 +228,21 @@ export function describeRun(run: SyncRun, warnings?: RunWarnings): string {
       if (byEntity.has(NO_ENTITY)) names.push(NO_ENTITY);
       for (const e of names) {
         const c = t.entities[e as RosterEntity];
-        const row: (string | number | undefined)[] = [id, e, c?.created ?? 0, c?.updated ?? 0, c?.deleted ?? 0, c?.unchanged ?? 0, c?.skipped ?? 0, c?.errors ?? 0];
+        const row: (string | number | undefined)[] = [
+          id,
+          e,
+          c?.created ?? 0,
+          c?.updated ?? 0,
+          c?.deleted ?? 0,
+          c?.unchanged ?? 0,
+          c?.skipped ?? 0,
+          c?.errors ?? 0,
+        ];
         rows.push(warnings ? [...row, warningsOf(id, e)] : row);
       }
     }
-    if (rows.length > 0) text += `\n${formatTable(withWarnings(['target', 'entity', 'created', 'updated', 'deleted', 'unchanged', 'skipped', 'errors']), rows)}`;
+    if (rows.length > 0)
+      text += `\n${formatTable(withWarnings(['target', 'entity', 'created', 'updated', 'deleted', 'unchanged', 'skipped', 'errors']), rows)}`;
     text += `\n${formatTable(
       ['target', 'status', 'why'],
       targets.map(([id, t]) => [id, t.status, targetWhy(t)]),
@@ -325,7 +341,15 @@ export async function showRun(options: { runId: string; issues: boolean; severit
   process.stdout.write(
     formatTable(
       ['severity', 'entity', 'sourcedId', 'location', 'target', 'code', 'message'],
-      issues.map((i) => [i.severity, i.entity, i.sourcedId, i.file ? `${i.file}${i.line !== undefined ? `:${i.line}` : ''}` : '', i.targetId, i.code, i.message]),
+      issues.map((i) => [
+        i.severity,
+        i.entity,
+        i.sourcedId,
+        i.file ? `${i.file}${i.line !== undefined ? `:${i.line}` : ''}` : '',
+        i.targetId,
+        i.code,
+        i.message,
+      ]),
     ),
   );
 }

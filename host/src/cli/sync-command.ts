@@ -25,9 +25,20 @@ const POLL_MS = 2000;
  * `rosterbridge sync <tenant>`: triggers a run on a running host, follows its progress and prints
  * its summary. Exit code 0 success, 2 partial or held, 1 failed or cancelled.
  */
-export async function syncTenant(options: { tenant: string; mode?: 'full' | 'delta'; dryRun: boolean; targets: string[]; url?: string; json: boolean }): Promise<void> {
+export async function syncTenant(options: {
+  tenant: string;
+  mode?: 'full' | 'delta';
+  dryRun: boolean;
+  targets: string[];
+  url?: string;
+  json: boolean;
+}): Promise<void> {
   const api = controlApi(options.url);
-  const request = { ...(options.mode ? { mode: options.mode } : {}), ...(options.dryRun ? { dryRun: true } : {}), ...(options.targets.length > 0 ? { targets: options.targets } : {}) };
+  const request = {
+    ...(options.mode ? { mode: options.mode } : {}),
+    ...(options.dryRun ? { dryRun: true } : {}),
+    ...(options.targets.length > 0 ? { targets: options.targets } : {}),
+  };
   const queued = await api.request<SyncRun>('POST', `/tenants/${encodeURIComponent(options.tenant)}/syncs`, request);
   await followAndReport(api, queued, options.json);
 }
@@ -128,7 +139,10 @@ function stagedChanges(counts: RunCounts): number {
 
 /** Records a target has handled so far, over all entities. */
 function targetHandled(counts: RunCounts, target: string): number {
-  return Object.values(counts.targets[target]?.entities ?? {}).reduce((a, c) => a + (c ? c.created + c.updated + c.unchanged + c.skipped + c.deleted + c.errors : 0), 0);
+  return Object.values(counts.targets[target]?.entities ?? {}).reduce(
+    (a, c) => a + (c ? c.created + c.updated + c.unchanged + c.skipped + c.deleted + c.errors : 0),
+    0,
+  );
 }
 
 /** Live bars: one per entity while staging (records read; no total is known), one per target while applying. */
@@ -233,11 +247,18 @@ function describeProgress(event: RunProgressEvent): { key: string; text: string;
   const lines: { key: string; text: string; final?: boolean }[] = [];
   if (event.phase === 'staging' && event.entity) {
     const c = event.counts.source[event.entity as keyof RunCounts['source']];
-    if (c) lines.push({ key: `staging:${event.entity}`, text: `staging ${event.entity}: read ${c.read}, created ${c.created}, updated ${c.updated}, unchanged ${c.unchanged}, deleted ${c.deleted}, rejected ${c.rejected}` });
+    if (c)
+      lines.push({
+        key: `staging:${event.entity}`,
+        text: `staging ${event.entity}: read ${c.read}, created ${c.created}, updated ${c.updated}, unchanged ${c.unchanged}, deleted ${c.deleted}, rejected ${c.rejected}`,
+      });
   }
   if (event.phase === 'applying') {
     const targets = Object.keys(event.counts.targets);
-    lines.push({ key: 'applying', text: `applying ${Object.keys(event.counts.source).length > 0 ? `${stagedChanges(event.counts)} staged changes ` : ''}to ${targets.join(', ') || 'no target'}` });
+    lines.push({
+      key: 'applying',
+      text: `applying ${Object.keys(event.counts.source).length > 0 ? `${stagedChanges(event.counts)} staged changes ` : ''}to ${targets.join(', ') || 'no target'}`,
+    });
     for (const [target, t] of Object.entries(event.counts.targets)) {
       for (const entity of ROSTER_ENTITY_ORDER) {
         const c = t.entities[entity];

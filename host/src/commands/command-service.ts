@@ -96,26 +96,37 @@ export class CommandService {
     const manifest = this.plugins.findContributor('commands', commandId);
     const contribution = manifest?.contributes.commands.find((c) => c.id === commandId);
     if (!manifest || !contribution)
-      throw new RosterbridgeError('COMMAND_UNKNOWN', `no installed plugin contributes command ${quote(commandId)} (GET /tenants/${tenantId}/commands lists the tenant's)`, {
-        command: clip(commandId),
-      });
+      throw new RosterbridgeError(
+        'COMMAND_UNKNOWN',
+        `no installed plugin contributes command ${quote(commandId)} (GET /tenants/${tenantId}/commands lists the tenant's)`,
+        {
+          command: clip(commandId),
+        },
+      );
     if (!this.tenants.pluginUse(tenantId, manifest.id)) throw notEnabled(tenantId, manifest, commandId);
     const validated = this.validate(contribution, args);
 
     await this.plugins.activate(manifest.id, `onCommand:${commandId}`);
     const handler = this.commands.get(commandId);
     if (!handler)
-      throw new RosterbridgeError('COMMAND_NOT_REGISTERED', `plugin "${manifest.id}" is active but registered no handler for command "${commandId}" (context.registerCommand)`, {
-        plugin: manifest.id,
-        command: commandId,
-      });
+      throw new RosterbridgeError(
+        'COMMAND_NOT_REGISTERED',
+        `plugin "${manifest.id}" is active but registered no handler for command "${commandId}" (context.registerCommand)`,
+        {
+          plugin: manifest.id,
+          command: commandId,
+        },
+      );
     const tenant = this.plugins.contextOf(manifest.id).forTenant(tenantId);
     const log = tenant.logger.child({ command: commandId });
 
     const controller = new AbortController();
     const onAbort = () => controller.abort(request.signal?.reason);
     request.signal?.addEventListener('abort', onAbort, { once: true });
-    const deadline = setTimeout(() => controller.abort(new RosterbridgeError('DEADLINE_EXCEEDED', `command "${commandId}" overran its deadline`)), this.options.deadlineMs);
+    const deadline = setTimeout(
+      () => controller.abort(new RosterbridgeError('DEADLINE_EXCEEDED', `command "${commandId}" overran its deadline`)),
+      this.options.deadlineMs,
+    );
     const started = Date.now();
     const execute = async () => handler(tenantId, validated, { signal: controller.signal, log, tenant, by: request.by });
     // A command that writes holds the tenant until its handler settles, even past the caller's deadline.
@@ -147,11 +158,15 @@ export class CommandService {
     const copy = args === undefined || args === null ? {} : structuredClone(args);
     if (validate(copy)) return copy as Record<string, unknown>;
     const { message, argument } = argumentProblem(validate.errors ?? []);
-    throw new RosterbridgeError('COMMAND_ARGUMENTS_INVALID', `command "${contribution.id}": ${message}`, { command: contribution.id, ...(argument ? { argument } : {}) });
+    throw new RosterbridgeError('COMMAND_ARGUMENTS_INVALID', `command "${contribution.id}": ${message}`, {
+      command: contribution.id,
+      ...(argument ? { argument } : {}),
+    });
   }
 
   private checkResult(pluginId: string, commandId: string, answer: unknown): CommandResult {
-    const bad = (why: string) => new RosterbridgeError('COMMAND_FAILED', `plugin "${pluginId}" answered command "${commandId}" with ${why}`, { plugin: pluginId, command: commandId });
+    const bad = (why: string) =>
+      new RosterbridgeError('COMMAND_FAILED', `plugin "${pluginId}" answered command "${commandId}" with ${why}`, { plugin: pluginId, command: commandId });
     if (typeof answer !== 'object' || answer === null || Array.isArray(answer) || typeof (answer as CommandResult).summary !== 'string')
       throw bad('no result: a command answers an object with a `summary`');
     let json: string;
@@ -161,7 +176,8 @@ export class CommandService {
       throw bad(`a result that is not JSON (${errorMessage(err)})`);
     }
     const max = this.options.maxResultBytes ?? MAX_COMMAND_RESULT_BYTES;
-    if (Buffer.byteLength(json) > max) throw bad(`a result of ${Buffer.byteLength(json)} bytes; a command answers at most ${max} (a summary, with the first rejections only)`);
+    if (Buffer.byteLength(json) > max)
+      throw bad(`a result of ${Buffer.byteLength(json)} bytes; a command answers at most ${max} (a summary, with the first rejections only)`);
     return JSON.parse(json) as CommandResult;
   }
 
@@ -172,7 +188,12 @@ export class CommandService {
       if (isRosterbridgeError(reason)) return reason;
       return new RosterbridgeError('CANCELLED', `command "${commandId}" was stopped: its caller went away or the host is stopping`);
     }
-    return new RosterbridgeError('COMMAND_FAILED', `plugin "${pluginId}" failed running command "${commandId}": ${errorMessage(err)}`, { plugin: pluginId, command: commandId }, { cause: err });
+    return new RosterbridgeError(
+      'COMMAND_FAILED',
+      `plugin "${pluginId}" failed running command "${commandId}": ${errorMessage(err)}`,
+      { plugin: pluginId, command: commandId },
+      { cause: err },
+    );
   }
 }
 
@@ -234,7 +255,8 @@ function argumentProblem(errors: ErrorObject[]): { message: string; argument?: s
   }
   if (path.length === 0) return { message: `the arguments ${e.message ?? 'do not fit its schema'}` };
   const argument = named();
-  const allowed = e.keyword === 'enum' && Array.isArray(e.params.allowedValues) ? `: ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` : '';
+  const allowed =
+    e.keyword === 'enum' && Array.isArray(e.params.allowedValues) ? `: ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` : '';
   return { message: `argument ${quote(argument)} ${e.message ?? 'is invalid'}${allowed}`, argument };
 }
 
@@ -253,7 +275,14 @@ function notEnabled(tenantId: string, manifest: PluginManifest, commandId: strin
 }
 
 function view(manifest: PluginManifest, c: CommandContribution): CommandView {
-  return { id: c.id, title: c.title, ...(c.description ? { description: c.description } : {}), plugin: manifest.id, readOnly: c.readOnly, arguments: c.arguments };
+  return {
+    id: c.id,
+    title: c.title,
+    ...(c.description ? { description: c.description } : {}),
+    plugin: manifest.id,
+    readOnly: c.readOnly,
+    arguments: c.arguments,
+  };
 }
 
 function quote(text: string): string {

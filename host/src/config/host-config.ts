@@ -59,7 +59,11 @@ convict.addFormat({
     if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v.trim() === ''))
       throw new Error('must be a list of paths (comma-separated in the env var)');
   },
-  coerce: (value: string) => value.split(',').map((v) => v.trim()).filter(Boolean),
+  coerce: (value: string) =>
+    value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
 });
 
 /** How a value is shown in a message: quoted if a string, cut if long. */
@@ -107,7 +111,9 @@ function wholeNumber(min: number, max: number): string {
       name,
       validate(value: unknown) {
         if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max)
-          throw new Error(`must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `of at least ${grouped(min)}` : `from ${grouped(min)} to ${grouped(max)}`}, got ${shown(value)}`);
+          throw new Error(
+            `must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `of at least ${grouped(min)}` : `from ${grouped(min)} to ${grouped(max)}`}, got ${shown(value)}`,
+          );
       },
       coerce: (value: string) => (/^\s*\d+\s*$/.test(value) ? Number(value) : value),
     });
@@ -126,13 +132,18 @@ convict.addFormat({
   validate(value: unknown) {
     if (!Array.isArray(value)) throw new Error('must be a list of env var name prefixes (comma-separated in the env var)');
     for (const prefix of value) {
-      if (typeof prefix !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(prefix)) throw new Error(`"${String(prefix)}" is not the start of an env var name (letters, digits, underscores)`);
+      if (typeof prefix !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(prefix))
+        throw new Error(`"${String(prefix)}" is not the start of an env var name (letters, digits, underscores)`);
       // A prefix the host's own variables start with, or one inside their namespace, would let a tenant name them.
       const clash = prefix.startsWith(HOST_ENV_PREFIX) ? `${HOST_ENV_PREFIX}*` : hostEnvNames().find((name) => name.startsWith(prefix));
       if (clash) throw new Error(`"${prefix}" would let tenants name the host's own env vars (${clash}); choose a prefix such as ${DEFAULT_SECRET_ENV_PREFIX}`);
     }
   },
-  coerce: (value: string) => value.split(',').map((v) => v.trim()).filter(Boolean),
+  coerce: (value: string) =>
+    value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
 });
 
 convict.addFormat({
@@ -149,11 +160,14 @@ convict.addFormat({
       if (tenants !== undefined && (!Array.isArray(tenants) || tenants.length === 0 || tenants.some((x) => typeof x !== 'string' || x === '')))
         throw new Error(`[${i}].tenants must be a non-empty list of tenant ids (token "${name}")`);
       if (tenant !== undefined && (typeof tenant !== 'string' || tenant === '')) throw new Error(`[${i}].tenant must be a tenant id (token "${name}")`);
-      if (role !== 'admin' && tenant === undefined && tenants === undefined) throw new Error(`[${i}].tenant (or tenants) is required for a ${role} token (token "${name}")`);
+      if (role !== 'admin' && tenant === undefined && tenants === undefined)
+        throw new Error(`[${i}].tenant (or tenants) is required for a ${role} token (token "${name}")`);
       // Two entries with one token string would leave which role wins to their order.
       const first = seen.get(token);
       if (first !== undefined)
-        throw new Error(`[${i}].token is the same as [${first}].token (tokens "${(value[first] as { name: string }).name}" and "${name}"): every token must be distinct`);
+        throw new Error(
+          `[${i}].token is the same as [${first}].token (tokens "${(value[first] as { name: string }).name}" and "${name}"): every token must be distinct`,
+        );
       seen.set(token, i);
     });
   },
@@ -184,7 +198,12 @@ const schema = {
   dataDir: { doc: 'Folder for the embedded database and local state.', format: String, default: '.data', env: 'RB_DATA_DIR' },
   plugins: {
     dirs: { doc: 'Folders to discover plugins in (comma-separated).', format: 'string-list', default: ['plugins'], env: 'RB_PLUGIN_DIRS' },
-    activationTimeoutMs: { doc: 'Deadline for one plugin to load, migrate and activate.', format: wholeNumber(100, HOUR_MS), default: 10000, env: 'RB_PLUGIN_ACTIVATION_TIMEOUT_MS' },
+    activationTimeoutMs: {
+      doc: 'Deadline for one plugin to load, migrate and activate.',
+      format: wholeNumber(100, HOUR_MS),
+      default: 10000,
+      env: 'RB_PLUGIN_ACTIVATION_TIMEOUT_MS',
+    },
   },
   tenants: {
     dir: { doc: 'Folder holding one <tenant>.json per tenant.', format: String, default: 'tenants', env: 'RB_TENANTS_DIR' },
@@ -214,11 +233,16 @@ const schema = {
       default: 1_000_000,
       env: 'RB_SOURCE_MAX_LINE_BYTES',
     },
-    maxFieldBytes: { doc: 'The longest CSV field, in bytes; its row is rejected with CSV_FIELD_TOO_LONG.', format: wholeNumber(1, 256 * 1024 ** 2), default: 100_000, env: 'RB_SOURCE_MAX_FIELD_BYTES' },
+    maxFieldBytes: {
+      doc: 'The longest CSV field, in bytes; its row is rejected with CSV_FIELD_TOO_LONG.',
+      format: wholeNumber(1, 256 * 1024 ** 2),
+      default: 100_000,
+      env: 'RB_SOURCE_MAX_FIELD_BYTES',
+    },
   },
   secrets: {
     dir: {
-      doc: "Folder tenants' secret files must be in (symbolic links are followed, then checked); relative {\"file\"} references are taken from it. Empty: <tenants dir>/secrets.",
+      doc: 'Folder tenants\' secret files must be in (symbolic links are followed, then checked); relative {"file"} references are taken from it. Empty: <tenants dir>/secrets.',
       format: String,
       default: '',
       env: 'RB_SECRETS_DIR',
@@ -248,9 +272,24 @@ const schema = {
     },
   },
   sync: {
-    batchSize: { doc: 'Records per batch read, staged and applied (memory is bounded by it).', format: wholeNumber(1, 100_000), default: 1000, env: 'RB_SYNC_BATCH_SIZE' },
-    applyTimeoutMs: { doc: "Deadline of one target's apply() of a batch.", format: wholeNumber(1000, 24 * HOUR_MS), default: 120000, env: 'RB_SYNC_APPLY_TIMEOUT_MS' },
-    leaseMs: { doc: 'How long a host holds a run without renewing; a dead host\'s runs are taken over after it.', format: wholeNumber(1000, HOUR_MS), default: 30000, env: 'RB_SYNC_LEASE_MS' },
+    batchSize: {
+      doc: 'Records per batch read, staged and applied (memory is bounded by it).',
+      format: wholeNumber(1, 100_000),
+      default: 1000,
+      env: 'RB_SYNC_BATCH_SIZE',
+    },
+    applyTimeoutMs: {
+      doc: "Deadline of one target's apply() of a batch.",
+      format: wholeNumber(1000, 24 * HOUR_MS),
+      default: 120000,
+      env: 'RB_SYNC_APPLY_TIMEOUT_MS',
+    },
+    leaseMs: {
+      doc: "How long a host holds a run without renewing; a dead host's runs are taken over after it.",
+      format: wholeNumber(1000, HOUR_MS),
+      default: 30000,
+      env: 'RB_SYNC_LEASE_MS',
+    },
     sweepMs: { doc: 'How often a host looks for runs to take over.', format: wholeNumber(100, HOUR_MS), default: 5000, env: 'RB_SYNC_SWEEP_MS' },
     maxConcurrentRuns: {
       doc: 'Runs one host executes at once; further runs wait queued until this host or another (on the same database) has room.',
@@ -271,19 +310,48 @@ const schema = {
       env: 'RB_SYNC_RETENTION_DAYS',
     },
     schedule: {
-      enabled: { doc: "Run the tenants' targets on their cron schedules (on the pg-boss queue); off: manual runs only.", format: 'strict-boolean', default: true, env: 'RB_SCHEDULE_ENABLED' },
-      pollSeconds: { doc: 'How often a host asks the queue for scheduled runs due.', format: wholeNumber(1, 3600), default: 5, env: 'RB_SCHEDULE_POLL_SECONDS' },
-      cronCheckSeconds: { doc: 'How often (1–45 s) one of the hosts checks which cron schedules are due.', format: wholeNumber(1, 45), default: 30, env: 'RB_SCHEDULE_CRON_CHECK_SECONDS' },
-      maxRunHours: { doc: 'A scheduled run still unfinished after this long (1–23 h) is given up by the queue and retried.', format: wholeNumber(1, 23), default: 12, env: 'RB_SCHEDULE_MAX_RUN_HOURS' },
+      enabled: {
+        doc: "Run the tenants' targets on their cron schedules (on the pg-boss queue); off: manual runs only.",
+        format: 'strict-boolean',
+        default: true,
+        env: 'RB_SCHEDULE_ENABLED',
+      },
+      pollSeconds: {
+        doc: 'How often a host asks the queue for scheduled runs due.',
+        format: wholeNumber(1, 3600),
+        default: 5,
+        env: 'RB_SCHEDULE_POLL_SECONDS',
+      },
+      cronCheckSeconds: {
+        doc: 'How often (1–45 s) one of the hosts checks which cron schedules are due.',
+        format: wholeNumber(1, 45),
+        default: 30,
+        env: 'RB_SCHEDULE_CRON_CHECK_SECONDS',
+      },
+      maxRunHours: {
+        doc: 'A scheduled run still unfinished after this long (1–23 h) is given up by the queue and retried.',
+        format: wholeNumber(1, 23),
+        default: 12,
+        env: 'RB_SCHEDULE_MAX_RUN_HOURS',
+      },
     },
     retry: {
-      limit: { doc: 'Retries of a scheduled run that failed transiently (source down, slow, rate-limited, package not there yet; another run active).', format: wholeNumber(0, 100), default: 3, env: 'RB_RETRY_LIMIT' },
-      delaySeconds: { doc: 'Delay before the first retry; each next one waits about twice as long.', format: wholeNumber(1, 86_400), default: 300, env: 'RB_RETRY_DELAY_SECONDS' },
+      limit: {
+        doc: 'Retries of a scheduled run that failed transiently (source down, slow, rate-limited, package not there yet; another run active).',
+        format: wholeNumber(0, 100),
+        default: 3,
+        env: 'RB_RETRY_LIMIT',
+      },
+      delaySeconds: {
+        doc: 'Delay before the first retry; each next one waits about twice as long.',
+        format: wholeNumber(1, 86_400),
+        default: 300,
+        env: 'RB_RETRY_DELAY_SECONDS',
+      },
     },
   },
   shutdownTimeoutMs: { doc: 'Deadline for a graceful shutdown.', format: wholeNumber(1000, HOUR_MS), default: 15000, env: 'RB_SHUTDOWN_TIMEOUT_MS' },
 };
-
 
 /** One key of the host config, as `rosterbridge config check` and the README describe it. */
 export interface HostConfigKey {
@@ -420,7 +488,11 @@ function settingsBeside(key: string): string {
   // The nearest known group above the key (a misspelt group is not one).
   for (;;) {
     const parent = parts.length > 0 ? `${parts.join('.')}.` : '';
-    const names = new Set(describeHostConfig().filter((d) => d.key.startsWith(parent)).map((d) => d.key.slice(parent.length).split('.')[0]!));
+    const names = new Set(
+      describeHostConfig()
+        .filter((d) => d.key.startsWith(parent))
+        .map((d) => d.key.slice(parent.length).split('.')[0]!),
+    );
     if (names.size > 0) return `${parent ? `${parent.slice(0, -1)} takes` : 'the settings are'} ${[...names].join(', ')}`;
     parts.pop();
   }

@@ -166,9 +166,7 @@ function refusal(dataDir: string, file: string, holder: DataDirHolder | undefine
       ? `this process (pid ${holder.pid}) has it open already`
       : `pid ${holder.pid} on ${why === 'another machine' ? `the machine "${holder.hostname}"` : 'this machine'}${holder.startedAt ? `, since ${holder.startedAt}` : ''}, holds it`;
   const next =
-    why === 'another machine' || !holder
-      ? `if no host runs on it any more, delete ${file}`
-      : 'stop that host, or give this one another data dir (RB_DATA_DIR)';
+    why === 'another machine' || !holder ? `if no host runs on it any more, delete ${file}` : 'stop that host, or give this one another data dir (RB_DATA_DIR)';
   return new RosterbridgeError(
     'CONFIG_INVALID',
     `dataDir (env RB_DATA_DIR): the embedded database in ${dataDir} is in use: ${who}. Two hosts on one embedded database would corrupt it: ${next}; hosts that share data use a PostgreSQL server (RB_DATABASE_URL)`,

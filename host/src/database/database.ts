@@ -6,7 +6,17 @@ import { finished } from 'node:stream/promises';
 import { Client, Pool } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { lockDataDir } from './data-dir-lock';
-import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER, type CopyStream, type Disposable, type Logger, type OpenCopy, RosterbridgeError, errorMessage, isRosterbridgeError } from '@rosterbridge/core';
+import {
+  COPY_BINARY_HEADER,
+  COPY_BINARY_TRAILER,
+  type CopyStream,
+  type Disposable,
+  type Logger,
+  type OpenCopy,
+  RosterbridgeError,
+  errorMessage,
+  isRosterbridgeError,
+} from '@rosterbridge/core';
 
 /** The host's database: kysely over `pg`, against a PostgreSQL server or the embedded PGlite. */
 export interface Database extends Disposable {
@@ -77,7 +87,12 @@ async function openEmbedded(options: OpenDatabaseOptions): Promise<Database> {
     ? undefined
     : await lockDataDir(options.dataDir).catch((err: unknown) => {
         if (isRosterbridgeError(err)) throw err;
-        throw new RosterbridgeError('CONFIG_INVALID', `dataDir (env RB_DATA_DIR): ${options.dataDir} cannot be locked for this host: ${errorMessage(err)}`, { key: 'dataDir' }, { cause: err });
+        throw new RosterbridgeError(
+          'CONFIG_INVALID',
+          `dataDir (env RB_DATA_DIR): ${options.dataDir} cannot be locked for this host: ${errorMessage(err)}`,
+          { key: 'dataDir' },
+          { cause: err },
+        );
       });
   if (lock?.takenOverFrom)
     options.logger.warn(
@@ -90,7 +105,10 @@ async function openEmbedded(options: OpenDatabaseOptions): Promise<Database> {
     if (!inMemory) {
       await fs.mkdir(folder, { recursive: true });
       // PGlite creates a missing database (initdb) in memory and writes it out whole: an empty folder is a first start.
-      creating = !(await fs.stat(path.join(folder, 'PG_VERSION')).then(() => true, () => false));
+      creating = !(await fs.stat(path.join(folder, 'PG_VERSION')).then(
+        () => true,
+        () => false,
+      ));
     }
     const started = Date.now();
     if (creating) options.logger.info({ folder }, `creating the embedded database in ${folder} (first start, about 10 s) …`);
@@ -98,7 +116,12 @@ async function openEmbedded(options: OpenDatabaseOptions): Promise<Database> {
     if (creating) options.logger.info({ folder, ms: Date.now() - started }, `embedded database created in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } catch (err) {
     await lock?.dispose();
-    throw new RosterbridgeError('CONFIG_INVALID', `embedded database in ${folder} cannot be opened: ${errorMessage(err)} (key dataDir, env RB_DATA_DIR)`, { key: 'dataDir' }, { cause: err });
+    throw new RosterbridgeError(
+      'CONFIG_INVALID',
+      `embedded database in ${folder} cannot be opened: ${errorMessage(err)} (key dataDir, env RB_DATA_DIR)`,
+      { key: 'dataDir' },
+      { cause: err },
+    );
   }
   // PGlite is single-connection, and pglite-socket's multiplexer interleaves the extended-protocol
   // messages of concurrent connections (unnamed statements collide), so exactly one connection is
@@ -147,7 +170,12 @@ async function checkReachable(pool: Pool, description: string): Promise<void> {
     client.release();
   } catch (err) {
     await pool.end().catch(() => undefined);
-    throw new RosterbridgeError('CONFIG_INVALID', `database ${description} is unreachable: ${errorMessage(err)} (key database.url, env RB_DATABASE_URL)`, { key: 'database.url' }, { cause: err });
+    throw new RosterbridgeError(
+      'CONFIG_INVALID',
+      `database ${description} is unreachable: ${errorMessage(err)} (key database.url, env RB_DATABASE_URL)`,
+      { key: 'database.url' },
+      { cause: err },
+    );
   }
 }
 

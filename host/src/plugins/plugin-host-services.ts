@@ -79,7 +79,11 @@ export class PluginHostServicesImpl implements PluginHostServices {
         let ctx = tenantContexts.get(tenantId);
         if (ctx) return ctx;
         const use = tenants.pluginUse(tenantId, manifest.id);
-        if (!use) throw new RosterbridgeError('TENANT_NOT_FOUND', `tenant "${tenantId}" does not enable plugin "${manifest.id}"`, { tenant: tenantId, plugin: manifest.id });
+        if (!use)
+          throw new RosterbridgeError('TENANT_NOT_FOUND', `tenant "${tenantId}" does not enable plugin "${manifest.id}"`, {
+            tenant: tenantId,
+            plugin: manifest.id,
+          });
         ctx = {
           tenantId,
           scope: scope.createChild(`tenant:${tenantId}`),

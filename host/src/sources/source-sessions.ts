@@ -27,12 +27,17 @@ export class SourceSessions {
     const config = this.tenants.config(tenantId);
     const use = config.source;
     if (!use || !use.enabled || !use.pluginId)
-      throw new RosterbridgeError('TENANT_CONFIG_INVALID', `tenant "${tenantId}" has no enabled source (key "source" in ${config.file})`, { tenant: tenantId, key: 'source' });
+      throw new RosterbridgeError('TENANT_CONFIG_INVALID', `tenant "${tenantId}" has no enabled source (key "source" in ${config.file})`, {
+        tenant: tenantId,
+        key: 'source',
+      });
     await this.plugins.activateByEvent(`onSource:${use.id}`);
     await this.plugins.activate(use.pluginId, `onSource:${use.id}`);
     const source = this.sources.get(use.id);
     if (!source)
-      throw new RosterbridgeError('PLUGIN_FAILED', `plugin "${use.pluginId}" is active but registered no implementation for source "${use.id}"`, { plugin: use.pluginId });
+      throw new RosterbridgeError('PLUGIN_FAILED', `plugin "${use.pluginId}" is active but registered no implementation for source "${use.id}"`, {
+        plugin: use.pluginId,
+      });
     const tenant = this.plugins.contextOf(use.pluginId).forTenant(tenantId);
     return withDeadline(source.open(tenant), this.deadlineMs, `source "${use.id}" open() for tenant ${tenantId}`);
   }
@@ -46,7 +51,11 @@ export class SourceSessions {
     try {
       session = await this.open(tenantId);
     } catch (err) {
-      if (isRosterbridgeError(err) && (err.code === 'TENANT_NOT_FOUND' || err.code === 'TENANT_CONFIG_INVALID' || err.code.startsWith('PLUGIN_') || err.code.startsWith('SECRET_'))) throw err;
+      if (
+        isRosterbridgeError(err) &&
+        (err.code === 'TENANT_NOT_FOUND' || err.code === 'TENANT_CONFIG_INVALID' || err.code.startsWith('PLUGIN_') || err.code.startsWith('SECRET_'))
+      )
+        throw err;
       // Not there, or not readable, is not the same as broken: the operator's next step differs.
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code;
       const code = cause === 'ENOENT' ? 'SOURCE_NOT_FOUND' : cause === 'EACCES' || cause === 'EPERM' ? 'SOURCE_FORBIDDEN' : 'SOURCE_INVALID';

@@ -148,7 +148,9 @@ export class SyncScheduler implements Disposable {
       const data: ScheduledJobData = { tenantId: s.tenantId, targets: s.targets, cron: s.cron, timezone: s.timezone };
       await boss.schedule(s.queue, s.cron, data, { tz: s.timezone });
       if (!this.queues.has(s.queue)) {
-        await boss.work<ScheduledJobData>(s.queue, { pollingIntervalSeconds: this.options.pollSeconds, batchSize: 1, includeMetadata: true }, async ([job]) => this.handle(job!));
+        await boss.work<ScheduledJobData>(s.queue, { pollingIntervalSeconds: this.options.pollSeconds, batchSize: 1, includeMetadata: true }, async ([job]) =>
+          this.handle(job!),
+        );
         this.queues.add(s.queue);
       }
     }
@@ -205,7 +207,10 @@ export class SyncScheduler implements Disposable {
     const settled = await this.syncs.waitUntilSettled(run.id, this.stopping.signal);
     if (isTransientFailure(settled)) {
       const retrying = attempt < job.retryLimit;
-      log.warn({ run: settled.id, code: settled.errorCode, retrying }, retrying ? 'scheduled run failed transiently; the queue retries it with backoff' : 'scheduled run failed transiently; no retries left');
+      log.warn(
+        { run: settled.id, code: settled.errorCode, retrying },
+        retrying ? 'scheduled run failed transiently; the queue retries it with backoff' : 'scheduled run failed transiently; no retries left',
+      );
       throw new Error(`run ${settled.id} failed with ${settled.errorCode}: ${settled.errorMessage ?? ''}`);
     }
   }

@@ -115,12 +115,16 @@ export class SyncService implements Disposable {
    */
   async trigger(tenantId: string, request: SyncRequest): Promise<SyncRun> {
     const config = this.tenants.config(tenantId);
-    if (!config.source?.enabled) throw new RosterbridgeError('TENANT_CONFIG_INVALID', `tenant "${tenantId}" has no enabled source`, { tenant: tenantId, key: 'source' });
+    if (!config.source?.enabled)
+      throw new RosterbridgeError('TENANT_CONFIG_INVALID', `tenant "${tenantId}" has no enabled source`, { tenant: tenantId, key: 'source' });
     const enabled = config.targets.filter((t) => t.enabled).map((t) => t.id);
     const targets = request.targets ?? enabled;
     const unknown = targets.filter((t) => !enabled.includes(t));
     if (unknown.length > 0)
-      throw new RosterbridgeError('BAD_REQUEST', `target(s) ${unknown.join(', ')} are not enabled for tenant "${tenantId}" (enabled: ${enabled.join(', ') || 'none'})`);
+      throw new RosterbridgeError(
+        'BAD_REQUEST',
+        `target(s) ${unknown.join(', ')} are not enabled for tenant "${tenantId}" (enabled: ${enabled.join(', ') || 'none'})`,
+      );
     const sourceId = config.source.id;
     const run = await this.operations.run(tenantId, { operation: 'sync', by: request.trigger }, async () => {
       await this.assertNotPaused(tenantId);
@@ -143,14 +147,24 @@ export class SyncService implements Disposable {
     const config = this.tenants.config(tenantId);
     const enabled = new Set(config.targets.filter((t) => t.enabled).map((t) => t.id));
     const targets = request.targets.filter((t) => enabled.has(t));
-    const run = { tenantId, sourceId: config.source?.id ?? '(none)', mode: 'full' as const, dryRun: false, trigger: request.trigger, targets, jobId: request.jobId, attempt: request.attempt };
+    const run = {
+      tenantId,
+      sourceId: config.source?.id ?? '(none)',
+      mode: 'full' as const,
+      dryRun: false,
+      trigger: request.trigger,
+      targets,
+      jobId: request.jobId,
+      attempt: request.attempt,
+    };
     let created: SyncRun;
     try {
       created = await this.operations.run(tenantId, { operation: 'sync', by: request.trigger }, async () => {
         const paused = await this.pausedReason(tenantId);
         if (paused) return this.skip(run, paused, 'TENANT_PAUSED');
         if (!config.source?.enabled) return this.skip(run, `tenant "${tenantId}" has no enabled source`, 'TENANT_CONFIG_INVALID');
-        if (targets.length === 0) return this.skip({ ...run, targets: request.targets }, `none of the scheduled targets (${request.targets.join(', ')}) is enabled any more`);
+        if (targets.length === 0)
+          return this.skip({ ...run, targets: request.targets }, `none of the scheduled targets (${request.targets.join(', ')}) is enabled any more`);
         return this.runs.create(run);
       });
     } catch (err) {
@@ -183,7 +197,8 @@ export class SyncService implements Disposable {
       if (local) await Promise.race([local.done.catch(() => undefined), abortion(signal)]);
       const run = await this.get(runId);
       if (run.status !== 'queued' && run.status !== 'running') return run;
-      if (signal.aborted) throw new RosterbridgeError('CANCELLED', `stopped waiting for run ${runId}: this host is shutting down; the run goes on under its lease`);
+      if (signal.aborted)
+        throw new RosterbridgeError('CANCELLED', `stopped waiting for run ${runId}: this host is shutting down; the run goes on under its lease`);
       await sleep(local ? 50 : 1000, undefined, { signal }).catch(() => undefined);
     }
   }
@@ -196,7 +211,8 @@ export class SyncService implements Disposable {
     const config = this.tenants.config(tenantId);
     if (!config.targets.some((t) => t.id === targetId && t.enabled))
       throw new RosterbridgeError('BAD_REQUEST', `target "${targetId}" is not enabled for tenant "${tenantId}"`);
-    if (!config.source?.enabled) throw new RosterbridgeError('TENANT_CONFIG_INVALID', `tenant "${tenantId}" has no enabled source`, { tenant: tenantId, key: 'source' });
+    if (!config.source?.enabled)
+      throw new RosterbridgeError('TENANT_CONFIG_INVALID', `tenant "${tenantId}" has no enabled source`, { tenant: tenantId, key: 'source' });
     const sourceId = config.source.id;
     const run = await this.operations.run(tenantId, { operation: 'backfill', target: targetId, by: trigger }, async () => {
       await this.assertNotPaused(tenantId);

@@ -46,7 +46,12 @@ export class TenantOperations {
         .insertInto('tenant_operation')
         .values({ tenant_id: tenantId, ...row })
         // A row left by a host that died is taken over once its lease has run out.
-        .onConflict((oc) => oc.column('tenant_id').doUpdateSet(row).where('tenant_operation.lease_until', '<', sql<Date>`now()`))
+        .onConflict((oc) =>
+          oc
+            .column('tenant_id')
+            .doUpdateSet(row)
+            .where('tenant_operation.lease_until', '<', sql<Date>`now()`),
+        )
         .returning('id')
         .executeTakeFirst();
       if (claimed) break;
@@ -54,22 +59,41 @@ export class TenantOperations {
       if (current) throw busy(tenantId, describe(current), { operation: current.operation, target: current.target, by: current.by, since: current.startedAt });
       if (attempt >= 2) throw busy(tenantId, 'another operation');
     }
-    const renewal = setInterval(() => {
-      void this.db.updateTable('tenant_operation').set({ lease_until: lease }).where('tenant_id', '=', tenantId).where('id', '=', id).execute().catch(() => undefined);
-    }, Math.max(100, Math.floor(this.leaseMs / 3)));
+    const renewal = setInterval(
+      () => {
+        void this.db
+          .updateTable('tenant_operation')
+          .set({ lease_until: lease })
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', id)
+          .execute()
+          .catch(() => undefined);
+      },
+      Math.max(100, Math.floor(this.leaseMs / 3)),
+    );
     renewal.unref();
     try {
       return await work();
     } finally {
       clearInterval(renewal);
       // Should this fail (the database gone), the lease runs out by itself.
-      await this.db.deleteFrom('tenant_operation').where('tenant_id', '=', tenantId).where('id', '=', id).execute().catch(() => undefined);
+      await this.db
+        .deleteFrom('tenant_operation')
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .execute()
+        .catch(() => undefined);
     }
   }
 
   /** The operation the tenant is under, if any (an expired one is not). */
   async current(tenantId: string): Promise<TenantOperation | undefined> {
-    const row = await this.db.selectFrom('tenant_operation').selectAll().where('tenant_id', '=', tenantId).where('lease_until', '>=', sql<Date>`now()`).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('tenant_operation')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('lease_until', '>=', sql<Date>`now()`)
+      .executeTakeFirst();
     return (
       row && {
         tenantId,
@@ -83,7 +107,12 @@ export class TenantOperations {
 
   /** The tenant's active run (queued, running, or held for an operator), if any. */
   async activeRun(tenantId: string): Promise<{ id: string; status: RunStatus } | undefined> {
-    return this.db.selectFrom('run').select(['id', 'status']).where('tenant_id', '=', tenantId).where('status', 'in', ['queued', 'running', 'held']).executeTakeFirst();
+    return this.db
+      .selectFrom('run')
+      .select(['id', 'status'])
+      .where('tenant_id', '=', tenantId)
+      .where('status', 'in', ['queued', 'running', 'held'])
+      .executeTakeFirst();
   }
 }
 

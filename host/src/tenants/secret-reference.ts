@@ -12,7 +12,9 @@ export type SecretReference = { env: string } | { file: string };
 export function isSecretReference(value: unknown): value is SecretReference {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const keys = Object.keys(value);
-  return keys.length === 1 && ((keys[0] === 'env' && typeof (value as any).env === 'string') || (keys[0] === 'file' && typeof (value as any).file === 'string'));
+  return (
+    keys.length === 1 && ((keys[0] === 'env' && typeof (value as any).env === 'string') || (keys[0] === 'file' && typeof (value as any).file === 'string'))
+  );
 }
 
 /** How a secret reference is shown anywhere (API, logs, errors): where it comes from, never the value. */
@@ -64,7 +66,12 @@ export class SecretResolver {
   async resolve(ref: SecretReference, where: string): Promise<string> {
     const read = await this.read(ref);
     if ('value' in read) return read.value;
-    const [code, message] = 'refused' in read ? (['SECRET_NOT_ALLOWED', read.refused] as const) : 'tooShort' in read ? (['SECRET_TOO_SHORT', read.tooShort] as const) : (['SECRET_UNRESOLVED', read.missing] as const);
+    const [code, message] =
+      'refused' in read
+        ? (['SECRET_NOT_ALLOWED', read.refused] as const)
+        : 'tooShort' in read
+          ? (['SECRET_TOO_SHORT', read.tooShort] as const)
+          : (['SECRET_UNRESOLVED', read.missing] as const);
     throw new RosterbridgeError(code, `${where}: ${message}`, { key: where, ...describe(ref) });
   }
 
@@ -151,7 +158,8 @@ export class SecretResolver {
     } catch {
       return { file: given };
     }
-    if (!inside(realDir, real)) return { refused: `secret file ${file} leads outside the secrets folder ${dir} (host config secrets.dir) through a symbolic link` };
+    if (!inside(realDir, real))
+      return { refused: `secret file ${file} leads outside the secrets folder ${dir} (host config secrets.dir) through a symbolic link` };
     return { file: real };
   }
 }

@@ -172,7 +172,10 @@ export class TenantConfigLoader {
       const maxFileBytes = this.limits.maxFileBytes ?? MAX_TENANT_FILE_BYTES;
       const text = await readBounded(file, maxFileBytes);
       if (text === undefined) {
-        problem('(file)', `is larger than the cap of ${maxFileBytes} bytes a tenant file (tenants.maxFileBytes, env RB_TENANTS_MAX_FILE_BYTES); it is not read`);
+        problem(
+          '(file)',
+          `is larger than the cap of ${maxFileBytes} bytes a tenant file (tenants.maxFileBytes, env RB_TENANTS_MAX_FILE_BYTES); it is not read`,
+        );
         return { id, file, problems };
       }
       raw = JSON.parse(text);
@@ -204,7 +207,10 @@ export class TenantConfigLoader {
     };
     const source = doc.source ? use(doc.source, 'source', 'sources') : undefined;
     const targets = ((doc.targets ?? []) as any[]).map((t, i) => use(t, `targets[${i}]`, 'targets'));
-    const uses: [string, unknown][] = [['source', doc.source?.settings], ...((doc.targets ?? []) as any[]).map((u, i): [string, unknown] => [`targets[${i}]`, u.settings])];
+    const uses: [string, unknown][] = [
+      ['source', doc.source?.settings],
+      ...((doc.targets ?? []) as any[]).map((u, i): [string, unknown] => [`targets[${i}]`, u.settings]),
+    ];
     for (const [key, settings] of uses) for (const p of await this.secrets.problems(settings, `${key}.settings`)) problem(p.key, p.message);
     const seen = new Set<string>();
     targets.forEach((t, i) => {
@@ -334,7 +340,11 @@ function getPath(value: unknown, keys: string[]): unknown {
 }
 
 function pointerToKey(pointer: string, e: ErrorObject): string {
-  let key = pointer.split('/').slice(1).map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`)).join('');
+  let key = pointer
+    .split('/')
+    .slice(1)
+    .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`))
+    .join('');
   if (e.keyword === 'required') key += `.${(e.params as { missingProperty: string }).missingProperty}`;
   if (e.keyword === 'additionalProperties') key += `.${(e.params as { additionalProperty: string }).additionalProperty}`;
   return key;
@@ -397,7 +407,10 @@ function resolveSchedule(
   } else if (typeof given === 'string') {
     if (given.trim().split(/\s+/).length === 1) {
       const names = Object.keys(contributed);
-      problem(key, `"${given}" is neither a cron expression nor "manual"${names.length > 0 ? ` nor a schedule of plugin ${manifest!.id} (${names.join(', ')})` : ''}`);
+      problem(
+        key,
+        `"${given}" is neither a cron expression nor "manual"${names.length > 0 ? ` nor a schedule of plugin ${manifest!.id} (${names.join(', ')})` : ''}`,
+      );
       return undefined;
     }
     cron = given;

@@ -43,10 +43,14 @@ export class TenantRegistry {
   config(id: string): TenantConfig {
     const t = this.get(id);
     if (!t.config)
-      throw new RosterbridgeError('TENANT_CONFIG_INVALID', `tenant "${id}" has an invalid config: ${t.problems.map((p) => `${p.key} ${p.message}`).join('; ')}`, {
-        tenant: id,
-        problems: t.problems,
-      });
+      throw new RosterbridgeError(
+        'TENANT_CONFIG_INVALID',
+        `tenant "${id}" has an invalid config: ${t.problems.map((p) => `${p.key} ${p.message}`).join('; ')}`,
+        {
+          tenant: id,
+          problems: t.problems,
+        },
+      );
     return t.config;
   }
 

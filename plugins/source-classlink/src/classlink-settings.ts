@@ -47,7 +47,13 @@ function credentialsOf(auth: ClassLinkAuthSettings): OneRosterCredentials {
     case 'bearer':
       return { kind: 'bearer', token: auth.token };
     case 'oauth2':
-      return { kind: 'oauth2', tokenUrl: auth.tokenUrl, clientId: auth.clientId, clientSecret: auth.clientSecret, ...(auth.scope === undefined ? {} : { scope: auth.scope }) };
+      return {
+        kind: 'oauth2',
+        tokenUrl: auth.tokenUrl,
+        clientId: auth.clientId,
+        clientSecret: auth.clientSecret,
+        ...(auth.scope === undefined ? {} : { scope: auth.scope }),
+      };
     default:
       // The host validated the settings against the manifest's schema; this is a guard, not a path.
       throw new RosterbridgeError('SETTINGS_INVALID', `auth.mode must be oauth1, bearer or oauth2`, { key: 'auth.mode' });

@@ -13,7 +13,10 @@ export function activate(context: PluginContext): void {
         const settings = await tenant.settings<ClassLinkSettings>();
         // The host's censor: the client's run-time secrets (an OAuth 2 token) are censored host-wide.
         const options = { ...oneRosterOptionsOf(settings, tenant.logger), censor: tenant.censor };
-        tenant.logger.debug({ baseUrl: options.baseUrl, auth: settings.auth.mode, pageSize: options.pageSize, concurrency: options.maxConcurrentRequests }, 'opening ClassLink OneRoster session');
+        tenant.logger.debug(
+          { baseUrl: options.baseUrl, auth: settings.auth.mode, pageSize: options.pageSize, concurrency: options.maxConcurrentRequests },
+          'opening ClassLink OneRoster session',
+        );
         return ClassLinkSourceSession.open(options);
       },
     }),

@@ -52,7 +52,9 @@ export class CleverSourceSession implements RosterSourceSession {
     // A record left out for an error is consumed all the same: rowsRead = records + rejected.
     const sent = new Set(records.map((r) => r.sourcedId));
     // Every Clever object the mapping left out has an id (its issue carries it as the sourcedId).
-    const rejectedIds = [...new Set(issues.filter((i) => i.severity === 'error' && i.sourcedId !== undefined && !sent.has(i.sourcedId)).map((i) => i.sourcedId!))];
+    const rejectedIds = [
+      ...new Set(issues.filter((i) => i.severity === 'error' && i.sourcedId !== undefined && !sent.has(i.sourcedId)).map((i) => i.sourcedId!)),
+    ];
     // Objects without an id were read and left out too: they count as rejected rows no one can name.
     const rejected = rejectedIds.length + (read.unidentified?.[entity] ?? 0);
     const size = Math.max(1, options.batchSize);
@@ -70,7 +72,8 @@ export class CleverSourceSession implements RosterSourceSession {
   }
 
   private readFor(entity: RosterEntity, options: RosterReadOptions): Promise<SessionRead> {
-    if (options.mode === 'full') return (this.full ??= this.client.pullDistrict(options.signal).then(({ records, issues, unidentified }) => ({ records, issues, unidentified })));
+    if (options.mode === 'full')
+      return (this.full ??= this.client.pullDistrict(options.signal).then(({ records, issues, unidentified }) => ({ records, issues, unidentified })));
     const since = options.since;
     if (since === undefined) {
       throw new RosterbridgeError(
@@ -81,7 +84,10 @@ export class CleverSourceSession implements RosterSourceSession {
     }
     return (this.delta ??= readCleverChanges(this.client, { since, overlapMs: this.eventOverlapMs, signal: options.signal }).then((changes) => {
       const changed = ROSTER_ENTITY_ORDER.reduce((n, e) => n + changes.records[e].length, 0);
-      this.logger.info({ since: since.toISOString(), events: changes.events.read, newestEventId: changes.events.newestId, changed }, 'read the changes since the last committed sync from Clever events');
+      this.logger.info(
+        { since: since.toISOString(), events: changes.events.read, newestEventId: changes.events.newestId, changed },
+        'read the changes since the last committed sync from Clever events',
+      );
       return changes;
     }));
   }

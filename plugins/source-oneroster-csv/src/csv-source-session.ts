@@ -72,7 +72,11 @@ export class CsvSourceSession implements RosterSourceSession {
         `${this.csv.location}: manifest.csv marks ${entity}.csv as delta; a full sync needs a bulk package (run a delta sync for this package)`,
         { entity },
       );
-    const reading = this.csv.read(entity, { batchSize: options.batchSize, signal: options.signal, ...(options.maxIssuesPerCode === undefined ? {} : { maxIssuesPerCode: options.maxIssuesPerCode }) });
+    const reading = this.csv.read(entity, {
+      batchSize: options.batchSize,
+      signal: options.signal,
+      ...(options.maxIssuesPerCode === undefined ? {} : { maxIssuesPerCode: options.maxIssuesPerCode }),
+    });
     let consumed = 0;
     for await (const batch of reading) {
       const rowsRead = reading.tally.rowsRead - consumed;
@@ -81,9 +85,13 @@ export class CsvSourceSession implements RosterSourceSession {
     }
     // A malformed quote can make the parser swallow the rest of a file; such a read is no snapshot.
     if (!reading.tally.complete)
-      throw new RosterbridgeError('SOURCE_INCOMPLETE', `${this.csv.location}: ${entity}.csv could not be read to its end (see its CSV_MALFORMED_ROW, CSV_ROW_TOO_LONG or CSV_BLANK_LINES issues); nothing will be deleted on it`, {
-        entity,
-      });
+      throw new RosterbridgeError(
+        'SOURCE_INCOMPLETE',
+        `${this.csv.location}: ${entity}.csv could not be read to its end (see its CSV_MALFORMED_ROW, CSV_ROW_TOO_LONG or CSV_BLANK_LINES issues); nothing will be deleted on it`,
+        {
+          entity,
+        },
+      );
   }
 
   /** The package's bytes and the settings that shape its records: equal fingerprints, equal reads. */

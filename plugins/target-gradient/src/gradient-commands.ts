@@ -24,50 +24,53 @@ export interface StartAcademicYearArguments {
  * the roll-over, a past one is refused. Starting a started year changes nothing.
  */
 export function registerGradientCommands(context: PluginContext, api: GradientApi): Disposable {
-  return context.registerCommand<StartAcademicYearArguments>('gradient.startAcademicYear', async (tenantId, args, { tenant, by, signal }): Promise<CommandResult> => {
-    const settings = await tenant.settings<GradientSettings>();
-    const { today, current } = tenantSchoolYear(tenant, settings);
-    const year = args.year ?? current;
-    const span = (y: number) => `${y - 1}-${String(y % 100).padStart(2, '0')}`;
-    if (year < current)
-      throw commandRefusal(
-        GradientCommandCodes.GRADIENT_ACADEMIC_YEAR_PAST,
-        `academic year ${year} (${span(year)}) is over: today (${today}) is in school year ${current} (${span(current)}), and starting a past year would not unpause roster syncing`,
-        { argument: 'year', currentSchoolYear: current },
-      );
-    if (year > current + 1)
-      throw commandRefusal(
-        GradientCommandCodes.GRADIENT_ACADEMIC_YEAR_TOO_EARLY,
-        `academic year ${year} (${span(year)}) is more than a year ahead: today (${today}) is in school year ${current}; start ${current} or ${current + 1}`,
-        { argument: 'year', currentSchoolYear: current },
-      );
-    signal.throwIfAborted();
-    const before = await context.storage.db
-      .selectFrom('academic_year')
-      .select('started_at')
-      .where('tenant_id', '=', tenantId)
-      .where('school_year', '=', String(year))
-      .executeTakeFirst();
-    await api.startAcademicYear(tenantId, String(year), by);
-    const row = await context.storage.db
-      .selectFrom('academic_year')
-      .select(['started_at', 'started_by'])
-      .where('tenant_id', '=', tenantId)
-      .where('school_year', '=', String(year))
-      .executeTakeFirstOrThrow();
-    const paused = await academicYearPausedReason(context.storage.db, tenant, settings);
-    const startedAt = new Date(row.started_at).toISOString();
-    const alreadyStarted = Boolean(before?.started_at);
-    return {
-      summary:
-        `Gradient academic year ${year} (${span(year)}) ${alreadyStarted ? 'was already started' : 'started'} (by ${row.started_by ?? 'unknown'} at ${startedAt}); ` +
-        (paused ? `roster syncing stays paused: ${paused}` : 'roster syncing is unpaused: the next run applies'),
-      schoolYear: year,
-      startedAt,
-      startedBy: row.started_by,
-      alreadyStarted,
-      syncing: paused ? 'paused' : 'unpaused',
-      ...(paused ? { pausedReason: paused } : {}),
-    };
-  });
+  return context.registerCommand<StartAcademicYearArguments>(
+    'gradient.startAcademicYear',
+    async (tenantId, args, { tenant, by, signal }): Promise<CommandResult> => {
+      const settings = await tenant.settings<GradientSettings>();
+      const { today, current } = tenantSchoolYear(tenant, settings);
+      const year = args.year ?? current;
+      const span = (y: number) => `${y - 1}-${String(y % 100).padStart(2, '0')}`;
+      if (year < current)
+        throw commandRefusal(
+          GradientCommandCodes.GRADIENT_ACADEMIC_YEAR_PAST,
+          `academic year ${year} (${span(year)}) is over: today (${today}) is in school year ${current} (${span(current)}), and starting a past year would not unpause roster syncing`,
+          { argument: 'year', currentSchoolYear: current },
+        );
+      if (year > current + 1)
+        throw commandRefusal(
+          GradientCommandCodes.GRADIENT_ACADEMIC_YEAR_TOO_EARLY,
+          `academic year ${year} (${span(year)}) is more than a year ahead: today (${today}) is in school year ${current}; start ${current} or ${current + 1}`,
+          { argument: 'year', currentSchoolYear: current },
+        );
+      signal.throwIfAborted();
+      const before = await context.storage.db
+        .selectFrom('academic_year')
+        .select('started_at')
+        .where('tenant_id', '=', tenantId)
+        .where('school_year', '=', String(year))
+        .executeTakeFirst();
+      await api.startAcademicYear(tenantId, String(year), by);
+      const row = await context.storage.db
+        .selectFrom('academic_year')
+        .select(['started_at', 'started_by'])
+        .where('tenant_id', '=', tenantId)
+        .where('school_year', '=', String(year))
+        .executeTakeFirstOrThrow();
+      const paused = await academicYearPausedReason(context.storage.db, tenant, settings);
+      const startedAt = new Date(row.started_at).toISOString();
+      const alreadyStarted = Boolean(before?.started_at);
+      return {
+        summary:
+          `Gradient academic year ${year} (${span(year)}) ${alreadyStarted ? 'was already started' : 'started'} (by ${row.started_by ?? 'unknown'} at ${startedAt}); ` +
+          (paused ? `roster syncing stays paused: ${paused}` : 'roster syncing is unpaused: the next run applies'),
+        schoolYear: year,
+        startedAt,
+        startedBy: row.started_by,
+        alreadyStarted,
+        syncing: paused ? 'paused' : 'unpaused',
+        ...(paused ? { pausedReason: paused } : {}),
+      };
+    },
+  );
 }

@@ -7,7 +7,10 @@ export const GradientIssueCodes = {
   GRADIENT_ENROLLMENT_CLASS_UNKNOWN: { severity: 'error', title: 'An enrollment names a class Gradient does not hold; it is not taken until the class is' },
   GRADIENT_ENROLLMENT_PERSON_UNKNOWN: { severity: 'error', title: 'An enrollment names a person Gradient does not hold; it is not taken until they are' },
   GRADIENT_ENROLLMENT_NOT_ROSTERED: { severity: 'warning', title: "An enrollment of a staff role the tenant's settings leave out was not taken" },
-  GRADIENT_USERS_NOT_ROSTERED: { severity: 'warning', title: 'Users of roles Gradient does not roster (guardians, or staff roles left out by the settings) were not taken' },
+  GRADIENT_USERS_NOT_ROSTERED: {
+    severity: 'warning',
+    title: 'Users of roles Gradient does not roster (guardians, or staff roles left out by the settings) were not taken',
+  },
   GRADIENT_STAFF_EMAIL_MISSING: { severity: 'warning', title: 'A staff member has no email and cannot be sent a login invite' },
   GRADIENT_STAFF_EMAIL_DUPLICATE: { severity: 'warning', title: 'Staff members share an email; only one can sign in with it' },
 } as const;

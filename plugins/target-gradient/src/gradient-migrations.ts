@@ -171,7 +171,15 @@ export const gradientMigrations: Record<string, Migration> = {
       await db.schema.createIndex('pending_class_term_by_term').on('pending_class_term').columns(['tenant_id', 'term_sourced_id']).execute();
       // Links already stored to a term Gradient lacks become pending.
       const termless = (eb: ExpressionBuilder<any, any>) =>
-        eb.not(eb.exists(eb.selectFrom('term as t').select('t.sourced_id').whereRef('t.tenant_id', '=', 'class_term.tenant_id').whereRef('t.sourced_id', '=', 'class_term.term_sourced_id')));
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('term as t')
+              .select('t.sourced_id')
+              .whereRef('t.tenant_id', '=', 'class_term.tenant_id')
+              .whereRef('t.sourced_id', '=', 'class_term.term_sourced_id'),
+          ),
+        );
       await db
         .insertInto('pending_class_term')
         .columns(['tenant_id', 'class_sourced_id', 'term_sourced_id'])

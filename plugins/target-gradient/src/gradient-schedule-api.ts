@@ -111,7 +111,16 @@ export function createGradientApi(context: PluginContext): GradientApi {
       if (!entry)
         byClass.set(
           r.class_sourced_id,
-          (entry = { classSourcedId: r.class_sourced_id, title: r.class_title, classCode: r.class_code, schoolSourcedId: r.school_sourced_id, periods: r.periods, role: r.role, isPrimary: r.is_primary, terms: [] }),
+          (entry = {
+            classSourcedId: r.class_sourced_id,
+            title: r.class_title,
+            classCode: r.class_code,
+            schoolSourcedId: r.school_sourced_id,
+            periods: r.periods,
+            role: r.role,
+            isPrimary: r.is_primary,
+            terms: [],
+          }),
         );
       entry.terms.push({ sourcedId: r.term_sourced_id, title: r.term_title, type: r.term_type, startDate: r.term_start, endDate: r.term_end });
     }
@@ -143,17 +152,35 @@ export function createGradientApi(context: PluginContext): GradientApi {
         .orderBy('member_kind')
         .orderBy('person_sourced_id')
         .execute();
-      return rows.map((r) => ({ sourcedId: r.person_sourced_id, kind: r.member_kind, role: r.role, isPrimary: r.is_primary, givenName: r.given_name, familyName: r.family_name }));
+      return rows.map((r) => ({
+        sourcedId: r.person_sourced_id,
+        kind: r.member_kind,
+        role: r.role,
+        isPrimary: r.is_primary,
+        givenName: r.given_name,
+        familyName: r.family_name,
+      }));
     },
     async academicYear(tenantId) {
-      const row = await db.selectFrom('academic_year').select(['school_year', 'started_at']).where('tenant_id', '=', tenantId).orderBy('school_year', 'desc').limit(1).executeTakeFirst();
+      const row = await db
+        .selectFrom('academic_year')
+        .select(['school_year', 'started_at'])
+        .where('tenant_id', '=', tenantId)
+        .orderBy('school_year', 'desc')
+        .limit(1)
+        .executeTakeFirst();
       return row ? { schoolYear: row.school_year, startedAt: row.started_at } : undefined;
     },
     async startAcademicYear(tenantId, schoolYear, startedBy) {
       await db
         .insertInto('academic_year')
         .values({ tenant_id: tenantId, school_year: schoolYear, started_at: sql`now()`, started_by: startedBy ?? null })
-        .onConflict((oc) => oc.columns(['tenant_id', 'school_year']).doUpdateSet({ started_at: sql`coalesce(academic_year.started_at, now())`, started_by: sql`coalesce(academic_year.started_by, excluded.started_by)` }))
+        .onConflict((oc) =>
+          oc.columns(['tenant_id', 'school_year']).doUpdateSet({
+            started_at: sql`coalesce(academic_year.started_at, now())`,
+            started_by: sql`coalesce(academic_year.started_by, excluded.started_by)`,
+          }),
+        )
         .execute();
     },
   };

@@ -24,7 +24,17 @@ type Counts = Partial<Record<RosterEntity, TargetCounts>>;
 /** Rows per statement: keeps every statement well under Postgres' 65,535 parameters. */
 const ROWS_PER_STATEMENT = 500;
 /** The tables holding a tenant's rostered data (not the product's own state, `academic_year`). */
-const ROSTER_TABLES = ['pending_membership', 'pending_class_term', 'class_member', 'class_term', 'class', 'student', 'staff_member', 'term', 'organization'] as const;
+const ROSTER_TABLES = [
+  'pending_membership',
+  'pending_class_term',
+  'class_member',
+  'class_term',
+  'class',
+  'student',
+  'staff_member',
+  'term',
+  'organization',
+] as const;
 /** Sourced ids named in one summary issue, at most. */
 const SAMPLE = 10;
 
@@ -70,7 +80,15 @@ export class GradientSession implements RosterTargetSession {
         // A record changed twice in one batch (a catch-up over several runs) is written once, as last seen.
         tally.updated += group.superseded;
         const memberships = () => (counts.enrollments ??= { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 });
-        if (group.deleted) tally.deleted += await this.remove(trx, group.entity, group.events.map((e) => e.data.sourcedId), tally, memberships, issues);
+        if (group.deleted)
+          tally.deleted += await this.remove(
+            trx,
+            group.entity,
+            group.events.map((e) => e.data.sourcedId),
+            tally,
+            memberships,
+            issues,
+          );
         else await this.upsert(trx, group.entity, group.events, tally, issues, memberships);
       }
       return { counts, issues };
@@ -104,11 +122,15 @@ export class GradientSession implements RosterTargetSession {
       .execute();
     for (const s of missing)
       issues.push(
-        gradientIssue('GRADIENT_STAFF_EMAIL_MISSING', `staff member ${s.given_name} ${s.family_name} has no email: they cannot be sent a Gradient login invite until the SIS gives one`, {
-          entity: 'users',
-          sourcedId: s.sourced_id,
-          field: 'email',
-        }),
+        gradientIssue(
+          'GRADIENT_STAFF_EMAIL_MISSING',
+          `staff member ${s.given_name} ${s.family_name} has no email: they cannot be sent a Gradient login invite until the SIS gives one`,
+          {
+            entity: 'users',
+            sourcedId: s.sourced_id,
+            field: 'email',
+          },
+        ),
       );
     const shared = await this.db
       .selectFrom('staff_member')
@@ -123,11 +145,15 @@ export class GradientSession implements RosterTargetSession {
     for (const s of shared)
       for (const sourcedId of s.sourced_ids)
         issues.push(
-          gradientIssue('GRADIENT_STAFF_EMAIL_DUPLICATE', `staff members ${s.sourced_ids.join(', ')} share the email ${s.email}: only one of them can sign in to Gradient with it`, {
-            entity: 'users',
-            sourcedId,
-            field: 'email',
-          }),
+          gradientIssue(
+            'GRADIENT_STAFF_EMAIL_DUPLICATE',
+            `staff members ${s.sourced_ids.join(', ')} share the email ${s.email}: only one of them can sign in to Gradient with it`,
+            {
+              entity: 'users',
+              sourcedId,
+              field: 'email',
+            },
+          ),
         );
     return { counts, issues };
   }
@@ -143,21 +169,61 @@ export class GradientSession implements RosterTargetSession {
 
   // --- writes ---------------------------------------------------------------------------------
 
-  private async upsert(trx: Kysely<any>, entity: RosterEntity, events: RosterChangeEvent[], tally: TargetCounts, issues: RosterIssue[], memberships: () => TargetCounts): Promise<void> {
+  private async upsert(
+    trx: Kysely<any>,
+    entity: RosterEntity,
+    events: RosterChangeEvent[],
+    tally: TargetCounts,
+    issues: RosterIssue[],
+    memberships: () => TargetCounts,
+  ): Promise<void> {
     const count = (outcomes: Map<string, Outcome>) => {
       for (const o of outcomes.values()) tally[o]++;
     };
     switch (entity) {
       case 'orgs':
-        return count(await this.upsertOrganizations(trx, events.map((e) => e.data.record as Org)));
+        return count(
+          await this.upsertOrganizations(
+            trx,
+            events.map((e) => e.data.record as Org),
+          ),
+        );
       case 'academicSessions':
-        return count(await this.upsertTerms(trx, events.map((e) => e.data.record as AcademicSession), tally, issues));
+        return count(
+          await this.upsertTerms(
+            trx,
+            events.map((e) => e.data.record as AcademicSession),
+            tally,
+            issues,
+          ),
+        );
       case 'classes':
-        return count(await this.upsertClasses(trx, events.map((e) => e.data.record as RosterClass), issues));
+        return count(
+          await this.upsertClasses(
+            trx,
+            events.map((e) => e.data.record as RosterClass),
+            issues,
+          ),
+        );
       case 'users':
-        return count(await this.upsertUsers(trx, events.map((e) => e.data.record as User), tally, memberships, issues));
+        return count(
+          await this.upsertUsers(
+            trx,
+            events.map((e) => e.data.record as User),
+            tally,
+            memberships,
+            issues,
+          ),
+        );
       case 'enrollments':
-        return count(await this.upsertMemberships(trx, events.map((e) => e.data.record as Enrollment), tally, issues));
+        return count(
+          await this.upsertMemberships(
+            trx,
+            events.map((e) => e.data.record as Enrollment),
+            tally,
+            issues,
+          ),
+        );
       default:
         // Not consumed (see the manifest); counted so nothing goes unaccounted.
         tally.skipped += events.length;
@@ -165,10 +231,18 @@ export class GradientSession implements RosterTargetSession {
   }
 
   private upsertOrganizations(trx: Kysely<any>, orgs: Org[]): Promise<Map<string, Outcome>> {
-    return upsertRows(this.assumeNew, 
+    return upsertRows(
+      this.assumeNew,
       trx,
       'organization',
-      orgs.map((o) => ({ tenant_id: this.tenantId, sourced_id: o.sourcedId, name: o.name, org_type: o.type, identifier: o.identifier ?? null, parent_sourced_id: o.parentSourcedId ?? null })),
+      orgs.map((o) => ({
+        tenant_id: this.tenantId,
+        sourced_id: o.sourcedId,
+        name: o.name,
+        org_type: o.type,
+        identifier: o.identifier ?? null,
+        parent_sourced_id: o.parentSourcedId ?? null,
+      })),
     );
   }
 
@@ -178,15 +252,20 @@ export class GradientSession implements RosterTargetSession {
       if (s.endDate < s.startDate) {
         tally.errors++;
         issues.push(
-          gradientIssue('GRADIENT_TERM_DATES_INVALID', `term "${s.title}" ends (${s.endDate}) before it starts (${s.startDate}); fix its dates in the SIS: Gradient schedules classes by term dates`, {
-            entity: 'academicSessions',
-            sourcedId: s.sourcedId,
-            field: 'endDate',
-          }),
+          gradientIssue(
+            'GRADIENT_TERM_DATES_INVALID',
+            `term "${s.title}" ends (${s.endDate}) before it starts (${s.startDate}); fix its dates in the SIS: Gradient schedules classes by term dates`,
+            {
+              entity: 'academicSessions',
+              sourcedId: s.sourcedId,
+              field: 'endDate',
+            },
+          ),
         );
       } else taken.push(s);
     }
-    return upsertRows(this.assumeNew, 
+    return upsertRows(
+      this.assumeNew,
       trx,
       'term',
       taken.map((s) => ({
@@ -203,7 +282,8 @@ export class GradientSession implements RosterTargetSession {
   }
 
   private async upsertClasses(trx: Kysely<any>, classes: RosterClass[], issues: RosterIssue[]): Promise<Map<string, Outcome>> {
-    const outcomes = await upsertRows(this.assumeNew, 
+    const outcomes = await upsertRows(
+      this.assumeNew,
       trx,
       'class',
       classes.map((c) => ({
@@ -226,7 +306,8 @@ export class GradientSession implements RosterTargetSession {
     const named = classes.flatMap((c) => [...new Set(c.termSourcedIds)].map((t) => [c.sourcedId, t] as const));
     const heldTerms = new Set<string>();
     for (const part of slices([...new Set(named.map(([, t]) => t))]))
-      for (const r of await trx.selectFrom('term').select('sourced_id').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute()) heldTerms.add(r.sourced_id);
+      for (const r of await trx.selectFrom('term').select('sourced_id').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute())
+        heldTerms.add(r.sourced_id);
     const links = named.filter(([, t]) => heldTerms.has(t));
     const waiting = named.filter(([, t]) => !heldTerms.has(t));
     const relinked = new Set<string>();
@@ -238,7 +319,8 @@ export class GradientSession implements RosterTargetSession {
       ] as const) {
         const keep = keepAll.filter(([c]) => ids.includes(c));
         let stale = trx.deleteFrom(table).where('tenant_id', '=', this.tenantId).where('class_sourced_id', 'in', ids);
-        if (keep.length > 0) stale = stale.where(sql<boolean>`(class_sourced_id, term_sourced_id) not in (${sql.join(keep.map(([c, t]) => sql`(${c}, ${t})`))})`);
+        if (keep.length > 0)
+          stale = stale.where(sql<boolean>`(class_sourced_id, term_sourced_id) not in (${sql.join(keep.map(([c, t]) => sql`(${c}, ${t})`))})`);
         for (const r of await stale.returning('class_sourced_id').execute()) if (table === 'class_term') relinked.add(r.class_sourced_id);
       }
     }
@@ -260,16 +342,26 @@ export class GradientSession implements RosterTargetSession {
     for (const c of classes)
       if (!c.termSourcedIds.some((t) => heldTerms.has(t)))
         issues.push(
-          gradientIssue('GRADIENT_CLASS_WITHOUT_TERM', `class "${c.title}" runs in no term Gradient holds (${c.termSourcedIds.join(', ') || 'none given'}): it will show in no schedule`, {
-            entity: 'classes',
-            sourcedId: c.sourcedId,
-            field: 'termSourcedIds',
-          }),
+          gradientIssue(
+            'GRADIENT_CLASS_WITHOUT_TERM',
+            `class "${c.title}" runs in no term Gradient holds (${c.termSourcedIds.join(', ') || 'none given'}): it will show in no schedule`,
+            {
+              entity: 'classes',
+              sourcedId: c.sourcedId,
+              field: 'termSourcedIds',
+            },
+          ),
         );
     return outcomes;
   }
 
-  private async upsertUsers(trx: Kysely<any>, users: User[], tally: TargetCounts, memberships: () => TargetCounts, issues: RosterIssue[]): Promise<Map<string, Outcome>> {
+  private async upsertUsers(
+    trx: Kysely<any>,
+    users: User[],
+    tally: TargetCounts,
+    memberships: () => TargetCounts,
+    issues: RosterIssue[],
+  ): Promise<Map<string, Outcome>> {
     const staffRoles = new Set<string>(this.settings.staffRoles);
     const staff: User[] = [];
     const students: User[] = [];
@@ -288,8 +380,18 @@ export class GradientSession implements RosterTargetSession {
       enabled: u.enabledUser,
     });
     const outcomes = new Map<string, Outcome>([
-      ...(await upsertRows(this.assumeNew, trx, 'staff_member', staff.map((u) => ({ ...person(u), employee_id: u.identifier ?? null })))),
-      ...(await upsertRows(this.assumeNew, trx, 'student', students.map((u) => ({ ...person(u), student_number: u.identifier ?? null, grades: u.grades })))),
+      ...(await upsertRows(
+        this.assumeNew,
+        trx,
+        'staff_member',
+        staff.map((u) => ({ ...person(u), employee_id: u.identifier ?? null })),
+      )),
+      ...(await upsertRows(
+        this.assumeNew,
+        trx,
+        'student',
+        students.map((u) => ({ ...person(u), student_number: u.identifier ?? null, grades: u.grades })),
+      )),
     ]);
     for (const u of staff) this.rememberUser(u.sourcedId, 'staff_member');
     for (const u of students) this.rememberUser(u.sourcedId, 'student');
@@ -301,7 +403,16 @@ export class GradientSession implements RosterTargetSession {
       ['student', [...staff, ...others]],
     ] as const)
       for (const part of slices(leaving))
-        for (const r of await trx.deleteFrom(table).where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part.map((u) => u.sourcedId)).returning('sourced_id').execute())
+        for (const r of await trx
+          .deleteFrom(table)
+          .where('tenant_id', '=', this.tenantId)
+          .where(
+            'sourced_id',
+            'in',
+            part.map((u) => u.sourcedId),
+          )
+          .returning('sourced_id')
+          .execute())
           moved.add(r.sourced_id);
     for (const id of moved) if (outcomes.has(id)) outcomes.set(id, 'updated');
     if (moved.size > 0) {
@@ -311,7 +422,12 @@ export class GradientSession implements RosterTargetSession {
         ['student', students],
       ] as const)
         for (const part of slices(people.filter((u) => moved.has(u.sourcedId)).map((u) => u.sourcedId)))
-          await trx.updateTable('class_member').set({ member_kind: kind }).where('tenant_id', '=', this.tenantId).where('person_sourced_id', 'in', part).execute();
+          await trx
+            .updateTable('class_member')
+            .set({ member_kind: kind })
+            .where('tenant_id', '=', this.tenantId)
+            .where('person_sourced_id', 'in', part)
+            .execute();
       const left = others.filter((u) => moved.has(u.sourcedId)).map((u) => u.sourcedId);
       this.demoted(await this.demoteMemberships(trx, 'person_sourced_id', left), memberships(), issues);
     }
@@ -345,7 +461,8 @@ export class GradientSession implements RosterTargetSession {
       else if (held) found.add(id);
     }
     for (const part of slices(ask))
-      for (const r of await trx.selectFrom(table).select('sourced_id').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute()) found.add(r.sourced_id);
+      for (const r of await trx.selectFrom(table).select('sourced_id').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute())
+        found.add(r.sourced_id);
     return found;
   }
 
@@ -355,8 +472,18 @@ export class GradientSession implements RosterTargetSession {
    * wait in `pending_membership` until both are held. `retry`: pending ones judged again by
    * `finish`, where only what is now taken counts and nothing is reported again.
    */
-  private async upsertMemberships(trx: Kysely<any>, enrollments: Enrollment[], tally: TargetCounts, issues: RosterIssue[], retry = false): Promise<Map<string, Outcome>> {
-    const classIds = await this.present(trx, 'class', enrollments.map((e) => e.classSourcedId));
+  private async upsertMemberships(
+    trx: Kysely<any>,
+    enrollments: Enrollment[],
+    tally: TargetCounts,
+    issues: RosterIssue[],
+    retry = false,
+  ): Promise<Map<string, Outcome>> {
+    const classIds = await this.present(
+      trx,
+      'class',
+      enrollments.map((e) => e.classSourcedId),
+    );
     const kinds = new Map<string, 'staff' | 'student'>();
     const userIds = enrollments.map((e) => e.userSourcedId);
     for (const id of await this.present(trx, 'staff_member', userIds)) kinds.set(id, 'staff');
@@ -369,17 +496,29 @@ export class GradientSession implements RosterTargetSession {
       const kind = kinds.get(e.userSourcedId);
       let refused: RosterIssue | undefined;
       if (!classIds.has(e.classSourcedId))
-        refused = gradientIssue('GRADIENT_ENROLLMENT_CLASS_UNKNOWN', `enrollment of ${e.userSourcedId} names class ${e.classSourcedId}, which Gradient does not hold (not sent, or not taken); it is taken once the class is`, {
-          ...where,
-          field: 'classSourcedId',
-        });
+        refused = gradientIssue(
+          'GRADIENT_ENROLLMENT_CLASS_UNKNOWN',
+          `enrollment of ${e.userSourcedId} names class ${e.classSourcedId}, which Gradient does not hold (not sent, or not taken); it is taken once the class is`,
+          {
+            ...where,
+            field: 'classSourcedId',
+          },
+        );
       else if (!kind && e.role !== 'student' && !staffRoles.has(e.role))
-        refused = gradientIssue('GRADIENT_ENROLLMENT_NOT_ROSTERED', `enrollment of ${e.userSourcedId} as ${e.role} in class ${e.classSourcedId} was not taken: the tenant's settings do not roster ${e.role}s`, { ...where, field: 'role' });
+        refused = gradientIssue(
+          'GRADIENT_ENROLLMENT_NOT_ROSTERED',
+          `enrollment of ${e.userSourcedId} as ${e.role} in class ${e.classSourcedId} was not taken: the tenant's settings do not roster ${e.role}s`,
+          { ...where, field: 'role' },
+        );
       else if (!kind)
-        refused = gradientIssue('GRADIENT_ENROLLMENT_PERSON_UNKNOWN', `enrollment in class ${e.classSourcedId} names ${e.userSourcedId}, who is not a staff member or student in Gradient (not sent, or not taken); it is taken once they are`, {
-          ...where,
-          field: 'userSourcedId',
-        });
+        refused = gradientIssue(
+          'GRADIENT_ENROLLMENT_PERSON_UNKNOWN',
+          `enrollment in class ${e.classSourcedId} names ${e.userSourcedId}, who is not a staff member or student in Gradient (not sent, or not taken); it is taken once they are`,
+          {
+            ...where,
+            field: 'userSourcedId',
+          },
+        );
       if (refused) {
         pending.push({ enrollment: e, code: refused.code });
         if (!retry) {
@@ -401,9 +540,11 @@ export class GradientSession implements RosterTargetSession {
       });
     }
     // An enrollment Gradient held and can take no more (its class or person left) leaves too.
-    for (const part of slices(pending.map((p) => p.enrollment.sourcedId))) await trx.deleteFrom('class_member').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute();
+    for (const part of slices(pending.map((p) => p.enrollment.sourcedId)))
+      await trx.deleteFrom('class_member').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute();
     await this.keepPending(trx, pending);
-    for (const part of slices(rows.map((r) => r.sourced_id as string))) await trx.deleteFrom('pending_membership').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute();
+    for (const part of slices(rows.map((r) => r.sourced_id as string)))
+      await trx.deleteFrom('pending_membership').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute();
     return upsertRows(this.assumeNew, trx, 'class_member', rows);
   }
 
@@ -425,7 +566,12 @@ export class GradientSession implements RosterTargetSession {
         .onConflict((oc) =>
           oc
             .columns(['tenant_id', 'sourced_id'])
-            .doUpdateSet({ class_sourced_id: sql.ref('excluded.class_sourced_id'), person_sourced_id: sql.ref('excluded.person_sourced_id'), code: sql.ref('excluded.code'), record: sql.ref('excluded.record') })
+            .doUpdateSet({
+              class_sourced_id: sql.ref('excluded.class_sourced_id'),
+              person_sourced_id: sql.ref('excluded.person_sourced_id'),
+              code: sql.ref('excluded.code'),
+              record: sql.ref('excluded.record'),
+            })
             .where(sql.raw<boolean>('(pending_membership.code, pending_membership.record) is distinct from (excluded.code, excluded.record)')),
         )
         .execute();
@@ -441,14 +587,30 @@ export class GradientSession implements RosterTargetSession {
       const rows = await trx.deleteFrom('class_member').where('tenant_id', '=', this.tenantId).where(column, 'in', part).returningAll().execute();
       const pending = rows.map((m) => {
         const enrollment: Enrollment = {
-          sourcedId: m.sourced_id, status: 'active', dateLastModified: undefined, metadata: {},
-          classSourcedId: m.class_sourced_id, userSourcedId: m.person_sourced_id, schoolSourcedId: '', role: m.role, primary: m.is_primary ?? undefined,
-          beginDate: dateText(m.begin_date), endDate: dateText(m.end_date),
+          sourcedId: m.sourced_id,
+          status: 'active',
+          dateLastModified: undefined,
+          metadata: {},
+          classSourcedId: m.class_sourced_id,
+          userSourcedId: m.person_sourced_id,
+          schoolSourcedId: '',
+          role: m.role,
+          primary: m.is_primary ?? undefined,
+          beginDate: dateText(m.begin_date),
+          endDate: dateText(m.end_date),
         };
         const issue =
           column === 'class_sourced_id'
-            ? gradientIssue('GRADIENT_ENROLLMENT_CLASS_UNKNOWN', `class ${m.class_sourced_id} left Gradient, so ${m.person_sourced_id}'s membership in it was taken out; it returns with the class`, { entity: 'enrollments', sourcedId: m.sourced_id, field: 'classSourcedId' })
-            : gradientIssue('GRADIENT_ENROLLMENT_PERSON_UNKNOWN', `${m.person_sourced_id} left Gradient, so their membership in class ${m.class_sourced_id} was taken out; it returns with them`, { entity: 'enrollments', sourcedId: m.sourced_id, field: 'userSourcedId' });
+            ? gradientIssue(
+                'GRADIENT_ENROLLMENT_CLASS_UNKNOWN',
+                `class ${m.class_sourced_id} left Gradient, so ${m.person_sourced_id}'s membership in it was taken out; it returns with the class`,
+                { entity: 'enrollments', sourcedId: m.sourced_id, field: 'classSourcedId' },
+              )
+            : gradientIssue(
+                'GRADIENT_ENROLLMENT_PERSON_UNKNOWN',
+                `${m.person_sourced_id} left Gradient, so their membership in class ${m.class_sourced_id} was taken out; it returns with them`,
+                { entity: 'enrollments', sourcedId: m.sourced_id, field: 'userSourcedId' },
+              );
         issues.push(issue);
         return { enrollment, code: issue.code };
       });
@@ -483,7 +645,15 @@ export class GradientSession implements RosterTargetSession {
     await trx
       .deleteFrom('pending_class_term as p')
       .where('p.tenant_id', '=', this.tenantId)
-      .where(({ exists, selectFrom }) => exists(selectFrom('class_term as ct').select('ct.class_sourced_id').whereRef('ct.tenant_id', '=', 'p.tenant_id').whereRef('ct.class_sourced_id', '=', 'p.class_sourced_id').whereRef('ct.term_sourced_id', '=', 'p.term_sourced_id')))
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('class_term as ct')
+            .select('ct.class_sourced_id')
+            .whereRef('ct.tenant_id', '=', 'p.tenant_id')
+            .whereRef('ct.class_sourced_id', '=', 'p.class_sourced_id')
+            .whereRef('ct.term_sourced_id', '=', 'p.term_sourced_id'),
+        ),
+      )
       .execute();
     let after = '';
     for (;;) {
@@ -492,11 +662,25 @@ export class GradientSession implements RosterTargetSession {
         .select(['p.sourced_id', 'p.record'])
         .where('p.tenant_id', '=', this.tenantId)
         .where('p.sourced_id', '>', after)
-        .where(({ exists, selectFrom }) => exists(selectFrom('class as c').select('c.sourced_id').whereRef('c.tenant_id', '=', 'p.tenant_id').whereRef('c.sourced_id', '=', 'p.class_sourced_id')))
+        .where(({ exists, selectFrom }) =>
+          exists(
+            selectFrom('class as c').select('c.sourced_id').whereRef('c.tenant_id', '=', 'p.tenant_id').whereRef('c.sourced_id', '=', 'p.class_sourced_id'),
+          ),
+        )
         .where(({ or, exists, selectFrom }) =>
           or([
-            exists(selectFrom('staff_member as s').select('s.sourced_id').whereRef('s.tenant_id', '=', 'p.tenant_id').whereRef('s.sourced_id', '=', 'p.person_sourced_id')),
-            exists(selectFrom('student as s').select('s.sourced_id').whereRef('s.tenant_id', '=', 'p.tenant_id').whereRef('s.sourced_id', '=', 'p.person_sourced_id')),
+            exists(
+              selectFrom('staff_member as s')
+                .select('s.sourced_id')
+                .whereRef('s.tenant_id', '=', 'p.tenant_id')
+                .whereRef('s.sourced_id', '=', 'p.person_sourced_id'),
+            ),
+            exists(
+              selectFrom('student as s')
+                .select('s.sourced_id')
+                .whereRef('s.tenant_id', '=', 'p.tenant_id')
+                .whereRef('s.sourced_id', '=', 'p.person_sourced_id'),
+            ),
           ]),
         )
         .orderBy('p.sourced_id')
@@ -504,13 +688,26 @@ export class GradientSession implements RosterTargetSession {
         .execute();
       if (page.length === 0) return;
       after = page[page.length - 1]!.sourced_id;
-      const outcomes = await this.upsertMemberships(trx, page.map((r) => r.record as Enrollment), tally, [], true);
+      const outcomes = await this.upsertMemberships(
+        trx,
+        page.map((r) => r.record as Enrollment),
+        tally,
+        [],
+        true,
+      );
       for (const o of outcomes.values()) if (o === 'created') tally.created++;
     }
   }
 
   /** Deletes records of `entity` and what hangs on them; returns how many Gradient held. */
-  private async remove(trx: Kysely<any>, entity: RosterEntity, sourcedIds: string[], tally: TargetCounts, memberships: () => TargetCounts, issues: RosterIssue[]): Promise<number> {
+  private async remove(
+    trx: Kysely<any>,
+    entity: RosterEntity,
+    sourcedIds: string[],
+    tally: TargetCounts,
+    memberships: () => TargetCounts,
+    issues: RosterIssue[],
+  ): Promise<number> {
     const tables: Partial<Record<RosterEntity, readonly string[]>> = {
       orgs: ['organization'],
       academicSessions: ['term'],
@@ -524,17 +721,29 @@ export class GradientSession implements RosterTargetSession {
     for (const part of slices(sourcedIds)) {
       // What hangs on a record goes with it, even when the source did not send those deletions;
       // what would come back with it (memberships, class terms) waits as pending.
-      if (entity === 'users' || entity === 'classes') this.demoted(await this.demoteMemberships(trx, entity === 'users' ? 'person_sourced_id' : 'class_sourced_id', part), memberships(), issues);
+      if (entity === 'users' || entity === 'classes')
+        this.demoted(await this.demoteMemberships(trx, entity === 'users' ? 'person_sourced_id' : 'class_sourced_id', part), memberships(), issues);
       if (entity === 'classes') {
         await trx.deleteFrom('class_term').where('tenant_id', '=', this.tenantId).where('class_sourced_id', 'in', part).execute();
         await trx.deleteFrom('pending_class_term').where('tenant_id', '=', this.tenantId).where('class_sourced_id', 'in', part).execute();
       }
       if (entity === 'academicSessions') {
-        const unlinked = await trx.deleteFrom('class_term').where('tenant_id', '=', this.tenantId).where('term_sourced_id', 'in', part).returningAll().execute();
-        if (unlinked.length > 0) await trx.insertInto('pending_class_term').values(unlinked).onConflict((oc) => oc.doNothing()).execute();
+        const unlinked = await trx
+          .deleteFrom('class_term')
+          .where('tenant_id', '=', this.tenantId)
+          .where('term_sourced_id', 'in', part)
+          .returningAll()
+          .execute();
+        if (unlinked.length > 0)
+          await trx
+            .insertInto('pending_class_term')
+            .values(unlinked)
+            .onConflict((oc) => oc.doNothing())
+            .execute();
       }
       for (const table of tables[entity] ?? []) {
-        const gone = (await trx.deleteFrom(table).where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).returning('sourced_id').execute()).length;
+        const gone = (await trx.deleteFrom(table).where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).returning('sourced_id').execute())
+          .length;
         if (table !== 'pending_membership') deleted += gone;
       }
     }
@@ -566,7 +775,8 @@ function groups(batch: readonly RosterChangeEvent[]): { entity: RosterEntity; de
   for (const e of batch) {
     const deleted = e.data.kind === 'deleted';
     let last = out[out.length - 1];
-    if (!last || last.entity !== e.data.entity || last.deleted !== deleted) out.push((last = { entity: e.data.entity, deleted, byId: new Map(), superseded: 0 }));
+    if (!last || last.entity !== e.data.entity || last.deleted !== deleted)
+      out.push((last = { entity: e.data.entity, deleted, byId: new Map(), superseded: 0 }));
     if (last.byId.delete(e.data.sourcedId)) last.superseded++;
     last.byId.set(e.data.sourcedId, e);
   }

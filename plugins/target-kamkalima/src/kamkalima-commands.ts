@@ -31,62 +31,70 @@ export interface AssignTeacherAdminArguments {
  * Kamkalima holds. Assigning the teacher who has it changes nothing.
  */
 export function registerKamkalimaCommands(context: PluginContext): Disposable {
-  return context.registerCommand<AssignTeacherAdminArguments>('kamkalima.assignTeacherAdmin', async (tenantId, args, { by, signal }): Promise<CommandResult> => {
-    const wanted = args.teacher.trim();
-    return context.storage.db.transaction().execute(async (trx) => {
-      signal.throwIfAborted();
-      const teachers = await trx
-        .selectFrom('teacher')
-        .select(['sourced_id', 'given_name', 'family_name', 'active', 'school_sourced_id'])
-        .where('tenant_id', '=', tenantId)
-        .where((eb) => eb.or([eb('sourced_id', '=', wanted), eb(sql`lower(trim(email))`, '=', wanted.toLowerCase())]))
-        .orderBy('sourced_id')
-        .execute();
-      if (teachers.length === 0) throw await notATeacher(trx, tenantId, wanted);
-      const teacher = teachers.find((t) => t.sourced_id === wanted) ?? (teachers.length === 1 ? teachers[0] : undefined);
-      if (!teacher)
-        throw commandRefusal(
-          KamkalimaCommandCodes.KAMKALIMA_TEACHER_AMBIGUOUS,
-          `${teachers.length} teachers have the email ${wanted} (${teachers.map((t) => t.sourced_id).join(', ')}): name one by sourcedId`,
-          { argument: 'teacher', teachers: teachers.map((t) => t.sourced_id) },
-        );
-      const who = `${teacher.given_name} ${teacher.family_name} (${teacher.sourced_id})`;
-      if (!teacher.active) throw commandRefusal(KamkalimaCommandCodes.KAMKALIMA_TEACHER_INACTIVE, `teacher ${who} is not active in Kamkalima (enabledUser is false in the roster)`, { argument: 'teacher' });
-      const account = await trx
-        .selectFrom('teacher_admin_account as a')
-        .leftJoin('school as s', (j) => j.onRef('s.tenant_id', '=', 'a.tenant_id').onRef('s.sourced_id', '=', 'a.school_sourced_id'))
-        .select(['a.username', 'a.assigned_teacher_sourced_id', 's.name'])
-        .where('a.tenant_id', '=', tenantId)
-        .where('a.school_sourced_id', '=', teacher.school_sourced_id)
-        .executeTakeFirst();
-      if (!account)
-        throw commandRefusal(
-          KamkalimaCommandCodes.KAMKALIMA_TEACHER_ADMIN_ACCOUNT_MISSING,
-          `school ${teacher.school_sourced_id} of teacher ${who} has no teacher-admin account yet: Kamkalima creates it at the end of a sync`,
-          { argument: 'teacher', school: teacher.school_sourced_id },
-        );
-      const previous = account.assigned_teacher_sourced_id as string | null;
-      const already = previous === teacher.sourced_id;
-      if (!already)
-        await trx
-          .updateTable('teacher_admin_account')
-          .set({ assigned_teacher_sourced_id: teacher.sourced_id, assigned_at: sql`now()`, assigned_by: by })
+  return context.registerCommand<AssignTeacherAdminArguments>(
+    'kamkalima.assignTeacherAdmin',
+    async (tenantId, args, { by, signal }): Promise<CommandResult> => {
+      const wanted = args.teacher.trim();
+      return context.storage.db.transaction().execute(async (trx) => {
+        signal.throwIfAborted();
+        const teachers = await trx
+          .selectFrom('teacher')
+          .select(['sourced_id', 'given_name', 'family_name', 'active', 'school_sourced_id'])
           .where('tenant_id', '=', tenantId)
-          .where('school_sourced_id', '=', teacher.school_sourced_id)
+          .where((eb) => eb.or([eb('sourced_id', '=', wanted), eb(sql`lower(trim(email))`, '=', wanted.toLowerCase())]))
+          .orderBy('sourced_id')
           .execute();
-      const school = `${account.name ?? teacher.school_sourced_id} (${teacher.school_sourced_id})`;
-      return {
-        summary: already
-          ? `${account.username}, the teacher-admin account of ${school}, is already assigned to ${who}`
-          : `${account.username}, the teacher-admin account of ${school}, is now assigned to ${who}${previous ? `, instead of ${previous}` : ''}`,
-        account: account.username,
-        school: teacher.school_sourced_id,
-        teacher: teacher.sourced_id,
-        previousTeacher: previous,
-        alreadyAssigned: already,
-      };
-    });
-  });
+        if (teachers.length === 0) throw await notATeacher(trx, tenantId, wanted);
+        const teacher = teachers.find((t) => t.sourced_id === wanted) ?? (teachers.length === 1 ? teachers[0] : undefined);
+        if (!teacher)
+          throw commandRefusal(
+            KamkalimaCommandCodes.KAMKALIMA_TEACHER_AMBIGUOUS,
+            `${teachers.length} teachers have the email ${wanted} (${teachers.map((t) => t.sourced_id).join(', ')}): name one by sourcedId`,
+            { argument: 'teacher', teachers: teachers.map((t) => t.sourced_id) },
+          );
+        const who = `${teacher.given_name} ${teacher.family_name} (${teacher.sourced_id})`;
+        if (!teacher.active)
+          throw commandRefusal(
+            KamkalimaCommandCodes.KAMKALIMA_TEACHER_INACTIVE,
+            `teacher ${who} is not active in Kamkalima (enabledUser is false in the roster)`,
+            { argument: 'teacher' },
+          );
+        const account = await trx
+          .selectFrom('teacher_admin_account as a')
+          .leftJoin('school as s', (j) => j.onRef('s.tenant_id', '=', 'a.tenant_id').onRef('s.sourced_id', '=', 'a.school_sourced_id'))
+          .select(['a.username', 'a.assigned_teacher_sourced_id', 's.name'])
+          .where('a.tenant_id', '=', tenantId)
+          .where('a.school_sourced_id', '=', teacher.school_sourced_id)
+          .executeTakeFirst();
+        if (!account)
+          throw commandRefusal(
+            KamkalimaCommandCodes.KAMKALIMA_TEACHER_ADMIN_ACCOUNT_MISSING,
+            `school ${teacher.school_sourced_id} of teacher ${who} has no teacher-admin account yet: Kamkalima creates it at the end of a sync`,
+            { argument: 'teacher', school: teacher.school_sourced_id },
+          );
+        const previous = account.assigned_teacher_sourced_id as string | null;
+        const already = previous === teacher.sourced_id;
+        if (!already)
+          await trx
+            .updateTable('teacher_admin_account')
+            .set({ assigned_teacher_sourced_id: teacher.sourced_id, assigned_at: sql`now()`, assigned_by: by })
+            .where('tenant_id', '=', tenantId)
+            .where('school_sourced_id', '=', teacher.school_sourced_id)
+            .execute();
+        const school = `${account.name ?? teacher.school_sourced_id} (${teacher.school_sourced_id})`;
+        return {
+          summary: already
+            ? `${account.username}, the teacher-admin account of ${school}, is already assigned to ${who}`
+            : `${account.username}, the teacher-admin account of ${school}, is now assigned to ${who}${previous ? `, instead of ${previous}` : ''}`,
+          account: account.username,
+          school: teacher.school_sourced_id,
+          teacher: teacher.sourced_id,
+          previousTeacher: previous,
+          alreadyAssigned: already,
+        };
+      });
+    },
+  );
 }
 
 /** The refusal for someone who is no teacher Kamkalima holds: a student, an administrator, held back, or unknown. */
@@ -101,9 +109,13 @@ async function notATeacher(db: Kysely<any>, tenantId: string, wanted: string) {
   for (const table of ['student', 'administrator'] as const) {
     const found = await other(table);
     if (found)
-      return commandRefusal(KamkalimaCommandCodes.KAMKALIMA_NOT_A_TEACHER, `${found.sourced_id} is ${table === 'student' ? 'a student' : 'an administrator'} in Kamkalima, not a teacher: the teacher-admin role goes to a teacher`, {
-        argument: 'teacher',
-      });
+      return commandRefusal(
+        KamkalimaCommandCodes.KAMKALIMA_NOT_A_TEACHER,
+        `${found.sourced_id} is ${table === 'student' ? 'a student' : 'an administrator'} in Kamkalima, not a teacher: the teacher-admin role goes to a teacher`,
+        {
+          argument: 'teacher',
+        },
+      );
   }
   const held = await db
     .selectFrom('held_record')
@@ -113,10 +125,14 @@ async function notATeacher(db: Kysely<any>, tenantId: string, wanted: string) {
     .where((eb) => eb.or([eb('sourced_id', '=', wanted), eb(sql`lower(trim(record->>'email'))`, '=', wanted.toLowerCase())]))
     .executeTakeFirst();
   if (held)
-    return commandRefusal(KamkalimaCommandCodes.KAMKALIMA_TEACHER_HELD, `${held.sourced_id} is held back by Kamkalima (${held.code}) and is not in Kamkalima until that is fixed in the roster`, {
-      argument: 'teacher',
-      heldFor: held.code,
-    });
+    return commandRefusal(
+      KamkalimaCommandCodes.KAMKALIMA_TEACHER_HELD,
+      `${held.sourced_id} is held back by Kamkalima (${held.code}) and is not in Kamkalima until that is fixed in the roster`,
+      {
+        argument: 'teacher',
+        heldFor: held.code,
+      },
+    );
   return commandRefusal(
     KamkalimaCommandCodes.KAMKALIMA_TEACHER_UNKNOWN,
     `Kamkalima holds no teacher whose sourcedId or email is "${wanted.length > 80 ? `${wanted.slice(0, 80)}…` : wanted}" (teachers arrive with a sync)`,

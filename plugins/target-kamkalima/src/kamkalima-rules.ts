@@ -25,7 +25,10 @@ export interface KamkalimaRow {
 }
 
 /** The warning codes of records Kamkalima has no place for, reported grouped per batch (see {@link Verdict}). */
-export type KamkalimaSkipCode = Extract<KamkalimaIssueCode, 'KAMKALIMA_ORG_NOT_SCHOOL' | 'KAMKALIMA_USER_ROLE_NOT_IMPORTED' | 'KAMKALIMA_ENROLLMENT_ROLE_NOT_IMPORTED' | 'KAMKALIMA_ENTITY_NOT_IMPORTED'>;
+export type KamkalimaSkipCode = Extract<
+  KamkalimaIssueCode,
+  'KAMKALIMA_ORG_NOT_SCHOOL' | 'KAMKALIMA_USER_ROLE_NOT_IMPORTED' | 'KAMKALIMA_ENROLLMENT_ROLE_NOT_IMPORTED' | 'KAMKALIMA_ENTITY_NOT_IMPORTED'
+>;
 
 /**
  * What a product rule makes of one record: taken (with warnings that keep it), held back (an issue
@@ -130,11 +133,20 @@ export function gradesIncompatible(role: 'teacher' | 'student', memberGrades: re
  * Builds the held-back form of an enrollment from its membership row (when a class or user it
  * links leaves Kamkalima): enough for the enrollment rules to judge it again.
  */
-function enrollmentFromMembership(m: { sourced_id: string; classroom_sourced_id: string; member_sourced_id: string; role: string; is_primary: boolean | null }, schoolSourcedId: string | null): Enrollment {
+function enrollmentFromMembership(
+  m: { sourced_id: string; classroom_sourced_id: string; member_sourced_id: string; role: string; is_primary: boolean | null },
+  schoolSourcedId: string | null,
+): Enrollment {
   return {
-    sourcedId: m.sourced_id, status: 'active', dateLastModified: undefined, metadata: {},
-    classSourcedId: m.classroom_sourced_id, userSourcedId: m.member_sourced_id, schoolSourcedId: schoolSourcedId ?? '',
-    role: m.role as Enrollment['role'], primary: m.is_primary ?? undefined,
+    sourcedId: m.sourced_id,
+    status: 'active',
+    dateLastModified: undefined,
+    metadata: {},
+    classSourcedId: m.classroom_sourced_id,
+    userSourcedId: m.member_sourced_id,
+    schoolSourcedId: schoolSourcedId ?? '',
+    role: m.role as Enrollment['role'],
+    primary: m.is_primary ?? undefined,
   };
 }
 
@@ -142,20 +154,45 @@ function enrollmentFromMembership(m: { sourced_id: string; classroom_sourced_id:
 const CLASSROOM_COLUMNS = ['sourced_id', 'title', 'code', 'course_sourced_id', 'school_sourced_id', 'grades', 'term_sourced_ids'] as const;
 
 /** Builds the held-back form of a class from its classroom row, with the terms it names. */
-function classFromRow(r: { sourced_id: string; title: string; code: string | null; course_sourced_id: string; school_sourced_id: string; grades: GradeLevel[] }, termSourcedIds: string[]): RosterClass {
+function classFromRow(
+  r: { sourced_id: string; title: string; code: string | null; course_sourced_id: string; school_sourced_id: string; grades: GradeLevel[] },
+  termSourcedIds: string[],
+): RosterClass {
   return {
-    sourcedId: r.sourced_id, status: 'active', dateLastModified: undefined, metadata: {},
-    title: r.title, classCode: r.code ?? undefined, courseSourcedId: r.course_sourced_id, schoolSourcedId: r.school_sourced_id,
-    grades: r.grades, termSourcedIds, classType: 'scheduled', subjects: [], subjectCodes: [], periods: [],
+    sourcedId: r.sourced_id,
+    status: 'active',
+    dateLastModified: undefined,
+    metadata: {},
+    title: r.title,
+    classCode: r.code ?? undefined,
+    courseSourcedId: r.course_sourced_id,
+    schoolSourcedId: r.school_sourced_id,
+    grades: r.grades,
+    termSourcedIds,
+    classType: 'scheduled',
+    subjects: [],
+    subjectCodes: [],
+    periods: [],
   };
 }
 
 /** Builds the held-back form of a user from its teacher, student or administrator row, in the schools given. */
 function userFromRow(role: 'teacher' | 'student' | 'administrator', r: Record<string, any>, orgSourcedIds: string[]): User {
   return {
-    sourcedId: r.sourced_id, status: 'active', dateLastModified: undefined, metadata: {},
-    enabledUser: r.active, orgSourcedIds, role, username: r.username, userIds: [], givenName: r.given_name, familyName: r.family_name,
-    email: r.email ?? undefined, agentSourcedIds: [], grades: r.grades ?? (r.grade ? [r.grade] : []),
+    sourcedId: r.sourced_id,
+    status: 'active',
+    dateLastModified: undefined,
+    metadata: {},
+    enabledUser: r.active,
+    orgSourcedIds,
+    role,
+    username: r.username,
+    userIds: [],
+    givenName: r.given_name,
+    familyName: r.family_name,
+    email: r.email ?? undefined,
+    agentSourcedIds: [],
+    grades: r.grades ?? (r.grade ? [r.grade] : []),
   };
 }
 
@@ -185,14 +222,27 @@ export async function holdRecords(db: KamkalimaDb, tenantId: string, entity: Ros
  * the member's school is not the class's, or their grades no longer fit) to the held records, with
  * an issue each.
  */
-async function demoteMemberships(db: KamkalimaDb, tenantId: string, column: 'member_sourced_id' | 'classroom_sourced_id', ids: readonly string[]): Promise<RosterIssue[]> {
+async function demoteMemberships(
+  db: KamkalimaDb,
+  tenantId: string,
+  column: 'member_sourced_id' | 'classroom_sourced_id',
+  ids: readonly string[],
+): Promise<RosterIssue[]> {
   if (ids.length === 0) return [];
   const rows = await db
     .selectFrom('class_membership as m')
     .leftJoin('classroom as c', (j) => j.onRef('c.tenant_id', '=', 'm.tenant_id').onRef('c.sourced_id', '=', 'm.classroom_sourced_id'))
     .leftJoin('teacher as t', (j) => j.onRef('t.tenant_id', '=', 'm.tenant_id').onRef('t.sourced_id', '=', 'm.member_sourced_id').on('m.role', '=', 'teacher'))
     .leftJoin('student as s', (j) => j.onRef('s.tenant_id', '=', 'm.tenant_id').onRef('s.sourced_id', '=', 'm.member_sourced_id').on('m.role', '=', 'student'))
-    .select(['m.sourced_id', 'm.classroom_sourced_id', 'm.member_sourced_id', 'm.role', 'm.is_primary', 'c.school_sourced_id as class_school', 'c.grades as class_grades'])
+    .select([
+      'm.sourced_id',
+      'm.classroom_sourced_id',
+      'm.member_sourced_id',
+      'm.role',
+      'm.is_primary',
+      'c.school_sourced_id as class_school',
+      'c.grades as class_grades',
+    ])
     .select(sql<string | null>`coalesce(t.school_sourced_id, s.school_sourced_id)`.as('member_school'))
     .select(sql<string[]>`coalesce(t.grades, array[s.grade])`.as('member_grades'))
     .where('m.tenant_id', '=', tenantId)
@@ -215,17 +265,41 @@ async function demoteMemberships(db: KamkalimaDb, tenantId: string, column: 'mem
     held.push({ record: enrollmentFromMembership(m, m.class_school), code: issue.code });
   }
   await holdRecords(db, tenantId, 'enrollments', held);
-  await db.deleteFrom('class_membership').where('tenant_id', '=', tenantId).where(anyOf('sourced_id', held.map((h) => h.record.sourcedId))).execute();
+  await db
+    .deleteFrom('class_membership')
+    .where('tenant_id', '=', tenantId)
+    .where(
+      anyOf(
+        'sourced_id',
+        held.map((h) => h.record.sourcedId),
+      ),
+    )
+    .execute();
   return issues;
 }
 
 /** Why a teacher's or student's enrollment in a class cannot be a Kamkalima membership, or undefined when it can. */
-function judgeMembership(sourcedId: string, classSourcedId: string, userSourcedId: string, role: string, klass: Placement | null | undefined, member: Placement | null | undefined): RosterIssue | undefined {
+function judgeMembership(
+  sourcedId: string,
+  classSourcedId: string,
+  userSourcedId: string,
+  role: string,
+  klass: Placement | null | undefined,
+  member: Placement | null | undefined,
+): RosterIssue | undefined {
   const where = { entity: 'enrollments' as const, sourcedId };
   if (!klass)
-    return kamkalimaIssue('KAMKALIMA_ENROLLMENT_NOT_LINKED', `class ${classSourcedId} is not in Kamkalima (see its own issue), so ${userSourcedId} is not placed in it until it is`, { ...where, field: 'classSourcedId' });
+    return kamkalimaIssue(
+      'KAMKALIMA_ENROLLMENT_NOT_LINKED',
+      `class ${classSourcedId} is not in Kamkalima (see its own issue), so ${userSourcedId} is not placed in it until it is`,
+      { ...where, field: 'classSourcedId' },
+    );
   if (!member)
-    return kamkalimaIssue('KAMKALIMA_ENROLLMENT_NOT_LINKED', `user ${userSourcedId} is not a Kamkalima ${role} (see the user's own issue, or the user's role), so is not placed in class ${classSourcedId} until they are`, { ...where, field: 'userSourcedId' });
+    return kamkalimaIssue(
+      'KAMKALIMA_ENROLLMENT_NOT_LINKED',
+      `user ${userSourcedId} is not a Kamkalima ${role} (see the user's own issue, or the user's role), so is not placed in class ${classSourcedId} until they are`,
+      { ...where, field: 'userSourcedId' },
+    );
   if (member.school !== klass.school)
     return kamkalimaIssue(
       'KAMKALIMA_ENROLLMENT_OTHER_SCHOOL',
@@ -244,9 +318,19 @@ function judgeMembership(sourcedId: string, classSourcedId: string, userSourcedI
 }
 
 /** Holds back the classrooms among `rows` with `issue`, and the memberships in them. */
-async function holdClassrooms(db: KamkalimaDb, tenantId: string, known: KnownPlacements | undefined, held: { record: RosterClass; issue: RosterIssue }[]): Promise<RosterIssue[]> {
+async function holdClassrooms(
+  db: KamkalimaDb,
+  tenantId: string,
+  known: KnownPlacements | undefined,
+  held: { record: RosterClass; issue: RosterIssue }[],
+): Promise<RosterIssue[]> {
   if (held.length === 0) return [];
-  await holdRecords(db, tenantId, 'classes', held.map((h) => ({ record: h.record, code: h.issue.code })));
+  await holdRecords(
+    db,
+    tenantId,
+    'classes',
+    held.map((h) => ({ record: h.record, code: h.issue.code })),
+  );
   const ids = held.map((h) => h.record.sourcedId);
   await db.deleteFrom('classroom').where('tenant_id', '=', tenantId).where(anyOf('sourced_id', ids)).execute();
   for (const id of ids) known?.classroom.set(id, null);
@@ -264,7 +348,10 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
       async judge(_db, orgs: readonly Org[]) {
         return orgs.map((org): Verdict =>
           org.type === 'school'
-            ? { take: { table: 'school', values: { tenant_id: tenantId, sourced_id: org.sourcedId, name: org.name, identifier: org.identifier ?? null } }, warnings: [] }
+            ? {
+                take: { table: 'school', values: { tenant_id: tenantId, sourced_id: org.sourcedId, name: org.name, identifier: org.identifier ?? null } },
+                warnings: [],
+              }
             : { skip: 'KAMKALIMA_ORG_NOT_SCHOOL' },
         );
       },
@@ -275,14 +362,23 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
         if (gone.length === 0) return [];
         await db.deleteFrom('teacher_admin_account').where('tenant_id', '=', tenantId).where(anyOf('school_sourced_id', gone)).execute();
         await db.updateTable('course').set({ school_sourced_id: null }).where('tenant_id', '=', tenantId).where(anyOf('school_sourced_id', gone)).execute();
-        const classrooms = await db.selectFrom('classroom').select(CLASSROOM_COLUMNS).where('tenant_id', '=', tenantId).where(anyOf('school_sourced_id', gone)).execute();
+        const classrooms = await db
+          .selectFrom('classroom')
+          .select(CLASSROOM_COLUMNS)
+          .where('tenant_id', '=', tenantId)
+          .where(anyOf('school_sourced_id', gone))
+          .execute();
         const issues = await holdClassrooms(
           db,
           tenantId,
           known,
           classrooms.map((r) => ({
             record: classFromRow(r, r.term_sourced_ids),
-            issue: kamkalimaIssue('KAMKALIMA_CLASS_SCHOOL_MISSING', `class "${r.title}" is taught at ${r.school_sourced_id}, which is no longer a Kamkalima school`, { entity: 'classes', sourcedId: r.sourced_id, field: 'schoolSourcedId' }),
+            issue: kamkalimaIssue(
+              'KAMKALIMA_CLASS_SCHOOL_MISSING',
+              `class "${r.title}" is taught at ${r.school_sourced_id}, which is no longer a Kamkalima school`,
+              { entity: 'classes', sourcedId: r.sourced_id, field: 'schoolSourcedId' },
+            ),
           })),
         );
         const held: { record: RosterRecord; code: string }[] = [];
@@ -290,22 +386,50 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
         for (const role of ['teacher', 'student'] as const) {
           const people = await db.selectFrom(role).selectAll().where('tenant_id', '=', tenantId).where(anyOf('school_sourced_id', gone)).execute();
           for (const r of people) {
-            const issue = kamkalimaIssue('KAMKALIMA_USER_WITHOUT_SCHOOL', `${role} ${r.username}'s school ${r.school_sourced_id} is no longer a Kamkalima school`, { entity: 'users', sourcedId: r.sourced_id, field: 'orgSourcedIds' });
+            const issue = kamkalimaIssue(
+              'KAMKALIMA_USER_WITHOUT_SCHOOL',
+              `${role} ${r.username}'s school ${r.school_sourced_id} is no longer a Kamkalima school`,
+              { entity: 'users', sourcedId: r.sourced_id, field: 'orgSourcedIds' },
+            );
             issues.push(issue);
             held.push({ record: userFromRow(role, r, [r.school_sourced_id]), code: issue.code });
             known?.[role].set(r.sourced_id, null);
           }
-          if (people.length > 0) await db.deleteFrom(role).where('tenant_id', '=', tenantId).where(anyOf('sourced_id', people.map((r) => r.sourced_id))).execute();
+          if (people.length > 0)
+            await db
+              .deleteFrom(role)
+              .where('tenant_id', '=', tenantId)
+              .where(
+                anyOf(
+                  'sourced_id',
+                  people.map((r) => r.sourced_id),
+                ),
+              )
+              .execute();
           removed.push(...people.map((r) => r.sourced_id));
         }
-        const administrators = await db.selectFrom('administrator').selectAll().where('tenant_id', '=', tenantId).where(sql<boolean>`school_sourced_ids && ${gone}::text[]`).execute();
+        const administrators = await db
+          .selectFrom('administrator')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .where(sql<boolean>`school_sourced_ids && ${gone}::text[]`)
+          .execute();
         for (const r of administrators) {
           const left = (r.school_sourced_ids as string[]).filter((id) => !gone.includes(id));
           if (left.length > 0) {
-            await db.updateTable('administrator').set({ school_sourced_ids: left }).where('tenant_id', '=', tenantId).where('sourced_id', '=', r.sourced_id).execute();
+            await db
+              .updateTable('administrator')
+              .set({ school_sourced_ids: left })
+              .where('tenant_id', '=', tenantId)
+              .where('sourced_id', '=', r.sourced_id)
+              .execute();
             continue;
           }
-          const issue = kamkalimaIssue('KAMKALIMA_USER_WITHOUT_SCHOOL', `administrator ${r.username}'s schools are no longer Kamkalima schools`, { entity: 'users', sourcedId: r.sourced_id, field: 'orgSourcedIds' });
+          const issue = kamkalimaIssue('KAMKALIMA_USER_WITHOUT_SCHOOL', `administrator ${r.username}'s schools are no longer Kamkalima schools`, {
+            entity: 'users',
+            sourcedId: r.sourced_id,
+            field: 'orgSourcedIds',
+          });
           issues.push(issue);
           held.push({ record: userFromRow('administrator', r, r.school_sourced_ids), code: issue.code });
           await db.deleteFrom('administrator').where('tenant_id', '=', tenantId).where('sourced_id', '=', r.sourced_id).execute();
@@ -320,7 +444,12 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
       tables: ['term'],
       async judge(db, sessions: readonly AcademicSession[]) {
         const current = new Set(sessions.filter((s) => sessionInAcademicYear(s, year)).map((s) => s.sourcedId));
-        const parents = await existing(db, 'term', tenantId, sessions.flatMap((s) => (s.parentSourcedId ? [s.parentSourcedId] : [])));
+        const parents = await existing(
+          db,
+          'term',
+          tenantId,
+          sessions.flatMap((s) => (s.parentSourcedId ? [s.parentSourcedId] : [])),
+        );
         return sessions.map((session): Verdict => {
           if (!current.has(session.sourcedId)) {
             return {
@@ -331,13 +460,20 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
               ),
             };
           }
-          const parent = session.parentSourcedId && (parents.has(session.parentSourcedId) || current.has(session.parentSourcedId)) ? session.parentSourcedId : null;
+          const parent =
+            session.parentSourcedId && (parents.has(session.parentSourcedId) || current.has(session.parentSourcedId)) ? session.parentSourcedId : null;
           return {
             take: {
               table: 'term',
               values: {
-                tenant_id: tenantId, sourced_id: session.sourcedId, title: session.title, kind: session.type, school_year: schoolYear,
-                starts_on: session.startDate, ends_on: session.endDate, parent_sourced_id: parent,
+                tenant_id: tenantId,
+                sourced_id: session.sourcedId,
+                title: session.title,
+                kind: session.type,
+                school_year: schoolYear,
+                starts_on: session.startDate,
+                ends_on: session.endDate,
+                parent_sourced_id: parent,
               },
             },
             warnings: [],
@@ -350,21 +486,35 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
         const gone = await missing(db, 'term', tenantId, sessionIds);
         if (gone.length === 0) return [];
         await db.updateTable('term').set({ parent_sourced_id: null }).where('tenant_id', '=', tenantId).where(anyOf('parent_sourced_id', gone)).execute();
-        const classrooms = await db.selectFrom('classroom').select(CLASSROOM_COLUMNS).where('tenant_id', '=', tenantId).where(sql<boolean>`term_sourced_ids && ${gone}::text[]`).execute();
+        const classrooms = await db
+          .selectFrom('classroom')
+          .select(CLASSROOM_COLUMNS)
+          .where('tenant_id', '=', tenantId)
+          .where(sql<boolean>`term_sourced_ids && ${gone}::text[]`)
+          .execute();
         const held: { record: RosterClass; issue: RosterIssue }[] = [];
         for (const r of classrooms) {
           const left = (r.term_sourced_ids as string[]).filter((id) => !gone.includes(id));
           if (left.length > 0) {
-            await db.updateTable('classroom').set({ term_sourced_ids: left }).where('tenant_id', '=', tenantId).where('sourced_id', '=', r.sourced_id).execute();
+            await db
+              .updateTable('classroom')
+              .set({ term_sourced_ids: left })
+              .where('tenant_id', '=', tenantId)
+              .where('sourced_id', '=', r.sourced_id)
+              .execute();
             continue;
           }
           held.push({
             record: classFromRow(r, r.term_sourced_ids),
-            issue: kamkalimaIssue('KAMKALIMA_CLASS_NOT_CURRENT_YEAR', `class "${r.title}" runs in ${r.term_sourced_ids.join(', ')}, none of which is now a session of the current academic year; Kamkalima ignores it`, {
-              entity: 'classes',
-              sourcedId: r.sourced_id,
-              field: 'termSourcedIds',
-            }),
+            issue: kamkalimaIssue(
+              'KAMKALIMA_CLASS_NOT_CURRENT_YEAR',
+              `class "${r.title}" runs in ${r.term_sourced_ids.join(', ')}, none of which is now a session of the current academic year; Kamkalima ignores it`,
+              {
+                entity: 'classes',
+                sourcedId: r.sourced_id,
+                field: 'termSourcedIds',
+              },
+            ),
           });
         }
         return holdClassrooms(db, tenantId, known, held);
@@ -375,17 +525,32 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
       entity: 'courses',
       tables: ['course'],
       async judge(db, courses: readonly Course[]) {
-        const schools = await existing(db, 'school', tenantId, courses.map((c) => c.orgSourcedId));
+        const schools = await existing(
+          db,
+          'school',
+          tenantId,
+          courses.map((c) => c.orgSourcedId),
+        );
         return courses.map((course): Verdict => {
           if (course.grades.length === 0) {
-            return { hold: kamkalimaIssue('KAMKALIMA_COURSE_WITHOUT_GRADES', `course "${course.title}" has no grades: give it every grade its classes teach`, { entity: 'courses', sourcedId: course.sourcedId, field: 'grades' }) };
+            return {
+              hold: kamkalimaIssue('KAMKALIMA_COURSE_WITHOUT_GRADES', `course "${course.title}" has no grades: give it every grade its classes teach`, {
+                entity: 'courses',
+                sourcedId: course.sourcedId,
+                field: 'grades',
+              }),
+            };
           }
           return {
             take: {
               table: 'course',
               values: {
-                tenant_id: tenantId, sourced_id: course.sourcedId, title: course.title, code: course.courseCode ?? null,
-                school_sourced_id: schools.has(course.orgSourcedId) ? course.orgSourcedId : null, grades: sortedGrades(course.grades),
+                tenant_id: tenantId,
+                sourced_id: course.sourcedId,
+                title: course.title,
+                code: course.courseCode ?? null,
+                school_sourced_id: schools.has(course.orgSourcedId) ? course.orgSourcedId : null,
+                grades: sortedGrades(course.grades),
               },
             },
             warnings: [],
@@ -398,7 +563,16 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
         const rows = await db
           .selectFrom('classroom as c')
           .leftJoin('course as k', (j) => j.onRef('k.tenant_id', '=', 'c.tenant_id').onRef('k.sourced_id', '=', 'c.course_sourced_id'))
-          .select(['c.sourced_id', 'c.title', 'c.code', 'c.course_sourced_id', 'c.school_sourced_id', 'c.grades', 'c.term_sourced_ids', 'k.grades as course_grades'])
+          .select([
+            'c.sourced_id',
+            'c.title',
+            'c.code',
+            'c.course_sourced_id',
+            'c.school_sourced_id',
+            'c.grades',
+            'c.term_sourced_ids',
+            'k.grades as course_grades',
+          ])
           .where('c.tenant_id', '=', tenantId)
           .where(anyOf('c.course_sourced_id', courseIds))
           .where(sql<boolean>`(k.sourced_id is null or not (c.grades <@ k.grades))`)
@@ -419,12 +593,27 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
       entity: 'classes',
       tables: ['classroom'],
       async judge(db, classes: readonly RosterClass[]) {
-        const terms = await existing(db, 'term', tenantId, classes.flatMap((c) => c.termSourcedIds));
-        const schools = await existing(db, 'school', tenantId, classes.map((c) => c.schoolSourcedId));
+        const terms = await existing(
+          db,
+          'term',
+          tenantId,
+          classes.flatMap((c) => c.termSourcedIds),
+        );
+        const schools = await existing(
+          db,
+          'school',
+          tenantId,
+          classes.map((c) => c.schoolSourcedId),
+        );
         const courseIds = classes.map((c) => c.courseSourcedId);
         const courses = new Map<string, GradeLevel[]>();
         if (courseIds.length > 0) {
-          const rows = await db.selectFrom('course').select(['sourced_id', 'grades']).where('tenant_id', '=', tenantId).where(anyOf('sourced_id', courseIds)).execute();
+          const rows = await db
+            .selectFrom('course')
+            .select(['sourced_id', 'grades'])
+            .where('tenant_id', '=', tenantId)
+            .where(anyOf('sourced_id', courseIds))
+            .execute();
           for (const r of rows) courses.set(r.sourced_id, r.grades);
         }
         return classes.map((klass): Verdict => {
@@ -440,10 +629,22 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
             };
           }
           if (!schools.has(klass.schoolSourcedId)) {
-            return { hold: kamkalimaIssue('KAMKALIMA_CLASS_SCHOOL_MISSING', `class "${klass.title}" is taught at ${klass.schoolSourcedId}, which is not an org of type school`, { ...where, field: 'schoolSourcedId' }) };
+            return {
+              hold: kamkalimaIssue(
+                'KAMKALIMA_CLASS_SCHOOL_MISSING',
+                `class "${klass.title}" is taught at ${klass.schoolSourcedId}, which is not an org of type school`,
+                { ...where, field: 'schoolSourcedId' },
+              ),
+            };
           }
           if (klass.grades.length === 0) {
-            return { hold: kamkalimaIssue('KAMKALIMA_CLASS_WITHOUT_GRADES', `class "${klass.title}" has no grades: give it the grade(s) it teaches, within its course's grades`, { ...where, field: 'grades' }) };
+            return {
+              hold: kamkalimaIssue(
+                'KAMKALIMA_CLASS_WITHOUT_GRADES',
+                `class "${klass.title}" has no grades: give it the grade(s) it teaches, within its course's grades`,
+                { ...where, field: 'grades' },
+              ),
+            };
           }
           const courseGrades = courses.get(klass.courseSourcedId);
           if (courseGrades === undefined || !klass.grades.every((g) => courseGrades.includes(g))) return { hold: classGradeIssue(klass, courseGrades ?? null) };
@@ -451,8 +652,14 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
             take: {
               table: 'classroom',
               values: {
-                tenant_id: tenantId, sourced_id: klass.sourcedId, title: klass.title, code: klass.classCode ?? null, course_sourced_id: klass.courseSourcedId,
-                school_sourced_id: klass.schoolSourcedId, grades: sortedGrades(klass.grades), term_sourced_ids: currentTerms,
+                tenant_id: tenantId,
+                sourced_id: klass.sourcedId,
+                title: klass.title,
+                code: klass.classCode ?? null,
+                course_sourced_id: klass.courseSourcedId,
+                school_sourced_id: klass.schoolSourcedId,
+                grades: sortedGrades(klass.grades),
+                term_sourced_ids: currentTerms,
               },
             },
             warnings: [],
@@ -466,15 +673,34 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
       entity: 'users',
       tables: ['teacher', 'student', 'administrator'],
       async judge(db, users: readonly User[]) {
-        const schools = await existing(db, 'school', tenantId, users.flatMap((u) => u.orgSourcedIds));
+        const schools = await existing(
+          db,
+          'school',
+          tenantId,
+          users.flatMap((u) => u.orgSourcedIds),
+        );
         return users.map((user): Verdict => {
           if (user.role !== 'teacher' && user.role !== 'student' && user.role !== 'administrator') return { skip: 'KAMKALIMA_USER_ROLE_NOT_IMPORTED' };
           const where = { entity: 'users' as const, sourcedId: user.sourcedId };
           const userSchools = [...new Set(user.orgSourcedIds.filter((o) => schools.has(o)))];
           if (userSchools.length === 0) {
-            return { hold: kamkalimaIssue('KAMKALIMA_USER_WITHOUT_SCHOOL', `${user.role} ${user.username} belongs to no school (orgs: ${user.orgSourcedIds.join(', ') || 'none'}); add the school to the user's orgs`, { ...where, field: 'orgSourcedIds' }) };
+            return {
+              hold: kamkalimaIssue(
+                'KAMKALIMA_USER_WITHOUT_SCHOOL',
+                `${user.role} ${user.username} belongs to no school (orgs: ${user.orgSourcedIds.join(', ') || 'none'}); add the school to the user's orgs`,
+                { ...where, field: 'orgSourcedIds' },
+              ),
+            };
           }
-          const person = { tenant_id: tenantId, sourced_id: user.sourcedId, username: user.username, given_name: user.givenName, family_name: user.familyName, email: user.email ?? null, active: user.enabledUser };
+          const person = {
+            tenant_id: tenantId,
+            sourced_id: user.sourcedId,
+            username: user.username,
+            given_name: user.givenName,
+            family_name: user.familyName,
+            email: user.email ?? null,
+            active: user.enabledUser,
+          };
           if (user.role === 'administrator') return { take: { table: 'administrator', values: { ...person, school_sourced_ids: userSchools } }, warnings: [] };
           if (user.role === 'student' && user.grades.length !== 1) {
             return {
@@ -510,7 +736,14 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
           .where('tenant_id', '=', tenantId)
           .where(anyOf('assigned_teacher_sourced_id', userIds))
           .where(({ not, exists, selectFrom }) =>
-            not(exists(selectFrom('teacher as t').select('t.sourced_id').where('t.tenant_id', '=', tenantId).whereRef('t.sourced_id', '=', 'teacher_admin_account.assigned_teacher_sourced_id'))),
+            not(
+              exists(
+                selectFrom('teacher as t')
+                  .select('t.sourced_id')
+                  .where('t.tenant_id', '=', tenantId)
+                  .whereRef('t.sourced_id', '=', 'teacher_admin_account.assigned_teacher_sourced_id'),
+              ),
+            ),
           )
           .execute();
         return demoteMemberships(db, tenantId, 'member_sourced_id', userIds);
@@ -535,18 +768,42 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
           }
           if (ask.length === 0) return;
           const grades = table === 'student' ? 'grade' : 'grades';
-          for (const r of await db.selectFrom(table).select(['sourced_id', 'school_sourced_id', grades]).where('tenant_id', '=', tenantId).where(anyOf('sourced_id', ask)).execute()) found(r.sourced_id, placementOf(r));
+          for (const r of await db
+            .selectFrom(table)
+            .select(['sourced_id', 'school_sourced_id', grades])
+            .where('tenant_id', '=', tenantId)
+            .where(anyOf('sourced_id', ask))
+            .execute())
+            found(r.sourced_id, placementOf(r));
         };
         if (enrollments.length > 0) {
           await placementsOf('classroom', classIds, (id, placement) => classPlacement.set(id, placement));
-          for (const role of ['teacher', 'student'] as const) await placementsOf(role, userIds, (id, placement) => memberPlacement.set(`${role}:${id}`, placement));
+          for (const role of ['teacher', 'student'] as const)
+            await placementsOf(role, userIds, (id, placement) => memberPlacement.set(`${role}:${id}`, placement));
         }
         return enrollments.map((e): Verdict => {
           if (e.role !== 'teacher' && e.role !== 'student') return { skip: 'KAMKALIMA_ENROLLMENT_ROLE_NOT_IMPORTED' };
-          const issue = judgeMembership(e.sourcedId, e.classSourcedId, e.userSourcedId, e.role, classPlacement.get(e.classSourcedId), memberPlacement.get(`${e.role}:${e.userSourcedId}`));
+          const issue = judgeMembership(
+            e.sourcedId,
+            e.classSourcedId,
+            e.userSourcedId,
+            e.role,
+            classPlacement.get(e.classSourcedId),
+            memberPlacement.get(`${e.role}:${e.userSourcedId}`),
+          );
           if (issue) return { hold: issue };
           return {
-            take: { table: 'class_membership', values: { tenant_id: tenantId, sourced_id: e.sourcedId, classroom_sourced_id: e.classSourcedId, member_sourced_id: e.userSourcedId, role: e.role, is_primary: e.primary ?? null } },
+            take: {
+              table: 'class_membership',
+              values: {
+                tenant_id: tenantId,
+                sourced_id: e.sourcedId,
+                classroom_sourced_id: e.classSourcedId,
+                member_sourced_id: e.userSourcedId,
+                role: e.role,
+                is_primary: e.primary ?? null,
+              },
+            },
             warnings: [],
           };
         });
@@ -558,7 +815,11 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
 function classGradeIssue(klass: Pick<RosterClass, 'sourcedId' | 'title' | 'grades' | 'courseSourcedId'>, courseGrades: readonly string[] | null): RosterIssue {
   const where = { entity: 'classes' as const, sourcedId: klass.sourcedId };
   if (courseGrades === null) {
-    return kamkalimaIssue('KAMKALIMA_CLASS_COURSE_MISSING', `class "${klass.title}" refers to course ${klass.courseSourcedId}, which is not in Kamkalima (missing, or held back by its own issue)`, { ...where, field: 'courseSourcedId' });
+    return kamkalimaIssue(
+      'KAMKALIMA_CLASS_COURSE_MISSING',
+      `class "${klass.title}" refers to course ${klass.courseSourcedId}, which is not in Kamkalima (missing, or held back by its own issue)`,
+      { ...where, field: 'courseSourcedId' },
+    );
   }
   return kamkalimaIssue(
     'KAMKALIMA_CLASS_OUTSIDE_COURSE_GRADES',

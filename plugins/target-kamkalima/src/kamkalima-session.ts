@@ -129,7 +129,14 @@ export class KamkalimaSession implements RosterTargetSession {
           if (page.length === 0) break;
           after = page[page.length - 1]!.sourced_id;
           const pass: Pass = { retry: new Map(page.map((r) => [r.sourced_id, r.code])) };
-          await this.write(trx, entity, page.map((r) => r.record as RosterRecord), result, pass, false);
+          await this.write(
+            trx,
+            entity,
+            page.map((r) => r.record as RosterRecord),
+            result,
+            pass,
+            false,
+          );
         }
       }
       const accounts = await trx
@@ -144,7 +151,8 @@ export class KamkalimaSession implements RosterTargetSession {
         .onConflict((oc) => oc.columns(['tenant_id', 'school_sourced_id']).doNothing())
         .returning('school_sourced_id')
         .execute();
-      if (accounts.length > 0) this.tenant.logger.info({ schools: accounts.map((a) => a.school_sourced_id) }, `created ${accounts.length} system teacher-admin account(s)`);
+      if (accounts.length > 0)
+        this.tenant.logger.info({ schools: accounts.map((a) => a.school_sourced_id) }, `created ${accounts.length} system teacher-admin account(s)`);
       const unadministered = await trx
         .selectFrom('school as s')
         .select(['s.sourced_id', 's.name'])
@@ -164,10 +172,14 @@ export class KamkalimaSession implements RosterTargetSession {
         .execute();
       for (const school of unadministered) {
         result.issues.push(
-          kamkalimaIssue('KAMKALIMA_SCHOOL_WITHOUT_ADMINISTRATOR', `school "${school.name}" has no active user with role administrator: add one to the school in the roster`, {
-            entity: 'orgs',
-            sourcedId: school.sourced_id,
-          }),
+          kamkalimaIssue(
+            'KAMKALIMA_SCHOOL_WITHOUT_ADMINISTRATOR',
+            `school "${school.name}" has no active user with role administrator: add one to the school in the roster`,
+            {
+              entity: 'orgs',
+              sourcedId: school.sourced_id,
+            },
+          ),
         );
       }
     });
@@ -235,7 +247,8 @@ export class KamkalimaSession implements RosterTargetSession {
         counts.created += written.created;
       }
     }
-    if (released.length > 0) await trx.deleteFrom('held_record').where('tenant_id', '=', tenantId).where('entity', '=', entity).where(anyOf('sourced_id', released)).execute();
+    if (released.length > 0)
+      await trx.deleteFrom('held_record').where('tenant_id', '=', tenantId).where('entity', '=', entity).where(anyOf('sourced_id', released)).execute();
     await holdRecords(trx, tenantId, entity, held);
     if (rules.cascade) result.demoted(await rules.cascade(trx, ids));
   }
@@ -273,7 +286,8 @@ function consecutiveGroups(batch: readonly RosterChangeEvent[]): { entity: Roste
   for (const event of batch) {
     const deleted = event.data.kind === 'deleted';
     let group = groups[groups.length - 1];
-    if (!group || group.entity !== event.data.entity || group.deleted !== deleted) groups.push((group = { entity: event.data.entity, deleted, records: new Map() }));
+    if (!group || group.entity !== event.data.entity || group.deleted !== deleted)
+      groups.push((group = { entity: event.data.entity, deleted, records: new Map() }));
     group.records.delete(event.data.sourcedId);
     group.records.set(event.data.sourcedId, event.data.record);
   }

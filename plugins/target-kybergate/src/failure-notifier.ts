@@ -27,7 +27,9 @@ export class FailureNotifier {
   hear(event: SyncRunEvent): void {
     const failure = this.failureOf(event);
     if (!failure) return;
-    const sent = this.notify(event, failure).catch((err) => this.context.logger.error({ tenant: event.tenantId, runId: event.runId, err: String(err) }, 'failure notification crashed'));
+    const sent = this.notify(event, failure).catch((err) =>
+      this.context.logger.error({ tenant: event.tenantId, runId: event.runId, err: String(err) }, 'failure notification crashed'),
+    );
     this.sending.add(sent);
     void sent.finally(() => this.sending.delete(sent));
   }
@@ -107,7 +109,10 @@ export class FailureNotifier {
       });
       log.info({ code: failure.code, recipients: info.contacts.length }, 'KyberGate sync failed; e-mail sent to the tenant contacts');
     } catch (err) {
-      log.error({ code: failure.code, smtpHost: smtp.host, err: redact(err instanceof Error ? err.message : String(err)) }, 'KyberGate sync failed; the e-mail to the tenant contacts could not be sent');
+      log.error(
+        { code: failure.code, smtpHost: smtp.host, err: redact(err instanceof Error ? err.message : String(err)) },
+        'KyberGate sync failed; the e-mail to the tenant contacts could not be sent',
+      );
     } finally {
       transport.close();
     }

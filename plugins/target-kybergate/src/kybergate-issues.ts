@@ -11,7 +11,10 @@ export const KybergateIssueCodes = {
   KYBERGATE_MEMBER_USER_UNKNOWN: { severity: 'error', title: 'A class member names a user KyberGate does not hold; it waits until KyberGate does' },
   KYBERGATE_MEMBER_CLASS_UNKNOWN: { severity: 'error', title: 'A class member names a class KyberGate does not hold; it waits until KyberGate does' },
   KYBERGATE_CLASS_SCHOOL_UNKNOWN: { severity: 'error', title: 'A class belongs to a school KyberGate does not hold; it waits until KyberGate does' },
-  KYBERGATE_SCOPE_CHANGED: { severity: 'warning', title: "The tenant's schools or userTypes changed since its data was imported; reset the target to re-import" },
+  KYBERGATE_SCOPE_CHANGED: {
+    severity: 'warning',
+    title: "The tenant's schools or userTypes changed since its data was imported; reset the target to re-import",
+  },
 } as const;
 
 /** A code of {@link KybergateIssueCodes}. */

@@ -93,7 +93,10 @@ export const migrations: Record<string, Migration> = {
         .alterTable('user_account')
         .addColumn('roster_school_sourced_ids', sql`text[]`, (c) => c.notNull().defaultTo(sql`'{}'::text[]`))
         .execute();
-      await db.updateTable('user_account').set({ roster_school_sourced_ids: sql`school_sourced_ids` }).execute();
+      await db
+        .updateTable('user_account')
+        .set({ roster_school_sourced_ids: sql`school_sourced_ids` })
+        .execute();
       await db.schema
         .createTable('pending_classroom')
         .addColumn('tenant_id', 'text', (c) => c.notNull())
@@ -121,14 +124,35 @@ export const migrations: Record<string, Migration> = {
       // Members stored before this migration that point at nothing wait like the later ones.
       const dangling = (eb: ExpressionBuilder<any, 'm'>) =>
         eb.or([
-          eb.not(eb.exists(eb.selectFrom('user_account as u').select('u.sourced_id').whereRef('u.tenant_id', '=', 'm.tenant_id').whereRef('u.sourced_id', '=', 'm.user_sourced_id'))),
-          eb.not(eb.exists(eb.selectFrom('classroom as k').select('k.sourced_id').whereRef('k.tenant_id', '=', 'm.tenant_id').whereRef('k.sourced_id', '=', 'm.classroom_sourced_id'))),
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('user_account as u')
+                .select('u.sourced_id')
+                .whereRef('u.tenant_id', '=', 'm.tenant_id')
+                .whereRef('u.sourced_id', '=', 'm.user_sourced_id'),
+            ),
+          ),
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('classroom as k')
+                .select('k.sourced_id')
+                .whereRef('k.tenant_id', '=', 'm.tenant_id')
+                .whereRef('k.sourced_id', '=', 'm.classroom_sourced_id'),
+            ),
+          ),
         ]);
       const memberColumns = ['tenant_id', 'sourced_id', 'classroom_sourced_id', 'user_sourced_id', 'school_sourced_id', 'role', 'is_primary'] as const;
       await db
         .insertInto('pending_member')
         .columns([...memberColumns])
-        .expression(db.selectFrom('classroom_member as m').select(memberColumns.map((c) => `m.${c}` as const)).where(dangling))
+        .expression(
+          db
+            .selectFrom('classroom_member as m')
+            .select(memberColumns.map((c) => `m.${c}` as const))
+            .where(dangling),
+        )
         .execute();
       await db.deleteFrom('classroom_member as m').where(dangling).execute();
       await db.schema.createIndex('user_account_roster_schools').on('user_account').using('gin').columns(['roster_school_sourced_ids']).execute();

@@ -39,7 +39,20 @@ interface UserAccountRow {
   locally_edited_fields: string[];
 }
 
-const USER_COLUMNS = ['roster_school_sourced_ids', 'email', 'email_key', 'username', 'first_name', 'last_name', 'role', 'roster_role', 'grade', 'school_sourced_ids', 'enabled', 'locally_edited_fields'];
+const USER_COLUMNS = [
+  'roster_school_sourced_ids',
+  'email',
+  'email_key',
+  'username',
+  'first_name',
+  'last_name',
+  'role',
+  'roster_role',
+  'grade',
+  'school_sourced_ids',
+  'enabled',
+  'locally_edited_fields',
+];
 const SCHOOL_COLUMNS = ['name', 'identifier', 'district_sourced_id'];
 const DISTRICT_COLUMNS = ['name', 'identifier'];
 const CLASSROOM_COLUMNS = ['name', 'class_code', 'school_sourced_id', 'grades'];
@@ -128,16 +141,33 @@ export class KybergateSession implements RosterTargetSession {
     this.assumeNew = batch.every((e) => e.data.kind === 'created');
     const byEntity = latestChanges(batch);
     return batchTransaction(this.db, context, async (trx) => {
-      await trx.insertInto('sync_scope').values({ tenant_id: this.tenantId, scope: this.scope.fingerprint() }).onConflict((oc) => oc.column('tenant_id').doNothing()).execute();
+      await trx
+        .insertInto('sync_scope')
+        .values({ tenant_id: this.tenantId, scope: this.scope.fingerprint() })
+        .onConflict((oc) => oc.column('tenant_id').doNothing())
+        .execute();
       const enrollments = (byEntity.get('enrollments') ?? []) as RosterChangeEvent<'enrollments'>[];
       const held = new HeldChanges();
       // Deletions of members first, so that one whose user or class also goes in this batch counts once, as deleted.
-      await this.removeEnrollments(trx, enrollments.filter((e) => e.data.kind === 'deleted'), result);
+      await this.removeEnrollments(
+        trx,
+        enrollments.filter((e) => e.data.kind === 'deleted'),
+        result,
+      );
       await this.applyOrgs(trx, (byEntity.get('orgs') ?? []) as RosterChangeEvent<'orgs'>[], result, held);
       await this.applyClasses(trx, (byEntity.get('classes') ?? []) as RosterChangeEvent<'classes'>[], result, held);
       await this.applyUsers(trx, (byEntity.get('users') ?? []) as RosterChangeEvent<'users'>[], result, held);
-      await this.followReferences(trx, held, enrollments.map((e) => e.data.sourcedId), result);
-      await this.applyEnrollments(trx, enrollments.filter((e) => e.data.kind !== 'deleted'), result);
+      await this.followReferences(
+        trx,
+        held,
+        enrollments.map((e) => e.data.sourcedId),
+        result,
+      );
+      await this.applyEnrollments(
+        trx,
+        enrollments.filter((e) => e.data.kind !== 'deleted'),
+        result,
+      );
       return result.done();
     });
   }
@@ -190,7 +220,13 @@ export class KybergateSession implements RosterTargetSession {
         districts.push({ tenant_id: this.tenantId, sourced_id: id, name: org.name, identifier: org.identifier ?? null });
         notSchool.push(id);
       } else if (org.type === 'school' && this.scope.includesSchool(id)) {
-        schools.push({ tenant_id: this.tenantId, sourced_id: id, name: org.name, identifier: org.identifier ?? null, district_sourced_id: org.parentSourcedId ?? null });
+        schools.push({
+          tenant_id: this.tenantId,
+          sourced_id: id,
+          name: org.name,
+          identifier: org.identifier ?? null,
+          district_sourced_id: org.parentSourcedId ?? null,
+        });
         notDistrict.push(id);
       } else {
         result.skipped(org.type === 'school' ? 'KYBERGATE_SCHOOL_NOT_SELECTED' : 'KYBERGATE_ORG_TYPE_NOT_IMPORTED', 'orgs', id);
@@ -229,9 +265,20 @@ export class KybergateSession implements RosterTargetSession {
         removals.push(id);
         continue;
       }
-      candidates.push({ tenant_id: this.tenantId, sourced_id: id, name: klass.title, class_code: klass.classCode ?? null, school_sourced_id: klass.schoolSourcedId, grades: klass.grades });
+      candidates.push({
+        tenant_id: this.tenantId,
+        sourced_id: id,
+        name: klass.title,
+        class_code: klass.classCode ?? null,
+        school_sourced_id: klass.schoolSourcedId,
+        grades: klass.grades,
+      });
     }
-    const schools = await this.heldIds(trx, 'school', candidates.map((r) => r.school_sourced_id as string));
+    const schools = await this.heldIds(
+      trx,
+      'school',
+      candidates.map((r) => r.school_sourced_id as string),
+    );
     const rows = candidates.filter((r) => schools.has(r.school_sourced_id as string));
     const waiting = candidates.filter((r) => !schools.has(r.school_sourced_id as string));
     for (const r of waiting) {
@@ -294,7 +341,12 @@ export class KybergateSession implements RosterTargetSession {
       for (const r of parked) held.lostClasses.add(r.sourced_id as string);
     }
     if (held.gainedOrgs.size > 0) {
-      const ready = await trx.deleteFrom('pending_classroom').where('tenant_id', '=', t).where(anyOf('school_sourced_id', held.gainedOrgs)).returningAll().execute();
+      const ready = await trx
+        .deleteFrom('pending_classroom')
+        .where('tenant_id', '=', t)
+        .where(anyOf('school_sourced_id', held.gainedOrgs))
+        .returningAll()
+        .execute();
       this.count(result, 'classes', ready.length, await this.upsert(trx, 'classroom', ready, CLASSROOM_COLUMNS));
       for (const r of ready) held.gainedClasses.add(r.sourced_id as string);
     }
@@ -315,8 +367,14 @@ export class KybergateSession implements RosterTargetSession {
         .where('p.tenant_id', '=', t)
         .where((eb) => eb.or([anyOf('p.user_sourced_id', held.gainedUsers), anyOf('p.classroom_sourced_id', held.gainedClasses)]))
         .where(sql<boolean>`not (p.sourced_id = any(${batchEnrollments}::text[]))`)
-        .where((eb) => eb.exists(eb.selectFrom('user_account as u').select('u.sourced_id').where('u.tenant_id', '=', t).whereRef('u.sourced_id', '=', 'p.user_sourced_id')))
-        .where((eb) => eb.exists(eb.selectFrom('classroom as k').select('k.sourced_id').where('k.tenant_id', '=', t).whereRef('k.sourced_id', '=', 'p.classroom_sourced_id')))
+        .where((eb) =>
+          eb.exists(eb.selectFrom('user_account as u').select('u.sourced_id').where('u.tenant_id', '=', t).whereRef('u.sourced_id', '=', 'p.user_sourced_id')),
+        )
+        .where((eb) =>
+          eb.exists(
+            eb.selectFrom('classroom as k').select('k.sourced_id').where('k.tenant_id', '=', t).whereRef('k.sourced_id', '=', 'p.classroom_sourced_id'),
+          ),
+        )
         .returningAll()
         .execute();
       this.count(result, 'enrollments', ready.length, await this.upsert(trx, 'classroom_member', ready, MEMBER_COLUMNS));
@@ -366,8 +424,16 @@ export class KybergateSession implements RosterTargetSession {
         is_primary: enrollment.primary ?? null,
       });
     }
-    const users = await this.heldIds(trx, 'user_account', candidates.map((r) => r.user_sourced_id as string));
-    const classes = await this.heldIds(trx, 'classroom', candidates.map((r) => r.classroom_sourced_id as string));
+    const users = await this.heldIds(
+      trx,
+      'user_account',
+      candidates.map((r) => r.user_sourced_id as string),
+    );
+    const classes = await this.heldIds(
+      trx,
+      'classroom',
+      candidates.map((r) => r.classroom_sourced_id as string),
+    );
     const rows: Record<string, unknown>[] = [];
     const waiting: Record<string, unknown>[] = [];
     for (const r of candidates) {
@@ -382,7 +448,7 @@ export class KybergateSession implements RosterTargetSession {
         kybergateIssue(
           users.has(user) ? 'KYBERGATE_MEMBER_CLASS_UNKNOWN' : 'KYBERGATE_MEMBER_USER_UNKNOWN',
           `Enrollment ${id} puts user ${user} in class ${klass}, but KyberGate holds no ${missing.join(' and no ')} ` +
-            `(${users.has(user) ? 'the class is not in the roster, was left out by the tenant\'s schools, or waits for its school' : 'the user was rejected (see its issue), left out by the tenant\'s schools or userTypes, deleted, or is not in the roster'}). ` +
+            `(${users.has(user) ? "the class is not in the roster, was left out by the tenant's schools, or waits for its school" : "the user was rejected (see its issue), left out by the tenant's schools or userTypes, deleted, or is not in the roster"}). ` +
             'The membership is not written; KyberGate keeps it aside and adds it as soon as it holds both.',
           { entity: 'enrollments', sourcedId: id, field: users.has(user) ? 'classSourcedId' : 'userSourcedId' },
         ),
@@ -405,7 +471,12 @@ export class KybergateSession implements RosterTargetSession {
     const ids = events.map((e) => e.data.sourcedId);
     const existing = new Map<string, UserAccountRow>();
     for (const part of chunks(ids)) {
-      const rows = (await trx.selectFrom('user_account').selectAll().where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute()) as UserAccountRow[];
+      const rows = (await trx
+        .selectFrom('user_account')
+        .selectAll()
+        .where('tenant_id', '=', this.tenantId)
+        .where('sourced_id', 'in', part)
+        .execute()) as UserAccountRow[];
       for (const row of rows) existing.set(row.sourced_id, row);
     }
     const removals: string[] = [];
@@ -476,7 +547,12 @@ export class KybergateSession implements RosterTargetSession {
     const holders = new Map<string, string>();
     const keys = [...new Set(wanted.map((r) => r.email_key))];
     for (const part of chunks(keys)) {
-      const rows = await trx.selectFrom('user_account').select(['sourced_id', 'email_key']).where('tenant_id', '=', this.tenantId).where('email_key', 'in', part).execute();
+      const rows = await trx
+        .selectFrom('user_account')
+        .select(['sourced_id', 'email_key'])
+        .where('tenant_id', '=', this.tenantId)
+        .where('email_key', 'in', part)
+        .execute();
       for (const r of rows) holders.set(r.email_key as string, r.sourced_id as string);
     }
     const release = (id: string) => {

@@ -82,7 +82,11 @@ export async function readAccountsFile(csv: string, signal: AbortSignal): Promis
     }
     out.rows++;
     if (out.rows > ACCOUNT_LIMITS.rows)
-      throw commandRefusal(SchoolManagerAccountCodes.SCHOOL_MANAGER_ACCOUNTS_TOO_MANY, `the file has more than ${ACCOUNT_LIMITS.rows.toLocaleString('en-US')} rows; import it in parts (an import adds and updates accounts, so parts add up)`, { argument: 'csv' });
+      throw commandRefusal(
+        SchoolManagerAccountCodes.SCHOOL_MANAGER_ACCOUNTS_TOO_MANY,
+        `the file has more than ${ACCOUNT_LIMITS.rows.toLocaleString('en-US')} rows; import it in parts (an import adds and updates accounts, so parts add up)`,
+        { argument: 'csv' },
+      );
     if (out.rows % 10_000 === 0) signal.throwIfAborted();
     if (row.error !== undefined) {
       reject(row.line, 'SCHOOL_MANAGER_ACCOUNT_ROW_UNREADABLE', `not readable as CSV: ${row.error}`);
@@ -97,10 +101,20 @@ export async function readAccountsFile(csv: string, signal: AbortSignal): Promis
     const name = columns.name >= 0 ? (row.fields[columns.name] ?? '').trim() : undefined;
     if (id === '') reject(row.line, 'SCHOOL_MANAGER_ACCOUNT_ID_MISSING', 'has no id');
     else if (email === '') reject(row.line, 'SCHOOL_MANAGER_ACCOUNT_EMAIL_MISSING', `account "${clip(id)}" has no email: the sync matches by email`);
-    else if (id.length > ACCOUNT_LIMITS.id) reject(row.line, 'SCHOOL_MANAGER_ACCOUNT_FIELD_TOO_LONG', `its id is ${id.length} characters long; at most ${ACCOUNT_LIMITS.id}`);
-    else if (email.length > ACCOUNT_LIMITS.email) reject(row.line, 'SCHOOL_MANAGER_ACCOUNT_FIELD_TOO_LONG', `account "${id}": its email is ${email.length} characters long; at most ${ACCOUNT_LIMITS.email}`);
+    else if (id.length > ACCOUNT_LIMITS.id)
+      reject(row.line, 'SCHOOL_MANAGER_ACCOUNT_FIELD_TOO_LONG', `its id is ${id.length} characters long; at most ${ACCOUNT_LIMITS.id}`);
+    else if (email.length > ACCOUNT_LIMITS.email)
+      reject(
+        row.line,
+        'SCHOOL_MANAGER_ACCOUNT_FIELD_TOO_LONG',
+        `account "${id}": its email is ${email.length} characters long; at most ${ACCOUNT_LIMITS.email}`,
+      );
     else if (name !== undefined && name.length > ACCOUNT_LIMITS.displayName)
-      reject(row.line, 'SCHOOL_MANAGER_ACCOUNT_FIELD_TOO_LONG', `account "${id}": its display_name is ${name.length} characters long; at most ${ACCOUNT_LIMITS.displayName}`);
+      reject(
+        row.line,
+        'SCHOOL_MANAGER_ACCOUNT_FIELD_TOO_LONG',
+        `account "${id}": its display_name is ${name.length} characters long; at most ${ACCOUNT_LIMITS.displayName}`,
+      );
     else if (!EMAIL.test(email)) reject(row.line, 'SCHOOL_MANAGER_ACCOUNT_EMAIL_INVALID', `account "${id}": "${clip(email)}" is not an email address`);
     else if (ids.has(id)) reject(row.line, 'SCHOOL_MANAGER_ACCOUNT_ID_REPEATED', `account "${id}" is already given on line ${ids.get(id)}`);
     else {
@@ -115,13 +129,20 @@ export async function readAccountsFile(csv: string, signal: AbortSignal): Promis
       out.accounts.push({ line: row.line, id, email, ...(name !== undefined ? { displayName: name === '' ? null : name } : {}) });
     }
   }
-  if (!columns) throw commandRefusal(SchoolManagerAccountCodes.SCHOOL_MANAGER_ACCOUNTS_HEADER, 'the file is empty: it needs a header naming the columns id and email (and display_name)', { argument: 'csv' });
-  if (out.rows === 0) throw commandRefusal(SchoolManagerAccountCodes.SCHOOL_MANAGER_ACCOUNTS_EMPTY, 'the file has a header and no accounts', { argument: 'csv' });
+  if (!columns)
+    throw commandRefusal(
+      SchoolManagerAccountCodes.SCHOOL_MANAGER_ACCOUNTS_HEADER,
+      'the file is empty: it needs a header naming the columns id and email (and display_name)',
+      { argument: 'csv' },
+    );
+  if (out.rows === 0)
+    throw commandRefusal(SchoolManagerAccountCodes.SCHOOL_MANAGER_ACCOUNTS_EMPTY, 'the file has a header and no accounts', { argument: 'csv' });
   return out;
 }
 
 function readHeader(row: { line: number; fields?: string[]; error?: string }): { id: number; email: number; name: number; count: number } {
-  const refuse = (reason: string) => commandRefusal(SchoolManagerAccountCodes.SCHOOL_MANAGER_ACCOUNTS_HEADER, `line ${row.line}, the header: ${reason}`, { argument: 'csv', line: row.line });
+  const refuse = (reason: string) =>
+    commandRefusal(SchoolManagerAccountCodes.SCHOOL_MANAGER_ACCOUNTS_HEADER, `line ${row.line}, the header: ${reason}`, { argument: 'csv', line: row.line });
   if (row.error !== undefined || !row.fields) throw refuse(`not readable as CSV: ${row.error}`);
   const names = row.fields.map((f) => f.trim().toLowerCase());
   const repeated = names.find((n, i) => n !== '' && names.indexOf(n) !== i);
@@ -129,7 +150,12 @@ function readHeader(row: { line: number; fields?: string[]; error?: string }): {
   const id = names.indexOf('id');
   const email = names.indexOf('email');
   if (id < 0 || email < 0)
-    throw refuse(`it names ${names.map((n) => `"${clip(n, 40)}"`).slice(0, 10).join(', ')}; it must name the columns id and email (and display_name), as School Manager's accounts export does`);
+    throw refuse(
+      `it names ${names
+        .map((n) => `"${clip(n, 40)}"`)
+        .slice(0, 10)
+        .join(', ')}; it must name the columns id and email (and display_name), as School Manager's accounts export does`,
+    );
   return { id, email, name: names.indexOf('display_name'), count: names.length };
 }
 

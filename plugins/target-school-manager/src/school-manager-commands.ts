@@ -40,19 +40,39 @@ export function registerSchoolManagerCommands(context: PluginContext): Disposabl
         const holder = takenBy.get(emailKey(a.email));
         if (holder !== undefined) {
           taken.add(a);
-          rejected.push({ line: a.line, code: 'SCHOOL_MANAGER_ACCOUNT_EMAIL_TAKEN', reason: `account "${a.id}": ${a.email} is already School Manager account "${holder}"'s` });
+          rejected.push({
+            line: a.line,
+            code: 'SCHOOL_MANAGER_ACCOUNT_EMAIL_TAKEN',
+            reason: `account "${a.id}": ${a.email} is already School Manager account "${holder}"'s`,
+          });
         }
       }
       const accounts = taken.size === 0 ? file.accounts : file.accounts.filter((a) => !taken.has(a));
       signal.throwIfAborted();
-      const rows = accounts.map((a) => ({ tenant_id: tenantId, id: a.id, email: a.email, ...(file.hasDisplayName ? { display_name: a.displayName ?? null } : {}) }));
-      const written = await upsertRows(trx, 'user_account', rows, { key: ['tenant_id', 'id'], columns: file.hasDisplayName ? ['email', 'display_name'] : ['email'], chunk: 5000 });
-      const total = await trx.selectFrom('user_account').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
+      const rows = accounts.map((a) => ({
+        tenant_id: tenantId,
+        id: a.id,
+        email: a.email,
+        ...(file.hasDisplayName ? { display_name: a.displayName ?? null } : {}),
+      }));
+      const written = await upsertRows(trx, 'user_account', rows, {
+        key: ['tenant_id', 'id'],
+        columns: file.hasDisplayName ? ['email', 'display_name'] : ['email'],
+        chunk: 5000,
+      });
+      const total = await trx
+        .selectFrom('user_account')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('tenant_id', '=', tenantId)
+        .executeTakeFirstOrThrow();
       return { ...written, accounts: Number(total.n) };
     });
     rejected.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
     const imported = outcome.created + outcome.updated + outcome.unchanged;
-    log.info({ rows: file.rows, created: outcome.created, updated: outcome.updated, unchanged: outcome.unchanged, rejected: rejected.length }, 'School Manager accounts imported');
+    log.info(
+      { rows: file.rows, created: outcome.created, updated: outcome.updated, unchanged: outcome.unchanged, rejected: rejected.length },
+      'School Manager accounts imported',
+    );
     return {
       summary:
         `${file.rows.toLocaleString('en-US')} rows read: ${imported.toLocaleString('en-US')} accounts taken (${outcome.created.toLocaleString('en-US')} new, ` +

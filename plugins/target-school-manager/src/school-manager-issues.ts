@@ -2,7 +2,7 @@ import { issueFactory } from '@rosterbridge/core';
 
 /** The issue codes School Manager's sync raises in a run's log, with their severity. */
 export const SchoolManagerIssueCodes = {
-  SCHOOL_MANAGER_USER_UNMATCHED: { severity: 'warning', title: 'No School Manager user has this roster user\'s email' },
+  SCHOOL_MANAGER_USER_UNMATCHED: { severity: 'warning', title: "No School Manager user has this roster user's email" },
   SCHOOL_MANAGER_USER_NO_EMAIL: { severity: 'warning', title: 'A roster user has no email, so cannot be matched' },
   SCHOOL_MANAGER_DUPLICATE_EMAIL: { severity: 'error', title: 'An email is shared by several roster users or School Manager users; none of them is matched' },
   SCHOOL_MANAGER_SCHOOL_INCOMPLETE: { severity: 'error', title: 'A school has an incomplete dataset (no students, or no classes)' },
@@ -10,9 +10,15 @@ export const SchoolManagerIssueCodes = {
   SCHOOL_MANAGER_STUDENT_LEFT: { severity: 'warning', title: 'A student whose enrolments have all ended is not synced (Respect Enrolment Date)' },
   SCHOOL_MANAGER_SCHOOL_EXCLUDED: { severity: 'warning', title: 'Records of excluded schools were skipped' },
   SCHOOL_MANAGER_CLASSROOM_DATA_OFF: { severity: 'warning', title: 'Classes and memberships were skipped: Sync Classroom Data is off' },
-  SCHOOL_MANAGER_CLASS_NOT_CURRENT: { severity: 'warning', title: 'Classes outside the current academic session, and their memberships, were skipped (Respect Academic Sessions)' },
+  SCHOOL_MANAGER_CLASS_NOT_CURRENT: {
+    severity: 'warning',
+    title: 'Classes outside the current academic session, and their memberships, were skipped (Respect Academic Sessions)',
+  },
   SCHOOL_MANAGER_ENROLMENT_NOT_CURRENT: { severity: 'warning', title: 'Enrolments not active today were skipped (Respect Enrolment Date)' },
-  SCHOOL_MANAGER_MEMBER_USER_UNMATCHED: { severity: 'warning', title: 'Memberships of users not matched to a School Manager user were skipped; they arrive once the user is matched' },
+  SCHOOL_MANAGER_MEMBER_USER_UNMATCHED: {
+    severity: 'warning',
+    title: 'Memberships of users not matched to a School Manager user were skipped; they arrive once the user is matched',
+  },
   SCHOOL_MANAGER_MEMBER_USER_UNKNOWN: { severity: 'error', title: 'A membership names a user who is not a student or staff member of the roster' },
   SCHOOL_MANAGER_MEMBER_CLASS_UNKNOWN: { severity: 'error', title: 'A membership names a class that is not in the roster' },
   SCHOOL_MANAGER_ROLE_NOT_SYNCED: { severity: 'warning', title: 'Records of roles School Manager does not sync were skipped' },

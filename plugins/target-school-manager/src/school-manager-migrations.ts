@@ -23,7 +23,11 @@ export const schoolManagerMigrations: Record<string, Migration> = {
         .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
         .addPrimaryKeyConstraint('user_account_pk', ['tenant_id', 'id'])
         .execute();
-      await db.schema.createIndex('user_account_email').on('user_account').expression(sql`tenant_id, lower(email)`).execute();
+      await db.schema
+        .createIndex('user_account_email')
+        .on('user_account')
+        .expression(sql`tenant_id, lower(email)`)
+        .execute();
 
       await db.schema
         .createTable('sis_school')

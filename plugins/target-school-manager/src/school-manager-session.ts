@@ -12,7 +12,13 @@ import {
   type TenantContext,
 } from '@rosterbridge/core';
 import { importChanges, SIS_IMPORT_TABLES } from './sis-import';
-import { SchoolManagerFailureCodes, SchoolManagerIssueCodes, schoolManagerIssue, schoolManagerPartialCode, type SchoolManagerIssueCode } from './school-manager-issues';
+import {
+  SchoolManagerFailureCodes,
+  SchoolManagerIssueCodes,
+  schoolManagerIssue,
+  schoolManagerPartialCode,
+  type SchoolManagerIssueCode,
+} from './school-manager-issues';
 import { todayIn, withDefaults, type SchoolManagerSettings } from './school-manager-settings';
 
 /** Roster roles School Manager matches as teachers (staff who may run classrooms). */
@@ -21,14 +27,14 @@ const PARENT_ROLES = ['parent', 'guardian', 'relative'];
 
 type Counts = Partial<TargetCounts>;
 
-
 /** Why records the run was given were not taken, in the words of a warning's message. */
 const SKIP_REASONS: Partial<Record<SchoolManagerIssueCode, string>> = {
   SCHOOL_MANAGER_SCHOOL_EXCLUDED: 'they belong to excluded schools (or, for users, only to excluded schools)',
   SCHOOL_MANAGER_CLASSROOM_DATA_OFF: 'Sync Classroom Data is off',
   SCHOOL_MANAGER_CLASS_NOT_CURRENT: 'their class is not in a current term, semester or school year (Respect Academic Sessions)',
   SCHOOL_MANAGER_ENROLMENT_NOT_CURRENT: 'the enrolment is not active today (Respect Enrolment Date)',
-  SCHOOL_MANAGER_MEMBER_USER_UNMATCHED: 'their user is not matched to a School Manager user (see the user\'s issue); each arrives on the first sync after its user is matched',
+  SCHOOL_MANAGER_MEMBER_USER_UNMATCHED:
+    "their user is not matched to a School Manager user (see the user's issue); each arrives on the first sync after its user is matched",
   SCHOOL_MANAGER_ROLE_NOT_SYNCED: 'School Manager syncs only students and staff into classrooms',
   SCHOOL_MANAGER_PARENT_DATA_OFF: 'Sync Parent Data is off',
   SCHOOL_MANAGER_PARENT_UNLINKED: 'they are parents or guardians of no matched student of an included school',
@@ -87,13 +93,30 @@ export class SchoolManagerSession implements RosterTargetSession {
     return this.db.transaction().execute(async (trx) => {
       const issues: RosterIssue[] = [];
       const t = this.tenant.tenantId;
-      const products = await trx.selectFrom('user_account').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', t).executeTakeFirstOrThrow();
+      const products = await trx
+        .selectFrom('user_account')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('tenant_id', '=', t)
+        .executeTakeFirstOrThrow();
       if (Number(products.n) === 0)
-        throw failure(SchoolManagerFailureCodes.SCHOOL_MANAGER_NO_USERS, `School Manager has no users for ${this.tenant.info().displayName}: nothing can be matched. Create or import the users in School Manager first, with the same email addresses as in the SIS.`);
+        throw failure(
+          SchoolManagerFailureCodes.SCHOOL_MANAGER_NO_USERS,
+          `School Manager has no users for ${this.tenant.info().displayName}: nothing can be matched. Create or import the users in School Manager first, with the same email addresses as in the SIS.`,
+        );
       // The import area may just have been filled by this run: without fresh statistics the planner
       // takes its tables for empty and joins them by nested loops (minutes on a large district).
       if (this.applied) {
-        for (const table of ['sis_school', 'sis_term', 'sis_class', 'sis_person', 'sis_enrollment', 'sis_user_match', 'classroom', 'classroom_member', 'user_account'])
+        for (const table of [
+          'sis_school',
+          'sis_term',
+          'sis_class',
+          'sis_person',
+          'sis_enrollment',
+          'sis_user_match',
+          'classroom',
+          'classroom_member',
+          'user_account',
+        ])
           await sql`analyze ${this.table(table)}`.execute(trx);
       }
       const excluded = await this.excludedSchools(trx, issues);
@@ -139,12 +162,21 @@ export class SchoolManagerSession implements RosterTargetSession {
       const key = entry.trim().toLowerCase();
       const hits = schools.filter((s) => s.sourced_id === entry || s.name.trim().toLowerCase() === key);
       if (hits.length === 0)
-        issues.push(schoolManagerIssue('SCHOOL_MANAGER_EXCLUDED_SCHOOL_UNKNOWN', `Excluded school "${entry}" is neither the sourcedId nor the name of a school in the roster; check the integration's excluded schools.`, { entity: 'orgs', field: 'excludedSchools' }));
+        issues.push(
+          schoolManagerIssue(
+            'SCHOOL_MANAGER_EXCLUDED_SCHOOL_UNKNOWN',
+            `Excluded school "${entry}" is neither the sourcedId nor the name of a school in the roster; check the integration's excluded schools.`,
+            { entity: 'orgs', field: 'excludedSchools' },
+          ),
+        );
       for (const s of hits) excluded.add(s.sourced_id);
     }
     const schoolIds = schools.filter((s) => s.org_type === 'school').map((s) => s.sourced_id);
     if (schoolIds.length > 0 && schoolIds.every((id) => excluded.has(id)))
-      throw failure(SchoolManagerFailureCodes.SCHOOL_MANAGER_ALL_SCHOOLS_EXCLUDED, `Every school of the roster (${schoolIds.length}) is excluded: there is nothing to sync. Include at least one school.`);
+      throw failure(
+        SchoolManagerFailureCodes.SCHOOL_MANAGER_ALL_SCHOOLS_EXCLUDED,
+        `Every school of the roster (${schoolIds.length}) is excluded: there is nothing to sync. Include at least one school.`,
+      );
     return [...excluded];
   }
 
@@ -202,7 +234,16 @@ export class SchoolManagerSession implements RosterTargetSession {
     const t = this.tenant.tenantId;
     const desired = this.desiredMatches(excluded);
     const match = this.table('sis_user_match');
-    const { rows } = await sql<{ sourced_id: string; kind: string; status: string; email: string | null; user_id: string | null; old_status: string | null; old_user_id: string | null; old_kind: string | null }>`
+    const { rows } = await sql<{
+      sourced_id: string;
+      kind: string;
+      status: string;
+      email: string | null;
+      user_id: string | null;
+      old_status: string | null;
+      old_user_id: string | null;
+      old_kind: string | null;
+    }>`
       select d.*, m.status as old_status, m.user_id as old_user_id, m.kind as old_kind
       from (${desired}) d
       left join ${match} m on m.tenant_id = ${t} and m.sourced_id = d.sourced_id
@@ -223,19 +264,33 @@ export class SchoolManagerSession implements RosterTargetSession {
         issues.push(
           schoolManagerIssue(
             'SCHOOL_MANAGER_STUDENT_LEFT',
-            'This student\'s enrolments have all ended, so the student has left the school and is not synced (Respect Enrolment Date is on). Turn the setting off to sync previous students.',
+            "This student's enrolments have all ended, so the student has left the school and is not synced (Respect Enrolment Date is on). Turn the setting off to sync previous students.",
             { entity: 'users', sourcedId: r.sourced_id },
           ),
         );
       } else if (r.status === 'duplicate_email') {
         counts.errors!++;
-        issues.push(schoolManagerIssue('SCHOOL_MANAGER_DUPLICATE_EMAIL', `The ${r.kind} email ${r.email} is shared by several users in the SIS or in School Manager, so this user is not matched. Give each user their own email.`, where));
+        issues.push(
+          schoolManagerIssue(
+            'SCHOOL_MANAGER_DUPLICATE_EMAIL',
+            `The ${r.kind} email ${r.email} is shared by several users in the SIS or in School Manager, so this user is not matched. Give each user their own email.`,
+            where,
+          ),
+        );
       } else {
         counts.skipped!++;
         issues.push(
           r.status === 'no_email'
-            ? schoolManagerIssue('SCHOOL_MANAGER_USER_NO_EMAIL', `This ${r.kind} has no email in the SIS, so cannot be matched to a School Manager user. Add their email in the SIS.`, where)
-            : schoolManagerIssue('SCHOOL_MANAGER_USER_UNMATCHED', `No School Manager user has the email ${r.email} of this ${r.kind}. Make the email in School Manager match the SIS.`, where),
+            ? schoolManagerIssue(
+                'SCHOOL_MANAGER_USER_NO_EMAIL',
+                `This ${r.kind} has no email in the SIS, so cannot be matched to a School Manager user. Add their email in the SIS.`,
+                where,
+              )
+            : schoolManagerIssue(
+                'SCHOOL_MANAGER_USER_UNMATCHED',
+                `No School Manager user has the email ${r.email} of this ${r.kind}. Make the email in School Manager match the SIS.`,
+                where,
+              ),
         );
       }
     }
@@ -296,10 +351,13 @@ export class SchoolManagerSession implements RosterTargetSession {
     const member = this.table('classroom_member');
     const classrooms = this.desiredClassrooms(excluded);
     const members = this.desiredMembers(excluded);
-    const classes = await this.changeCounts(trx, sql`
+    const classes = await this.changeCounts(
+      trx,
+      sql`
       select k.sourced_id is null as is_new,
              (k.name, k.class_code, k.school_sourced_id, k.school_name) is distinct from (d.name, d.class_code, d.school_sourced_id, d.school_name) as differs
-      from (${classrooms}) d left join ${classroom} k on k.tenant_id = ${t} and k.sourced_id = d.sourced_id`);
+      from (${classrooms}) d left join ${classroom} k on k.tenant_id = ${t} and k.sourced_id = d.sourced_id`,
+    );
     await sql`
       insert into ${classroom} (tenant_id, sourced_id, name, class_code, school_sourced_id, school_name)
       select ${t}, d.sourced_id, d.name, d.class_code, d.school_sourced_id, d.school_name from (${classrooms}) d
@@ -307,10 +365,13 @@ export class SchoolManagerSession implements RosterTargetSession {
         set name = excluded.name, class_code = excluded.class_code, school_sourced_id = excluded.school_sourced_id, school_name = excluded.school_name
         where (classroom.name, classroom.class_code, classroom.school_sourced_id, classroom.school_name)
           is distinct from (excluded.name, excluded.class_code, excluded.school_sourced_id, excluded.school_name)`.execute(trx);
-    const enrollments = await this.changeCounts(trx, sql`
+    const enrollments = await this.changeCounts(
+      trx,
+      sql`
       select cm.enrollment_sourced_id is null as is_new,
              (cm.classroom_sourced_id, cm.user_id, cm.role) is distinct from (d.classroom_sourced_id, d.user_id, d.role) as differs
-      from (${members}) d left join ${member} cm on cm.tenant_id = ${t} and cm.enrollment_sourced_id = d.enrollment_sourced_id`);
+      from (${members}) d left join ${member} cm on cm.tenant_id = ${t} and cm.enrollment_sourced_id = d.enrollment_sourced_id`,
+    );
     await sql`
       insert into ${member} (tenant_id, enrollment_sourced_id, classroom_sourced_id, user_id, role)
       select ${t}, d.enrollment_sourced_id, d.classroom_sourced_id, d.user_id, d.role from (${members}) d
@@ -324,7 +385,9 @@ export class SchoolManagerSession implements RosterTargetSession {
       delete from ${member} cm
       where cm.tenant_id = ${t}
         and not exists (select 1 from d where d.enrollment_sourced_id = cm.enrollment_sourced_id)
-        and not exists (select 1 from ${classroom} k where k.tenant_id = ${t} and k.sourced_id = cm.classroom_sourced_id and k.school_sourced_id = any(${excluded}::text[]))`.execute(trx);
+        and not exists (select 1 from ${classroom} k where k.tenant_id = ${t} and k.sourced_id = cm.classroom_sourced_id and k.school_sourced_id = any(${excluded}::text[]))`.execute(
+      trx,
+    );
     enrollments.deleted = Number(goneMembers.numAffectedRows ?? 0);
     const goneClassrooms = await sql`
       with d as materialized (${classrooms})
@@ -399,7 +462,11 @@ export class SchoolManagerSession implements RosterTargetSession {
       if (missing.length === 0) continue;
       errors++;
       issues.push(
-        schoolManagerIssue('SCHOOL_MANAGER_SCHOOL_INCOMPLETE', `School "${s.name}" has no ${missing.join(' and no ')} in the SIS: its dataset looks incomplete, so it was only partly synced. Complete it in the SIS, or add it to the excluded schools.`, { entity: 'orgs', sourcedId: s.sourced_id }),
+        schoolManagerIssue(
+          'SCHOOL_MANAGER_SCHOOL_INCOMPLETE',
+          `School "${s.name}" has no ${missing.join(' and no ')} in the SIS: its dataset looks incomplete, so it was only partly synced. Complete it in the SIS, or add it to the excluded schools.`,
+          { entity: 'orgs', sourcedId: s.sourced_id },
+        ),
       );
     }
     return { errors };
@@ -458,7 +525,11 @@ export class SchoolManagerSession implements RosterTargetSession {
         null::text as detail
       from ${this.table('sis_person')} p
       where p.tenant_id = ${t} and ${fresh('p')}`;
-    for (const [entity, query] of [['classes', classes], ['enrollments', enrollments], ['users', users]] as const) {
+    for (const [entity, query] of [
+      ['classes', classes],
+      ['enrollments', enrollments],
+      ['users', users],
+    ] as const) {
       const { rows } = await sql<{ reason: SchoolManagerIssueCode; n: string; examples: string[] }>`
         select q.reason, count(*) as n, (array_agg(q.sourced_id order by q.sourced_id))[1:5] as examples
         from (${query}) q where q.reason is not null group by q.reason order by q.reason`.execute(trx);
@@ -467,19 +538,35 @@ export class SchoolManagerSession implements RosterTargetSession {
         const count = Number(n);
         if (SchoolManagerIssueCodes[reason].severity === 'warning') {
           c.skipped = (c.skipped ?? 0) + count;
-          issues.push(schoolManagerIssue(reason, `${count} ${entity} record(s) were skipped: ${SKIP_REASONS[reason]} (e.g. ${examples.join(', ')}${count > examples.length ? ', …' : ''})`, { entity }));
+          issues.push(
+            schoolManagerIssue(
+              reason,
+              `${count} ${entity} record(s) were skipped: ${SKIP_REASONS[reason]} (e.g. ${examples.join(', ')}${count > examples.length ? ', …' : ''})`,
+              { entity },
+            ),
+          );
           continue;
         }
         c.errors = (c.errors ?? 0) + count;
-        const refused = await sql<{ sourced_id: string; detail: string }>`select q.sourced_id, q.detail from (${query}) q where q.reason = ${reason} order by q.sourced_id`.execute(trx);
+        const refused = await sql<{
+          sourced_id: string;
+          detail: string;
+        }>`select q.sourced_id, q.detail from (${query}) q where q.reason = ${reason} order by q.sourced_id`.execute(trx);
         for (const r of refused.rows) {
-          const what = reason === 'SCHOOL_MANAGER_MEMBER_CLASS_UNKNOWN' ? `class ${r.detail}, which is not in the roster` : `user ${r.detail}, who is not a student or staff member of the roster`;
+          const what =
+            reason === 'SCHOOL_MANAGER_MEMBER_CLASS_UNKNOWN'
+              ? `class ${r.detail}, which is not in the roster`
+              : `user ${r.detail}, who is not a student or staff member of the roster`;
           issues.push(
-            schoolManagerIssue(reason, `This enrolment names ${what}, so no membership was imported. Fix the enrolment in the SIS; it is imported with the first sync where both its class and its user are in the roster.`, {
-              entity,
-              sourcedId: r.sourced_id,
-              field: reason === 'SCHOOL_MANAGER_MEMBER_CLASS_UNKNOWN' ? 'classSourcedId' : 'userSourcedId',
-            }),
+            schoolManagerIssue(
+              reason,
+              `This enrolment names ${what}, so no membership was imported. Fix the enrolment in the SIS; it is imported with the first sync where both its class and its user are in the roster.`,
+              {
+                entity,
+                sourcedId: r.sourced_id,
+                field: reason === 'SCHOOL_MANAGER_MEMBER_CLASS_UNKNOWN' ? 'classSourcedId' : 'userSourcedId',
+              },
+            ),
           );
         }
       }
@@ -516,7 +603,9 @@ export class SchoolManagerSession implements RosterTargetSession {
             imported_classes = excluded.imported_classes, imported_parents = excluded.imported_parents
         where ${touched} or sync_state.last_sync_at is null
            or (sync_state.unmatched_users, sync_state.matched_students, sync_state.matched_teachers, sync_state.imported_classes, sync_state.imported_parents)
-              is distinct from (excluded.unmatched_users, excluded.matched_students, excluded.matched_teachers, excluded.imported_classes, excluded.imported_parents)`.execute(trx);
+              is distinct from (excluded.unmatched_users, excluded.matched_students, excluded.matched_teachers, excluded.imported_classes, excluded.imported_parents)`.execute(
+      trx,
+    );
   }
 }
 

@@ -50,7 +50,13 @@ const TABLES: Partial<{ [E in RosterEntity]: ImportTable<E> }> = {
     table: 'sis_enrollment',
     columns: ['class_sourced_id', 'user_sourced_id', 'role', 'begin_date', 'end_date', 'import_run'],
     marked: true,
-    row: (e: Enrollment) => ({ class_sourced_id: e.classSourcedId, user_sourced_id: e.userSourcedId, role: e.role, begin_date: e.beginDate ?? null, end_date: e.endDate ?? null }),
+    row: (e: Enrollment) => ({
+      class_sourced_id: e.classSourcedId,
+      user_sourced_id: e.userSourcedId,
+      role: e.role,
+      begin_date: e.beginDate ?? null,
+      end_date: e.endDate ?? null,
+    }),
   },
 };
 
@@ -73,7 +79,13 @@ export async function importChanges(trx: Transaction<any> | Kysely<any>, tenantI
     const spec = TABLES[e.data.entity];
     if (!spec) continue;
     if (e.data.kind === 'deleted') push(deletions, e.data.entity, e.data.sourcedId);
-    else push(upserts, e.data.entity, { tenant_id: tenantId, sourced_id: e.data.sourcedId, ...spec.row(e.data.record), ...(spec.marked ? { import_run: e.runId } : {}) });
+    else
+      push(upserts, e.data.entity, {
+        tenant_id: tenantId,
+        sourced_id: e.data.sourcedId,
+        ...spec.row(e.data.record),
+        ...(spec.marked ? { import_run: e.runId } : {}),
+      });
   }
   for (const [entity, rows] of upserts) {
     const { table, columns } = TABLES[entity]!;
@@ -82,7 +94,11 @@ export async function importChanges(trx: Transaction<any> | Kysely<any>, tenantI
   for (const [entity, sourcedIds] of deletions) {
     const { table } = TABLES[entity]!;
     for (let i = 0; i < sourcedIds.length; i += CHUNK)
-      await trx.deleteFrom(table).where('tenant_id', '=', tenantId).where('sourced_id', 'in', sourcedIds.slice(i, i + CHUNK)).execute();
+      await trx
+        .deleteFrom(table)
+        .where('tenant_id', '=', tenantId)
+        .where('sourced_id', 'in', sourcedIds.slice(i, i + CHUNK))
+        .execute();
   }
 }
 

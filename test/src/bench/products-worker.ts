@@ -49,7 +49,10 @@ async function main(): Promise<void> {
       timezone: 'America/Chicago',
       region: 'US',
       source: { id: 'oneroster-csv', settings: { location: bulk } },
-      targets: [{ id: 'kamkalima' }, { id: 'school-manager', settings: { syncParentData: true } }, { id: 'kybergate' }, { id: 'gradient' }].map((t) => ({ ...t, schedule: 'manual' })),
+      targets: [{ id: 'kamkalima' }, { id: 'school-manager', settings: { syncParentData: true } }, { id: 'kybergate' }, { id: 'gradient' }].map((t) => ({
+        ...t,
+        schedule: 'manual',
+      })),
     }),
   );
   const config = loadHostConfig({
@@ -84,7 +87,8 @@ async function main(): Promise<void> {
     let copySeconds = 0;
     for (const { schema, table } of await tablesOf(pg)) {
       const file = path.join(work, `${schema}.${table}.copy`);
-      const seededHere = schema === 'plugin_target_school_manager' && table === 'user_account' ? true : schema === 'plugin_target_gradient' && table === 'academic_year';
+      const seededHere =
+        schema === 'plugin_target_school_manager' && table === 'user_account' ? true : schema === 'plugin_target_gradient' && table === 'academic_year';
       if (seededHere) continue;
       await pipeline(pg.query(copyTo(`copy ${schema}."${table}" to stdout`)), createWriteStream(file));
       const floorTable = `bench_floor."${schema}__${table}"`;

@@ -56,7 +56,21 @@ interface RunningSimulator {
 async function startSimulator(secret: string, latencyMs: number): Promise<RunningSimulator> {
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--max-old-space-size=8192', SIMULATOR_CLI, '--seed', String(SEED), '--size', SIZE, '--port', '0', '--key', CONSUMER_KEY, '--latency-ms', String(latencyMs), '--json'],
+    [
+      '--max-old-space-size=8192',
+      SIMULATOR_CLI,
+      '--seed',
+      String(SEED),
+      '--size',
+      SIZE,
+      '--port',
+      '0',
+      '--key',
+      CONSUMER_KEY,
+      '--latency-ms',
+      String(latencyMs),
+      '--json',
+    ],
     { env: { ...process.env, ROSTERBRIDGE_SECRET_SIM: secret }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -89,11 +103,21 @@ async function pull(baseUrl: string, secret: string, concurrency: number): Promi
 }
 
 /** Runs `runs` timed pulls, after an untimed one when `warmUp` (a new simulator renders each record on its first request). */
-async function measure(name: string, sim: RunningSimulator, secret: string, latencyMs: number, concurrency: number, runs: number, warmUp: boolean): Promise<RestPullFigure> {
+async function measure(
+  name: string,
+  sim: RunningSimulator,
+  secret: string,
+  latencyMs: number,
+  concurrency: number,
+  runs: number,
+  warmUp: boolean,
+): Promise<RestPullFigure> {
   const expected = ROSTER_ENTITY_ORDER.reduce((sum, entity) => sum + sim.counts[entity], 0);
   const check = (m: RestPullMeasurement): RestPullMeasurement => {
     if (!m.complete || m.records !== expected || m.rowsRead !== expected || m.errors > 0) {
-      throw new Error(`${name}: the pull read ${m.records} records of ${expected} (rows ${m.rowsRead}, errors ${m.errors}, complete ${m.complete}); a figure over a wrong pull means nothing`);
+      throw new Error(
+        `${name}: the pull read ${m.records} records of ${expected} (rows ${m.rowsRead}, errors ${m.errors}, complete ${m.complete}); a figure over a wrong pull means nothing`,
+      );
     }
     return m;
   };
@@ -126,7 +150,8 @@ async function measure(name: string, sim: RunningSimulator, secret: string, late
 }
 
 function print(f: RestPullFigure): void {
-  const floor = f.floorSeconds === undefined ? '' : `  floor ${f.floorSeconds.toFixed(2)} s (×${f.floorRatio}; round trips alone ${f.roundTripFloorSeconds?.toFixed(2)} s)`;
+  const floor =
+    f.floorSeconds === undefined ? '' : `  floor ${f.floorSeconds.toFixed(2)} s (×${f.floorRatio}; round trips alone ${f.roundTripFloorSeconds?.toFixed(2)} s)`;
   process.stdout.write(
     `rest-pull ${f.name.padEnd(24)} ${String(f.records).padStart(9)} records  ${String(f.requests).padStart(4)} requests  ${f.seconds.toFixed(2).padStart(6)} s (client CPU ${f.cpuSeconds.toFixed(2)} s)  ${String(f.recordsPerSecond).padStart(7)} records/s${floor}  peak RSS ${f.peakRssMB} MB\n`,
   );
@@ -176,13 +201,25 @@ export async function runRestPullBenchmark(resultsDir: string, runs: number): Pr
   const overlapped = withLatency.find((f) => f.concurrency === CONCURRENCY)!;
   const twoInFlight = withLatency.find((f) => f.concurrency === 2)!;
   const sequential = withLatency.find((f) => f.concurrency === 1)!;
-  const floorGoal = (f: RestPullFigure) => ({ concurrency: f.concurrency, seconds: f.seconds, floorSeconds: f.floorSeconds, measured: f.floorRatio, met: (f.floorRatio ?? Infinity) <= GOAL_FLOOR_RATIO });
+  const floorGoal = (f: RestPullFigure) => ({
+    concurrency: f.concurrency,
+    seconds: f.seconds,
+    floorSeconds: f.floorSeconds,
+    measured: f.floorRatio,
+    met: (f.floorRatio ?? Infinity) <= GOAL_FLOOR_RATIO,
+  });
   mkdirSync(resultsDir, { recursive: true });
   const record = {
     benchmark: 'rest-pull',
     command: 'npm run bench -- rest-pull   (or BENCH=rest-pull npm run bench; plain npm run bench runs it after csv-read)',
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))) },
+    machine: {
+      cpus: os.cpus().length,
+      cpu: os.cpus()[0]?.model,
+      memoryGB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
+    },
     district: { seed: SEED, size: SIZE, counts },
     pageSize: PAGE_SIZE,
     runsPerFigure: runs,

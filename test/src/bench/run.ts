@@ -36,8 +36,13 @@ async function ensurePackage(size: DistrictSizeName): Promise<string> {
 /** Reads the package in a fresh process, best of `runs` by time (peak RSS is the max over runs). */
 function measure(dir: string, size: DistrictSizeName, checkReferences: boolean, runs: number): CsvReadFigure {
   const worker = path.join(__dirname, 'csv-read-worker.js');
-  const results = Array.from({ length: runs }, () =>
-    JSON.parse(execFileSync(process.execPath, [worker, dir, String(checkReferences)], { encoding: 'utf8' })) as Omit<CsvReadFigure, 'size' | 'checkReferences' | 'rowsPerSecond'>,
+  const results = Array.from(
+    { length: runs },
+    () =>
+      JSON.parse(execFileSync(process.execPath, [worker, dir, String(checkReferences)], { encoding: 'utf8' })) as Omit<
+        CsvReadFigure,
+        'size' | 'checkReferences' | 'rowsPerSecond'
+      >,
   );
   const best = results.reduce((a, b) => (b.seconds < a.seconds ? b : a));
   return {
@@ -115,7 +120,10 @@ async function runSyncBenchmark(runs: number): Promise<void> {
   const figures: (SyncMeasurement & { size: DistrictSizeName; ratios: Record<string, number>; goalsMet: Record<string, boolean> })[] = [];
   for (const size of ['medium', 'large'] as DistrictSizeName[]) {
     const { bulk, delta } = await ensureDeltaPackage(size, deltaKind);
-    const results = Array.from({ length: runs }, () => JSON.parse(execFileSync(process.execPath, [worker, bulk, delta, adminUrl], { encoding: 'utf8', maxBuffer: 1 << 24 })) as SyncMeasurement);
+    const results = Array.from(
+      { length: runs },
+      () => JSON.parse(execFileSync(process.execPath, [worker, bulk, delta, adminUrl], { encoding: 'utf8', maxBuffer: 1 << 24 })) as SyncMeasurement,
+    );
     // Best run by first-sync time; peak RSS is the highest of all runs.
     const best = results.reduce((a, b) => (b.firstSyncSeconds < a.firstSyncSeconds ? b : a));
     const round = (x: number) => Number(x.toFixed(2));
@@ -158,7 +166,9 @@ async function runSyncBenchmark(runs: number): Promise<void> {
       `sync ${size.padEnd(6)} ${best.records} records: read ${figure.readSeconds} s, COPY ${figure.copySeconds} s | first ${figure.firstSyncSeconds} s (×${ratios.firstSyncOverReadPlusCopy} of read+COPY), ` +
         `no-change ${figure.noChangeSeconds} s (×${ratios.noChangeOverRead} of read, ${best.noChangeTargetWrites} target writes), ` +
         `1% delta (${deltaKind}: ${best.deltaRecords} records, ${((100 * best.deltaRecords) / best.records).toFixed(2)}%) ${figure.deltaSeconds} s (${(ratios.deltaOverFirstSync * 100).toFixed(1)}% of first) | peak RSS ${figure.peakRssMB} MB\n` +
-        (runs > 1 ? `  all runs: ${figure.runs.map((r) => `first ×${r.firstSyncOverReadPlusCopy}, delta ${(r.deltaOverFirstSync * 100).toFixed(1)}%`).join('; ')}\n` : ''),
+        (runs > 1
+          ? `  all runs: ${figure.runs.map((r) => `first ×${r.firstSyncOverReadPlusCopy}, delta ${(r.deltaOverFirstSync * 100).toFixed(1)}%`).join('; ')}\n`
+          : ''),
     );
   }
   mkdirSync(RESULTS, { recursive: true });
@@ -166,9 +176,18 @@ async function runSyncBenchmark(runs: number): Promise<void> {
     benchmark: 'sync',
     command: deltaKind === 'records' ? 'npm run bench -- sync' : 'BENCH_DELTA=selected npm run bench -- sync',
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))) },
+    machine: {
+      cpus: os.cpus().length,
+      cpu: os.cpus()[0]?.model,
+      memoryGB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
+    },
     runsPerFigure: runs,
-    delta: deltaKind === 'records' ? 'a delta whose records are 1% of the district\'s (cascades and created students included)' : 'the generator\'s fraction 0.01: 1% of each entity\'s records picked, with what their deletions take along',
+    delta:
+      deltaKind === 'records'
+        ? "a delta whose records are 1% of the district's (cascades and created students included)"
+        : "the generator's fraction 0.01: 1% of each entity's records picked, with what their deletions take along",
     figures,
     peakRssFlat: { mediumMB: figures[0]?.peakRssMB, largeMB: figures[1]?.peakRssMB },
   };
@@ -188,7 +207,10 @@ async function runProductsBenchmark(runs: number): Promise<void> {
   const figures: (ProductsMeasurement & { size: DistrictSizeName; overFloor: number })[] = [];
   for (const size of sizes) {
     const bulk = await ensurePackage(size);
-    const results = Array.from({ length: runs }, () => JSON.parse(execFileSync(process.execPath, [worker, bulk, '7', size, adminUrl], { encoding: 'utf8', maxBuffer: 1 << 24 })) as ProductsMeasurement);
+    const results = Array.from(
+      { length: runs },
+      () => JSON.parse(execFileSync(process.execPath, [worker, bulk, '7', size, adminUrl], { encoding: 'utf8', maxBuffer: 1 << 24 })) as ProductsMeasurement,
+    );
     const best = results.reduce((a, b) => (b.firstSyncSeconds < a.firstSyncSeconds ? b : a));
     const figure = {
       size,
@@ -209,7 +231,13 @@ async function runProductsBenchmark(runs: number): Promise<void> {
     benchmark: 'products',
     command: 'npm run bench -- products',
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))) },
+    machine: {
+      cpus: os.cpus().length,
+      cpu: os.cpus()[0]?.model,
+      memoryGB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
+    },
     runsPerFigure: runs,
     figures,
   };
@@ -230,7 +258,10 @@ const BENCHMARKS: Record<string, (runs: number) => Promise<void>> = {
  */
 async function main(): Promise<void> {
   const runs = Number(process.env.BENCH_RUNS ?? 3);
-  const asked = (process.argv[2] ?? process.env.BENCH ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+  const asked = (process.argv[2] ?? process.env.BENCH ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
   const unknown = asked.filter((name) => !(name in BENCHMARKS));
   if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(', ')}; there are ${Object.keys(BENCHMARKS).join(', ')}`);
   for (const name of asked.length > 0 ? asked : Object.keys(BENCHMARKS)) await BENCHMARKS[name]!(runs);

@@ -55,7 +55,12 @@ async function main(): Promise<void> {
   symlinkSync(bulk, packageLink);
   writeFileSync(
     path.join(work, 'tenants', `${TENANT}.json`),
-    JSON.stringify({ displayName: 'Benchmark district', timezone: 'UTC', source: { id: 'oneroster-csv', settings: { location: '../package' } }, targets: [{ id: 'table', schedule: 'manual' }] }),
+    JSON.stringify({
+      displayName: 'Benchmark district',
+      timezone: 'UTC',
+      source: { id: 'oneroster-csv', settings: { location: '../package' } },
+      targets: [{ id: 'table', schedule: 'manual' }],
+    }),
   );
   const config = loadHostConfig({
     env: {},
@@ -107,7 +112,9 @@ async function main(): Promise<void> {
     const pg = new Client({ connectionString: url.toString() });
     await pg.connect();
     await pg.query(`create schema bench_floor`);
-    await pg.query(`create table bench_floor.record (tenant_id text not null, entity text not null, sourced_id text not null, record jsonb not null, primary key (tenant_id, entity, sourced_id))`);
+    await pg.query(
+      `create table bench_floor.record (tenant_id text not null, entity text not null, sourced_id text not null, record jsonb not null, primary key (tenant_id, entity, sourced_id))`,
+    );
     const copyStarted = process.hrtime.bigint();
     await pipeline(createReadStream(copyFile), pg.query(copyFrom(`copy bench_floor.record (tenant_id, entity, sourced_id, record) from stdin`)));
     const copySeconds = seconds(copyStarted);
@@ -126,7 +133,8 @@ async function main(): Promise<void> {
     // Rows written since a transaction id: inserted or updated rows carry a newer xmin (deleted rows
     // show in the row count). The database is fresh, so xids have not wrapped.
     const txid = async () => Number((await pg.query(`select txid_current() % 4294967296 as x`)).rows[0].x);
-    const writtenSince = async (xid: number) => Number((await pg.query(`select count(*) as n from plugin_target_table.record where xmin::text::bigint >= $1`, [xid])).rows[0].n);
+    const writtenSince = async (xid: number) =>
+      Number((await pg.query(`select count(*) as n from plugin_target_table.record where xmin::text::bigint >= $1`, [xid])).rows[0].n);
 
     const first = await sync('full');
     const afterFirst = await targetRows();

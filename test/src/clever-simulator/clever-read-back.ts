@@ -79,7 +79,12 @@ export class CleverReadBack {
       }
     }
     const studentSchools = new Map(users.filter((u) => u.role === 'student').map((u) => [u.sourcedId, schoolsOf(u)]));
-    const base = (r: RosterRecord, dateLastModified: Date | undefined) => ({ sourcedId: r.sourcedId, status: 'active' as const, dateLastModified, metadata: {} });
+    const base = (r: RosterRecord, dateLastModified: Date | undefined) => ({
+      sourcedId: r.sourcedId,
+      status: 'active' as const,
+      dateLastModified,
+      metadata: {},
+    });
     const firstGrade = (grades: readonly GradeLevel[]): GradeLevel[] => {
       const g = grades[0] ? normalizeGradeLevel(cleverGrade(grades[0])) : undefined;
       return g ? [g] : [];
@@ -95,11 +100,26 @@ export class CleverReadBack {
     };
 
     for (const o of orgs) {
-      if (o === district) set('orgs', o.sourcedId, { ...base(o, o.dateLastModified), name: o.name, type: 'district', ...opt('identifier', o.identifier) } as RosterRecord);
-      else if (o.type === 'school') set('orgs', o.sourcedId, { ...base(o, o.dateLastModified), name: o.name, type: 'school', ...opt('identifier', o.identifier), parentSourcedId: districtId } as RosterRecord);
+      if (o === district)
+        set('orgs', o.sourcedId, { ...base(o, o.dateLastModified), name: o.name, type: 'district', ...opt('identifier', o.identifier) } as RosterRecord);
+      else if (o.type === 'school')
+        set('orgs', o.sourcedId, {
+          ...base(o, o.dateLastModified),
+          name: o.name,
+          type: 'school',
+          ...opt('identifier', o.identifier),
+          parentSourcedId: districtId,
+        } as RosterRecord);
     }
     for (const s of all('academicSessions')) {
-      set('academicSessions', s.sourcedId, { ...base(s, undefined), title: s.title, type: 'term', startDate: s.startDate, endDate: s.endDate, schoolYear: schoolYearOf(s.startDate) } as RosterRecord);
+      set('academicSessions', s.sourcedId, {
+        ...base(s, undefined),
+        title: s.title,
+        type: 'term',
+        startDate: s.startDate,
+        endDate: s.endDate,
+        schoolYear: schoolYearOf(s.startDate),
+      } as RosterRecord);
     }
     const readClasses = classes.map((k) => {
       const subject = k.classType === 'homeroom' ? 'homeroom/advisory' : cleverSubject(k.subjects);
@@ -114,7 +134,11 @@ export class CleverReadBack {
         termSourcedIds: k.termSourcedIds.slice(0, 1),
         subjects: subject ? [subject] : [],
         subjectCodes: [],
-        periods: k.periods.join(', ').split(',').map((p) => p.trim()).filter(Boolean),
+        periods: k.periods
+          .join(', ')
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean),
       } as RosterClass;
     });
     for (const c of all('courses')) {
@@ -193,7 +217,14 @@ export class CleverReadBack {
       }
     }
 
-    const RACE_FLAGS = ['demographicRaceTwoOrMoreRaces', 'americanIndianOrAlaskaNative', 'asian', 'blackOrAfricanAmerican', 'nativeHawaiianOrOtherPacificIslander', 'white'] as const;
+    const RACE_FLAGS = [
+      'demographicRaceTwoOrMoreRaces',
+      'americanIndianOrAlaskaNative',
+      'asian',
+      'blackOrAfricanAmerican',
+      'nativeHawaiianOrOtherPacificIslander',
+      'white',
+    ] as const;
     const userById = new Map(users.map((u) => [u.sourcedId, u]));
     for (const d of demographics.values()) {
       const user = userById.get(d.sourcedId);

@@ -133,7 +133,9 @@ export function renderCleverResources(source: CanonicalRecordSource, options: Cl
         break;
       case 'aide':
       case 'proctor':
-        roles = { staff: { ...common, ...(user.identifier ? { staff_id: user.identifier } : {}), title: user.role === 'aide' ? 'Aide' : 'Proctor', ...credentials } };
+        roles = {
+          staff: { ...common, ...(user.identifier ? { staff_id: user.identifier } : {}), title: user.role === 'aide' ? 'Aide' : 'Proctor', ...credentials },
+        };
         break;
       default:
         roles = {

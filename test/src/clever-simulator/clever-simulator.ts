@@ -226,7 +226,10 @@ export async function startCleverSimulator(options: CleverSimulatorOptions): Pro
     if (parts.length > 3 || !head) throw new HttpError(404, 'Not Found');
     if (head === 'me' && parts.length === 1) {
       const district = list('districts')[0]!;
-      return { data: { id: district.id, district: district.id, type: 'district', authorized_by: 'district' }, links: [{ rel: 'self', uri: `${BASE_PATH}/me` }] };
+      return {
+        data: { id: district.id, district: district.id, type: 'district', authorized_by: 'district' },
+        links: [{ rel: 'self', uri: `${BASE_PATH}/me` }],
+      };
     }
     if (head === 'events') {
       if (id !== undefined) {
@@ -242,7 +245,8 @@ export async function startCleverSimulator(options: CleverSimulatorOptions): Pro
       let items = list(type);
       if (type === 'users' && query.role !== undefined) {
         const role = query.role;
-        if (!['student', 'teacher', 'staff', 'district_admin', 'contact'].includes(role)) throw new HttpError(400, `role must be one of student, teacher, staff, district_admin, contact`);
+        if (!['student', 'teacher', 'staff', 'district_admin', 'contact'].includes(role))
+          throw new HttpError(400, `role must be one of student, teacher, staff, district_admin, contact`);
         items = items.filter((user) => cleverRolesOf(user).includes(role));
       }
       return page(type, items, query);
@@ -255,28 +259,41 @@ export async function startCleverSimulator(options: CleverSimulatorOptions): Pro
 
   const nestedList = (type: CleverResourceType, object: CleverObject, nested: string): CleverObject[] => {
     const users = byId.get('users')!;
-    const pick = (ids: unknown): CleverObject[] => ((ids as string[] | undefined) ?? []).map((id) => users.get(id)).filter((u): u is CleverObject => u !== undefined);
+    const pick = (ids: unknown): CleverObject[] =>
+      ((ids as string[] | undefined) ?? []).map((id) => users.get(id)).filter((u): u is CleverObject => u !== undefined);
     if (type === 'sections' && nested === 'students') return pick(object.students);
     if (type === 'sections' && nested === 'teachers') return pick(object.teachers);
     if (type === 'sections' && (nested === 'course' || nested === 'school' || nested === 'term')) {
-      const target = nested === 'course' ? byId.get('courses')!.get(object.course as string) : nested === 'school' ? byId.get('schools')!.get(object.school as string) : byId.get('terms')!.get(object.term_id as string);
+      const target =
+        nested === 'course'
+          ? byId.get('courses')!.get(object.course as string)
+          : nested === 'school'
+            ? byId.get('schools')!.get(object.school as string)
+            : byId.get('terms')!.get(object.term_id as string);
       return target ? [target] : [];
     }
     if (type === 'schools' && nested === 'sections') return list('sections').filter((s) => s.school === object.id);
     if (type === 'schools' && nested === 'users') return list('users').filter((u) => userSchools(u).includes(object.id));
     if (type === 'courses' && nested === 'sections') return list('sections').filter((s) => s.course === object.id);
     if (type === 'terms' && nested === 'sections') return list('sections').filter((s) => s.term_id === object.id);
-    if (type === 'users' && nested === 'sections') return list('sections').filter((s) => (s.students as string[]).includes(object.id) || (s.teachers as string[]).includes(object.id));
+    if (type === 'users' && nested === 'sections')
+      return list('sections').filter((s) => (s.students as string[]).includes(object.id) || (s.teachers as string[]).includes(object.id));
     if (type === 'users' && nested === 'mycontacts') return list('users').filter((u) => relationships(u).some((r) => r.student === object.id));
     if (type === 'users' && nested === 'mystudents') return pick(relationships(object).map((r) => r.student));
     throw new HttpError(404, 'Not Found');
   };
 
-  const page = (path: string, items: readonly CleverObject[], query: Record<string, string>, wrapUri = true): { data: unknown; links: unknown; records: number } => {
+  const page = (
+    path: string,
+    items: readonly CleverObject[],
+    query: Record<string, string>,
+    wrapUri = true,
+  ): { data: unknown; links: unknown; records: number } => {
     const limit = query.limit === undefined ? defaultLimit : Number(query.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new HttpError(400, 'limit must be a positive integer');
     if (limit > MAX_LIMIT) throw new HttpError(413, `limit must be at most ${MAX_LIMIT}`);
-    if (query.starting_after !== undefined && query.ending_before !== undefined) throw new HttpError(400, 'starting_after and ending_before cannot be used together');
+    if (query.starting_after !== undefined && query.ending_before !== undefined)
+      throw new HttpError(400, 'starting_after and ending_before cannot be used together');
     let start = 0;
     let end: number;
     if (query.ending_before !== undefined) {
@@ -304,13 +321,22 @@ export async function startCleverSimulator(options: CleverSimulatorOptions): Pro
     if (end < items.length && slice.length > 0) links.push({ rel: 'next', uri: uri({ starting_after: slice[slice.length - 1]!.id }) });
     const basePath = path.split('/')[0];
     return {
-      data: slice.map((object) => ({ data: object, uri: wrapUri ? `${BASE_PATH}/${basePath === 'events' ? 'events' : typeOfPath(path)}/${object.id}` : `${BASE_PATH}/events/${object.id}` })),
+      data: slice.map((object) => ({
+        data: object,
+        uri: wrapUri ? `${BASE_PATH}/${basePath === 'events' ? 'events' : typeOfPath(path)}/${object.id}` : `${BASE_PATH}/events/${object.id}`,
+      })),
       links,
       records: slice.length,
     };
   };
 
-  const injectFault = async (fault: SimulatorFault, request: IncomingMessage, response: ServerResponse, body: unknown, entry: CleverRequestRecord): Promise<boolean> => {
+  const injectFault = async (
+    fault: SimulatorFault,
+    request: IncomingMessage,
+    response: ServerResponse,
+    body: unknown,
+    entry: CleverRequestRecord,
+  ): Promise<boolean> => {
     switch (fault.kind) {
       case 'status': {
         entry.status = fault.status;
@@ -376,7 +402,10 @@ export async function startCleverSimulator(options: CleverSimulatorOptions): Pro
     const map = byId.get(type)!;
     const previous = map.get(object.id);
     map.set(object.id, object);
-    resources.set(type, [...map.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
+    resources.set(
+      type,
+      [...map.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+    );
     return record(type, previous ? 'updated' : 'created', object, previous);
   };
   const remove = (type: CleverResourceType, id: string): CleverEvent | undefined => {
@@ -384,7 +413,10 @@ export async function startCleverSimulator(options: CleverSimulatorOptions): Pro
     const previous = map.get(id);
     if (!previous) return undefined;
     map.delete(id);
-    resources.set(type, list(type).filter((o) => o.id !== id));
+    resources.set(
+      type,
+      list(type).filter((o) => o.id !== id),
+    );
     return record(type, 'deleted', previous);
   };
 

@@ -102,10 +102,18 @@ const SHOWN = 8;
  */
 export async function runSourceConformance(t: ConformanceTest, harness: SourceConformanceHarness): Promise<void> {
   const district = generateDistrict({ seed: harness.seed ?? 7301, size: 'tiny' });
-  const expectRecord = <E extends RosterEntity>(entity: E, record: RosterRecord<E>, mode: 'full' | 'delta', served: RosterRecordSource): RosterRecord<E> | undefined =>
-    harness.expectRecord ? harness.expectRecord(entity, record, mode, served) : record;
-  const expectAll = <E extends RosterEntity>(entity: E, records: Iterable<RosterRecord<E>>, mode: 'full' | 'delta', served: RosterRecordSource): RosterRecord<E>[] =>
-    [...records].flatMap((record) => expectRecord(entity, record, mode, served) ?? []);
+  const expectRecord = <E extends RosterEntity>(
+    entity: E,
+    record: RosterRecord<E>,
+    mode: 'full' | 'delta',
+    served: RosterRecordSource,
+  ): RosterRecord<E> | undefined => (harness.expectRecord ? harness.expectRecord(entity, record, mode, served) : record);
+  const expectAll = <E extends RosterEntity>(
+    entity: E,
+    records: Iterable<RosterRecord<E>>,
+    mode: 'full' | 'delta',
+    served: RosterRecordSource,
+  ): RosterRecord<E>[] => [...records].flatMap((record) => expectRecord(entity, record, mode, served) ?? []);
   const promptMs = harness.promptMs ?? 1000;
 
   const savedEnv = Object.fromEntries(Object.keys(harness.env ?? {}).map((k) => [k, process.env[k]]));
@@ -161,7 +169,11 @@ export async function runSourceConformance(t: ConformanceTest, harness: SourceCo
     first = read;
     const entities = read.entities;
     t.ok(entities.length > 0, `the source supplies entities (${entities.join(', ')})`);
-    t.same(entities, ROSTER_ENTITY_ORDER.filter((e) => entities.includes(e)), 'capabilities list the entities in referential order');
+    t.same(
+      entities,
+      ROSTER_ENTITY_ORDER.filter((e) => entities.includes(e)),
+      'capabilities list the entities in referential order',
+    );
     t.equal(read.delta, supportsDelta && read.delta, 'capabilities claim delta only if the manifest declares supportsDelta');
     for (const entity of entities) {
       const r = read.byEntity.get(entity)!;
@@ -212,7 +224,11 @@ export async function runSourceConformance(t: ConformanceTest, harness: SourceCo
       total += expected.length;
       t.same(r.shapeProblems.slice(0, SHOWN), [], `${entity}: every batch is well formed`);
       t.same(r.records.flatMap((record) => validateCanonical(entity, record)).slice(0, SHOWN), [], `${entity}: every record validates`);
-      t.same(recordDifferences(r.records, expected).slice(0, SHOWN), [], `${entity}: exactly the ${expected.length} changed records (updated, created, tobedeleted)`);
+      t.same(
+        recordDifferences(r.records, expected).slice(0, SHOWN),
+        [],
+        `${entity}: exactly the ${expected.length} changed records (updated, created, tobedeleted)`,
+      );
       const older = r.records.filter((record) => record.dateLastModified !== undefined && record.dateLastModified.getTime() <= since.getTime());
       t.same(older.map((record) => record.sourcedId).slice(0, SHOWN), [], `${entity}: nothing modified before the change`);
     }
@@ -225,7 +241,10 @@ export async function runSourceConformance(t: ConformanceTest, harness: SourceCo
     for (const [name, settings] of scenarios) {
       const id = await tenants.add('dies', settings);
       const outcome = await readUntilFailure(th.host, id, district, (entity, records) => expectAll(entity, records, 'full', district));
-      t.ok(outcome.error !== undefined, `${name}: the read throws (${outcome.error ? describeError(outcome.error) : `every entity read to its end: ${outcome.completed.join(', ')}`})`);
+      t.ok(
+        outcome.error !== undefined,
+        `${name}: the read throws (${outcome.error ? describeError(outcome.error) : `every entity read to its end: ${outcome.completed.join(', ')}`})`,
+      );
       t.ok(outcome.error !== undefined && errorCode(outcome.error) !== 'CANCELLED', `${name}: the error is not a cancellation`);
       t.same(outcome.short.slice(0, SHOWN), [], `${name}: no entity read as complete is short of records`);
     }
@@ -337,10 +356,19 @@ async function fullRead(host: Host, tenantId: string): Promise<FullRead> {
   }
 }
 
-async function readEntity(session: RosterSourceSession, entity: RosterEntity, options: { mode: 'full' | 'delta'; since?: Date; batchSize?: number }): Promise<EntityRead> {
+async function readEntity(
+  session: RosterSourceSession,
+  entity: RosterEntity,
+  options: { mode: 'full' | 'delta'; since?: Date; batchSize?: number },
+): Promise<EntityRead> {
   const batchSize = options.batchSize ?? BATCH_SIZE;
   const out: EntityRead = { records: [], issues: [], rowsRead: 0, batches: 0, shapeProblems: [] };
-  for await (const batch of session.read(entity, { mode: options.mode, ...(options.since ? { since: options.since } : {}), batchSize, signal: new AbortController().signal })) {
+  for await (const batch of session.read(entity, {
+    mode: options.mode,
+    ...(options.since ? { since: options.since } : {}),
+    batchSize,
+    signal: new AbortController().signal,
+  })) {
     out.batches++;
     const where = `${entity} batch ${out.batches}`;
     if (batch.entity !== entity) out.shapeProblems.push(`${where}: entity is ${String(batch.entity)}`);
@@ -349,7 +377,8 @@ async function readEntity(session: RosterSourceSession, entity: RosterEntity, op
       continue;
     }
     if (batch.records.length > batchSize) out.shapeProblems.push(`${where}: ${batch.records.length} records, more than the batch size ${batchSize}`);
-    if (!Number.isInteger(batch.rowsRead) || batch.rowsRead < batch.records.length) out.shapeProblems.push(`${where}: rowsRead ${batch.rowsRead} does not cover its ${batch.records.length} records`);
+    if (!Number.isInteger(batch.rowsRead) || batch.rowsRead < batch.records.length)
+      out.shapeProblems.push(`${where}: rowsRead ${batch.rowsRead} does not cover its ${batch.records.length} records`);
     // Each rejected row names its record when it can (the engine keeps that record); never more ids than rejected rows.
     if (!Array.isArray(batch.rejectedIds) || batch.rejectedIds.some((id) => typeof id !== 'string' || id === '')) {
       out.shapeProblems.push(`${where}: rejectedIds must be a list of the rejected rows' sourcedIds`);
@@ -375,14 +404,16 @@ async function readEntity(session: RosterSourceSession, entity: RosterEntity, op
 export function validateCanonical(entity: RosterEntity, record: RosterRecord): string[] {
   const id = typeof record?.sourcedId === 'string' ? record.sourcedId : JSON.stringify(record?.sourcedId);
   const problems: string[] = [];
-  if (typeof record?.sourcedId !== 'string' || record.sourcedId.trim() === '' || record.sourcedId !== record.sourcedId.trim()) problems.push(`${entity} ${id}: sourcedId is not trimmed, non-blank text`);
+  if (typeof record?.sourcedId !== 'string' || record.sourcedId.trim() === '' || record.sourcedId !== record.sourcedId.trim())
+    problems.push(`${entity} ${id}: sourcedId is not trimmed, non-blank text`);
   if (record.dateLastModified !== undefined && !(record.dateLastModified instanceof Date && !Number.isNaN(record.dateLastModified.getTime()))) {
     problems.push(`${entity} ${id}: dateLastModified is not a valid Date`);
   }
   const { record: parsed, issues } = parseRosterRecord(entity, JSON.parse(JSON.stringify(record)) as RawRosterRecord);
   const errors = issues.filter((i) => i.severity === 'error');
   if (errors.length > 0 || !parsed) problems.push(`${entity} ${id}: does not validate: ${errors.map((e) => e.message).join('; ')}`);
-  else if (canonicalRecordJson(parsed) !== canonicalRecordJson(record)) problems.push(`${entity} ${id}: not canonical: ${canonicalRecordJson(record)} parses as ${canonicalRecordJson(parsed)}`);
+  else if (canonicalRecordJson(parsed) !== canonicalRecordJson(record))
+    problems.push(`${entity} ${id}: not canonical: ${canonicalRecordJson(record)} parses as ${canonicalRecordJson(parsed)}`);
   return problems;
 }
 
@@ -467,8 +498,13 @@ async function readUntilFailure(
       completed.push(entity);
       const got = new Set(read.records.map((r) => r.sourcedId));
       const rejected = new Set(read.issues.filter((i) => i.severity === 'error' && i.sourcedId).map((i) => i.sourcedId));
-      const missing = expected(entity, served.records(entity)).map((r) => r.sourcedId).filter((id) => !got.has(id) && !rejected.has(id));
-      if (missing.length > 0) short.push(`${entity}: read to its end without error, yet ${missing.length} served record(s) neither read nor reported: ${missing.slice(0, 5).join(', ')}`);
+      const missing = expected(entity, served.records(entity))
+        .map((r) => r.sourcedId)
+        .filter((id) => !got.has(id) && !rejected.has(id));
+      if (missing.length > 0)
+        short.push(
+          `${entity}: read to its end without error, yet ${missing.length} served record(s) neither read nor reported: ${missing.slice(0, 5).join(', ')}`,
+        );
     }
     return { completed, short };
   } finally {
@@ -534,5 +570,3 @@ function describeError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return code ? `${code}: ${message}` : message;
 }
-
-

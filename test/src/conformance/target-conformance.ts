@@ -4,14 +4,7 @@ import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { ROSTER_ENTITY_ORDER, type RosterEntity, type RosterRecord, type SyncRun, type User } from '@rosterbridge/core';
 import { type Host, pluginSchemaName } from '@rosterbridge/host';
-import {
-  type ChangedDistrict,
-  type GeneratedDistrict,
-  type RosterRecordSource,
-  changeDistrict,
-  generateDistrict,
-  writeOneRosterPackage,
-} from '../generator';
+import { type ChangedDistrict, type GeneratedDistrict, type RosterRecordSource, changeDistrict, generateDistrict, writeOneRosterPackage } from '../generator';
 import { startTestHost } from '../test-host';
 import type { ConformanceTest } from './source-conformance';
 
@@ -168,7 +161,11 @@ export async function runTargetConformance(t: ConformanceTest, harness: TargetCo
   const deleted = deletedIds(changed);
 
   /** A tenant with the district synced once: its first run. */
-  const firstSynced = async (label: string, targets: TargetUse[] = [{ id: harness.targetId }], source: { dir: string; district: GeneratedDistrict } = { dir: packages.base, district }) => {
+  const firstSynced = async (
+    label: string,
+    targets: TargetUse[] = [{ id: harness.targetId }],
+    source: { dir: string; district: GeneratedDistrict } = { dir: packages.base, district },
+  ) => {
     const id = await kit.write(label, source.dir, targets);
     await harness.prepare?.(host, id, source.district);
     const run = await sync(id);
@@ -181,7 +178,8 @@ export async function runTargetConformance(t: ConformanceTest, harness: TargetCo
       const id = await kit.write('reference', packages.changed, [{ id: harness.targetId }]);
       await harness.prepare?.(host, id, district);
       const run = await sync(id);
-      if (run.counts.targets[harness.targetId]?.status !== 'applied') throw new Error(`the reference run (a first sync of the changed district) did not apply: ${describeRun(run, harness.targetId)}`);
+      if (run.counts.targets[harness.targetId]?.status !== 'applied')
+        throw new Error(`the reference run (a first sync of the changed district) did not apply: ${describeRun(run, harness.targetId)}`);
       return product.rows(id);
     })());
   const check = (name: string, id: TargetConformanceCheck, body: (a: Asserts) => Promise<void>) =>
@@ -224,7 +222,13 @@ export async function runTargetConformance(t: ConformanceTest, harness: TargetCo
   await check('reset makes the next run a first run', 'reset', async (a) => {
     if (!main) return a.fail('needs the first sync');
     await host.syncs.resetTarget(main.id, harness.targetId, 'conformance');
-    const cursor = await host.database.db.withSchema('rosterbridge').selectFrom('target_cursor').select('last_seq').where('tenant_id', '=', main.id).where('target_id', '=', harness.targetId).executeTakeFirst();
+    const cursor = await host.database.db
+      .withSchema('rosterbridge')
+      .selectFrom('target_cursor')
+      .select('last_seq')
+      .where('tenant_id', '=', main.id)
+      .where('target_id', '=', harness.targetId)
+      .executeTakeFirst();
     a.equal(cursor, undefined, 'the reset drops the cursor');
     const run = await sync(main.id);
     a.equal(run.counts.targets[harness.targetId]?.status, 'applied', describeRun(run, harness.targetId));
@@ -267,7 +271,8 @@ export async function runTargetConformance(t: ConformanceTest, harness: TargetCo
     const { id } = await firstSynced('rejected');
     const before = await product.rows(id);
     const users = [...district.records('users')];
-    const user = users.find((u) => u.role === 'student' && rowsKeyedBy(before, u.sourcedId).length > 0) ?? users.find((u) => rowsKeyedBy(before, u.sourcedId).length > 0);
+    const user =
+      users.find((u) => u.role === 'student' && rowsKeyedBy(before, u.sourcedId).length > 0) ?? users.find((u) => rowsKeyedBy(before, u.sourcedId).length > 0);
     if (!user) return a.fail('the product holds no user of the district');
     const holding = rowsKeyedBy(before, user.sourcedId);
     const bad = await writePackage(root, 'rejected', withUser(district, { ...user, role: 'wizard' } as unknown as User));
@@ -311,7 +316,10 @@ export async function runTargetConformance(t: ConformanceTest, harness: TargetCo
       await keepCursorCommits(host);
     }
     const target = crashed.counts.targets[harness.targetId];
-    a.ok(target?.status === 'failed' && (target.error ?? '').includes(CRASH), `the cursor's commit failed after apply: ${describeRun(crashed, harness.targetId)}`);
+    a.ok(
+      target?.status === 'failed' && (target.error ?? '').includes(CRASH),
+      `the cursor's commit failed after apply: ${describeRun(crashed, harness.targetId)}`,
+    );
     // A target that writes through the engine's transaction (ApplyContext.trx) lost the batch with
     // the cursor (it is applied exactly once); one that writes in its own kept it (it gets it again).
     // Either way, what counts is that the next run leaves the rows of a clean run.
@@ -453,7 +461,12 @@ class ProductReader {
       const map = new Map<string, { key: string[]; value: string }>();
       for (const row of rows) {
         const key = keyColumns.map((c) => String(row[c]));
-        const value = Object.fromEntries(Object.keys(row).filter((c) => !leftOut.has(c)).sort().map((c) => [c, comparable(row[c])]));
+        const value = Object.fromEntries(
+          Object.keys(row)
+            .filter((c) => !leftOut.has(c))
+            .sort()
+            .map((c) => [c, comparable(row[c])]),
+        );
         map.set(key.join(' | '), { key, value: JSON.stringify(value) });
       }
       out[table] = map;
@@ -504,7 +517,11 @@ function comparable(value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
   if (Array.isArray(value)) return value.map(comparable);
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'dateLastModified').map(([k, v]) => [k, comparable(v)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([k]) => k !== 'dateLastModified')
+        .map(([k, v]) => [k, comparable(v)]),
+    );
   }
   return value;
 }
@@ -549,7 +566,9 @@ function heldIds(rows: ProductRows, ids: readonly string[]): string[] {
 
 /** The rows (table and key) whose key holds `id`. */
 function rowsKeyedBy(rows: ProductRows, id: string): string[] {
-  return Object.entries(rows).flatMap(([table, map]) => [...map].filter(([, row]) => row.key.includes(id)).map(([key]) => `${table} ${key}`)).sort();
+  return Object.entries(rows)
+    .flatMap(([table, map]) => [...map].filter(([, row]) => row.key.includes(id)).map(([key]) => `${table} ${key}`))
+    .sort();
 }
 
 /** How many records the target's counts account for, per entity (whatever it did with them). */
@@ -565,7 +584,9 @@ function count(rows: ProductRows): number {
 }
 
 function summary(rows: ProductRows): string {
-  return Object.entries(rows).map(([table, m]) => `${table} ${m.size}`).join(', ');
+  return Object.entries(rows)
+    .map(([table, m]) => `${table} ${m.size}`)
+    .join(', ');
 }
 
 function describeRun(run: SyncRun, targetId: string): string {
@@ -616,7 +637,9 @@ function withDanglingReferences(district: GeneratedDistrict): RosterRecordSource
 function withUser(district: RosterRecordSource, user: User): RosterRecordSource {
   return {
     records: <E extends RosterEntity>(entity: E) =>
-      (entity === 'users' ? [...district.records('users')].map((u) => (u.sourcedId === user.sourcedId ? user : u)) : district.records(entity)) as Iterable<RosterRecord<E>>,
+      (entity === 'users' ? [...district.records('users')].map((u) => (u.sourcedId === user.sourcedId ? user : u)) : district.records(entity)) as Iterable<
+        RosterRecord<E>
+      >,
   };
 }
 
@@ -646,16 +669,32 @@ async function writePackage(root: string, name: string, source: RosterRecordSour
 }
 
 async function cursorOf(host: Host, tenantId: string, targetId: string): Promise<number | undefined> {
-  const row = await host.database.db.withSchema('rosterbridge').selectFrom('target_cursor').select('last_seq').where('tenant_id', '=', tenantId).where('target_id', '=', targetId).executeTakeFirst();
+  const row = await host.database.db
+    .withSchema('rosterbridge')
+    .selectFrom('target_cursor')
+    .select('last_seq')
+    .where('tenant_id', '=', tenantId)
+    .where('target_id', '=', targetId)
+    .executeTakeFirst();
   return row ? Number(row.last_seq) : undefined;
 }
 
 async function setCursor(host: Host, tenantId: string, targetId: string, lastSeq: number): Promise<void> {
-  await host.database.db.withSchema('rosterbridge').updateTable('target_cursor').set({ last_seq: lastSeq }).where('tenant_id', '=', tenantId).where('target_id', '=', targetId).execute();
+  await host.database.db
+    .withSchema('rosterbridge')
+    .updateTable('target_cursor')
+    .set({ last_seq: lastSeq })
+    .where('tenant_id', '=', tenantId)
+    .where('target_id', '=', targetId)
+    .execute();
 }
 
 async function versionsBetween(host: Host, tenantId: string, from: number, to: number): Promise<number> {
-  const rows = await query<{ n: number }>(host, 'select count(*)::int as n from rosterbridge.ledger_version where tenant_id = $1 and seq > $2 and seq <= $3', [tenantId, from, to]);
+  const rows = await query<{ n: number }>(host, 'select count(*)::int as n from rosterbridge.ledger_version where tenant_id = $1 and seq > $2 and seq <= $3', [
+    tenantId,
+    from,
+    to,
+  ]);
   return rows[0]?.n ?? 0;
 }
 
@@ -664,10 +703,16 @@ async function versionsBetween(host: Host, tenantId: string, from: number, to: n
  * the product's transaction committed: the target's apply has written, its cursor stays behind.
  */
 async function loseCursorCommits(host: Host, tenantId: string, targetId: string): Promise<void> {
-  await query(host, `create or replace function rosterbridge.conformance_lose_cursor() returns trigger language plpgsql as $$
-    begin raise exception ${literal(CRASH)}; end $$`);
-  await query(host, `create trigger conformance_lose_cursor before insert or update on rosterbridge.target_cursor for each row
-    when (new.tenant_id = ${literal(tenantId)} and new.target_id = ${literal(targetId)}) execute function rosterbridge.conformance_lose_cursor()`);
+  await query(
+    host,
+    `create or replace function rosterbridge.conformance_lose_cursor() returns trigger language plpgsql as $$
+    begin raise exception ${literal(CRASH)}; end $$`,
+  );
+  await query(
+    host,
+    `create trigger conformance_lose_cursor before insert or update on rosterbridge.target_cursor for each row
+    when (new.tenant_id = ${literal(tenantId)} and new.target_id = ${literal(targetId)}) execute function rosterbridge.conformance_lose_cursor()`,
+  );
 }
 
 async function keepCursorCommits(host: Host): Promise<void> {

@@ -32,7 +32,11 @@ async function main(): Promise<void> {
     process.stdout.write(`generating the demo district into ${packageDir} …\n`);
     const district = generateDistrict({ seed: DEMO_SEED, size: 'small' });
     const summary = await writeOneRosterPackage(district, packageDir);
-    process.stdout.write(`  ${Object.entries(summary.rows).map(([e, n]) => `${e} ${n}`).join(', ')}\n`);
+    process.stdout.write(
+      `  ${Object.entries(summary.rows)
+        .map(([e, n]) => `${e} ${n}`)
+        .join(', ')}\n`,
+    );
   }
   const secretsDir = process.env.RB_SECRETS_DIR ? path.resolve(process.env.RB_SECRETS_DIR) : DEMO_SECRETS_DIR;
   if (!existsSync(path.join(secretsDir, DEMO_SMTP_PASSWORD))) {
@@ -79,15 +83,23 @@ async function firstSync(host: Host): Promise<void> {
   const district = generateDistrict({ seed: DEMO_SEED, size: 'small' });
   const seeded = await seedProductState(host, DEMO_TENANT, district);
   if (seeded.schoolManagerUsers !== undefined)
-    process.stdout.write(`School Manager: ${seeded.schoolManagerUsers} existing accounts imported (school-manager.importUsers: nine in ten of the district's students and staff)\n`);
+    process.stdout.write(
+      `School Manager: ${seeded.schoolManagerUsers} existing accounts imported (school-manager.importUsers: nine in ten of the district's students and staff)\n`,
+    );
   if (seeded.gradientYear !== undefined)
-    process.stdout.write(`Gradient: academic year ${seeded.gradientYear - 1}-${String(seeded.gradientYear % 100).padStart(2, '0')} started (gradient.startAcademicYear; until then Gradient runs are skipped)\n`);
+    process.stdout.write(
+      `Gradient: academic year ${seeded.gradientYear - 1}-${String(seeded.gradientYear % 100).padStart(2, '0')} started (gradient.startAcademicYear; until then Gradient runs are skipped)\n`,
+    );
   process.stdout.write(`first sync of ${DEMO_TENANT} …\n`);
   const run = await host.syncs.settled((await host.syncs.trigger(DEMO_TENANT, { trigger: 'demo' })).id);
-  process.stdout.write(`  ${run.status} in ${((run.durationMs ?? 0) / 1000).toFixed(1)} s, ${run.counts.issues.errors} errors, ${run.counts.issues.warnings} warnings${run.reason ? ` (${run.reason})` : ''}\n`);
+  process.stdout.write(
+    `  ${run.status} in ${((run.durationMs ?? 0) / 1000).toFixed(1)} s, ${run.counts.issues.errors} errors, ${run.counts.issues.warnings} warnings${run.reason ? ` (${run.reason})` : ''}\n`,
+  );
   for (const [target, entry] of Object.entries(run.counts.targets)) {
     const sum = (k: 'created' | 'updated' | 'skipped' | 'errors') => Object.values(entry.entities).reduce((a, c) => a + (c?.[k] ?? 0), 0);
-    process.stdout.write(`  ${target.padEnd(15)} ${entry.status.padEnd(8)} created ${sum('created')}, updated ${sum('updated')}, skipped ${sum('skipped')}, errors ${sum('errors')}${entry.errorCode ? ` (${entry.errorCode})` : ''}\n`);
+    process.stdout.write(
+      `  ${target.padEnd(15)} ${entry.status.padEnd(8)} created ${sum('created')}, updated ${sum('updated')}, skipped ${sum('skipped')}, errors ${sum('errors')}${entry.errorCode ? ` (${entry.errorCode})` : ''}\n`,
+    );
   }
   const teacher = [...district.records('users')].find((u) => u.role === 'teacher' && u.email);
   if (teacher && host.tenants.config(DEMO_TENANT).targets.some((t) => t.id === 'kamkalima' && t.enabled)) {

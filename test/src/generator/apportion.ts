@@ -14,7 +14,7 @@ export function apportion(
   bounds: { minimum?: number | readonly number[]; maximum?: readonly number[] } = {},
 ): number[] {
   const n = weights.length;
-  const min = weights.map((_, i) => (typeof bounds.minimum === 'number' ? bounds.minimum : bounds.minimum?.[i] ?? 0));
+  const min = weights.map((_, i) => (typeof bounds.minimum === 'number' ? bounds.minimum : (bounds.minimum?.[i] ?? 0)));
   const max = weights.map((_, i) => bounds.maximum?.[i] ?? Number.POSITIVE_INFINITY);
   if (min.reduce((a, b) => a + b, 0) > total) throw new RangeError(`cannot split ${total} into ${n} parts of at least their minimum`);
   if (max.reduce((a, b) => a + b, 0) < total) throw new RangeError(`cannot split ${total} into ${n} parts within their maximum`);

@@ -61,7 +61,13 @@ const enum Fate {
 }
 
 const ENTITY_TAG: Record<RosterEntity, number> = {
-  orgs: 1, academicSessions: 2, courses: 3, classes: 4, users: 5, enrollments: 6, demographics: 7,
+  orgs: 1,
+  academicSessions: 2,
+  courses: 3,
+  classes: 4,
+  users: 5,
+  enrollments: 6,
+  demographics: 7,
 };
 const DELETABLE: ReadonlySet<RosterEntity> = new Set(['classes', 'users', 'enrollments']);
 const DELETE_SHARE = 0.3;
@@ -110,7 +116,7 @@ export class ChangedDistrict implements RosterRecordSource {
     this.changedAt = options.changedAt === undefined ? new Date(base.asOf.getTime() + 7 * 86_400_000) : new Date(options.changedAt);
     if (Number.isNaN(this.changedAt.getTime())) throw new RangeError(`changedAt is not a date: ${String(options.changedAt)}`);
     if (this.changedAt.getTime() - CHANGE_WINDOW_SECONDS * 1000 <= base.asOf.getTime()) {
-      throw new RangeError('changedAt must be more than 6 hours after the district\'s asOf');
+      throw new RangeError("changedAt must be more than 6 hours after the district's asOf");
     }
     const students = base.layout.studentCount;
     this.createdStudents = options.createdStudents ?? (this.fraction > 0 ? Math.max(1, Math.round((students * this.fraction) / 10)) : 0);
@@ -142,11 +148,22 @@ export class ChangedDistrict implements RosterRecordSource {
         const isBase = index++ < baseCount;
         if (isBase && this.isSelected(entity, index - 1)) selected++;
         switch (entry.fate) {
-          case Fate.Unchanged: break;
-          case Fate.Updated: (isBase ? changes.updated : changes.created).push(entry.sourcedId); break;
-          case Fate.CascadeUpdated: changes.updated.push(entry.sourcedId); cascaded.updated++; break;
-          case Fate.Deleted: changes.deleted.push(entry.sourcedId); break;
-          case Fate.CascadeDeleted: changes.deleted.push(entry.sourcedId); cascaded.deleted++; break;
+          case Fate.Unchanged:
+            break;
+          case Fate.Updated:
+            (isBase ? changes.updated : changes.created).push(entry.sourcedId);
+            break;
+          case Fate.CascadeUpdated:
+            changes.updated.push(entry.sourcedId);
+            cascaded.updated++;
+            break;
+          case Fate.Deleted:
+            changes.deleted.push(entry.sourcedId);
+            break;
+          case Fate.CascadeDeleted:
+            changes.deleted.push(entry.sourcedId);
+            cascaded.deleted++;
+            break;
         }
       }
     }
@@ -236,10 +253,30 @@ export class ChangedDistrict implements RosterRecordSource {
 
   private *entries<E extends RosterEntity>(entity: E): Generator<DeltaEntry<E>> {
     const all: { [K in RosterEntity]: () => Generator<DeltaEntry<K>> } = {
-      orgs: () => this.simpleEntries('orgs', (i) => this.base.org(i), (r, random) => this.updateOrg(r, random)),
-      academicSessions: () => this.simpleEntries('academicSessions', (i) => this.base.academicSession(i), (r) => this.updateSession(r)),
-      courses: () => this.simpleEntries('courses', (i) => this.base.course(i), (r) => this.updateCourse(r)),
-      classes: () => this.simpleEntries('classes', (i) => this.base.rosterClass(i), (r, random) => this.updateClass(r, random)),
+      orgs: () =>
+        this.simpleEntries(
+          'orgs',
+          (i) => this.base.org(i),
+          (r, random) => this.updateOrg(r, random),
+        ),
+      academicSessions: () =>
+        this.simpleEntries(
+          'academicSessions',
+          (i) => this.base.academicSession(i),
+          (r) => this.updateSession(r),
+        ),
+      courses: () =>
+        this.simpleEntries(
+          'courses',
+          (i) => this.base.course(i),
+          (r) => this.updateCourse(r),
+        ),
+      classes: () =>
+        this.simpleEntries(
+          'classes',
+          (i) => this.base.rosterClass(i),
+          (r, random) => this.updateClass(r, random),
+        ),
       users: () => this.userEntries(),
       enrollments: () => this.enrollmentEntries(),
       demographics: () => this.demographicsEntries(),
@@ -255,10 +292,14 @@ export class ChangedDistrict implements RosterRecordSource {
     const count = this.base.counts[entity];
     const ids = (i: number): string => {
       switch (entity) {
-        case 'orgs': return this.base.orgSourcedId(i);
-        case 'courses': return this.base.courseSourcedId(i);
-        case 'classes': return this.base.classSourcedId(i);
-        default: return this.base.academicSession(i).sourcedId;
+        case 'orgs':
+          return this.base.orgSourcedId(i);
+        case 'courses':
+          return this.base.courseSourcedId(i);
+        case 'classes':
+          return this.base.classSourcedId(i);
+        default:
+          return this.base.academicSession(i).sourcedId;
       }
     };
     for (let i = 0; i < count; i++) {
@@ -353,10 +394,13 @@ export class ChangedDistrict implements RosterRecordSource {
   /** Applies a record's fate: unchanged as is; deleted marked `tobedeleted`; updated changed by `update`. Changed records get a later dateLastModified. */
   private finish<R extends RosterRecord>(entity: RosterEntity, index: number, fate: Fate, record: R, update: (record: R) => R): R {
     switch (fate) {
-      case Fate.Unchanged: return record;
+      case Fate.Unchanged:
+        return record;
       case Fate.Deleted:
-      case Fate.CascadeDeleted: return { ...record, status: 'tobedeleted', dateLastModified: this.modifiedAt(entity, index) };
-      default: return { ...update(record), dateLastModified: this.modifiedAt(entity, index) };
+      case Fate.CascadeDeleted:
+        return { ...record, status: 'tobedeleted', dateLastModified: this.modifiedAt(entity, index) };
+      default:
+        return { ...update(record), dateLastModified: this.modifiedAt(entity, index) };
     }
   }
 
@@ -385,9 +429,12 @@ export class ChangedDistrict implements RosterRecordSource {
 
   private updateClass(rosterClass: RosterClass, random: SeededRandom): RosterClass {
     switch (random.int(3)) {
-      case 0: return { ...rosterClass, location: `Room ${500 + random.int(100)}` };
-      case 1: return { ...rosterClass, periods: [String(1 + (Number(rosterClass.periods[0] ?? 0) % 7))] };
-      default: return { ...rosterClass, title: `${rosterClass.title} – Honors` };
+      case 0:
+        return { ...rosterClass, location: `Room ${500 + random.int(100)}` };
+      case 1:
+        return { ...rosterClass, periods: [String(1 + (Number(rosterClass.periods[0] ?? 0) % 7))] };
+      default:
+        return { ...rosterClass, title: `${rosterClass.title} – Honors` };
     }
   }
 
@@ -411,7 +458,13 @@ export class ChangedDistrict implements RosterRecordSource {
         const familyName = other(FAMILY_NAMES, user.familyName);
         const person = B.person(u, undefined, familyName);
         const username = user.role === 'guardian' ? person.email : person.username;
-        return { ...user, familyName, username, email: user.email === undefined ? undefined : person.email, userIds: user.userIds.map((id) => (id.type === 'LDAP' ? { ...id, identifier: username } : id)) };
+        return {
+          ...user,
+          familyName,
+          username,
+          email: user.email === undefined ? undefined : person.email,
+          userIds: user.userIds.map((id) => (id.type === 'LDAP' ? { ...id, identifier: username } : id)),
+        };
       }
       case 'givenName':
         return { ...user, givenName: other(GIVEN_NAMES, user.givenName) };
@@ -477,7 +530,10 @@ export function changeDistrict(base: GeneratedDistrict, options: DistrictChangeO
 
 /** How many records a delta carries: each one it updates, deletes (cascades included) or creates. */
 export function deltaRecordCount(report: DistrictChangeReport): number {
-  return ROSTER_ENTITY_ORDER.reduce((sum, e) => sum + report.entities[e].updated.length + report.entities[e].deleted.length + report.entities[e].created.length, 0);
+  return ROSTER_ENTITY_ORDER.reduce(
+    (sum, e) => sum + report.entities[e].updated.length + report.entities[e].deleted.length + report.entities[e].created.length,
+    0,
+  );
 }
 
 /**

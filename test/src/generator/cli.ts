@@ -60,19 +60,44 @@ function parseArguments(argv: string[]): CliArguments | 'help' {
       return n;
     };
     switch (flag) {
-      case '--help': case '-h': return 'help';
-      case '--seed': args.seed = value(); break;
-      case '--size': args.size = value(); break;
-      case '--scale': args.scale = number(value()); break;
-      case '--out': args.out = value(); break;
-      case '--faults': args.faults = parseDistrictFaults(value()); break;
-      case '--no-demographics': args.demographics = false; break;
-      case '--school-year': args.schoolYear = number(value()); break;
-      case '--zip': args.zip = true; break;
-      case '--delta-from-seed': args.deltaFromSeed = value(); break;
-      case '--fraction': args.fraction = number(value()); break;
-      case '--no-changed-bulk': args.changedBulk = false; break;
-      default: throw new UsageError(`unknown option "${flag}"`);
+      case '--help':
+      case '-h':
+        return 'help';
+      case '--seed':
+        args.seed = value();
+        break;
+      case '--size':
+        args.size = value();
+        break;
+      case '--scale':
+        args.scale = number(value());
+        break;
+      case '--out':
+        args.out = value();
+        break;
+      case '--faults':
+        args.faults = parseDistrictFaults(value());
+        break;
+      case '--no-demographics':
+        args.demographics = false;
+        break;
+      case '--school-year':
+        args.schoolYear = number(value());
+        break;
+      case '--zip':
+        args.zip = true;
+        break;
+      case '--delta-from-seed':
+        args.deltaFromSeed = value();
+        break;
+      case '--fraction':
+        args.fraction = number(value());
+        break;
+      case '--no-changed-bulk':
+        args.changedBulk = false;
+        break;
+      default:
+        throw new UsageError(`unknown option "${flag}"`);
     }
   }
   if (args.seed === undefined) throw new UsageError('--seed is required');
@@ -137,11 +162,15 @@ async function main(argv: string[]): Promise<number> {
       printSummary('bulk (changed district)', await writeOneRosterPackage(changed, join(args.out!, 'changed-bulk'), packageOptions));
     }
     const report = changed.report;
-    console.log(`changes: ${report.selected} of ${report.baseRecords} records selected (fraction ${report.fraction}), ` +
-      `${report.cascaded.updated} updated and ${report.cascaded.deleted} deleted with them`);
+    console.log(
+      `changes: ${report.selected} of ${report.baseRecords} records selected (fraction ${report.fraction}), ` +
+        `${report.cascaded.updated} updated and ${report.cascaded.deleted} deleted with them`,
+    );
     for (const entity of ROSTER_ENTITY_ORDER) {
       const c = report.entities[entity];
-      console.log(`  ${entity.padEnd(18)} updated ${String(c.updated.length).padStart(7)}  deleted ${String(c.deleted.length).padStart(7)}  created ${String(c.created.length).padStart(5)}`);
+      console.log(
+        `  ${entity.padEnd(18)} updated ${String(c.updated.length).padStart(7)}  deleted ${String(c.deleted.length).padStart(7)}  created ${String(c.created.length).padStart(5)}`,
+      );
     }
   }
   const faults = DISTRICT_FAULT_KINDS.filter((k) => district.faults[k].length > 0);
@@ -151,7 +180,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (error: unknown) => {
     console.error(error instanceof Error ? `error: ${error.message}` : error);
     process.exitCode = 1;

@@ -47,7 +47,10 @@ export type DistrictFaultReport = Readonly<Record<DistrictFaultKind, readonly Di
 export function parseDistrictFaults(text: string): DistrictFaultOptions {
   if (text.trim() === 'all') return 'all';
   const options: Partial<Record<DistrictFaultKind, boolean | number>> = {};
-  for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [name = '', count] = item.split('=');
     const kind = name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as DistrictFaultKind;
     if (!DISTRICT_FAULT_KINDS.includes(kind)) {

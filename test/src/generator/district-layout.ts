@@ -179,15 +179,23 @@ export class DistrictLayout {
         place,
         band: band.band,
         grades: band.grades,
-        studentStart, studentCount,
-        teacherStart, teacherCount,
-        staffStart, staffCount,
-        courseStart, courseCount,
-        classStart, classCount,
+        studentStart,
+        studentCount,
+        teacherStart,
+        teacherCount,
+        staffStart,
+        staffCount,
+        courseStart,
+        courseCount,
+        classStart,
+        classCount,
         cohortStart: this.cohorts.length,
       };
       this.schools.push(school);
-      const perGrade = apportion(studentCount, band.grades.map(() => 1));
+      const perGrade = apportion(
+        studentCount,
+        band.grades.map(() => 1),
+      );
       let cohortStudent = studentStart;
       band.grades.forEach((grade, g) => {
         this.cohorts.push({ index: this.cohorts.length, school: s, grade, studentStart: cohortStudent, studentCount: at(perGrade, g), courses: [] });
@@ -227,7 +235,11 @@ export class DistrictLayout {
         const spans = !isElementary(grade) && level % 2 === 1 && gradeSlot + 1 < g && !isElementary(at(school.grades, gradeSlot + 1));
         localCourses.push({ subject, tier, grades: spans ? [grade, at(school.grades, gradeSlot + 1)] : [grade] });
       }
-      const sections = apportion(school.classCount, localCourses.map((c) => c.grades.length), { minimum: 1 });
+      const sections = apportion(
+        school.classCount,
+        localCourses.map((c) => c.grades.length),
+        { minimum: 1 },
+      );
       let classIndex = school.classStart;
       localCourses.forEach((local, k) => {
         const course: CoursePlan = {
@@ -455,12 +467,19 @@ export class DistrictLayout {
           `the courses seat at most ${capacity} student enrollments (one section of each course per student)`,
       );
     }
-    const pairSeats = apportion(seats, pairs.map((p) => p.cohort.studentCount), { maximum: pairs.map((p) => p.cohort.studentCount) });
+    const pairSeats = apportion(
+      seats,
+      pairs.map((p) => p.cohort.studentCount),
+      { maximum: pairs.map((p) => p.cohort.studentCount) },
+    );
     const cursor = new Map<number, number>();
     pairs.forEach((pair, p) => {
       const n = pair.cohort.studentCount;
       let start = cursor.get(pair.cohort.index) ?? 0;
-      const perClass = apportion(at(pairSeats, p), pair.classes.map(() => 1));
+      const perClass = apportion(
+        at(pairSeats, p),
+        pair.classes.map(() => 1),
+      );
       pair.classes.forEach((c, k) => {
         this.classSeatStart[c] = n === 0 ? 0 : start % n;
         this.classSeatCount[c] = at(perClass, k);
@@ -494,10 +513,14 @@ export function isElementary(grade: GradeLevel): boolean {
 
 function schoolSuffix(band: SchoolBand, grades: GradeLevel[]): string {
   switch (band) {
-    case 'elementary': return 'Elementary School';
-    case 'middle': return 'Middle School';
-    case 'high': return 'High School';
-    case 'combined': return `${label(at(grades, 0))}–${label(at(grades, grades.length - 1))} Academy`;
+    case 'elementary':
+      return 'Elementary School';
+    case 'middle':
+      return 'Middle School';
+    case 'high':
+      return 'High School';
+    case 'combined':
+      return `${label(at(grades, 0))}–${label(at(grades, grades.length - 1))} Academy`;
   }
 }
 

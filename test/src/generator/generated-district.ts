@@ -63,7 +63,13 @@ const STREAM_MODIFIED = 104;
 const STREAM_DISTRICT = 105;
 
 const ENTITY_TAG: Record<RosterEntity, number> = {
-  orgs: 1, academicSessions: 2, courses: 3, classes: 4, users: 5, enrollments: 6, demographics: 7,
+  orgs: 1,
+  academicSessions: 2,
+  courses: 3,
+  classes: 4,
+  users: 5,
+  enrollments: 6,
+  demographics: 7,
 };
 const MODIFIED_SPREAD_SECONDS = 180 * 24 * 3600;
 const AREA_CODES = ['206', '312', '415', '512', '617', '702', '801', '919'];
@@ -230,7 +236,15 @@ export class GeneratedDistrict implements RosterRecordSource {
     const sourcedId = this.orgSourcedId(i);
     const dateLastModified = this.modifiedBefore('orgs', i);
     if (i === 0) {
-      return { sourcedId, status: 'active', dateLastModified, metadata: {}, name: this.layout.districtName, type: 'district', identifier: this.districtIdentifier };
+      return {
+        sourcedId,
+        status: 'active',
+        dateLastModified,
+        metadata: {},
+        name: this.layout.districtName,
+        type: 'district',
+        identifier: this.districtIdentifier,
+      };
     }
     return {
       sourcedId,
@@ -250,18 +264,31 @@ export class GeneratedDistrict implements RosterRecordSource {
     const ids = this.sessionIds;
     const sessions: Omit<AcademicSession, 'sourcedId' | 'status' | 'dateLastModified' | 'metadata'>[] = [
       { title: `${y - 1}-${y}`, type: 'schoolYear', startDate: `${y - 1}-08-17`, endDate: `${y}-06-11`, schoolYear: String(y) },
-      { title: `Fall ${y - 1}`, type: 'semester', startDate: `${y - 1}-08-17`, endDate: `${y - 1}-12-18`, parentSourcedId: ids.schoolYear, schoolYear: String(y) },
+      {
+        title: `Fall ${y - 1}`,
+        type: 'semester',
+        startDate: `${y - 1}-08-17`,
+        endDate: `${y - 1}-12-18`,
+        parentSourcedId: ids.schoolYear,
+        schoolYear: String(y),
+      },
       { title: `Spring ${y}`, type: 'semester', startDate: `${y}-01-05`, endDate: `${y}-06-11`, parentSourcedId: ids.schoolYear, schoolYear: String(y) },
     ];
     const id = at([ids.schoolYear, ids.fall, ids.spring], i);
-    return Object.assign({ sourcedId: id, status: 'active' as const, dateLastModified: this.modifiedBefore('academicSessions', i), metadata: {} }, at(sessions, i));
+    return Object.assign(
+      { sourcedId: id, status: 'active' as const, dateLastModified: this.modifiedBefore('academicSessions', i), metadata: {} },
+      at(sessions, i),
+    );
   }
 
   /** Course `k`. */
   course(k: number): Course {
     const plan = at(this.layout.courses, k);
     return {
-      sourcedId: this.courseSourcedId(k), status: 'active', dateLastModified: this.modifiedBefore('courses', k), metadata: {},
+      sourcedId: this.courseSourcedId(k),
+      status: 'active',
+      dateLastModified: this.modifiedBefore('courses', k),
+      metadata: {},
       title: this.courseTitle(k),
       schoolYearSourcedId: this.sessionIds.schoolYear,
       courseCode: this.courseCode(k),
@@ -286,7 +313,10 @@ export class GeneratedDistrict implements RosterRecordSource {
     else if (random.chance(0.05)) location = `Portable ${1 + random.int(8)}, North Lot`;
     else location = `Room ${100 + random.int(300)}`;
     return {
-      sourcedId: this.classSourcedId(c), status: 'active', dateLastModified: this.modifiedBefore('classes', c), metadata: {},
+      sourcedId: this.classSourcedId(c),
+      status: 'active',
+      dateLastModified: this.modifiedBefore('classes', c),
+      metadata: {},
       title: `${this.courseTitle(course.index)} (Section ${section + 1})`,
       grades: this.faultPlan.classGrades.get(c) ?? L.classGrades(c),
       courseSourcedId: this.courseSourcedId(course.index),
@@ -334,7 +364,10 @@ export class GeneratedDistrict implements RosterRecordSource {
     const person = this.person(u);
     let orgSourcedIds: string[];
     let grades: GradeLevel[] = [];
-    let userIds = [{ type: 'SIS', identifier: person.identifier! }, { type: 'LDAP', identifier: person.username }];
+    let userIds = [
+      { type: 'SIS', identifier: person.identifier! },
+      { type: 'LDAP', identifier: person.username },
+    ];
     let phone: string | undefined;
     let sms: string | undefined;
     let agentSourcedIds: string[] = [];
@@ -392,7 +425,10 @@ export class GeneratedDistrict implements RosterRecordSource {
     const second = this.faultPlan.secondGrade.get(u);
     const grades = second ? sortGrades([cohort.grade, second]) : [cohort.grade];
     return {
-      sourcedId: this.userSourcedId(u), status: 'active', dateLastModified: this.modifiedBefore('users', u), metadata: {},
+      sourcedId: this.userSourcedId(u),
+      status: 'active',
+      dateLastModified: this.modifiedBefore('users', u),
+      metadata: {},
       enabledUser: true,
       orgSourcedIds,
       role: 'student',
@@ -440,7 +476,10 @@ export class GeneratedDistrict implements RosterRecordSource {
   enrollmentRecord(e: number, c: number, u: number, kind: 'primary' | 'co-teacher' | 'student'): Enrollment {
     const dates = this.termDates(c);
     return {
-      sourcedId: this.enrollmentSourcedId(e), status: 'active', dateLastModified: this.modifiedBefore('enrollments', e), metadata: {},
+      sourcedId: this.enrollmentSourcedId(e),
+      status: 'active',
+      dateLastModified: this.modifiedBefore('enrollments', e),
+      metadata: {},
       classSourcedId: this.classSourcedId(c),
       schoolSourcedId: this.orgSourcedId(this.layout.courseOf(c).school + 1),
       userSourcedId: this.userSourcedId(u),
@@ -537,10 +576,14 @@ export class GeneratedDistrict implements RosterRecordSource {
   /** The sourcedIds of the sessions class `c` runs in. */
   termsOf(c: number): string[] {
     switch (this.layout.classTerm[c] as ClassTerm) {
-      case ClassTerm.SchoolYear: return [this.sessionIds.schoolYear];
-      case ClassTerm.BothSemesters: return [this.sessionIds.fall, this.sessionIds.spring];
-      case ClassTerm.Fall: return [this.sessionIds.fall];
-      case ClassTerm.Spring: return [this.sessionIds.spring];
+      case ClassTerm.SchoolYear:
+        return [this.sessionIds.schoolYear];
+      case ClassTerm.BothSemesters:
+        return [this.sessionIds.fall, this.sessionIds.spring];
+      case ClassTerm.Fall:
+        return [this.sessionIds.fall];
+      case ClassTerm.Spring:
+        return [this.sessionIds.spring];
     }
   }
 
@@ -548,9 +591,12 @@ export class GeneratedDistrict implements RosterRecordSource {
   termDates(c: number): { begin: string; end: string } {
     const y = this.schoolYear;
     switch (this.layout.classTerm[c] as ClassTerm) {
-      case ClassTerm.Fall: return { begin: `${y - 1}-08-17`, end: `${y - 1}-12-18` };
-      case ClassTerm.Spring: return { begin: `${y}-01-05`, end: `${y}-06-11` };
-      default: return { begin: `${y - 1}-08-17`, end: `${y}-06-11` };
+      case ClassTerm.Fall:
+        return { begin: `${y - 1}-08-17`, end: `${y - 1}-12-18` };
+      case ClassTerm.Spring:
+        return { begin: `${y}-01-05`, end: `${y}-06-11` };
+      default:
+        return { begin: `${y - 1}-08-17`, end: `${y}-06-11` };
     }
   }
 
@@ -592,7 +638,13 @@ export class GeneratedDistrict implements RosterRecordSource {
     const plan = this.faultPlan;
     const report = Object.fromEntries(DISTRICT_FAULT_KINDS.map((k) => [k, [] as DistrictFault[]])) as Record<DistrictFaultKind, DistrictFault[]>;
     for (const [u, v] of plan.duplicateOf) {
-      report.duplicateEmails.push({ kind: 'duplicateEmails', entity: 'users', sourcedId: this.userSourcedId(u), relatedSourcedId: this.userSourcedId(v), email: this.person(v).email });
+      report.duplicateEmails.push({
+        kind: 'duplicateEmails',
+        entity: 'users',
+        sourcedId: this.userSourcedId(u),
+        relatedSourcedId: this.userSourcedId(v),
+        email: this.person(v).email,
+      });
     }
     for (const u of plan.missingEmail) report.missingEmails.push({ kind: 'missingEmails', entity: 'users', sourcedId: this.userSourcedId(u) });
     for (const [u, second] of plan.secondGrade) {
@@ -602,8 +654,12 @@ export class GeneratedDistrict implements RosterRecordSource {
     for (const [c, grades] of plan.classGrades) {
       const course = this.layout.courseOf(c);
       report.classesOutsideCourseGrades.push({
-        kind: 'classesOutsideCourseGrades', entity: 'classes', sourcedId: this.classSourcedId(c),
-        relatedSourcedId: this.courseSourcedId(course.index), grades: [...grades], courseGrades: [...course.grades],
+        kind: 'classesOutsideCourseGrades',
+        entity: 'classes',
+        sourcedId: this.classSourcedId(c),
+        relatedSourcedId: this.courseSourcedId(course.index),
+        grades: [...grades],
+        courseGrades: [...course.grades],
       });
     }
     for (const kind of DISTRICT_FAULT_KINDS) {

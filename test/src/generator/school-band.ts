@@ -29,9 +29,21 @@ export function gradeBands(grades: readonly GradeLevel[], schools: number): Grad
   const add = (band: SchoolBand, weight: number, members: GradeLevel[]): void => {
     if (members.length > 0) bands.push({ band, grades: members, weight });
   };
-  add('elementary', 3, grades.filter((g) => ELEMENTARY.has(g)));
-  add('middle', 1, grades.filter((g) => MIDDLE.has(g)));
-  add('high', 1, grades.filter((g) => !ELEMENTARY.has(g) && !MIDDLE.has(g)));
+  add(
+    'elementary',
+    3,
+    grades.filter((g) => ELEMENTARY.has(g)),
+  );
+  add(
+    'middle',
+    1,
+    grades.filter((g) => MIDDLE.has(g)),
+  );
+  add(
+    'high',
+    1,
+    grades.filter((g) => !ELEMENTARY.has(g) && !MIDDLE.has(g)),
+  );
   while (bands.length > Math.max(1, schools)) {
     // Two bands at least: the loop runs while there are more than one.
     const [low, next] = bands.splice(0, 2) as [GradeBand, GradeBand];
@@ -46,7 +58,11 @@ export function gradeBands(grades: readonly GradeLevel[], schools: number): Grad
  */
 export function schoolBands(grades: readonly GradeLevel[], schools: number): GradeBand[] {
   const bands = gradeBands(grades, schools);
-  const perBand = apportion(schools, bands.map((b) => b.weight), { minimum: 1 });
+  const perBand = apportion(
+    schools,
+    bands.map((b) => b.weight),
+    { minimum: 1 },
+  );
   return bands.flatMap((band, i) => Array.from({ length: at(perBand, i) }, () => band));
 }
 

@@ -35,8 +35,19 @@ export interface OneRosterPackageSummary {
 
 /** Every file a OneRoster 1.1 manifest names, in the specification's order. */
 const MANIFEST_FILES = [
-  'academicSessions', 'categories', 'classes', 'classResources', 'courses', 'courseResources', 'demographics',
-  'enrollments', 'lineItems', 'orgs', 'resources', 'results', 'users',
+  'academicSessions',
+  'categories',
+  'classes',
+  'classResources',
+  'courses',
+  'courseResources',
+  'demographics',
+  'enrollments',
+  'lineItems',
+  'orgs',
+  'resources',
+  'results',
+  'users',
 ] as const;
 
 // Fixed file times make the zip byte-identical from run to run.

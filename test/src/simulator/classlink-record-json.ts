@@ -1,14 +1,4 @@
-import type {
-  AcademicSession,
-  Course,
-  Demographics,
-  Enrollment,
-  Org,
-  RosterClass,
-  RosterEntity,
-  RosterRecord,
-  User,
-} from '@rosterbridge/core';
+import type { AcademicSession, Course, Demographics, Enrollment, Org, RosterClass, RosterEntity, RosterRecord, User } from '@rosterbridge/core';
 
 /**
  * The payload habits of ClassLink's Roster Server that a client must tolerate. Each defaults to on.
@@ -53,7 +43,11 @@ export interface ClassLinkRenderContext {
 type Json = Record<string, unknown>;
 
 const REF_COLLECTION: Record<string, string> = {
-  org: 'orgs', academicSession: 'academicSessions', course: 'courses', class: 'classes', user: 'users',
+  org: 'orgs',
+  academicSession: 'academicSessions',
+  course: 'courses',
+  class: 'classes',
+  user: 'users',
 };
 
 /**

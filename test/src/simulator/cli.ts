@@ -84,8 +84,22 @@ interface CliArguments {
 
 function parseArguments(argv: readonly string[]): CliArguments | 'help' {
   const args: CliArguments = {
-    seed: '42', size: 'small', scale: 1, demographics: true, port: 8090, auth: 'oauth1', key: 'rosterbridge-simulator',
-    secretEnv: DEFAULT_SECRET_ENV, paging: {}, latencyMs: 0, forbidden: [], errorBodies: 'imsx', quirks: true, faults: [], faultSeed: 1, json: false,
+    seed: '42',
+    size: 'small',
+    scale: 1,
+    demographics: true,
+    port: 8090,
+    auth: 'oauth1',
+    key: 'rosterbridge-simulator',
+    secretEnv: DEFAULT_SECRET_ENV,
+    paging: {},
+    latencyMs: 0,
+    forbidden: [],
+    errorBodies: 'imsx',
+    quirks: true,
+    faults: [],
+    faultSeed: 1,
+    json: false,
   };
   let seedOrSizeGiven = false;
   for (let i = 0; i < argv.length; i++) {
@@ -104,11 +118,20 @@ function parseArguments(argv: readonly string[]): CliArguments | 'help' {
       if (!(allowed as readonly string[]).includes(text)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got "${text}"`);
       return text as T;
     };
-    const headerMode = (text: string): 'correct' | 'absent' | 'wrong' => ({ on: 'correct', off: 'absent', wrong: 'wrong' } as const)[oneOf(text, ['on', 'off', 'wrong'])];
+    const headerMode = (text: string): 'correct' | 'absent' | 'wrong' =>
+      (({ on: 'correct', off: 'absent', wrong: 'wrong' }) as const)[oneOf(text, ['on', 'off', 'wrong'])];
     switch (flag) {
-      case '-h': case '--help': return 'help';
-      case '--seed': args.seed = value(); seedOrSizeGiven = true; break;
-      case '--size': args.size = value(); seedOrSizeGiven = true; break;
+      case '-h':
+      case '--help':
+        return 'help';
+      case '--seed':
+        args.seed = value();
+        seedOrSizeGiven = true;
+        break;
+      case '--size':
+        args.size = value();
+        seedOrSizeGiven = true;
+        break;
       case '--scale': {
         const text = value();
         args.scale = Number(text);
@@ -116,27 +139,72 @@ function parseArguments(argv: readonly string[]): CliArguments | 'help' {
         seedOrSizeGiven = true;
         break;
       }
-      case '--district-faults': args.districtFaults = parseDistrictFaults(value()); break;
-      case '--no-demographics': args.demographics = false; break;
-      case '--csv': args.csv = value(); break;
-      case '--port': args.port = whole(value(), 0); if (args.port > 65535) throw new UsageError(`--port must be at most 65535`); break;
-      case '--base-path': args.basePath = value(); break;
-      case '--auth': args.auth = oneOf(value(), ['oauth1', 'bearer', 'oauth2', 'none'] as const); break;
-      case '--key': args.key = value(); break;
-      case '--secret-env': args.secretEnv = value(); break;
-      case '--secret': args.secret = value(); break;
-      case '--page-max': args.paging.maxLimit = whole(value(), 1); break;
-      case '--default-limit': args.paging.defaultLimit = whole(value(), 1); break;
-      case '--total-count': args.paging.totalCount = headerMode(value()); break;
-      case '--link': args.paging.link = headerMode(value()); break;
-      case '--latency-ms': args.latencyMs = whole(value(), 0); break;
-      case '--forbidden': args.forbidden = value().split(',').map((s) => s.trim()).filter(Boolean); break;
-      case '--error-bodies': args.errorBodies = oneOf(value(), ['imsx', 'text'] as const); break;
-      case '--quirks': args.quirks = oneOf(value(), ['on', 'off'] as const) === 'on'; break;
-      case '--fault': args.faults.push(parseFault(value())); break;
-      case '--fault-seed': args.faultSeed = whole(value(), 0); break;
-      case '--json': args.json = true; break;
-      default: throw new UsageError(`unknown option "${flag}"`);
+      case '--district-faults':
+        args.districtFaults = parseDistrictFaults(value());
+        break;
+      case '--no-demographics':
+        args.demographics = false;
+        break;
+      case '--csv':
+        args.csv = value();
+        break;
+      case '--port':
+        args.port = whole(value(), 0);
+        if (args.port > 65535) throw new UsageError(`--port must be at most 65535`);
+        break;
+      case '--base-path':
+        args.basePath = value();
+        break;
+      case '--auth':
+        args.auth = oneOf(value(), ['oauth1', 'bearer', 'oauth2', 'none'] as const);
+        break;
+      case '--key':
+        args.key = value();
+        break;
+      case '--secret-env':
+        args.secretEnv = value();
+        break;
+      case '--secret':
+        args.secret = value();
+        break;
+      case '--page-max':
+        args.paging.maxLimit = whole(value(), 1);
+        break;
+      case '--default-limit':
+        args.paging.defaultLimit = whole(value(), 1);
+        break;
+      case '--total-count':
+        args.paging.totalCount = headerMode(value());
+        break;
+      case '--link':
+        args.paging.link = headerMode(value());
+        break;
+      case '--latency-ms':
+        args.latencyMs = whole(value(), 0);
+        break;
+      case '--forbidden':
+        args.forbidden = value()
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        break;
+      case '--error-bodies':
+        args.errorBodies = oneOf(value(), ['imsx', 'text'] as const);
+        break;
+      case '--quirks':
+        args.quirks = oneOf(value(), ['on', 'off'] as const) === 'on';
+        break;
+      case '--fault':
+        args.faults.push(parseFault(value()));
+        break;
+      case '--fault-seed':
+        args.faultSeed = whole(value(), 0);
+        break;
+      case '--json':
+        args.json = true;
+        break;
+      default:
+        throw new UsageError(`unknown option "${flag}"`);
     }
   }
   if (args.csv !== undefined && (seedOrSizeGiven || args.districtFaults !== undefined || !args.demographics)) {
@@ -152,7 +220,8 @@ function parseFault(spec: string): SimulatorFault {
   const [kind, argument] = head.split(':');
   const number = (text: string | undefined, what: string): number => {
     const n = Number(text);
-    if (text === undefined || text === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`--fault "${spec}": ${what} needs a number, got "${text ?? ''}"`);
+    if (text === undefined || text === '' || !Number.isFinite(n) || n < 0)
+      throw new UsageError(`--fault "${spec}": ${what} needs a number, got "${text ?? ''}"`);
     return n;
   };
   let fault: SimulatorFault;
@@ -163,14 +232,28 @@ function parseFault(spec: string): SimulatorFault {
       fault = { kind: 'status', status };
       break;
     }
-    case 'reset': fault = { kind: 'reset' }; break;
-    case 'reset-mid-body': fault = { kind: 'resetMidBody' }; break;
-    case 'slow': fault = { kind: 'slow', delayMs: number(argument, 'slow') }; break;
-    case 'truncated-json': fault = { kind: 'truncatedJson' }; break;
-    case 'missing-envelope': fault = { kind: 'missingEnvelope' }; break;
-    case 'html-page': fault = argument === undefined ? { kind: 'htmlPage' } : { kind: 'htmlPage', status: number(argument, 'html-page') }; break;
+    case 'reset':
+      fault = { kind: 'reset' };
+      break;
+    case 'reset-mid-body':
+      fault = { kind: 'resetMidBody' };
+      break;
+    case 'slow':
+      fault = { kind: 'slow', delayMs: number(argument, 'slow') };
+      break;
+    case 'truncated-json':
+      fault = { kind: 'truncatedJson' };
+      break;
+    case 'missing-envelope':
+      fault = { kind: 'missingEnvelope' };
+      break;
+    case 'html-page':
+      fault = argument === undefined ? { kind: 'htmlPage' } : { kind: 'htmlPage', status: number(argument, 'html-page') };
+      break;
     default:
-      throw new UsageError(`--fault "${spec}": unknown kind "${kind}" (status:<code>, reset, reset-mid-body, slow:<ms>, truncated-json, missing-envelope, html-page)`);
+      throw new UsageError(
+        `--fault "${spec}": unknown kind "${kind}" (status:<code>, reset, reset-mid-body, slow:<ms>, truncated-json, missing-envelope, html-page)`,
+      );
   }
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
@@ -183,15 +266,23 @@ function parseFault(spec: string): SimulatorFault {
         fault.rate = rate;
         break;
       }
-      case 'requests': fault.requests = (text ?? '').split('+').map((n) => number(n, 'requests')); break;
-      case 'path': if (!text) throw new UsageError(`--fault "${spec}": path needs a collection`); fault.path = text; break;
-      case 'times': fault.times = number(text, 'times'); break;
+      case 'requests':
+        fault.requests = (text ?? '').split('+').map((n) => number(n, 'requests'));
+        break;
+      case 'path':
+        if (!text) throw new UsageError(`--fault "${spec}": path needs a collection`);
+        fault.path = text;
+        break;
+      case 'times':
+        fault.times = number(text, 'times');
+        break;
       case 'retry-after':
         if (fault.kind !== 'status') throw new UsageError(`--fault "${spec}": retry-after goes with status faults`);
         fault.retryAfter = number(text, 'retry-after');
         break;
       case 'body':
-        if (fault.kind !== 'status' || (text !== 'imsx' && text !== 'text' && text !== 'html')) throw new UsageError(`--fault "${spec}": body is imsx, text or html, with status faults`);
+        if (fault.kind !== 'status' || (text !== 'imsx' && text !== 'text' && text !== 'html'))
+          throw new UsageError(`--fault "${spec}": body is imsx, text or html, with status faults`);
         fault.body = text;
         break;
       default:
@@ -220,29 +311,43 @@ function resolveSecret(args: CliArguments): { secret: string; source: SecretSour
 
 function authOptions(args: CliArguments, secret: string | undefined): SimulatorAuthOptions | 'none' {
   switch (args.auth) {
-    case 'none': return 'none';
-    case 'oauth1': return { oauth1: [{ consumerKey: args.key, consumerSecret: secret! }] };
-    case 'bearer': return { bearerTokens: [secret!] };
-    case 'oauth2': return { oauth2Clients: [{ clientId: args.key, clientSecret: secret! }] };
+    case 'none':
+      return 'none';
+    case 'oauth1':
+      return { oauth1: [{ consumerKey: args.key, consumerSecret: secret! }] };
+    case 'bearer':
+      return { bearerTokens: [secret!] };
+    case 'oauth2':
+      return { oauth2Clients: [{ clientId: args.key, clientSecret: secret! }] };
   }
 }
 
 /** The `source` block of a tenant file that points the classlink source at this simulator. */
 function tenantSource(args: CliArguments, sim: OneRosterSimulator, source: SecretSource | undefined): Record<string, unknown> {
-  const reference = source === undefined ? undefined : source.from === 'file' ? { file: source.file } : { env: source.from === 'env' ? source.env : args.secretEnv };
+  const reference =
+    source === undefined ? undefined : source.from === 'file' ? { file: source.file } : { env: source.from === 'env' ? source.env : args.secretEnv };
   const auth =
-    args.auth === 'oauth1' ? { mode: 'oauth1', consumerKey: args.key, consumerSecret: reference }
-    : args.auth === 'bearer' ? { mode: 'bearer', token: reference }
-    : args.auth === 'oauth2' ? { mode: 'oauth2', tokenUrl: sim.tokenUrl, clientId: args.key, clientSecret: reference }
-    : undefined;
-  return { id: 'classlink', settings: { baseUrl: sim.baseUrl, ...(auth === undefined ? {} : { auth }), pageSize: Math.min(args.paging.maxLimit ?? 10_000, 1000) } };
+    args.auth === 'oauth1'
+      ? { mode: 'oauth1', consumerKey: args.key, consumerSecret: reference }
+      : args.auth === 'bearer'
+        ? { mode: 'bearer', token: reference }
+        : args.auth === 'oauth2'
+          ? { mode: 'oauth2', tokenUrl: sim.tokenUrl, clientId: args.key, clientSecret: reference }
+          : undefined;
+  return {
+    id: 'classlink',
+    settings: { baseUrl: sim.baseUrl, ...(auth === undefined ? {} : { auth }), pageSize: Math.min(args.paging.maxLimit ?? 10_000, 1000) },
+  };
 }
 
 function describeSecret(source: SecretSource, secretEnv: string): string {
   switch (source.from) {
-    case 'env': return `from env ${source.env} (not shown)`;
-    case 'command line': return `given on the command line, ${source.length} characters (not shown); set env ${secretEnv} to the same value for the host`;
-    case 'file': return `random, written to ${source.file} (readable only by you; removed when the simulator stops); a host reads secret files only from its secrets folder (secrets.dir): copy it there, or export ${secretEnv}`;
+    case 'env':
+      return `from env ${source.env} (not shown)`;
+    case 'command line':
+      return `given on the command line, ${source.length} characters (not shown); set env ${secretEnv} to the same value for the host`;
+    case 'file':
+      return `random, written to ${source.file} (readable only by you; removed when the simulator stops); a host reads secret files only from its secrets folder (secrets.dir): copy it there, or export ${secretEnv}`;
   }
 }
 
@@ -276,7 +381,9 @@ async function main(argv: readonly string[]): Promise<number> {
     } else {
       const seed = /^\d+$/.test(args.seed) ? Number(args.seed) : args.seed;
       if (!args.json) process.stderr.write(`generating the ${args.size} district (seed ${args.seed}) …\n`);
-      dataset = OneRosterDataset.from(generateDistrict({ seed, size: args.size as DistrictSizeName, scale: args.scale, faults: args.districtFaults, demographics: args.demographics }));
+      dataset = OneRosterDataset.from(
+        generateDistrict({ seed, size: args.size as DistrictSizeName, scale: args.scale, faults: args.districtFaults, demographics: args.demographics }),
+      );
       described = `generated district, seed ${args.seed}, size ${args.size}${args.scale === 1 ? '' : ` ×${args.scale}`}`;
     }
   } catch (error) {
@@ -303,7 +410,9 @@ async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     removeSecretFile();
     const code = (error as NodeJS.ErrnoException).code;
-    process.stderr.write(`error: cannot listen on 127.0.0.1:${args.port}: ${code === 'EADDRINUSE' ? 'the port is in use (choose another with --port, or 0 for any)' : error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `error: cannot listen on 127.0.0.1:${args.port}: ${code === 'EADDRINUSE' ? 'the port is in use (choose another with --port, or 0 for any)' : error instanceof Error ? error.message : String(error)}\n`,
+    );
     return 1;
   }
 
@@ -332,10 +441,13 @@ async function main(argv: readonly string[]): Promise<number> {
       `  roster     ${described}: ${ROSTER_ENTITY_ORDER.map((e) => `${e} ${counts[e]}`).join(', ')} (${total} records)`,
       `  base URL   ${sim.baseUrl}`,
       `  auth       ${
-        args.auth === 'oauth1' ? `oauth1 (HMAC-SHA256 or HMAC-SHA1), consumer key "${args.key}"`
-        : args.auth === 'bearer' ? 'bearer token'
-        : args.auth === 'oauth2' ? `oauth2 client credentials at ${sim.tokenUrl}, client id "${args.key}"`
-        : 'none: every request is served'
+        args.auth === 'oauth1'
+          ? `oauth1 (HMAC-SHA256 or HMAC-SHA1), consumer key "${args.key}"`
+          : args.auth === 'bearer'
+            ? 'bearer token'
+            : args.auth === 'oauth2'
+              ? `oauth2 client credentials at ${sim.tokenUrl}, client id "${args.key}"`
+              : 'none: every request is served'
       }`,
       ...(secret === undefined ? [] : [`  secret     ${describeSecret(secret.source, args.secretEnv)}`]),
       `  paging     limit clamped at ${paging.maxLimit ?? 10_000}, X-Total-Count ${header(paging.totalCount)}, Link ${header(paging.link)}`,

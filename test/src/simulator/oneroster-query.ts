@@ -44,7 +44,11 @@ export function parseOneRosterQuery(rawQuery: string, defaultLimit: number): One
   const filter = params.get('filter');
   if (filter !== undefined && filter !== '') query.filter = parseOneRosterFilter(filter);
   const fields = params.get('fields');
-  if (fields !== undefined && fields !== '') query.fields = fields.split(',').map((f) => f.trim()).filter(Boolean);
+  if (fields !== undefined && fields !== '')
+    query.fields = fields
+      .split(',')
+      .map((f) => f.trim())
+      .filter(Boolean);
   return query;
 }
 
@@ -117,12 +121,18 @@ function test(actual: string, predicate: ParsedFilterPredicate): boolean {
   if (predicate.operator === '~') return actual.toLowerCase().includes(predicate.value.toLowerCase());
   const order = compare(actual, predicate.value);
   switch (predicate.operator) {
-    case '=': return order === 0;
-    case '>': return order > 0;
-    case '>=': return order >= 0;
-    case '<': return order < 0;
-    case '<=': return order <= 0;
-    default: return false;
+    case '=':
+      return order === 0;
+    case '>':
+      return order > 0;
+    case '>=':
+      return order >= 0;
+    case '<':
+      return order < 0;
+    case '<=':
+      return order <= 0;
+    default:
+      return false;
   }
 }
 
@@ -145,6 +155,7 @@ function asUtc(text: string): string {
 }
 
 function wholeNumber(text: string, name: string, min: number): number {
-  if (!/^\d+$/.test(text) || Number(text) < min) throw new SimulatorRequestError(400, `${name} must be a whole number of at least ${min}, not "${text}"`, 'invalid_data');
+  if (!/^\d+$/.test(text) || Number(text) < min)
+    throw new SimulatorRequestError(400, `${name} must be a whole number of at least ${min}, not "${text}"`, 'invalid_data');
   return Number(text);
 }

@@ -29,7 +29,13 @@ export interface OneRosterRouteOptions {
 }
 
 const SINGULAR: Record<RosterEntity, string> = {
-  orgs: 'org', academicSessions: 'academicSession', courses: 'course', classes: 'class', users: 'user', enrollments: 'enrollment', demographics: 'demographics',
+  orgs: 'org',
+  academicSessions: 'academicSession',
+  courses: 'course',
+  classes: 'class',
+  users: 'user',
+  enrollments: 'enrollment',
+  demographics: 'demographics',
 };
 
 const ALL = (): boolean => true;
@@ -63,7 +69,13 @@ export function resolveOneRosterRoute(segments: readonly string[], dataset: OneR
   const [collection, id, nested, nestedId, leaf] = segments;
   const top = collection === undefined ? undefined : TOP_LEVEL[collection];
   if (collection === undefined || top === undefined || segments.length > 5) throw notFound(`/${segments.join('/')} is not a OneRoster 1.1 rostering endpoint`);
-  const list = (entity: RosterEntity, records: readonly RosterRecord[]): OneRosterRoute => ({ kind: 'collection', collection, entity, envelope: entity, records });
+  const list = (entity: RosterEntity, records: readonly RosterRecord[]): OneRosterRoute => ({
+    kind: 'collection',
+    collection,
+    entity,
+    envelope: entity,
+    records,
+  });
   // A whole collection is the dataset's own sorted list: copying a million records per page would make paging quadratic.
   if (id === undefined) return list(top.entity, top.accepts === ALL ? dataset.records(top.entity) : dataset.records(top.entity).filter(top.accepts));
 
@@ -86,26 +98,45 @@ export function resolveOneRosterRoute(segments: readonly string[], dataset: OneR
 
   switch (route) {
     case 'schools/{id}/classes':
-      return list('classes', classes.filter((c) => c.schoolSourcedId === id));
+      return list(
+        'classes',
+        classes.filter((c) => c.schoolSourcedId === id),
+      );
     case 'schools/{id}/enrollments':
-      return list('enrollments', enrollments.filter((e) => e.schoolSourcedId === id));
+      return list(
+        'enrollments',
+        enrollments.filter((e) => e.schoolSourcedId === id),
+      );
     case 'schools/{id}/students':
     case 'schools/{id}/teachers': {
       const role = nested === 'students' ? 'student' : 'teacher';
-      return list('users', (dataset.records('users') as readonly User[]).filter((u) => u.role === role && u.orgSourcedIds.includes(id)));
+      return list(
+        'users',
+        (dataset.records('users') as readonly User[]).filter((u) => u.role === role && u.orgSourcedIds.includes(id)),
+      );
     }
     case 'schools/{id}/courses':
-      return list('courses', (dataset.records('courses') as readonly Course[]).filter((c) => c.orgSourcedId === id));
+      return list(
+        'courses',
+        (dataset.records('courses') as readonly Course[]).filter((c) => c.orgSourcedId === id),
+      );
     case 'schools/{id}/terms': {
       const terms = new Set(classes.filter((c) => c.schoolSourcedId === id).flatMap((c) => c.termSourcedIds));
-      return list('academicSessions', dataset.records('academicSessions').filter((s) => terms.has(s.sourcedId)));
+      return list(
+        'academicSessions',
+        dataset.records('academicSessions').filter((s) => terms.has(s.sourcedId)),
+      );
     }
     case 'schools/{id}/classes/{id}/students':
     case 'schools/{id}/classes/{id}/teachers':
     case 'schools/{id}/classes/{id}/enrollments': {
       const rosterClass = dataset.get('classes', nestedId!);
       if (rosterClass === undefined || rosterClass.schoolSourcedId !== id) throw notFound(`class ${nestedId} does not exist at school ${id}`, 'unknownobject');
-      if (leaf === 'enrollments') return list('enrollments', enrollments.filter((e) => e.classSourcedId === nestedId));
+      if (leaf === 'enrollments')
+        return list(
+          'enrollments',
+          enrollments.filter((e) => e.classSourcedId === nestedId),
+        );
       return list('users', usersIn(nestedId!, leaf === 'students' ? studentRoles : ['teacher']));
     }
     case 'classes/{id}/students':
@@ -113,11 +144,20 @@ export function resolveOneRosterRoute(segments: readonly string[], dataset: OneR
     case 'classes/{id}/teachers':
       return list('users', usersIn(id, ['teacher']));
     case 'courses/{id}/classes':
-      return list('classes', classes.filter((c) => c.courseSourcedId === id));
+      return list(
+        'classes',
+        classes.filter((c) => c.courseSourcedId === id),
+      );
     case 'terms/{id}/classes':
-      return list('classes', classes.filter((c) => c.termSourcedIds.includes(id)));
+      return list(
+        'classes',
+        classes.filter((c) => c.termSourcedIds.includes(id)),
+      );
     case 'terms/{id}/gradingPeriods':
-      return list('academicSessions', (dataset.records('academicSessions') as readonly AcademicSession[]).filter((s) => s.type === 'gradingPeriod' && s.parentSourcedId === id));
+      return list(
+        'academicSessions',
+        (dataset.records('academicSessions') as readonly AcademicSession[]).filter((s) => s.type === 'gradingPeriod' && s.parentSourcedId === id),
+      );
     case 'users/{id}/classes':
     case 'students/{id}/classes':
     case 'teachers/{id}/classes':

@@ -132,7 +132,8 @@ export async function startOneRosterSimulator(options: OneRosterSimulatorOptions
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
   const currentCache = (): RenderCache => {
-    if (!cache || cache.version !== dataset.version) cache = { version: dataset.version, byEntity: new Map(), bytesByList: new WeakMap(), children: childIndex(dataset) };
+    if (!cache || cache.version !== dataset.version)
+      cache = { version: dataset.version, byEntity: new Map(), bytesByList: new WeakMap(), children: childIndex(dataset) };
     return cache;
   };
 
@@ -199,10 +200,17 @@ export async function startOneRosterSimulator(options: OneRosterSimulatorOptions
     const clientId = colon < 0 ? '' : decoded.slice(0, colon);
     const clientSecret = colon < 0 ? '' : decoded.slice(colon + 1);
     const client = auth?.oauth2Clients?.find((c) => c.clientId === clientId && safeEqual(c.clientSecret, clientSecret));
-    if (!client) return reply.code(401).type('application/json').send(JSON.stringify({ error: 'invalid_client', error_description: 'client authentication failed' }));
+    if (!client)
+      return reply
+        .code(401)
+        .type('application/json')
+        .send(JSON.stringify({ error: 'invalid_client', error_description: 'client authentication failed' }));
     const form = new Map(decodeOneRosterQuery(typeof request.body === 'string' ? request.body : ''));
     if (form.get('grant_type') !== 'client_credentials') {
-      return reply.code(400).type('application/json').send(JSON.stringify({ error: 'unsupported_grant_type' }));
+      return reply
+        .code(400)
+        .type('application/json')
+        .send(JSON.stringify({ error: 'unsupported_grant_type' }));
     }
     const lifetime = auth?.tokenLifetimeSeconds ?? 3600;
     const token = randomBytes(24).toString('hex');
@@ -224,7 +232,10 @@ export async function startOneRosterSimulator(options: OneRosterSimulatorOptions
   const answer = (request: FastifyRequest, reply: FastifyReply, route: OneRosterRoute, query: OneRosterQuery, entry: SimulatorRequestRecord): FastifyReply => {
     if (route.kind === 'single') {
       entry.status = 200;
-      return reply.code(200).type('application/json').send(JSON.stringify({ [route.envelope]: rendered(route.entity, route.record) }));
+      return reply
+        .code(200)
+        .type('application/json')
+        .send(JSON.stringify({ [route.envelope]: rendered(route.entity, route.record) }));
     }
     const paging = behaviour.paging;
     const limit = Math.min(query.limit, paging.maxLimit ?? 10_000);
@@ -260,11 +271,17 @@ export async function startOneRosterSimulator(options: OneRosterSimulatorOptions
     if ('start' in page) {
       entry.records = page.end - page.start;
       // Bytes, so the charset fastify adds to a text body is spelled out: the headers are the same either way.
-      return reply.code(200).type('application/json; charset=utf-8').send(pageBody(route.entity, route.envelope, route.records, page.start, page.end));
+      return reply
+        .code(200)
+        .type('application/json; charset=utf-8')
+        .send(pageBody(route.entity, route.envelope, route.records, page.start, page.end));
     }
     const body = query.fields ? page.objects.map((record) => project(record, query.fields!)) : page.objects;
     entry.records = body.length;
-    return reply.code(200).type('application/json').send(JSON.stringify({ [route.envelope]: body }));
+    return reply
+      .code(200)
+      .type('application/json')
+      .send(JSON.stringify({ [route.envelope]: body }));
   };
 
   app.route({
@@ -279,7 +296,11 @@ export async function startOneRosterSimulator(options: OneRosterSimulatorOptions
       if (rawPath !== basePath && !rawPath.startsWith(`${basePath}/`)) {
         return reply.code(404).type('text/html').send('<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>');
       }
-      const segments = rawPath.slice(basePath.length).split('/').filter((s) => s !== '').map(safeDecode);
+      const segments = rawPath
+        .slice(basePath.length)
+        .split('/')
+        .filter((s) => s !== '')
+        .map(safeDecode);
       const entry: SimulatorRequestRecord = {
         n: requests.length + 1,
         method: request.method,
@@ -304,7 +325,8 @@ export async function startOneRosterSimulator(options: OneRosterSimulatorOptions
       }
       if (request.raw.socket.destroyed) return reply.hijack();
       try {
-        if (request.method !== 'GET') throw new SimulatorRequestError(405, `${request.method} is not supported; OneRoster rostering is read-only`, 'unsupported');
+        if (request.method !== 'GET')
+          throw new SimulatorRequestError(405, `${request.method} is not supported; OneRoster rostering is read-only`, 'unsupported');
         authenticate(request);
         const route = resolveOneRosterRoute(segments, dataset, { classStudentsIncludeTeachers: quirks.classStudentsIncludeTeachers });
         if (behaviour.forbidden.includes(route.collection) || behaviour.forbidden.includes(route.entity)) {
@@ -327,7 +349,8 @@ export async function startOneRosterSimulator(options: OneRosterSimulatorOptions
         reply.code(fault.status);
         if (fault.retryAfter !== undefined) reply.header('retry-after', String(fault.retryAfter));
         const message = fault.status === 429 ? 'Too many requests; slow down' : 'The server could not complete the request';
-        if (fault.body === 'html') reply.type('text/html').send(`<html><head><title>${fault.status} Error</title></head><body><h1>${message}</h1></body></html>`);
+        if (fault.body === 'html')
+          reply.type('text/html').send(`<html><head><title>${fault.status} Error</title></head><body><h1>${message}</h1></body></html>`);
         else if (fault.body === 'text' || (fault.body === undefined && behaviour.errorBodies === 'text')) reply.type('text/plain').send(message);
         else reply.type('application/json').send(JSON.stringify(imsxStatus(message, fault.status === 429 ? 'server_busy' : 'internal_server_error')));
         return true;
@@ -364,7 +387,10 @@ export async function startOneRosterSimulator(options: OneRosterSimulatorOptions
       }
       case 'missingEnvelope':
         entry.status = 200;
-        reply.code(200).type('application/json').send(JSON.stringify({ statusInfoSet: [] }));
+        reply
+          .code(200)
+          .type('application/json')
+          .send(JSON.stringify({ statusInfoSet: [] }));
         return true;
       case 'htmlPage': {
         const status = fault.status ?? 200;
@@ -372,7 +398,9 @@ export async function startOneRosterSimulator(options: OneRosterSimulatorOptions
         reply
           .code(status)
           .type('text/html')
-          .send('<!DOCTYPE html><html><head><title>Service Temporarily Unavailable</title></head><body><h1>Service Temporarily Unavailable</h1><p>Please try again later.</p></body></html>');
+          .send(
+            '<!DOCTYPE html><html><head><title>Service Temporarily Unavailable</title></head><body><h1>Service Temporarily Unavailable</h1><p>Please try again later.</p></body></html>',
+          );
         return true;
       }
     }
@@ -426,7 +454,8 @@ function childIndex(dataset: OneRosterDataset): Map<string, string[]> {
 }
 
 function sortRecords(list: Record<string, unknown>[], field: string, orderBy: 'asc' | 'desc'): Record<string, unknown>[] {
-  if (list.length > 0 && !(field in list[0]!)) throw new SimulatorRequestError(400, `sort field "${field}" is not a field of these records`, 'invalid_sort_field');
+  if (list.length > 0 && !(field in list[0]!))
+    throw new SimulatorRequestError(400, `sort field "${field}" is not a field of these records`, 'invalid_sort_field');
   const key = (record: Record<string, unknown>): string => {
     const value = record[field];
     if (value !== null && typeof value === 'object' && 'sourcedId' in value) return String((value as { sourcedId: unknown }).sourcedId);
@@ -453,7 +482,9 @@ function linkHeader(resource: string, rawUrl: string, offset: number, limit: num
   const q = rawUrl.indexOf('?');
   const params = safeDecodeQuery(q < 0 ? '' : rawUrl.slice(q + 1)).filter(([name]) => name !== 'limit' && name !== 'offset');
   const url = (at: number): string => {
-    const query = [...params, ['limit', String(limit)], ['offset', String(at)]].map(([n, v]) => `${encodeURIComponent(n!)}=${encodeURIComponent(v!)}`).join('&');
+    const query = [...params, ['limit', String(limit)], ['offset', String(at)]]
+      .map(([n, v]) => `${encodeURIComponent(n!)}=${encodeURIComponent(v!)}`)
+      .join('&');
     return `<${resource}?${query}>`;
   };
   const skew = wrong ? 1 : 0;

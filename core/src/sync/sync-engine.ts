@@ -76,8 +76,6 @@ class RunStop extends Error {
  * restages if it had not committed, and resumes feeding if it had.
  */
 export class SyncEngine {
-  /** What each target session opened by a run has applied since {@link keepStatistics} last looked. */
-  private readonly growth = new WeakMap<OpenedTarget, number>();
   private readonly onDidProgressEmitter = new Emitter<RunProgress>();
   /** Fires after each staged or applied batch and at each phase change. */
   readonly onDidProgress: Event<RunProgress> = this.onDidProgressEmitter.event;
@@ -279,11 +277,6 @@ export class SyncEngine {
       const snapshotEmpty = !unchanged && (await this.ledger.isEmpty(run.tenantId, entity));
       const scope: DeletionScope = { complete: false, unidentified: 0, knownSeen: 0, marked: 0, snapshotEmpty };
       scopes.set(entity, scope);
-      // One batch is staged while the next is read: the source's parsing and the database's work
-      // overlap, and at most two batches are held.
-      let staging: Promise<void> | undefined;
-      // A batch prepared (its look-up sent) but not yet handed to stageBatch.
-      let waiting: PreparedBatch | undefined;
       const stageBatch = async (batch: RosterBatch, prepared?: PreparedBatch): Promise<void> => {
         const rejectedIds = batch.rejectedIds ?? [];
         const rejected = batch.rowsRead - batch.records.length;
@@ -319,40 +312,40 @@ export class SyncEngine {
         );
         this.progress(run, 'staging', counts, { entity });
       };
-      try {
-        const read = {
-          mode: run.mode === 'delta' ? ('delta' as const) : ('full' as const),
-          since,
-          batchSize: this.host.batchSize,
-          signal,
-          maxIssuesPerCode: this.host.maxIssuesPerCode,
-        };
+      const read = {
+        mode: run.mode === 'delta' ? ('delta' as const) : ('full' as const),
+        since,
+        batchSize: this.host.batchSize,
+        signal,
+        maxIssuesPerCode: this.host.maxIssuesPerCode,
+      };
+      const ledger = this.ledger;
+      // Each batch's look-up is sent as it is read: hashing (the CPU's part) overlaps the previous
+      // batch's writing (the database's).
+      async function* prepared(): AsyncGenerator<{ batch: RosterBatch; prepared?: PreparedBatch }> {
         for await (const batch of session.read(entity, read)) {
           if (signal.aborted) throw RunStop.for(signal, 'reading the source');
-          // Hashing (the CPU's part) overlaps the previous batch's writing (the database's).
-          const prepared = unchanged
-            ? undefined
-            : this.ledger.prepare(run.tenantId, run.id, entity, batch.records, {
-                snapshotEmpty,
-                trackSeen: run.mode === 'full',
-                rejectedIds: batch.rejectedIds ?? [],
-              });
-          waiting = prepared;
-          await staging;
-          waiting = undefined;
-          staging = stageBatch(batch, prepared);
-          // Marked handled until awaited above: a failure surfaces there, or after the loop.
-          staging.catch(() => undefined);
-          // Let the batch's first query leave before the source parses the next batch (parsing runs
-          // without a break once its data is buffered, and would hold the query back until then).
-          await new Promise<void>((resolve) => setImmediate(resolve));
+          yield {
+            batch,
+            ...(unchanged
+              ? {}
+              : {
+                  prepared: ledger.prepare(run.tenantId, run.id, entity, batch.records, {
+                    snapshotEmpty,
+                    trackSeen: run.mode === 'full',
+                    rejectedIds: batch.rejectedIds ?? [],
+                  }),
+                }),
+          };
         }
-      } finally {
-        // Never leave a batch staging (or a look-up, which may write) behind us, whatever ended the read.
-        await staging?.catch(() => undefined);
-        await waiting?.known?.catch(() => undefined);
       }
-      await staging;
+      // One batch is staged while the next is read and prepared; a look-up sent for a batch never
+      // staged (it may write) is awaited, whatever ended the read.
+      await readAhead(
+        prepared(),
+        (p) => stageBatch(p.batch, p.prepared),
+        async (p) => p.prepared?.known,
+      );
       scope.complete = run.mode === 'full';
     }
   }
@@ -361,24 +354,13 @@ export class SyncEngine {
   private async decide(run: SyncRun): Promise<SyncRun> {
     if (run.status === 'held') return run;
     const hold = await this.holdFor(run);
-    if (run.dryRun) {
-      await this.ledger.discard(run.id);
-      await this.runs.update(run.id, {
-        status: 'success',
-        phase: 'done',
-        reason: hold ? `dry run; a real run would be held: ${hold.reason}` : 'dry run: nothing was written to any target',
-        hold,
-        ended: true,
-      });
-      const done = await this.get(run.id);
-      this.progress(done, 'done', done.counts);
-      return done;
-    }
-    if (hold) {
-      await this.runs.update(run.id, { status: 'held', reason: hold.reason, hold });
-      const held = await this.get(run.id);
-      this.progress(held, 'done', held.counts);
-      return held;
+    if (run.dryRun || hold) {
+      // A dry run ends here (its staged changes are dropped); a held one waits for an operator.
+      if (run.dryRun) await this.ledger.discard(run.id);
+      await this.runs.update(run.id, runOutcome({ committed: false, dryRun: run.dryRun, ...(hold ? { hold } : {}) }));
+      const ended = await this.get(run.id);
+      this.progress(ended, 'done', ended.counts);
+      return ended;
     }
     await this.commit(run);
     return this.get(run.id);
@@ -422,7 +404,7 @@ export class SyncEngine {
     await this.runs.update(run.id, { status: 'running' });
     const counts = run.counts;
     // What this run stored already, if it resumes after a crash: the caps per code go on from there.
-    const report: ApplyReport = { counts, writtenAt: 0, issues: await RunIssueLog.resume(this.runs, run.id, this.host.maxIssuesPerCode) };
+    const report: ApplyReport = { counts, writtenAt: 0, issues: await RunIssueLog.resume(this.runs, run.id, this.host.maxIssuesPerCode), growth: new Map() };
     // What each target did in this run up to its cursor, if the run resumes after a crash.
     const progress = await this.runs.targetProgress(run.id);
     const prunedSeq = await this.ledger.prunedSeq(run.tenantId);
@@ -480,20 +462,22 @@ export class SyncEngine {
         const position = await this.backfill(run, toBackfill, report, progress, signal, log);
         for (const [targetId, target] of toBackfill) active.set(targetId, { target, cursor: position });
       }
-      const from = Math.min(...[...active.values()].map((a) => a.cursor));
-      // The next batch of the log is read while the targets apply this one.
-      let pending = active.size > 0 ? this.ledger.changesAfter(run.tenantId, from, this.host.batchSize) : undefined;
-      while (pending) {
-        if (active.size === 0) break;
-        if (signal.aborted) throw RunStop.for(signal, 'applying (targets resume from their cursors)');
-        const changes = await pending;
-        pending = undefined;
-        if (changes.length === 0) break;
-        const last = changes[changes.length - 1]!.seq;
-        if (changes.length === this.host.batchSize) {
-          pending = this.ledger.changesAfter(run.tenantId, last, this.host.batchSize);
-          pending.catch(() => undefined); // awaited on the next turn, if there is one
+      const { ledger, host } = this;
+      // The log's batches from the lowest cursor on, until every target has failed.
+      async function* batches(after: number): AsyncGenerator<StagedChange[]> {
+        while (active.size > 0) {
+          const changes = await ledger.changesAfter(run.tenantId, after, host.batchSize);
+          yield changes;
+          if (changes.length < host.batchSize) return;
+          after = changes[changes.length - 1]!.seq;
         }
+      }
+      // The next batch of the log is read while the targets apply this one.
+      await readAhead(batches(Math.min(...[...active.values()].map((a) => a.cursor))), async (changes) => {
+        if (active.size === 0) return;
+        if (signal.aborted) throw RunStop.for(signal, 'applying (targets resume from their cursors)');
+        if (changes.length === 0) return;
+        const last = changes[changes.length - 1]!.seq;
         const occurredAt = new Date().toISOString();
         await Promise.all(
           [...active].map(async ([targetId, a]) => {
@@ -513,7 +497,7 @@ export class SyncEngine {
         );
         await this.flush(run.id, report);
         this.progress(run, 'applying', counts);
-      }
+      });
       await Promise.all(
         [...active].map(async ([targetId, a]) => {
           if (!a.target.session.finish) return;
@@ -544,8 +528,8 @@ export class SyncEngine {
     await this.flush(run.id, report);
     await this.runs.summarizeUnstoredIssues(run.id, this.host.maxIssuesPerCode);
     counts.issues = await this.runs.issueCounts(run.id);
-    const { status, reason, errorCode } = runOutcome(run.targets, counts);
-    await this.runs.update(run.id, { status, phase: 'done', counts, reason, errorCode, ended: true });
+    const { status, ...outcome } = runOutcome({ committed: true, applied: { targets: run.targets, counts } });
+    await this.runs.update(run.id, { status, ...outcome, counts });
     // Only what every target with a cursor has passed may go, not just this run's targets.
     // Housekeeping: it runs after the run has ended, one at a time per tenant ({@link idle} waits for it).
     this.prune(run.tenantId, log);
@@ -607,7 +591,7 @@ export class SyncEngine {
       await transaction(async (trx) => ((take = await this.record(run, report, targetId, trx, result, extra)), result));
       take!();
     }
-    if (schema !== undefined) await this.keepStatistics(target, schema, events.length);
+    if (schema !== undefined) await this.keepStatistics(report, targetId, schema, events.length);
   }
 
   /**
@@ -618,9 +602,9 @@ export class SyncEngine {
    * tables, each batch costing more than the one before: 44 s of database time in KyberGate's
    * look-ups alone, 35-43 ms each, 5 ms after.
    */
-  private async keepStatistics(target: OpenedTarget, schema: string, applied: number): Promise<void> {
-    const unchecked = (this.growth.get(target) ?? 0) + applied;
-    this.growth.set(target, unchecked >= 2_000 ? 0 : unchecked);
+  private async keepStatistics(report: ApplyReport, targetId: string, schema: string, applied: number): Promise<void> {
+    const unchecked = (report.growth.get(targetId) ?? 0) + applied;
+    report.growth.set(targetId, unchecked >= 2_000 ? 0 : unchecked);
     if (unchecked >= 2_000) await this.ledger.analyzeGrown(schema);
   }
 
@@ -712,18 +696,19 @@ export class SyncEngine {
         fail(targetId, err);
       };
       try {
-        // The next page is read while the targets apply this one.
-        let pending = this.ledger.snapshot(run.tenantId, entity, '', this.host.batchSize);
-        for (let more = true; more;) {
-          if (signal.aborted) throw RunStop.for(signal, 'back-filling a target');
-          const page = await pending;
-          more = page.next !== undefined;
-          if (more) {
-            pending = this.ledger.snapshot(run.tenantId, entity, page.next!, this.host.batchSize);
-            pending.catch(() => undefined); // awaited on the next turn, if there is one
+        const { ledger, host } = this;
+        // The snapshot's pages of the entity, in key order.
+        async function* pages(): AsyncGenerator<Awaited<ReturnType<Ledger['snapshot']>>['records']> {
+          for (let after: string | undefined = ''; after !== undefined;) {
+            const page = await ledger.snapshot(run.tenantId, entity, after, host.batchSize);
+            yield page.records;
+            after = page.next;
           }
-          const records = page.records;
-          if (records.length === 0) continue;
+        }
+        // The next page is read while the targets apply this one.
+        await readAhead(pages(), async (records) => {
+          if (signal.aborted) throw RunStop.for(signal, 'back-filling a target');
+          if (records.length === 0) return;
           const occurredAt = new Date().toISOString();
           const events = records.map((record): RosterChangeEvent => ({
             id: `${run.tenantId}:snapshot:${position}:${entity}:${record.sourcedId}`,
@@ -765,7 +750,7 @@ export class SyncEngine {
           );
           await this.flush(run.id, report);
           this.progress(run, 'applying', counts, { entity });
-        }
+        });
         // A loaded entity counts once its load has committed; its position moves to the next entity.
         const next = ROSTER_ENTITY_ORDER[index + 1];
         await Promise.all(
@@ -857,23 +842,12 @@ export class SyncEngine {
       counts.targets[targetId] = { ...entry, entities: done.entities, ...(done.errorCode && entry.status !== 'failed' ? { errorCode: done.errorCode } : {}) };
     }
     await this.runs.update(run.id, { counts });
-    if (err instanceof RunStop && err.status === 'interrupted') {
-      await this.runs.update(run.id, { status: committed ? 'running' : 'queued', phase: committed ? 'applying' : 'queued', reason: err.message });
-    } else if (err instanceof RunStop) {
-      await this.runs.update(run.id, { status: 'cancelled', phase: committed ? 'applying' : 'done', reason: err.message, ended: true });
+    if (err instanceof RunStop) {
+      await this.runs.update(run.id, runOutcome({ committed, stopped: { as: err.status, message: err.message } }));
     } else {
       const code: ErrorCode | string = isRosterbridgeError(err) ? err.code : 'INTERNAL';
       log.error({ code, err: errorMessage(err) }, 'run failed');
-      await this.runs.update(run.id, {
-        status: 'failed',
-        phase: committed ? 'applying' : 'done',
-        errorCode: code,
-        errorMessage: errorMessage(err),
-        reason: committed
-          ? 'failed after the ledger was committed; targets resume from their cursors'
-          : 'nothing was changed: the ledger and the targets are as before',
-        ended: true,
-      });
+      await this.runs.update(run.id, runOutcome({ committed, error: { code, message: errorMessage(err) } }));
     }
     const ended = await this.get(run.id);
     this.progress(ended, 'done', ended.counts);
@@ -906,6 +880,36 @@ export class SyncEngine {
     const run = await this.runs.get(runId);
     if (!run) throw new RosterbridgeError('NOT_FOUND', `run ${runId} does not exist`);
     return run;
+  }
+}
+
+/**
+ * Works on each item while the next is read: `work(item)` of one item runs while `items` produces
+ * the next (the source parses or the database reads the next batch while this one is staged or
+ * applied), so at most two items are held. Each `work` starts once the previous one has finished,
+ * in order, and is let send its first query before the next item is asked for. A failure of either
+ * side ends the loop and is thrown; whatever ends it, no `work` is left running, and an item read
+ * but not worked on is handed to `drop` (to settle what it started).
+ */
+async function readAhead<T>(items: AsyncIterable<T>, work: (item: T) => Promise<void>, drop?: (item: T) => Promise<unknown>): Promise<void> {
+  let working: Promise<void> | undefined;
+  let waiting: { item: T } | undefined;
+  try {
+    for await (const item of items) {
+      waiting = { item };
+      await working;
+      waiting = undefined;
+      working = work(item);
+      // Marked handled until awaited above: a failure surfaces there, or after the loop.
+      working.catch(() => undefined);
+      // Let the work's first query leave before the next item is read (a source parses a buffered
+      // batch without a break, and would hold the query back until then).
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    await working;
+  } finally {
+    await working?.catch(() => undefined);
+    if (waiting && drop) await drop(waiting.item).catch(() => undefined);
   }
 }
 
@@ -948,13 +952,18 @@ function deletionsHeld(entity: RosterEntity, unidentified: number, heldBack: num
   );
 }
 
-/** What {@link SyncEngine.apply} keeps for one run while it applies. */
+/**
+ * What {@link SyncEngine.apply} keeps for one run while it applies: created when the run begins
+ * applying, dropped when it ends. The engine, shared by every run of a host, keeps no state of a run.
+ */
 interface ApplyReport {
   counts: RunCounts;
   /** Which of the targets' issues the run stores. */
   issues: RunIssueLog;
   /** When the counts were last written for readers of the run. */
   writtenAt: number;
+  /** How many changes each target has applied since {@link SyncEngine.keepStatistics} last looked. */
+  growth: Map<string, number>;
 }
 
 /** A product's own error code: upper snake case (`SCHOOL_MANAGER_NO_USERS`). */
@@ -962,14 +971,74 @@ function isProductCode(code: string): boolean {
   return /^[A-Z][A-Z0-9_]+$/.test(code);
 }
 
+/** What happened in a run, as far as how it ends goes (see {@link runOutcome}). */
+export interface RunHappened {
+  /** Whether the run had committed its ledger (it was applying) when it ended. */
+  committed: boolean;
+  /** A stop on purpose: cancelled, or interrupted by the host shutting down (the run resumes). */
+  stopped?: { as: 'cancelled' | 'interrupted'; message: string };
+  /** What the run threw, when it failed as a whole. */
+  error?: { code: string; message: string };
+  /** A dry run that staged: it ends there. */
+  dryRun?: boolean;
+  /** The threshold a staged run crossed. */
+  hold?: RunHold;
+  /** The run's targets and its counts (each target's state, the issues), once it applied. */
+  applied?: { targets: readonly string[]; counts: RunCounts };
+}
+
+/** How a run ends: what its record takes (a field left out stays as it was). */
+export interface RunOutcome {
+  status: RunStatus;
+  phase?: SyncRun['phase'];
+  reason: string | null;
+  errorCode?: string | null;
+  errorMessage?: string;
+  hold?: RunHold;
+  /** Whether the run has ended (its end time is set); an interrupted or held run has not. */
+  ended: boolean;
+}
+
 /**
- * How a run that applied ends, from its targets' states and its issue counts: `skipped` when every
- * target was skipped (paused), `failed` when every target that was not skipped failed, `partial`
- * when a target failed or a record could not be taken, else `success`. The error code is the first
- * failed target's; else, with errors, the first code a product gave for its errors; else
- * RECORDS_REJECTED.
+ * How a run ends, from what happened, in this order of precedence: a stop on purpose (interrupted:
+ * the run goes back to `queued`, or stays `running` once committed, to resume; `cancelled`); an
+ * error of the run as a whole (`failed`); a dry run (`success`, saying whether a real run would be
+ * held); a threshold crossed (`held`); otherwise what its targets did: `skipped` when every target
+ * was skipped (paused), `failed` when every target that was not skipped failed, `partial` when a
+ * target failed or a record could not be taken, else `success`. The error code is the first failed
+ * target's; else, with errors, the first code a product gave for its errors; else RECORDS_REJECTED.
  */
-export function runOutcome(targets: readonly string[], counts: RunCounts): { status: RunStatus; reason: string | null; errorCode: string | null } {
+export function runOutcome(happened: RunHappened): RunOutcome {
+  const { committed, stopped, error, hold, applied } = happened;
+  if (stopped?.as === 'interrupted')
+    return { status: committed ? 'running' : 'queued', phase: committed ? 'applying' : 'queued', reason: stopped.message, ended: false };
+  if (stopped) return { status: 'cancelled', phase: committed ? 'applying' : 'done', reason: stopped.message, ended: true };
+  if (error)
+    return {
+      status: 'failed',
+      phase: committed ? 'applying' : 'done',
+      errorCode: error.code,
+      errorMessage: error.message,
+      reason: committed
+        ? 'failed after the ledger was committed; targets resume from their cursors'
+        : 'nothing was changed: the ledger and the targets are as before',
+      ended: true,
+    };
+  if (happened.dryRun)
+    return {
+      status: 'success',
+      phase: 'done',
+      reason: hold ? `dry run; a real run would be held: ${hold.reason}` : 'dry run: nothing was written to any target',
+      ...(hold ? { hold } : {}),
+      ended: true,
+    };
+  if (hold) return { status: 'held', reason: hold.reason, hold, ended: false };
+  if (!applied) throw new RosterbridgeError('INTERNAL', 'a run that was not stopped, failed, dry or held ends once it has applied');
+  return { ...appliedOutcome(applied.targets, applied.counts), phase: 'done', ended: true };
+}
+
+/** How a run that applied ends, from its targets' states and its issue counts (see {@link runOutcome}). */
+function appliedOutcome(targets: readonly string[], counts: RunCounts): { status: RunStatus; reason: string | null; errorCode: string | null } {
   const of = (state: string) => targets.filter((t) => counts.targets[t]?.status === state);
   const failed = of('failed');
   const skipped = of('skipped');

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Fails when a package imports the wrong way (see ARCHITECTURE.md, "Packages"):
-//   core imports no workspace package; adapters import only core; a plugin imports core and
-//   adapters, never another plugin; nothing but the test kit imports host; no relative import
+//   core (the plugin SDK, core/sdk) imports no workspace package; the engine (core/engine) imports
+//   only the SDK; adapters import only core; a plugin imports core and adapters, never the engine nor
+//   another plugin; nothing but the test kit imports host; no relative import
 //   reaches into another package. Checks source imports and package.json dependencies alike.
 // Usage: node scripts/check-imports.js [repo root]
 'use strict';
@@ -32,7 +33,8 @@ const packages = rootPkg.workspaces
 const byName = new Map(packages.map((p) => [p.name, p]));
 
 function layer(dir) {
-  if (dir === 'core') return 'core';
+  if (dir === 'core' || dir === 'core/sdk') return 'core';
+  if (dir === 'core/engine') return 'engine';
   if (dir === 'host') return 'host';
   if (dir === 'test') return 'test';
   if (dir.startsWith('adapters/')) return 'adapter';
@@ -46,6 +48,9 @@ function violation(from, to) {
   const b = layer(to.dir);
   if (from === to) return null;
   if (a === 'core') return 'core imports no workspace package';
+  if (b === 'engine' && (a === 'plugin' || a === 'adapter'))
+    return `${a === 'plugin' ? 'a plugin' : 'an adapter'} does not import the engine (@rosterbridge/engine); it sees the SDK, @rosterbridge/core`;
+  if (a === 'engine' && b !== 'core') return 'the engine imports only the SDK (@rosterbridge/core)';
   if (b === 'host' && a !== 'test') return 'nothing imports host (only the test kit drives it)';
   if (a === 'adapter' && b !== 'core') return 'an adapter imports only core';
   if (a === 'plugin' && b === 'plugin') return 'a plugin never imports another plugin (use its exported API through the registry)';

@@ -2,25 +2,18 @@ import { randomUUID } from 'node:crypto';
 import * as os from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import {
-  CommandRegistry,
   DisposableStore,
   Emitter,
   ISourceLimits,
   type Logger,
-  PluginRegistry,
   ServiceScope,
-  SourceRegistry,
-  TargetRegistry,
-  Ledger,
-  RunStore,
-  SyncEngine,
   SECRET_MIN_LENGTH,
   type SyncRunEvent,
-  discoverPlugins,
   errorMessage,
   serviceId,
   toDisposable,
 } from '@rosterbridge/core';
+import { CommandRegistry, PluginRegistry, SourceRegistry, TargetRegistry, Ledger, RunStore, SyncEngine, discoverPlugins } from '@rosterbridge/engine';
 import { TokenAuthenticator } from './api/auth';
 import { buildControlApi } from './api/control-api';
 import { CommandService, invalidCommandContributions } from './commands/command-service';

@@ -67,3 +67,56 @@ for (const [name, files, expected] of [
     t.match(r.stderr, expected);
   });
 }
+
+/** The layout of core/: the plugin SDK (@rosterbridge/core) apart from the engine (@rosterbridge/engine). */
+const split: Record<string, string> = {
+  'package.json': JSON.stringify({ workspaces: ['core/*', 'adapters/*', 'plugins/*', 'host', 'test'] }),
+  'core/sdk/package.json': JSON.stringify({ name: '@rosterbridge/core' }),
+  'core/sdk/src/index.ts': 'export const x = 1;\n',
+  'core/engine/package.json': JSON.stringify({ name: '@rosterbridge/engine', dependencies: { '@rosterbridge/core': '1.0.0' } }),
+  'core/engine/src/index.ts': "import { x } from '@rosterbridge/core';\nexport const engine = x;\n",
+  'host/package.json': JSON.stringify({ name: '@rosterbridge/host', dependencies: { '@rosterbridge/core': '1.0.0', '@rosterbridge/engine': '1.0.0' } }),
+  'host/src/index.ts': "import { x } from '@rosterbridge/core';\nimport { engine } from '@rosterbridge/engine';\n",
+  'adapters/csv/package.json': JSON.stringify({ name: '@rosterbridge/csv' }),
+  'adapters/csv/src/index.ts': "import { x } from '@rosterbridge/core';\n",
+};
+
+t.test('the SDK apart from the engine, the host importing both, passes', async (t) => {
+  const r = check(repo(split));
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /import check passed: 6 packages/);
+});
+
+for (const [name, files, expected] of [
+  [
+    'a plugin importing the engine',
+    { 'plugins/target-b/src/index.ts': "import { engine } from '@rosterbridge/engine';\n" },
+    /plugins\/target-b\/src\/index.ts:1 imports "@rosterbridge\/engine": a plugin does not import the engine/,
+  ],
+  [
+    'a plugin depending on the engine in its package.json',
+    { 'plugins/source-a/package.json': JSON.stringify({ name: '@rosterbridge/source-a', devDependencies: { '@rosterbridge/engine': '1.0.0' } }) },
+    /plugins\/source-a\/package.json devDependencies.@rosterbridge\/engine: a plugin does not import the engine/,
+  ],
+  [
+    'an adapter importing the engine',
+    { 'adapters/csv/src/index.ts': "const e = require('@rosterbridge/engine');\n" },
+    /adapters\/csv\/src\/index.ts:1 .*an adapter does not import the engine/,
+  ],
+  [
+    'the SDK importing the engine',
+    { 'core/sdk/src/index.ts': "export * from '@rosterbridge/engine';\n" },
+    /core\/sdk\/src\/index.ts:1 .*core imports no workspace package/,
+  ],
+  [
+    'the engine importing the host',
+    { 'core/engine/src/index.ts': "import '@rosterbridge/host';\n" },
+    /core\/engine\/src\/index.ts:1 .*the engine imports only the SDK/,
+  ],
+] as const) {
+  t.test(`${name} fails the check`, async (t) => {
+    const r = check(repo({ ...split, ...(files as Record<string, string>) }));
+    t.equal(r.status, 1);
+    t.match(r.stderr, expected);
+  });
+}

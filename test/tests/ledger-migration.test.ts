@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { sql } from 'kysely';
-import { Ledger, syncMigrations } from '@rosterbridge/core';
+import { Ledger, syncMigrations } from '@rosterbridge/engine';
 import { CORE_SCHEMA, coreMigrations, migrateSchema } from '@rosterbridge/host';
 import { openTestDatabase } from '@rosterbridge/test-kit';
 

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import t from 'tap';
-import type { PluginStatus } from '@rosterbridge/core';
+import type { PluginStatus } from '@rosterbridge/engine';
 import { FIXTURES_DIR, startTestHost } from '@rosterbridge/test-kit';
 
 const LINCOLN_SECRET = 'ln-Vb8Nc3Xq6Hs1Tz9f3a7c';

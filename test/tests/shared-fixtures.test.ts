@@ -53,7 +53,8 @@ t.test('unset, shared/fixtures beside the checkout or beside one of its parents 
 /** Test sources: every tests folder, the test kit and the plugin scaffold's templates. */
 function testSources(): string[] {
   const roots = [
-    'core/tests',
+    'core/sdk/tests',
+    'core/engine/tests',
     'host/tests',
     'test/tests',
     'test/src',
@@ -97,7 +98,7 @@ t.test('nothing but the lookup names ../shared, and the files that read the corp
       'adapters/oneroster-csv/tests/csv-package-kit.ts',
       'adapters/oneroster-csv/tests/error-fixtures.test.ts',
       'adapters/oneroster-csv/tests/zip-package.test.ts',
-      'core/tests/roster-parse-record.test.ts',
+      'core/sdk/tests/roster-parse-record.test.ts',
       'test/tests/oneroster-rest-full-pull.test.ts',
       'test/tests/source-oneroster-csv.test.ts',
     ],
@@ -107,7 +108,7 @@ t.test('nothing but the lookup names ../shared, and the files that read the corp
 
 t.test("with the corpus hidden, the quick tests that read it pass, the corpus's skipping with the reason", async (t) => {
   const files = [
-    'core/tests/roster-parse-record.test.ts',
+    'core/sdk/tests/roster-parse-record.test.ts',
     'adapters/oneroster-csv/tests/clean-fixtures.test.ts',
     'adapters/oneroster-csv/tests/error-fixtures.test.ts',
     'adapters/oneroster-csv/tests/zip-package.test.ts',

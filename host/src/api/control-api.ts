@@ -1,7 +1,8 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { Logger, PluginRegistry, RunStore } from '@rosterbridge/core';
+import type { Logger } from '@rosterbridge/core';
+import type { PluginRegistry, RunStore } from '@rosterbridge/engine';
 import { RosterbridgeError } from '@rosterbridge/core';
 import type { SecretCensor } from '../tenants/secret-reference';
 import type { TenantRegistry } from '../tenants/tenant-registry';

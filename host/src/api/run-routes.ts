@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { type Censor, RosterbridgeError, type RunStore, type SyncRun } from '@rosterbridge/core';
+import { type Censor, RosterbridgeError, type SyncRun } from '@rosterbridge/core';
+import { type RunStore } from '@rosterbridge/engine';
 import type { SyncService } from '../sync/sync-service';
 import { quote } from './api-errors';
 import { BODY_LIMITS, errorResponses, noBody, runIssueSchema, runParams, runSchema, runSummarySchema, tenantParams, whoMay } from './api-schemas';

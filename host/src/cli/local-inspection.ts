@@ -1,4 +1,5 @@
-import { PluginRegistry, discoverPlugins, nullLogger } from '@rosterbridge/core';
+import { nullLogger } from '@rosterbridge/core';
+import { PluginRegistry, discoverPlugins } from '@rosterbridge/engine';
 import satisfies from 'semver/functions/satisfies';
 import { type HostConfig, loadHostConfig, secretPolicy } from '../config/host-config';
 import { SecretResolver } from '../tenants/secret-reference';

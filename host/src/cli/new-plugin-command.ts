@@ -46,7 +46,7 @@ export function newPlugin(options: NewPluginOptions): { packageDir: string; file
         extends: `${rel(path.join(root, 'tsconfig.base.json'))}`,
         compilerOptions: { rootDir: 'src', outDir: 'dist' },
         include: ['src'],
-        references: [{ path: rel(path.join(root, 'core')) }],
+        references: [{ path: rel(path.join(root, 'core', 'sdk')) }],
       },
       null,
       2,

@@ -1,4 +1,4 @@
-import type { PluginStatus } from '@rosterbridge/core';
+import type { PluginStatus } from '@rosterbridge/engine';
 import { getFromHost, inspectLocally } from './local-inspection';
 
 /** `rosterbridge plugins`: one line per plugin with its state and, when failed, the reason. */

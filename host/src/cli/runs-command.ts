@@ -1,4 +1,5 @@
-import type { RosterEntity, StoredRunIssue, SyncRun } from '@rosterbridge/core';
+import type { RosterEntity, SyncRun } from '@rosterbridge/core';
+import type { StoredRunIssue } from '@rosterbridge/engine';
 import { ROSTER_ENTITY_ORDER } from '@rosterbridge/core';
 
 /**

@@ -2,16 +2,15 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import {
   type CommandContribution,
-  type CommandRegistry,
   type CommandResult,
   type JsonSchema,
   type PluginManifest,
-  type PluginRegistry,
   RosterbridgeError,
   errorMessage,
   isRosterbridgeError,
   withDeadline,
 } from '@rosterbridge/core';
+import { type CommandRegistry, type PluginRegistry } from '@rosterbridge/engine';
 import type { TenantOperations } from '../sync/tenant-operations';
 import type { TenantRegistry } from '../tenants/tenant-registry';
 

@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, Migrator, sql } from 'kysely';
-import { RosterbridgeError, errorMessage, syncMigrations } from '@rosterbridge/core';
+import { RosterbridgeError, errorMessage } from '@rosterbridge/core';
+import { syncMigrations } from '@rosterbridge/engine';
 
 /** The core schema's name. */
 export const CORE_SCHEMA = 'rosterbridge';

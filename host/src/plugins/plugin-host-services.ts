@@ -2,23 +2,20 @@ import * as path from 'node:path';
 import { sql } from 'kysely';
 import satisfies from 'semver/functions/satisfies';
 import {
-  type CommandRegistry,
   DisposableStore,
   type Logger,
   type OpenCopy,
   type PluginContext,
-  type PluginHostServices,
   type PluginManifest,
   type PluginModule,
   RosterbridgeError,
   type SecretCensor,
   type ServiceScope,
-  type SourceRegistry,
-  type TargetRegistry,
   type Event,
   type SyncRunEvent,
   type TenantContext,
 } from '@rosterbridge/core';
+import { type CommandRegistry, type PluginHostServices, type SourceRegistry, type TargetRegistry } from '@rosterbridge/engine';
 import type { Database } from '../database/database';
 import { CORE_SCHEMA, migrateSchema, pluginSchemaName } from '../database/migrations';
 import type { SecretResolver } from '../tenants/secret-reference';

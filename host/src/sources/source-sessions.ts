@@ -1,13 +1,5 @@
-import {
-  type ConnectionCheck,
-  type PluginRegistry,
-  RosterbridgeError,
-  type RosterSourceSession,
-  type SourceRegistry,
-  errorMessage,
-  isRosterbridgeError,
-  withDeadline,
-} from '@rosterbridge/core';
+import { type ConnectionCheck, RosterbridgeError, type RosterSourceSession, errorMessage, isRosterbridgeError, withDeadline } from '@rosterbridge/core';
+import { type PluginRegistry, type SourceRegistry } from '@rosterbridge/engine';
 import type { TenantRegistry } from '../tenants/tenant-registry';
 
 /**

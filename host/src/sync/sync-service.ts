@@ -4,20 +4,22 @@ import {
   Emitter,
   type Event,
   type Logger,
-  type NewRun,
-  type OpenedTarget,
-  type PluginRegistry,
   RosterbridgeError,
   type RosterEntity,
-  type RunProgress,
-  type RunStore,
-  type SyncEngine,
   type SyncRun,
-  type TargetRegistry,
-  SHUTDOWN,
   errorMessage,
   withDeadline,
 } from '@rosterbridge/core';
+import {
+  type NewRun,
+  type OpenedTarget,
+  type PluginRegistry,
+  type RunProgress,
+  type RunStore,
+  type SyncEngine,
+  type TargetRegistry,
+  SHUTDOWN,
+} from '@rosterbridge/engine';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TenantRegistry } from '../tenants/tenant-registry';
 import { type TenantOperations, busy } from './tenant-operations';

@@ -1,9 +1,14 @@
 import { type Kysely, sql } from 'kysely';
-import type { RosterEntity } from '../roster/roster-entity';
-import type { RosterRecord } from '../roster/roster-record';
-import { type OpenCopy, copyTuples } from './binary-copy';
-import { type CanonicalRecord, canonicalRecord } from './content-hash';
-import { type RosterChangeKind, relaxedTransaction } from './roster-target';
+import {
+  canonicalRecord,
+  type CanonicalRecord,
+  copyTuples,
+  type OpenCopy,
+  relaxedTransaction,
+  type RosterChangeKind,
+  type RosterEntity,
+  type RosterRecord,
+} from '@rosterbridge/core';
 
 /** One staged change, as read back from the change log. */
 export interface StagedChange {

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { readManifest, type ManifestResult } from './manifest';
+import { readManifest, type ManifestResult } from '@rosterbridge/core';
 
 /** A plugin folder found on disk, with its manifest read (or refused) but no code loaded. */
 export interface DiscoveredPlugin {

@@ -1,5 +1,5 @@
 import type { RosterEntity } from '../roster/roster-entity';
-import type { TargetCounts } from './roster-target';
+import type { TargetCounts } from '../target/roster-target';
 
 /** Where a run stands. */
 export type RunStatus = 'queued' | 'running' | 'success' | 'partial' | 'failed' | 'held' | 'cancelled' | 'skipped';

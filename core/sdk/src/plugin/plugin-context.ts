@@ -4,10 +4,10 @@ import type { Event } from '../base/event';
 import type { Logger } from '../base/logger';
 import type { SecretCensor } from '../base/secret-censor';
 import type { ServiceScope } from '../instantiation/service-id';
-import type { OpenCopy } from '../sync/binary-copy';
-import type { RegisterSource } from '../sync/roster-source';
-import type { RegisterTarget } from '../sync/roster-target';
-import type { SyncRunEvent } from '../sync/sync-run';
+import type { OpenCopy } from '../target/binary-copy';
+import type { RegisterSource } from '../source/roster-source';
+import type { RegisterTarget } from '../target/roster-target';
+import type { SyncRunEvent } from '../run/sync-run';
 import type { PluginManifest } from './manifest';
 import type { RegisterCommand } from './plugin-command';
 

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { type RunCounts, type RunHappened, type RunHold, type RunOutcome, runOutcome } from '@rosterbridge/core';
+import type { RunCounts, RunHold } from '@rosterbridge/core';
+import { type RunHappened, type RunOutcome, runOutcome } from '@rosterbridge/engine';
 
 // How a run ends, from what happened: one row per case, every status a run can end (or pause) in,
 // and the precedence between what happened. The engine writes the outcome to the run's record as it is.

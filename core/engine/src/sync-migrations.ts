@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
-import { qualifiedTable } from './qualified-table';
+import { qualifiedTable } from '@rosterbridge/core';
 
 /**
  * Tables of the sync engine in the core schema: the ledger (each tenant's last snapshot, a content

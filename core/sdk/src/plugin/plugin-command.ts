@@ -1,7 +1,6 @@
 import type { Disposable } from '../base/lifecycle';
 import type { Logger } from '../base/logger';
 import { RosterbridgeError } from '../errors/rosterbridge-error';
-import { ContributionRegistry } from '../sync/contribution-registry';
 import type { TenantContext } from './plugin-context';
 
 /** Something a command could not take (a row of a file, say), and why. */
@@ -66,17 +65,6 @@ export type CommandHandler<A = Record<string, unknown>> = (tenantId: string, arg
  * ```
  */
 export type RegisterCommand = <A = Record<string, unknown>>(commandId: string, handler: CommandHandler<A>) => Disposable;
-
-/**
- * Registered command handlers; the host finds one by command id after activating its plugin on
- * `onCommand:<id>`. Each handler states its own argument type: the host has validated the
- * arguments against the schema the same plugin declared, hence `any` here.
- */
-export class CommandRegistry extends ContributionRegistry<CommandHandler<any>> {
-  constructor() {
-    super('commands');
-  }
-}
 
 /**
  * The product's refusal of a command, with its own code and the argument at fault: answered 422

@@ -1,11 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
-import { type Censor, nullCensor } from '../base/secret-censor';
-import { RosterbridgeError } from '../errors/rosterbridge-error';
-import type { RosterEntity } from '../roster/roster-entity';
-import type { RosterIssue, RosterIssueTally } from '../roster/roster-issue';
-import { relaxedTransaction } from './roster-target';
-import { type RunCounts, type RunHold, type RunPhase, type RunStatus, type SyncRun, emptyRunCounts } from './sync-run';
+import {
+  type Censor,
+  emptyRunCounts,
+  nullCensor,
+  relaxedTransaction,
+  RosterbridgeError,
+  type RosterEntity,
+  type RosterIssue,
+  type RosterIssueTally,
+  type RunCounts,
+  type RunHold,
+  type RunPhase,
+  type RunStatus,
+  type SyncRun,
+} from '@rosterbridge/core';
 
 /** A stored record-level issue of a run. */
 export interface StoredRunIssue extends RosterIssue {

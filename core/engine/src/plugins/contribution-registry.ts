@@ -1,8 +1,12 @@
-import { type SyncDisposable, toDisposable } from '../base/lifecycle';
-import { RosterbridgeError } from '../errors/rosterbridge-error';
-import type { PluginManifest } from '../plugin/manifest';
-import type { RosterSource } from './roster-source';
-import type { RosterTarget } from './roster-target';
+import {
+  type CommandHandler,
+  type PluginManifest,
+  type RosterSource,
+  type RosterTarget,
+  type SyncDisposable,
+  RosterbridgeError,
+  toDisposable,
+} from '@rosterbridge/core';
 
 /**
  * The implementations plugins register for the sources, targets or commands their manifests
@@ -46,5 +50,16 @@ export class SourceRegistry extends ContributionRegistry<RosterSource> {
 export class TargetRegistry extends ContributionRegistry<RosterTarget> {
   constructor() {
     super('targets');
+  }
+}
+
+/**
+ * Registered command handlers; the host finds one by command id after activating its plugin on
+ * `onCommand:<id>`. Each handler states its own argument type: the host has validated the
+ * arguments against the schema the same plugin declared, hence `any` here.
+ */
+export class CommandRegistry extends ContributionRegistry<CommandHandler<any>> {
+  constructor() {
+    super('commands');
   }
 }

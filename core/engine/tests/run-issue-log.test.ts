@@ -1,5 +1,6 @@
 import t from 'tap';
-import { RunIssueLog, countAdmission, rosterIssue, type RosterIssue, type RunCounts, type RunStore } from '@rosterbridge/core';
+import { rosterIssue, type RosterIssue, type RunCounts } from '@rosterbridge/core';
+import { RunIssueLog, countAdmission, type RunStore } from '@rosterbridge/engine';
 
 // What the log stores of a run's issues, table by table; the database side (that the stored issues
 // and the tallies commit together, and add up to the counts) is tested in test/tests/sync-bounds

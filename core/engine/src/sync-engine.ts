@@ -1,16 +1,16 @@
 import type { Kysely } from 'kysely';
-import { withDeadline } from '../base/deadline';
-import { Emitter, type Event } from '../base/event';
-import type { Logger } from '../base/logger';
-import { type ErrorCode, RosterbridgeError, errorMessage, isRosterbridgeError } from '../errors/rosterbridge-error';
-import { ROSTER_ENTITY_ORDER, type RosterEntity } from '../roster/roster-entity';
-import { type RosterIssue, rosterIssue } from '../roster/roster-issue';
+import { withDeadline } from '@rosterbridge/core';
+import { Emitter, type Event } from '@rosterbridge/core';
+import type { Logger } from '@rosterbridge/core';
+import { type ErrorCode, RosterbridgeError, errorMessage, isRosterbridgeError } from '@rosterbridge/core';
+import { ROSTER_ENTITY_ORDER, type RosterEntity } from '@rosterbridge/core';
+import { type RosterIssue, rosterIssue } from '@rosterbridge/core';
 import type { DeletionScope, Ledger, PreparedBatch, StagedChange, StagingWriter } from './ledger';
-import type { RosterBatch, RosterSourceSession } from './roster-source';
-import type { ApplyContext, RosterChangeEvent, RosterTargetSession, TargetApplyResult, TargetLoader } from './roster-target';
+import type { RosterBatch, RosterSourceSession } from '@rosterbridge/core';
+import type { ApplyContext, RosterChangeEvent, RosterTargetSession, TargetApplyResult, TargetLoader } from '@rosterbridge/core';
 import { RunIssueLog, countAdmission } from './run-issue-log';
 import type { RunStore, TargetProgress } from './run-store';
-import { type RunCounts, type RunHold, type RunStatus, type SyncRun, type SyncRunEvent, emptyTargetCounts } from './sync-run';
+import { type RunCounts, type RunHold, type RunStatus, type SyncRun, type SyncRunEvent, emptyTargetCounts } from '@rosterbridge/core';
 
 /** A target opened for a run, with the entities it consumes (from its manifest). */
 export interface OpenedTarget {

@@ -1,10 +1,17 @@
 import * as path from 'node:path';
-import { withDeadline } from '../base/deadline';
-import { Emitter, type Event } from '../base/event';
-import type { Logger } from '../base/logger';
-import { type ErrorCode, RosterbridgeError, errorMessage, isRosterbridgeError } from '../errors/rosterbridge-error';
-import type { PluginManifest } from './manifest';
-import type { PluginContext, PluginModule } from './plugin-context';
+import {
+  Emitter,
+  type ErrorCode,
+  errorMessage,
+  type Event,
+  isRosterbridgeError,
+  type Logger,
+  type PluginContext,
+  type PluginManifest,
+  type PluginModule,
+  RosterbridgeError,
+  withDeadline,
+} from '@rosterbridge/core';
 import type { DiscoveredPlugin } from './plugin-discovery';
 
 /** Where a plugin stands. */

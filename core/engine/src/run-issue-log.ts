@@ -1,6 +1,5 @@
-import type { RosterIssue, RosterIssueTally } from '../roster/roster-issue';
+import type { RosterIssue, RosterIssueTally, RunCounts } from '@rosterbridge/core';
 import type { RunStore } from './run-store';
-import type { RunCounts } from './sync-run';
 
 /** Which issues of a batch a run stores, and the tally of those it does not: see {@link RunIssueLog.admit}. */
 export interface IssueAdmission {

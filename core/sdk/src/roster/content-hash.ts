@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
-import type { RosterRecord } from '../roster/roster-record';
+import type { RosterRecord } from './roster-record';
 
 /**
  * A hash of a canonical record's content, independent of key order and of the source that sent it

@@ -9,7 +9,7 @@ const SCRIPT = path.resolve(__dirname, '../../scripts/check-imports.js');
 function repo(files: Record<string, string>): string {
   const root = mkdtempSync(path.join(tmpdir(), 'rb-imports-'));
   const all: Record<string, string> = {
-    'package.json': JSON.stringify({ workspaces: ['core', 'adapters/*', 'plugins/*', 'host', 'test'] }),
+    'package.json': JSON.stringify({ workspaces: ['core', 'adapters/*', 'plugins/*', 'host', 'test/*'] }),
     'core/package.json': JSON.stringify({ name: '@rosterbridge/core' }),
     'core/src/index.ts': 'export const x = 1;\n',
     'host/package.json': JSON.stringify({ name: '@rosterbridge/host', dependencies: { '@rosterbridge/core': '1.0.0' } }),
@@ -18,6 +18,14 @@ function repo(files: Record<string, string>): string {
     'plugins/source-a/src/index.ts': "import { x } from '@rosterbridge/core';\n",
     'plugins/target-b/package.json': JSON.stringify({ name: '@rosterbridge/target-b' }),
     'plugins/target-b/src/index.ts': 'export const y = 2;\n',
+    // The test kit and a tool: both may import the host and each other.
+    'test/kit/package.json': JSON.stringify({
+      name: '@rosterbridge/test-kit',
+      dependencies: { '@rosterbridge/host': '1.0.0', '@rosterbridge/simulators': '1.0.0' },
+    }),
+    'test/kit/src/index.ts': "export * from '@rosterbridge/simulators';\nimport { h } from '@rosterbridge/host';\n",
+    'test/simulators/package.json': JSON.stringify({ name: '@rosterbridge/simulators', dependencies: { '@rosterbridge/host': '1.0.0' } }),
+    'test/simulators/src/index.ts': "import { h } from '@rosterbridge/host';\nconst cli = require.resolve('@rosterbridge/host/package.json');\n",
     ...files,
   };
   for (const [file, text] of Object.entries(all)) {
@@ -39,7 +47,20 @@ t.test('the real repository passes', async (t) => {
 });
 
 t.test('a clean layout passes', async (t) => {
-  t.equal(check(repo({})).status, 0);
+  const r = check(repo({}));
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /import check passed: 6 packages/);
+});
+
+t.test('a computed name on the allow-list, and one in a comment, pass', async (t) => {
+  const r = check(
+    repo({
+      'core/src/plugin/plugin-registry.ts': 'export function load(entry: string) {\n  return require(entry);\n}\n',
+      'host/src/index.ts':
+        "// the host never calls require(name) on a tool\n/** nor require.resolve([a, b].join('/')) */\nimport { x } from '@rosterbridge/core';\n",
+    }),
+  );
+  t.equal(r.status, 0, r.stderr);
 });
 
 for (const [name, files, expected] of [
@@ -59,6 +80,51 @@ for (const [name, files, expected] of [
     'a package.json dependency on another plugin',
     { 'plugins/source-a/package.json': JSON.stringify({ name: '@rosterbridge/source-a', dependencies: { '@rosterbridge/target-b': '1.0.0' } }) },
     /package.json dependencies.@rosterbridge\/target-b/,
+  ],
+  [
+    'a plugin reaching another through require.resolve',
+    { 'plugins/source-a/src/index.ts': "const where = require.resolve('@rosterbridge/target-b/package.json');\n" },
+    /plugins\/source-a\/src\/index.ts:1 imports "@rosterbridge\/target-b\/package.json": a plugin never imports another plugin/,
+  ],
+  [
+    'a plugin reaching another through a template literal without an expression',
+    { 'plugins/source-a/src/index.ts': 'const b = require(`@rosterbridge/target-b`);\n' },
+    /plugins\/source-a\/src\/index.ts:1 imports "@rosterbridge\/target-b": a plugin never imports another plugin/,
+  ],
+  [
+    'the host reaching a tool through require.resolve',
+    { 'host/src/index.ts': "\nconst sim = require.resolve('@rosterbridge/simulators/package.json');\n" },
+    /host\/src\/index.ts:2 imports "@rosterbridge\/simulators\/package.json": the host imports neither the test kit nor the tools/,
+  ],
+  [
+    'the host importing the test kit',
+    { 'host/src/index.ts': "import type { TestHost } from '@rosterbridge/test-kit';\n" },
+    /host\/src\/index.ts:1 imports "@rosterbridge\/test-kit": the host imports neither the test kit nor the tools/,
+  ],
+  [
+    'a package.json of the host depending on a tool',
+    { 'host/package.json': JSON.stringify({ name: '@rosterbridge/host', devDependencies: { '@rosterbridge/simulators': '1.0.0' } }) },
+    /host\/package.json devDependencies.@rosterbridge\/simulators: the host imports neither/,
+  ],
+  [
+    'a name joined at run time (require.resolve of a .join)',
+    { 'host/src/index.ts': "const kit = require.resolve(['@rosterbridge', 'test-kit'].join('/'));\n" },
+    /host\/src\/index.ts:1 require\.resolve\(\['@rosterbridge', 'test-kit'\]\.join\('\/'\)\): a module name must be a string literal/,
+  ],
+  [
+    'require of a variable',
+    { 'plugins/source-a/src/index.ts': "const name = '@rosterbridge/target-b';\nconst b = require(name);\n" },
+    /plugins\/source-a\/src\/index.ts:2 require\(name\): a module name must be a string literal/,
+  ],
+  [
+    'import() of a template literal with an expression',
+    { 'plugins/target-b/src/index.ts': 'export async function load(id: string) {\n  return import(`@rosterbridge/source-${id}`);\n}\n' },
+    /plugins\/target-b\/src\/index.ts:2 import\(`@rosterbridge\/source-\$\{id\}`\): a module name must be a string literal/,
+  ],
+  [
+    'an allow-listed call in a file the list does not name',
+    { 'plugins/target-b/src/index.ts': 'export function load(entry: string) {\n  return require(entry);\n}\n' },
+    /plugins\/target-b\/src\/index.ts:2 require\(entry\): a module name must be a string literal/,
   ],
 ] as const) {
   t.test(`${name} fails the check`, async (t) => {

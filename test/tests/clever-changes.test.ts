@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { CleverClient, readCleverChanges, type CleverChanges } from '@rosterbridge/clever';
 import { isRosterbridgeError, ROSTER_ENTITY_ORDER, type RosterRecord, type User } from '@rosterbridge/core';
 import { changeDistrict, generateDistrict, recordDifferences, type GeneratedDistrict } from '@rosterbridge/test-kit';
-import { cleverReadBack, startCleverSimulator, type CleverSimulator } from '../src/clever-simulator';
+import { cleverReadBack, startCleverSimulator, type CleverSimulator } from '@rosterbridge/simulators';
 
 const TOKEN = 'district-token-events';
 const DAY = 86_400_000;

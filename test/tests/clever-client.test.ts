@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { CleverClient } from '@rosterbridge/clever';
 import { isRosterbridgeError, ROSTER_ENTITY_ORDER, type RosterRecord } from '@rosterbridge/core';
 import { generateDistrict, recordDifferences } from '@rosterbridge/test-kit';
-import { cleverReadBack, startCleverSimulator, type CleverSimulatorOptions } from '../src/clever-simulator';
+import { cleverReadBack, startCleverSimulator, type CleverSimulatorOptions } from '@rosterbridge/simulators';
 
 const TOKEN = 'district-token-123';
 const SEED = 20260817;
@@ -34,7 +34,7 @@ t.test('a full pull of a generated tiny district yields its records, less what C
   const { district, sim } = await simulator(t);
   const pull = await client(t, sim.baseUrl).pullDistrict();
   t.same(pull.issues, [], 'no issues: every reference resolves');
-  // What Clever cannot express is listed on cleverReadBack (test/src/clever-simulator/clever-read-back.ts).
+  // What Clever cannot express is listed on cleverReadBack (test/simulators/src/clever/clever-read-back.ts).
   const expected = cleverReadBack(district);
   for (const entity of ROSTER_ENTITY_ORDER) {
     t.same(

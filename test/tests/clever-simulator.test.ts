@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { generateDistrict } from '@rosterbridge/test-kit';
-import { startCleverSimulator } from '../src/clever-simulator';
+import { startCleverSimulator } from '@rosterbridge/simulators';
 
 const TOKEN = 'district-token-123';
 const auth = { authorization: `Bearer ${TOKEN}` };

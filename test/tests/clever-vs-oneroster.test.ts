@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { ROSTER_ENTITY_ORDER, type SyncRun } from '@rosterbridge/core';
 import { OneRosterDataset, changeDistrict, generateDistrict, startOneRosterSimulator, startTestHost, type RosterRecordSource } from '@rosterbridge/test-kit';
-import { startCleverSimulator } from '../src/clever-simulator';
+import { startCleverSimulator } from '@rosterbridge/simulators';
 
 const PLUGINS = [path.resolve(__dirname, '../../plugins')];
 const SIZE = process.env.DATABASE_URL ? 'small' : 'tiny';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { ROSTER_ENTITY_ORDER } from '@rosterbridge/core';
 import { OneRosterDataset, startOneRosterSimulator, type OneRosterSimulatorOptions } from '@rosterbridge/test-kit';
-import { runSourceConformance } from '../src/conformance';
+import { runSourceConformance } from '../kit/src/conformance';
 import { afterClassLink, closedPort } from './oneroster-rest-kit';
 
 const KEY = 'conformance-app';

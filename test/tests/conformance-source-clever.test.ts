@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { RosterRecordSource } from '@rosterbridge/test-kit';
-import { runSourceConformance } from '../src/conformance';
-import { CleverReadBack, startCleverSimulator, type CleverSimulatorOptions } from '../src/clever-simulator';
+import { runSourceConformance } from '../kit/src/conformance';
+import { CleverReadBack, startCleverSimulator, type CleverSimulatorOptions } from '@rosterbridge/simulators';
 import { closedPort } from './oneroster-rest-kit';
 
 const TOKEN = 'clever-conformance-district-token';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { writeOneRosterPackage } from '@rosterbridge/test-kit';
-import { runSourceConformance } from '../src/conformance';
+import { runSourceConformance } from '../kit/src/conformance';
 
 const dir = () => mkdtempSync(path.join(tmpdir(), 'rb-conformance-csv-'));
 

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import t from 'tap';
 import { DISTRICT_SIZES, generateDistrict, writeOneRosterPackage } from '@rosterbridge/test-kit';
 
-const CLI = resolve(__dirname, '../dist/generator/cli.js');
+const CLI = resolve(__dirname, '../generator/dist/cli.js');
 const scratch = mkdtempSync(join(tmpdir(), 'rb-generator-cli-'));
 t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
 const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });

@@ -114,6 +114,7 @@ t.test("rosterbridge new-plugin in a checkout's plugins/: joins the solution bui
     name: '@rosterbridge/source-acme-sis',
     version: '0.1.0',
     dependencies: { '@rosterbridge/core': '1.0.0' },
+    devDependencies: { '@rosterbridge/test-kit': '1.0.0' },
     engines: { rosterbridge: '^1.0.0' },
   });
   t.same(written.packages['node_modules/@rosterbridge/source-acme-sis'], { resolved: 'plugins/source-acme-sis', link: true });

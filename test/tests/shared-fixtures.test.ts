@@ -57,7 +57,7 @@ function testSources(): string[] {
     'core/engine/tests',
     'host/tests',
     'test/tests',
-    'test/src',
+    ...['kit', 'generator', 'simulators', 'demo', 'bench'].map((name) => `test/${name}/src`),
     ...['adapters', 'plugins'].flatMap((dir) => readdirSync(path.join(REPO, dir)).map((name) => `${dir}/${name}/tests`)),
   ];
   const files: string[] = ['host/src/cli/new-plugin-command.ts'];
@@ -87,12 +87,12 @@ t.test('nothing but the lookup names ../shared, and the files that read the corp
   const outside = /\/work\/shared|\.\.\/shared\b|shared\/fixtures/;
   t.same(
     sources.filter((file) => file !== self && outside.test(text(file))),
-    ['test/src/shared-fixtures.ts'],
+    ['test/kit/src/shared-fixtures.ts'],
     'only the lookup knows where the corpus may be',
   );
 
   t.same(
-    sources.filter((file) => file !== self && file !== 'test/src/shared-fixtures.ts' && /\b(sharedFixtures|sharedPackage|SHARED)\b/.test(text(file))),
+    sources.filter((file) => file !== self && file !== 'test/kit/src/shared-fixtures.ts' && /\b(sharedFixtures|sharedPackage|SHARED)\b/.test(text(file))),
     [
       'adapters/oneroster-csv/tests/clean-fixtures.test.ts',
       'adapters/oneroster-csv/tests/csv-package-kit.ts',

@@ -8,7 +8,7 @@ import { OneRosterClient, type OneRosterCredentials } from '@rosterbridge/oneros
 import { FIXTURES_DIR, OneRosterDataset, generateDistrict } from '@rosterbridge/test-kit';
 
 const REPO = path.resolve(__dirname, '../..');
-const SIMULATOR_CLI = path.join(REPO, 'test/dist/simulator/cli.js');
+const SIMULATOR_CLI = path.join(REPO, 'test/simulators/dist/oneroster/cli.js');
 const HOST_CLI = path.join(REPO, 'host/dist/cli/main.js');
 const SECRET = 'sim-cli-S3cret!(x)*';
 const TINY = generateDistrict({ seed: 42, size: 'tiny' }).counts;
@@ -169,9 +169,9 @@ t.test('--csv serves a OneRoster CSV package', async (t) => {
   t.match(mixed.stderr, /--csv serves a package as it is/);
 });
 
-t.test('rosterbridge simulate without the test kit installed exits 1 saying where the simulator lives', async (t) => {
-  // An install of the packages without the test kit: every dependency linked, but not @rosterbridge/test-kit.
-  const root = mkdtempSync(path.join(tmpdir(), 'rb-no-test-kit-'));
+t.test('rosterbridge simulate without @rosterbridge/simulators installed exits 1 saying where the simulator lives', async (t) => {
+  // An install of the packages without the simulators: every dependency linked, no node_modules/.bin.
+  const root = mkdtempSync(path.join(tmpdir(), 'rb-no-simulators-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const modules = path.join(root, 'node_modules');
   mkdirSync(path.join(modules, '@rosterbridge'), { recursive: true });
@@ -180,7 +180,7 @@ t.test('rosterbridge simulate without the test kit installed exits 1 saying wher
     symlinkSync(path.join(REPO, 'node_modules', entry), path.join(modules, entry));
   }
   for (const entry of readdirSync(path.join(REPO, 'node_modules/@rosterbridge'))) {
-    if (entry !== 'test-kit') symlinkSync(path.join(REPO, 'node_modules/@rosterbridge', entry), path.join(modules, '@rosterbridge', entry));
+    if (entry !== 'simulators') symlinkSync(path.join(REPO, 'node_modules/@rosterbridge', entry), path.join(modules, '@rosterbridge', entry));
   }
   const cli = path.join(modules, '@rosterbridge/host/dist/cli/main.js');
   const run = (...args: string[]) =>
@@ -193,11 +193,13 @@ t.test('rosterbridge simulate without the test kit installed exits 1 saying wher
   t.equal(version.status, 0, `the CLI itself runs from that install: ${version.stderr}`);
   const r = run('simulate', '--size', 'tiny');
   t.equal(r.status, 1);
-  t.match(r.stderr, /the OneRoster simulator ships with the test kit \(@rosterbridge\/test-kit\), which is not installed here/);
+  t.match(r.stderr, /the OneRoster simulator ships as @rosterbridge\/simulators \(bin rosterbridge-simulate\), which is not installed here/);
   t.equal(r.stdout, '');
-  // The same install with the test kit linked finds it: the difference is the test kit, not the setup.
-  symlinkSync(path.join(REPO, 'node_modules/@rosterbridge/test-kit'), path.join(modules, '@rosterbridge/test-kit'));
-  const withKit = run('simulate', '--help');
-  t.equal(withKit.status, 0, withKit.stderr);
-  t.match(withKit.stdout, /Starts a ClassLink-like OneRoster 1\.1 REST server/);
+  // The same install with the package and the bin npm links for it: the difference is the tool, not the setup.
+  symlinkSync(path.join(REPO, 'node_modules/@rosterbridge/simulators'), path.join(modules, '@rosterbridge/simulators'));
+  mkdirSync(path.join(modules, '.bin'));
+  symlinkSync('../@rosterbridge/simulators/bin/rosterbridge-simulate.js', path.join(modules, '.bin/rosterbridge-simulate'));
+  const withTool = run('simulate', '--help');
+  t.equal(withTool.status, 0, withTool.stderr);
+  t.match(withTool.stdout, /Starts a ClassLink-like OneRoster 1\.1 REST server/);
 });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { generateDistrict } from '@rosterbridge/test-kit';
-import { CRASH_TARGETS, runCrashScenario } from '../src/crash-harness';
+import { CRASH_TARGETS, runCrashScenario } from '../kit/src/crash-harness';
 
 const KILLS = Number(process.env.RB_CRASH_POINTS ?? 10);
 const SEED = Number(process.env.RB_CRASH_SEED ?? 20261123);

@@ -155,7 +155,9 @@ program
 program
   .command('simulate')
   .summary('start the OneRoster simulator (test kit)')
-  .description('start the ClassLink-like OneRoster 1.1 simulator for a tenant to point at (ships with the test kit; simulate --help lists its options)')
+  .description(
+    'start the ClassLink-like OneRoster 1.1 simulator for a tenant to point at (the bin of @rosterbridge/simulators; simulate --help lists its options)',
+  )
   .helpOption(false)
   .allowUnknownOption()
   .allowExcessArguments()

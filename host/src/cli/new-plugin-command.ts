@@ -13,8 +13,11 @@ export interface NewPluginOptions {
 }
 
 const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
-/** The test kit the generated tests use (the host itself never imports it). */
-const TEST_KIT = ['@rosterbridge', 'test-kit'].join('/');
+/**
+ * The test kit the generated tests use, named in the generated package.json's devDependencies. The
+ * host itself never imports it: scripts/check-imports.js allows this file to name it (its allow-list).
+ */
+const TEST_KIT = '@rosterbridge/test-kit';
 
 /**
  * Writes a new plugin package: manifest, a working skeleton (a source reading canonical records from
@@ -83,8 +86,17 @@ function registerInLockfile(lockFile: string, ref: string, packageJson: Record<s
   if (!existsSync(lockFile)) return;
   const lock = JSON.parse(readFileSync(lockFile, 'utf8')) as { packages?: Record<string, unknown> };
   if (!lock.packages || lock.packages[ref]) return;
-  const { name, version, dependencies, engines } = packageJson as { name: string; version: string; dependencies: unknown; engines: unknown };
-  const added: Record<string, unknown> = { [`node_modules/${name}`]: { resolved: ref, link: true }, [ref]: { name, version, dependencies, engines } };
+  const { name, version, dependencies, devDependencies, engines } = packageJson as {
+    name: string;
+    version: string;
+    dependencies: unknown;
+    devDependencies: unknown;
+    engines: unknown;
+  };
+  const added: Record<string, unknown> = {
+    [`node_modules/${name}`]: { resolved: ref, link: true },
+    [ref]: { name, version, dependencies, devDependencies, engines },
+  };
   const packages: Record<string, unknown> = {};
   const pending = Object.keys(added).sort((a, b) => a.localeCompare(b, 'en'));
   for (const [key, value] of Object.entries(lock.packages)) {
@@ -165,6 +177,7 @@ function manifest(kind: 'source' | 'target', id: string, pluginId: string, displ
       },
     },
     dependencies: { '@rosterbridge/core': '1.0.0', ...(kind === 'target' ? { kysely: '0.28.18' } : {}) },
+    devDependencies: { [TEST_KIT]: '1.0.0' },
   };
 }
 

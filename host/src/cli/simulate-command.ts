@@ -1,42 +1,63 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { constants } from 'node:os';
 import * as path from 'node:path';
 
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /**
- * `rosterbridge simulate`: runs the OneRoster simulator's own CLI, which ships with the test kit,
- * as a child process. The host never imports the test kit; it only looks for the installed
- * package and launches its script, forwarding the arguments, signals and the exit code.
+ * A tool the CLI launches but never imports: its package, and the bin it declares in its package.json.
+ * The tools depend on the host, never the other way: the host finds the bin npm links into a
+ * `node_modules/.bin` folder above its own (the checkout's, or the project's that installed both).
+ */
+interface Tool {
+  readonly command: string;
+  readonly what: string;
+  readonly packageName: string;
+  readonly bin: string;
+}
+
+const SIMULATOR: Tool = { command: 'simulate', what: 'the OneRoster simulator', packageName: '@rosterbridge/simulators', bin: 'rosterbridge-simulate' };
+const DEMO: Tool = { command: 'start --demo', what: 'the demo', packageName: '@rosterbridge/demo', bin: 'rosterbridge-demo' };
+
+/**
+ * `rosterbridge simulate`: runs the OneRoster simulator's own bin (`rosterbridge-simulate`, from
+ * @rosterbridge/simulators) as a child process, forwarding the arguments, signals and the exit code.
  */
 export async function launchSimulator(args: readonly string[]): Promise<number> {
-  return launchTestKitScript('simulate', 'the OneRoster simulator', path.join('simulator', 'cli.js'), args);
+  return launchTool(SIMULATOR, args);
 }
 
 /**
- * `rosterbridge start --demo`: runs the demo (`npm run demo` without its build), which ships with
- * the test kit: the host on the embedded database with the demo tenant and a first sync.
+ * `rosterbridge start --demo`: runs the demo's bin (`rosterbridge-demo`, from @rosterbridge/demo; as
+ * `npm run demo` without its build): the host on the embedded database with the demo tenant and a first sync.
  */
 export async function launchDemo(): Promise<number> {
-  return launchTestKitScript('start --demo', 'the demo', path.join('demo', 'run-demo.js'), []);
+  return launchTool(DEMO, []);
 }
 
-/** Runs `script` (under the test kit's dist) as a child process; answers its exit code. */
-async function launchTestKitScript(command: string, what: string, script: string, args: readonly string[]): Promise<number> {
-  let kitDir: string;
-  try {
-    kitDir = path.dirname(require.resolve('@rosterbridge/test-kit/package.json'));
-  } catch {
+/** The first `node_modules/.bin/<bin>` (a link, even a dangling one) in `from` or a folder above it, or undefined. */
+export function findToolBin(bin: string, from: string = __dirname): string | undefined {
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'node_modules', '.bin', bin);
+    if (lstatSync(candidate, { throwIfNoEntry: false }) !== undefined) return candidate;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+/** Runs the tool's bin with node as a child process; answers its exit code. */
+async function launchTool(tool: Tool, args: readonly string[]): Promise<number> {
+  const { command, what } = tool;
+  const script = findToolBin(tool.bin);
+  if (script === undefined) {
     process.stderr.write(
-      `rosterbridge ${command}: ${what} ships with the test kit (@rosterbridge/test-kit), which is not installed here.\n` +
-        'Run it from a checkout of the Rosterbridge repository after `npm ci && npm run build`.\n',
+      `rosterbridge ${command}: ${what} ships as ${tool.packageName} (bin ${tool.bin}), which is not installed here.\n` +
+        `Run it from a checkout of the Rosterbridge repository after \`npm ci && npm run build\`, or install ${tool.packageName} beside the host.\n`,
     );
     return 1;
   }
-  script = path.join(kitDir, 'dist', script);
   if (!existsSync(script)) {
-    process.stderr.write(`rosterbridge ${command}: the test kit at ${kitDir} is not built (${script} is missing); run \`npm run build\` first.\n`);
+    process.stderr.write(`rosterbridge ${command}: ${tool.packageName} is not built (${tool.bin} points at a missing file); run \`npm run build\` first.\n`);
     return 1;
   }
   // In a process group of its own, so that a Ctrl-C at the terminal reaches it once, through us.

@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+'use strict';
+// The `rosterbridge-demo` command of @rosterbridge/demo. Committed, not built: npm links a workspace's bin into node_modules/.bin
+// only if the file exists when `npm ci` runs, which is before any build. It runs the built dist/run-demo.js.
+const { existsSync } = require('node:fs');
+const path = require('node:path');
+
+const main = path.join(__dirname, '..', 'dist/run-demo.js');
+if (!existsSync(main)) {
+  process.stderr.write(`rosterbridge-demo: ${main} is missing: run \`npm run build\` in the checkout first\n`);
+  process.exit(1);
+}
+require(main);

@@ -1,0 +1,11 @@
+export {};
+export * from './test-database';
+export * from './test-host';
+export * from '@rosterbridge/district-generator';
+export * from './shared-fixtures';
+export * from '@rosterbridge/simulators';
+export * from './host-process';
+export * from './conformance';
+export * from './record-differences';
+export * from './product-state';
+export * from './zip-file';

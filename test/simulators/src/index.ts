@@ -1,0 +1,2 @@
+export * from './oneroster';
+export * from './clever';

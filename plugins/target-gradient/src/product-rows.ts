@@ -21,57 +21,101 @@ const EPOCH_2000 = Date.UTC(2000, 0, 1);
 const DAY = 86_400_000;
 
 /**
- * Encodes rows (objects keyed by column) as binary COPY tuples of `table`'s columns. A value its
- * column cannot carry is refused with a TypeError naming the table, row and column.
+ * Encodes rows (objects keyed by column) as binary COPY tuples of `table`'s columns: sizes first,
+ * then one buffer. A value its column cannot carry is refused with a TypeError naming the table,
+ * row and column.
  */
 export function productTuples(table: ProductTable, rows: readonly Record<string, unknown>[]): Buffer {
-  const parts: Buffer[] = [];
-  const head = Buffer.allocUnsafe(2);
-  head.writeInt16BE(table.columns.length, 0);
-  rows.forEach((row, r) => {
-    parts.push(head);
-    for (const [column, kind] of table.columns) parts.push(field(table.name, r, column, kind, row[column]));
-  });
-  return Buffer.concat(parts);
+  const columns = table.columns;
+  let size = 0;
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    size += 2;
+    for (const [column, kind] of columns) size += 4 + fieldSize(table.name, r, column, kind, row[column]);
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const row of rows) {
+    at = out.writeInt16BE(columns.length, at);
+    for (const [column, kind] of columns) at = writeField(out, at, kind, row[column]);
+  }
+  return out;
 }
 
-function field(table: string, r: number, column: string, kind: ProductColumnKind, v: unknown): Buffer {
+/** The bytes of a value after its length word (none for NULL). Checks the value. */
+function fieldSize(table: string, r: number, column: string, kind: ProductColumnKind, v: unknown): number {
   const refuse = (what: string) => new TypeError(`${table}: row ${r + 1}, column ${column}: not ${what}: ${JSON.stringify(v)}`);
-  if (v === null || v === undefined) return int32(-1);
+  if (v === null || v === undefined) return 0;
   switch (kind) {
-    case 'text': {
+    case 'text':
       if (typeof v !== 'string') throw refuse('a string');
-      const bytes = Buffer.from(v, 'utf8');
-      return Buffer.concat([int32(bytes.length), bytes]);
-    }
-    case 'jsonb': {
-      const bytes = Buffer.from(typeof v === 'string' ? v : JSON.stringify(v), 'utf8');
-      return Buffer.concat([int32(bytes.length + 1), Buffer.from([1]), bytes]);
-    }
+      return Buffer.byteLength(v, 'utf8');
+    case 'jsonb':
+      return 1 + Buffer.byteLength(typeof v === 'string' ? v : JSON.stringify(v), 'utf8');
     case 'bool':
       if (typeof v !== 'boolean') throw refuse('a boolean');
-      return Buffer.concat([int32(1), Buffer.from([v ? 1 : 0])]);
-    case 'date': {
-      const m = typeof v === 'string' ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(v) : null;
-      if (!m) throw refuse('a date (YYYY-MM-DD)');
-      const days = Math.round((Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) - EPOCH_2000) / DAY);
-      return Buffer.concat([int32(4), int32(days)]);
-    }
+      return 1;
+    case 'date':
+      if (typeof v !== 'string' || !DATE.test(v)) throw refuse('a date (YYYY-MM-DD)');
+      return 4;
     case 'text[]': {
-      if (!Array.isArray(v) || v.some((e) => typeof e !== 'string')) throw refuse('a list of strings');
-      const elements = (v as string[]).map((e) => Buffer.from(e, 'utf8'));
-      // ndim, has-nulls flag, element type; then per dimension its size and lower bound; then the elements.
-      const header = v.length === 0 ? [int32(0), int32(0), int32(TEXT_OID)] : [int32(1), int32(0), int32(TEXT_OID), int32(v.length), int32(1)];
-      const body = Buffer.concat([...header, ...elements.flatMap((e) => [int32(e.length), e])]);
-      return Buffer.concat([int32(body.length), body]);
+      if (!Array.isArray(v)) throw refuse('a list of strings');
+      let n = v.length === 0 ? 12 : 20;
+      for (const e of v) {
+        if (typeof e !== 'string') throw refuse('a list of strings');
+        n += 4 + Buffer.byteLength(e, 'utf8');
+      }
+      return n;
     }
   }
 }
 
-function int32(n: number): Buffer {
-  const b = Buffer.allocUnsafe(4);
-  b.writeInt32BE(n, 0);
-  return b;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** Writes a value checked by {@link fieldSize}, with its length word; returns the next offset. */
+function writeField(out: Buffer, at: number, kind: ProductColumnKind, v: unknown): number {
+  if (v === null || v === undefined) return out.writeInt32BE(-1, at);
+  switch (kind) {
+    case 'text': {
+      const length = out.write(v as string, at + 4, 'utf8');
+      out.writeInt32BE(length, at);
+      return at + 4 + length;
+    }
+    case 'jsonb': {
+      const length = out.write(typeof v === 'string' ? v : JSON.stringify(v), at + 5, 'utf8');
+      out.writeInt32BE(length + 1, at);
+      out[at + 4] = 1; // jsonb's binary format: a version byte, then the JSON text
+      return at + 5 + length;
+    }
+    case 'bool':
+      at = out.writeInt32BE(1, at);
+      return out.writeUInt8(v ? 1 : 0, at);
+    case 'date': {
+      const m = DATE.exec(v as string)!;
+      at = out.writeInt32BE(4, at);
+      return out.writeInt32BE(Math.round((Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) - EPOCH_2000) / DAY), at);
+    }
+    case 'text[]': {
+      const list = v as string[];
+      const start = at;
+      at += 4; // the length word, written last
+      // ndim, has-nulls flag, element type; then per dimension its size and lower bound; then the elements.
+      at = out.writeInt32BE(list.length === 0 ? 0 : 1, at);
+      at = out.writeInt32BE(0, at);
+      at = out.writeInt32BE(TEXT_OID, at);
+      if (list.length > 0) {
+        at = out.writeInt32BE(list.length, at);
+        at = out.writeInt32BE(1, at);
+      }
+      for (const e of list) {
+        const length = out.write(e, at + 4, 'utf8');
+        out.writeInt32BE(length, at);
+        at += 4 + length;
+      }
+      out.writeInt32BE(at - start - 4, start);
+      return at;
+    }
+  }
 }
 
 /**

@@ -758,6 +758,10 @@ export class SyncEngine {
             try {
               const result = await this.deadline(() => loader.end(), `target ${targetId} load(${entity}) end()`);
               loaders.delete(targetId);
+              // A load fills the target's tables at once: the planner learns of it before the next
+              // entity's rows look these up (as keepStatistics does while apply fills them).
+              const schema = targets.get(targetId)?.schema;
+              if (schema !== undefined) await this.ledger.analyzeGrown(schema);
               const take = await this.runs.transaction((trx) => this.record(run, report, targetId, trx, result, { backfill: { entity: next ?? 'complete' } }));
               take();
             } catch (err) {

@@ -7,7 +7,6 @@ import type { GradientSettings } from './gradient-settings';
 
 export type { GradientApi, GradientClassMember, GradientDayOption, GradientScheduledClass, GradientTerm } from './gradient-schedule-api';
 export { GradientIssueCodes } from './gradient-issues';
-export { GradientSession } from './gradient-session';
 export { GradientCommandCodes, type StartAcademicYearArguments } from './gradient-commands';
 export type { GradientSettings } from './gradient-settings';
 
@@ -23,7 +22,7 @@ export function activate(context: PluginContext): GradientApi {
   context.subscriptions.add(
     context.registerTarget('gradient', {
       async open(tenant) {
-        return new GradientSession(context.storage.db, tenant, await tenant.settings<GradientSettings>(), context.storage.openCopy);
+        return new GradientSession(context.storage.db, tenant, await tenant.settings<GradientSettings>());
       },
     }),
   );

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { benchMachine } from './machine';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { ROSTER_ENTITY_ORDER, type RosterEntity } from '@rosterbridge/core';
@@ -214,13 +214,7 @@ export async function runRestPullBenchmark(resultsDir: string, runs: number): Pr
     benchmark: 'rest-pull',
     command: 'npm run bench -- rest-pull   (or BENCH=rest-pull npm run bench; plain npm run bench runs it after csv-read)',
     date: new Date().toISOString(),
-    machine: {
-      cpus: os.cpus().length,
-      cpu: os.cpus()[0]?.model,
-      memoryGB: Math.round(os.totalmem() / 2 ** 30),
-      node: process.version,
-      loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
-    },
+    machine: benchMachine(),
     district: { seed: SEED, size: SIZE, counts },
     pageSize: PAGE_SIZE,
     runsPerFigure: runs,

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { benchMachine } from './machine';
 import * as path from 'node:path';
 import { type DistrictSizeName, changeDistrict, fractionForDeltaShare, generateDistrict, writeOneRosterPackage } from '@rosterbridge/district-generator';
 import { runRestPullBenchmark } from './rest-pull';
@@ -77,7 +77,7 @@ async function runCsvReadBenchmark(runs: number): Promise<void> {
     benchmark: 'csv-read',
     command: 'npm run bench',
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    machine: benchMachine({ loadAverage: false }),
     runsPerFigure: runs,
     figures,
   };
@@ -176,13 +176,7 @@ async function runSyncBenchmark(runs: number): Promise<void> {
     benchmark: 'sync',
     command: deltaKind === 'records' ? 'npm run bench -- sync' : 'BENCH_DELTA=selected npm run bench -- sync',
     date: new Date().toISOString(),
-    machine: {
-      cpus: os.cpus().length,
-      cpu: os.cpus()[0]?.model,
-      memoryGB: Math.round(os.totalmem() / 2 ** 30),
-      node: process.version,
-      loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
-    },
+    machine: benchMachine(),
     runsPerFigure: runs,
     delta:
       deltaKind === 'records'
@@ -231,13 +225,7 @@ async function runProductsBenchmark(runs: number): Promise<void> {
     benchmark: 'products',
     command: 'npm run bench -- products',
     date: new Date().toISOString(),
-    machine: {
-      cpus: os.cpus().length,
-      cpu: os.cpus()[0]?.model,
-      memoryGB: Math.round(os.totalmem() / 2 ** 30),
-      node: process.version,
-      loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
-    },
+    machine: benchMachine(),
     runsPerFigure: runs,
     figures,
   };

@@ -22,7 +22,10 @@ export function activate(context: PluginContext): void {
         const today = settings.today ?? todayIn(tenant.info().timezone);
         const year = currentAcademicYear(today, settings.academicYearStartMonth);
         tenant.logger.debug({ today, year }, 'opening Kamkalima target');
-        return new KamkalimaSession(context.storage.db, tenant, year);
+        return new KamkalimaSession(context.storage.db, tenant, year, {
+          ...(context.storage.openCopy ? { openCopy: context.storage.openCopy } : {}),
+          bulkLoad: settings.bulkLoad ?? true,
+        });
       },
     }),
   );

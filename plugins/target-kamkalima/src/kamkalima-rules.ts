@@ -196,12 +196,18 @@ function userFromRow(role: 'teacher' | 'student' | 'administrator', r: Record<st
   };
 }
 
+/** The `held_record` row of a held-back record: the record as kept, its password left out. */
+export function heldRecordRow(tenantId: string, entity: RosterEntity, record: RosterRecord, code: string) {
+  const { password: _secret, ...kept } = record as unknown as Record<string, unknown>;
+  return { tenant_id: tenantId, entity, sourced_id: record.sourcedId, code, record: kept };
+}
+
 /** Saves held-back records (password left out), replacing an older copy only when it differs. */
 export async function holdRecords(db: KamkalimaDb, tenantId: string, entity: RosterEntity, held: { record: RosterRecord; code: string }[]): Promise<void> {
   if (held.length === 0) return;
   const rows = held.map(({ record, code }) => {
-    const { password: _secret, ...kept } = record as unknown as Record<string, unknown>;
-    return { tenant_id: tenantId, entity, sourced_id: record.sourcedId, code, record: JSON.stringify(kept) };
+    const row = heldRecordRow(tenantId, entity, record, code);
+    return { ...row, record: JSON.stringify(row.record) };
   });
   for (let i = 0; i < rows.length; i += 1000) {
     await db

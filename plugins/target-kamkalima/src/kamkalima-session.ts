@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
 import type {
+  AcademicSession,
+  OpenCopy,
   RosterChangeEvent,
   RosterEntity,
   RosterIssue,
@@ -7,9 +9,10 @@ import type {
   RosterTargetSession,
   TargetApplyResult,
   TargetCounts,
+  TargetLoader,
   TenantContext,
 } from '@rosterbridge/core';
-import { type ApplyContext, SkippedRecords, batchTransaction, upsertRows } from '@rosterbridge/core';
+import { type ApplyContext, ROSTER_ENTITY_ORDER, SkippedRecords, batchTransaction, upsertRows } from '@rosterbridge/core';
 import { kamkalimaIssue } from './kamkalima-issues';
 import {
   type EntityRules,
@@ -18,13 +21,17 @@ import {
   type KamkalimaSkipCode,
   type KnownPlacements,
   type Placement,
+  type Verdict,
   anyOf,
+  heldRecordRow,
   holdRecords,
   kamkalimaRules,
   knownPlacements,
   placementOf,
 } from './kamkalima-rules';
 import type { AcademicYear } from './kamkalima-settings';
+import { KAMKALIMA_TABLES } from './kamkalima-tables';
+import { ProductRowWriter } from './product-rows';
 
 /** Entities whose held-back records are judged again at the end of every run, in referential order. */
 const HELD_ENTITIES = ['academicSessions', 'courses', 'classes', 'users', 'enrollments'] as const;
@@ -85,12 +92,19 @@ export class KamkalimaSession implements RosterTargetSession {
   private readonly known: KnownPlacements = knownPlacements();
   /** The distinct placements `known` holds, shared between its entries (see {@link placementOf}). */
   private readonly sharedPlacements = new Map<string, Placement>();
+  /** The COPY into Kamkalima's tables, on a PostgreSQL server. */
+  private readonly openCopy: OpenCopy | undefined;
+  /** Whether a back-fill may be loaded in bulk ({@link load}); off, it is applied batch by batch. */
+  private readonly bulkLoad: boolean;
 
   constructor(
     private readonly db: KamkalimaDb,
     private readonly tenant: TenantContext,
     year: AcademicYear,
+    options: { openCopy?: OpenCopy; bulkLoad?: boolean } = {},
   ) {
+    this.openCopy = options.openCopy;
+    this.bulkLoad = options.bulkLoad ?? true;
     this.rules = kamkalimaRules({ tenantId: tenant.tenantId, year, known: this.known }) as unknown as Record<string, EntityRules>;
   }
 
@@ -194,6 +208,128 @@ export class KamkalimaSession implements RosterTargetSession {
     });
   }
 
+  /**
+   * Streams an entity of a back-fill into Kamkalima ({@link TargetLoader}): each page is judged by
+   * the same rules as `apply` and its rows go by COPY (batched inserts on the embedded database),
+   * held records to `held_record`; counts and issues are those `apply` would give page by page.
+   * Undefined (fed by `apply`) when Kamkalima already holds rows of the tenant for this entity or a
+   * later one, or held records of them: the rules' cascades then have work a load does not do.
+   */
+  async load(entity: RosterEntity): Promise<TargetLoader | undefined> {
+    if (!this.bulkLoad) return undefined;
+    const tenantId = this.tenant.tenantId;
+    const later = ROSTER_ENTITY_ORDER.slice(ROSTER_ENTITY_ORDER.indexOf(entity));
+    const tables = new Set(later.flatMap((e) => this.rules[e]?.tables ?? []));
+    for (const table of tables)
+      if (await this.db.selectFrom(table).select('tenant_id').where('tenant_id', '=', tenantId).limit(1).executeTakeFirst()) return undefined;
+    const held = await this.db
+      .selectFrom('held_record')
+      .select('tenant_id')
+      .where('tenant_id', '=', tenantId)
+      .where('entity', 'in', later)
+      .limit(1)
+      .executeTakeFirst();
+    if (held) return undefined;
+    // The system teacher-admin accounts outlive a reset: those an org or user of the load unsets, as apply's cascades would.
+    const accounts = await this.db
+      .selectFrom('teacher_admin_account')
+      .select(['school_sourced_id', 'assigned_teacher_sourced_id'])
+      .where('tenant_id', '=', tenantId)
+      .execute();
+    return this.loader(entity, accounts);
+  }
+
+  private loader(entity: RosterEntity, accounts: { school_sourced_id: string; assigned_teacher_sourced_id: string | null }[]): TargetLoader {
+    const tenantId = this.tenant.tenantId;
+    const rules = this.rules[entity];
+    const writer = new ProductRowWriter(this.db, this.openCopy);
+    const result = new RunResult();
+    const accountSchools = new Set(accounts.map((a) => a.school_sourced_id));
+    const assignedTeachers = new Set(accounts.flatMap((a) => (a.assigned_teacher_sourced_id ? [a.assigned_teacher_sourced_id] : [])));
+    /** Orgs of the load that are not schools, whose teacher-admin account goes; users not teachers, whose assignment goes. */
+    const goneSchools: string[] = [];
+    const goneTeachers: string[] = [];
+    /** Terms taken from earlier pages: in `apply` they are in the table when a later page names them as parents. */
+    const earlierTerms = new Set<string>();
+    return {
+      write: async (batch) => {
+        const records = batch.map((e) => e.data.record);
+        if (!rules) {
+          for (const r of records) result.skipped('KAMKALIMA_ENTITY_NOT_IMPORTED', entity, r.sourcedId);
+          result.done();
+          return;
+        }
+        const { taken, held } = sortVerdicts(entity, records, await rules.judge(this.db, records as never), result, 'arrival');
+        const byTable = new Map<string, Record<string, unknown>[]>();
+        for (const t of taken) {
+          const rows = byTable.get(t.table) ?? [];
+          if (rows.length === 0) byTable.set(t.table, rows);
+          rows.push(t.values);
+        }
+        if (entity === 'academicSessions') {
+          const parentOf = new Map(records.map((r) => [r.sourcedId, (r as AcademicSession).parentSourcedId]));
+          for (const row of byTable.get('term') ?? []) {
+            const parent = parentOf.get(row.sourced_id as string);
+            if (row.parent_sourced_id === null && parent && earlierTerms.has(parent)) row.parent_sourced_id = parent;
+          }
+        }
+        if (entity === 'orgs' && accountSchools.size > 0) {
+          const schools = new Set((byTable.get('school') ?? []).map((r) => r.sourced_id as string));
+          for (const r of records) if (accountSchools.has(r.sourcedId) && !schools.has(r.sourcedId)) goneSchools.push(r.sourcedId);
+        }
+        if (entity === 'users' && assignedTeachers.size > 0) {
+          const teachers = new Set((byTable.get('teacher') ?? []).map((r) => r.sourced_id as string));
+          for (const r of records) if (assignedTeachers.has(r.sourcedId) && !teachers.has(r.sourcedId)) goneTeachers.push(r.sourcedId);
+        }
+        const counts = result.of(entity);
+        for (const [table, rows] of byTable) {
+          await writer.write(KAMKALIMA_TABLES[table]!, rows);
+          counts.created += rows.length;
+          if (table === 'term') for (const r of rows) earlierTerms.add(r.sourced_id as string);
+          // Only placements: an id absent from the map is looked up, and a row the load did not write is not there.
+          const known = this.known[table as keyof KnownPlacements] as KnownPlacements[keyof KnownPlacements] | undefined;
+          if (known) for (const r of rows) known.set(r.sourced_id as string, placementOf(r, this.sharedPlacements));
+        }
+        await writer.write(
+          KAMKALIMA_TABLES.held_record!,
+          held.map((h) => heldRecordRow(tenantId, entity, h.record, h.code)),
+        );
+        // The skips of the page, grouped as apply groups those of a batch.
+        result.done();
+      },
+      end: async () => {
+        await writer.end();
+        if (goneSchools.length > 0 || goneTeachers.length > 0) {
+          await this.db.transaction().execute(async (trx) => {
+            if (goneSchools.length > 0)
+              await trx.deleteFrom('teacher_admin_account').where('tenant_id', '=', tenantId).where(anyOf('school_sourced_id', goneSchools)).execute();
+            if (goneTeachers.length > 0)
+              await trx
+                .updateTable('teacher_admin_account')
+                .set({ assigned_teacher_sourced_id: null, assigned_at: null, assigned_by: null })
+                .where('tenant_id', '=', tenantId)
+                .where(anyOf('assigned_teacher_sourced_id', goneTeachers))
+                .execute();
+          });
+        }
+        return { counts: result.counts, issues: result.issues };
+      },
+      abort: async (reason) => {
+        const kept = await writer.abort(reason).catch(() => true);
+        for (const table of rules?.tables ?? []) this.known[table as keyof KnownPlacements]?.clear();
+        if (!kept || !rules) return;
+        // Rows already in (the embedded database's inserts, or a COPY committed before another failed): the tables held none before.
+        await this.db
+          .transaction()
+          .execute(async (trx) => {
+            for (const table of rules.tables) await trx.deleteFrom(table).where('tenant_id', '=', tenantId).execute();
+            await trx.deleteFrom('held_record').where('tenant_id', '=', tenantId).where('entity', '=', entity).execute();
+          })
+          .catch((err: unknown) => this.tenant.logger.warn({ err, entity }, 'could not remove the rows of an abandoned Kamkalima load'));
+      },
+    };
+  }
+
   dispose(): void {}
 
   /** Judges records of one entity and writes each where its verdict sends it. */
@@ -205,27 +341,7 @@ export class KamkalimaSession implements RosterTargetSession {
       return;
     }
     const tenantId = this.tenant.tenantId;
-    const verdicts = await rules.judge(trx, records as never);
-    const taken: KamkalimaRow[] = [];
-    const released: string[] = [];
-    const held: { record: RosterRecord; code: string }[] = [];
-    verdicts.forEach((verdict, i) => {
-      const record = records[i]!;
-      if ('take' in verdict) {
-        taken.push(verdict.take);
-        released.push(record.sourcedId);
-        result.issues.push(...verdict.warnings);
-      } else if ('hold' in verdict) {
-        held.push({ record, code: verdict.hold.code });
-        if (pass === 'arrival' || pass.retry.get(record.sourcedId) !== verdict.hold.code) {
-          result.issues.push(verdict.hold);
-          counts[verdict.hold.severity === 'error' ? 'errors' : 'skipped']++;
-        }
-      } else {
-        released.push(record.sourcedId);
-        if (pass === 'arrival') result.skipped(verdict.skip, entity, record.sourcedId);
-      }
-    });
+    const { taken, released, held } = sortVerdicts(entity, records, await rules.judge(trx, records as never), result, pass);
     const ids = records.map((r) => r.sourcedId);
     for (const table of rules.tables) {
       const rows = taken.filter((t) => t.table === table).map((t) => t.values);
@@ -275,6 +391,42 @@ export class KamkalimaSession implements RosterTargetSession {
     counts.unchanged += ids.length - removed;
     if (rules.cascade) result.demoted(await rules.cascade(trx, ids));
   }
+}
+
+/**
+ * Sorts records by their verdicts: rows taken (their warnings reported), records held (reported and
+ * counted, unless held again for the reason they were held for), and records released from the held
+ * ones (taken or skipped; skips reported grouped on arrival).
+ */
+function sortVerdicts(
+  entity: RosterEntity,
+  records: readonly RosterRecord[],
+  verdicts: readonly Verdict[],
+  result: RunResult,
+  pass: Pass,
+): { taken: KamkalimaRow[]; released: string[]; held: { record: RosterRecord; code: string }[] } {
+  const counts = result.of(entity);
+  const taken: KamkalimaRow[] = [];
+  const released: string[] = [];
+  const held: { record: RosterRecord; code: string }[] = [];
+  verdicts.forEach((verdict, i) => {
+    const record = records[i]!;
+    if ('take' in verdict) {
+      taken.push(verdict.take);
+      released.push(record.sourcedId);
+      result.issues.push(...verdict.warnings);
+    } else if ('hold' in verdict) {
+      held.push({ record, code: verdict.hold.code });
+      if (pass === 'arrival' || pass.retry.get(record.sourcedId) !== verdict.hold.code) {
+        result.issues.push(verdict.hold);
+        counts[verdict.hold.severity === 'error' ? 'errors' : 'skipped']++;
+      }
+    } else {
+      released.push(record.sourcedId);
+      if (pass === 'arrival') result.skipped(verdict.skip, entity, record.sourcedId);
+    }
+  });
+  return { taken, released, held };
 }
 
 /**

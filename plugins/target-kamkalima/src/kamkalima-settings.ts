@@ -4,6 +4,8 @@ export interface KamkalimaSettings {
   academicYearStartMonth: number;
   /** Today's date (YYYY-MM-DD) instead of the clock's, in the tenant's time zone. */
   today?: string;
+  /** Whether a first sync loads each entity in bulk (COPY); off, it is applied batch by batch. Default on. */
+  bulkLoad?: boolean;
 }
 
 /** Today's date, `YYYY-MM-DD`, in `timezone`. */

@@ -5,6 +5,7 @@ import { SchoolManagerSession } from './school-manager-session';
 
 export { SchoolManagerIssueCodes, SchoolManagerFailureCodes, SCHOOL_MANAGER_PARTIAL_CODES, schoolManagerPartialCode } from './school-manager-issues';
 export type { SchoolManagerSettings } from './school-manager-settings';
+export { SchoolManagerSession } from './school-manager-session';
 export { ACCOUNT_LIMITS, SchoolManagerAccountCodes } from './school-manager-accounts';
 export type { ImportUsersArguments } from './school-manager-commands';
 

@@ -3,15 +3,19 @@ import {
   RosterbridgeError,
   type ApplyContext,
   batchTransaction,
+  type OpenCopy,
   type PluginStorage,
   type RosterChangeEvent,
+  type RosterEntity,
   type RosterIssue,
   type RosterTargetSession,
   type TargetApplyResult,
   type TargetCounts,
+  type TargetLoader,
   type TenantContext,
 } from '@rosterbridge/core';
-import { importChanges, SIS_IMPORT_TABLES } from './sis-import';
+import { ProductRowWriter } from './product-rows';
+import { importChanges, importTableOf, SIS_IMPORT_TABLES } from './sis-import';
 import {
   SchoolManagerFailureCodes,
   SchoolManagerIssueCodes,
@@ -68,13 +72,57 @@ export class SchoolManagerSession implements RosterTargetSession {
     private readonly settings: SchoolManagerSettings,
     private readonly today: string,
     private readonly firstSync: boolean,
+    /** The COPY into the import area's tables, on a PostgreSQL server. */
+    private readonly openCopy: OpenCopy | undefined,
   ) {}
 
   static async open(storage: PluginStorage, tenant: TenantContext): Promise<SchoolManagerSession> {
     const settings = withDefaults(await tenant.settings<Partial<SchoolManagerSettings>>());
     const today = settings.today ?? todayIn(tenant.info().timezone);
     const state = await storage.db.selectFrom('sync_state').select('last_sync_at').where('tenant_id', '=', tenant.tenantId).executeTakeFirst();
-    return new SchoolManagerSession(storage.db, storage.schema, tenant, settings, today, !state?.last_sync_at);
+    return new SchoolManagerSession(storage.db, storage.schema, tenant, settings, today, !state?.last_sync_at, storage.openCopy);
+  }
+
+  /**
+   * Streams an entity of a back-fill into the SIS import area ({@link TargetLoader}): the rows
+   * `apply` would write, by COPY (batched inserts on the embedded database). `finish` then matches
+   * and imports from the area as after `apply`. Undefined (fed by `apply`) when the area already
+   * holds rows of the tenant for this entity; School Manager's own user accounts are not the
+   * roster's and do not count.
+   */
+  async load(entity: RosterEntity, signal: AbortSignal): Promise<TargetLoader | undefined> {
+    signal.throwIfAborted();
+    if (!this.settings.bulkLoad) return undefined;
+    const t = this.tenant.tenantId;
+    const into = importTableOf(entity);
+    if (into && (await this.db.selectFrom(into.table.name).select('tenant_id').where('tenant_id', '=', t).limit(1).executeTakeFirst())) return undefined;
+    const writer = new ProductRowWriter(this.db, this.openCopy);
+    return {
+      write: async (batch) => {
+        this.applied = true;
+        for (const e of batch) this.runIds.add(e.runId);
+        if (into)
+          await writer.write(
+            into.table,
+            batch.map((e) => into.row(t, e)),
+          );
+      },
+      // What reaches School Manager is counted by finish, once the whole roster is in.
+      end: async () => {
+        await writer.end();
+        return { counts: {}, issues: [] };
+      },
+      abort: async (reason) => {
+        const kept = await writer.abort(reason).catch(() => true);
+        if (!kept || !into) return;
+        // Rows the embedded database took before the load stopped: the table held none of the tenant's before.
+        await this.db
+          .deleteFrom(into.table.name)
+          .where('tenant_id', '=', t)
+          .execute()
+          .catch((err: unknown) => this.tenant.logger.warn({ err, entity }, 'could not remove the rows of an abandoned School Manager load'));
+      },
+    };
   }
 
   async apply(events: readonly RosterChangeEvent[], signal: AbortSignal, context?: ApplyContext): Promise<TargetApplyResult> {
@@ -227,8 +275,9 @@ export class SchoolManagerSession implements RosterTargetSession {
    * lost, skipped = unmatched (warning), errors = email shared (error), unchanged = still matched
    * (first sync only). Unmatched users are reported when they become so, when this run imported
    * them, and on a first sync;
-   * shared emails, which keep the sync partial, on every sync until fixed. Users of excluded
-   * schools keep what they had.
+   * shared emails, which keep the sync partial, on every sync until fixed, in sourcedId order
+   * (the same whatever order the import area was written in). Users of excluded schools keep what
+   * they had.
    */
   private async matchUsers(trx: Transaction<any>, excluded: string[], issues: RosterIssue[]): Promise<Counts> {
     const t = this.tenant.tenantId;
@@ -248,7 +297,8 @@ export class SchoolManagerSession implements RosterTargetSession {
       from (${desired}) d
       left join ${match} m on m.tenant_id = ${t} and m.sourced_id = d.sourced_id
       where ${this.firstSync} or m.sourced_id is null or d.status = 'duplicate_email' or d.import_run = any(${[...this.runIds]}::text[])
-         or (m.kind, m.status, m.email, m.user_id) is distinct from (d.kind, d.status, d.email, d.user_id)`.execute(trx);
+         or (m.kind, m.status, m.email, m.user_id) is distinct from (d.kind, d.status, d.email, d.user_id)
+      order by d.sourced_id`.execute(trx);
     const counts: Counts = { created: 0, updated: 0, unchanged: 0, deleted: 0, skipped: 0, errors: 0 };
     for (const r of rows) {
       const where = { entity: 'users' as const, sourcedId: r.sourced_id, field: 'email' };

@@ -6,6 +6,8 @@ export interface SchoolManagerSettings {
   syncParentData: boolean;
   /** School sourcedIds or names (case-insensitive). */
   excludedSchools: string[];
+  /** Whether a first sync loads each entity into the import area in bulk (COPY); off, it is applied batch by batch. */
+  bulkLoad: boolean;
   /** `YYYY-MM-DD`; absent means the current date in the tenant's time zone. */
   today?: string;
 }
@@ -18,6 +20,7 @@ export function withDefaults(settings: Partial<SchoolManagerSettings>): SchoolMa
     respectAcademicSessions: settings.respectAcademicSessions ?? false,
     syncParentData: settings.syncParentData ?? false,
     excludedSchools: settings.excludedSchools ?? [],
+    bulkLoad: settings.bulkLoad ?? true,
     today: settings.today,
   };
 }

@@ -10,6 +10,8 @@ import type {
   RosterTargetSession,
   TargetApplyResult,
   TargetCounts,
+  TargetLoader,
+  OpenCopy,
   TenantContext,
   User,
 } from '@rosterbridge/core';
@@ -17,6 +19,7 @@ import { type ApplyContext, batchTransaction, relaxCommit, upsertRows as upsertT
 import { gradientIssue } from './gradient-issues';
 import { academicYearPausedReason } from './gradient-academic-year';
 import type { GradientSettings } from './gradient-settings';
+import { ProductRowWriter, type ProductTable } from './product-rows';
 
 type Outcome = 'created' | 'updated' | 'unchanged';
 type Counts = Partial<Record<RosterEntity, TargetCounts>>;
@@ -35,6 +38,55 @@ const ROSTER_TABLES = [
   'term',
   'organization',
 ] as const;
+const text = (...names: string[]) => names.map((n) => [n, 'text'] as const);
+const PERSON = text('tenant_id', 'sourced_id', 'role', 'given_name', 'middle_name', 'family_name', 'username', 'email');
+/** The tables a load writes, their columns as COPY sends them. */
+const LOAD_TABLES = {
+  class: {
+    name: 'class',
+    columns: [
+      ...text('tenant_id', 'sourced_id', 'title', 'class_code', 'class_type', 'school_sourced_id', 'location'),
+      ['grades', 'text[]'],
+      ['subjects', 'text[]'],
+      ['periods', 'text[]'],
+    ],
+  },
+  class_term: {
+    name: 'class_term',
+    columns: text('tenant_id', 'class_sourced_id', 'term_sourced_id'),
+    key: ['tenant_id', 'class_sourced_id', 'term_sourced_id'],
+  },
+  pending_class_term: {
+    name: 'pending_class_term',
+    columns: text('tenant_id', 'class_sourced_id', 'term_sourced_id'),
+    key: ['tenant_id', 'class_sourced_id', 'term_sourced_id'],
+  },
+  staff_member: { name: 'staff_member', columns: [...PERSON, ['employee_id', 'text'], ['school_sourced_ids', 'text[]'], ['enabled', 'bool']] },
+  student: { name: 'student', columns: [...PERSON, ['student_number', 'text'], ['school_sourced_ids', 'text[]'], ['enabled', 'bool'], ['grades', 'text[]']] },
+  class_member: {
+    name: 'class_member',
+    columns: [
+      ...text('tenant_id', 'sourced_id', 'class_sourced_id', 'person_sourced_id', 'member_kind', 'role'),
+      ['is_primary', 'bool'],
+      ['begin_date', 'date'],
+      ['end_date', 'date'],
+    ],
+  },
+  pending_membership: {
+    name: 'pending_membership',
+    columns: [...text('tenant_id', 'sourced_id', 'class_sourced_id', 'person_sourced_id', 'code'), ['record', 'jsonb']],
+  },
+} satisfies Record<string, ProductTable>;
+/**
+ * The tables that must hold none of the tenant's rows for an entity to load: those it writes and
+ * those `apply` would read or change for it.
+ */
+const LOADS: Partial<Record<RosterEntity, readonly string[]>> = {
+  classes: ['class', 'class_term', 'pending_class_term'],
+  users: ['staff_member', 'student', 'class_member', 'pending_membership'],
+  enrollments: ['class_member', 'pending_membership'],
+};
+
 /** Sourced ids named in one summary issue, at most. */
 const SAMPLE = 10;
 
@@ -60,8 +112,127 @@ export class GradientSession implements RosterTargetSession {
     private readonly db: Kysely<any>,
     private readonly tenant: TenantContext,
     private readonly settings: GradientSettings,
+    private readonly openCopy?: OpenCopy,
   ) {
     this.tenantId = tenant.tenantId;
+  }
+
+  /**
+   * A back-fill's classes, users or enrollments, when Gradient holds none of the tenant's rows
+   * they would touch: streamed in by COPY (batched inserts on the embedded database), each record
+   * judged as {@link apply} judges it: the same rows, pending rows, issues and counts. Orgs and
+   * terms are few: apply.
+   */
+  async load(entity: RosterEntity, signal?: AbortSignal): Promise<TargetLoader | undefined> {
+    signal?.throwIfAborted();
+    const guarded = LOADS[entity];
+    if (!guarded) return undefined;
+    for (const table of guarded) {
+      const any = await this.db.selectFrom(table).selectAll().where('tenant_id', '=', this.tenantId).limit(1).executeTakeFirst();
+      if (any) return undefined;
+    }
+    const held = async (table: string) => {
+      const ids = new Set<string>();
+      for (const r of await this.db.selectFrom(table).select('sourced_id').where('tenant_id', '=', this.tenantId).execute()) ids.add(r.sourced_id as string);
+      return ids;
+    };
+    const tally: TargetCounts = { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 };
+    const issues: RosterIssue[] = [];
+    const page =
+      entity === 'classes'
+        ? this.classPage(tally, issues, await held('term'))
+        : entity === 'users'
+          ? this.userPage(tally)
+          : this.membershipPage(tally, issues, await held('class'), await held('staff_member'), await held('student'));
+    const writer = new ProductRowWriter(this.db, this.tenantId, this.openCopy);
+    return {
+      write: async (events) => writer.write(page(events)),
+      end: async () => {
+        await writer.end();
+        return { counts: { [entity]: tally }, issues };
+      },
+      abort: (reason) => writer.abort(reason),
+    };
+  }
+
+  /** How a load turns a page of classes into rows: as {@link upsertClasses}, with the terms held. */
+  private classPage(tally: TargetCounts, issues: RosterIssue[], terms: ReadonlySet<string>) {
+    return (events: readonly RosterChangeEvent[]) => {
+      const classes = events.map((e) => e.data.record as RosterClass);
+      const links: Record<string, unknown>[] = [];
+      const waiting: Record<string, unknown>[] = [];
+      for (const c of classes) {
+        this.known.class.set(c.sourcedId, true);
+        for (const t of new Set(c.termSourcedIds))
+          (terms.has(t) ? links : waiting).push({ tenant_id: this.tenantId, class_sourced_id: c.sourcedId, term_sourced_id: t });
+        if (!c.termSourcedIds.some((t) => terms.has(t))) issues.push(classWithoutTerm(c));
+      }
+      tally.created += classes.length;
+      return [
+        [LOAD_TABLES.class, classes.map((c) => this.classRow(c))],
+        [LOAD_TABLES.class_term, links],
+        [LOAD_TABLES.pending_class_term, waiting],
+      ] as const;
+    };
+  }
+
+  /** How a load turns a page of users into rows: as {@link upsertUsers}, into an empty product. */
+  private userPage(tally: TargetCounts) {
+    const staffRoles = new Set<string>(this.settings.staffRoles);
+    return (events: readonly RosterChangeEvent[]) => {
+      const staff: Record<string, unknown>[] = [];
+      const students: Record<string, unknown>[] = [];
+      for (const e of events) {
+        const u = e.data.record as User;
+        if (u.role === 'student') {
+          students.push(this.studentRow(u));
+          this.rememberUser(u.sourcedId, 'student');
+        } else if (staffRoles.has(u.role)) {
+          staff.push(this.staffRow(u));
+          this.rememberUser(u.sourcedId, 'staff_member');
+        } else {
+          this.rememberUser(u.sourcedId, undefined);
+          this.notRosteredUser(u);
+          tally.skipped++;
+        }
+      }
+      tally.created += staff.length + students.length;
+      return [
+        [LOAD_TABLES.staff_member, staff],
+        [LOAD_TABLES.student, students],
+      ] as const;
+    };
+  }
+
+  /** How a load turns a page of enrollments into rows: as {@link upsertMemberships}, with the classes and people held. */
+  private membershipPage(tally: TargetCounts, issues: RosterIssue[], classIds: ReadonlySet<string>, staff: ReadonlySet<string>, students: ReadonlySet<string>) {
+    const staffRoles = new Set<string>(this.settings.staffRoles);
+    return (events: readonly RosterChangeEvent[]) => {
+      const rows: Record<string, unknown>[] = [];
+      const pending: Record<string, unknown>[] = [];
+      for (const ev of events) {
+        const e = ev.data.record as Enrollment;
+        const kind = students.has(e.userSourcedId) ? 'student' : staff.has(e.userSourcedId) ? 'staff' : undefined;
+        const refused = membershipRefusal(e, classIds.has(e.classSourcedId), kind, staffRoles);
+        if (refused) {
+          issues.push(refused);
+          tally[refused.severity === 'error' ? 'errors' : 'skipped']++;
+          pending.push({
+            tenant_id: this.tenantId,
+            sourced_id: e.sourcedId,
+            class_sourced_id: e.classSourcedId,
+            person_sourced_id: e.userSourcedId,
+            code: refused.code,
+            record: e,
+          });
+        } else rows.push(this.memberRow(e, kind!));
+      }
+      tally.created += rows.length;
+      return [
+        [LOAD_TABLES.class_member, rows],
+        [LOAD_TABLES.pending_membership, pending],
+      ] as const;
+    };
   }
 
   async pausedReason(): Promise<string | undefined> {
@@ -286,18 +457,7 @@ export class GradientSession implements RosterTargetSession {
       this.assumeNew,
       trx,
       'class',
-      classes.map((c) => ({
-        tenant_id: this.tenantId,
-        sourced_id: c.sourcedId,
-        title: c.title,
-        class_code: c.classCode ?? null,
-        class_type: c.classType,
-        school_sourced_id: c.schoolSourcedId,
-        location: c.location ?? null,
-        grades: c.grades,
-        subjects: c.subjects,
-        periods: c.periods,
-      })),
+      classes.map((c) => this.classRow(c)),
     );
     for (const c of classes) this.known.class.set(c.sourcedId, true);
     // The class's terms: a link to a term Gradient holds is a class_term row, one to a term it
@@ -339,20 +499,67 @@ export class GradientSession implements RosterTargetSession {
       }
     for (const id of relinked) if (outcomes.get(id) === 'unchanged') outcomes.set(id, 'updated');
     // A class in no term Gradient holds is kept (it may be given one later) but shows in no schedule.
-    for (const c of classes)
-      if (!c.termSourcedIds.some((t) => heldTerms.has(t)))
-        issues.push(
-          gradientIssue(
-            'GRADIENT_CLASS_WITHOUT_TERM',
-            `class "${c.title}" runs in no term Gradient holds (${c.termSourcedIds.join(', ') || 'none given'}): it will show in no schedule`,
-            {
-              entity: 'classes',
-              sourcedId: c.sourcedId,
-              field: 'termSourcedIds',
-            },
-          ),
-        );
+    for (const c of classes) if (!c.termSourcedIds.some((t) => heldTerms.has(t))) issues.push(classWithoutTerm(c));
     return outcomes;
+  }
+
+  private classRow(c: RosterClass): Record<string, unknown> {
+    return {
+      tenant_id: this.tenantId,
+      sourced_id: c.sourcedId,
+      title: c.title,
+      class_code: c.classCode ?? null,
+      class_type: c.classType,
+      school_sourced_id: c.schoolSourcedId,
+      location: c.location ?? null,
+      grades: c.grades,
+      subjects: c.subjects,
+      periods: c.periods,
+    };
+  }
+
+  private personRow(u: User): Record<string, unknown> {
+    return {
+      tenant_id: this.tenantId,
+      sourced_id: u.sourcedId,
+      role: u.role,
+      given_name: u.givenName,
+      middle_name: u.middleName ?? null,
+      family_name: u.familyName,
+      username: u.username,
+      email: u.email ?? null,
+      school_sourced_ids: u.orgSourcedIds,
+      enabled: u.enabledUser,
+    };
+  }
+
+  private staffRow(u: User): Record<string, unknown> {
+    return { ...this.personRow(u), employee_id: u.identifier ?? null };
+  }
+
+  private studentRow(u: User): Record<string, unknown> {
+    return { ...this.personRow(u), student_number: u.identifier ?? null, grades: u.grades };
+  }
+
+  private memberRow(e: Enrollment, kind: 'staff' | 'student'): Record<string, unknown> {
+    return {
+      tenant_id: this.tenantId,
+      sourced_id: e.sourcedId,
+      class_sourced_id: e.classSourcedId,
+      person_sourced_id: e.userSourcedId,
+      member_kind: kind,
+      role: e.role,
+      is_primary: e.primary ?? null,
+      begin_date: e.beginDate ?? null,
+      end_date: e.endDate ?? null,
+    };
+  }
+
+  /** A user this run does not roster, for the one summary issue of `finish`. */
+  private notRosteredUser(u: User): void {
+    const list = this.notRostered.get(u.role) ?? [];
+    list.push(u.sourcedId);
+    this.notRostered.set(u.role, list);
   }
 
   private async upsertUsers(
@@ -367,30 +574,18 @@ export class GradientSession implements RosterTargetSession {
     const students: User[] = [];
     const others: User[] = [];
     for (const u of users) (u.role === 'student' ? students : staffRoles.has(u.role) ? staff : others).push(u);
-    const person = (u: User) => ({
-      tenant_id: this.tenantId,
-      sourced_id: u.sourcedId,
-      role: u.role,
-      given_name: u.givenName,
-      middle_name: u.middleName ?? null,
-      family_name: u.familyName,
-      username: u.username,
-      email: u.email ?? null,
-      school_sourced_ids: u.orgSourcedIds,
-      enabled: u.enabledUser,
-    });
     const outcomes = new Map<string, Outcome>([
       ...(await upsertRows(
         this.assumeNew,
         trx,
         'staff_member',
-        staff.map((u) => ({ ...person(u), employee_id: u.identifier ?? null })),
+        staff.map((u) => this.staffRow(u)),
       )),
       ...(await upsertRows(
         this.assumeNew,
         trx,
         'student',
-        students.map((u) => ({ ...person(u), student_number: u.identifier ?? null, grades: u.grades })),
+        students.map((u) => this.studentRow(u)),
       )),
     ]);
     for (const u of staff) this.rememberUser(u.sourcedId, 'staff_member');
@@ -437,9 +632,7 @@ export class GradientSession implements RosterTargetSession {
         continue;
       }
       tally.skipped++;
-      const list = this.notRostered.get(u.role) ?? [];
-      list.push(u.sourcedId);
-      this.notRostered.set(u.role, list);
+      this.notRosteredUser(u);
     }
     return outcomes;
   }
@@ -492,33 +685,8 @@ export class GradientSession implements RosterTargetSession {
     const rows: Record<string, unknown>[] = [];
     const pending: { enrollment: Enrollment; code: string }[] = [];
     for (const e of enrollments) {
-      const where = { entity: 'enrollments' as const, sourcedId: e.sourcedId };
       const kind = kinds.get(e.userSourcedId);
-      let refused: RosterIssue | undefined;
-      if (!classIds.has(e.classSourcedId))
-        refused = gradientIssue(
-          'GRADIENT_ENROLLMENT_CLASS_UNKNOWN',
-          `enrollment of ${e.userSourcedId} names class ${e.classSourcedId}, which Gradient does not hold (not sent, or not taken); it is taken once the class is`,
-          {
-            ...where,
-            field: 'classSourcedId',
-          },
-        );
-      else if (!kind && e.role !== 'student' && !staffRoles.has(e.role))
-        refused = gradientIssue(
-          'GRADIENT_ENROLLMENT_NOT_ROSTERED',
-          `enrollment of ${e.userSourcedId} as ${e.role} in class ${e.classSourcedId} was not taken: the tenant's settings do not roster ${e.role}s`,
-          { ...where, field: 'role' },
-        );
-      else if (!kind)
-        refused = gradientIssue(
-          'GRADIENT_ENROLLMENT_PERSON_UNKNOWN',
-          `enrollment in class ${e.classSourcedId} names ${e.userSourcedId}, who is not a staff member or student in Gradient (not sent, or not taken); it is taken once they are`,
-          {
-            ...where,
-            field: 'userSourcedId',
-          },
-        );
+      const refused = membershipRefusal(e, classIds.has(e.classSourcedId), kind, staffRoles);
       if (refused) {
         pending.push({ enrollment: e, code: refused.code });
         if (!retry) {
@@ -527,17 +695,7 @@ export class GradientSession implements RosterTargetSession {
         }
         continue;
       }
-      rows.push({
-        tenant_id: this.tenantId,
-        sourced_id: e.sourcedId,
-        class_sourced_id: e.classSourcedId,
-        person_sourced_id: e.userSourcedId,
-        member_kind: kind,
-        role: e.role,
-        is_primary: e.primary ?? null,
-        begin_date: e.beginDate ?? null,
-        end_date: e.endDate ?? null,
-      });
+      rows.push(this.memberRow(e, kind!));
     }
     // An enrollment Gradient held and can take no more (its class or person left) leaves too.
     for (const part of slices(pending.map((p) => p.enrollment.sourcedId)))
@@ -787,4 +945,37 @@ function slices<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += ROWS_PER_STATEMENT) out.push(items.slice(i, i + ROWS_PER_STATEMENT));
   return out;
+}
+
+/** A class in no term Gradient holds (its issue). */
+function classWithoutTerm(c: RosterClass): RosterIssue {
+  return gradientIssue(
+    'GRADIENT_CLASS_WITHOUT_TERM',
+    `class "${c.title}" runs in no term Gradient holds (${c.termSourcedIds.join(', ') || 'none given'}): it will show in no schedule`,
+    { entity: 'classes', sourcedId: c.sourcedId, field: 'termSourcedIds' },
+  );
+}
+
+/** Why Gradient cannot take an enrollment (its issue), given whether it holds the class and as what it holds the person; undefined: taken. */
+function membershipRefusal(e: Enrollment, classHeld: boolean, kind: 'staff' | 'student' | undefined, staffRoles: ReadonlySet<string>): RosterIssue | undefined {
+  const where = { entity: 'enrollments' as const, sourcedId: e.sourcedId };
+  if (!classHeld)
+    return gradientIssue(
+      'GRADIENT_ENROLLMENT_CLASS_UNKNOWN',
+      `enrollment of ${e.userSourcedId} names class ${e.classSourcedId}, which Gradient does not hold (not sent, or not taken); it is taken once the class is`,
+      { ...where, field: 'classSourcedId' },
+    );
+  if (!kind && e.role !== 'student' && !staffRoles.has(e.role))
+    return gradientIssue(
+      'GRADIENT_ENROLLMENT_NOT_ROSTERED',
+      `enrollment of ${e.userSourcedId} as ${e.role} in class ${e.classSourcedId} was not taken: the tenant's settings do not roster ${e.role}s`,
+      { ...where, field: 'role' },
+    );
+  if (!kind)
+    return gradientIssue(
+      'GRADIENT_ENROLLMENT_PERSON_UNKNOWN',
+      `enrollment in class ${e.classSourcedId} names ${e.userSourcedId}, who is not a staff member or student in Gradient (not sent, or not taken); it is taken once they are`,
+      { ...where, field: 'userSourcedId' },
+    );
+  return undefined;
 }

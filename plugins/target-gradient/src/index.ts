@@ -7,6 +7,7 @@ import type { GradientSettings } from './gradient-settings';
 
 export type { GradientApi, GradientClassMember, GradientDayOption, GradientScheduledClass, GradientTerm } from './gradient-schedule-api';
 export { GradientIssueCodes } from './gradient-issues';
+export { GradientSession } from './gradient-session';
 export { GradientCommandCodes, type StartAcademicYearArguments } from './gradient-commands';
 export type { GradientSettings } from './gradient-settings';
 
@@ -22,7 +23,7 @@ export function activate(context: PluginContext): GradientApi {
   context.subscriptions.add(
     context.registerTarget('gradient', {
       async open(tenant) {
-        return new GradientSession(context.storage.db, tenant, await tenant.settings<GradientSettings>());
+        return new GradientSession(context.storage.db, tenant, await tenant.settings<GradientSettings>(), context.storage.openCopy);
       },
     }),
   );

@@ -10,12 +10,15 @@ import type {
   RosterTargetSession,
   TargetApplyResult,
   TargetCounts,
+  TargetLoader,
+  OpenCopy,
   TenantContext,
   User,
 } from '@rosterbridge/core';
 import { kybergateIssue, type KybergateIssueCode } from './kybergate-issues';
 import { KybergateScope, kybergateRoleOf, userTypeOfEnrollment, type KybergateSettings } from './kybergate-settings';
 import { type ApplyContext, SkippedRecords, batchTransaction, upsertRows } from '@rosterbridge/core';
+import { ProductRowWriter, type ProductTable } from './product-rows';
 
 /** The fields of a user account an admin may edit in KyberGate (names of `locally_edited_fields`). */
 export const EDITABLE_USER_FIELDS = ['email', 'username', 'first_name', 'last_name', 'role', 'grade', 'school_sourced_ids', 'enabled'] as const;
@@ -58,6 +61,44 @@ const DISTRICT_COLUMNS = ['name', 'identifier'];
 const CLASSROOM_COLUMNS = ['name', 'class_code', 'school_sourced_id', 'grades'];
 const MEMBER_COLUMNS = ['classroom_sourced_id', 'user_sourced_id', 'school_sourced_id', 'role', 'is_primary'];
 const TABLES = ['classroom_member', 'pending_member', 'user_account', 'classroom', 'pending_classroom', 'school', 'district', 'sync_scope'] as const;
+const text = (...names: string[]) => names.map((n) => [n, 'text'] as const);
+/** The tables a load writes, their columns as COPY sends them. */
+const LOAD_TABLES = {
+  user_account: {
+    name: 'user_account',
+    columns: [
+      ...text('tenant_id', 'sourced_id'),
+      ['roster_school_sourced_ids', 'text[]'],
+      ...text('email', 'email_key', 'username', 'first_name', 'last_name', 'role', 'roster_role', 'grade'),
+      ['school_sourced_ids', 'text[]'],
+      ['enabled', 'bool'],
+      ['locally_edited_fields', 'text[]'],
+    ],
+  },
+  classroom: { name: 'classroom', columns: [...text('tenant_id', 'sourced_id', 'name', 'class_code', 'school_sourced_id'), ['grades', 'text[]']] },
+  pending_classroom: {
+    name: 'pending_classroom',
+    columns: [...text('tenant_id', 'sourced_id', 'name', 'class_code', 'school_sourced_id'), ['grades', 'text[]']],
+  },
+  classroom_member: {
+    name: 'classroom_member',
+    columns: [...text('tenant_id', 'sourced_id', 'classroom_sourced_id', 'user_sourced_id', 'school_sourced_id', 'role'), ['is_primary', 'bool']],
+  },
+  pending_member: {
+    name: 'pending_member',
+    columns: [...text('tenant_id', 'sourced_id', 'classroom_sourced_id', 'user_sourced_id', 'school_sourced_id', 'role'), ['is_primary', 'bool']],
+  },
+} satisfies Record<string, ProductTable>;
+/**
+ * What an entity's load writes, and the tables that must hold none of the tenant's rows for it to
+ * load: those `apply` would read to follow references (a member waiting for a user or class).
+ */
+const LOADS: Partial<Record<RosterEntity, readonly string[]>> = {
+  classes: ['classroom', 'pending_classroom', 'classroom_member', 'pending_member'],
+  users: ['user_account', 'classroom_member', 'pending_member'],
+  enrollments: ['classroom_member', 'pending_member'],
+};
+
 /** Rows per statement: keeps every insert far below Postgres' 65,535 parameters. */
 const CHUNK = 2000;
 
@@ -93,6 +134,11 @@ class BatchResult {
   skipped(code: KybergateIssueCode, entity: RosterEntity, sourcedId: string): void {
     this.add(entity, 'skipped');
     this.skips.add(code, entity, sourcedId);
+  }
+
+  /** Closes a page of a load: one warning per reason its records were skipped for, as a batch of it would have. */
+  closePage(): void {
+    this.issues.push(...this.skips.take());
   }
 
   /** The batch's result, with one warning per reason its records were skipped for (its count is theirs). */
@@ -131,9 +177,142 @@ export class KybergateSession implements RosterTargetSession {
     private readonly logger: Logger,
   ) {}
 
-  static async open(tenant: TenantContext, db: Kysely<any>): Promise<KybergateSession> {
+  static async open(tenant: TenantContext, db: Kysely<any>, openCopy?: OpenCopy): Promise<KybergateSession> {
     const settings = await tenant.settings<KybergateSettings>();
-    return new KybergateSession(tenant.tenantId, db, new KybergateScope(settings), settings.conflictResolution ?? 'source-wins', tenant.logger);
+    const session = new KybergateSession(tenant.tenantId, db, new KybergateScope(settings), settings.conflictResolution ?? 'source-wins', tenant.logger);
+    session.openCopy = openCopy;
+    return session;
+  }
+
+  private openCopy: OpenCopy | undefined;
+
+  /**
+   * A back-fill's classes, users or enrollments, when KyberGate holds none of the tenant's rows
+   * they would touch: streamed in by COPY (batched inserts on the embedded database), each record
+   * judged as {@link apply} judges it: the same rows, skips, issues and counts. Orgs are few: apply.
+   */
+  async load(entity: RosterEntity): Promise<TargetLoader | undefined> {
+    const guarded = LOADS[entity];
+    if (!guarded) return undefined;
+    for (const table of guarded) {
+      const any = await this.db.selectFrom(table).select('sourced_id').where('tenant_id', '=', this.tenantId).limit(1).executeTakeFirst();
+      if (any) return undefined;
+    }
+    await this.db
+      .insertInto('sync_scope')
+      .values({ tenant_id: this.tenantId, scope: this.scope.fingerprint() })
+      .onConflict((oc) => oc.column('tenant_id').doNothing())
+      .execute();
+    const held = async (...tables: string[]) => {
+      const ids = new Set<string>();
+      for (const table of tables)
+        for (const r of await this.db.selectFrom(table).select('sourced_id').where('tenant_id', '=', this.tenantId).execute()) ids.add(r.sourced_id as string);
+      return ids;
+    };
+    const writer = new ProductRowWriter(this.db, this.tenantId, this.openCopy);
+    const result = new BatchResult();
+    const page =
+      entity === 'classes'
+        ? await this.classPage(result, await held('school'))
+        : entity === 'users'
+          ? await this.userPage(result, await held('school', 'district'))
+          : await this.memberPage(result, await held('user_account'), await held('classroom'));
+    return {
+      write: async (events) => {
+        const rows = page(events);
+        result.closePage();
+        await writer.write(rows);
+      },
+      end: async () => {
+        await writer.end();
+        return result.done();
+      },
+      abort: (reason) => writer.abort(reason),
+    };
+  }
+
+  /** How a load turns a page of classes into rows: as {@link applyClasses}, with the schools held. */
+  private async classPage(result: BatchResult, schools: ReadonlySet<string>) {
+    return (events: readonly RosterChangeEvent[]) => {
+      const rows: Record<string, unknown>[] = [];
+      const waiting: Record<string, unknown>[] = [];
+      for (const e of events as readonly RosterChangeEvent<'classes'>[]) {
+        if (e.data.kind === 'deleted') continue;
+        const candidate = this.classCandidate(e.data.sourcedId, e.data.record);
+        if (typeof candidate === 'string') result.skipped(candidate, 'classes', e.data.sourcedId);
+        else if (schools.has(candidate.school_sourced_id as string)) rows.push(candidate);
+        else {
+          waiting.push(candidate);
+          result.issues.push(classSchoolUnknown(candidate));
+          result.add('classes', 'errors');
+        }
+      }
+      result.add('classes', 'created', rows.length);
+      return [
+        [LOAD_TABLES.classroom, rows],
+        [LOAD_TABLES.pending_classroom, waiting],
+      ] as const;
+    };
+  }
+
+  /** How a load turns a page of users into rows: as {@link applyUsers}, the first holder of an email keeping it. */
+  private async userPage(result: BatchResult, heldOrgs: ReadonlySet<string>) {
+    const holders = new Map<string, string>();
+    return (events: readonly RosterChangeEvent[]) => {
+      const rows: UserAccountRow[] = [];
+      for (const e of events as readonly RosterChangeEvent<'users'>[]) {
+        if (e.data.kind === 'deleted') continue;
+        const user: User = e.data.record;
+        const candidate = this.userCandidate(e.data.sourcedId, user, heldOrgs);
+        if (typeof candidate === 'string') {
+          result.skipped(candidate, 'users', e.data.sourcedId);
+          continue;
+        }
+        const row = this.resolveConflict(candidate, undefined);
+        const issue = missingFields(row, user, false);
+        const holder = holders.get(row.email_key);
+        if (issue || holder !== undefined) {
+          result.issues.push(issue ?? duplicateEmail(row, holder!, false));
+          result.add('users', 'errors');
+          continue;
+        }
+        holders.set(row.email_key, row.sourced_id);
+        rows.push(row);
+      }
+      result.add('users', 'created', rows.length);
+      return [[LOAD_TABLES.user_account, rows as unknown as Record<string, unknown>[]]] as const;
+    };
+  }
+
+  /** How a load turns a page of enrollments into rows: as {@link applyEnrollments}, with the users and classes held. */
+  private async memberPage(result: BatchResult, users: ReadonlySet<string>, classes: ReadonlySet<string>) {
+    return (events: readonly RosterChangeEvent[]) => {
+      const rows: Record<string, unknown>[] = [];
+      const waiting: Record<string, unknown>[] = [];
+      for (const e of events as readonly RosterChangeEvent<'enrollments'>[]) {
+        if (e.data.kind === 'deleted') continue;
+        const id = e.data.sourcedId;
+        const candidate = this.memberCandidate(id, e.data.record);
+        if (typeof candidate === 'string') {
+          result.skipped(candidate, 'enrollments', id);
+          continue;
+        }
+        const [user, klass] = [candidate.user_sourced_id as string, candidate.classroom_sourced_id as string];
+        const missing = missingRefs(user, klass, users, classes);
+        if (missing.length === 0) {
+          rows.push(candidate);
+          continue;
+        }
+        waiting.push(candidate);
+        result.issues.push(memberUnknown(id, user, klass, users.has(user), missing));
+        result.add('enrollments', 'errors');
+      }
+      result.add('enrollments', 'created', rows.length);
+      return [
+        [LOAD_TABLES.classroom_member, rows],
+        [LOAD_TABLES.pending_member, waiting],
+      ] as const;
+    };
   }
 
   async apply(batch: readonly RosterChangeEvent[], _signal?: AbortSignal, context?: ApplyContext): Promise<TargetApplyResult> {
@@ -259,20 +438,13 @@ export class KybergateSession implements RosterTargetSession {
         removals.push(id);
         continue;
       }
-      const klass: RosterClass = e.data.record;
-      if (!this.scope.includesSchool(klass.schoolSourcedId)) {
-        result.skipped('KYBERGATE_SCHOOL_NOT_SELECTED', 'classes', id);
+      const candidate = this.classCandidate(id, e.data.record);
+      if (typeof candidate === 'string') {
+        result.skipped(candidate, 'classes', id);
         removals.push(id);
         continue;
       }
-      candidates.push({
-        tenant_id: this.tenantId,
-        sourced_id: id,
-        name: klass.title,
-        class_code: klass.classCode ?? null,
-        school_sourced_id: klass.schoolSourcedId,
-        grades: klass.grades,
-      });
+      candidates.push(candidate);
     }
     const schools = await this.heldIds(
       trx,
@@ -282,14 +454,7 @@ export class KybergateSession implements RosterTargetSession {
     const rows = candidates.filter((r) => schools.has(r.school_sourced_id as string));
     const waiting = candidates.filter((r) => !schools.has(r.school_sourced_id as string));
     for (const r of waiting) {
-      result.issues.push(
-        kybergateIssue(
-          'KYBERGATE_CLASS_SCHOOL_UNKNOWN',
-          `Class ${r.sourced_id as string} ("${r.name as string}") belongs to school ${r.school_sourced_id as string}, which KyberGate does not hold (not a school of the roster, or deleted). ` +
-            'The class is not written; KyberGate keeps it aside and adds it, with its members, as soon as it holds the school.',
-          { entity: 'classes', sourcedId: r.sourced_id as string, field: 'schoolSourcedId' },
-        ),
-      );
+      result.issues.push(classSchoolUnknown(r));
       result.add('classes', 'errors');
     }
     await this.remove(trx, 'pending_classroom', [...removals, ...rows.map((r) => r.sourced_id as string)]);
@@ -299,6 +464,19 @@ export class KybergateSession implements RosterTargetSession {
     this.count(result, 'classes', rows.length, await this.upsert(trx, 'classroom', rows, CLASSROOM_COLUMNS));
     for (const id of removed) held.lostClasses.add(id);
     for (const r of rows) held.gainedClasses.add(r.sourced_id as string);
+  }
+
+  /** A class's classroom row, or why the tenant's scope leaves it out. */
+  private classCandidate(id: string, klass: RosterClass): Record<string, unknown> | KybergateIssueCode {
+    if (!this.scope.includesSchool(klass.schoolSourcedId)) return 'KYBERGATE_SCHOOL_NOT_SELECTED';
+    return {
+      tenant_id: this.tenantId,
+      sourced_id: id,
+      name: klass.title,
+      class_code: klass.classCode ?? null,
+      school_sourced_id: klass.schoolSourcedId,
+      grades: klass.grades,
+    };
   }
 
   /** Deleted enrollments: their member goes (counted deleted), and so does a member waiting for its user or class. */
@@ -392,6 +570,21 @@ export class KybergateSession implements RosterTargetSession {
     return found;
   }
 
+  /** An enrollment's member row, or why the tenant's scope leaves it out. */
+  private memberCandidate(id: string, enrollment: Enrollment): Record<string, unknown> | KybergateIssueCode {
+    if (!this.scope.includesSchool(enrollment.schoolSourcedId)) return 'KYBERGATE_SCHOOL_NOT_SELECTED';
+    if (!this.scope.includesUserType(userTypeOfEnrollment(enrollment.role))) return 'KYBERGATE_USER_TYPE_NOT_SELECTED';
+    return {
+      tenant_id: this.tenantId,
+      sourced_id: id,
+      classroom_sourced_id: enrollment.classSourcedId,
+      user_sourced_id: enrollment.userSourcedId,
+      school_sourced_id: enrollment.schoolSourcedId,
+      role: enrollment.role,
+      is_primary: enrollment.primary ?? null,
+    };
+  }
+
   /**
    * Created and updated enrollments: scope, then what the member points at. A member whose user or
    * class KyberGate does not hold is not written (an error: KyberGate stores no membership that
@@ -403,26 +596,13 @@ export class KybergateSession implements RosterTargetSession {
     const outOfScope: string[] = [];
     for (const e of events) {
       const id = e.data.sourcedId;
-      const enrollment: Enrollment = e.data.record;
-      const reason: KybergateIssueCode | undefined = !this.scope.includesSchool(enrollment.schoolSourcedId)
-        ? 'KYBERGATE_SCHOOL_NOT_SELECTED'
-        : !this.scope.includesUserType(userTypeOfEnrollment(enrollment.role))
-          ? 'KYBERGATE_USER_TYPE_NOT_SELECTED'
-          : undefined;
-      if (reason) {
-        result.skipped(reason, 'enrollments', id);
+      const candidate = this.memberCandidate(id, e.data.record);
+      if (typeof candidate === 'string') {
+        result.skipped(candidate, 'enrollments', id);
         outOfScope.push(id);
         continue;
       }
-      candidates.push({
-        tenant_id: this.tenantId,
-        sourced_id: id,
-        classroom_sourced_id: enrollment.classSourcedId,
-        user_sourced_id: enrollment.userSourcedId,
-        school_sourced_id: enrollment.schoolSourcedId,
-        role: enrollment.role,
-        is_primary: enrollment.primary ?? null,
-      });
+      candidates.push(candidate);
     }
     const users = await this.heldIds(
       trx,
@@ -438,21 +618,13 @@ export class KybergateSession implements RosterTargetSession {
     const waiting: Record<string, unknown>[] = [];
     for (const r of candidates) {
       const [id, user, klass] = [r.sourced_id as string, r.user_sourced_id as string, r.classroom_sourced_id as string];
-      const missing = [!users.has(user) && `user ${user}`, !classes.has(klass) && `class ${klass}`].filter((m): m is string => !!m);
+      const missing = missingRefs(user, klass, users, classes);
       if (missing.length === 0) {
         rows.push(r);
         continue;
       }
       waiting.push(r);
-      result.issues.push(
-        kybergateIssue(
-          users.has(user) ? 'KYBERGATE_MEMBER_CLASS_UNKNOWN' : 'KYBERGATE_MEMBER_USER_UNKNOWN',
-          `Enrollment ${id} puts user ${user} in class ${klass}, but KyberGate holds no ${missing.join(' and no ')} ` +
-            `(${users.has(user) ? "the class is not in the roster, was left out by the tenant's schools, or waits for its school" : "the user was rejected (see its issue), left out by the tenant's schools or userTypes, deleted, or is not in the roster"}). ` +
-            'The membership is not written; KyberGate keeps it aside and adds it as soon as it holds both.',
-          { entity: 'enrollments', sourcedId: id, field: users.has(user) ? 'classSourcedId' : 'userSourcedId' },
-        ),
-      );
+      result.issues.push(memberUnknown(id, user, klass, users.has(user), missing));
       result.add('enrollments', 'errors');
     }
     await this.remove(trx, 'pending_member', [...outOfScope, ...rows.map((r) => r.sourced_id as string)]);
@@ -492,50 +664,16 @@ export class KybergateSession implements RosterTargetSession {
         continue;
       }
       const user: User = e.data.record;
-      const mapped = kybergateRoleOf(user.role);
-      const schools = user.orgSourcedIds.filter((org) => this.scope.includesSchool(org));
-      const reason: KybergateIssueCode | undefined = !mapped
-        ? 'KYBERGATE_ROLE_NOT_IMPORTED'
-        : !this.scope.includesUserType(mapped.userType)
-          ? 'KYBERGATE_USER_TYPE_NOT_SELECTED'
-          : !this.scope.allSchools && schools.length === 0
-            ? 'KYBERGATE_SCHOOL_NOT_SELECTED'
-            : undefined;
-      if (reason || !mapped) {
-        result.skipped(reason!, 'users', id);
+      const candidate = this.userCandidate(id, user, heldOrgs);
+      if (typeof candidate === 'string') {
+        result.skipped(candidate, 'users', id);
         removals.push(id);
         continue;
       }
-      const row = this.resolveConflict(
-        {
-          tenant_id: this.tenantId,
-          sourced_id: id,
-          roster_school_sourced_ids: schools,
-          email: (user.email ?? '').trim(),
-          email_key: '',
-          username: user.username?.trim() || null,
-          first_name: user.givenName.trim(),
-          last_name: user.familyName.trim(),
-          role: mapped.role,
-          roster_role: user.role,
-          grade: user.grades[0] ?? null,
-          school_sourced_ids: schools.filter((org) => heldOrgs.has(org)),
-          enabled: user.enabledUser && user.status === 'active',
-          locally_edited_fields: [],
-        },
-        existing.get(id),
-      );
-      const missing = (['email', 'first_name', 'last_name'] as const).filter((f) => row[f] === '');
-      if (missing.length > 0) {
-        const fields = missing.map((f) => ({ email: 'email', first_name: 'givenName', last_name: 'familyName' })[f]);
-        result.issues.push(
-          kybergateIssue(
-            'KYBERGATE_MISSING_FIELD',
-            `User ${id} (${describe(user)}) has no ${fields.join(' and no ')}, which KyberGate requires to create an account. ` +
-              `Fill it in the SIS; the user is imported with the next sync that carries the change.${existing.has(id) ? ' KyberGate keeps the account as last imported.' : ''}`,
-            { entity: 'users', sourcedId: id, field: fields[0] },
-          ),
-        );
+      const row = this.resolveConflict(candidate, existing.get(id));
+      const missing = missingFields(row, user, existing.has(id));
+      if (missing) {
+        result.issues.push(missing);
         result.add('users', 'errors');
         continue;
       }
@@ -567,14 +705,7 @@ export class KybergateSession implements RosterTargetSession {
       if (holder !== undefined && holder !== row.sourced_id) {
         const old = existing.get(row.sourced_id);
         if (old && !holders.has(old.email_key)) holders.set(old.email_key, row.sourced_id);
-        result.issues.push(
-          kybergateIssue(
-            'KYBERGATE_DUPLICATE_EMAIL',
-            `User ${row.sourced_id} (${row.first_name} ${row.last_name}) has the email ${row.email}, which user ${holder} already has in KyberGate; ` +
-              `users sign in by email, so it was not imported (nor merged). Give each user their own email in the SIS.${old ? ' KyberGate keeps the account as last imported.' : ''}`,
-            { entity: 'users', sourcedId: row.sourced_id, field: 'email' },
-          ),
-        );
+        result.issues.push(duplicateEmail(row, holder, !!old));
         result.add('users', 'errors');
         continue;
       }
@@ -587,6 +718,31 @@ export class KybergateSession implements RosterTargetSession {
     this.count(result, 'users', accepted.length, await this.upsert(trx, 'user_account', accepted, USER_COLUMNS));
     for (const id of removed) held.lostUsers.add(id);
     for (const row of accepted) held.gainedUsers.add(row.sourced_id);
+  }
+
+  /** A user's account row (before conflict resolution), or why KyberGate leaves the user out. */
+  private userCandidate(id: string, user: User, heldOrgs: ReadonlySet<string>): UserAccountRow | KybergateIssueCode {
+    const mapped = kybergateRoleOf(user.role);
+    const schools = user.orgSourcedIds.filter((org) => this.scope.includesSchool(org));
+    if (!mapped) return 'KYBERGATE_ROLE_NOT_IMPORTED';
+    if (!this.scope.includesUserType(mapped.userType)) return 'KYBERGATE_USER_TYPE_NOT_SELECTED';
+    if (!this.scope.allSchools && schools.length === 0) return 'KYBERGATE_SCHOOL_NOT_SELECTED';
+    return {
+      tenant_id: this.tenantId,
+      sourced_id: id,
+      roster_school_sourced_ids: schools,
+      email: (user.email ?? '').trim(),
+      email_key: '',
+      username: user.username?.trim() || null,
+      first_name: user.givenName.trim(),
+      last_name: user.familyName.trim(),
+      role: mapped.role,
+      roster_role: user.role,
+      grade: user.grades[0] ?? null,
+      school_sourced_ids: schools.filter((org) => heldOrgs.has(org)),
+      enabled: user.enabledUser && user.status === 'active',
+      locally_edited_fields: [],
+    };
   }
 
   /** The row to write: the roster's values, except fields edited in KyberGate when local wins. */
@@ -665,4 +821,53 @@ function chunks<T>(items: T[]): T[][] {
 function describe(user: User): string {
   const name = `${user.givenName} ${user.familyName}`.trim();
   return `${name || 'no name'}, ${user.role}`;
+}
+
+/** A class whose school KyberGate lacks (its issue). */
+function classSchoolUnknown(r: Record<string, unknown>): RosterIssue {
+  return kybergateIssue(
+    'KYBERGATE_CLASS_SCHOOL_UNKNOWN',
+    `Class ${r.sourced_id as string} ("${r.name as string}") belongs to school ${r.school_sourced_id as string}, which KyberGate does not hold (not a school of the roster, or deleted). ` +
+      'The class is not written; KyberGate keeps it aside and adds it, with its members, as soon as it holds the school.',
+    { entity: 'classes', sourcedId: r.sourced_id as string, field: 'schoolSourcedId' },
+  );
+}
+
+/** What of a member's user and class KyberGate lacks (empty: both held). */
+function missingRefs(user: string, klass: string, users: ReadonlySet<string>, classes: ReadonlySet<string>): string[] {
+  return [!users.has(user) && `user ${user}`, !classes.has(klass) && `class ${klass}`].filter((m): m is string => !!m);
+}
+
+/** A member whose user or class KyberGate lacks (its issue). */
+function memberUnknown(id: string, user: string, klass: string, userHeld: boolean, missing: string[]): RosterIssue {
+  return kybergateIssue(
+    userHeld ? 'KYBERGATE_MEMBER_CLASS_UNKNOWN' : 'KYBERGATE_MEMBER_USER_UNKNOWN',
+    `Enrollment ${id} puts user ${user} in class ${klass}, but KyberGate holds no ${missing.join(' and no ')} ` +
+      `(${userHeld ? "the class is not in the roster, was left out by the tenant's schools, or waits for its school" : "the user was rejected (see its issue), left out by the tenant's schools or userTypes, deleted, or is not in the roster"}). ` +
+      'The membership is not written; KyberGate keeps it aside and adds it as soon as it holds both.',
+    { entity: 'enrollments', sourcedId: id, field: userHeld ? 'classSourcedId' : 'userSourcedId' },
+  );
+}
+
+/** A user without a field KyberGate requires (its issue), or undefined. */
+function missingFields(row: UserAccountRow, user: User, held: boolean): RosterIssue | undefined {
+  const missing = (['email', 'first_name', 'last_name'] as const).filter((f) => row[f] === '');
+  if (missing.length === 0) return undefined;
+  const fields = missing.map((f) => ({ email: 'email', first_name: 'givenName', last_name: 'familyName' })[f]);
+  return kybergateIssue(
+    'KYBERGATE_MISSING_FIELD',
+    `User ${row.sourced_id} (${describe(user)}) has no ${fields.join(' and no ')}, which KyberGate requires to create an account. ` +
+      `Fill it in the SIS; the user is imported with the next sync that carries the change.${held ? ' KyberGate keeps the account as last imported.' : ''}`,
+    { entity: 'users', sourcedId: row.sourced_id, field: fields[0] },
+  );
+}
+
+/** A user whose email another user holds (its issue). */
+function duplicateEmail(row: UserAccountRow, holder: string, held: boolean): RosterIssue {
+  return kybergateIssue(
+    'KYBERGATE_DUPLICATE_EMAIL',
+    `User ${row.sourced_id} (${row.first_name} ${row.last_name}) has the email ${row.email}, which user ${holder} already has in KyberGate; ` +
+      `users sign in by email, so it was not imported (nor merged). Give each user their own email in the SIS.${held ? ' KyberGate keeps the account as last imported.' : ''}`,
+    { entity: 'users', sourcedId: row.sourced_id, field: 'email' },
+  );
 }

@@ -1,0 +1,116 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import t from 'tap';
+import type { Enrollment, RosterClass, RosterEntity, RosterIssue, RosterRecord, SyncRun } from '@rosterbridge/core';
+import { KybergateSession } from '@rosterbridge/target-kybergate';
+import { generateDistrict, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
+
+// A first sync into KyberGate loads classes, users and enrollments in bulk (one COPY per table on
+// PostgreSQL, batched inserts on the embedded database), judging each record as apply does: the
+// same sync fed by apply leaves the same rows and reports the same counts and issues.
+
+const PLUGINS = [path.resolve(__dirname, '../../plugins')];
+const SCHEMA = 'plugin_target_kybergate';
+const TABLES = ['district', 'school', 'user_account', 'classroom', 'pending_classroom', 'classroom_member', 'pending_member', 'sync_scope'];
+const base = generateDistrict({ seed: 171, size: 'tiny', faults: { missingEmails: 2, duplicateEmails: 2 } });
+const all = <E extends RosterEntity>(entity: E) => [...base.records(entity)] as RosterRecord<E>[];
+const school = all('orgs').find((o) => o.type === 'school')!;
+const klass = all('classes')[0]!;
+// A class of a school the roster lacks, and enrollments naming a class and a user it lacks.
+const orphanClass: RosterClass = { ...klass, sourcedId: 'cls-orphan', schoolSourcedId: 'org-missing' };
+const enrollment = all('enrollments').find((e) => e.role === 'student')!;
+const orphans: Enrollment[] = [
+  { ...enrollment, sourcedId: 'enr-no-class', classSourcedId: 'cls-missing' },
+  { ...enrollment, sourcedId: 'enr-no-user', userSourcedId: 'usr-missing' },
+  { ...enrollment, sourcedId: 'enr-orphan-class', classSourcedId: orphanClass.sourcedId },
+];
+const roster = {
+  records: <E extends RosterEntity>(entity: E): RosterRecord<E>[] => {
+    const extra = (entity === 'classes' ? [orphanClass] : entity === 'enrollments' ? orphans : []) as RosterRecord<E>[];
+    return [...all(entity), ...extra].sort((a, b) => (a.sourcedId < b.sourcedId ? -1 : 1));
+  },
+};
+
+t.test('a KyberGate first sync by load equals the same sync by apply', async (t) => {
+  const root = mkdtempSync(path.join(tmpdir(), 'rb-kybergate-load-'));
+  const tenants = path.join(root, 'tenants');
+  mkdirSync(tenants);
+  await writeOneRosterPackage(roster, path.join(root, 'package'));
+  for (const [id, settings] of [
+    ['loaded', {}],
+    ['applied', {}],
+    ['scoped-loaded', { schools: [school.sourcedId], userTypes: ['students', 'teachers'] }],
+    ['scoped-applied', { schools: [school.sourcedId], userTypes: ['students', 'teachers'] }],
+  ] as const)
+    writeFileSync(
+      path.join(tenants, `${id}.json`),
+      JSON.stringify({
+        displayName: id,
+        timezone: 'UTC',
+        source: { id: 'oneroster-csv', settings: { location: path.join(root, 'package') } },
+        targets: [{ id: 'kybergate', settings }],
+      }),
+    );
+  // Pages of seven records: each entity is loaded over several pages.
+  const th = await startTestHost({ pluginDirs: PLUGINS, tenantsDir: tenants, env: { RB_SYNC_BATCH_SIZE: '7' } });
+  const proto = KybergateSession.prototype as { load?: KybergateSession['load'] };
+  const load = proto.load!;
+  t.teardown(async () => {
+    proto.load = load;
+    await th.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+  const { host } = th;
+  const kg = host.database.db.withSchema(SCHEMA);
+  const loaded: string[] = [];
+  const spy: KybergateSession['load'] = async function (this: KybergateSession, entity: RosterEntity) {
+    const loader = await load.call(this, entity);
+    if (loader) loaded.push(entity);
+    return loader;
+  };
+  proto.load = spy;
+  const sync = async (tenantId: string): Promise<SyncRun> => host.syncs.settled((await host.syncs.trigger(tenantId, { trigger: 'test', mode: 'full' })).id);
+  const rows = async (tenantId: string) => {
+    const out: Record<string, unknown[]> = {};
+    for (const table of TABLES) {
+      const found = await kg.selectFrom(table).selectAll().where('tenant_id', '=', tenantId).execute();
+      out[table] = found.map(({ tenant_id: _, ...r }) => JSON.stringify(r)).sort();
+    }
+    return out;
+  };
+  const issues = async (run: SyncRun) =>
+    ((await host.runs.issues(run.id, { limit: 100_000 })) as RosterIssue[])
+      .map((i) => `${i.code} ${i.severity} ${i.entity ?? ''} ${i.sourcedId ?? ''} ${i.field ?? ''} ${i.message}`)
+      .sort();
+
+  for (const scope of ['', 'scoped-']) {
+    loaded.length = 0;
+    const byLoad = await sync(`${scope}loaded`);
+    t.same([...loaded].sort(), ['classes', 'enrollments', 'users'], `${scope || 'all'}: classes, users and enrollments were loaded`);
+    proto.load = undefined;
+    const byApply = await sync(`${scope}applied`);
+    proto.load = spy;
+    t.equal(byLoad.status, byApply.status, `${scope || 'all'}: the same status (${byApply.status})`);
+    t.same(byLoad.counts.targets.kybergate, byApply.counts.targets.kybergate, `${scope || 'all'}: the same counts`);
+    const [a, b] = [await rows(`${scope}loaded`), await rows(`${scope}applied`)];
+    t.ok(a.user_account!.length > 0 && a.classroom_member!.length > 0 && a.pending_member!.length > 0, `${scope || 'all'}: rows and pending rows written`);
+    t.same(a, b, `${scope || 'all'}: the same rows in every table`);
+    const [ia, ib] = [await issues(byLoad), await issues(byApply)];
+    const expected = scope
+      ? ['KYBERGATE_SCHOOL_NOT_SELECTED', 'KYBERGATE_USER_TYPE_NOT_SELECTED']
+      : ['KYBERGATE_CLASS_SCHOOL_UNKNOWN', 'KYBERGATE_MEMBER_CLASS_UNKNOWN'];
+    t.same(
+      expected.filter((code) => !ib.some((i) => i.startsWith(`${code} `))),
+      [],
+      `${scope || 'all'}: issues ${expected.join(', ')} reported`,
+    );
+    t.same(ia, ib, `${scope || 'all'}: the same issues (${ib.length})`);
+  }
+
+  // A second sync of a loaded tenant goes through apply and changes nothing.
+  loaded.length = 0;
+  const again = await sync('loaded');
+  t.same(loaded, [], 'no load once the tenant has data');
+  t.equal(again.counts.targets.kybergate!.entities.users?.created ?? 0, 0, 'no user created again');
+});

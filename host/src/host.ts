@@ -163,6 +163,7 @@ export class Host {
             .config(tenantId)
             .targets.filter((t) => t.enabled)
             .map((t) => t.id),
+        ...(database.openLoadTransaction ? { openLoadTransaction: database.openLoadTransaction } : {}),
         applyTimeoutMs: config.sync.applyTimeoutMs,
         batchSize: config.sync.batchSize,
         maxIssuesPerCode: config.sync.maxIssuesPerCode,

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import type { Enrollment, RosterClass, RosterEntity, RosterIssue, RosterRecord, SyncRun } from '@rosterbridge/core';
+import type { LoadContext, Enrollment, RosterClass, RosterEntity, RosterIssue, RosterRecord, SyncRun } from '@rosterbridge/core';
 import { GradientSession } from '@rosterbridge/target-gradient';
 import { generateDistrict, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
 
@@ -30,6 +30,10 @@ const roster = {
     return [...all(entity), ...extra].sort((a, b) => (a.sourcedId < b.sourcedId ? -1 : 1));
   },
 };
+
+// The embedded database has one connection and no loads: its back-fills are applied, and the
+// comparison then holds trivially there (it runs for its rows and counts all the same).
+const ON_SERVER = !!process.env.DATABASE_URL;
 
 t.test('a Gradient first sync by load equals the same sync by apply', async (t) => {
   const root = mkdtempSync(path.join(tmpdir(), 'rb-gradient-load-'));
@@ -63,8 +67,8 @@ t.test('a Gradient first sync by load equals the same sync by apply', async (t) 
   const { host } = th;
   const gr = host.database.db.withSchema(SCHEMA);
   const loaded: string[] = [];
-  const spy: GradientSession['load'] = async function (this: GradientSession, entity: RosterEntity) {
-    const loader = await load.call(this, entity);
+  const spy: GradientSession['load'] = async function (this: GradientSession, entity: RosterEntity, signal: AbortSignal, context: LoadContext) {
+    const loader = await load.call(this, entity, signal, context);
     if (loader) loaded.push(entity);
     return loader;
   };
@@ -92,7 +96,7 @@ t.test('a Gradient first sync by load equals the same sync by apply', async (t) 
   for (const scope of ['', 'scoped-']) {
     loaded.length = 0;
     const byLoad = await sync(`${scope}loaded`);
-    t.same([...loaded].sort(), ['classes', 'enrollments', 'users'], `${scope || 'all'}: classes, users and enrollments were loaded`);
+    t.same([...loaded].sort(), ON_SERVER ? ['classes', 'enrollments', 'users'] : [], `${scope || 'all'}: classes, users and enrollments were loaded`);
     proto.load = undefined;
     const byApply = await sync(`${scope}applied`);
     proto.load = spy;

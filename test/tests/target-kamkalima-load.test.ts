@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { sql } from 'kysely';
-import type { RosterEntity, SyncRun } from '@rosterbridge/core';
+import type { LoadContext, RosterEntity, SyncRun } from '@rosterbridge/core';
 import { generateDistrict, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
 import { KamkalimaSession } from '@rosterbridge/target-kamkalima';
 
@@ -31,11 +31,15 @@ const TABLES: Record<string, string> = {
 // Which entities were loaded: the host requires the same module, so the session's prototype is this one.
 const loaded: RosterEntity[] = [];
 const load = KamkalimaSession.prototype.load;
-KamkalimaSession.prototype.load = async function (this: KamkalimaSession, entity: RosterEntity) {
-  const loader = await load.call(this, entity);
+KamkalimaSession.prototype.load = async function (this: KamkalimaSession, entity: RosterEntity, signal: AbortSignal, context: LoadContext) {
+  const loader = await load.call(this, entity, signal, context);
   if (loader) loaded.push(entity);
   return loader;
 };
+
+// The embedded database has one connection and no loads: its back-fills are applied, and the
+// comparison then holds trivially there (it runs for its rows and counts all the same).
+const ON_SERVER = !!process.env.DATABASE_URL;
 
 t.test('a Kamkalima first sync loaded in bulk equals the same sync applied batch by batch', async (t) => {
   const district = generateDistrict({ seed: 23, size: SIZE });
@@ -88,7 +92,7 @@ t.test('a Kamkalima first sync loaded in bulk equals the same sync applied batch
   const applied = await sync('applied');
   t.same(loaded, [], 'with bulkLoad off, nothing is loaded');
   const bulk = await sync('loaded');
-  t.same(loaded, ['orgs', 'academicSessions', 'courses', 'classes', 'users', 'enrollments'], 'every entity Kamkalima takes is loaded');
+  t.same(loaded, ON_SERVER ? ['orgs', 'academicSessions', 'courses', 'classes', 'users', 'enrollments'] : [], 'every entity Kamkalima takes is loaded');
   t.equal(bulk.status, applied.status, `the same status (${applied.status})`);
   t.same(bulk.counts.targets.kamkalima, applied.counts.targets.kamkalima, 'the same counts');
   t.same(bulk.counts.issues, applied.counts.issues, 'the same issue totals');

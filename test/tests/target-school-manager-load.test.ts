@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { sql } from 'kysely';
-import type { RosterEntity, SyncRun } from '@rosterbridge/core';
+import type { LoadContext, RosterEntity, SyncRun } from '@rosterbridge/core';
 import { generateDistrict, seedProductState, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
 import { SchoolManagerSession } from '@rosterbridge/target-school-manager';
 
@@ -36,11 +36,15 @@ const MARKED = ['sis_class', 'sis_person', 'sis_enrollment'];
 // Which entities were loaded: the host requires the same module, so the session's prototype is this one.
 const loaded: RosterEntity[] = [];
 const load = SchoolManagerSession.prototype.load;
-SchoolManagerSession.prototype.load = async function (this: SchoolManagerSession, entity: RosterEntity, signal: AbortSignal) {
-  const loader = await load.call(this, entity, signal);
+SchoolManagerSession.prototype.load = async function (this: SchoolManagerSession, entity: RosterEntity, signal: AbortSignal, context: LoadContext) {
+  const loader = await load.call(this, entity, signal, context);
   if (loader) loaded.push(entity);
   return loader;
 };
+
+// The embedded database has one connection and no loads: its back-fills are applied, and the
+// comparison then holds trivially there (it runs for its rows and counts all the same).
+const ON_SERVER = !!process.env.DATABASE_URL;
 
 t.test('a School Manager first sync loaded in bulk equals the same sync applied batch by batch', async (t) => {
   const district = generateDistrict({ seed: 23, size: SIZE });
@@ -105,7 +109,7 @@ t.test('a School Manager first sync loaded in bulk equals the same sync applied 
   const applied = await sync('applied');
   t.same(loaded, [], 'with bulkLoad off, nothing is loaded');
   const bulk = await sync('loaded');
-  t.same(loaded, ['orgs', 'academicSessions', 'classes', 'users', 'enrollments'], 'every entity School Manager takes is loaded');
+  t.same(loaded, ON_SERVER ? ['orgs', 'academicSessions', 'classes', 'users', 'enrollments'] : [], 'every entity School Manager takes is loaded');
   t.equal(bulk.status, applied.status, `the same status (${applied.status})`);
   t.same(bulk.counts.targets['school-manager'], applied.counts.targets['school-manager'], 'the same counts');
   t.same(bulk.counts.issues, applied.counts.issues, 'the same issue totals');

@@ -135,11 +135,12 @@ export class Ledger {
   private readonly state;
   private readonly targetCursor;
 
-  /** `db` is the host's kysely; `schema` the core schema that holds the ledger's tables. */
-  private readonly schemaName: string;
+  /** The core schema that holds the ledger's tables (and the run store's). */
+  readonly schemaName: string;
 
   private readonly openCopy?: OpenCopy;
 
+  /** `db` is the host's kysely; `schema` the core schema that holds the ledger's tables. */
   constructor(db: Kysely<any>, schema: string, options: { openCopy?: OpenCopy } = {}) {
     this.schemaName = schema;
     this.openCopy = options.openCopy;

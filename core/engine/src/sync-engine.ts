@@ -7,7 +7,16 @@ import { ROSTER_ENTITY_ORDER, type RosterEntity } from '@rosterbridge/core';
 import { type RosterIssue, rosterIssue } from '@rosterbridge/core';
 import type { DeletionScope, Ledger, PreparedBatch, StagedChange, StagingWriter } from './ledger';
 import type { RosterBatch, RosterSourceSession } from '@rosterbridge/core';
-import type { ApplyContext, RosterChangeEvent, RosterTargetSession, TargetApplyResult, TargetLoader } from '@rosterbridge/core';
+import type {
+  ApplyContext,
+  LoadContext,
+  LoadTransaction,
+  OpenLoadTransaction,
+  RosterChangeEvent,
+  RosterTargetSession,
+  TargetApplyResult,
+  TargetLoader,
+} from '@rosterbridge/core';
 import { RunIssueLog, countAdmission } from './run-issue-log';
 import type { RunStore, TargetProgress } from './run-store';
 import { type RunCounts, type RunHold, type RunStatus, type SyncRun, type SyncRunEvent, emptyTargetCounts } from '@rosterbridge/core';
@@ -31,6 +40,11 @@ export interface SyncEngineHost {
   thresholds(tenantId: string): { maxDeletePercent: number; maxChangePercent: number };
   /** Every target the tenant has enabled (a run may feed only some of them). */
   enabledTargets(tenantId: string): string[];
+  /**
+   * Opens the transaction of a target's load of one entity (on a connection of its own), in which
+   * the engine also records the load: PostgreSQL servers. Without it, back-fills are applied.
+   */
+  readonly openLoadTransaction?: OpenLoadTransaction;
   /** Deadline of one target `apply` call. */
   readonly applyTimeoutMs: number;
   readonly batchSize: number;
@@ -678,21 +692,37 @@ export class SyncEngine {
       const waiting = new Map(
         takers.flatMap((id) => (resume.get(id)!.entity === index && resume.get(id)!.after !== undefined ? [[id, resume.get(id)!.after!] as const] : [])),
       );
-      const loaders = new Map<string, TargetLoader>();
+      const loaders = new Map<string, { loader: TargetLoader; tx: LoadTransaction }>();
       for (const targetId of takers) {
         const target = targets.get(targetId)!;
-        if (!target.session.load || waiting.has(targetId)) continue;
+        const schema = target.schema;
+        const openLoad = this.host.openLoadTransaction;
+        if (!target.session.load || !openLoad || schema === undefined || waiting.has(targetId)) continue;
+        let tx: LoadTransaction | undefined;
         try {
-          const loader = await this.deadline(() => target.session.load!(entity, signal), `target ${targetId} load(${entity})`);
-          if (loader) loaders.set(targetId, loader);
+          tx = await openLoad();
+          const opened = tx;
+          const context: LoadContext = {
+            trx: opened.db.withSchema(schema),
+            copy: (table, columns, tuples) => opened.copy(`${schema}.${table}`, columns, tuples),
+          };
+          const loader = await this.deadline(() => target.session.load!(entity, signal, context), `target ${targetId} load(${entity})`);
+          if (loader) {
+            loaders.set(targetId, { loader, tx: opened });
+            tx = undefined;
+          }
         } catch (err) {
           fail(targetId, err);
+        } finally {
+          // A target that answered no loader (or failed to) is fed by apply; its load's transaction goes.
+          await tx?.rollback();
         }
       }
       const drop = async (targetId: string, err: unknown) => {
-        const loader = loaders.get(targetId);
+        const load = loaders.get(targetId);
         loaders.delete(targetId);
-        await loader?.abort(errorMessage(err));
+        await load?.loader.abort?.(errorMessage(err));
+        await load?.tx.rollback();
         fail(targetId, err);
       };
       try {
@@ -735,7 +765,7 @@ export class SyncEngine {
                 mine = events.slice(at + 1);
                 if (mine.length === 0) return;
               }
-              const loader = loaders.get(targetId);
+              const loader = loaders.get(targetId)?.loader;
               try {
                 if (loader) await this.deadline(() => loader.write(mine), `target ${targetId} load(${entity}) of ${mine.length} records`);
                 else {
@@ -751,29 +781,43 @@ export class SyncEngine {
           await this.flush(run.id, report);
           this.progress(run, 'applying', counts, { entity });
         });
-        // A loaded entity counts once its load has committed; its position moves to the next entity.
+        // A loaded entity counts once its load has committed, in one transaction with the engine's
+        // record of it (counts, issues, the back-fill's position at the next entity): a crash leaves
+        // both or neither, and a resumed run loads the entity again from nothing.
         const next = ROSTER_ENTITY_ORDER[index + 1];
         await Promise.all(
-          [...loaders].map(async ([targetId, loader]) => {
+          [...loaders].map(async ([targetId, { loader, tx }]) => {
             try {
               const result = await this.deadline(() => loader.end(), `target ${targetId} load(${entity}) end()`);
+              const take = await this.record(run, report, targetId, tx.db.withSchema(this.ledger.schemaName), result, {
+                backfill: { entity: next ?? 'complete' },
+              });
+              await tx.commit();
               loaders.delete(targetId);
-              // A load fills the target's tables at once: the planner learns of it before the next
-              // entity's rows look these up (as keepStatistics does while apply fills them).
-              const schema = targets.get(targetId)?.schema;
-              if (schema !== undefined) await this.ledger.analyzeGrown(schema);
-              const take = await this.runs.transaction((trx) => this.record(run, report, targetId, trx, result, { backfill: { entity: next ?? 'complete' } }));
               take();
             } catch (err) {
               await drop(targetId, err);
+              return;
             }
+            // A load fills the target's tables at once: the planner learns of it before the next
+            // entity's rows look these up (as keepStatistics does while apply fills them).
+            const schema = targets.get(targetId)?.schema;
+            if (schema !== undefined)
+              await this.ledger
+                .analyzeGrown(schema)
+                .catch((err: unknown) => log.warn({ target: targetId, err: errorMessage(err) }, 'analyze after a load failed'));
           }),
         );
         await this.flush(run.id, report);
         this.progress(run, 'applying', counts, { entity });
       } finally {
-        // A stop (cancel, shutdown) or a failed read leaves no load half-done.
-        await Promise.all([...loaders.values()].map((loader) => loader.abort('the back-fill stopped')));
+        // A stop (cancel, shutdown) or a failed read leaves no load half-done: its transaction goes.
+        await Promise.all(
+          [...loaders.values()].map(async ({ loader, tx }) => {
+            await loader.abort?.('the back-fill stopped');
+            await tx.rollback();
+          }),
+        );
       }
     }
     for (const targetId of targets.keys()) {

@@ -17,6 +17,7 @@ export * from './roster/content-hash';
 export * from './source/roster-source';
 export * from './target/roster-target';
 export * from './target/binary-copy';
+export * from './target/product-rows';
 export * from './target/upsert-rows';
 export * from './target/qualified-table';
 export * from './target/skipped-records';

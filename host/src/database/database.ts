@@ -12,7 +12,9 @@ import {
   type CopyStream,
   type Disposable,
   type Logger,
+  type LoadTransaction,
   type OpenCopy,
+  type OpenLoadTransaction,
   RosterbridgeError,
   errorMessage,
   isRosterbridgeError,
@@ -35,6 +37,12 @@ export interface Database extends Disposable {
    * read never starves the pool). PostgreSQL servers only: undefined on the embedded database.
    */
   readonly openCopy?: OpenCopy;
+  /**
+   * Opens a transaction on a connection of its own for a target's load of one entity, which the
+   * engine commits with its record of the load. PostgreSQL servers only: undefined on the embedded
+   * database (one connection: a transaction held across a load would stop every other query).
+   */
+  readonly openLoadTransaction?: OpenLoadTransaction;
 }
 
 /** Options for {@link openDatabase}. */
@@ -70,6 +78,7 @@ async function openPostgres(options: OpenDatabaseOptions): Promise<Database> {
     pool,
     ping: () => sql`select 1`.execute(db).then(() => undefined),
     openCopy: (table, columns, copyOptions) => openCopy(options.url, table, columns, copyOptions?.durable ?? true),
+    openLoadTransaction: () => openLoadTransaction(options.url),
     async dispose() {
       await db.destroy();
     },
@@ -238,6 +247,62 @@ async function openCopy(url: string, table: string, columns: readonly string[], 
       // CopyFail rolls the COPY back; closing the connection ends the transaction in any case.
       stream.destroy(new Error(reason ?? 'COPY abandoned'));
       await finished(stream).catch(() => undefined);
+      await close();
+    },
+  };
+}
+
+/**
+ * {@link Database.openLoadTransaction} on a PostgreSQL server: a client of its own in a transaction,
+ * kysely over that one client, and binary COPYs sent on it in turn (the client queues its queries,
+ * so a COPY runs after the queries sent before it and before those sent after).
+ */
+async function openLoadTransaction(url: string): Promise<LoadTransaction> {
+  const client = new Client({ connectionString: url, application_name: 'rosterbridge' });
+  let failure: Error | undefined;
+  // A connection lost mid-load surfaces on the next query; the server rolls the transaction back.
+  client.on('error', (err) => (failure ??= err));
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await client.end().catch(() => undefined);
+  };
+  try {
+    await client.connect();
+    await client.query('begin');
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  // kysely's pool of one: the load's client, never released to anyone else.
+  const one = Object.assign(client, { release: () => undefined });
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: { connect: async () => one, end: async () => undefined } }) });
+  const quote = (identifier: string) => `"${identifier.replace(/"/g, '""')}"`;
+  return {
+    db,
+    async copy(table, columns, tuples) {
+      if (failure) throw failure;
+      if (closed) throw new Error(`the load's transaction has ended; no COPY into ${table}`);
+      const name = table.split('.').map(quote).join('.');
+      const stream = client.query(copyFrom(`copy ${name} (${columns.map(quote).join(', ')}) from stdin with (format binary)`));
+      stream.write(COPY_BINARY_HEADER);
+      stream.write(tuples);
+      stream.end(COPY_BINARY_TRAILER);
+      await finished(stream);
+      return Number((stream as { rowCount?: number }).rowCount ?? 0);
+    },
+    async commit() {
+      try {
+        if (failure) throw failure;
+        await client.query('commit');
+      } finally {
+        await close();
+      }
+    },
+    async rollback() {
+      if (closed) return;
+      await client.query('rollback').catch(() => undefined);
       await close();
     },
   };

@@ -11,15 +11,15 @@ import type {
   TargetApplyResult,
   TargetCounts,
   TargetLoader,
-  OpenCopy,
+  LoadContext,
+  ProductTable,
   TenantContext,
   User,
 } from '@rosterbridge/core';
-import { type ApplyContext, batchTransaction, relaxCommit, upsertRows as upsertTableRows } from '@rosterbridge/core';
+import { type ApplyContext, ProductRowWriter, batchTransaction, relaxCommit, upsertRows as upsertTableRows } from '@rosterbridge/core';
 import { gradientIssue } from './gradient-issues';
 import { academicYearPausedReason } from './gradient-academic-year';
 import type { GradientSettings } from './gradient-settings';
-import { ProductRowWriter, type ProductTable } from './product-rows';
 
 type Outcome = 'created' | 'updated' | 'unchanged';
 type Counts = Partial<Record<RosterEntity, TargetCounts>>;
@@ -61,13 +61,16 @@ const LOAD_TABLES = {
     columns: text('tenant_id', 'class_sourced_id', 'term_sourced_id'),
     key: ['tenant_id', 'class_sourced_id', 'term_sourced_id'],
   },
-  staff_member: { name: 'staff_member', columns: [...PERSON, ['employee_id', 'text'], ['school_sourced_ids', 'text[]'], ['enabled', 'bool']] },
-  student: { name: 'student', columns: [...PERSON, ['student_number', 'text'], ['school_sourced_ids', 'text[]'], ['enabled', 'bool'], ['grades', 'text[]']] },
+  staff_member: { name: 'staff_member', columns: [...PERSON, ['employee_id', 'text'], ['school_sourced_ids', 'text[]'], ['enabled', 'boolean']] },
+  student: {
+    name: 'student',
+    columns: [...PERSON, ['student_number', 'text'], ['school_sourced_ids', 'text[]'], ['enabled', 'boolean'], ['grades', 'text[]']],
+  },
   class_member: {
     name: 'class_member',
     columns: [
       ...text('tenant_id', 'sourced_id', 'class_sourced_id', 'person_sourced_id', 'member_kind', 'role'),
-      ['is_primary', 'bool'],
+      ['is_primary', 'boolean'],
       ['begin_date', 'date'],
       ['end_date', 'date'],
     ],
@@ -112,7 +115,6 @@ export class GradientSession implements RosterTargetSession {
     private readonly db: Kysely<any>,
     private readonly tenant: TenantContext,
     private readonly settings: GradientSettings,
-    private readonly openCopy?: OpenCopy,
   ) {
     this.tenantId = tenant.tenantId;
   }
@@ -123,17 +125,18 @@ export class GradientSession implements RosterTargetSession {
    * judged as {@link apply} judges it: the same rows, pending rows, issues and counts. Orgs and
    * terms are few: apply.
    */
-  async load(entity: RosterEntity, signal?: AbortSignal): Promise<TargetLoader | undefined> {
-    signal?.throwIfAborted();
+  async load(entity: RosterEntity, signal: AbortSignal, context: LoadContext): Promise<TargetLoader | undefined> {
+    signal.throwIfAborted();
     const guarded = LOADS[entity];
     if (!guarded) return undefined;
+    const trx = context.trx;
     for (const table of guarded) {
-      const any = await this.db.selectFrom(table).selectAll().where('tenant_id', '=', this.tenantId).limit(1).executeTakeFirst();
+      const any = await trx.selectFrom(table).selectAll().where('tenant_id', '=', this.tenantId).limit(1).executeTakeFirst();
       if (any) return undefined;
     }
     const held = async (table: string) => {
       const ids = new Set<string>();
-      for (const r of await this.db.selectFrom(table).select('sourced_id').where('tenant_id', '=', this.tenantId).execute()) ids.add(r.sourced_id as string);
+      for (const r of await trx.selectFrom(table).select('sourced_id').where('tenant_id', '=', this.tenantId).execute()) ids.add(r.sourced_id as string);
       return ids;
     };
     const tally: TargetCounts = { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 };
@@ -144,14 +147,13 @@ export class GradientSession implements RosterTargetSession {
         : entity === 'users'
           ? this.userPage(tally)
           : this.membershipPage(tally, issues, await held('class'), await held('staff_member'), await held('student'));
-    const writer = new ProductRowWriter(this.db, this.tenantId, this.openCopy);
+    const writer = new ProductRowWriter(context);
     return {
       write: async (events) => writer.write(page(events)),
       end: async () => {
         await writer.end();
         return { counts: { [entity]: tally }, issues };
       },
-      abort: (reason) => writer.abort(reason),
     };
   }
 

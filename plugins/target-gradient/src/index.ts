@@ -23,7 +23,7 @@ export function activate(context: PluginContext): GradientApi {
   context.subscriptions.add(
     context.registerTarget('gradient', {
       async open(tenant) {
-        return new GradientSession(context.storage.db, tenant, await tenant.settings<GradientSettings>(), context.storage.openCopy);
+        return new GradientSession(context.storage.db, tenant, await tenant.settings<GradientSettings>());
       },
     }),
   );

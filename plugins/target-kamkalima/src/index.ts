@@ -23,7 +23,6 @@ export function activate(context: PluginContext): void {
         const year = currentAcademicYear(today, settings.academicYearStartMonth);
         tenant.logger.debug({ today, year }, 'opening Kamkalima target');
         return new KamkalimaSession(context.storage.db, tenant, year, {
-          ...(context.storage.openCopy ? { openCopy: context.storage.openCopy } : {}),
           bulkLoad: settings.bulkLoad ?? true,
         });
       },

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type {
   AcademicSession,
-  OpenCopy,
+  LoadContext,
   RosterChangeEvent,
   RosterEntity,
   RosterIssue,
@@ -12,7 +12,7 @@ import type {
   TargetLoader,
   TenantContext,
 } from '@rosterbridge/core';
-import { type ApplyContext, ROSTER_ENTITY_ORDER, SkippedRecords, batchTransaction, upsertRows } from '@rosterbridge/core';
+import { type ApplyContext, ProductRowWriter, ROSTER_ENTITY_ORDER, SkippedRecords, batchTransaction, upsertRows } from '@rosterbridge/core';
 import { kamkalimaIssue } from './kamkalima-issues';
 import {
   type EntityRules,
@@ -31,7 +31,6 @@ import {
 } from './kamkalima-rules';
 import type { AcademicYear } from './kamkalima-settings';
 import { KAMKALIMA_TABLES } from './kamkalima-tables';
-import { ProductRowWriter } from './product-rows';
 
 /** Entities whose held-back records are judged again at the end of every run, in referential order. */
 const HELD_ENTITIES = ['academicSessions', 'courses', 'classes', 'users', 'enrollments'] as const;
@@ -92,8 +91,6 @@ export class KamkalimaSession implements RosterTargetSession {
   private readonly known: KnownPlacements = knownPlacements();
   /** The distinct placements `known` holds, shared between its entries (see {@link placementOf}). */
   private readonly sharedPlacements = new Map<string, Placement>();
-  /** The COPY into Kamkalima's tables, on a PostgreSQL server. */
-  private readonly openCopy: OpenCopy | undefined;
   /** Whether a back-fill may be loaded in bulk ({@link load}); off, it is applied batch by batch. */
   private readonly bulkLoad: boolean;
 
@@ -101,9 +98,8 @@ export class KamkalimaSession implements RosterTargetSession {
     private readonly db: KamkalimaDb,
     private readonly tenant: TenantContext,
     year: AcademicYear,
-    options: { openCopy?: OpenCopy; bulkLoad?: boolean } = {},
+    options: { bulkLoad?: boolean } = {},
   ) {
-    this.openCopy = options.openCopy;
     this.bulkLoad = options.bulkLoad ?? true;
     this.rules = kamkalimaRules({ tenantId: tenant.tenantId, year, known: this.known }) as unknown as Record<string, EntityRules>;
   }
@@ -215,14 +211,15 @@ export class KamkalimaSession implements RosterTargetSession {
    * Undefined (fed by `apply`) when Kamkalima already holds rows of the tenant for this entity or a
    * later one, or held records of them: the rules' cascades then have work a load does not do.
    */
-  async load(entity: RosterEntity): Promise<TargetLoader | undefined> {
+  async load(entity: RosterEntity, _signal: AbortSignal, context: LoadContext): Promise<TargetLoader | undefined> {
     if (!this.bulkLoad) return undefined;
     const tenantId = this.tenant.tenantId;
+    const trx = context.trx;
     const later = ROSTER_ENTITY_ORDER.slice(ROSTER_ENTITY_ORDER.indexOf(entity));
     const tables = new Set(later.flatMap((e) => this.rules[e]?.tables ?? []));
     for (const table of tables)
-      if (await this.db.selectFrom(table).select('tenant_id').where('tenant_id', '=', tenantId).limit(1).executeTakeFirst()) return undefined;
-    const held = await this.db
+      if (await trx.selectFrom(table).select('tenant_id').where('tenant_id', '=', tenantId).limit(1).executeTakeFirst()) return undefined;
+    const held = await trx
       .selectFrom('held_record')
       .select('tenant_id')
       .where('tenant_id', '=', tenantId)
@@ -231,18 +228,22 @@ export class KamkalimaSession implements RosterTargetSession {
       .executeTakeFirst();
     if (held) return undefined;
     // The system teacher-admin accounts outlive a reset: those an org or user of the load unsets, as apply's cascades would.
-    const accounts = await this.db
+    const accounts = await trx
       .selectFrom('teacher_admin_account')
       .select(['school_sourced_id', 'assigned_teacher_sourced_id'])
       .where('tenant_id', '=', tenantId)
       .execute();
-    return this.loader(entity, accounts);
+    return this.loader(entity, accounts, context);
   }
 
-  private loader(entity: RosterEntity, accounts: { school_sourced_id: string; assigned_teacher_sourced_id: string | null }[]): TargetLoader {
+  private loader(
+    entity: RosterEntity,
+    accounts: { school_sourced_id: string; assigned_teacher_sourced_id: string | null }[],
+    context: LoadContext,
+  ): TargetLoader {
     const tenantId = this.tenant.tenantId;
     const rules = this.rules[entity];
-    const writer = new ProductRowWriter(this.db, this.openCopy);
+    const writer = new ProductRowWriter(context);
     const result = new RunResult();
     const accountSchools = new Set(accounts.map((a) => a.school_sourced_id));
     const assignedTeachers = new Set(accounts.flatMap((a) => (a.assigned_teacher_sourced_id ? [a.assigned_teacher_sourced_id] : [])));
@@ -283,49 +284,35 @@ export class KamkalimaSession implements RosterTargetSession {
         }
         const counts = result.of(entity);
         for (const [table, rows] of byTable) {
-          await writer.write(KAMKALIMA_TABLES[table]!, rows);
+          await writer.write([[KAMKALIMA_TABLES[table]!, rows]]);
           counts.created += rows.length;
           if (table === 'term') for (const r of rows) earlierTerms.add(r.sourced_id as string);
           // Only placements: an id absent from the map is looked up, and a row the load did not write is not there.
           const known = this.known[table as keyof KnownPlacements] as KnownPlacements[keyof KnownPlacements] | undefined;
           if (known) for (const r of rows) known.set(r.sourced_id as string, placementOf(r, this.sharedPlacements));
         }
-        await writer.write(
-          KAMKALIMA_TABLES.held_record!,
-          held.map((h) => heldRecordRow(tenantId, entity, h.record, h.code)),
-        );
+        await writer.write([[KAMKALIMA_TABLES.held_record!, held.map((h) => heldRecordRow(tenantId, entity, h.record, h.code))]]);
         // The skips of the page, grouped as apply groups those of a batch.
         result.done();
       },
       end: async () => {
         await writer.end();
-        if (goneSchools.length > 0 || goneTeachers.length > 0) {
-          await this.db.transaction().execute(async (trx) => {
-            if (goneSchools.length > 0)
-              await trx.deleteFrom('teacher_admin_account').where('tenant_id', '=', tenantId).where(anyOf('school_sourced_id', goneSchools)).execute();
-            if (goneTeachers.length > 0)
-              await trx
-                .updateTable('teacher_admin_account')
-                .set({ assigned_teacher_sourced_id: null, assigned_at: null, assigned_by: null })
-                .where('tenant_id', '=', tenantId)
-                .where(anyOf('assigned_teacher_sourced_id', goneTeachers))
-                .execute();
-          });
-        }
+        // In the load's transaction: they count with the load, or not at all.
+        const trx = context.trx;
+        if (goneSchools.length > 0)
+          await trx.deleteFrom('teacher_admin_account').where('tenant_id', '=', tenantId).where(anyOf('school_sourced_id', goneSchools)).execute();
+        if (goneTeachers.length > 0)
+          await trx
+            .updateTable('teacher_admin_account')
+            .set({ assigned_teacher_sourced_id: null, assigned_at: null, assigned_by: null })
+            .where('tenant_id', '=', tenantId)
+            .where(anyOf('assigned_teacher_sourced_id', goneTeachers))
+            .execute();
         return { counts: result.counts, issues: result.issues };
       },
-      abort: async (reason) => {
-        const kept = await writer.abort(reason).catch(() => true);
+      // The engine rolls the load back: the placements it remembered were never held.
+      abort: async () => {
         for (const table of rules?.tables ?? []) this.known[table as keyof KnownPlacements]?.clear();
-        if (!kept || !rules) return;
-        // Rows already in (the embedded database's inserts, or a COPY committed before another failed): the tables held none before.
-        await this.db
-          .transaction()
-          .execute(async (trx) => {
-            for (const table of rules.tables) await trx.deleteFrom(table).where('tenant_id', '=', tenantId).execute();
-            await trx.deleteFrom('held_record').where('tenant_id', '=', tenantId).where('entity', '=', entity).execute();
-          })
-          .catch((err: unknown) => this.tenant.logger.warn({ err, entity }, 'could not remove the rows of an abandoned Kamkalima load'));
       },
     };
   }

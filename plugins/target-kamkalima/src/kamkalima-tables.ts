@@ -1,4 +1,4 @@
-import type { ProductTable } from './product-rows';
+import type { ProductTable } from '@rosterbridge/core';
 
 /** The Kamkalima tables a bulk load writes, with their columns' types (see the migrations). */
 const PERSON = { username: 'text', given_name: 'text', family_name: 'text', email: 'text', active: 'boolean' } as const;

@@ -16,7 +16,7 @@ export const KYBERGATE_TARGET = 'kybergate';
  */
 export function activate(context: PluginContext): void {
   const db = context.storage.db;
-  context.subscriptions.add(context.registerTarget(KYBERGATE_TARGET, { open: (tenant) => KybergateSession.open(tenant, db, context.storage.openCopy) }));
+  context.subscriptions.add(context.registerTarget(KYBERGATE_TARGET, { open: (tenant) => KybergateSession.open(tenant, db) }));
   const notifier = new FailureNotifier(context, KYBERGATE_TARGET);
   context.subscriptions.add(context.onDidRunEvent((event) => notifier.hear(event)));
   context.subscriptions.add(toDisposable(() => notifier.settled()));

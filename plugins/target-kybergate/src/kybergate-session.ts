@@ -11,14 +11,14 @@ import type {
   TargetApplyResult,
   TargetCounts,
   TargetLoader,
-  OpenCopy,
+  LoadContext,
+  ProductTable,
   TenantContext,
   User,
 } from '@rosterbridge/core';
 import { kybergateIssue, type KybergateIssueCode } from './kybergate-issues';
 import { KybergateScope, kybergateRoleOf, userTypeOfEnrollment, type KybergateSettings } from './kybergate-settings';
-import { type ApplyContext, SkippedRecords, batchTransaction, upsertRows } from '@rosterbridge/core';
-import { ProductRowWriter, type ProductTable } from './product-rows';
+import { type ApplyContext, ProductRowWriter, SkippedRecords, batchTransaction, upsertRows } from '@rosterbridge/core';
 
 /** The fields of a user account an admin may edit in KyberGate (names of `locally_edited_fields`). */
 export const EDITABLE_USER_FIELDS = ['email', 'username', 'first_name', 'last_name', 'role', 'grade', 'school_sourced_ids', 'enabled'] as const;
@@ -71,7 +71,7 @@ const LOAD_TABLES = {
       ['roster_school_sourced_ids', 'text[]'],
       ...text('email', 'email_key', 'username', 'first_name', 'last_name', 'role', 'roster_role', 'grade'),
       ['school_sourced_ids', 'text[]'],
-      ['enabled', 'bool'],
+      ['enabled', 'boolean'],
       ['locally_edited_fields', 'text[]'],
     ],
   },
@@ -82,11 +82,11 @@ const LOAD_TABLES = {
   },
   classroom_member: {
     name: 'classroom_member',
-    columns: [...text('tenant_id', 'sourced_id', 'classroom_sourced_id', 'user_sourced_id', 'school_sourced_id', 'role'), ['is_primary', 'bool']],
+    columns: [...text('tenant_id', 'sourced_id', 'classroom_sourced_id', 'user_sourced_id', 'school_sourced_id', 'role'), ['is_primary', 'boolean']],
   },
   pending_member: {
     name: 'pending_member',
-    columns: [...text('tenant_id', 'sourced_id', 'classroom_sourced_id', 'user_sourced_id', 'school_sourced_id', 'role'), ['is_primary', 'bool']],
+    columns: [...text('tenant_id', 'sourced_id', 'classroom_sourced_id', 'user_sourced_id', 'school_sourced_id', 'role'), ['is_primary', 'boolean']],
   },
 } satisfies Record<string, ProductTable>;
 /**
@@ -177,28 +177,26 @@ export class KybergateSession implements RosterTargetSession {
     private readonly logger: Logger,
   ) {}
 
-  static async open(tenant: TenantContext, db: Kysely<any>, openCopy?: OpenCopy): Promise<KybergateSession> {
+  static async open(tenant: TenantContext, db: Kysely<any>): Promise<KybergateSession> {
     const settings = await tenant.settings<KybergateSettings>();
     const session = new KybergateSession(tenant.tenantId, db, new KybergateScope(settings), settings.conflictResolution ?? 'source-wins', tenant.logger);
-    session.openCopy = openCopy;
     return session;
   }
-
-  private openCopy: OpenCopy | undefined;
 
   /**
    * A back-fill's classes, users or enrollments, when KyberGate holds none of the tenant's rows
    * they would touch: streamed in by COPY (batched inserts on the embedded database), each record
    * judged as {@link apply} judges it: the same rows, skips, issues and counts. Orgs are few: apply.
    */
-  async load(entity: RosterEntity): Promise<TargetLoader | undefined> {
+  async load(entity: RosterEntity, _signal: AbortSignal, context: LoadContext): Promise<TargetLoader | undefined> {
     const guarded = LOADS[entity];
     if (!guarded) return undefined;
+    const trx = context.trx;
     for (const table of guarded) {
-      const any = await this.db.selectFrom(table).select('sourced_id').where('tenant_id', '=', this.tenantId).limit(1).executeTakeFirst();
+      const any = await trx.selectFrom(table).select('sourced_id').where('tenant_id', '=', this.tenantId).limit(1).executeTakeFirst();
       if (any) return undefined;
     }
-    await this.db
+    await trx
       .insertInto('sync_scope')
       .values({ tenant_id: this.tenantId, scope: this.scope.fingerprint() })
       .onConflict((oc) => oc.column('tenant_id').doNothing())
@@ -206,10 +204,10 @@ export class KybergateSession implements RosterTargetSession {
     const held = async (...tables: string[]) => {
       const ids = new Set<string>();
       for (const table of tables)
-        for (const r of await this.db.selectFrom(table).select('sourced_id').where('tenant_id', '=', this.tenantId).execute()) ids.add(r.sourced_id as string);
+        for (const r of await trx.selectFrom(table).select('sourced_id').where('tenant_id', '=', this.tenantId).execute()) ids.add(r.sourced_id as string);
       return ids;
     };
-    const writer = new ProductRowWriter(this.db, this.tenantId, this.openCopy);
+    const writer = new ProductRowWriter(context);
     const result = new BatchResult();
     const page =
       entity === 'classes'
@@ -227,7 +225,6 @@ export class KybergateSession implements RosterTargetSession {
         await writer.end();
         return result.done();
       },
-      abort: (reason) => writer.abort(reason),
     };
   }
 

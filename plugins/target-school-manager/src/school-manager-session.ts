@@ -3,7 +3,8 @@ import {
   RosterbridgeError,
   type ApplyContext,
   batchTransaction,
-  type OpenCopy,
+  type LoadContext,
+  ProductRowWriter,
   type PluginStorage,
   type RosterChangeEvent,
   type RosterEntity,
@@ -14,7 +15,6 @@ import {
   type TargetLoader,
   type TenantContext,
 } from '@rosterbridge/core';
-import { ProductRowWriter } from './product-rows';
 import { importChanges, importTableOf, SIS_IMPORT_TABLES } from './sis-import';
 import {
   SchoolManagerFailureCodes,
@@ -72,15 +72,13 @@ export class SchoolManagerSession implements RosterTargetSession {
     private readonly settings: SchoolManagerSettings,
     private readonly today: string,
     private readonly firstSync: boolean,
-    /** The COPY into the import area's tables, on a PostgreSQL server. */
-    private readonly openCopy: OpenCopy | undefined,
   ) {}
 
   static async open(storage: PluginStorage, tenant: TenantContext): Promise<SchoolManagerSession> {
     const settings = withDefaults(await tenant.settings<Partial<SchoolManagerSettings>>());
     const today = settings.today ?? todayIn(tenant.info().timezone);
     const state = await storage.db.selectFrom('sync_state').select('last_sync_at').where('tenant_id', '=', tenant.tenantId).executeTakeFirst();
-    return new SchoolManagerSession(storage.db, storage.schema, tenant, settings, today, !state?.last_sync_at, storage.openCopy);
+    return new SchoolManagerSession(storage.db, storage.schema, tenant, settings, today, !state?.last_sync_at);
   }
 
   /**
@@ -90,37 +88,23 @@ export class SchoolManagerSession implements RosterTargetSession {
    * holds rows of the tenant for this entity; School Manager's own user accounts are not the
    * roster's and do not count.
    */
-  async load(entity: RosterEntity, signal: AbortSignal): Promise<TargetLoader | undefined> {
+  async load(entity: RosterEntity, signal: AbortSignal, context: LoadContext): Promise<TargetLoader | undefined> {
     signal.throwIfAborted();
     if (!this.settings.bulkLoad) return undefined;
     const t = this.tenant.tenantId;
     const into = importTableOf(entity);
-    if (into && (await this.db.selectFrom(into.table.name).select('tenant_id').where('tenant_id', '=', t).limit(1).executeTakeFirst())) return undefined;
-    const writer = new ProductRowWriter(this.db, this.openCopy);
+    if (into && (await context.trx.selectFrom(into.table.name).select('tenant_id').where('tenant_id', '=', t).limit(1).executeTakeFirst())) return undefined;
+    const writer = new ProductRowWriter(context);
     return {
       write: async (batch) => {
         this.applied = true;
         for (const e of batch) this.runIds.add(e.runId);
-        if (into)
-          await writer.write(
-            into.table,
-            batch.map((e) => into.row(t, e)),
-          );
+        if (into) await writer.write([[into.table, batch.map((e) => into.row(t, e))]]);
       },
       // What reaches School Manager is counted by finish, once the whole roster is in.
       end: async () => {
         await writer.end();
         return { counts: {}, issues: [] };
-      },
-      abort: async (reason) => {
-        const kept = await writer.abort(reason).catch(() => true);
-        if (!kept || !into) return;
-        // Rows the embedded database took before the load stopped: the table held none of the tenant's before.
-        await this.db
-          .deleteFrom(into.table.name)
-          .where('tenant_id', '=', t)
-          .execute()
-          .catch((err: unknown) => this.tenant.logger.warn({ err, entity }, 'could not remove the rows of an abandoned School Manager load'));
       },
     };
   }

@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { AcademicSession, Enrollment, Org, RosterChangeEvent, RosterClass, RosterEntity, User } from '@rosterbridge/core';
 import { upsertRows } from '@rosterbridge/core';
-import type { ProductColumnKind, ProductTable } from './product-rows';
+import type { ProductColumnKind, ProductTable } from '@rosterbridge/core';
 
 /** Rows per INSERT statement: far below Postgres's 65535 parameters for the widest table. */
 const CHUNK = 1000;

@@ -50,24 +50,64 @@ export interface TargetApplyResult {
 
 /**
  * Takes one entity's whole snapshot into a product that holds none of it yet ({@link RosterTargetSession.load}),
- * streaming: pages are handed over as they are read, and written as the product likes (one COPY, say).
+ * streaming: pages are handed over as they are read, and written as the product likes (binary COPY
+ * through {@link LoadContext.copy}, say) in the load's transaction.
  */
 export interface TargetLoader {
   /**
-   * Takes a page of creations, in the order of the snapshot. It may resolve before they are written
-   * (only to hold back the engine while the product catches up): nothing counts until {@link end}.
+   * Takes a page of creations, in the order of the snapshot, and writes its rows through the load's
+   * {@link LoadContext}. It may resolve before they are written (only to hold back the engine while
+   * the product catches up): nothing counts until {@link end}.
    */
   write(batch: readonly RosterChangeEvent[]): Promise<void>;
   /**
-   * Writes what remains and commits: the entity is then in the product as if every page had been
-   * applied. Its commit need not wait for the disk: the engine's durable commit of the target's
-   * cursor follows on the same database, and makes it durable too. Answers like `apply`, for the
-   * whole entity.
+   * Writes what remains (through the load's context) and answers like `apply`, for the whole
+   * entity. It does not commit: the engine commits the load's transaction together with its record
+   * of the load (the target's counts, issues and back-fill position), so a crash leaves either
+   * both or neither, and a resumed run loads the entity again from nothing.
    */
   end(): Promise<TargetApplyResult>;
-  /** Drops what was written (a failure, a cancel). Never rejects. */
-  abort(reason?: string): Promise<void>;
+  /** Lets go of what the loader holds (a failure, a cancel); the engine rolls the transaction back. Never rejects. */
+  abort?(reason?: string): Promise<void>;
 }
+
+/**
+ * What the engine gives {@link RosterTargetSession.load}: a transaction of the load's own, on a
+ * connection of its own, which the engine commits with its record of the load or rolls back.
+ */
+export interface LoadContext {
+  /**
+   * The load's transaction, bound to the plugin's schema. Make every query of the load through it:
+   * what it reads sees the rows earlier pages wrote; what it writes counts only once the engine
+   * commits.
+   */
+  readonly trx: Kysely<any>;
+  /**
+   * Sends rows by binary COPY into `columns` of a table of the plugin's schema (`table` unqualified)
+   * in the load's transaction: `tuples` are encoded by {@link encodeProductRows} or
+   * {@link copyTuples}, without the format's header and trailer. Resolves with the rows written.
+   */
+  copy(table: string, columns: readonly string[], tuples: Buffer): Promise<number>;
+}
+
+/**
+ * A transaction on a connection of its own, opened by the host for one target's load of one entity
+ * (PostgreSQL servers; the embedded database has one connection and no loads). The engine hands
+ * plugins a {@link LoadContext} over it, records the load in it, and commits or rolls back.
+ */
+export interface LoadTransaction {
+  /** Kysely over the transaction (not bound to a schema). */
+  readonly db: Kysely<any>;
+  /** {@link LoadContext.copy}, with `table` schema-qualified. */
+  copy(table: string, columns: readonly string[], tuples: Buffer): Promise<number>;
+  /** Commits (durably) and closes the connection. */
+  commit(): Promise<void>;
+  /** Rolls back and closes the connection. Never rejects. */
+  rollback(): Promise<void>;
+}
+
+/** Opens a {@link LoadTransaction}. */
+export type OpenLoadTransaction = () => Promise<LoadTransaction>;
 
 /** What the engine gives {@link RosterTargetSession.apply} besides the batch. */
 export interface ApplyContext {
@@ -119,12 +159,13 @@ export interface RosterTargetSession extends Disposable {
   apply(batch: readonly RosterChangeEvent[], signal: AbortSignal, context?: ApplyContext): Promise<TargetApplyResult>;
   /**
    * Optional, for speed: when the engine back-fills the target (it has no cursor: a first sync, a
-   * reset, a newly enabled target), it asks, entity by entity in referential order, for a loader
-   * to stream the entity's snapshot into ({@link TargetLoader}). Answer undefined to be fed by
-   * `apply` as usual: say, when the product already holds some of the tenant's records of the
-   * entity (a back-fill interrupted after that entity's load committed), or cannot bulk-load.
+   * reset, a newly enabled target) on a PostgreSQL server, it asks, entity by entity in referential
+   * order, for a loader to stream the entity's snapshot into ({@link TargetLoader}), giving the
+   * load's own transaction ({@link LoadContext}). Answer undefined to be fed by `apply` as usual:
+   * say, when the product already holds some of the tenant's records of the entity, or cannot
+   * bulk-load. Never asked on the embedded database (its batches are applied, all creations).
    */
-  load?(entity: RosterEntity, signal: AbortSignal): Promise<TargetLoader | undefined>;
+  load?(entity: RosterEntity, signal: AbortSignal, context: LoadContext): Promise<TargetLoader | undefined>;
   /** Clears what the product keeps for the tenant's sync state, so the next run behaves as the first. */
   reset(signal: AbortSignal): Promise<void>;
   /**

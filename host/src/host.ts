@@ -10,7 +10,6 @@ import {
   SECRET_MIN_LENGTH,
   type SyncRunEvent,
   errorMessage,
-  serviceId,
   toDisposable,
 } from '@rosterbridge/core';
 import { CommandRegistry, PluginRegistry, SourceRegistry, TargetRegistry, Ledger, RunStore, SyncEngine, discoverPlugins } from '@rosterbridge/engine';
@@ -32,13 +31,6 @@ import { SyncScheduler } from './sync/sync-scheduler';
 import { SyncService, openTenantTarget } from './sync/sync-service';
 import { TenantOperations } from './sync/tenant-operations';
 import { ROSTERBRIDGE_VERSION } from './version';
-
-/** Root services, registered in the root scope for plugins and host services alike. */
-export const ILogger = serviceId<Logger>('host.logger');
-export const IDatabase = serviceId<Database>('host.database');
-export const IPluginRegistry = serviceId<PluginRegistry>('host.pluginRegistry');
-export const ITenantRegistry = serviceId<TenantRegistry>('host.tenantRegistry');
-export const ISourceRegistry = serviceId<SourceRegistry>('core.sourceRegistry');
 
 /** Options for {@link Host.start}. */
 export interface HostStartOptions {
@@ -92,9 +84,10 @@ export class Host {
     try {
       for (const m of await missingFolders(config)) logger.warn({ key: m.key, dir: m.dir }, describeMissingFolder(m));
       if (options.listen !== false) await checkListenAddress(config.http.host, config.http.port);
+      // The root scope holds what plugins may resolve, and only that: the host composes its own
+      // services with `new` (see "What DI is for here" in the README). Source plugins that read
+      // files find the caps here.
       const scope = store.add(ServiceScope.createRoot());
-      scope.register(ILogger, { useValue: logger });
-      // Source plugins that read files find the caps here.
       scope.register(ISourceLimits, { useValue: { ...config.sources } });
 
       const database = await openDatabase({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize, logger });
@@ -104,16 +97,13 @@ export class Host {
           logger.info({ database: database.description }, 'database closed');
         }),
       );
-      scope.register(IDatabase, { useValue: database });
       const applied = await migrateSchema(database.db, CORE_SCHEMA, coreMigrations);
       logger.info({ database: database.description, applied }, 'database ready');
 
       let registry: PluginRegistry | undefined;
       const secrets = new SecretResolver(censor, secretPolicy(config));
       const tenants = new TenantRegistry(config.tenants.dir, () => registry?.allManifests() ?? [], secrets, { maxFileBytes: config.tenants.maxFileBytes });
-      scope.register(ITenantRegistry, { useValue: tenants });
       const sources = new SourceRegistry();
-      scope.register(ISourceRegistry, { useValue: sources });
       const targets = new TargetRegistry();
       const commandHandlers = new CommandRegistry();
       // Plugins hear `sync.run.*` through this; the engine, built later, feeds it.
@@ -135,7 +125,6 @@ export class Host {
         ),
       );
       store.add(registry);
-      scope.register(IPluginRegistry, { useValue: registry });
       const discovered = await discoverPlugins(config.plugins.dirs);
       registry.register(discovered);
       for (const { pluginId, reason } of invalidConfigurationSchemas(registry.manifests())) registry.refuse(pluginId, 'MANIFEST_INVALID', reason);

@@ -6,6 +6,7 @@ import { type ErrorCode, RosterbridgeError, errorMessage, isRosterbridgeError } 
 import { ROSTER_ENTITY_ORDER, type RosterEntity } from '@rosterbridge/core';
 import { type RosterIssue, rosterIssue } from '@rosterbridge/core';
 import type { DeletionScope, Ledger, PreparedBatch, StagedChange, StagingWriter } from './ledger';
+import type { EngineDatabase } from './engine-database';
 import type { RosterBatch, RosterSourceSession } from '@rosterbridge/core';
 import type { ApplyContext, RosterChangeEvent, RosterTargetSession, TargetApplyResult, TargetLoader } from '@rosterbridge/core';
 import { RunIssueLog, countAdmission } from './run-issue-log';
@@ -553,7 +554,7 @@ export class SyncEngine {
     target: OpenedTarget,
     events: RosterChangeEvent[],
     signal: AbortSignal,
-    transaction: (work: (trx: Kysely<any>) => Promise<TargetApplyResult | undefined>) => Promise<TargetApplyResult | undefined>,
+    transaction: (work: (trx: Kysely<EngineDatabase>) => Promise<TargetApplyResult | undefined>) => Promise<TargetApplyResult | undefined>,
     extra: { backfill?: TargetProgress['backfill'] } = {},
   ): Promise<void> {
     let take: (() => void) | undefined;
@@ -564,11 +565,14 @@ export class SyncEngine {
       schema === undefined
         ? {}
         : {
-            transaction: async (work) => {
+            transaction: async <DB>(work: (trx: Kysely<DB>) => Promise<TargetApplyResult>) => {
               if (asked) throw new RosterbridgeError('INTERNAL', `target ${targetId} asked for the batch's transaction twice`);
               asked = true;
               const result = await transaction(async (trx) => {
-                const r = await work(trx.withSchema(schema));
+                // The one cast between the engine's tables and a plugin's: bound to the plugin's
+                // schema, the transaction holds the plugin's tables (`DB`, the plugin's word for
+                // them), which the engine does not know and kysely cannot retype.
+                const r = await work(trx.withSchema(schema) as unknown as Kysely<DB>);
                 take = await this.record(run, report, targetId, trx, r, extra);
                 return r;
               });
@@ -617,7 +621,7 @@ export class SyncEngine {
     run: SyncRun,
     report: ApplyReport,
     targetId: string,
-    trx: Kysely<any>,
+    trx: Kysely<EngineDatabase>,
     result: TargetApplyResult | undefined,
     extra: { finished?: boolean; backfill?: TargetProgress['backfill'] } = {},
   ): Promise<() => void> {

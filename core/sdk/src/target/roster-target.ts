@@ -78,9 +78,11 @@ export interface ApplyContext {
    * this way ({@link batchTransaction}) has each batch applied and reported exactly once, whatever
    * crashes. Call it at most once per batch, return from `apply` what `work` returned, and make
    * every query of the batch through `trx` (on the embedded database it holds the only connection).
-   * Absent when the engine cannot offer it: then write in a transaction of your own.
+   * Absent when the engine cannot offer it: then write in a transaction of your own. `DB` is the
+   * plugin's own database type (its tables, as its migrations leave them), which the engine cannot
+   * know: `trx` is typed as the caller says, as the plugin's storage `db` is.
    */
-  transaction?(work: (trx: Kysely<any>) => Promise<TargetApplyResult>): Promise<TargetApplyResult>;
+  transaction?<DB>(work: (trx: Kysely<DB>) => Promise<TargetApplyResult>): Promise<TargetApplyResult>;
 }
 
 /**
@@ -94,12 +96,12 @@ export interface ApplyContext {
  * }
  * ```
  */
-export function batchTransaction(
-  db: Kysely<any>,
+export function batchTransaction<DB>(
+  db: Kysely<DB>,
   context: ApplyContext | undefined,
-  work: (trx: Kysely<any>) => Promise<TargetApplyResult>,
+  work: (trx: Kysely<DB>) => Promise<TargetApplyResult>,
 ): Promise<TargetApplyResult> {
-  return context?.transaction ? context.transaction(work) : relaxedTransaction(db, work);
+  return context?.transaction ? context.transaction<DB>(work) : relaxedTransaction(db, work);
 }
 
 /**
@@ -163,12 +165,12 @@ export type RegisterTarget = (contributionId: string, target: RosterTarget) => D
  * transaction durable too, as PostgreSQL writes its log in order; until then a lost batch is
  * delivered again. Not for writes that must outlast a crash of the database on their own.
  */
-export async function relaxCommit(trx: Kysely<any>): Promise<void> {
+export async function relaxCommit<DB>(trx: Kysely<DB>): Promise<void> {
   await sql`set local synchronous_commit = off`.execute(trx);
 }
 
 /** Runs `work` in a transaction of `db` whose commit does not wait for the disk ({@link relaxCommit}). */
-export function relaxedTransaction<T>(db: Kysely<any>, work: (trx: Kysely<any>) => Promise<T>): Promise<T> {
+export function relaxedTransaction<DB, T>(db: Kysely<DB>, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
   return db.transaction().execute(async (trx) => {
     await relaxCommit(trx);
     return work(trx);

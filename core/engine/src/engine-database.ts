@@ -1,4 +1,4 @@
-import type { ColumnType } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 import type { RosterChangeKind, RosterEntity, RosterIssueSeverity, RunPhase, RunStatus, SyncRun } from '@rosterbridge/core';
 
 /*
@@ -9,12 +9,15 @@ import type { RosterChangeKind, RosterEntity, RosterIssueSeverity, RunPhase, Run
  */
 
 /**
- * A `bigint` (or `bigserial`) column: `pg` returns int8 as a string (it may not fit a JS number);
+ * A `bigint` column: `pg` returns int8 as a string (it may not fit a JS number);
  * written as a number, a string or a bigint.
  */
 export type Int8 = ColumnType<string, number | string | bigint, number | string | bigint>;
 
-/** A `bigserial` column (or a `bigint` one with a default): an {@link Int8} that inserts may leave out. */
+/**
+ * A `bigserial` column, or a `bigint` one with a default: an {@link Int8} that inserts may leave out
+ * (kysely's `Generated<Int8>` would not unwrap the inner column type).
+ */
 export type GeneratedInt8 = ColumnType<string, number | string | bigint | undefined, number | string | bigint>;
 
 /**
@@ -59,7 +62,7 @@ export interface RunTable {
   tenant_id: string;
   source_id: string;
   mode: SyncRun['mode'];
-  dry_run: ColumnType<boolean, boolean | undefined, boolean>;
+  dry_run: Generated<boolean>;
   trigger: string;
   /** The target ids. */
   targets: Jsonb<string[]>;
@@ -124,7 +127,7 @@ export interface RunTargetProgressTable {
   target_id: string;
   entities: Jsonb<SyncRun['counts']['targets'][string]['entities']>;
   error_code: string | null;
-  finished: ColumnType<boolean, boolean | undefined, boolean>;
+  finished: Generated<boolean>;
   backfill_entity: RosterEntity | 'complete' | null;
   backfill_after: string | null;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as os from 'node:os';
 import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
 import {
   DisposableStore,
   Emitter,
@@ -12,13 +13,24 @@ import {
   errorMessage,
   toDisposable,
 } from '@rosterbridge/core';
-import { CommandRegistry, PluginRegistry, SourceRegistry, TargetRegistry, Ledger, RunStore, SyncEngine, discoverPlugins } from '@rosterbridge/engine';
+import {
+  CommandRegistry,
+  type EngineDatabase,
+  PluginRegistry,
+  SourceRegistry,
+  TargetRegistry,
+  Ledger,
+  RunStore,
+  SyncEngine,
+  discoverPlugins,
+} from '@rosterbridge/engine';
 import { TokenAuthenticator } from './api/auth';
 import { buildControlApi } from './api/control-api';
 import { CommandService, invalidCommandContributions } from './commands/command-service';
 import { checkListenAddress, listenFailure } from './api/listen-address';
 import { describeMissingFolder, missingFolders } from './config/configured-folders';
 import { type HostConfig, NO_API_TOKEN_WARNING, secretPolicy } from './config/host-config';
+import type { CoreDatabase } from './database/core-database';
 import { type Database, openDatabase } from './database/database';
 import { CORE_SCHEMA, coreMigrations, migrateSchema } from './database/migrations';
 import { createLogger } from './logging';
@@ -138,8 +150,11 @@ export class Host {
       logger.info({ plugins: discovered.length, tenants: loaded.length }, 'plugins discovered, tenants loaded');
 
       const sourceSessions = new SourceSessions(registry, sources, tenants, config.plugins.activationTimeoutMs);
-      const core = database.db.withSchema(CORE_SCHEMA);
-      const runs = new RunStore(core, censor);
+      // The core schema, typed as the engine's tables for the engine and with the host's own for
+      // the host (kysely's types are invariant in the tables: one cannot stand for the other).
+      const core: Kysely<CoreDatabase> = database.db.withSchema(CORE_SCHEMA);
+      const engineTables: Kysely<EngineDatabase> = database.db.withSchema(CORE_SCHEMA);
+      const runs = new RunStore(engineTables, censor);
       const plugins = registry;
       // On a PostgreSQL server the ledger writes its versions by COPY; the embedded database by INSERT.
       const ledger = new Ledger(database.db, CORE_SCHEMA, database.openCopy ? { openCopy: database.openCopy } : {});

@@ -3,6 +3,7 @@ export * from './version';
 export * from './config/host-config';
 export * from './config/configured-folders';
 export * from './database/database';
+export * from './database/core-database';
 export * from './database/data-dir-lock';
 export * from './database/migrations';
 export * from './tenants/secret-reference';

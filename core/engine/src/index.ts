@@ -6,6 +6,7 @@ export * from './plugins/plugin-discovery';
 export * from './plugins/plugin-registry';
 export * from './plugins/contribution-registry';
 export * from './sync-migrations';
+export * from './engine-database';
 export * from './ledger';
 export * from './run-store';
 export * from './run-issue-log';

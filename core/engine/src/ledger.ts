@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import type { EngineDatabase } from './engine-database';
 import {
   canonicalRecord,
   type CanonicalRecord,
@@ -129,7 +130,7 @@ const COPY_KINDS = ['text', 'uuid', 'text', 'text', 'text', 'text', 'text'] as c
  * run staging, or held.
  */
 export class Ledger {
-  private readonly db: Kysely<any>;
+  private readonly db: Kysely<EngineDatabase>;
   private readonly version;
   private readonly runSeen;
   private readonly state;
@@ -141,7 +142,7 @@ export class Ledger {
   private readonly openCopy?: OpenCopy;
 
   /** `db` is the host's kysely; `schema` the core schema that holds the ledger's tables. */
-  constructor(db: Kysely<any>, schema: string, options: { openCopy?: OpenCopy } = {}) {
+  constructor(db: Kysely<EngineDatabase>, schema: string, options: { openCopy?: OpenCopy } = {}) {
     this.schemaName = schema;
     this.openCopy = options.openCopy;
     this.db = db.withSchema(schema);
@@ -339,7 +340,7 @@ export class Ledger {
    * up to itself, these writes included. Waiting for the disk at each batch would also wait for the
    * log the run's COPY has written meanwhile.
    */
-  private relaxed<T>(write: (trx: Kysely<any>) => Promise<T>): Promise<T> {
+  private relaxed<T>(write: (trx: Kysely<EngineDatabase>) => Promise<T>): Promise<T> {
     return relaxedTransaction(this.db, write);
   }
 
@@ -489,7 +490,7 @@ export class Ledger {
   async commit(
     runId: string,
     changes: Partial<Record<RosterEntity, { created: number; updated: number; deleted: number }>>,
-    andThen: (trx: Kysely<any>) => Promise<void>,
+    andThen: (trx: Kysely<EngineDatabase>) => Promise<void>,
   ): Promise<void> {
     const run = await this.db.selectFrom('run').select('tenant_id').where('id', '=', runId).executeTakeFirstOrThrow();
     const tenantId: string = run.tenant_id;
@@ -571,7 +572,7 @@ export class Ledger {
    * database may lose it whole (the batch is then delivered again), and the run's end, durable,
    * flushes it (PostgreSQL writes its log in order).
    */
-  async withCursor<T>(tenantId: string, targetId: string, lastSeq: number, runId: string, work: (trx: Kysely<any>) => Promise<T>): Promise<T> {
+  async withCursor<T>(tenantId: string, targetId: string, lastSeq: number, runId: string, work: (trx: Kysely<EngineDatabase>) => Promise<T>): Promise<T> {
     return relaxedTransaction(this.db, async (trx) => {
       const result = await work(trx);
       await sql`

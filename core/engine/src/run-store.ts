@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Kysely, sql } from 'kysely';
+import { type Insertable, type Kysely, type Selectable, type UpdateObject, sql } from 'kysely';
 import {
   type Censor,
   emptyRunCounts,
@@ -15,6 +15,7 @@ import {
   type RunStatus,
   type SyncRun,
 } from '@rosterbridge/core';
+import type { EngineDatabase, RunTable } from './engine-database';
 
 /** A stored record-level issue of a run. */
 export interface StoredRunIssue extends RosterIssue {
@@ -58,7 +59,7 @@ export type NewRun = Pick<SyncRun, 'tenantId' | 'sourceId' | 'mode' | 'dryRun' |
  */
 export class RunStore {
   constructor(
-    private readonly db: Kysely<any>,
+    private readonly db: Kysely<EngineDatabase>,
     private readonly censor: Censor = nullCensor,
   ) {}
 
@@ -256,7 +257,7 @@ export class RunStore {
       sourceFingerprint: string | null;
     }>,
   ): Promise<void> {
-    const values: Record<string, unknown> = {};
+    const values: UpdateObject<EngineDatabase, 'run'> = {};
     if (patch.status) values.status = patch.status;
     if (patch.phase) values.phase = patch.phase;
     if (patch.reason !== undefined) values.reason = patch.reason === null ? null : this.censor.scrub(patch.reason);
@@ -264,8 +265,8 @@ export class RunStore {
     if (patch.errorMessage !== undefined) values.error_message = patch.errorMessage === null ? null : this.censor.scrub(patch.errorMessage);
     if (patch.counts) values.counts = JSON.stringify(this.censor.scrubDeep(patch.counts));
     if (patch.hold !== undefined) values.hold = patch.hold === null ? null : JSON.stringify(this.censor.scrubDeep(patch.hold));
-    if (patch.started) values.started_at = sql`now()`;
-    if (patch.ended) values.ended_at = sql`now()`;
+    if (patch.started) values.started_at = sql<Date>`now()`;
+    if (patch.ended) values.ended_at = sql<Date>`now()`;
     if (patch.sourceFingerprint !== undefined) values.source_fingerprint = patch.sourceFingerprint;
     await this.db.updateTable('run').set(values).where('id', '=', id).execute();
   }
@@ -327,7 +328,7 @@ export class RunStore {
       .where('code', '!=', ISSUES_NOT_STORED)
       .groupBy(['target_id', 'code'])
       .execute();
-    return rows.map((r) => ({ ...(r.target_id === null ? {} : { targetId: r.target_id as string }), code: r.code as string, count: Number(r.n) }));
+    return rows.map((r) => ({ ...(r.target_id === null ? {} : { targetId: r.target_id }), code: r.code, count: Number(r.n) }));
   }
 
   /**
@@ -365,7 +366,7 @@ export class RunStore {
    * that moves the target's cursor past that batch ({@link Ledger.advanceCursor}), or the one that
    * records its `finish` (`finished`).
    */
-  async saveTargetProgress(trx: Kysely<any>, runId: string, targetId: string, progress: TargetProgressUpdate): Promise<void> {
+  async saveTargetProgress(trx: Kysely<EngineDatabase>, runId: string, targetId: string, progress: TargetProgressUpdate): Promise<void> {
     const values = {
       entities: JSON.stringify(progress.entities),
       error_code: progress.errorCode ?? null,
@@ -387,7 +388,7 @@ export class RunStore {
    * target's back-fill page and the run's record of it, say): lost whole, if at all, to a crash of
    * the database; the run's end, durable, flushes it.
    */
-  transaction<T>(work: (trx: Kysely<any>) => Promise<T>): Promise<T> {
+  transaction<T>(work: (trx: Kysely<EngineDatabase>) => Promise<T>): Promise<T> {
     return relaxedTransaction(this.db, work);
   }
 
@@ -396,16 +397,16 @@ export class RunStore {
     const rows = await this.db.selectFrom('run_target_progress').selectAll().where('run_id', '=', runId).execute();
     return new Map(
       rows.map((r) => [
-        r.target_id as string,
+        r.target_id,
         {
           entities: typeof r.entities === 'string' ? JSON.parse(r.entities) : r.entities,
-          ...(r.error_code ? { errorCode: r.error_code as string } : {}),
+          ...(r.error_code ? { errorCode: r.error_code } : {}),
           finished: Boolean(r.finished),
           ...(r.backfill_entity
             ? {
                 backfill: {
-                  entity: r.backfill_entity as RosterEntity | 'complete',
-                  ...(r.backfill_after === null ? {} : { after: r.backfill_after as string }),
+                  entity: r.backfill_entity,
+                  ...(r.backfill_after === null ? {} : { after: r.backfill_after }),
                 },
               }
             : {}),
@@ -479,7 +480,7 @@ export class RunStore {
   }
 }
 
-async function insertIssues(db: Kysely<any>, runId: string, issues: readonly RosterIssue[], targetId?: string): Promise<void> {
+async function insertIssues(db: Kysely<EngineDatabase>, runId: string, issues: readonly RosterIssue[], targetId?: string): Promise<void> {
   for (let i = 0; i < issues.length; i += 500) {
     const slice = issues.slice(i, i + 500);
     await db
@@ -504,7 +505,7 @@ async function insertIssues(db: Kysely<any>, runId: string, issues: readonly Ros
 }
 
 /** Adds counts of issues not stored to a run's tally, per producer ('' for the source), code and severity. */
-async function insertUnstored(db: Kysely<any>, runId: string, targetId: string | undefined, tallies: readonly RosterIssueTally[]): Promise<void> {
+async function insertUnstored(db: Kysely<EngineDatabase>, runId: string, targetId: string | undefined, tallies: readonly RosterIssueTally[]): Promise<void> {
   if (tallies.length === 0) return;
   await db
     .insertInto('run_issue_unstored')
@@ -516,7 +517,7 @@ async function insertUnstored(db: Kysely<any>, runId: string, targetId: string |
 }
 
 /** The columns every new run row has, whatever its status. */
-function runRow(run: NewRun, id: string): Record<string, unknown> {
+function runRow(run: NewRun, id: string): Omit<Insertable<RunTable>, 'status' | 'phase'> {
   return {
     id,
     tenant_id: run.tenantId,
@@ -531,8 +532,8 @@ function runRow(run: NewRun, id: string): Record<string, unknown> {
   };
 }
 
-function toRun(row: Record<string, any>): SyncRun {
-  const iso = (d: unknown) => (d ? new Date(d as string).toISOString() : undefined);
+function toRun(row: Selectable<RunTable>): SyncRun {
+  const iso = (d: Date | null) => (d ? new Date(d).toISOString() : undefined);
   const startedAt = iso(row.started_at);
   const endedAt = iso(row.ended_at);
   return {

@@ -6,6 +6,7 @@ import { type ErrorCode, RosterbridgeError, errorMessage, isRosterbridgeError } 
 import { ROSTER_ENTITY_ORDER, type RosterEntity } from '@rosterbridge/core';
 import { type RosterIssue, rosterIssue } from '@rosterbridge/core';
 import type { DeletionScope, Ledger, PreparedBatch, StagedChange, StagingWriter } from './ledger';
+import type { EngineDatabase } from './engine-database';
 import type { RosterBatch, RosterSourceSession } from '@rosterbridge/core';
 import type {
   ApplyContext,
@@ -567,7 +568,7 @@ export class SyncEngine {
     target: OpenedTarget,
     events: RosterChangeEvent[],
     signal: AbortSignal,
-    transaction: (work: (trx: Kysely<any>) => Promise<TargetApplyResult | undefined>) => Promise<TargetApplyResult | undefined>,
+    transaction: (work: (trx: Kysely<EngineDatabase>) => Promise<TargetApplyResult | undefined>) => Promise<TargetApplyResult | undefined>,
     extra: { backfill?: TargetProgress['backfill'] } = {},
   ): Promise<void> {
     let take: (() => void) | undefined;
@@ -578,11 +579,14 @@ export class SyncEngine {
       schema === undefined
         ? {}
         : {
-            transaction: async (work) => {
+            transaction: async <DB>(work: (trx: Kysely<DB>) => Promise<TargetApplyResult>) => {
               if (asked) throw new RosterbridgeError('INTERNAL', `target ${targetId} asked for the batch's transaction twice`);
               asked = true;
               const result = await transaction(async (trx) => {
-                const r = await work(trx.withSchema(schema));
+                // The one cast between the engine's tables and a plugin's: bound to the plugin's
+                // schema, the transaction holds the plugin's tables (`DB`, the plugin's word for
+                // them), which the engine does not know and kysely cannot retype.
+                const r = await work(trx.withSchema(schema) as unknown as Kysely<DB>);
                 take = await this.record(run, report, targetId, trx, r, extra);
                 return r;
               });
@@ -631,7 +635,7 @@ export class SyncEngine {
     run: SyncRun,
     report: ApplyReport,
     targetId: string,
-    trx: Kysely<any>,
+    trx: Kysely<EngineDatabase>,
     result: TargetApplyResult | undefined,
     extra: { finished?: boolean; backfill?: TargetProgress['backfill'] } = {},
   ): Promise<() => void> {
@@ -692,15 +696,15 @@ export class SyncEngine {
       const waiting = new Map(
         takers.flatMap((id) => (resume.get(id)!.entity === index && resume.get(id)!.after !== undefined ? [[id, resume.get(id)!.after!] as const] : [])),
       );
-      const loaders = new Map<string, { loader: TargetLoader; tx: LoadTransaction }>();
+      const loaders = new Map<string, { loader: TargetLoader; tx: LoadTransaction<EngineDatabase> }>();
       for (const targetId of takers) {
         const target = targets.get(targetId)!;
         const schema = target.schema;
         const openLoad = this.host.openLoadTransaction;
         if (!target.session.load || !openLoad || schema === undefined || waiting.has(targetId)) continue;
-        let tx: LoadTransaction | undefined;
+        let tx: LoadTransaction<EngineDatabase> | undefined;
         try {
-          tx = await openLoad();
+          tx = await openLoad<EngineDatabase>();
           const opened = tx;
           const context: LoadContext = {
             trx: opened.db.withSchema(schema),

@@ -327,12 +327,31 @@ function throwIfCancelled(signal: AbortSignal): void {
 
 function targetIndex(id: string): string {
   const code = `${id.replace(/-/g, '_').toUpperCase()}_MEMBERSHIP_INCOMPLETE`;
-  return `import { type Kysely, type Migration, sql } from 'kysely';
+  return `import { type ColumnType, type Kysely, type Migration, sql } from 'kysely';
 import { batchTransaction } from '@rosterbridge/core';
-import type { ApplyContext, Enrollment, PluginContext, RosterChangeEvent, RosterEntity, RosterIssue, RosterTargetSession, TargetApplyResult, TargetCounts, TenantContext } from '@rosterbridge/core';
+import type { ApplyContext, Enrollment, PluginContext, PluginStorage, RosterChangeEvent, RosterEntity, RosterIssue, RosterTargetSession, TargetApplyResult, TargetCounts, TenantContext } from '@rosterbridge/core';
 
 interface Settings {
   skipGuardians: boolean;
+}
+
+/** A row of \`record\` or \`held_record\`. */
+interface RecordTable {
+  tenant_id: string;
+  entity: RosterEntity;
+  sourced_id: string;
+  /** jsonb: read back parsed, written as JSON text. */
+  record: ColumnType<unknown, string, string>;
+}
+
+/**
+ * The schema's tables as the migrations below leave them: queries through \`Kysely<ProductDatabase>\`
+ * are checked against it. Change it with the migrations (a migration itself keeps kysely's untyped
+ * \`db\`: it builds the schema as it stood at its time).
+ */
+interface ProductDatabase {
+  record: RecordTable;
+  held_record: RecordTable;
 }
 
 /**
@@ -342,7 +361,7 @@ interface Settings {
  */
 export const migrations: Record<string, Migration> = {
   '001_record': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       await db.schema
         .createTable('record')
         .addColumn('tenant_id', 'text', (c) => c.notNull())
@@ -354,7 +373,7 @@ export const migrations: Record<string, Migration> = {
     },
   },
   '002_held_record': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       await db.schema
         .createTable('held_record')
         .addColumn('tenant_id', 'text', (c) => c.notNull())
@@ -369,15 +388,16 @@ export const migrations: Record<string, Migration> = {
 
 /** The ${id} target: every change of a batch written in one transaction, idempotently. */
 export function activate(context: PluginContext): void {
-  const db: Kysely<any> = context.storage.db;
-  context.subscriptions.add(context.registerTarget('${id}', { open: async (tenant) => new Session(db, tenant) }));
+  // The host hands the storage over untyped: the plugin gives it its schema's type.
+  const storage: PluginStorage<ProductDatabase> = context.storage;
+  context.subscriptions.add(context.registerTarget('${id}', { open: async (tenant) => new Session(storage.db, tenant) }));
 }
 
 type Counts = Partial<Record<RosterEntity, Partial<TargetCounts>>>;
 
 class Session implements RosterTargetSession {
   constructor(
-    private readonly db: Kysely<any>,
+    private readonly db: Kysely<ProductDatabase>,
     private readonly tenant: TenantContext,
   ) {}
 
@@ -434,7 +454,7 @@ class Session implements RosterTargetSession {
   dispose(): void {}
 
   /** Writes a record; false when the product already held it as it is (a batch applied again changes no row). */
-  private async write(trx: Kysely<any>, entity: RosterEntity, sourcedId: string, record: unknown): Promise<boolean> {
+  private async write(trx: Kysely<ProductDatabase>, entity: RosterEntity, sourcedId: string, record: unknown): Promise<boolean> {
     const json = JSON.stringify(record);
     const r = await trx
       .insertInto('record')
@@ -444,14 +464,14 @@ class Session implements RosterTargetSession {
     return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
-  private async remove(trx: Kysely<any>, entity: RosterEntity, sourcedId: string): Promise<boolean> {
+  private async remove(trx: Kysely<ProductDatabase>, entity: RosterEntity, sourcedId: string): Promise<boolean> {
     await trx.deleteFrom('held_record').where('tenant_id', '=', this.tenant.tenantId).where('entity', '=', entity).where('sourced_id', '=', sourcedId).execute();
     const r = await trx.deleteFrom('record').where('tenant_id', '=', this.tenant.tenantId).where('entity', '=', entity).where('sourced_id', '=', sourcedId).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
   }
 
   /** What a membership names that the product does not hold (its user, its class), or undefined. */
-  private async missing(trx: Kysely<any>, enrollment: Enrollment): Promise<string | undefined> {
+  private async missing(trx: Kysely<ProductDatabase>, enrollment: Enrollment): Promise<string | undefined> {
     const has = async (entity: RosterEntity, sourcedId: string) =>
       (await trx.selectFrom('record').select('sourced_id').where('tenant_id', '=', this.tenant.tenantId).where('entity', '=', entity).where('sourced_id', '=', sourcedId).executeTakeFirst()) !== undefined;
     const lacks = [
@@ -462,7 +482,7 @@ class Session implements RosterTargetSession {
   }
 
   /** Moves the memberships naming a user or class the product no longer holds to held_record. */
-  private async holdMembershipsOf(trx: Kysely<any>, sourcedId: string, field: 'userSourcedId' | 'classSourcedId', issues: RosterIssue[]): Promise<void> {
+  private async holdMembershipsOf(trx: Kysely<ProductDatabase>, sourcedId: string, field: 'userSourcedId' | 'classSourcedId', issues: RosterIssue[]): Promise<void> {
     const moved = await trx
       .deleteFrom('record')
       .where('tenant_id', '=', this.tenant.tenantId)
@@ -478,7 +498,7 @@ class Session implements RosterTargetSession {
   }
 
   /** Takes the held memberships naming a user or class that has just arrived, once nothing they name is missing. */
-  private async release(trx: Kysely<any>, field: 'userSourcedId' | 'classSourcedId', sourcedId: string, counts: Counts): Promise<void> {
+  private async release(trx: Kysely<ProductDatabase>, field: 'userSourcedId' | 'classSourcedId', sourcedId: string, counts: Counts): Promise<void> {
     const held = await trx
       .selectFrom('held_record')
       .select(['sourced_id', 'record'])

@@ -20,9 +20,16 @@ import {
   isRosterbridgeError,
 } from '@rosterbridge/core';
 
-/** The host's database: kysely over `pg`, against a PostgreSQL server or the embedded PGlite. */
-export interface Database extends Disposable {
-  readonly db: Kysely<any>;
+/**
+ * The host's database: kysely over `pg`, against a PostgreSQL server or the embedded PGlite. `db`
+ * reaches every schema by `withSchema`: the core schema, whose tables are `CoreDatabase`
+ * (the host binds it as `Kysely<CoreDatabase>` where it uses it), each plugin's own schema, typed by
+ * the plugin if at all (`PluginStorage`), and the queue's. No one type describes what `db`
+ * reaches unbound; `DB` defaults to `any` so that what reads plugin schemas through it (the tests,
+ * the plugins' storage) compiles unchanged, until those are typed too.
+ */
+export interface Database<DB = any> extends Disposable {
+  readonly db: Kysely<DB>;
   readonly mode: 'postgres' | 'embedded';
   /** Where it is, for people: a URL without its password, or the embedded folder. */
   readonly description: string;
@@ -60,16 +67,16 @@ export interface OpenDatabaseOptions {
  * `<dataDir>/pgdata`, served on a private loopback port by pglite-socket, so the same driver, the
  * same migrations and the same queries run in both modes.
  */
-export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
-  return options.url ? openPostgres(options) : openEmbedded(options);
+export async function openDatabase<DB = any>(options: OpenDatabaseOptions): Promise<Database<DB>> {
+  return options.url ? openPostgres<DB>(options) : openEmbedded<DB>(options);
 }
 
-async function openPostgres(options: OpenDatabaseOptions): Promise<Database> {
+async function openPostgres<DB>(options: OpenDatabaseOptions): Promise<Database<DB>> {
   const pool = new Pool({ connectionString: options.url, max: options.poolSize, application_name: 'rosterbridge' });
   pool.on('error', (err) => options.logger.error({ err: errorMessage(err) }, 'idle database connection failed'));
   const description = redactUrl(options.url);
   await checkReachable(pool, description);
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
     mode: 'postgres',
@@ -78,14 +85,14 @@ async function openPostgres(options: OpenDatabaseOptions): Promise<Database> {
     pool,
     ping: () => sql`select 1`.execute(db).then(() => undefined),
     openCopy: (table, columns, copyOptions) => openCopy(options.url, table, columns, copyOptions?.durable ?? true),
-    openLoadTransaction: () => openLoadTransaction(options.url),
+    openLoadTransaction: <DB>() => openLoadTransaction<DB>(options.url),
     async dispose() {
       await db.destroy();
     },
   };
 }
 
-async function openEmbedded(options: OpenDatabaseOptions): Promise<Database> {
+async function openEmbedded<DB>(options: OpenDatabaseOptions): Promise<Database<DB>> {
   // PGlite ships as ESM with a CJS build; load lazily so a server deployment never pays for it.
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
@@ -152,7 +159,7 @@ async function openEmbedded(options: OpenDatabaseOptions): Promise<Database> {
     await lock?.dispose();
     throw err;
   }
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   options.logger.info({ folder, socket: conn }, 'embedded database (PGlite) ready');
   return {
     db,
@@ -257,7 +264,7 @@ async function openCopy(url: string, table: string, columns: readonly string[], 
  * kysely over that one client, and binary COPYs sent on it in turn (the client queues its queries,
  * so a COPY runs after the queries sent before it and before those sent after).
  */
-async function openLoadTransaction(url: string): Promise<LoadTransaction> {
+async function openLoadTransaction<DB>(url: string): Promise<LoadTransaction<DB>> {
   const client = new Client({ connectionString: url, application_name: 'rosterbridge' });
   let failure: Error | undefined;
   // A connection lost mid-load surfaces on the next query; the server rolls the transaction back.
@@ -277,7 +284,7 @@ async function openLoadTransaction(url: string): Promise<LoadTransaction> {
   }
   // kysely's pool of one: the load's client, never released to anyone else.
   const one = Object.assign(client, { release: () => undefined });
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: { connect: async () => one, end: async () => undefined } }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: { connect: async () => one, end: async () => undefined } }) });
   const quote = (identifier: string) => `"${identifier.replace(/"/g, '""')}"`;
   return {
     db,

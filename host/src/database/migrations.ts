@@ -42,7 +42,7 @@ export const coreMigrations: Record<string, Migration> = {
  * Runs migrations into `schema` (created when absent), keeping their bookkeeping tables in that
  * schema. Fails with MIGRATION_FAILED naming the migration.
  */
-export async function migrateSchema(db: Kysely<any>, schema: string, migrations: Record<string, Migration>): Promise<string[]> {
+export async function migrateSchema<DB>(db: Kysely<DB>, schema: string, migrations: Record<string, Migration>): Promise<string[]> {
   try {
     await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
   } catch (err) {

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import satisfies from 'semver/functions/satisfies';
 import {
   DisposableStore,
@@ -16,6 +16,7 @@ import {
   type TenantContext,
 } from '@rosterbridge/core';
 import { type CommandRegistry, type PluginHostServices, type SourceRegistry, type TargetRegistry } from '@rosterbridge/engine';
+import type { CoreDatabase } from '../database/core-database';
 import type { Database } from '../database/database';
 import { CORE_SCHEMA, migrateSchema, pluginSchemaName } from '../database/migrations';
 import type { SecretResolver } from '../tenants/secret-reference';
@@ -112,10 +113,9 @@ export class PluginHostServicesImpl implements PluginHostServices {
   }
 
   async migrate(context: PluginContext, module: PluginModule): Promise<void> {
-    const db = this.database.db;
-    await migrateSchema(db, context.storage.schema, module.migrations ?? {});
-    await db
-      .withSchema(CORE_SCHEMA)
+    await migrateSchema(this.database.db, context.storage.schema, module.migrations ?? {});
+    const core: Kysely<CoreDatabase> = this.database.db.withSchema(CORE_SCHEMA);
+    await core
       .insertInto('plugin_schema')
       .values({ plugin_id: context.id, schema_name: context.storage.schema, plugin_version: context.manifest.version })
       .onConflict((oc) => oc.column('plugin_id').doUpdateSet({ plugin_version: context.manifest.version, migrated_at: sql`now()` }))

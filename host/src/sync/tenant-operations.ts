@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import { RosterbridgeError, type RunStatus } from '@rosterbridge/core';
+import type { CoreDatabase } from '../database/core-database';
 
 /** What a tenant can be busy with. */
 export type TenantOperationKind = 'sync' | 'backfill' | 'reset' | 'pause' | 'resume' | 'command';
@@ -30,7 +31,7 @@ export interface TenantOperation {
 export class TenantOperations {
   constructor(
     /** The core schema. */
-    private readonly db: Kysely<any>,
+    private readonly db: Kysely<CoreDatabase>,
     /** How long a claim holds without renewal: a host that dies holding one frees it after this. */
     private readonly leaseMs: number,
   ) {}

@@ -14,12 +14,22 @@ import type { RegisterCommand } from './plugin-command';
 /**
  * A plugin's own Postgres schema. `db` is a kysely instance bound to that schema
  * (`withSchema(schema)`), sharing the host's pool; the plugin's migrations have run before
- * `activate`.
+ * `activate`. `DB` is the plugin's database type: an interface of its tables as its migrations
+ * leave them (kysely's `Generated<>`, `ColumnType<>`). The host cannot know it, so the context
+ * hands the storage over untyped and the plugin gives it its type where it takes it:
+ *
+ * ```ts
+ * interface KyberDatabase { student: { tenant_id: string; sourced_id: string; email: string | null } }
+ * const storage: PluginStorage<KyberDatabase> = context.storage;
+ * await storage.db.selectFrom('student').select('email').where('tenant_id', '=', tenant.tenantId).execute();
+ * ```
+ *
+ * The default `any` keeps plugins written before typed storage compiling; a later pass types them.
  */
-export interface PluginStorage {
+export interface PluginStorage<DB = any> {
   /** Schema name, e.g. `plugin_target_kybergate`. */
   readonly schema: string;
-  readonly db: Kysely<any>;
+  readonly db: Kysely<DB>;
   /**
    * Opens a binary COPY into `columns` of a table of the plugin's schema (`table` unqualified),
    * on a connection of its own: the fastest way to load many rows ({@link copyTuples} encodes

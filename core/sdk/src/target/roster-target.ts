@@ -75,13 +75,13 @@ export interface TargetLoader {
  * What the engine gives {@link RosterTargetSession.load}: a transaction of the load's own, on a
  * connection of its own, which the engine commits with its record of the load or rolls back.
  */
-export interface LoadContext {
+export interface LoadContext<DB = any> {
   /**
    * The load's transaction, bound to the plugin's schema. Make every query of the load through it:
    * what it reads sees the rows earlier pages wrote; what it writes counts only once the engine
    * commits.
    */
-  readonly trx: Kysely<any>;
+  readonly trx: Kysely<DB>;
   /**
    * Sends rows by binary COPY into `columns` of a table of the plugin's schema (`table` unqualified)
    * in the load's transaction: `tuples` are encoded by {@link encodeProductRows} or
@@ -95,9 +95,9 @@ export interface LoadContext {
  * (PostgreSQL servers; the embedded database has one connection and no loads). The engine hands
  * plugins a {@link LoadContext} over it, records the load in it, and commits or rolls back.
  */
-export interface LoadTransaction {
+export interface LoadTransaction<DB> {
   /** Kysely over the transaction (not bound to a schema). */
-  readonly db: Kysely<any>;
+  readonly db: Kysely<DB>;
   /** {@link LoadContext.copy}, with `table` schema-qualified. */
   copy(table: string, columns: readonly string[], tuples: Buffer): Promise<number>;
   /** Commits (durably) and closes the connection. */
@@ -107,7 +107,7 @@ export interface LoadTransaction {
 }
 
 /** Opens a {@link LoadTransaction}. */
-export type OpenLoadTransaction = () => Promise<LoadTransaction>;
+export type OpenLoadTransaction = <DB>() => Promise<LoadTransaction<DB>>;
 
 /** What the engine gives {@link RosterTargetSession.apply} besides the batch. */
 export interface ApplyContext {
@@ -118,9 +118,11 @@ export interface ApplyContext {
    * this way ({@link batchTransaction}) has each batch applied and reported exactly once, whatever
    * crashes. Call it at most once per batch, return from `apply` what `work` returned, and make
    * every query of the batch through `trx` (on the embedded database it holds the only connection).
-   * Absent when the engine cannot offer it: then write in a transaction of your own.
+   * Absent when the engine cannot offer it: then write in a transaction of your own. `DB` is the
+   * plugin's own database type (its tables, as its migrations leave them), which the engine cannot
+   * know: `trx` is typed as the caller says, as the plugin's storage `db` is.
    */
-  transaction?(work: (trx: Kysely<any>) => Promise<TargetApplyResult>): Promise<TargetApplyResult>;
+  transaction?<DB>(work: (trx: Kysely<DB>) => Promise<TargetApplyResult>): Promise<TargetApplyResult>;
 }
 
 /**
@@ -134,12 +136,12 @@ export interface ApplyContext {
  * }
  * ```
  */
-export function batchTransaction(
-  db: Kysely<any>,
+export function batchTransaction<DB>(
+  db: Kysely<DB>,
   context: ApplyContext | undefined,
-  work: (trx: Kysely<any>) => Promise<TargetApplyResult>,
+  work: (trx: Kysely<DB>) => Promise<TargetApplyResult>,
 ): Promise<TargetApplyResult> {
-  return context?.transaction ? context.transaction(work) : relaxedTransaction(db, work);
+  return context?.transaction ? context.transaction<DB>(work) : relaxedTransaction(db, work);
 }
 
 /**
@@ -204,12 +206,12 @@ export type RegisterTarget = (contributionId: string, target: RosterTarget) => D
  * transaction durable too, as PostgreSQL writes its log in order; until then a lost batch is
  * delivered again. Not for writes that must outlast a crash of the database on their own.
  */
-export async function relaxCommit(trx: Kysely<any>): Promise<void> {
+export async function relaxCommit<DB>(trx: Kysely<DB>): Promise<void> {
   await sql`set local synchronous_commit = off`.execute(trx);
 }
 
 /** Runs `work` in a transaction of `db` whose commit does not wait for the disk ({@link relaxCommit}). */
-export function relaxedTransaction<T>(db: Kysely<any>, work: (trx: Kysely<any>) => Promise<T>): Promise<T> {
+export function relaxedTransaction<DB, T>(db: Kysely<DB>, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
   return db.transaction().execute(async (trx) => {
     await relaxCommit(trx);
     return work(trx);

@@ -45,9 +45,9 @@ export interface UpsertRowsResult {
  * const { created, updated } = await upsertRows(trx, 'student', rows, { key: ['tenant_id', 'sourced_id'] });
  * ```
  */
-export async function upsertRows(
-  db: Kysely<any>,
-  table: string,
+export async function upsertRows<DB>(
+  db: Kysely<DB>,
+  table: keyof DB & string,
   rows: readonly Record<string, unknown>[],
   options: UpsertRowsOptions,
 ): Promise<UpsertRowsResult> {
@@ -103,7 +103,7 @@ export async function upsertRows(
 }
 
 /** Runs a plain INSERT; undefined (and nothing written) if a row was there already (unique violation). */
-async function insertIfAllNew(db: Kysely<any>, insert: RawBuilder<{ k: string | null }>): Promise<{ k: string | null }[] | undefined> {
+async function insertIfAllNew<DB>(db: Kysely<DB>, insert: RawBuilder<{ k: string | null }>): Promise<{ k: string | null }[] | undefined> {
   const savepoint = db.isTransaction;
   if (savepoint) await sql`savepoint rosterbridge_upsert`.execute(db);
   try {

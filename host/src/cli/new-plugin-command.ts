@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { RosterbridgeError } from '@rosterbridge/core';
+import { ROSTER_ENTITY_ORDER, RosterbridgeError } from '@rosterbridge/core';
 
 /** What `rosterbridge new-plugin` is asked for. */
 export interface NewPluginOptions {
@@ -154,23 +154,9 @@ function manifest(kind: 'source' | 'target', id: string, pluginId: string, displ
       dependencies: [],
       contributes: {
         ...(kind === 'source'
-          ? { sources: [{ id, displayName, supportsDelta: false }] }
+          ? { sources: [{ id, displayName, supportsDelta: false, produces: ROSTER_ENTITY_ORDER.map((e) => `roster.${e}@1`) }] }
           : {
-              targets: [
-                {
-                  id,
-                  displayName,
-                  consumes: [
-                    'roster.orgs@1',
-                    'roster.academicSessions@1',
-                    'roster.courses@1',
-                    'roster.classes@1',
-                    'roster.users@1',
-                    'roster.enrollments@1',
-                    'roster.demographics@1',
-                  ],
-                },
-              ],
+              targets: [{ id, displayName, consumes: ROSTER_ENTITY_ORDER.map((e) => `roster.${e}@1`) }],
               schedules: { default: '0 2 * * *' },
             }),
         configuration,

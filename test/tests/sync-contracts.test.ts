@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { rosterContracts } from '@rosterbridge/core';
-import { FIXTURES_DIR, generateDistrict, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
+import { FIXTURES_DIR, type GeneratedDistrict, changeDistrict, generateDistrict, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
 
 // Change contracts: a target consuming roster.users@2 is delivered @2 envelopes when an adapter
 // derives version 2 from version 1 (registered here, for the test only), and is refused, at
@@ -14,7 +14,7 @@ const PLUGINS = [path.resolve(__dirname, '../../plugins'), path.join(FIXTURES_DI
 const CLI = path.resolve(__dirname, '../../host/dist/cli/main.js');
 
 /** A OneRoster package and a tenant feeding it to the fixture-v2 target. */
-async function district(t: Test, seed: number): Promise<{ tenants: string; users: number; orgs: number }> {
+async function district(t: Test, seed: number): Promise<{ tenants: string; users: number; orgs: number; generated: GeneratedDistrict; location: string }> {
   const root = mkdtempSync(path.join(tmpdir(), 'rb-contracts-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const tenants = path.join(root, 'tenants');
@@ -28,9 +28,10 @@ async function district(t: Test, seed: number): Promise<{ tenants: string; users
       timezone: 'UTC',
       source: { id: 'oneroster-csv', settings: { location: '../package' } },
       targets: [{ id: 'fixture-v2' }],
+      thresholds: { maxDeletePercent: 100, maxChangePercent: 100 },
     }),
   );
-  return { tenants, users: generated.counts.users, orgs: generated.counts.orgs };
+  return { tenants, users: generated.counts.users, orgs: generated.counts.orgs, generated, location: path.join(root, 'package') };
 }
 
 t.test('a target consuming roster.users@2 receives @2 envelopes through a registered adapter, orgs as @1', async (t) => {
@@ -39,7 +40,7 @@ t.test('a target consuming roster.users@2 receives @2 envelopes through a regist
     displayName: `${change.data.record.givenName} ${change.data.record.familyName}`,
   }));
   t.teardown(() => registration.dispose());
-  const { tenants, users, orgs } = await district(t, 71);
+  const { tenants, users, orgs, generated, location } = await district(t, 71);
   const th = await startTestHost({ pluginDirs: PLUGINS, tenantsDir: tenants });
   t.teardown(() => th.stop());
   const { host } = th;
@@ -56,6 +57,25 @@ t.test('a target consuming roster.users@2 receives @2 envelopes through a regist
   const org = JSON.parse(rows.find((r) => r.type === 'roster.orgs.changed@1')!.record);
   t.ok('name' in org, 'orgs keep their version 1 record');
   t.equal(host.plugins.get('target-fixture-v2')?.state, 'active');
+
+  // The next run feeds it from the change log (not a back-fill): updates and deletions as @2 too.
+  await host.database.db.withSchema('plugin_target_fixture_v2').deleteFrom('envelope').execute();
+  const changed = changeDistrict(generated, { seed: 71, fraction: 0.1 });
+  rmSync(location, { recursive: true, force: true });
+  await writeOneRosterPackage(changed, location);
+  const next = await host.syncs.settled((await host.syncs.trigger('versioned', { trigger: 'test' })).id);
+  t.equal(next.status, 'success', next.errorMessage ?? next.reason ?? '');
+  const report = changed.report.entities.users;
+  t.ok(report.deleted.length > 0 && report.updated.length > 0, `${report.deleted.length} users deleted, ${report.updated.length} updated`);
+  const later = await host.database.db.withSchema('plugin_target_fixture_v2').selectFrom('envelope').select(['type', 'sourced_id', 'record']).execute();
+  const deletions = later.filter((r) => r.type === 'roster.users.deleted@2');
+  t.same(deletions.map((r) => r.sourced_id).sort(), [...report.deleted].sort(), 'deletions of users as roster.users.deleted@2');
+  t.same(Object.keys(JSON.parse(deletions[0]!.record)).sort(), ['displayName', 'sourcedId'], 'with the last known record as version 2');
+  t.ok(later.filter((r) => r.type === 'roster.users.changed@2').length >= report.updated.length, 'updates (and creations) of users as roster.users.changed@2');
+  t.notOk(
+    later.some((r) => r.type.startsWith('roster.users.') && r.type.endsWith('@1')),
+    'no user change as version 1',
+  );
 });
 
 t.test('without the adapter the target is refused at activation, naming the version, and its tenant is invalid', async (t) => {

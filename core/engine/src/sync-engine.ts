@@ -719,17 +719,16 @@ export class SyncEngine {
           if (signal.aborted) throw RunStop.for(signal, 'back-filling a target');
           if (records.length === 0) return;
           const occurredAt = new Date().toISOString();
-          const events = records.map(
-            (record): RosterChangeEvent =>
-              rosterChange({
-                id: `${run.tenantId}:snapshot:${position}:${entity}:${record.sourcedId}`,
-                tenantId: run.tenantId,
-                runId: run.id,
-                source: run.sourceId,
-                occurredAt,
-                seq: position,
-                data: { entity, kind: 'created', sourcedId: record.sourcedId, record },
-              }),
+          const events = records.map((record): RosterChangeEvent =>
+            rosterChange({
+              id: `${run.tenantId}:snapshot:${position}:${entity}:${record.sourcedId}`,
+              tenantId: run.tenantId,
+              runId: run.id,
+              source: run.sourceId,
+              occurredAt,
+              seq: position,
+              data: { entity, kind: 'created', sourcedId: record.sourcedId, record },
+            }),
           );
           const last = records[records.length - 1]!.sourcedId;
           await Promise.all(

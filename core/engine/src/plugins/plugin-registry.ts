@@ -256,7 +256,9 @@ export class PluginRegistry {
     const unmet = this.unmetContracts(manifest);
     if (unmet !== undefined) {
       this.fail(entry, 'CONTRACT_UNSATISFIED', unmet);
-      this.host.logger.child({ plugin: entry.id }).error({ code: 'CONTRACT_UNSATISFIED', reason: unmet }, 'plugin refused: no source produces what it consumes');
+      this.host.logger
+        .child({ plugin: entry.id })
+        .error({ code: 'CONTRACT_UNSATISFIED', reason: unmet }, 'plugin refused: no source produces what it consumes');
       throw this.failureError(entry);
     }
     const startedAt = new Date();

@@ -107,9 +107,8 @@ export function foldChanges(batch: readonly RosterChange[]): FoldedBatch {
 
 /** A run of consecutive changes of one entity and one direction (writes or deletions), each record's last. */
 export type ChangeRun<E extends RosterEntity = RosterEntity> = E extends RosterEntity
-  ?
-      | { entity: E; deleted: false; changes: RosterWrite<E>[]; superseded: number }
-      | { entity: E; deleted: true; changes: RosterDeletion<E>[]; superseded: number }
+  ? | { entity: E; deleted: false; changes: RosterWrite<E>[]; superseded: number }
+    | { entity: E; deleted: true; changes: RosterDeletion<E>[]; superseded: number }
   : never;
 
 /**

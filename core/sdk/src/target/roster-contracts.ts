@@ -1,4 +1,4 @@
-import type { Disposable } from '../base/lifecycle';
+import type { SyncDisposable } from '../base/lifecycle';
 import { ROSTER_ENTITY_ORDER, type RosterEntity, isRosterEntity } from '../roster/roster-entity';
 import type { RosterRecord } from '../roster/roster-record';
 import type { RosterChange } from './roster-change';
@@ -24,7 +24,8 @@ export interface ContractProblem {
 /** Reads `roster.users@1`: the entity must be a roster entity, the version a positive integer. */
 export function parseRosterContract(name: unknown): { ok: true; contract: RosterContract } | ({ ok: false } & ContractProblem) {
   const match = typeof name === 'string' ? CONTRACT.exec(name) : null;
-  if (!match) return { ok: false, code: 'CONTRACT_MALFORMED', message: `${JSON.stringify(name)} is not a change contract with version, such as "roster.users@1"` };
+  if (!match)
+    return { ok: false, code: 'CONTRACT_MALFORMED', message: `${JSON.stringify(name)} is not a change contract with version, such as "roster.users@1"` };
   const [, entity, digits] = match as unknown as [string, string, string];
   if (!isRosterEntity(entity))
     return { ok: false, code: 'CONTRACT_UNKNOWN_ENTITY', message: `"${name}" names no roster entity (${ROSTER_ENTITY_ORDER.join(', ')})` };
@@ -69,7 +70,7 @@ export class RosterContracts {
    * Registers how version `version` (2 or more) of `entity`'s change is derived from version 1.
    * Dispose to take it back. Throws when that version is registered already.
    */
-  register<E extends RosterEntity>(entity: E, version: number, adapt: ContractAdapter<E>): Disposable {
+  register<E extends RosterEntity>(entity: E, version: number, adapt: ContractAdapter<E>): SyncDisposable {
     if (!Number.isSafeInteger(version) || version < 2) throw new Error(`contract roster.${entity}@${version}: only versions from 2 on are derived`);
     const key = `${entity}@${version}`;
     if (this.adapters.has(key)) throw new Error(`contract roster.${key} is registered already`);

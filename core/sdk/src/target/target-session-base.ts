@@ -83,9 +83,9 @@ export abstract class TargetSessionBase implements RosterTargetSession {
 
   private callHook(entity: RosterEntity, kind: 'write' | 'delete', changes: RosterChange[], context: EntityHookContext): Promise<EntityOutcome | void> {
     // The map type ties each entity's hook to its own changes; the lookup by a runtime entity cannot say so.
-    const hook = (this.hooks[entity] as { [K in 'write' | 'delete']?: (changes: RosterChange[], context: EntityHookContext) => Promise<EntityOutcome | void> })?.[
-      kind
-    ];
+    const hook = (
+      this.hooks[entity] as { [K in 'write' | 'delete']?: (changes: RosterChange[], context: EntityHookContext) => Promise<EntityOutcome | void> }
+    )?.[kind];
     return hook ? hook(changes, context) : Promise.resolve();
   }
 }

@@ -21,7 +21,12 @@ export const changeCastRule = [
     selector: "TSAsExpression[typeAnnotation.type='TSTypeOperator'][typeAnnotation.typeAnnotation.elementType.typeName.name=/^RosterChange(Event)?$/]",
     message: MESSAGE.change,
   },
-  { selector: "TSAsExpression[expression.type='MemberExpression'][expression.property.name='record']", message: MESSAGE.record },
+  // A change's record is `<change>.data.record`; a database row's `record` column (`row.record as X`) is not one.
+  {
+    selector:
+      "TSAsExpression[expression.type='MemberExpression'][expression.property.name='record'][expression.object.type='MemberExpression'][expression.object.property.name='data']",
+    message: MESSAGE.record,
+  },
 ];
 
 /**

@@ -377,11 +377,12 @@ class Session implements RosterTargetSession {
     return batchTransaction(this.db, context, async (trx) => {
       for (const e of events) {
         const { entity, kind, sourcedId, record } = e.data;
-        if (skipGuardians && entity === 'users' && ['guardian', 'parent', 'relative'].includes((record as { role: string }).role)) {
+        // A change is typed by its entity: under \`entity === 'users'\` its record is a User, no cast needed.
+        if (skipGuardians && entity === 'users' && ['guardian', 'parent', 'relative'].includes(record.role)) {
           // A guardian kept from an earlier run (before the setting) goes now.
           const r = await this.remove(trx, entity, sourcedId);
           bump(entity, 'skipped');
-          issues.push({ code: 'GUARDIAN_SKIPPED', severity: 'warning', entity, sourcedId, message: \`\${sourcedId} is a \${(record as { role: string }).role}: skipGuardians leaves guardians out\${r ? ' (removed)' : ''}\` });
+          issues.push({ code: 'GUARDIAN_SKIPPED', severity: 'warning', entity, sourcedId, message: \`\${sourcedId} is a \${record.role}: skipGuardians leaves guardians out\${r ? ' (removed)' : ''}\` });
           if (r) await this.holdMembershipsOf(trx, sourcedId, 'userSourcedId', issues);
           continue;
         }
@@ -394,7 +395,7 @@ class Session implements RosterTargetSession {
           continue;
         }
         if (entity === 'enrollments') {
-          const missing = await this.missing(trx, record as Enrollment);
+          const missing = await this.missing(trx, record);
           if (missing) {
             await this.remove(trx, entity, sourcedId);
             await trx.insertInto('held_record').values({ tenant_id: tenantId, entity, sourced_id: sourcedId, record: JSON.stringify(record) })

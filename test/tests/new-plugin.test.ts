@@ -31,6 +31,9 @@ t.test('rosterbridge new-plugin: a source and a target that build and pass their
       t.ok(existsSync(path.join(pkg, file)), `${kind}-${id}/${file}`);
     const manifest = JSON.parse(readFileSync(path.join(pkg, 'package.json'), 'utf8'));
     t.same(manifest.rosterbridge.activationEvents, [`on${kind === 'source' ? 'Source' : 'Target'}:${id}`]);
+    const contracts = ['orgs', 'academicSessions', 'courses', 'classes', 'users', 'enrollments', 'demographics'].map((e) => `roster.${e}@1`);
+    if (kind === 'source') t.same(manifest.rosterbridge.contributes.sources[0].produces, contracts, 'a source declares the contracts it produces');
+    else t.same(manifest.rosterbridge.contributes.targets[0].consumes, contracts, 'a target those it consumes');
   }
   const built = run(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', path.join(dir, 'target-acme-lms'), path.join(dir, 'source-acme-sis')]);
   t.equal(built.status, 0, `tsc -b: ${built.out}`);

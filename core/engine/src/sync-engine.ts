@@ -18,6 +18,7 @@ import type {
   TargetApplyResult,
   TargetLoader,
 } from '@rosterbridge/core';
+import { rosterChange, rosterContracts } from '@rosterbridge/core';
 import { RunIssueLog, countAdmission } from './run-issue-log';
 import type { RunStore, TargetProgress } from './run-store';
 import { type RunCounts, type RunHold, type RunStatus, type SyncRun, type SyncRunEvent, emptyTargetCounts } from '@rosterbridge/core';
@@ -26,6 +27,12 @@ import { type RunCounts, type RunHold, type RunStatus, type SyncRun, type SyncRu
 export interface OpenedTarget {
   session: RosterTargetSession;
   consumes: ReadonlySet<RosterEntity>;
+  /**
+   * The version of each consumed entity's change contract the target takes (its manifest's
+   * `roster.<entity>@<version>`): its envelopes name it, and a version other than 1 is derived
+   * through the registered adapter ({@link rosterContracts}). An entity left out gets version 1.
+   */
+  versions?: ReadonlyMap<RosterEntity, number>;
   /**
    * The plugin's own schema, on the engine's database: each batch is then applied in the engine's
    * transaction bound to it ({@link ApplyContext}), with the cursor. Without it, the target writes
@@ -496,7 +503,9 @@ export class SyncEngine {
         const occurredAt = new Date().toISOString();
         await Promise.all(
           [...active].map(async ([targetId, a]) => {
-            const events = changes.filter((c) => c.seq > a.cursor && a.target.consumes.has(c.entity)).map((c) => this.event(run, c, occurredAt));
+            const events = changes
+              .filter((c) => c.seq > a.cursor && a.target.consumes.has(c.entity))
+              .map((c) => deliver(a.target, this.event(run, c, occurredAt)));
             try {
               // The batch, the target's counts so far, the batch's issues and the cursor commit
               // together: a crash delivers the batch again only if none of it committed.
@@ -744,29 +753,30 @@ export class SyncEngine {
           if (signal.aborted) throw RunStop.for(signal, 'back-filling a target');
           if (records.length === 0) return;
           const occurredAt = new Date().toISOString();
-          const events = records.map((record): RosterChangeEvent => ({
-            id: `${run.tenantId}:snapshot:${position}:${entity}:${record.sourcedId}`,
-            type: `roster.${entity}.changed@1`,
-            tenantId: run.tenantId,
-            runId: run.id,
-            source: run.sourceId,
-            occurredAt,
-            seq: position,
-            data: { entity, kind: 'created', sourcedId: record.sourcedId, record },
-          }));
+          const events = records.map((record): RosterChangeEvent =>
+            rosterChange({
+              id: `${run.tenantId}:snapshot:${position}:${entity}:${record.sourcedId}`,
+              tenantId: run.tenantId,
+              runId: run.id,
+              source: run.sourceId,
+              occurredAt,
+              seq: position,
+              data: { entity, kind: 'created', sourcedId: record.sourcedId, record },
+            }),
+          );
           const last = records[records.length - 1]!.sourcedId;
           await Promise.all(
             takers.map(async (targetId) => {
               const target = targets.get(targetId);
               if (!target) return;
               // The snapshot holds still during the run: a waiting target's last key is on some page.
-              let mine = events;
+              let mine = events.map((e) => deliver(target, e));
               const after = waiting.get(targetId);
               if (after !== undefined) {
                 const at = records.findIndex((r) => r.sourcedId === after);
                 if (at < 0) return;
                 waiting.delete(targetId);
-                mine = events.slice(at + 1);
+                mine = mine.slice(at + 1);
                 if (mine.length === 0) return;
               }
               const loader = loaders.get(targetId)?.loader;
@@ -836,17 +846,17 @@ export class SyncEngine {
     return withDeadline(Promise.resolve().then(call), this.host.applyTimeoutMs, what);
   }
 
+  /** A change of the log as version 1 of its contract, the version the ledger holds. */
   private event(run: SyncRun, change: StagedChange, occurredAt: string): RosterChangeEvent {
-    return {
+    return rosterChange({
       id: `${run.tenantId}:${change.seq}`,
-      type: change.kind === 'deleted' ? `roster.${change.entity}.deleted@1` : `roster.${change.entity}.changed@1`,
       tenantId: run.tenantId,
       runId: change.runId,
       source: run.sourceId,
       occurredAt,
       seq: change.seq,
       data: { entity: change.entity, kind: change.kind, sourcedId: change.sourcedId, record: change.record },
-    };
+    });
   }
 
   /** Adds what a target did with a batch to its entry of the run's counts (and the product's code for its errors). */
@@ -1112,4 +1122,10 @@ function appliedOutcome(targets: readonly string[], counts: RunCounts): { status
     };
   }
   return { status: 'success', reason: skipped.length > 0 ? skippedReason : null, errorCode: null };
+}
+
+/** A version-1 change as the version of its contract `target` consumes. */
+function deliver(target: OpenedTarget, change: RosterChangeEvent): RosterChangeEvent {
+  const version = target.versions?.get(change.data.entity) ?? 1;
+  return version === 1 ? change : rosterContracts.deliver(change, version);
 }

@@ -153,6 +153,87 @@ const cases: [string, (m: any) => void, string, RegExp][] = [
   ],
 ];
 
+t.test('change contracts name a roster entity and a positive version, each refused with a code and its field', async (t) => {
+  const refused: [string, (m: any) => void, string, string, RegExp][] = [
+    [
+      'an unknown entity',
+      (m) => (m.rosterbridge.contributes.targets[0].consumes = ['roster.users@1', 'roster.widgets@7']),
+      'rosterbridge.contributes.targets[0].consumes[1]',
+      'CONTRACT_UNKNOWN_ENTITY',
+      /"roster\.widgets@7" names no roster entity \(orgs, academicSessions/,
+    ],
+    [
+      'version 0',
+      (m) => (m.rosterbridge.contributes.targets[0].consumes = ['roster.users@0']),
+      'rosterbridge.contributes.targets[0].consumes[0]',
+      'CONTRACT_BAD_VERSION',
+      /positive integer/,
+    ],
+    [
+      'a leading zero',
+      (m) => (m.rosterbridge.contributes.targets[0].consumes = ['roster.users@01']),
+      'rosterbridge.contributes.targets[0].consumes[0]',
+      'CONTRACT_BAD_VERSION',
+      /without leading zeros/,
+    ],
+    [
+      'no version',
+      (m) => (m.rosterbridge.contributes.targets[0].consumes = ['roster.users']),
+      'rosterbridge.contributes.targets[0].consumes[0]',
+      'CONTRACT_MALFORMED',
+      /with version/,
+    ],
+    [
+      'a contract twice',
+      (m) => (m.rosterbridge.contributes.targets[0].consumes = ['roster.users@1', 'roster.users@1']),
+      'rosterbridge.contributes.targets[0].consumes[1]',
+      'CONTRACT_MALFORMED',
+      /listed twice/,
+    ],
+    [
+      'an empty consumes',
+      (m) => (m.rosterbridge.contributes.targets[0].consumes = []),
+      'rosterbridge.contributes.targets[0].consumes',
+      'CONTRACT_MALFORMED',
+      /must list/,
+    ],
+    [
+      'a source without produces',
+      (m) => (m.rosterbridge.contributes.sources = [{ id: 'csv' }]),
+      'rosterbridge.contributes.sources[0].produces',
+      'CONTRACT_MALFORMED',
+      /must list the change contracts it produces/,
+    ],
+    [
+      'a source producing an unknown entity',
+      (m) => (m.rosterbridge.contributes.sources = [{ id: 'csv', produces: ['roster.Users@1'] }]),
+      'rosterbridge.contributes.sources[0].produces[0]',
+      'CONTRACT_UNKNOWN_ENTITY',
+      /names no roster entity/,
+    ],
+  ];
+  for (const [name, mutate, field, code, message] of refused) {
+    const m = structuredClone(good) as any;
+    mutate(m);
+    const r = readManifest(m);
+    t.equal(r.ok, false, name);
+    if (r.ok) continue;
+    t.same(
+      r.problems.map((p) => p.field),
+      [field],
+      `${name}: names ${field}`,
+    );
+    t.equal(r.problems[0]!.code, code, `${name}: ${code}`);
+    t.match(r.problems[0]!.message, message, name);
+  }
+  const m = structuredClone(good) as any;
+  m.rosterbridge.contributes.sources = [{ id: 'csv', produces: ['roster.orgs@1', 'roster.users@1'] }];
+  m.rosterbridge.contributes.targets[0].consumes = ['roster.users@2'];
+  const r = readManifest(m);
+  t.equal(r.ok, true, 'a later version is a valid name: whether anything delivers it is settled at activation');
+  t.same(r.ok && r.manifest.contributes.sources[0]!.produces, ['roster.orgs@1', 'roster.users@1']);
+});
+
 t.test('commands are read with their argument schemas; one without arguments takes none', async (t) => {
   const m = structuredClone(good) as any;
   m.rosterbridge.activationEvents = ['onTarget:kybergate', 'onCommand:kybergate.resendInvites'];

@@ -28,6 +28,12 @@ export async function inspectLocally(configFile?: string): Promise<{ config: Hos
   plugins.register(await discoverPlugins(config.plugins.dirs));
   for (const { pluginId, reason } of invalidConfigurationSchemas(plugins.manifests())) plugins.refuse(pluginId, 'MANIFEST_INVALID', reason);
   for (const { pluginId, reason } of invalidCommandContributions(plugins.manifests())) plugins.refuse(pluginId, 'MANIFEST_INVALID', reason);
+  // A target whose consumed contracts no installed source delivers is refused when activated: say so here.
+  const unmet = plugins.manifests().flatMap((m) => {
+    const reason = plugins.unmetContracts(m);
+    return reason === undefined ? [] : [{ pluginId: m.id, reason }];
+  });
+  for (const { pluginId, reason } of unmet) plugins.refuse(pluginId, 'CONTRACT_UNSATISFIED', reason);
   const tenants = new TenantRegistry(config.tenants.dir, () => plugins.allManifests(), new SecretResolver(cliCensor, secretPolicy(config)), {
     maxFileBytes: config.tenants.maxFileBytes,
   });

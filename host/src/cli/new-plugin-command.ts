@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { RosterbridgeError } from '@rosterbridge/core';
+import { ROSTER_ENTITY_ORDER, RosterbridgeError } from '@rosterbridge/core';
 
 /** What `rosterbridge new-plugin` is asked for. */
 export interface NewPluginOptions {
@@ -154,23 +154,9 @@ function manifest(kind: 'source' | 'target', id: string, pluginId: string, displ
       dependencies: [],
       contributes: {
         ...(kind === 'source'
-          ? { sources: [{ id, displayName, supportsDelta: false }] }
+          ? { sources: [{ id, displayName, supportsDelta: false, produces: ROSTER_ENTITY_ORDER.map((e) => `roster.${e}@1`) }] }
           : {
-              targets: [
-                {
-                  id,
-                  displayName,
-                  consumes: [
-                    'roster.orgs@1',
-                    'roster.academicSessions@1',
-                    'roster.courses@1',
-                    'roster.classes@1',
-                    'roster.users@1',
-                    'roster.enrollments@1',
-                    'roster.demographics@1',
-                  ],
-                },
-              ],
+              targets: [{ id, displayName, consumes: ROSTER_ENTITY_ORDER.map((e) => `roster.${e}@1`) }],
               schedules: { default: '0 2 * * *' },
             }),
         configuration,
@@ -411,11 +397,12 @@ class Session implements RosterTargetSession {
     return batchTransaction(this.db, context, async (trx) => {
       for (const e of events) {
         const { entity, kind, sourcedId, record } = e.data;
-        if (skipGuardians && entity === 'users' && ['guardian', 'parent', 'relative'].includes((record as { role: string }).role)) {
+        // A change is typed by its entity: under \`entity === 'users'\` its record is a User, no cast needed.
+        if (skipGuardians && entity === 'users' && ['guardian', 'parent', 'relative'].includes(record.role)) {
           // A guardian kept from an earlier run (before the setting) goes now.
           const r = await this.remove(trx, entity, sourcedId);
           bump(entity, 'skipped');
-          issues.push({ code: 'GUARDIAN_SKIPPED', severity: 'warning', entity, sourcedId, message: \`\${sourcedId} is a \${(record as { role: string }).role}: skipGuardians leaves guardians out\${r ? ' (removed)' : ''}\` });
+          issues.push({ code: 'GUARDIAN_SKIPPED', severity: 'warning', entity, sourcedId, message: \`\${sourcedId} is a \${record.role}: skipGuardians leaves guardians out\${r ? ' (removed)' : ''}\` });
           if (r) await this.holdMembershipsOf(trx, sourcedId, 'userSourcedId', issues);
           continue;
         }
@@ -428,7 +415,7 @@ class Session implements RosterTargetSession {
           continue;
         }
         if (entity === 'enrollments') {
-          const missing = await this.missing(trx, record as Enrollment);
+          const missing = await this.missing(trx, record);
           if (missing) {
             await this.remove(trx, entity, sourcedId);
             await trx.insertInto('held_record').values({ tenant_id: tenantId, entity, sourced_id: sourcedId, record: JSON.stringify(record) })

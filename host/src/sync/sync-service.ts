@@ -6,6 +6,7 @@ import {
   type Logger,
   RosterbridgeError,
   type RosterEntity,
+  parseRosterContract,
   type SyncRun,
   errorMessage,
   withDeadline,
@@ -401,11 +402,16 @@ export async function openTenantTarget(
   if (!target) throw new RosterbridgeError('PLUGIN_FAILED', `plugin "${use.pluginId}" is active but registered no implementation for target "${targetId}"`);
   const manifest = plugins.allManifests().find((m) => m.id === use.pluginId)!;
   const contribution = manifest.contributes.targets.find((t) => t.id === targetId)!;
-  const consumes = new Set(contribution.consumes.map((c) => c.replace(/^roster\.|@\d+$/g, '') as RosterEntity));
+  // The manifest was validated: every contract parses. The version is the one it is delivered.
+  const versions = new Map<RosterEntity, number>();
+  for (const name of contribution.consumes) {
+    const parsed = parseRosterContract(name);
+    if (parsed.ok) versions.set(parsed.contract.entity, parsed.contract.version);
+  }
   const context = plugins.contextOf(use.pluginId);
   const session = await withDeadline(target.open(context.forTenant(tenantId)), deadlineMs, `target "${targetId}" open() for tenant ${tenantId}`);
   // Its batches are applied in the engine's transaction, bound to the plugin's schema.
-  return { session, consumes, schema: context.storage.schema };
+  return { session, consumes: new Set(versions.keys()), versions, schema: context.storage.schema };
 }
 
 /** A promise that resolves when `signal` aborts. */

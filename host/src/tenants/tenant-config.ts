@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseExpression } from 'cron-parser';
 import addFormats from 'ajv-formats';
-import type { JsonSchema, PluginManifest } from '@rosterbridge/core';
+import { type JsonSchema, type PluginManifest, unmetContracts } from '@rosterbridge/core';
 import { type SecretResolver, isSecretReference, redactDeep } from './secret-reference';
 
 /** A source or target a tenant uses, with its settings as written (secret references unresolved). */
@@ -212,6 +212,18 @@ export class TenantConfigLoader {
       ...((doc.targets ?? []) as any[]).map((u, i): [string, unknown] => [`targets[${i}]`, u.settings]),
     ];
     for (const [key, settings] of uses) for (const p of await this.secrets.problems(settings, `${key}.settings`)) problem(p.key, p.message);
+    // Each enabled target must be deliverable from the source's change contracts.
+    const sourceContribution = source?.enabled ? this.contribution('sources', source.id) : undefined;
+    if (sourceContribution)
+      targets.forEach((t, i) => {
+        const target = t.enabled ? this.contribution('targets', t.id) : undefined;
+        if (!target) return;
+        for (const u of unmetContracts(t.id, target.consumes, sourceContribution.produces))
+          problem(
+            `targets[${i}].id`,
+            `target ${t.id} consumes ${u.contract}, which source ${sourceContribution.id} does not produce (it produces ${u.produced.join(', ')}) and no adapter derives`,
+          );
+      });
     const seen = new Set<string>();
     targets.forEach((t, i) => {
       if (seen.has(t.id)) problem(`targets[${i}].id`, `target "${t.id}" is listed twice`);
@@ -235,6 +247,15 @@ export class TenantConfigLoader {
         file,
       },
     };
+  }
+
+  /** The contribution of a source or target by id, from the installed manifests. */
+  private contribution<K extends 'sources' | 'targets'>(kind: K, id: string): PluginManifest['contributes'][K][number] | undefined {
+    for (const m of this.manifests) {
+      const found = (m.contributes[kind] as PluginManifest['contributes'][K][number][]).find((c) => c.id === id);
+      if (found) return found;
+    }
+    return undefined;
   }
 
   /**

@@ -10,6 +10,8 @@ import {
   type PluginManifest,
   type PluginModule,
   RosterbridgeError,
+  describeUnmetContracts,
+  unmetContracts,
   withDeadline,
 } from '@rosterbridge/core';
 import type { DiscoveredPlugin } from './plugin-discovery';
@@ -251,6 +253,14 @@ export class PluginRegistry {
         throw this.failureError(entry);
       }
     }
+    const unmet = this.unmetContracts(manifest);
+    if (unmet !== undefined) {
+      this.fail(entry, 'CONTRACT_UNSATISFIED', unmet);
+      this.host.logger
+        .child({ plugin: entry.id })
+        .error({ code: 'CONTRACT_UNSATISFIED', reason: unmet }, 'plugin refused: no source produces what it consumes');
+      throw this.failureError(entry);
+    }
     const startedAt = new Date();
     entry.activation = { event, startedAt: startedAt.toISOString() };
     this.setState(entry, 'activating');
@@ -298,6 +308,17 @@ export class PluginRegistry {
         .catch(() => undefined);
       throw this.failureError(entry);
     }
+  }
+
+  /**
+   * Why a plugin's targets cannot be fed, or undefined when they can: a change contract one consumes
+   * that the installed sources (of plugins not failed) produce in other versions only, with no
+   * adapter to derive it ({@link unmetContracts}).
+   */
+  unmetContracts(manifest: PluginManifest): string | undefined {
+    const produces = this.manifests().flatMap((m) => m.contributes.sources.flatMap((s) => s.produces));
+    const unmet = manifest.contributes.targets.flatMap((t) => unmetContracts(t.id, t.consumes, produces));
+    return unmet.length > 0 ? describeUnmetContracts(unmet) : undefined;
   }
 
   private dependencyApi(entry: PluginEntry, id: string): unknown {

@@ -19,6 +19,7 @@ export const ErrorCodes = {
   PLUGIN_ACTIVATION_FAILED: { status: 500, title: 'Plugin activation threw' },
   PLUGIN_ACTIVATION_TIMEOUT: { status: 504, title: 'Plugin activation overran its deadline' },
   PLUGIN_FAILED: { status: 503, title: 'Plugin is in a failed state' },
+  CONTRACT_UNSATISFIED: { status: 422, title: 'No installed source produces a change contract a target consumes' },
   SETTINGS_INVALID: { status: 422, title: 'Plugin settings are invalid' },
   MIGRATION_FAILED: { status: 500, title: 'Database migration failed' },
   AUTH_REQUIRED: { status: 401, title: 'Authentication required' },

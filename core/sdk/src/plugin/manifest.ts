@@ -1,3 +1,5 @@
+import { parseRosterContract } from '../target/roster-contracts';
+
 /** A JSON Schema object, as contributed by a plugin for its per-tenant settings. */
 export type JsonSchema = Record<string, unknown>;
 
@@ -8,6 +10,11 @@ export interface SourceContribution {
   displayName?: string;
   /** Whether the source can pull only what changed since a point (a delta package, `dateLastModified>`…). */
   supportsDelta?: boolean;
+  /**
+   * The change contracts (entity and version) its records feed, e.g. `roster.orgs@1`: what a target
+   * of a tenant using this source may consume ({@link RosterContracts}).
+   */
+  produces: string[];
 }
 
 /** A target a plugin contributes: a product schema the engine writes to. */
@@ -15,7 +22,11 @@ export interface TargetContribution {
   /** Kebab-case id, referenced by tenant config (`targets.<id>`). */
   id: string;
   displayName?: string;
-  /** Domain event types with version the target consumes, e.g. `roster.users@1`. */
+  /**
+   * The change contracts (entity and version) the target consumes, e.g. `roster.users@1`: the engine
+   * delivers it those entities' changes as that version, and refuses the target when no source
+   * produces it and no adapter derives it ({@link RosterContracts}).
+   */
   consumes: string[];
 }
 
@@ -118,6 +129,8 @@ export interface PluginManifest {
 export interface ManifestProblem {
   field: string;
   message: string;
+  /** A stable code, where the problem has one (`CONTRACT_UNKNOWN_ENTITY`…). */
+  code?: string;
 }
 
 /** The outcome of reading a manifest: either a manifest or the problems that refused it. */
@@ -128,7 +141,6 @@ const VERSION = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
 const EVENT = /^(\*|onStartup|on(Source|Target):[a-z][a-z0-9]*(-[a-z0-9]+)*|onCommand:[a-z][a-z0-9]*(-[a-z0-9]+)*(\.[a-zA-Z][a-zA-Z0-9]*)+)$/;
 /** A command id: a kebab-case prefix and camel-case names, dot-separated (`gradient.startAcademicYear`). */
 export const COMMAND_ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*(\.[a-zA-Z][a-zA-Z0-9]*)+$/;
-const CONSUMES = /^roster\.[a-zA-Z]+@\d+$/;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -140,7 +152,26 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  */
 export function readManifest(packageJson: unknown): ManifestResult {
   const problems: ManifestProblem[] = [];
-  const problem = (field: string, message: string) => problems.push({ field, message });
+  const problem = (field: string, message: string, code?: string) => problems.push({ field, message, ...(code ? { code } : {}) });
+  // A non-empty list of change contracts (`produces`, `consumes`), each checked apart; false when one is refused.
+  const contracts = (value: unknown, field: string, verb: string): value is string[] => {
+    if (!Array.isArray(value) || value.length === 0) {
+      problem(field, `must list the change contracts it ${verb}, such as "roster.users@1"`, 'CONTRACT_MALFORMED');
+      return false;
+    }
+    let ok = true;
+    value.forEach((c, i) => {
+      const r = parseRosterContract(c);
+      if (!r.ok) {
+        problem(`${field}[${i}]`, r.message, r.code);
+        ok = false;
+      } else if (value.indexOf(c) !== i) {
+        problem(`${field}[${i}]`, `"${c}" is listed twice`, 'CONTRACT_MALFORMED');
+        ok = false;
+      }
+    });
+    return ok;
+  };
   if (!isRecord(packageJson)) return { ok: false, problems: [{ field: '(package.json)', message: 'must be a JSON object' }] };
   const pkg = packageJson;
   const rb = pkg.rosterbridge;
@@ -191,16 +222,18 @@ export function readManifest(packageJson: unknown): ManifestResult {
     readList(contributes.sources, 'rosterbridge.contributes.sources', problem, (s, field) => {
       if (typeof s.id !== 'string' || !KEBAB.test(s.id)) return problem(`${field}.id`, 'must be a kebab-case id');
       if (s.supportsDelta !== undefined && typeof s.supportsDelta !== 'boolean') return problem(`${field}.supportsDelta`, 'must be a boolean');
-      sources.push({ id: s.id, displayName: typeof s.displayName === 'string' ? s.displayName : undefined, supportsDelta: s.supportsDelta === true });
+      if (!contracts(s.produces, `${field}.produces`, 'produces')) return;
+      sources.push({
+        id: s.id,
+        displayName: typeof s.displayName === 'string' ? s.displayName : undefined,
+        supportsDelta: s.supportsDelta === true,
+        produces: s.produces,
+      });
     });
     readList(contributes.targets, 'rosterbridge.contributes.targets', problem, (s, field) => {
       if (typeof s.id !== 'string' || !KEBAB.test(s.id)) return problem(`${field}.id`, 'must be a kebab-case id');
-      if (!Array.isArray(s.consumes) || s.consumes.length === 0)
-        return problem(`${field}.consumes`, 'must list the event types it consumes, such as "roster.users@1"');
-      const bad = s.consumes.findIndex((c) => typeof c !== 'string' || !CONSUMES.test(c));
-      if (bad >= 0)
-        return problem(`${field}.consumes[${bad}]`, `${JSON.stringify(s.consumes[bad])} is not an event type with version, such as "roster.users@1"`);
-      targets.push({ id: s.id, displayName: typeof s.displayName === 'string' ? s.displayName : undefined, consumes: s.consumes as string[] });
+      if (!contracts(s.consumes, `${field}.consumes`, 'consumes')) return;
+      targets.push({ id: s.id, displayName: typeof s.displayName === 'string' ? s.displayName : undefined, consumes: s.consumes });
     });
     readCommands(contributes.commands, problem, commands);
     if (contributes.configuration !== undefined) {

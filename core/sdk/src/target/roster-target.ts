@@ -3,28 +3,7 @@ import type { Disposable } from '../base/lifecycle';
 import type { TenantContext } from '../plugin/plugin-context';
 import type { RosterEntity } from '../roster/roster-entity';
 import type { RosterIssue } from '../roster/roster-issue';
-import type { RosterRecord } from '../roster/roster-record';
-
-/** What happened to one record between the ledger's last snapshot and this pull. */
-export type RosterChangeKind = 'created' | 'updated' | 'deleted';
-
-/**
- * One change as a versioned domain event: `roster.<entity>.changed@1` (created or updated, with the
- * record) or `roster.<entity>.deleted@1` (with the last known record).
- */
-export interface RosterChangeEvent<E extends RosterEntity = RosterEntity> {
-  /** Unique and stable: the same change replayed after a crash has the same id. */
-  id: string;
-  type: `roster.${E}.changed@1` | `roster.${E}.deleted@1`;
-  tenantId: string;
-  runId: string;
-  /** The source contribution id that produced it. */
-  source: string;
-  occurredAt: string;
-  /** Position in the tenant's change log; targets are applied in this order. */
-  seq: number;
-  data: { entity: E; kind: RosterChangeKind; sourcedId: string; record: RosterRecord<E> };
-}
+import type { RosterChangeEvent } from './roster-change';
 
 /** Per-entity counts a target reports for what it did with a batch. */
 export interface TargetCounts {

@@ -11,21 +11,21 @@ export interface EntityOutcome {
 }
 
 /** What an entity hook is given besides its changes. */
-export interface EntityHookContext {
+export interface EntityHookContext<DB = any> {
   /** The batch's transaction (the engine's when it offers one). */
-  trx: Kysely<any>;
+  trx: Kysely<DB>;
   /** The whole folded batch: `allNew`, the other entities' changes. */
   batch: FoldedBatch;
   signal: AbortSignal;
 }
 
 /** A target's per-entity hooks: writes in referential order, then deletions in reverse. */
-export type TargetEntityHooks = {
+export type TargetEntityHooks<DB = any> = {
   [E in RosterEntity]?: {
     /** The entity's creations and updates (each record's last change), in seq order. */
-    write?(changes: RosterWrite<E>[], context: EntityHookContext): Promise<EntityOutcome | void>;
+    write?(changes: RosterWrite<E>[], context: EntityHookContext<DB>): Promise<EntityOutcome | void>;
     /** The entity's deletions (each record's last change), with the last known records. */
-    delete?(changes: RosterDeletion<E>[], context: EntityHookContext): Promise<EntityOutcome | void>;
+    delete?(changes: RosterDeletion<E>[], context: EntityHookContext<DB>): Promise<EntityOutcome | void>;
   };
 };
 
@@ -44,11 +44,11 @@ export type TargetEntityHooks = {
  * }
  * ```
  */
-export abstract class TargetSessionBase implements RosterTargetSession {
+export abstract class TargetSessionBase<DB = any> implements RosterTargetSession {
   /** The product's database (the plugin's storage): batches not written in the engine's transaction use it. */
-  protected abstract readonly db: Kysely<any>;
+  protected abstract readonly db: Kysely<DB>;
   /** What the session does with each entity's changes. */
-  protected abstract readonly hooks: TargetEntityHooks;
+  protected abstract readonly hooks: TargetEntityHooks<DB>;
 
   async apply(batch: readonly RosterChange[], signal: AbortSignal, context?: ApplyContext): Promise<TargetApplyResult> {
     const folded = foldChanges(batch);
@@ -60,7 +60,7 @@ export abstract class TargetSessionBase implements RosterTargetSession {
   dispose(): void | Promise<void> {}
 
   /** Calls the hooks for a folded batch and sums what they answer. */
-  protected async applyFolded(folded: FoldedBatch, context: EntityHookContext): Promise<TargetApplyResult> {
+  protected async applyFolded(folded: FoldedBatch, context: EntityHookContext<DB>): Promise<TargetApplyResult> {
     const result: TargetApplyResult = { counts: {}, issues: [] };
     const take = (entity: RosterEntity, outcome: EntityOutcome | void) => {
       if (!outcome) return;
@@ -81,10 +81,10 @@ export abstract class TargetSessionBase implements RosterTargetSession {
     return result;
   }
 
-  private callHook(entity: RosterEntity, kind: 'write' | 'delete', changes: RosterChange[], context: EntityHookContext): Promise<EntityOutcome | void> {
+  private callHook(entity: RosterEntity, kind: 'write' | 'delete', changes: RosterChange[], context: EntityHookContext<DB>): Promise<EntityOutcome | void> {
     // The map type ties each entity's hook to its own changes; the lookup by a runtime entity cannot say so.
     const hook = (
-      this.hooks[entity] as { [K in 'write' | 'delete']?: (changes: RosterChange[], context: EntityHookContext) => Promise<EntityOutcome | void> }
+      this.hooks[entity] as { [K in 'write' | 'delete']?: (changes: RosterChange[], context: EntityHookContext<DB>) => Promise<EntityOutcome | void> }
     )?.[kind];
     return hook ? hook(changes, context) : Promise.resolve();
   }

@@ -37,7 +37,7 @@ export function isPlacedTable(table: KamkalimaRecordTable): table is keyof Known
 
 /** Whether `row` goes to a table whose rows have a {@link Placement}. */
 export function isPlaced(row: KamkalimaRow): row is PlacedRow {
-  return row.table === 'classroom' || row.table === 'teacher' || row.table === 'student';
+  return isPlacedTable(row.table);
 }
 
 /** The warning codes of records Kamkalima has no place for, reported grouped per batch (see {@link Verdict}). */

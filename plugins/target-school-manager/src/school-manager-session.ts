@@ -16,7 +16,7 @@ import {
   type TenantContext,
 } from '@rosterbridge/core';
 import { importChanges, importTableOf, SIS_IMPORT_TABLES } from './sis-import';
-import type { SchoolManagerDatabase } from './school-manager-database';
+import type { SchoolManagerDatabase, SisUserMatchTable } from './school-manager-database';
 import {
   SchoolManagerFailureCodes,
   SchoolManagerIssueCodes,
@@ -270,13 +270,13 @@ export class SchoolManagerSession implements RosterTargetSession {
     const match = this.table('sis_user_match');
     const { rows } = await sql<{
       sourced_id: string;
-      kind: string;
-      status: string;
+      kind: SisUserMatchTable['kind'];
+      status: SisUserMatchTable['status'];
       email: string | null;
       user_id: string | null;
-      old_status: string | null;
+      old_status: SisUserMatchTable['status'] | null;
       old_user_id: string | null;
-      old_kind: string | null;
+      old_kind: SisUserMatchTable['kind'] | null;
     }>`
       select d.*, m.status as old_status, m.user_id as old_user_id, m.kind as old_kind
       from (${desired}) d
@@ -337,7 +337,7 @@ export class SchoolManagerSession implements RosterTargetSession {
         where (sis_user_match.kind, sis_user_match.status, sis_user_match.email, sis_user_match.user_id)
           is distinct from (excluded.kind, excluded.status, excluded.email, excluded.user_id)`.execute(trx);
     // Users gone from the roster lose their match (the School Manager user stays).
-    const gone = await sql<{ status: string }>`
+    const gone = await sql<{ status: SisUserMatchTable['status'] }>`
       delete from ${match} m
       where m.tenant_id = ${t} and not exists (
         select 1 from ${this.table('sis_person')} p

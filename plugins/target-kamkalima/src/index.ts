@@ -1,5 +1,6 @@
-import type { PluginContext } from '@rosterbridge/core';
+import type { PluginContext, PluginStorage } from '@rosterbridge/core';
 import { registerKamkalimaCommands } from './kamkalima-commands';
+import type { KamkalimaDatabase } from './kamkalima-database';
 import { kamkalimaMigrations } from './kamkalima-migrations';
 import { KamkalimaSession } from './kamkalima-session';
 import { type KamkalimaSettings, currentAcademicYear, todayIn } from './kamkalima-settings';
@@ -15,6 +16,7 @@ export const migrations = kamkalimaMigrations;
 
 /** Registers the `kamkalima` target and the `kamkalima.assignTeacherAdmin` command. */
 export function activate(context: PluginContext): void {
+  const storage: PluginStorage<KamkalimaDatabase> = context.storage;
   context.subscriptions.add(
     context.registerTarget('kamkalima', {
       async open(tenant) {
@@ -22,7 +24,7 @@ export function activate(context: PluginContext): void {
         const today = settings.today ?? todayIn(tenant.info().timezone);
         const year = currentAcademicYear(today, settings.academicYearStartMonth);
         tenant.logger.debug({ today, year }, 'opening Kamkalima target');
-        return new KamkalimaSession(context.storage.db, tenant, year, {
+        return new KamkalimaSession(storage.db, tenant, year, {
           bulkLoad: settings.bulkLoad ?? true,
         });
       },

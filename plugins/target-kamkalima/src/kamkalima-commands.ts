@@ -1,5 +1,6 @@
-import { type Kysely, sql } from 'kysely';
-import { type CommandResult, type Disposable, type PluginContext, commandRefusal } from '@rosterbridge/core';
+import { sql } from 'kysely';
+import { type CommandResult, type Disposable, type PluginContext, type PluginStorage, commandRefusal } from '@rosterbridge/core';
+import type { KamkalimaDatabase, KamkalimaDb } from './kamkalima-database';
 
 /** Why Kamkalima refuses to assign the teacher-admin role, carried as `details.productCode` of COMMAND_REFUSED. */
 export const KamkalimaCommandCodes = {
@@ -31,17 +32,18 @@ export interface AssignTeacherAdminArguments {
  * Kamkalima holds. Assigning the teacher who has it changes nothing.
  */
 export function registerKamkalimaCommands(context: PluginContext): Disposable {
+  const storage: PluginStorage<KamkalimaDatabase> = context.storage;
   return context.registerCommand<AssignTeacherAdminArguments>(
     'kamkalima.assignTeacherAdmin',
     async (tenantId, args, { by, signal }): Promise<CommandResult> => {
       const wanted = args.teacher.trim();
-      return context.storage.db.transaction().execute(async (trx) => {
+      return storage.db.transaction().execute(async (trx) => {
         signal.throwIfAborted();
         const teachers = await trx
           .selectFrom('teacher')
           .select(['sourced_id', 'given_name', 'family_name', 'active', 'school_sourced_id'])
           .where('tenant_id', '=', tenantId)
-          .where((eb) => eb.or([eb('sourced_id', '=', wanted), eb(sql`lower(trim(email))`, '=', wanted.toLowerCase())]))
+          .where((eb) => eb.or([eb('sourced_id', '=', wanted), eb(sql<string | null>`lower(trim(email))`, '=', wanted.toLowerCase())]))
           .orderBy('sourced_id')
           .execute();
         if (teachers.length === 0) throw await notATeacher(trx, tenantId, wanted);
@@ -72,12 +74,12 @@ export function registerKamkalimaCommands(context: PluginContext): Disposable {
             `school ${teacher.school_sourced_id} of teacher ${who} has no teacher-admin account yet: Kamkalima creates it at the end of a sync`,
             { argument: 'teacher', school: teacher.school_sourced_id },
           );
-        const previous = account.assigned_teacher_sourced_id as string | null;
+        const previous = account.assigned_teacher_sourced_id;
         const already = previous === teacher.sourced_id;
         if (!already)
           await trx
             .updateTable('teacher_admin_account')
-            .set({ assigned_teacher_sourced_id: teacher.sourced_id, assigned_at: sql`now()`, assigned_by: by })
+            .set({ assigned_teacher_sourced_id: teacher.sourced_id, assigned_at: sql<Date>`now()`, assigned_by: by })
             .where('tenant_id', '=', tenantId)
             .where('school_sourced_id', '=', teacher.school_sourced_id)
             .execute();
@@ -98,13 +100,13 @@ export function registerKamkalimaCommands(context: PluginContext): Disposable {
 }
 
 /** The refusal for someone who is no teacher Kamkalima holds: a student, an administrator, held back, or unknown. */
-async function notATeacher(db: Kysely<any>, tenantId: string, wanted: string) {
+async function notATeacher(db: KamkalimaDb, tenantId: string, wanted: string) {
   const other = async (table: 'student' | 'administrator') =>
     db
       .selectFrom(table)
       .select('sourced_id')
       .where('tenant_id', '=', tenantId)
-      .where((eb) => eb.or([eb('sourced_id', '=', wanted), eb(sql`lower(trim(email))`, '=', wanted.toLowerCase())]))
+      .where((eb) => eb.or([eb('sourced_id', '=', wanted), eb(sql<string | null>`lower(trim(email))`, '=', wanted.toLowerCase())]))
       .executeTakeFirst();
   for (const table of ['student', 'administrator'] as const) {
     const found = await other(table);
@@ -122,7 +124,7 @@ async function notATeacher(db: Kysely<any>, tenantId: string, wanted: string) {
     .select(['sourced_id', 'code'])
     .where('tenant_id', '=', tenantId)
     .where('entity', '=', 'users')
-    .where((eb) => eb.or([eb('sourced_id', '=', wanted), eb(sql`lower(trim(record->>'email'))`, '=', wanted.toLowerCase())]))
+    .where((eb) => eb.or([eb('sourced_id', '=', wanted), eb(sql<string | null>`lower(trim(record->>'email'))`, '=', wanted.toLowerCase())]))
     .executeTakeFirst();
   if (held)
     return commandRefusal(

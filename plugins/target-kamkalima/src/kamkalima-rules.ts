@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Insertable, sql } from 'kysely';
 import {
   GRADE_LEVELS,
   type AcademicSession,
@@ -12,16 +12,32 @@ import {
   type RosterRecord,
   type User,
 } from '@rosterbridge/core';
+import type {
+  AdministratorTable,
+  ClassroomTable,
+  KamkalimaDatabase,
+  KamkalimaDb,
+  KamkalimaRecordTable,
+  StudentTable,
+  TeacherTable,
+} from './kamkalima-database';
 import { type KamkalimaIssueCode, kamkalimaIssue } from './kamkalima-issues';
 import { type AcademicYear, sessionInAcademicYear } from './kamkalima-settings';
 
-/** A kysely instance or transaction bound to the Kamkalima schema. */
-export type KamkalimaDb = Kysely<any>;
-
 /** A row of a Kamkalima table, with the table it goes to. */
-export interface KamkalimaRow {
-  table: string;
-  values: Record<string, unknown>;
+export type KamkalimaRow = { [T in KamkalimaRecordTable]: { table: T; values: Insertable<KamkalimaDatabase[T]> } }[KamkalimaRecordTable];
+
+/** A row of a table whose rows have a {@link Placement}: a classroom, a teacher or a student. */
+export type PlacedRow = Extract<KamkalimaRow, { table: keyof KnownPlacements }>;
+
+/** Whether rows of `table` have a {@link Placement} (classrooms, teachers, students). */
+export function isPlacedTable(table: KamkalimaRecordTable): table is keyof KnownPlacements {
+  return table === 'classroom' || table === 'teacher' || table === 'student';
+}
+
+/** Whether `row` goes to a table whose rows have a {@link Placement}. */
+export function isPlaced(row: KamkalimaRow): row is PlacedRow {
+  return isPlacedTable(row.table);
 }
 
 /** The warning codes of records Kamkalima has no place for, reported grouped per batch (see {@link Verdict}). */
@@ -42,7 +58,7 @@ export type Verdict = { take: KamkalimaRow; warnings: RosterIssue[] } | { hold: 
 export interface EntityRules<E extends RosterEntity = RosterEntity> {
   entity: E;
   /** The tables a record of this entity may live in. */
-  tables: readonly string[];
+  tables: readonly KamkalimaRecordTable[];
   judge(db: KamkalimaDb, records: readonly RosterRecord<E>[]): Promise<Verdict[]>;
   /** After records of this entity were written, held or removed: moves dependants that no longer hold. */
   cascade?(db: KamkalimaDb, sourcedIds: readonly string[]): Promise<RosterIssue[]>;
@@ -84,9 +100,12 @@ const SHARED_PLACEMENTS = 10_000;
  * pairs, while a first sync remembers one placement per row written (126,000 in the large
  * benchmark, 12 MB live, which the garbage collector's headroom made 50 MB of peak memory).
  */
-export function placementOf(row: Record<string, unknown>, shared?: Map<string, Placement>): Placement {
-  const school = row.school_sourced_id as string;
-  const grades = (row.grades as string[] | undefined) ?? [row.grade as string];
+export function placementOf(
+  row: { school_sourced_id: string; grades: readonly GradeLevel[] } | { school_sourced_id: string; grade: GradeLevel },
+  shared?: Map<string, Placement>,
+): Placement {
+  const school = row.school_sourced_id;
+  const grades = 'grades' in row ? row.grades : [row.grade];
   if (!shared) return { school, grades };
   const key = `${school}\u0000${grades.join('\u0000')}`;
   const found = shared.get(key);
@@ -105,14 +124,14 @@ function sortedGrades(grades: readonly GradeLevel[]): GradeLevel[] {
   return [...new Set(grades)].sort((a, b) => GRADE_LEVELS.indexOf(a) - GRADE_LEVELS.indexOf(b));
 }
 
-async function existing(db: KamkalimaDb, table: string, tenantId: string, ids: readonly string[]): Promise<Set<string>> {
+async function existing(db: KamkalimaDb, table: KamkalimaRecordTable, tenantId: string, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   const rows = await db.selectFrom(table).select('sourced_id').where('tenant_id', '=', tenantId).where(anyOf('sourced_id', ids)).execute();
-  return new Set(rows.map((r) => r.sourced_id as string));
+  return new Set(rows.map((r) => r.sourced_id));
 }
 
 /** The sourcedIds among `ids` that `table` does not hold. */
-async function missing(db: KamkalimaDb, table: string, tenantId: string, ids: readonly string[]): Promise<string[]> {
+async function missing(db: KamkalimaDb, table: KamkalimaRecordTable, tenantId: string, ids: readonly string[]): Promise<string[]> {
   const held = await existing(db, table, tenantId, ids);
   return [...new Set(ids)].filter((id) => !held.has(id));
 }
@@ -134,7 +153,7 @@ export function gradesIncompatible(role: 'teacher' | 'student', memberGrades: re
  * links leaves Kamkalima): enough for the enrollment rules to judge it again.
  */
 function enrollmentFromMembership(
-  m: { sourced_id: string; classroom_sourced_id: string; member_sourced_id: string; role: string; is_primary: boolean | null },
+  m: { sourced_id: string; classroom_sourced_id: string; member_sourced_id: string; role: 'teacher' | 'student'; is_primary: boolean | null },
   schoolSourcedId: string | null,
 ): Enrollment {
   return {
@@ -145,7 +164,7 @@ function enrollmentFromMembership(
     classSourcedId: m.classroom_sourced_id,
     userSourcedId: m.member_sourced_id,
     schoolSourcedId: schoolSourcedId ?? '',
-    role: m.role as Enrollment['role'],
+    role: m.role,
     primary: m.is_primary ?? undefined,
   };
 }
@@ -155,7 +174,7 @@ const CLASSROOM_COLUMNS = ['sourced_id', 'title', 'code', 'course_sourced_id', '
 
 /** Builds the held-back form of a class from its classroom row, with the terms it names. */
 function classFromRow(
-  r: { sourced_id: string; title: string; code: string | null; course_sourced_id: string; school_sourced_id: string; grades: GradeLevel[] },
+  r: Pick<ClassroomTable, 'sourced_id' | 'title' | 'code' | 'course_sourced_id' | 'school_sourced_id' | 'grades'>,
   termSourcedIds: string[],
 ): RosterClass {
   return {
@@ -177,7 +196,7 @@ function classFromRow(
 }
 
 /** Builds the held-back form of a user from its teacher, student or administrator row, in the schools given. */
-function userFromRow(role: 'teacher' | 'student' | 'administrator', r: Record<string, any>, orgSourcedIds: string[]): User {
+function userFromRow(role: 'teacher' | 'student' | 'administrator', r: TeacherTable | StudentTable | AdministratorTable, orgSourcedIds: string[]): User {
   return {
     sourcedId: r.sourced_id,
     status: 'active',
@@ -192,7 +211,7 @@ function userFromRow(role: 'teacher' | 'student' | 'administrator', r: Record<st
     familyName: r.family_name,
     email: r.email ?? undefined,
     agentSourcedIds: [],
-    grades: r.grades ?? (r.grade ? [r.grade] : []),
+    grades: 'grades' in r ? r.grades : 'grade' in r && r.grade ? [r.grade] : [],
   };
 }
 
@@ -263,7 +282,8 @@ async function demoteMemberships(
   const issues: RosterIssue[] = [];
   const held: { record: RosterRecord; code: string }[] = [];
   for (const m of rows) {
-    const klass = m.class_school ? { school: m.class_school, grades: m.class_grades } : null;
+    // A classroom joined has both (not null columns); neither when the class is not in Kamkalima.
+    const klass = m.class_school && m.class_grades ? { school: m.class_school, grades: m.class_grades } : null;
     const member = m.member_school ? { school: m.member_school, grades: m.member_grades } : null;
     const issue = judgeMembership(m.sourced_id, m.classroom_sourced_id, m.member_sourced_id, m.role, klass, member);
     if (!issue) continue;
@@ -289,7 +309,7 @@ function judgeMembership(
   sourcedId: string,
   classSourcedId: string,
   userSourcedId: string,
-  role: string,
+  role: 'teacher' | 'student',
   klass: Placement | null | undefined,
   member: Placement | null | undefined,
 ): RosterIssue | undefined {
@@ -312,7 +332,7 @@ function judgeMembership(
       `class ${classSourcedId} is at school ${klass.school}, but ${userSourcedId} belongs to school ${member.school} in Kamkalima (a user belongs to one school, the first listed); the enrollment is ignored`,
       { ...where, field: 'schoolSourcedId' },
     );
-  if (gradesIncompatible(role as 'teacher' | 'student', member.grades, klass.grades))
+  if (gradesIncompatible(role, member.grades, klass.grades))
     return kamkalimaIssue(
       'KAMKALIMA_ENROLLMENT_GRADE_MISMATCH',
       role === 'student'
@@ -421,7 +441,7 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
           .where(sql<boolean>`school_sourced_ids && ${gone}::text[]`)
           .execute();
         for (const r of administrators) {
-          const left = (r.school_sourced_ids as string[]).filter((id) => !gone.includes(id));
+          const left = r.school_sourced_ids.filter((id) => !gone.includes(id));
           if (left.length > 0) {
             await db
               .updateTable('administrator')
@@ -500,7 +520,7 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
           .execute();
         const held: { record: RosterClass; issue: RosterIssue }[] = [];
         for (const r of classrooms) {
-          const left = (r.term_sourced_ids as string[]).filter((id) => !gone.includes(id));
+          const left = r.term_sourced_ids.filter((id) => !gone.includes(id));
           if (left.length > 0) {
             await db
               .updateTable('classroom')
@@ -727,10 +747,11 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
                   ),
                 ]
               : [];
-          const values = { ...person, school_sourced_id: userSchools[0] };
+          // One school at least (else held above); a student has exactly one grade (else held above).
+          const values = { ...person, school_sourced_id: userSchools[0]! };
           return user.role === 'teacher'
             ? { take: { table: 'teacher', values: { ...values, grades: sortedGrades(user.grades) } }, warnings }
-            : { take: { table: 'student', values: { ...values, grade: user.grades[0] } }, warnings };
+            : { take: { table: 'student', values: { ...values, grade: user.grades[0]! } }, warnings };
         });
       },
       // A user changed or left: memberships that no longer hold are held back, and a teacher-admin
@@ -773,14 +794,21 @@ export function kamkalimaRules(context: RuleContext): { [E in Exclude<RosterEnti
             else if (placement !== null) found(id, placement);
           }
           if (ask.length === 0) return;
-          const grades = table === 'student' ? 'grade' : 'grades';
-          for (const r of await db
-            .selectFrom(table)
-            .select(['sourced_id', 'school_sourced_id', grades])
-            .where('tenant_id', '=', tenantId)
-            .where(anyOf('sourced_id', ask))
-            .execute())
-            found(r.sourced_id, placementOf(r));
+          const rows =
+            table === 'student'
+              ? await db
+                  .selectFrom(table)
+                  .select(['sourced_id', 'school_sourced_id', 'grade'])
+                  .where('tenant_id', '=', tenantId)
+                  .where(anyOf('sourced_id', ask))
+                  .execute()
+              : await db
+                  .selectFrom(table)
+                  .select(['sourced_id', 'school_sourced_id', 'grades'])
+                  .where('tenant_id', '=', tenantId)
+                  .where(anyOf('sourced_id', ask))
+                  .execute();
+          for (const r of rows) found(r.sourced_id, placementOf(r));
         };
         if (enrollments.length > 0) {
           await placementsOf('classroom', classIds, (id, placement) => classPlacement.set(id, placement));

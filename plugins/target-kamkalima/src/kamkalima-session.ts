@@ -13,10 +13,10 @@ import type {
   TenantContext,
 } from '@rosterbridge/core';
 import { type ApplyContext, ProductRowWriter, ROSTER_ENTITY_ORDER, SkippedRecords, batchTransaction, upsertRows } from '@rosterbridge/core';
+import type { KamkalimaDatabase, KamkalimaDb, KamkalimaRecordTable } from './kamkalima-database';
 import { kamkalimaIssue } from './kamkalima-issues';
 import {
   type EntityRules,
-  type KamkalimaDb,
   type KamkalimaRow,
   type KamkalimaSkipCode,
   type KnownPlacements,
@@ -25,6 +25,8 @@ import {
   anyOf,
   heldRecordRow,
   holdRecords,
+  isPlaced,
+  isPlacedTable,
   kamkalimaRules,
   knownPlacements,
   placementOf,
@@ -142,7 +144,7 @@ export class KamkalimaSession implements RosterTargetSession {
           await this.write(
             trx,
             entity,
-            page.map((r) => r.record as RosterRecord),
+            page.map((r) => r.record),
             result,
             pass,
             false,
@@ -211,7 +213,7 @@ export class KamkalimaSession implements RosterTargetSession {
    * Undefined (fed by `apply`) when Kamkalima already holds rows of the tenant for this entity or a
    * later one, or held records of them: the rules' cascades then have work a load does not do.
    */
-  async load(entity: RosterEntity, _signal: AbortSignal, context: LoadContext): Promise<TargetLoader | undefined> {
+  async load(entity: RosterEntity, _signal: AbortSignal, context: LoadContext<KamkalimaDatabase>): Promise<TargetLoader | undefined> {
     if (!this.bulkLoad) return undefined;
     const tenantId = this.tenant.tenantId;
     const trx = context.trx;
@@ -239,7 +241,7 @@ export class KamkalimaSession implements RosterTargetSession {
   private loader(
     entity: RosterEntity,
     accounts: { school_sourced_id: string; assigned_teacher_sourced_id: string | null }[],
-    context: LoadContext,
+    context: LoadContext<KamkalimaDatabase>,
   ): TargetLoader {
     const tenantId = this.tenant.tenantId;
     const rules = this.rules[entity];
@@ -261,37 +263,38 @@ export class KamkalimaSession implements RosterTargetSession {
           return;
         }
         const { taken, held } = sortVerdicts(entity, records, await rules.judge(this.db, records as never), result, 'arrival');
-        const byTable = new Map<string, Record<string, unknown>[]>();
+        const byTable = new Map<KamkalimaRecordTable, KamkalimaRow[]>();
         for (const t of taken) {
           const rows = byTable.get(t.table) ?? [];
           if (rows.length === 0) byTable.set(t.table, rows);
-          rows.push(t.values);
+          rows.push(t);
         }
         if (entity === 'academicSessions') {
           const parentOf = new Map(records.map((r) => [r.sourcedId, (r as AcademicSession).parentSourcedId]));
-          for (const row of byTable.get('term') ?? []) {
-            const parent = parentOf.get(row.sourced_id as string);
+          for (const t of taken) {
+            if (t.table !== 'term') continue;
+            const row = t.values;
+            const parent = parentOf.get(row.sourced_id);
             if (row.parent_sourced_id === null && parent && earlierTerms.has(parent)) row.parent_sourced_id = parent;
           }
         }
         if (entity === 'orgs' && accountSchools.size > 0) {
-          const schools = new Set((byTable.get('school') ?? []).map((r) => r.sourced_id as string));
+          const schools = new Set((byTable.get('school') ?? []).map((r) => r.values.sourced_id));
           for (const r of records) if (accountSchools.has(r.sourcedId) && !schools.has(r.sourcedId)) goneSchools.push(r.sourcedId);
         }
         if (entity === 'users' && assignedTeachers.size > 0) {
-          const teachers = new Set((byTable.get('teacher') ?? []).map((r) => r.sourced_id as string));
+          const teachers = new Set((byTable.get('teacher') ?? []).map((r) => r.values.sourced_id));
           for (const r of records) if (assignedTeachers.has(r.sourcedId) && !teachers.has(r.sourcedId)) goneTeachers.push(r.sourcedId);
         }
         const counts = result.of(entity);
         for (const [table, rows] of byTable) {
-          await writer.write([[KAMKALIMA_TABLES[table]!, rows]]);
+          await writer.write([[KAMKALIMA_TABLES[table], rows.map((r) => r.values)]]);
           counts.created += rows.length;
-          if (table === 'term') for (const r of rows) earlierTerms.add(r.sourced_id as string);
+          if (table === 'term') for (const r of rows) earlierTerms.add(r.values.sourced_id);
           // Only placements: an id absent from the map is looked up, and a row the load did not write is not there.
-          const known = this.known[table as keyof KnownPlacements] as KnownPlacements[keyof KnownPlacements] | undefined;
-          if (known) for (const r of rows) known.set(r.sourced_id as string, placementOf(r, this.sharedPlacements));
+          for (const r of rows) if (isPlaced(r)) this.known[r.table].set(r.values.sourced_id, placementOf(r.values, this.sharedPlacements));
         }
-        await writer.write([[KAMKALIMA_TABLES.held_record!, held.map((h) => heldRecordRow(tenantId, entity, h.record, h.code))]]);
+        await writer.write([[KAMKALIMA_TABLES.held_record, held.map((h) => heldRecordRow(tenantId, entity, h.record, h.code))]]);
         // The skips of the page, grouped as apply groups those of a batch.
         result.done();
       },
@@ -312,7 +315,7 @@ export class KamkalimaSession implements RosterTargetSession {
       },
       // The engine rolls the load back: the placements it remembered were never held.
       abort: async () => {
-        for (const table of rules?.tables ?? []) this.known[table as keyof KnownPlacements]?.clear();
+        for (const table of rules?.tables ?? []) if (isPlacedTable(table)) this.known[table].clear();
       },
     };
   }
@@ -331,16 +334,17 @@ export class KamkalimaSession implements RosterTargetSession {
     const { taken, released, held } = sortVerdicts(entity, records, await rules.judge(trx, records as never), result, pass);
     const ids = records.map((r) => r.sourcedId);
     for (const table of rules.tables) {
-      const rows = taken.filter((t) => t.table === table).map((t) => t.values);
-      const keep = new Set(rows.map((r) => r.sourced_id as string));
+      const taking = taken.filter((t) => t.table === table);
+      const rows = taking.map((t) => t.values);
+      const keep = new Set(rows.map((r) => r.sourced_id));
       // A record now held, ignored or moved to another table (a role change) leaves this one.
       const gone = ids.filter((id) => !keep.has(id));
       if (gone.length > 0) await trx.deleteFrom(table).where('tenant_id', '=', tenantId).where(anyOf('sourced_id', gone)).execute();
       const written = await upsert(trx, table, rows, assumeNew);
-      const known = this.known[table as keyof KnownPlacements] as KnownPlacements[keyof KnownPlacements] | undefined;
-      if (known) {
+      if (isPlacedTable(table)) {
+        const known = this.known[table];
         for (const id of gone) known.set(id, null);
-        for (const r of rows) known.set(r.sourced_id as string, placementOf(r, this.sharedPlacements));
+        for (const t of taking) if (isPlaced(t)) known.set(t.values.sourced_id, placementOf(t.values, this.sharedPlacements));
       }
       if (pass === 'arrival') {
         counts.created += written.created;
@@ -370,7 +374,7 @@ export class KamkalimaSession implements RosterTargetSession {
     let removed = 0;
     for (const table of rules.tables) {
       const r = await trx.deleteFrom(table).where('tenant_id', '=', tenantId).where(anyOf('sourced_id', ids)).executeTakeFirst();
-      for (const id of ids) this.known[table as keyof KnownPlacements]?.set(id, null);
+      if (isPlacedTable(table)) for (const id of ids) this.known[table].set(id, null);
       removed += Number(r.numDeletedRows);
     }
     await trx.deleteFrom('held_record').where('tenant_id', '=', tenantId).where('entity', '=', entity).where(anyOf('sourced_id', ids)).execute();
@@ -437,6 +441,11 @@ function consecutiveGroups(batch: readonly RosterChangeEvent[]): { entity: Roste
  * Inserts or updates rows keyed by (tenant_id, sourced_id); a row equal to what is stored is not
  * touched. Returns how many rows were inserted and how many updated.
  */
-async function upsert(trx: KamkalimaDb, table: string, rows: Record<string, unknown>[], assumeNew: boolean): Promise<{ created: number; updated: number }> {
+async function upsert(
+  trx: KamkalimaDb,
+  table: KamkalimaRecordTable,
+  rows: readonly Record<string, unknown>[],
+  assumeNew: boolean,
+): Promise<{ created: number; updated: number }> {
   return upsertRows(trx, table, rows, { key: ['tenant_id', 'sourced_id'], chunk: WRITE_CHUNK, assumeNew });
 }

@@ -1,9 +1,10 @@
 import type { ProductTable } from '@rosterbridge/core';
+import type { KamkalimaRecordTable } from './kamkalima-database';
 
 /** The Kamkalima tables a bulk load writes, with their columns' types (see the migrations). */
 const PERSON = { username: 'text', given_name: 'text', family_name: 'text', email: 'text', active: 'boolean' } as const;
 const KEY = ['tenant_id', 'sourced_id'];
-export const KAMKALIMA_TABLES: Record<string, ProductTable> = {
+export const KAMKALIMA_TABLES: Record<KamkalimaRecordTable | 'held_record', ProductTable> = {
   school: { name: 'school', key: KEY, columns: { tenant_id: 'text', sourced_id: 'text', name: 'text', identifier: 'text' } },
   term: {
     name: 'term',

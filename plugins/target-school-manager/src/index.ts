@@ -1,6 +1,7 @@
-import type { PluginContext } from '@rosterbridge/core';
+import type { PluginContext, PluginStorage } from '@rosterbridge/core';
 import { registerSchoolManagerCommands } from './school-manager-commands';
 import { schoolManagerMigrations } from './school-manager-migrations';
+import type { SchoolManagerDatabase } from './school-manager-database';
 import { SchoolManagerSession } from './school-manager-session';
 
 export { SchoolManagerIssueCodes, SchoolManagerFailureCodes, SCHOOL_MANAGER_PARTIAL_CODES, schoolManagerPartialCode } from './school-manager-issues';
@@ -19,6 +20,7 @@ export const migrations = schoolManagerMigrations;
  * And the `school-manager.importUsers` command, which loads those users from a CSV of the product's accounts.
  */
 export function activate(context: PluginContext): void {
-  context.subscriptions.add(context.registerTarget('school-manager', { open: (tenant) => SchoolManagerSession.open(context.storage, tenant) }));
+  const storage: PluginStorage<SchoolManagerDatabase> = context.storage;
+  context.subscriptions.add(context.registerTarget('school-manager', { open: (tenant) => SchoolManagerSession.open(storage, tenant) }));
   context.subscriptions.add(registerSchoolManagerCommands(context));
 }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
-import { type CommandRejection, type CommandResult, type Disposable, type PluginContext, upsertRows } from '@rosterbridge/core';
+import { type CommandRejection, type CommandResult, type Disposable, type PluginContext, type PluginStorage, upsertRows } from '@rosterbridge/core';
 import { type AccountRow, emailKey, readAccountsFile } from './school-manager-accounts';
+import type { SchoolManagerDatabase } from './school-manager-database';
 
 /** Rejections a result lists, at most; `rejectedCount` counts them all. */
 const LISTED_REJECTIONS = 500;
@@ -19,10 +20,11 @@ export interface ImportUsersArguments {
  * reported with their line and reason, the others are taken. The same file again changes nothing.
  */
 export function registerSchoolManagerCommands(context: PluginContext): Disposable {
+  const storage: PluginStorage<SchoolManagerDatabase> = context.storage;
   return context.registerCommand<ImportUsersArguments>('school-manager.importUsers', async (tenantId, { csv }, { signal, log }): Promise<CommandResult> => {
     const file = await readAccountsFile(csv, signal);
     const rejected = [...file.rejected];
-    const outcome = await context.storage.db.transaction().execute(async (trx) => {
+    const outcome = await storage.db.transaction().execute(async (trx) => {
       signal.throwIfAborted();
       // An email another account keeps (one this file does not give) cannot be given again: the
       // sync would match neither.
@@ -32,7 +34,7 @@ export function registerSchoolManagerCommands(context: PluginContext): Disposabl
       for (let i = 0; i < keys.length; i += 20_000) {
         const holders = await sql<{ id: string; k: string }>`
           select a.id, f.k from unnest(${keys.slice(i, i + 20_000)}::text[]) f(k)
-          join ${sql.table(`${context.storage.schema}.user_account`)} a on a.tenant_id = ${tenantId} and lower(trim(a.email)) = f.k`.execute(trx);
+          join ${sql.table(`${storage.schema}.user_account`)} a on a.tenant_id = ${tenantId} and lower(trim(a.email)) = f.k`.execute(trx);
         for (const h of holders.rows) if (!inFile.has(h.id)) takenBy.set(h.k, h.id);
       }
       const taken = new Set<AccountRow>();
@@ -55,7 +57,7 @@ export function registerSchoolManagerCommands(context: PluginContext): Disposabl
         email: a.email,
         ...(file.hasDisplayName ? { display_name: a.displayName ?? null } : {}),
       }));
-      const written = await upsertRows(trx, 'user_account', rows, {
+      const written = await upsertRows<SchoolManagerDatabase>(trx, 'user_account', rows, {
         key: ['tenant_id', 'id'],
         columns: file.hasDisplayName ? ['email', 'display_name'] : ['email'],
         chunk: 5000,

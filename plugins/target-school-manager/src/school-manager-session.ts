@@ -16,6 +16,7 @@ import {
   type TenantContext,
 } from '@rosterbridge/core';
 import { importChanges, importTableOf, SIS_IMPORT_TABLES } from './sis-import';
+import type { SchoolManagerDatabase, SisUserMatchTable } from './school-manager-database';
 import {
   SchoolManagerFailureCodes,
   SchoolManagerIssueCodes,
@@ -66,7 +67,7 @@ export class SchoolManagerSession implements RosterTargetSession {
   private readonly runIds = new Set<string>();
 
   private constructor(
-    private readonly db: Kysely<any>,
+    private readonly db: Kysely<SchoolManagerDatabase>,
     private readonly schema: string,
     private readonly tenant: TenantContext,
     private readonly settings: SchoolManagerSettings,
@@ -74,7 +75,7 @@ export class SchoolManagerSession implements RosterTargetSession {
     private readonly firstSync: boolean,
   ) {}
 
-  static async open(storage: PluginStorage, tenant: TenantContext): Promise<SchoolManagerSession> {
+  static async open(storage: PluginStorage<SchoolManagerDatabase>, tenant: TenantContext): Promise<SchoolManagerSession> {
     const settings = withDefaults(await tenant.settings<Partial<SchoolManagerSettings>>());
     const today = settings.today ?? todayIn(tenant.info().timezone);
     const state = await storage.db.selectFrom('sync_state').select('last_sync_at').where('tenant_id', '=', tenant.tenantId).executeTakeFirst();
@@ -88,7 +89,7 @@ export class SchoolManagerSession implements RosterTargetSession {
    * holds rows of the tenant for this entity; School Manager's own user accounts are not the
    * roster's and do not count.
    */
-  async load(entity: RosterEntity, signal: AbortSignal, context: LoadContext): Promise<TargetLoader | undefined> {
+  async load(entity: RosterEntity, signal: AbortSignal, context: LoadContext<SchoolManagerDatabase>): Promise<TargetLoader | undefined> {
     signal.throwIfAborted();
     if (!this.settings.bulkLoad) return undefined;
     const t = this.tenant.tenantId;
@@ -148,7 +149,7 @@ export class SchoolManagerSession implements RosterTargetSession {
           'classroom',
           'classroom_member',
           'user_account',
-        ])
+        ] as const)
           await sql`analyze ${this.table(table)}`.execute(trx);
       }
       const excluded = await this.excludedSchools(trx, issues);
@@ -182,12 +183,12 @@ export class SchoolManagerSession implements RosterTargetSession {
 
   dispose(): void {}
 
-  private table(name: string): RawBuilder<unknown> {
+  private table(name: keyof SchoolManagerDatabase): RawBuilder<unknown> {
     return sql.table(`${this.schema}.${name}`) as unknown as RawBuilder<unknown>;
   }
 
   /** Resolves excludedSchools (sourcedIds or names) to school sourcedIds; warns about names that match nothing. */
-  private async excludedSchools(trx: Transaction<any>, issues: RosterIssue[]): Promise<string[]> {
+  private async excludedSchools(trx: Transaction<SchoolManagerDatabase>, issues: RosterIssue[]): Promise<string[]> {
     const schools = await trx.selectFrom('sis_school').select(['sourced_id', 'name', 'org_type']).where('tenant_id', '=', this.tenant.tenantId).execute();
     const excluded = new Set<string>();
     for (const entry of this.settings.excludedSchools) {
@@ -263,19 +264,19 @@ export class SchoolManagerSession implements RosterTargetSession {
    * (the same whatever order the import area was written in). Users of excluded schools keep what
    * they had.
    */
-  private async matchUsers(trx: Transaction<any>, excluded: string[], issues: RosterIssue[]): Promise<Counts> {
+  private async matchUsers(trx: Transaction<SchoolManagerDatabase>, excluded: string[], issues: RosterIssue[]): Promise<Counts> {
     const t = this.tenant.tenantId;
     const desired = this.desiredMatches(excluded);
     const match = this.table('sis_user_match');
     const { rows } = await sql<{
       sourced_id: string;
-      kind: string;
-      status: string;
+      kind: SisUserMatchTable['kind'];
+      status: SisUserMatchTable['status'];
       email: string | null;
       user_id: string | null;
-      old_status: string | null;
+      old_status: SisUserMatchTable['status'] | null;
       old_user_id: string | null;
-      old_kind: string | null;
+      old_kind: SisUserMatchTable['kind'] | null;
     }>`
       select d.*, m.status as old_status, m.user_id as old_user_id, m.kind as old_kind
       from (${desired}) d
@@ -336,7 +337,7 @@ export class SchoolManagerSession implements RosterTargetSession {
         where (sis_user_match.kind, sis_user_match.status, sis_user_match.email, sis_user_match.user_id)
           is distinct from (excluded.kind, excluded.status, excluded.email, excluded.user_id)`.execute(trx);
     // Users gone from the roster lose their match (the School Manager user stays).
-    const gone = await sql<{ status: string }>`
+    const gone = await sql<{ status: SisUserMatchTable['status'] }>`
       delete from ${match} m
       where m.tenant_id = ${t} and not exists (
         select 1 from ${this.table('sis_person')} p
@@ -379,7 +380,7 @@ export class SchoolManagerSession implements RosterTargetSession {
    * as they are; others no longer wanted (gone from the roster, out of the current session, ended
    * enrolment, user no longer matched) are removed.
    */
-  private async syncClassrooms(trx: Transaction<any>, excluded: string[]): Promise<{ classes: Counts; enrollments: Counts }> {
+  private async syncClassrooms(trx: Transaction<SchoolManagerDatabase>, excluded: string[]): Promise<{ classes: Counts; enrollments: Counts }> {
     const t = this.tenant.tenantId;
     const classroom = this.table('classroom');
     const member = this.table('classroom_member');
@@ -436,7 +437,7 @@ export class SchoolManagerSession implements RosterTargetSession {
    * Imports the parents and guardians of matched students of included schools (both directions of
    * `agents`), with their contact details and relationship. Returns whether anything changed.
    */
-  private async syncParents(trx: Transaction<any>, excluded: string[]): Promise<boolean> {
+  private async syncParents(trx: Transaction<SchoolManagerDatabase>, excluded: string[]): Promise<boolean> {
     const t = this.tenant.tenantId;
     const person = this.table('sis_person');
     const parentRoles = sql.join(PARENT_ROLES);
@@ -481,7 +482,7 @@ export class SchoolManagerSession implements RosterTargetSession {
   }
 
   /** Schools with an incomplete dataset (no students, or no classes when classrooms are synced) make the sync partial. */
-  private async checkSchools(trx: Transaction<any>, excluded: string[], issues: RosterIssue[]): Promise<Counts> {
+  private async checkSchools(trx: Transaction<SchoolManagerDatabase>, excluded: string[], issues: RosterIssue[]): Promise<Counts> {
     const t = this.tenant.tenantId;
     const { rows } = await sql<{ sourced_id: string; name: string; has_students: boolean; has_classes: boolean }>`
       select s.sourced_id, s.name,
@@ -515,7 +516,12 @@ export class SchoolManagerSession implements RosterTargetSession {
    * pending store: the import area keeps its enrollment, and the first sync after the user is
    * matched writes it.
    */
-  private async reportNotTaken(trx: Transaction<any>, excluded: string[], counts: TargetApplyResult['counts'], issues: RosterIssue[]): Promise<void> {
+  private async reportNotTaken(
+    trx: Transaction<SchoolManagerDatabase>,
+    excluded: string[],
+    counts: TargetApplyResult['counts'],
+    issues: RosterIssue[],
+  ): Promise<void> {
     if (!this.firstSync && this.runIds.size === 0) return;
     const t = this.tenant.tenantId;
     const fresh = (alias: string) => (this.firstSync ? sql`true` : sql`${sql.ref(`${alias}.import_run`)} = any(${[...this.runIds]}::text[])`);
@@ -608,7 +614,7 @@ export class SchoolManagerSession implements RosterTargetSession {
   }
 
   /** Counts created / updated / unchanged (first sync only) from rows of `is_new`, `differs`. */
-  private async changeCounts(trx: Transaction<any>, query: RawBuilder<unknown>): Promise<Counts> {
+  private async changeCounts(trx: Transaction<SchoolManagerDatabase>, query: RawBuilder<unknown>): Promise<Counts> {
     const { rows } = await sql<{ created: string; updated: string; unchanged: string }>`
       select count(*) filter (where q.is_new) as created,
              count(*) filter (where not q.is_new and q.differs) as updated,
@@ -619,7 +625,7 @@ export class SchoolManagerSession implements RosterTargetSession {
   }
 
   /** Keeps the Sync Details figures; the last sync date moves only when the sync changed something (or is a first). */
-  private async recordSyncState(trx: Transaction<any>, touched: boolean): Promise<void> {
+  private async recordSyncState(trx: Transaction<SchoolManagerDatabase>, touched: boolean): Promise<void> {
     const t = this.tenant.tenantId;
     const state = this.table('sync_state');
     await sql`

@@ -1,13 +1,14 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { AcademicSession, Enrollment, Org, RosterChangeEvent, RosterClass, RosterEntity, User } from '@rosterbridge/core';
 import { upsertRows } from '@rosterbridge/core';
 import type { ProductColumnKind, ProductTable } from '@rosterbridge/core';
+import type { SchoolManagerDatabase, SisImportTable } from './school-manager-database';
 
 /** Rows per INSERT statement: far below Postgres's 65535 parameters for the widest table. */
 const CHUNK = 1000;
 
 interface ImportTable<E extends RosterEntity> {
-  table: string;
+  table: SisImportTable;
   columns: string[];
   /** The types of `columns` (for a bulk load's COPY). */
   kinds: ProductColumnKind[];
@@ -76,7 +77,7 @@ export const SIS_IMPORT_TABLES = Object.values(TABLES).map((t) => t!.table);
  * creations and updates are one multi-row upsert per entity that leaves equal rows untouched,
  * deletions one DELETE per entity. Idempotent: a batch applied again changes nothing.
  */
-export async function importChanges(trx: Transaction<any> | Kysely<any>, tenantId: string, events: readonly RosterChangeEvent[]): Promise<void> {
+export async function importChanges(trx: Kysely<SchoolManagerDatabase>, tenantId: string, events: readonly RosterChangeEvent[]): Promise<void> {
   const latest = new Map<string, RosterChangeEvent>();
   for (const e of events) latest.set(`${e.data.entity}\u0000${e.data.sourcedId}`, e);
   // Every change a creation (a first sync): rows are written with a plain INSERT first.
@@ -119,7 +120,9 @@ function importRow(spec: ImportTable<RosterEntity>, tenantId: string, e: RosterC
  * the row of each record, as {@link importChanges} writes it; undefined for an entity the area
  * does not keep.
  */
-export function importTableOf(entity: RosterEntity): { table: ProductTable; row(tenantId: string, e: RosterChangeEvent): Record<string, unknown> } | undefined {
+export function importTableOf(
+  entity: RosterEntity,
+): { table: ProductTable & { name: SisImportTable }; row(tenantId: string, e: RosterChangeEvent): Record<string, unknown> } | undefined {
   const spec = TABLES[entity] as ImportTable<RosterEntity> | undefined;
   if (!spec) return undefined;
   const columns: Record<string, ProductColumnKind> = { tenant_id: 'text', sourced_id: 'text' };

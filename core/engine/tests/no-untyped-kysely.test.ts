@@ -12,7 +12,7 @@ import t from 'tap';
 const REPO = path.resolve(__dirname, '../../..');
 
 /** The folders scanned, from the repository's root. */
-const TYPED_KYSELY_ROOTS = ['core/sdk', 'core/engine', 'host', 'plugins/target-kamkalima', 'plugins/target-school-manager'] as const;
+const TYPED_KYSELY_ROOTS = ['core/sdk', 'core/engine', 'host', 'plugins', 'adapters'] as const;
 
 /** `Kysely<any>`, `Transaction<any>`, with or without spaces, alone or as the first of several type arguments. */
 const UNTYPED = /(?<![\w$])(Kysely|Transaction)\s*<\s*any\s*[,>]/g;

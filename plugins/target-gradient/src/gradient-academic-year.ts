@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { TenantContext } from '@rosterbridge/core';
+import type { GradientDatabase } from './gradient-database';
 import { currentSchoolYear, dateIn, type GradientSettings } from './gradient-settings';
 
 /** The school year the tenant is in today, named as OneRoster names it (the year it ends in). */
@@ -14,7 +15,7 @@ export function tenantSchoolYear(tenant: TenantContext, settings: GradientSettin
  * seed asks for the year started "for the current school year": a latest year older than today's
  * school year (last year's, still started) pauses it too.
  */
-export async function academicYearPausedReason(db: Kysely<any>, tenant: TenantContext, settings: GradientSettings): Promise<string | undefined> {
+export async function academicYearPausedReason(db: Kysely<GradientDatabase>, tenant: TenantContext, settings: GradientSettings): Promise<string | undefined> {
   const year = await db
     .selectFrom('academic_year')
     .select(['school_year', 'started_at'])

@@ -1,5 +1,7 @@
-import { type CommandResult, type Disposable, type PluginContext, commandRefusal } from '@rosterbridge/core';
+import type { NotNull } from 'kysely';
+import { type CommandResult, type Disposable, type PluginContext, type PluginStorage, commandRefusal } from '@rosterbridge/core';
 import { academicYearPausedReason, tenantSchoolYear } from './gradient-academic-year';
+import type { GradientDatabase } from './gradient-database';
 import type { GradientApi } from './gradient-schedule-api';
 import type { GradientSettings } from './gradient-settings';
 
@@ -24,6 +26,7 @@ export interface StartAcademicYearArguments {
  * the roll-over, a past one is refused. Starting a started year changes nothing.
  */
 export function registerGradientCommands(context: PluginContext, api: GradientApi): Disposable {
+  const storage: PluginStorage<GradientDatabase> = context.storage;
   return context.registerCommand<StartAcademicYearArguments>(
     'gradient.startAcademicYear',
     async (tenantId, args, { tenant, by, signal }): Promise<CommandResult> => {
@@ -44,21 +47,24 @@ export function registerGradientCommands(context: PluginContext, api: GradientAp
           { argument: 'year', currentSchoolYear: current },
         );
       signal.throwIfAborted();
-      const before = await context.storage.db
+      const before = await storage.db
         .selectFrom('academic_year')
         .select('started_at')
         .where('tenant_id', '=', tenantId)
         .where('school_year', '=', String(year))
         .executeTakeFirst();
       await api.startAcademicYear(tenantId, String(year), by);
-      const row = await context.storage.db
+      // Started now if it was not: the year's row has a start.
+      const row = await storage.db
         .selectFrom('academic_year')
         .select(['started_at', 'started_by'])
         .where('tenant_id', '=', tenantId)
         .where('school_year', '=', String(year))
+        .where('started_at', 'is not', null)
+        .$narrowType<{ started_at: NotNull }>()
         .executeTakeFirstOrThrow();
-      const paused = await academicYearPausedReason(context.storage.db, tenant, settings);
-      const startedAt = new Date(row.started_at).toISOString();
+      const paused = await academicYearPausedReason(storage.db, tenant, settings);
+      const startedAt = row.started_at.toISOString();
       const alreadyStarted = Boolean(before?.started_at);
       return {
         summary:

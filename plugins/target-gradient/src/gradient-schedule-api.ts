@@ -1,5 +1,6 @@
-import { sql, type Kysely } from 'kysely';
-import type { PluginContext } from '@rosterbridge/core';
+import { sql } from 'kysely';
+import type { PluginContext, PluginStorage } from '@rosterbridge/core';
+import type { GradientDatabase } from './gradient-database';
 import { dateIn, type GradientSettings } from './gradient-settings';
 
 /** A term (or school year) Gradient holds, with its dates (`YYYY-MM-DD`). */
@@ -68,7 +69,8 @@ export interface GradientApi {
 
 /** Builds the {@link GradientApi} over the plugin's schema. */
 export function createGradientApi(context: PluginContext): GradientApi {
-  const db: Kysely<any> = context.storage.db;
+  const storage: PluginStorage<GradientDatabase> = context.storage;
+  const db = storage.db;
   const today = async (tenantId: string, options: GradientDayOption = {}) => {
     if (options.today) return options.today;
     const tenant = context.forTenant(tenantId);

@@ -16,10 +16,11 @@ import type {
   TenantContext,
   User,
 } from '@rosterbridge/core';
-import { type ApplyContext, ProductRowWriter, batchTransaction, relaxCommit, upsertRows as upsertTableRows } from '@rosterbridge/core';
+import { type ApplyContext, ProductRowWriter, batchTransaction, relaxedTransaction, upsertRows as upsertTableRows } from '@rosterbridge/core';
 import { gradientIssue } from './gradient-issues';
 import { academicYearPausedReason } from './gradient-academic-year';
 import type { GradientSettings } from './gradient-settings';
+import type { ClassMemberRow, ClassRow, GradientDatabase, GradientSourcedTable, PersonRow, StaffMemberRow, StudentRow } from './gradient-database';
 
 type Outcome = 'created' | 'updated' | 'unchanged';
 type Counts = Partial<Record<RosterEntity, TargetCounts>>;
@@ -38,6 +39,7 @@ const ROSTER_TABLES = [
   'term',
   'organization',
 ] as const;
+type RosterTable = (typeof ROSTER_TABLES)[number];
 const text = (...names: string[]) => names.map((n) => [n, 'text'] as const);
 const PERSON = text('tenant_id', 'sourced_id', 'role', 'given_name', 'middle_name', 'family_name', 'username', 'email');
 /** The tables a load writes, their columns as COPY sends them. */
@@ -84,7 +86,7 @@ const LOAD_TABLES = {
  * The tables that must hold none of the tenant's rows for an entity to load: those it writes and
  * those `apply` would read or change for it.
  */
-const LOADS: Partial<Record<RosterEntity, readonly string[]>> = {
+const LOADS: Partial<Record<RosterEntity, readonly RosterTable[]>> = {
   classes: ['class', 'class_term', 'pending_class_term'],
   users: ['staff_member', 'student', 'class_member', 'pending_membership'],
   enrollments: ['class_member', 'pending_membership'],
@@ -112,7 +114,7 @@ export class GradientSession implements RosterTargetSession {
   private readonly known = { class: new Map<string, boolean>(), staff_member: new Map<string, boolean>(), student: new Map<string, boolean>() };
 
   constructor(
-    private readonly db: Kysely<any>,
+    private readonly db: Kysely<GradientDatabase>,
     private readonly tenant: TenantContext,
     private readonly settings: GradientSettings,
   ) {
@@ -125,7 +127,7 @@ export class GradientSession implements RosterTargetSession {
    * judged as {@link apply} judges it: the same rows, pending rows, issues and counts. Orgs and
    * terms are few: apply.
    */
-  async load(entity: RosterEntity, signal: AbortSignal, context: LoadContext): Promise<TargetLoader | undefined> {
+  async load(entity: RosterEntity, signal: AbortSignal, context: LoadContext<GradientDatabase>): Promise<TargetLoader | undefined> {
     signal.throwIfAborted();
     const guarded = LOADS[entity];
     if (!guarded) return undefined;
@@ -134,9 +136,9 @@ export class GradientSession implements RosterTargetSession {
       const any = await trx.selectFrom(table).selectAll().where('tenant_id', '=', this.tenantId).limit(1).executeTakeFirst();
       if (any) return undefined;
     }
-    const held = async (table: string) => {
+    const held = async (table: GradientSourcedTable) => {
       const ids = new Set<string>();
-      for (const r of await trx.selectFrom(table).select('sourced_id').where('tenant_id', '=', this.tenantId).execute()) ids.add(r.sourced_id as string);
+      for (const r of await trx.selectFrom(table).select('sourced_id').where('tenant_id', '=', this.tenantId).execute()) ids.add(r.sourced_id);
       return ids;
     };
     const tally: TargetCounts = { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 };
@@ -182,8 +184,8 @@ export class GradientSession implements RosterTargetSession {
   private userPage(tally: TargetCounts) {
     const staffRoles = new Set<string>(this.settings.staffRoles);
     return (events: readonly RosterChangeEvent[]) => {
-      const staff: Record<string, unknown>[] = [];
-      const students: Record<string, unknown>[] = [];
+      const staff: StaffMemberRow[] = [];
+      const students: StudentRow[] = [];
       for (const e of events) {
         const u = e.data.record as User;
         if (u.role === 'student') {
@@ -210,7 +212,7 @@ export class GradientSession implements RosterTargetSession {
   private membershipPage(tally: TargetCounts, issues: RosterIssue[], classIds: ReadonlySet<string>, staff: ReadonlySet<string>, students: ReadonlySet<string>) {
     const staffRoles = new Set<string>(this.settings.staffRoles);
     return (events: readonly RosterChangeEvent[]) => {
-      const rows: Record<string, unknown>[] = [];
+      const rows: ClassMemberRow[] = [];
       const pending: Record<string, unknown>[] = [];
       for (const ev of events) {
         const e = ev.data.record as Enrollment;
@@ -271,10 +273,9 @@ export class GradientSession implements RosterTargetSession {
   async finish(): Promise<TargetApplyResult> {
     const issues: RosterIssue[] = [];
     const counts: Counts = {};
-    await this.db.transaction().execute(async (trx) => {
-      await relaxCommit(trx);
-      await this.materializePending(trx, (counts.enrollments = { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 }));
-    });
+    await relaxedTransaction(this.db, (trx) =>
+      this.materializePending(trx, (counts.enrollments = { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 })),
+    );
     for (const [role, ids] of this.notRostered) {
       issues.push(
         gradientIssue(
@@ -343,7 +344,7 @@ export class GradientSession implements RosterTargetSession {
   // --- writes ---------------------------------------------------------------------------------
 
   private async upsert(
-    trx: Kysely<any>,
+    trx: Kysely<GradientDatabase>,
     entity: RosterEntity,
     events: RosterChangeEvent[],
     tally: TargetCounts,
@@ -403,7 +404,7 @@ export class GradientSession implements RosterTargetSession {
     }
   }
 
-  private upsertOrganizations(trx: Kysely<any>, orgs: Org[]): Promise<Map<string, Outcome>> {
+  private upsertOrganizations(trx: Kysely<GradientDatabase>, orgs: Org[]): Promise<Map<string, Outcome>> {
     return upsertRows(
       this.assumeNew,
       trx,
@@ -419,7 +420,7 @@ export class GradientSession implements RosterTargetSession {
     );
   }
 
-  private upsertTerms(trx: Kysely<any>, sessions: AcademicSession[], tally: TargetCounts, issues: RosterIssue[]): Promise<Map<string, Outcome>> {
+  private upsertTerms(trx: Kysely<GradientDatabase>, sessions: AcademicSession[], tally: TargetCounts, issues: RosterIssue[]): Promise<Map<string, Outcome>> {
     const taken: AcademicSession[] = [];
     for (const s of sessions) {
       if (s.endDate < s.startDate) {
@@ -454,7 +455,7 @@ export class GradientSession implements RosterTargetSession {
     );
   }
 
-  private async upsertClasses(trx: Kysely<any>, classes: RosterClass[], issues: RosterIssue[]): Promise<Map<string, Outcome>> {
+  private async upsertClasses(trx: Kysely<GradientDatabase>, classes: RosterClass[], issues: RosterIssue[]): Promise<Map<string, Outcome>> {
     const outcomes = await upsertRows(
       this.assumeNew,
       trx,
@@ -505,7 +506,7 @@ export class GradientSession implements RosterTargetSession {
     return outcomes;
   }
 
-  private classRow(c: RosterClass): Record<string, unknown> {
+  private classRow(c: RosterClass): ClassRow {
     return {
       tenant_id: this.tenantId,
       sourced_id: c.sourcedId,
@@ -520,7 +521,7 @@ export class GradientSession implements RosterTargetSession {
     };
   }
 
-  private personRow(u: User): Record<string, unknown> {
+  private personRow(u: User): PersonRow {
     return {
       tenant_id: this.tenantId,
       sourced_id: u.sourcedId,
@@ -535,15 +536,15 @@ export class GradientSession implements RosterTargetSession {
     };
   }
 
-  private staffRow(u: User): Record<string, unknown> {
+  private staffRow(u: User): StaffMemberRow {
     return { ...this.personRow(u), employee_id: u.identifier ?? null };
   }
 
-  private studentRow(u: User): Record<string, unknown> {
+  private studentRow(u: User): StudentRow {
     return { ...this.personRow(u), student_number: u.identifier ?? null, grades: u.grades };
   }
 
-  private memberRow(e: Enrollment, kind: 'staff' | 'student'): Record<string, unknown> {
+  private memberRow(e: Enrollment, kind: 'staff' | 'student'): ClassMemberRow {
     return {
       tenant_id: this.tenantId,
       sourced_id: e.sourcedId,
@@ -565,7 +566,7 @@ export class GradientSession implements RosterTargetSession {
   }
 
   private async upsertUsers(
-    trx: Kysely<any>,
+    trx: Kysely<GradientDatabase>,
     users: User[],
     tally: TargetCounts,
     memberships: () => TargetCounts,
@@ -646,7 +647,7 @@ export class GradientSession implements RosterTargetSession {
   }
 
   /** Which of `ids` the table holds: from what this session wrote, else asked. */
-  private async present(trx: Kysely<any>, table: keyof GradientSession['known'], ids: readonly string[]): Promise<Set<string>> {
+  private async present(trx: Kysely<GradientDatabase>, table: keyof GradientSession['known'], ids: readonly string[]): Promise<Set<string>> {
     const known = this.known[table];
     const found = new Set<string>();
     const ask: string[] = [];
@@ -668,7 +669,7 @@ export class GradientSession implements RosterTargetSession {
    * `finish`, where only what is now taken counts and nothing is reported again.
    */
   private async upsertMemberships(
-    trx: Kysely<any>,
+    trx: Kysely<GradientDatabase>,
     enrollments: Enrollment[],
     tally: TargetCounts,
     issues: RosterIssue[],
@@ -684,7 +685,7 @@ export class GradientSession implements RosterTargetSession {
     for (const id of await this.present(trx, 'staff_member', userIds)) kinds.set(id, 'staff');
     for (const id of await this.present(trx, 'student', userIds)) kinds.set(id, 'student');
     const staffRoles = new Set<string>(this.settings.staffRoles);
-    const rows: Record<string, unknown>[] = [];
+    const rows: ClassMemberRow[] = [];
     const pending: { enrollment: Enrollment; code: string }[] = [];
     for (const e of enrollments) {
       const kind = kinds.get(e.userSourcedId);
@@ -703,13 +704,13 @@ export class GradientSession implements RosterTargetSession {
     for (const part of slices(pending.map((p) => p.enrollment.sourcedId)))
       await trx.deleteFrom('class_member').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute();
     await this.keepPending(trx, pending);
-    for (const part of slices(rows.map((r) => r.sourced_id as string)))
+    for (const part of slices(rows.map((r) => r.sourced_id)))
       await trx.deleteFrom('pending_membership').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute();
     return upsertRows(this.assumeNew, trx, 'class_member', rows);
   }
 
   /** Saves enrollments Gradient cannot take yet (password-free records), replacing an older copy only when it differs. */
-  private async keepPending(trx: Kysely<any>, pending: readonly { enrollment: Enrollment; code: string }[]): Promise<void> {
+  private async keepPending(trx: Kysely<GradientDatabase>, pending: readonly { enrollment: Enrollment; code: string }[]): Promise<void> {
     for (const part of slices(pending))
       await trx
         .insertInto('pending_membership')
@@ -741,7 +742,11 @@ export class GradientSession implements RosterTargetSession {
    * Moves the memberships of people or classes that left Gradient to `pending_membership` (they
    * come back with them: the ledger will not send the enrollment again), each with an error.
    */
-  private async demoteMemberships(trx: Kysely<any>, column: 'person_sourced_id' | 'class_sourced_id', ids: readonly string[]): Promise<RosterIssue[]> {
+  private async demoteMemberships(
+    trx: Kysely<GradientDatabase>,
+    column: 'person_sourced_id' | 'class_sourced_id',
+    ids: readonly string[],
+  ): Promise<RosterIssue[]> {
     const issues: RosterIssue[] = [];
     for (const part of slices(ids)) {
       const rows = await trx.deleteFrom('class_member').where('tenant_id', '=', this.tenantId).where(column, 'in', part).returningAll().execute();
@@ -788,7 +793,7 @@ export class GradientSession implements RosterTargetSession {
   }
 
   /** Takes the pending enrollments whose class and person Gradient now holds, and the class terms it now holds. */
-  private async materializePending(trx: Kysely<any>, tally: TargetCounts): Promise<void> {
+  private async materializePending(trx: Kysely<GradientDatabase>, tally: TargetCounts): Promise<void> {
     await trx
       .insertInto('class_term')
       .columns(['tenant_id', 'class_sourced_id', 'term_sourced_id'])
@@ -850,7 +855,7 @@ export class GradientSession implements RosterTargetSession {
       after = page[page.length - 1]!.sourced_id;
       const outcomes = await this.upsertMemberships(
         trx,
-        page.map((r) => r.record as Enrollment),
+        page.map((r) => r.record),
         tally,
         [],
         true,
@@ -861,14 +866,14 @@ export class GradientSession implements RosterTargetSession {
 
   /** Deletes records of `entity` and what hangs on them; returns how many Gradient held. */
   private async remove(
-    trx: Kysely<any>,
+    trx: Kysely<GradientDatabase>,
     entity: RosterEntity,
     sourcedIds: string[],
     tally: TargetCounts,
     memberships: () => TargetCounts,
     issues: RosterIssue[],
   ): Promise<number> {
-    const tables: Partial<Record<RosterEntity, readonly string[]>> = {
+    const tables: Partial<Record<RosterEntity, readonly GradientSourcedTable[]>> = {
       orgs: ['organization'],
       academicSessions: ['term'],
       classes: ['class'],
@@ -924,7 +929,12 @@ function dateText(value: unknown): string | undefined {
  * Inserts rows, or updates those whose columns differ (`is distinct from`), and tells for each
  * sourcedId whether it was created, updated or already as given.
  */
-async function upsertRows(assumeNew: boolean, trx: Kysely<any>, table: string, rows: Record<string, unknown>[]): Promise<Map<string, Outcome>> {
+async function upsertRows(
+  assumeNew: boolean,
+  trx: Kysely<GradientDatabase>,
+  table: GradientSourcedTable,
+  rows: readonly Record<string, unknown>[],
+): Promise<Map<string, Outcome>> {
   const written = await upsertTableRows(trx, table, rows, { key: ['tenant_id', 'sourced_id'], outcomeKey: 'sourced_id', assumeNew });
   return written.outcomes ?? new Map();
 }

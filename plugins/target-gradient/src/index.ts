@@ -1,5 +1,6 @@
-import type { PluginContext } from '@rosterbridge/core';
+import type { PluginContext, PluginStorage } from '@rosterbridge/core';
 import { registerGradientCommands } from './gradient-commands';
+import type { GradientDatabase } from './gradient-database';
 import { gradientMigrations } from './gradient-migrations';
 import { createGradientApi, type GradientApi } from './gradient-schedule-api';
 import { GradientSession } from './gradient-session';
@@ -10,6 +11,7 @@ export { GradientIssueCodes } from './gradient-issues';
 export { GradientSession } from './gradient-session';
 export { GradientCommandCodes, type StartAcademicYearArguments } from './gradient-commands';
 export type { GradientSettings } from './gradient-settings';
+export type { GradientDatabase } from './gradient-database';
 
 /** Gradient's schema: see {@link gradientMigrations}. */
 export const migrations = gradientMigrations;
@@ -20,10 +22,11 @@ export const migrations = gradientMigrations;
  * syncing.
  */
 export function activate(context: PluginContext): GradientApi {
+  const storage: PluginStorage<GradientDatabase> = context.storage;
   context.subscriptions.add(
     context.registerTarget('gradient', {
       async open(tenant) {
-        return new GradientSession(context.storage.db, tenant, await tenant.settings<GradientSettings>());
+        return new GradientSession(storage.db, tenant, await tenant.settings<GradientSettings>());
       },
     }),
   );

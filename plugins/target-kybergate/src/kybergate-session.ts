@@ -18,31 +18,14 @@ import type {
 } from '@rosterbridge/core';
 import { kybergateIssue, type KybergateIssueCode } from './kybergate-issues';
 import { KybergateScope, kybergateRoleOf, userTypeOfEnrollment, type KybergateSettings } from './kybergate-settings';
+import type { ClassroomMemberRow, ClassroomRow, DistrictRow, KybergateDatabase, KybergateSourcedTable, SchoolRow, UserAccountRow } from './kybergate-database';
 import { type ApplyContext, ProductRowWriter, SkippedRecords, batchTransaction, upsertRows } from '@rosterbridge/core';
 
 /** The fields of a user account an admin may edit in KyberGate (names of `locally_edited_fields`). */
 export const EDITABLE_USER_FIELDS = ['email', 'username', 'first_name', 'last_name', 'role', 'grade', 'school_sourced_ids', 'enabled'] as const;
 type EditableUserField = (typeof EDITABLE_USER_FIELDS)[number];
 
-interface UserAccountRow {
-  tenant_id: string;
-  sourced_id: string;
-  /** The user's in-scope orgs as the roster gives them; `school_sourced_ids` are those KyberGate holds. */
-  roster_school_sourced_ids: string[];
-  email: string;
-  email_key: string;
-  username: string | null;
-  first_name: string;
-  last_name: string;
-  role: string;
-  roster_role: string;
-  grade: string | null;
-  school_sourced_ids: string[];
-  enabled: boolean;
-  locally_edited_fields: string[];
-}
-
-const USER_COLUMNS = [
+const USER_COLUMNS: readonly (keyof UserAccountRow)[] = [
   'roster_school_sourced_ids',
   'email',
   'email_key',
@@ -56,10 +39,10 @@ const USER_COLUMNS = [
   'enabled',
   'locally_edited_fields',
 ];
-const SCHOOL_COLUMNS = ['name', 'identifier', 'district_sourced_id'];
-const DISTRICT_COLUMNS = ['name', 'identifier'];
-const CLASSROOM_COLUMNS = ['name', 'class_code', 'school_sourced_id', 'grades'];
-const MEMBER_COLUMNS = ['classroom_sourced_id', 'user_sourced_id', 'school_sourced_id', 'role', 'is_primary'];
+const SCHOOL_COLUMNS: readonly (keyof SchoolRow)[] = ['name', 'identifier', 'district_sourced_id'];
+const DISTRICT_COLUMNS: readonly (keyof DistrictRow)[] = ['name', 'identifier'];
+const CLASSROOM_COLUMNS: readonly (keyof ClassroomRow)[] = ['name', 'class_code', 'school_sourced_id', 'grades'];
+const MEMBER_COLUMNS: readonly (keyof ClassroomMemberRow)[] = ['classroom_sourced_id', 'user_sourced_id', 'school_sourced_id', 'role', 'is_primary'];
 const TABLES = ['classroom_member', 'pending_member', 'user_account', 'classroom', 'pending_classroom', 'school', 'district', 'sync_scope'] as const;
 const text = (...names: string[]) => names.map((n) => [n, 'text'] as const);
 /** The tables a load writes, their columns as COPY sends them. */
@@ -93,7 +76,7 @@ const LOAD_TABLES = {
  * What an entity's load writes, and the tables that must hold none of the tenant's rows for it to
  * load: those `apply` would read to follow references (a member waiting for a user or class).
  */
-const LOADS: Partial<Record<RosterEntity, readonly string[]>> = {
+const LOADS: Partial<Record<RosterEntity, readonly KybergateSourcedTable[]>> = {
   classes: ['classroom', 'pending_classroom', 'classroom_member', 'pending_member'],
   users: ['user_account', 'classroom_member', 'pending_member'],
   enrollments: ['classroom_member', 'pending_member'],
@@ -103,7 +86,7 @@ const LOADS: Partial<Record<RosterEntity, readonly string[]>> = {
 const CHUNK = 2000;
 
 // A batch is written in the engine's transaction or in one of its own: either way a Kysely bound to its schema.
-type Trx = Kysely<any>;
+type Trx = Kysely<KybergateDatabase>;
 
 /** Why records of each skip code were left out, as their grouped warning says it. */
 const SKIP_REASONS: Partial<Record<KybergateIssueCode, string>> = {
@@ -171,13 +154,13 @@ export class KybergateSession implements RosterTargetSession {
 
   private constructor(
     private readonly tenantId: string,
-    private readonly db: Kysely<any>,
+    private readonly db: Kysely<KybergateDatabase>,
     private readonly scope: KybergateScope,
     private readonly conflictResolution: 'source-wins' | 'local-wins',
     private readonly logger: Logger,
   ) {}
 
-  static async open(tenant: TenantContext, db: Kysely<any>): Promise<KybergateSession> {
+  static async open(tenant: TenantContext, db: Kysely<KybergateDatabase>): Promise<KybergateSession> {
     const settings = await tenant.settings<KybergateSettings>();
     const session = new KybergateSession(tenant.tenantId, db, new KybergateScope(settings), settings.conflictResolution ?? 'source-wins', tenant.logger);
     return session;
@@ -188,7 +171,7 @@ export class KybergateSession implements RosterTargetSession {
    * they would touch: streamed in by COPY (batched inserts on the embedded database), each record
    * judged as {@link apply} judges it: the same rows, skips, issues and counts. Orgs are few: apply.
    */
-  async load(entity: RosterEntity, _signal: AbortSignal, context: LoadContext): Promise<TargetLoader | undefined> {
+  async load(entity: RosterEntity, _signal: AbortSignal, context: LoadContext<KybergateDatabase>): Promise<TargetLoader | undefined> {
     const guarded = LOADS[entity];
     if (!guarded) return undefined;
     const trx = context.trx;
@@ -201,10 +184,10 @@ export class KybergateSession implements RosterTargetSession {
       .values({ tenant_id: this.tenantId, scope: this.scope.fingerprint() })
       .onConflict((oc) => oc.column('tenant_id').doNothing())
       .execute();
-    const held = async (...tables: string[]) => {
+    const held = async (...tables: KybergateSourcedTable[]) => {
       const ids = new Set<string>();
       for (const table of tables)
-        for (const r of await trx.selectFrom(table).select('sourced_id').where('tenant_id', '=', this.tenantId).execute()) ids.add(r.sourced_id as string);
+        for (const r of await trx.selectFrom(table).select('sourced_id').where('tenant_id', '=', this.tenantId).execute()) ids.add(r.sourced_id);
       return ids;
     };
     const writer = new ProductRowWriter(context);
@@ -231,13 +214,13 @@ export class KybergateSession implements RosterTargetSession {
   /** How a load turns a page of classes into rows: as {@link applyClasses}, with the schools held. */
   private async classPage(result: BatchResult, schools: ReadonlySet<string>) {
     return (events: readonly RosterChangeEvent[]) => {
-      const rows: Record<string, unknown>[] = [];
-      const waiting: Record<string, unknown>[] = [];
+      const rows: ClassroomRow[] = [];
+      const waiting: ClassroomRow[] = [];
       for (const e of events as readonly RosterChangeEvent<'classes'>[]) {
         if (e.data.kind === 'deleted') continue;
         const candidate = this.classCandidate(e.data.sourcedId, e.data.record);
         if (typeof candidate === 'string') result.skipped(candidate, 'classes', e.data.sourcedId);
-        else if (schools.has(candidate.school_sourced_id as string)) rows.push(candidate);
+        else if (schools.has(candidate.school_sourced_id)) rows.push(candidate);
         else {
           waiting.push(candidate);
           result.issues.push(classSchoolUnknown(candidate));
@@ -277,15 +260,15 @@ export class KybergateSession implements RosterTargetSession {
         rows.push(row);
       }
       result.add('users', 'created', rows.length);
-      return [[LOAD_TABLES.user_account, rows as unknown as Record<string, unknown>[]]] as const;
+      return [[LOAD_TABLES.user_account, rows]] as const;
     };
   }
 
   /** How a load turns a page of enrollments into rows: as {@link applyEnrollments}, with the users and classes held. */
   private async memberPage(result: BatchResult, users: ReadonlySet<string>, classes: ReadonlySet<string>) {
     return (events: readonly RosterChangeEvent[]) => {
-      const rows: Record<string, unknown>[] = [];
-      const waiting: Record<string, unknown>[] = [];
+      const rows: ClassroomMemberRow[] = [];
+      const waiting: ClassroomMemberRow[] = [];
       for (const e of events as readonly RosterChangeEvent<'enrollments'>[]) {
         if (e.data.kind === 'deleted') continue;
         const id = e.data.sourcedId;
@@ -294,7 +277,7 @@ export class KybergateSession implements RosterTargetSession {
           result.skipped(candidate, 'enrollments', id);
           continue;
         }
-        const [user, klass] = [candidate.user_sourced_id as string, candidate.classroom_sourced_id as string];
+        const [user, klass] = [candidate.user_sourced_id, candidate.classroom_sourced_id];
         const missing = missingRefs(user, klass, users, classes);
         if (missing.length === 0) {
           rows.push(candidate);
@@ -378,8 +361,8 @@ export class KybergateSession implements RosterTargetSession {
   dispose(): void {}
 
   private async applyOrgs(trx: Trx, events: RosterChangeEvent<'orgs'>[], result: BatchResult, held: HeldChanges): Promise<void> {
-    const districts: Record<string, unknown>[] = [];
-    const schools: Record<string, unknown>[] = [];
+    const districts: DistrictRow[] = [];
+    const schools: SchoolRow[] = [];
     const notDistrict: string[] = [];
     const notSchool: string[] = [];
     const deleted = new Set<string>();
@@ -416,7 +399,7 @@ export class KybergateSession implements RosterTargetSession {
     result.add('orgs', 'unchanged', deleted.size - gone);
     this.count(result, 'orgs', districts.length, await this.upsert(trx, 'district', districts, DISTRICT_COLUMNS));
     this.count(result, 'orgs', schools.length, await this.upsert(trx, 'school', schools, SCHOOL_COLUMNS));
-    for (const row of [...districts, ...schools]) held.gainedOrgs.add(row.sourced_id as string);
+    for (const row of [...districts, ...schools]) held.gainedOrgs.add(row.sourced_id);
     for (const id of removed) if (!held.gainedOrgs.has(id)) held.lostOrgs.add(id);
   }
 
@@ -425,7 +408,7 @@ export class KybergateSession implements RosterTargetSession {
    * (an error) and waits in `pending_classroom` until the school arrives.
    */
   private async applyClasses(trx: Trx, events: RosterChangeEvent<'classes'>[], result: BatchResult, held: HeldChanges): Promise<void> {
-    const candidates: Record<string, unknown>[] = [];
+    const candidates: ClassroomRow[] = [];
     const removals: string[] = [];
     const deleted = new Set<string>();
     for (const e of events) {
@@ -446,25 +429,25 @@ export class KybergateSession implements RosterTargetSession {
     const schools = await this.heldIds(
       trx,
       'school',
-      candidates.map((r) => r.school_sourced_id as string),
+      candidates.map((r) => r.school_sourced_id),
     );
-    const rows = candidates.filter((r) => schools.has(r.school_sourced_id as string));
-    const waiting = candidates.filter((r) => !schools.has(r.school_sourced_id as string));
+    const rows = candidates.filter((r) => schools.has(r.school_sourced_id));
+    const waiting = candidates.filter((r) => !schools.has(r.school_sourced_id));
     for (const r of waiting) {
       result.issues.push(classSchoolUnknown(r));
       result.add('classes', 'errors');
     }
-    await this.remove(trx, 'pending_classroom', [...removals, ...rows.map((r) => r.sourced_id as string)]);
+    await this.remove(trx, 'pending_classroom', [...removals, ...rows.map((r) => r.sourced_id)]);
     await this.upsert(trx, 'pending_classroom', waiting, CLASSROOM_COLUMNS);
-    const removed = await this.remove(trx, 'classroom', [...removals, ...waiting.map((r) => r.sourced_id as string)]);
+    const removed = await this.remove(trx, 'classroom', [...removals, ...waiting.map((r) => r.sourced_id)]);
     this.countRemovals(result, 'classes', deleted, removed);
     this.count(result, 'classes', rows.length, await this.upsert(trx, 'classroom', rows, CLASSROOM_COLUMNS));
     for (const id of removed) held.lostClasses.add(id);
-    for (const r of rows) held.gainedClasses.add(r.sourced_id as string);
+    for (const r of rows) held.gainedClasses.add(r.sourced_id);
   }
 
   /** A class's classroom row, or why the tenant's scope leaves it out. */
-  private classCandidate(id: string, klass: RosterClass): Record<string, unknown> | KybergateIssueCode {
+  private classCandidate(id: string, klass: RosterClass): ClassroomRow | KybergateIssueCode {
     if (!this.scope.includesSchool(klass.schoolSourcedId)) return 'KYBERGATE_SCHOOL_NOT_SELECTED';
     return {
       tenant_id: this.tenantId,
@@ -513,7 +496,7 @@ export class KybergateSession implements RosterTargetSession {
       const parked = await trx.deleteFrom('classroom').where('tenant_id', '=', t).where(anyOf('school_sourced_id', held.lostOrgs)).returningAll().execute();
       await this.upsert(trx, 'pending_classroom', parked, CLASSROOM_COLUMNS);
       result.add('classes', 'deleted', parked.length);
-      for (const r of parked) held.lostClasses.add(r.sourced_id as string);
+      for (const r of parked) held.lostClasses.add(r.sourced_id);
     }
     if (held.gainedOrgs.size > 0) {
       const ready = await trx
@@ -523,7 +506,7 @@ export class KybergateSession implements RosterTargetSession {
         .returningAll()
         .execute();
       this.count(result, 'classes', ready.length, await this.upsert(trx, 'classroom', ready, CLASSROOM_COLUMNS));
-      for (const r of ready) held.gainedClasses.add(r.sourced_id as string);
+      for (const r of ready) held.gainedClasses.add(r.sourced_id);
     }
     if (held.lostUsers.size + held.lostClasses.size > 0) {
       const parked = await trx
@@ -557,18 +540,18 @@ export class KybergateSession implements RosterTargetSession {
   }
 
   /** Which of `ids` are rows of `table` for the tenant. */
-  private async heldIds(trx: Trx, table: string, ids: string[]): Promise<Set<string>> {
+  private async heldIds(trx: Trx, table: KybergateSourcedTable, ids: string[]): Promise<Set<string>> {
     const wanted = [...new Set(ids)];
     const found = new Set<string>();
     for (const part of chunks(wanted)) {
       const rows = await trx.selectFrom(table).select('sourced_id').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute();
-      for (const r of rows) found.add(r.sourced_id as string);
+      for (const r of rows) found.add(r.sourced_id);
     }
     return found;
   }
 
   /** An enrollment's member row, or why the tenant's scope leaves it out. */
-  private memberCandidate(id: string, enrollment: Enrollment): Record<string, unknown> | KybergateIssueCode {
+  private memberCandidate(id: string, enrollment: Enrollment): ClassroomMemberRow | KybergateIssueCode {
     if (!this.scope.includesSchool(enrollment.schoolSourcedId)) return 'KYBERGATE_SCHOOL_NOT_SELECTED';
     if (!this.scope.includesUserType(userTypeOfEnrollment(enrollment.role))) return 'KYBERGATE_USER_TYPE_NOT_SELECTED';
     return {
@@ -589,7 +572,7 @@ export class KybergateSession implements RosterTargetSession {
    * are held, since the roster does not send the enrollment again when only its user is fixed.
    */
   private async applyEnrollments(trx: Trx, events: RosterChangeEvent<'enrollments'>[], result: BatchResult): Promise<void> {
-    const candidates: Record<string, unknown>[] = [];
+    const candidates: ClassroomMemberRow[] = [];
     const outOfScope: string[] = [];
     for (const e of events) {
       const id = e.data.sourcedId;
@@ -604,17 +587,17 @@ export class KybergateSession implements RosterTargetSession {
     const users = await this.heldIds(
       trx,
       'user_account',
-      candidates.map((r) => r.user_sourced_id as string),
+      candidates.map((r) => r.user_sourced_id),
     );
     const classes = await this.heldIds(
       trx,
       'classroom',
-      candidates.map((r) => r.classroom_sourced_id as string),
+      candidates.map((r) => r.classroom_sourced_id),
     );
-    const rows: Record<string, unknown>[] = [];
-    const waiting: Record<string, unknown>[] = [];
+    const rows: ClassroomMemberRow[] = [];
+    const waiting: ClassroomMemberRow[] = [];
     for (const r of candidates) {
-      const [id, user, klass] = [r.sourced_id as string, r.user_sourced_id as string, r.classroom_sourced_id as string];
+      const [id, user, klass] = [r.sourced_id, r.user_sourced_id, r.classroom_sourced_id];
       const missing = missingRefs(user, klass, users, classes);
       if (missing.length === 0) {
         rows.push(r);
@@ -624,9 +607,9 @@ export class KybergateSession implements RosterTargetSession {
       result.issues.push(memberUnknown(id, user, klass, users.has(user), missing));
       result.add('enrollments', 'errors');
     }
-    await this.remove(trx, 'pending_member', [...outOfScope, ...rows.map((r) => r.sourced_id as string)]);
+    await this.remove(trx, 'pending_member', [...outOfScope, ...rows.map((r) => r.sourced_id)]);
     await this.upsert(trx, 'pending_member', waiting, MEMBER_COLUMNS);
-    await this.remove(trx, 'classroom_member', [...outOfScope, ...waiting.map((r) => r.sourced_id as string)]);
+    await this.remove(trx, 'classroom_member', [...outOfScope, ...waiting.map((r) => r.sourced_id)]);
     this.count(result, 'enrollments', rows.length, await this.upsert(trx, 'classroom_member', rows, MEMBER_COLUMNS));
   }
 
@@ -640,12 +623,7 @@ export class KybergateSession implements RosterTargetSession {
     const ids = events.map((e) => e.data.sourcedId);
     const existing = new Map<string, UserAccountRow>();
     for (const part of chunks(ids)) {
-      const rows = (await trx
-        .selectFrom('user_account')
-        .selectAll()
-        .where('tenant_id', '=', this.tenantId)
-        .where('sourced_id', 'in', part)
-        .execute()) as UserAccountRow[];
+      const rows = await trx.selectFrom('user_account').selectAll().where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute();
       for (const row of rows) existing.set(row.sourced_id, row);
     }
     const removals: string[] = [];
@@ -688,7 +666,7 @@ export class KybergateSession implements RosterTargetSession {
         .where('tenant_id', '=', this.tenantId)
         .where('email_key', 'in', part)
         .execute();
-      for (const r of rows) holders.set(r.email_key as string, r.sourced_id as string);
+      for (const r of rows) holders.set(r.email_key, r.sourced_id);
     }
     const release = (id: string) => {
       const old = existing.get(id);
@@ -747,7 +725,7 @@ export class KybergateSession implements RosterTargetSession {
     const row = { ...source };
     if (current && this.conflictResolution === 'local-wins') {
       const edited = current.locally_edited_fields.filter((f): f is EditableUserField => (EDITABLE_USER_FIELDS as readonly string[]).includes(f));
-      for (const field of edited) (row as any)[field] = current[field];
+      for (const field of edited) keepLocal(row, current, field);
       row.locally_edited_fields = current.locally_edited_fields;
     }
     row.email_key = row.email.toLowerCase();
@@ -755,11 +733,11 @@ export class KybergateSession implements RosterTargetSession {
   }
 
   /** Deletes the tenant's rows with these sourcedIds; returns the sourcedIds that were there. */
-  private async remove(trx: Trx, table: string, ids: string[]): Promise<string[]> {
+  private async remove(trx: Trx, table: KybergateSourcedTable, ids: string[]): Promise<string[]> {
     const removed: string[] = [];
     for (const part of chunks(ids)) {
       const rows = await trx.deleteFrom(table).where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).returning('sourced_id').execute();
-      for (const r of rows) removed.push(r.sourced_id as string);
+      for (const r of rows) removed.push(r.sourced_id);
     }
     return removed;
   }
@@ -768,8 +746,13 @@ export class KybergateSession implements RosterTargetSession {
    * Inserts or updates rows; an update happens only where a column differs, so a batch applied
    * again changes nothing. Returns how many rows were created and updated.
    */
-  private async upsert(trx: Trx, table: string, rows: object[], columns: string[]): Promise<{ created: number; updated: number }> {
-    return upsertRows(trx, table, rows as Record<string, unknown>[], { key: ['tenant_id', 'sourced_id'], columns, assumeNew: this.assumeNew });
+  private async upsert(
+    trx: Trx,
+    table: KybergateSourcedTable,
+    rows: readonly Record<string, unknown>[],
+    columns: readonly string[],
+  ): Promise<{ created: number; updated: number }> {
+    return upsertRows(trx, table, rows, { key: ['tenant_id', 'sourced_id'], columns, assumeNew: this.assumeNew });
   }
 
   private count(result: BatchResult, entity: RosterEntity, total: number, written: { created: number; updated: number }): void {
@@ -804,6 +787,11 @@ function latestChanges(batch: readonly RosterChangeEvent[]): Map<RosterEntity, R
   return byEntity;
 }
 
+/** Gives `row` the value `current` has for a field edited in KyberGate. */
+function keepLocal<F extends EditableUserField>(row: UserAccountRow, current: UserAccountRow, field: F): void {
+  row[field] = current[field];
+}
+
 /** `column = any(ids)`, as one array parameter. */
 function anyOf(column: string, ids: Iterable<string>): RawBuilder<boolean> {
   return sql<boolean>`${sql.ref(column)} = any(${[...ids]}::text[])`;
@@ -821,12 +809,12 @@ function describe(user: User): string {
 }
 
 /** A class whose school KyberGate lacks (its issue). */
-function classSchoolUnknown(r: Record<string, unknown>): RosterIssue {
+function classSchoolUnknown(r: ClassroomRow): RosterIssue {
   return kybergateIssue(
     'KYBERGATE_CLASS_SCHOOL_UNKNOWN',
-    `Class ${r.sourced_id as string} ("${r.name as string}") belongs to school ${r.school_sourced_id as string}, which KyberGate does not hold (not a school of the roster, or deleted). ` +
+    `Class ${r.sourced_id} ("${r.name}") belongs to school ${r.school_sourced_id}, which KyberGate does not hold (not a school of the roster, or deleted). ` +
       'The class is not written; KyberGate keeps it aside and adds it, with its members, as soon as it holds the school.',
-    { entity: 'classes', sourcedId: r.sourced_id as string, field: 'schoolSourcedId' },
+    { entity: 'classes', sourcedId: r.sourced_id, field: 'schoolSourcedId' },
   );
 }
 

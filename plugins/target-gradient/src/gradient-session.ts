@@ -102,16 +102,17 @@ const SAMPLE = 10;
  */
 export class GradientSession implements RosterTargetSession {
   private readonly tenantId: string;
-  /** Users this run did not roster, by role, for the one summary issue `finish` reports. */
-  private readonly notRostered = new Map<string, string[]>();
+  /** Users this run did not roster, by role (how many, and the first few ids), for the one summary issue `finish` reports. */
+  private readonly notRostered = new Map<string, { count: number; sample: string[] }>();
   /** Every change of the batch being applied is a creation: rows are written with a plain INSERT first. */
   private assumeNew = false;
   /**
-   * Ids this session wrote (true) or removed (false), by table, so that a later batch's look-ups of
-   * them need no query (a first sync's enrollments name users and classes its earlier batches
-   * wrote). Ids not here, rows of earlier runs, are looked up.
+   * What this session's batches wrote or removed, so that a later batch's look-ups of them need no
+   * query (a first sync's enrollments name users and classes its earlier batches wrote): classes
+   * held (true) or removed (false), and users by the one table that holds them (null: neither).
+   * Ids not here, rows of earlier runs or of a load, are looked up.
    */
-  private readonly known = { class: new Map<string, boolean>(), staff_member: new Map<string, boolean>(), student: new Map<string, boolean>() };
+  private readonly known = { class: new Map<string, boolean>(), user: new Map<string, 'staff_member' | 'student' | null>() };
 
   constructor(
     private readonly db: Kysely<GradientDatabase>,
@@ -166,7 +167,6 @@ export class GradientSession implements RosterTargetSession {
       const links: Record<string, unknown>[] = [];
       const waiting: Record<string, unknown>[] = [];
       for (const c of classes) {
-        this.known.class.set(c.sourcedId, true);
         for (const t of new Set(c.termSourcedIds))
           (terms.has(t) ? links : waiting).push({ tenant_id: this.tenantId, class_sourced_id: c.sourcedId, term_sourced_id: t });
         if (!c.termSourcedIds.some((t) => terms.has(t))) issues.push(classWithoutTerm(c));
@@ -188,14 +188,9 @@ export class GradientSession implements RosterTargetSession {
       const students: StudentRow[] = [];
       for (const e of events) {
         const u = e.data.record as User;
-        if (u.role === 'student') {
-          students.push(this.studentRow(u));
-          this.rememberUser(u.sourcedId, 'student');
-        } else if (staffRoles.has(u.role)) {
-          staff.push(this.staffRow(u));
-          this.rememberUser(u.sourcedId, 'staff_member');
-        } else {
-          this.rememberUser(u.sourcedId, undefined);
+        if (u.role === 'student') students.push(this.studentRow(u));
+        else if (staffRoles.has(u.role)) staff.push(this.staffRow(u));
+        else {
           this.notRosteredUser(u);
           tally.skipped++;
         }
@@ -276,12 +271,12 @@ export class GradientSession implements RosterTargetSession {
     await relaxedTransaction(this.db, (trx) =>
       this.materializePending(trx, (counts.enrollments = { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 })),
     );
-    for (const [role, ids] of this.notRostered) {
+    for (const [role, { count, sample }] of this.notRostered) {
       issues.push(
         gradientIssue(
           'GRADIENT_USERS_NOT_ROSTERED',
-          `${ids.length} user(s) with role ${role} were not rostered: Gradient takes students and the staff roles ${this.settings.staffRoles.join(', ')}` +
-            ` (e.g. ${ids.slice(0, SAMPLE).join(', ')})`,
+          `${count} user(s) with role ${role} were not rostered: Gradient takes students and the staff roles ${this.settings.staffRoles.join(', ')}` +
+            ` (e.g. ${sample.join(', ')})`,
           { entity: 'users', field: 'role' },
         ),
       );
@@ -560,9 +555,10 @@ export class GradientSession implements RosterTargetSession {
 
   /** A user this run does not roster, for the one summary issue of `finish`. */
   private notRosteredUser(u: User): void {
-    const list = this.notRostered.get(u.role) ?? [];
-    list.push(u.sourcedId);
-    this.notRostered.set(u.role, list);
+    let found = this.notRostered.get(u.role);
+    if (!found) this.notRostered.set(u.role, (found = { count: 0, sample: [] }));
+    found.count++;
+    if (found.sample.length < SAMPLE) found.sample.push(u.sourcedId);
   }
 
   private async upsertUsers(
@@ -642,17 +638,17 @@ export class GradientSession implements RosterTargetSession {
 
   /** Where a user now is (after this session wrote or removed it): one table, or neither. */
   private rememberUser(id: string, table: 'staff_member' | 'student' | undefined): void {
-    this.known.staff_member.set(id, table === 'staff_member');
-    this.known.student.set(id, table === 'student');
+    this.known.user.set(id, table ?? null);
   }
 
   /** Which of `ids` the table holds: from what this session wrote, else asked. */
-  private async present(trx: Kysely<GradientDatabase>, table: keyof GradientSession['known'], ids: readonly string[]): Promise<Set<string>> {
-    const known = this.known[table];
+  private async present(trx: Kysely<GradientDatabase>, table: 'class' | 'staff_member' | 'student', ids: readonly string[]): Promise<Set<string>> {
     const found = new Set<string>();
     const ask: string[] = [];
     for (const id of new Set(ids)) {
-      const held = known.get(id);
+      // Undefined: not known to this session; a known user is held by its one table or by neither.
+      const user = table === 'class' ? undefined : this.known.user.get(id);
+      const held = table === 'class' ? this.known.class.get(id) : user === undefined ? undefined : user === table;
       if (held === undefined) ask.push(id);
       else if (held) found.add(id);
     }

@@ -144,12 +144,19 @@ export function encodeProductRows(table: ProductTable, rows: readonly Record<str
   return out;
 }
 
+/** Encoded rows a {@link ProductRowWriter} gathers for one table before it sends them in one COPY. */
+const FLUSH_BYTES = 1 << 20;
+
 /**
  * Writes a load's rows into the product's tables through the load's transaction
- * ({@link LoadContext}): each {@link write} sends one binary COPY per table that has rows, in the
- * order given. The COPYs of one page are sent while the next page is judged (one page in flight):
- * {@link write} waits only for the page before. Nothing is committed here: the engine commits the
- * load's transaction with its record of the load, or rolls it back.
+ * ({@link LoadContext}). Each table's rows are encoded as they come and gathered until about 1 MB
+ * (some ten thousand rows), then sent in one binary COPY: a COPY per page would cost the database a
+ * statement's start-up per thousand rows, thousands of times per load. One send is in flight while
+ * the next pages are judged; {@link write} waits only for it. Nothing is committed here: the engine
+ * commits the load's transaction with its record of the load, or rolls it back.
+ *
+ * Rows gathered are not yet in the transaction: a loader that reads what its earlier pages wrote
+ * calls {@link flush} first.
  *
  * ```ts
  * const writer = new ProductRowWriter(context);
@@ -158,37 +165,63 @@ export function encodeProductRows(table: ProductTable, rows: readonly Record<str
  */
 export class ProductRowWriter {
   private pending: Promise<unknown> = Promise.resolve();
+  private readonly gathered = new Map<string, { table: ProductTable; tuples: Buffer[]; bytes: number }>();
   private rows = 0;
 
   constructor(private readonly context: LoadContext) {}
 
-  /** Rows sent so far (all tables). */
+  /** Rows taken so far (all tables). */
   get count(): number {
     return this.rows;
   }
 
-  /** Sends one page's rows, table by table (tables without rows are left alone). Rejects with the previous page's failure. */
+  /** Takes one page's rows, table by table (tables without rows are left alone). Rejects with an earlier send's failure. */
   async write(pages: readonly (readonly [ProductTable, readonly Record<string, unknown>[]])[]): Promise<void> {
-    const due = pages.filter(([, rows]) => rows.length > 0);
     // Encoded now, so that a value a column cannot carry fails this write, naming its row.
-    const sends = due.map(([table, rows]) => [table, encodeProductRows(table, rows)] as const);
+    for (const [table, rows] of pages) {
+      if (rows.length === 0) continue;
+      const tuples = encodeProductRows(table, rows);
+      let at = this.gathered.get(table.name);
+      if (!at) this.gathered.set(table.name, (at = { table, tuples: [], bytes: 0 }));
+      at.tuples.push(tuples);
+      at.bytes += tuples.length;
+      this.rows += rows.length;
+    }
+    const full = [...this.gathered.values()].filter((g) => g.bytes >= FLUSH_BYTES);
+    if (full.length > 0) await this.send(full);
+  }
+
+  /** Sends every table's gathered rows and waits until they are in the load's transaction. */
+  async flush(): Promise<void> {
+    await this.send([...this.gathered.values()]);
     await this.pending;
-    for (const [, rows] of due) this.rows += rows.length;
+  }
+
+  /** Sends what is gathered and waits for every send. */
+  async end(): Promise<void> {
+    await this.flush();
+  }
+
+  /** Waits for the send in flight, then starts sending `tables`' gathered rows (one COPY each, in turn). */
+  private async send(tables: readonly { table: ProductTable; tuples: Buffer[]; bytes: number }[]): Promise<void> {
+    await this.pending;
+    const due = tables
+      .filter((g) => g.bytes > 0)
+      .map((g) => {
+        this.gathered.delete(g.table.name);
+        return g;
+      });
+    if (due.length === 0) return;
     const copy = async () => {
-      for (const [table, tuples] of sends)
+      for (const { table, tuples } of due)
         await this.context.copy(
           table.name,
           productColumns(table).map(([c]) => c),
-          tuples,
+          tuples.length === 1 ? tuples[0]! : Buffer.concat(tuples),
         );
     };
     this.pending = copy();
-    // Awaited by the next write or by end; a failure meanwhile is not unhandled.
+    // Awaited by the next send or by flush; a failure meanwhile is not unhandled.
     this.pending.catch(() => undefined);
-  }
-
-  /** Waits for the last page's COPYs. */
-  async end(): Promise<void> {
-    await this.pending;
   }
 }

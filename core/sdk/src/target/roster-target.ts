@@ -57,8 +57,8 @@ export interface TargetLoader {
 export interface LoadContext<DB = any> {
   /**
    * The load's transaction, bound to the plugin's schema. Make every query of the load through it:
-   * what it reads sees the rows earlier pages wrote; what it writes counts only once the engine
-   * commits.
+   * what it reads sees the rows earlier pages sent (a {@link ProductRowWriter} gathers rows before
+   * sending them: `flush()` it first); what it writes counts only once the engine commits.
    */
   readonly trx: Kysely<DB>;
   /**

@@ -66,8 +66,14 @@ function canonicalJson(value: unknown): string {
 /**
  * An object's keys in sorted order, each with its JSON prefix (`"key":`), remembered per key list:
  * records of one entity share a handful of shapes, so each is sorted once, not once per record.
+ * The last few shapes are compared key by key first (no string built: this runs for every object
+ * of every record read); others are found by their joined keys.
  */
 function plan(keys: string[]): readonly (readonly [string, string])[] {
+  for (let i = 0; i < recent.length; i++) {
+    const entry = recent[i]!;
+    if (sameKeys(entry.keys, keys)) return entry.plan;
+  }
   const signature = keys.join('\u0000');
   let found = plans.get(signature);
   if (!found) {
@@ -75,7 +81,20 @@ function plan(keys: string[]): readonly (readonly [string, string])[] {
     // Metadata with ever new keys must not grow this without bound.
     if (plans.size < 4096) plans.set(signature, found);
   }
+  recent[next] = { keys, plan: found };
+  next = (next + 1) % RECENT;
   return found;
 }
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The shapes {@link plan} compares first, round robin. */
+const RECENT = 8;
+const recent: { keys: readonly string[]; plan: readonly (readonly [string, string])[] }[] = [];
+let next = 0;
 
 const plans = new Map<string, readonly (readonly [string, string])[]>();

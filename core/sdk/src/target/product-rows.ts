@@ -32,116 +32,140 @@ function jsonText(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
+/** A growing buffer that binary COPY tuples are written into, in one pass. */
+export class TupleSink {
+  private buffer: Buffer;
+  /** Bytes written so far. */
+  length = 0;
+
+  constructor(capacity = 64 * 1024) {
+    this.buffer = Buffer.allocUnsafe(capacity);
+  }
+
+  /** Makes room for `bytes` more. */
+  ensure(bytes: number): Buffer {
+    if (this.length + bytes > this.buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + bytes));
+      this.buffer.copy(grown, 0, 0, this.length);
+      this.buffer = grown;
+    }
+    return this.buffer;
+  }
+
+  /** What was written (a view: the sink must not be written to again). */
+  bytes(): Buffer {
+    return this.buffer.subarray(0, this.length);
+  }
+}
+
 /**
- * The bytes a non-null value takes after its length word; refuses (a TypeError naming the table,
- * row and column, from 1) a value its column cannot carry, before a byte is written.
+ * Appends rows (objects keyed by column) to `sink` as binary COPY tuples of `table`'s columns, in
+ * its order, in one pass: room for a string is reserved at its worst (three bytes per UTF-16 unit)
+ * and its real length written after it. `null` or undefined is SQL NULL. A value its column cannot
+ * carry is refused with a TypeError naming the table, row and column (from 1), and the sink is left
+ * as it was before the call.
  */
-function valueSize(table: string, r: number, column: string, kind: ProductColumnKind, v: unknown): number {
-  const refuse = (what: string) => new TypeError(`${table} row ${r + 1}, column ${column}: not ${what}: ${JSON.stringify(v)}`);
-  switch (kind) {
-    case 'text':
-      if (typeof v !== 'string') throw refuse('a string');
-      return Buffer.byteLength(v, 'utf8');
-    case 'jsonb':
-      return 1 + Buffer.byteLength(jsonText(v), 'utf8');
-    case 'boolean':
-      if (typeof v !== 'boolean') throw refuse('a boolean');
-      return 1;
-    case 'integer':
-      if (!Number.isInteger(v) || (v as number) < -(2 ** 31) || (v as number) >= 2 ** 31) throw refuse('a 32-bit integer');
-      return 4;
-    case 'date':
-      if (typeof v !== 'string' || !DATE.test(v)) throw refuse('a date (YYYY-MM-DD)');
-      return 4;
-    case 'text[]': {
-      if (!Array.isArray(v)) throw refuse('a list of strings');
-      let size = v.length === 0 ? 12 : 20;
-      for (const item of v) {
-        if (typeof item !== 'string') throw refuse('a list of strings');
-        size += 4 + Buffer.byteLength(item, 'utf8');
+export function appendProductRows(sink: TupleSink, table: ProductTable, rows: readonly Record<string, unknown>[]): void {
+  const columns = productColumns(table);
+  const start = sink.length;
+  let r = 0;
+  let name = '';
+  let v: unknown;
+  const refuse = (what: string) => {
+    sink.length = start;
+    return new TypeError(`${table.name} row ${r + 1}, column ${name}: not ${what}: ${JSON.stringify(v)}`);
+  };
+  for (; r < rows.length; r++) {
+    const row = rows[r]!;
+    let out = sink.ensure(2);
+    let at = out.writeInt16BE(columns.length, sink.length);
+    sink.length = at;
+    for (const [column, kind] of columns) {
+      name = column;
+      v = row[column];
+      if (v === null || v === undefined) {
+        out = sink.ensure(4);
+        sink.length = out.writeInt32BE(-1, sink.length);
+        continue;
       }
-      return size;
+      switch (kind) {
+        case 'text': {
+          if (typeof v !== 'string') throw refuse('a string');
+          out = sink.ensure(4 + v.length * 3);
+          const length = out.write(v, sink.length + 4, 'utf8');
+          out.writeInt32BE(length, sink.length);
+          sink.length += 4 + length;
+          break;
+        }
+        case 'jsonb': {
+          const text = jsonText(v);
+          out = sink.ensure(5 + text.length * 3);
+          const length = out.write(text, sink.length + 5, 'utf8');
+          out.writeInt32BE(length + 1, sink.length);
+          out[sink.length + 4] = 1; // jsonb's binary format: a version byte, then the JSON text
+          sink.length += 5 + length;
+          break;
+        }
+        case 'boolean':
+          if (typeof v !== 'boolean') throw refuse('a boolean');
+          out = sink.ensure(5);
+          at = out.writeInt32BE(1, sink.length);
+          sink.length = out.writeUInt8(v ? 1 : 0, at);
+          break;
+        case 'integer':
+          if (!Number.isInteger(v) || (v as number) < -(2 ** 31) || (v as number) >= 2 ** 31) throw refuse('a 32-bit integer');
+          out = sink.ensure(8);
+          at = out.writeInt32BE(4, sink.length);
+          sink.length = out.writeInt32BE(v as number, at);
+          break;
+        case 'date': {
+          const m = typeof v === 'string' ? DATE.exec(v) : null;
+          if (!m) throw refuse('a date (YYYY-MM-DD)');
+          out = sink.ensure(8);
+          at = out.writeInt32BE(4, sink.length);
+          sink.length = out.writeInt32BE(Math.round((Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) - PG_EPOCH) / DAY_MS), at);
+          break;
+        }
+        case 'text[]': {
+          if (!Array.isArray(v)) throw refuse('a list of strings');
+          let room = 24;
+          for (const item of v) {
+            if (typeof item !== 'string') throw refuse('a list of strings');
+            room += 4 + item.length * 3;
+          }
+          out = sink.ensure(room);
+          const begin = sink.length;
+          at = begin + 4; // the length word, written last
+          // One dimension (none when empty), no NULL element, of text; then each element's length and bytes.
+          at = out.writeInt32BE(v.length === 0 ? 0 : 1, at);
+          at = out.writeInt32BE(0, at);
+          at = out.writeInt32BE(TEXT_OID, at);
+          if (v.length > 0) {
+            at = out.writeInt32BE(v.length, at);
+            at = out.writeInt32BE(1, at);
+          }
+          for (const item of v as string[]) {
+            const length = out.write(item, at + 4, 'utf8');
+            out.writeInt32BE(length, at);
+            at += 4 + length;
+          }
+          out.writeInt32BE(at - begin - 4, begin);
+          sink.length = at;
+          break;
+        }
+      }
     }
   }
 }
 
 /**
- * Encodes rows (objects keyed by column) as binary COPY tuples of `table`'s columns, in its order.
- * `null` or undefined is SQL NULL. Two passes: sizes (which check every value), then one buffer.
+ * Encodes rows (objects keyed by column) as binary COPY tuples of `table`'s columns, in its order
+ * ({@link appendProductRows}).
  */
 export function encodeProductRows(table: ProductTable, rows: readonly Record<string, unknown>[]): Buffer {
-  const columns = productColumns(table);
-  let size = 0;
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r]!;
-    size += 2;
-    for (const [name, kind] of columns) {
-      const v = row[name];
-      size += 4 + (v === null || v === undefined ? 0 : valueSize(table.name, r, name, kind, v));
-    }
-  }
-  const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const row of rows) {
-    at = out.writeInt16BE(columns.length, at);
-    for (const [name, kind] of columns) {
-      const v = row[name];
-      if (v === null || v === undefined) {
-        at = out.writeInt32BE(-1, at);
-        continue;
-      }
-      switch (kind) {
-        case 'text': {
-          const length = out.write(v as string, at + 4, 'utf8');
-          out.writeInt32BE(length, at);
-          at += 4 + length;
-          break;
-        }
-        case 'jsonb': {
-          const length = out.write(jsonText(v), at + 5, 'utf8');
-          out.writeInt32BE(length + 1, at);
-          out[at + 4] = 1; // jsonb's binary format: a version byte, then the JSON text
-          at += 5 + length;
-          break;
-        }
-        case 'boolean':
-          at = out.writeInt32BE(1, at);
-          at = out.writeUInt8(v ? 1 : 0, at);
-          break;
-        case 'integer':
-          at = out.writeInt32BE(4, at);
-          at = out.writeInt32BE(v as number, at);
-          break;
-        case 'date': {
-          const m = DATE.exec(v as string)!;
-          at = out.writeInt32BE(4, at);
-          at = out.writeInt32BE(Math.round((Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) - PG_EPOCH) / DAY_MS), at);
-          break;
-        }
-        case 'text[]': {
-          const list = v as readonly string[];
-          const start = at;
-          at += 4; // the length word, written last
-          // One dimension (none when empty), no NULL element, of text; then each element's length and bytes.
-          at = out.writeInt32BE(list.length === 0 ? 0 : 1, at);
-          at = out.writeInt32BE(0, at);
-          at = out.writeInt32BE(TEXT_OID, at);
-          if (list.length > 0) {
-            at = out.writeInt32BE(list.length, at);
-            at = out.writeInt32BE(1, at);
-          }
-          for (const item of list) {
-            const length = out.write(item, at + 4, 'utf8');
-            out.writeInt32BE(length, at);
-            at += 4 + length;
-          }
-          out.writeInt32BE(at - start - 4, start);
-          break;
-        }
-      }
-    }
-  }
-  return out;
+  const sink = new TupleSink();
+  appendProductRows(sink, table, rows);
+  return Buffer.from(sink.bytes());
 }
 
 /** Encoded rows a {@link ProductRowWriter} gathers for one table before it sends them in one COPY. */
@@ -165,7 +189,7 @@ const FLUSH_BYTES = 1 << 20;
  */
 export class ProductRowWriter {
   private pending: Promise<unknown> = Promise.resolve();
-  private readonly gathered = new Map<string, { table: ProductTable; tuples: Buffer[]; bytes: number }>();
+  private readonly gathered = new Map<string, { table: ProductTable; columns: string[]; sink: TupleSink }>();
   private rows = 0;
 
   constructor(private readonly context: LoadContext) {}
@@ -180,14 +204,13 @@ export class ProductRowWriter {
     // Encoded now, so that a value a column cannot carry fails this write, naming its row.
     for (const [table, rows] of pages) {
       if (rows.length === 0) continue;
-      const tuples = encodeProductRows(table, rows);
       let at = this.gathered.get(table.name);
-      if (!at) this.gathered.set(table.name, (at = { table, tuples: [], bytes: 0 }));
-      at.tuples.push(tuples);
-      at.bytes += tuples.length;
+      if (!at)
+        this.gathered.set(table.name, (at = { table, columns: productColumns(table).map(([c]) => c), sink: new TupleSink(FLUSH_BYTES + FLUSH_BYTES / 4) }));
+      appendProductRows(at.sink, table, rows);
       this.rows += rows.length;
     }
-    const full = [...this.gathered.values()].filter((g) => g.bytes >= FLUSH_BYTES);
+    const full = [...this.gathered.values()].filter((g) => g.sink.length >= FLUSH_BYTES);
     if (full.length > 0) await this.send(full);
   }
 
@@ -203,22 +226,13 @@ export class ProductRowWriter {
   }
 
   /** Waits for the send in flight, then starts sending `tables`' gathered rows (one COPY each, in turn). */
-  private async send(tables: readonly { table: ProductTable; tuples: Buffer[]; bytes: number }[]): Promise<void> {
+  private async send(tables: readonly { table: ProductTable; columns: string[]; sink: TupleSink }[]): Promise<void> {
     await this.pending;
-    const due = tables
-      .filter((g) => g.bytes > 0)
-      .map((g) => {
-        this.gathered.delete(g.table.name);
-        return g;
-      });
+    // Each table's sink goes with its send; its next rows start a new one.
+    const due = tables.filter((g) => g.sink.length > 0 && this.gathered.delete(g.table.name));
     if (due.length === 0) return;
     const copy = async () => {
-      for (const { table, tuples } of due)
-        await this.context.copy(
-          table.name,
-          productColumns(table).map(([c]) => c),
-          tuples.length === 1 ? tuples[0]! : Buffer.concat(tuples),
-        );
+      for (const { table, columns, sink } of due) await this.context.copy(table.name, columns, sink.bytes());
     };
     this.pending = copy();
     // Awaited by the next send or by flush; a failure meanwhile is not unhandled.

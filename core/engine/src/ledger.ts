@@ -600,8 +600,9 @@ export class Ledger {
    * up to `limit` records after `afterSourcedId`, and the key to continue after (undefined at the end).
    */
   async snapshot(tenantId: string, entity: RosterEntity, afterSourcedId: string, limit: number): Promise<{ records: RosterRecord[]; next?: string }> {
+    // Only the columns a page needs: a back-fill reads every record of the tenant this way.
     const { rows } = await sql<{ sourced_id: string; kind: string; record: string }>`
-      ${this.latest(tenantId, entity, sql`sourced_id > ${afterSourcedId}`, limit)}`.execute(this.db);
+      select l.sourced_id, l.kind, l.record from (${this.latest(tenantId, entity, sql`sourced_id > ${afterSourcedId}`, limit)}) l`.execute(this.db);
     const records = rows.filter((r) => r.kind !== 'deleted').map((r) => reviveRecord(JSON.parse(r.record)));
     return { records, ...(rows.length === limit ? { next: rows[rows.length - 1]!.sourced_id } : {}) };
   }

@@ -11,6 +11,7 @@ import {
   type User,
   RosterContracts,
   TargetSessionBase,
+  changesOf,
   consecutiveRuns,
   foldChanges,
   isRosterWrite,
@@ -57,6 +58,21 @@ t.test('a change names its entity, kind and version; narrowing on the entity typ
   t.equal(rosterChange(old, 3).type, 'roster.orgs.changed@3');
   t.ok(isRosterWrite(old));
   t.notOk(isRosterWrite(batch[1]!));
+});
+
+t.test("changesOf picks one entity's changes out of a batch, typed by it, in order", async (t) => {
+  const batch: RosterChange[] = [
+    change('users', 'created', 'u1', { email: 'a@x' }),
+    change('orgs', 'created', 'o1', { name: 'Lincoln' }),
+    change('users', 'deleted', 'u2', { email: 'b@x' }),
+  ];
+  // No casts: the records are Users, deletions included (their last known record).
+  const emails: (string | undefined)[] = changesOf(batch, 'users').map((c) => c.data.record.email);
+  t.same(emails, ['a@x', 'b@x']);
+  const names: string[] = changesOf(batch, 'orgs').map((c) => c.data.record.name);
+  t.same(names, ['Lincoln']);
+  t.same(changesOf(batch, 'classes'), [], 'an entity the batch lacks: none');
+  t.same(changesOf([], 'users'), []);
 });
 
 t.test('foldChanges keeps the last change of each record, grouped by entity in apply order, and says whether all are new', async (t) => {

@@ -1,9 +1,10 @@
 import { sql, type Kysely } from 'kysely';
 import type {
   AcademicSession,
+  ChangeRun,
   Enrollment,
   Org,
-  RosterChangeEvent,
+  RosterChange,
   RosterClass,
   RosterEntity,
   RosterIssue,
@@ -16,7 +17,15 @@ import type {
   TenantContext,
   User,
 } from '@rosterbridge/core';
-import { type ApplyContext, ProductRowWriter, batchTransaction, relaxedTransaction, upsertRows as upsertTableRows } from '@rosterbridge/core';
+import {
+  type ApplyContext,
+  ProductRowWriter,
+  batchTransaction,
+  changesOf,
+  consecutiveRuns,
+  relaxedTransaction,
+  upsertRows as upsertTableRows,
+} from '@rosterbridge/core';
 import { gradientIssue } from './gradient-issues';
 import { academicYearPausedReason } from './gradient-academic-year';
 import type { GradientSettings } from './gradient-settings';
@@ -24,6 +33,10 @@ import type { ClassMemberRow, ClassRow, GradientDatabase, GradientSourcedTable, 
 
 type Outcome = 'created' | 'updated' | 'unchanged';
 type Counts = Partial<Record<RosterEntity, TargetCounts>>;
+/** A run of writes of one entity (see {@link consecutiveRuns}). */
+type WriteRun = Extract<ChangeRun, { deleted: false }>;
+/** A load page's rows, table by table, as {@link ProductRowWriter} takes them. */
+type PageRows = readonly (readonly [ProductTable, readonly Record<string, unknown>[]])[];
 
 /** Rows per statement: keeps every statement well under Postgres' 65,535 parameters. */
 const ROWS_PER_STATEMENT = 500;
@@ -104,8 +117,6 @@ export class GradientSession implements RosterTargetSession {
   private readonly tenantId: string;
   /** Users this run did not roster, by role (how many, and the first few ids), for the one summary issue `finish` reports. */
   private readonly notRostered = new Map<string, { count: number; sample: string[] }>();
-  /** Every change of the batch being applied is a creation: rows are written with a plain INSERT first. */
-  private assumeNew = false;
   /**
    * What this session's batches wrote or removed, so that a later batch's look-ups of them need no
    * query (a first sync's enrollments name users and classes its earlier batches wrote): classes
@@ -144,15 +155,20 @@ export class GradientSession implements RosterTargetSession {
     };
     const tally: TargetCounts = { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 };
     const issues: RosterIssue[] = [];
-    const page =
-      entity === 'classes'
-        ? this.classPage(tally, issues, await held('term'))
-        : entity === 'users'
-          ? this.userPage(tally)
-          : this.membershipPage(tally, issues, await held('class'), await held('staff_member'), await held('student'));
+    let page: (batch: readonly RosterChange[]) => PageRows;
+    if (entity === 'classes') {
+      const classes = this.classPage(tally, issues, await held('term'));
+      page = (batch) => classes(changesOf(batch, 'classes'));
+    } else if (entity === 'users') {
+      const users = this.userPage(tally);
+      page = (batch) => users(changesOf(batch, 'users'));
+    } else {
+      const memberships = this.membershipPage(tally, issues, await held('class'), await held('staff_member'), await held('student'));
+      page = (batch) => memberships(changesOf(batch, 'enrollments'));
+    }
     const writer = new ProductRowWriter(context);
     return {
-      write: async (events) => writer.write(page(events)),
+      write: async (batch) => writer.write(page(batch)),
       end: async () => {
         await writer.end();
         return { counts: { [entity]: tally }, issues };
@@ -162,8 +178,8 @@ export class GradientSession implements RosterTargetSession {
 
   /** How a load turns a page of classes into rows: as {@link upsertClasses}, with the terms held. */
   private classPage(tally: TargetCounts, issues: RosterIssue[], terms: ReadonlySet<string>) {
-    return (events: readonly RosterChangeEvent[]) => {
-      const classes = events.map((e) => e.data.record as RosterClass);
+    return (changes: readonly RosterChange<'classes'>[]) => {
+      const classes = changes.map((c) => c.data.record);
       const links: Record<string, unknown>[] = [];
       const waiting: Record<string, unknown>[] = [];
       for (const c of classes) {
@@ -183,11 +199,11 @@ export class GradientSession implements RosterTargetSession {
   /** How a load turns a page of users into rows: as {@link upsertUsers}, into an empty product. */
   private userPage(tally: TargetCounts) {
     const staffRoles = new Set<string>(this.settings.staffRoles);
-    return (events: readonly RosterChangeEvent[]) => {
+    return (changes: readonly RosterChange<'users'>[]) => {
       const staff: StaffMemberRow[] = [];
       const students: StudentRow[] = [];
-      for (const e of events) {
-        const u = e.data.record as User;
+      for (const change of changes) {
+        const u = change.data.record;
         if (u.role === 'student') students.push(this.studentRow(u));
         else if (staffRoles.has(u.role)) staff.push(this.staffRow(u));
         else {
@@ -206,11 +222,11 @@ export class GradientSession implements RosterTargetSession {
   /** How a load turns a page of enrollments into rows: as {@link upsertMemberships}, with the classes and people held. */
   private membershipPage(tally: TargetCounts, issues: RosterIssue[], classIds: ReadonlySet<string>, staff: ReadonlySet<string>, students: ReadonlySet<string>) {
     const staffRoles = new Set<string>(this.settings.staffRoles);
-    return (events: readonly RosterChangeEvent[]) => {
+    return (changes: readonly RosterChange<'enrollments'>[]) => {
       const rows: ClassMemberRow[] = [];
       const pending: Record<string, unknown>[] = [];
-      for (const ev of events) {
-        const e = ev.data.record as Enrollment;
+      for (const change of changes) {
+        const e = change.data.record;
         const kind = students.has(e.userSourcedId) ? 'student' : staff.has(e.userSourcedId) ? 'staff' : undefined;
         const refused = membershipRefusal(e, classIds.has(e.classSourcedId), kind, staffRoles);
         if (refused) {
@@ -238,28 +254,30 @@ export class GradientSession implements RosterTargetSession {
     return academicYearPausedReason(this.db, this.tenant, this.settings);
   }
 
-  async apply(batch: readonly RosterChangeEvent[], signal: AbortSignal, context?: ApplyContext): Promise<TargetApplyResult> {
+  async apply(batch: readonly RosterChange[], signal: AbortSignal, context?: ApplyContext): Promise<TargetApplyResult> {
     signal.throwIfAborted();
     const counts: Counts = {};
     const issues: RosterIssue[] = [];
-    this.assumeNew = batch.every((e) => e.data.kind === 'created');
+    // Whether every change of the batch is a creation: then rows are written with a plain INSERT first.
+    const allNew = batch.every((c) => c.data.kind === 'created');
     return batchTransaction(this.db, context, async (trx) => {
-      for (const group of groups(batch)) {
+      // In the order of the log: each run of one entity and direction, each record's last change.
+      for (const run of consecutiveRuns(batch)) {
         signal.throwIfAborted();
-        const tally = (counts[group.entity] ??= { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 });
+        const tally = (counts[run.entity] ??= { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 });
         // A record changed twice in one batch (a catch-up over several runs) is written once, as last seen.
-        tally.updated += group.superseded;
+        tally.updated += run.superseded;
         const memberships = () => (counts.enrollments ??= { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, errors: 0 });
-        if (group.deleted)
+        if (run.deleted)
           tally.deleted += await this.remove(
             trx,
-            group.entity,
-            group.events.map((e) => e.data.sourcedId),
+            run.entity,
+            run.changes.map((c) => c.data.sourcedId),
             tally,
             memberships,
             issues,
           );
-        else await this.upsert(trx, group.entity, group.events, tally, issues, memberships);
+        else await this.upsert(trx, run, allNew, tally, issues, memberships);
       }
       return { counts, issues };
     });
@@ -338,10 +356,11 @@ export class GradientSession implements RosterTargetSession {
 
   // --- writes ---------------------------------------------------------------------------------
 
+  /** Writes a run's records; `assumeNew`: every change of the batch is a creation. */
   private async upsert(
     trx: Kysely<GradientDatabase>,
-    entity: RosterEntity,
-    events: RosterChangeEvent[],
+    run: WriteRun,
+    assumeNew: boolean,
     tally: TargetCounts,
     issues: RosterIssue[],
     memberships: () => TargetCounts,
@@ -349,19 +368,21 @@ export class GradientSession implements RosterTargetSession {
     const count = (outcomes: Map<string, Outcome>) => {
       for (const o of outcomes.values()) tally[o]++;
     };
-    switch (entity) {
+    switch (run.entity) {
       case 'orgs':
         return count(
           await this.upsertOrganizations(
             trx,
-            events.map((e) => e.data.record as Org),
+            run.changes.map((c) => c.data.record),
+            assumeNew,
           ),
         );
       case 'academicSessions':
         return count(
           await this.upsertTerms(
             trx,
-            events.map((e) => e.data.record as AcademicSession),
+            run.changes.map((c) => c.data.record),
+            assumeNew,
             tally,
             issues,
           ),
@@ -370,7 +391,8 @@ export class GradientSession implements RosterTargetSession {
         return count(
           await this.upsertClasses(
             trx,
-            events.map((e) => e.data.record as RosterClass),
+            run.changes.map((c) => c.data.record),
+            assumeNew,
             issues,
           ),
         );
@@ -378,7 +400,8 @@ export class GradientSession implements RosterTargetSession {
         return count(
           await this.upsertUsers(
             trx,
-            events.map((e) => e.data.record as User),
+            run.changes.map((c) => c.data.record),
+            assumeNew,
             tally,
             memberships,
             issues,
@@ -388,20 +411,21 @@ export class GradientSession implements RosterTargetSession {
         return count(
           await this.upsertMemberships(
             trx,
-            events.map((e) => e.data.record as Enrollment),
+            run.changes.map((c) => c.data.record),
+            assumeNew,
             tally,
             issues,
           ),
         );
       default:
         // Not consumed (see the manifest); counted so nothing goes unaccounted.
-        tally.skipped += events.length;
+        tally.skipped += run.changes.length;
     }
   }
 
-  private upsertOrganizations(trx: Kysely<GradientDatabase>, orgs: Org[]): Promise<Map<string, Outcome>> {
+  private upsertOrganizations(trx: Kysely<GradientDatabase>, orgs: Org[], assumeNew: boolean): Promise<Map<string, Outcome>> {
     return upsertRows(
-      this.assumeNew,
+      assumeNew,
       trx,
       'organization',
       orgs.map((o) => ({
@@ -415,7 +439,13 @@ export class GradientSession implements RosterTargetSession {
     );
   }
 
-  private upsertTerms(trx: Kysely<GradientDatabase>, sessions: AcademicSession[], tally: TargetCounts, issues: RosterIssue[]): Promise<Map<string, Outcome>> {
+  private upsertTerms(
+    trx: Kysely<GradientDatabase>,
+    sessions: AcademicSession[],
+    assumeNew: boolean,
+    tally: TargetCounts,
+    issues: RosterIssue[],
+  ): Promise<Map<string, Outcome>> {
     const taken: AcademicSession[] = [];
     for (const s of sessions) {
       if (s.endDate < s.startDate) {
@@ -434,7 +464,7 @@ export class GradientSession implements RosterTargetSession {
       } else taken.push(s);
     }
     return upsertRows(
-      this.assumeNew,
+      assumeNew,
       trx,
       'term',
       taken.map((s) => ({
@@ -450,9 +480,9 @@ export class GradientSession implements RosterTargetSession {
     );
   }
 
-  private async upsertClasses(trx: Kysely<GradientDatabase>, classes: RosterClass[], issues: RosterIssue[]): Promise<Map<string, Outcome>> {
+  private async upsertClasses(trx: Kysely<GradientDatabase>, classes: RosterClass[], assumeNew: boolean, issues: RosterIssue[]): Promise<Map<string, Outcome>> {
     const outcomes = await upsertRows(
-      this.assumeNew,
+      assumeNew,
       trx,
       'class',
       classes.map((c) => this.classRow(c)),
@@ -564,6 +594,7 @@ export class GradientSession implements RosterTargetSession {
   private async upsertUsers(
     trx: Kysely<GradientDatabase>,
     users: User[],
+    assumeNew: boolean,
     tally: TargetCounts,
     memberships: () => TargetCounts,
     issues: RosterIssue[],
@@ -575,13 +606,13 @@ export class GradientSession implements RosterTargetSession {
     for (const u of users) (u.role === 'student' ? students : staffRoles.has(u.role) ? staff : others).push(u);
     const outcomes = new Map<string, Outcome>([
       ...(await upsertRows(
-        this.assumeNew,
+        assumeNew,
         trx,
         'staff_member',
         staff.map((u) => this.staffRow(u)),
       )),
       ...(await upsertRows(
-        this.assumeNew,
+        assumeNew,
         trx,
         'student',
         students.map((u) => this.studentRow(u)),
@@ -667,6 +698,7 @@ export class GradientSession implements RosterTargetSession {
   private async upsertMemberships(
     trx: Kysely<GradientDatabase>,
     enrollments: Enrollment[],
+    assumeNew: boolean,
     tally: TargetCounts,
     issues: RosterIssue[],
     retry = false,
@@ -702,7 +734,7 @@ export class GradientSession implements RosterTargetSession {
     await this.keepPending(trx, pending);
     for (const part of slices(rows.map((r) => r.sourced_id)))
       await trx.deleteFrom('pending_membership').where('tenant_id', '=', this.tenantId).where('sourced_id', 'in', part).execute();
-    return upsertRows(this.assumeNew, trx, 'class_member', rows);
+    return upsertRows(assumeNew, trx, 'class_member', rows);
   }
 
   /** Saves enrollments Gradient cannot take yet (password-free records), replacing an older copy only when it differs. */
@@ -852,6 +884,7 @@ export class GradientSession implements RosterTargetSession {
       const outcomes = await this.upsertMemberships(
         trx,
         page.map((r) => r.record),
+        false, // not a batch's creations: the upsert that looks first
         tally,
         [],
         true,
@@ -933,20 +966,6 @@ async function upsertRows(
 ): Promise<Map<string, Outcome>> {
   const written = await upsertTableRows(trx, table, rows, { key: ['tenant_id', 'sourced_id'], outcomeKey: 'sourced_id', assumeNew });
   return written.outcomes ?? new Map();
-}
-
-/** Consecutive events of one entity and one direction, the last change of each record only. */
-function groups(batch: readonly RosterChangeEvent[]): { entity: RosterEntity; deleted: boolean; events: RosterChangeEvent[]; superseded: number }[] {
-  const out: { entity: RosterEntity; deleted: boolean; byId: Map<string, RosterChangeEvent>; superseded: number }[] = [];
-  for (const e of batch) {
-    const deleted = e.data.kind === 'deleted';
-    let last = out[out.length - 1];
-    if (!last || last.entity !== e.data.entity || last.deleted !== deleted)
-      out.push((last = { entity: e.data.entity, deleted, byId: new Map(), superseded: 0 }));
-    if (last.byId.delete(e.data.sourcedId)) last.superseded++;
-    last.byId.set(e.data.sourcedId, e);
-  }
-  return out.map((g) => ({ entity: g.entity, deleted: g.deleted, events: [...g.byId.values()], superseded: g.superseded }));
 }
 
 function slices<T>(items: readonly T[]): T[][] {

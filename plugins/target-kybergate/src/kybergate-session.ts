@@ -3,11 +3,12 @@ import type {
   Enrollment,
   Logger,
   Org,
-  RosterChangeEvent,
+  RosterChange,
   RosterClass,
   RosterEntity,
   RosterIssue,
   RosterTargetSession,
+  RosterWrite,
   TargetApplyResult,
   TargetCounts,
   TargetLoader,
@@ -19,7 +20,7 @@ import type {
 import { kybergateIssue, type KybergateIssueCode } from './kybergate-issues';
 import { KybergateScope, kybergateRoleOf, userTypeOfEnrollment, type KybergateSettings } from './kybergate-settings';
 import type { ClassroomMemberRow, ClassroomRow, DistrictRow, KybergateDatabase, KybergateSourcedTable, SchoolRow, UserAccountRow } from './kybergate-database';
-import { type ApplyContext, ProductRowWriter, SkippedRecords, batchTransaction, upsertRows } from '@rosterbridge/core';
+import { type ApplyContext, ProductRowWriter, SkippedRecords, batchTransaction, changesOf, foldChanges, isRosterWrite, upsertRows } from '@rosterbridge/core';
 
 /** The fields of a user account an admin may edit in KyberGate (names of `locally_edited_fields`). */
 export const EDITABLE_USER_FIELDS = ['email', 'username', 'first_name', 'last_name', 'role', 'grade', 'school_sourced_ids', 'enabled'] as const;
@@ -149,9 +150,6 @@ class HeldChanges {
  * transaction per batch, set-based and guarded so that a batch applied again changes no row.
  */
 export class KybergateSession implements RosterTargetSession {
-  /** Every change of the batch being applied is a creation: rows are written with a plain INSERT first. */
-  private assumeNew = false;
-
   private constructor(
     private readonly tenantId: string,
     private readonly db: Kysely<KybergateDatabase>,
@@ -192,15 +190,20 @@ export class KybergateSession implements RosterTargetSession {
     };
     const writer = new ProductRowWriter(context);
     const result = new BatchResult();
-    const page =
-      entity === 'classes'
-        ? await this.classPage(result, await held('school'))
-        : entity === 'users'
-          ? await this.userPage(result, await held('school', 'district'))
-          : await this.memberPage(result, await held('user_account'), await held('classroom'));
+    let page: (batch: readonly RosterChange[]) => readonly (readonly [ProductTable, readonly Record<string, unknown>[]])[];
+    if (entity === 'classes') {
+      const classes = await this.classPage(result, await held('school'));
+      page = (batch) => classes(changesOf(batch, 'classes'));
+    } else if (entity === 'users') {
+      const users = await this.userPage(result, await held('school', 'district'));
+      page = (batch) => users(changesOf(batch, 'users'));
+    } else {
+      const members = await this.memberPage(result, await held('user_account'), await held('classroom'));
+      page = (batch) => members(changesOf(batch, 'enrollments'));
+    }
     return {
-      write: async (events) => {
-        const rows = page(events);
+      write: async (batch) => {
+        const rows = page(batch);
         result.closePage();
         await writer.write(rows);
       },
@@ -213,10 +216,10 @@ export class KybergateSession implements RosterTargetSession {
 
   /** How a load turns a page of classes into rows: as {@link applyClasses}, with the schools held. */
   private async classPage(result: BatchResult, schools: ReadonlySet<string>) {
-    return (events: readonly RosterChangeEvent[]) => {
+    return (events: readonly RosterChange<'classes'>[]) => {
       const rows: ClassroomRow[] = [];
       const waiting: ClassroomRow[] = [];
-      for (const e of events as readonly RosterChangeEvent<'classes'>[]) {
+      for (const e of events) {
         if (e.data.kind === 'deleted') continue;
         const candidate = this.classCandidate(e.data.sourcedId, e.data.record);
         if (typeof candidate === 'string') result.skipped(candidate, 'classes', e.data.sourcedId);
@@ -238,9 +241,9 @@ export class KybergateSession implements RosterTargetSession {
   /** How a load turns a page of users into rows: as {@link applyUsers}, the first holder of an email keeping it. */
   private async userPage(result: BatchResult, heldOrgs: ReadonlySet<string>) {
     const holders = new Map<string, string>();
-    return (events: readonly RosterChangeEvent[]) => {
+    return (events: readonly RosterChange<'users'>[]) => {
       const rows: UserAccountRow[] = [];
-      for (const e of events as readonly RosterChangeEvent<'users'>[]) {
+      for (const e of events) {
         if (e.data.kind === 'deleted') continue;
         const user: User = e.data.record;
         const candidate = this.userCandidate(e.data.sourcedId, user, heldOrgs);
@@ -266,10 +269,10 @@ export class KybergateSession implements RosterTargetSession {
 
   /** How a load turns a page of enrollments into rows: as {@link applyEnrollments}, with the users and classes held. */
   private async memberPage(result: BatchResult, users: ReadonlySet<string>, classes: ReadonlySet<string>) {
-    return (events: readonly RosterChangeEvent[]) => {
+    return (events: readonly RosterChange<'enrollments'>[]) => {
       const rows: ClassroomMemberRow[] = [];
       const waiting: ClassroomMemberRow[] = [];
-      for (const e of events as readonly RosterChangeEvent<'enrollments'>[]) {
+      for (const e of events) {
         if (e.data.kind === 'deleted') continue;
         const id = e.data.sourcedId;
         const candidate = this.memberCandidate(id, e.data.record);
@@ -295,17 +298,18 @@ export class KybergateSession implements RosterTargetSession {
     };
   }
 
-  async apply(batch: readonly RosterChangeEvent[], _signal?: AbortSignal, context?: ApplyContext): Promise<TargetApplyResult> {
+  async apply(batch: readonly RosterChange[], _signal?: AbortSignal, context?: ApplyContext): Promise<TargetApplyResult> {
     const result = new BatchResult();
-    this.assumeNew = batch.every((e) => e.data.kind === 'created');
-    const byEntity = latestChanges(batch);
+    const folded = foldChanges(batch);
+    // Whether every change of the batch is a creation: then rows are written with a plain INSERT first.
+    const allNew = folded.allNew;
     return batchTransaction(this.db, context, async (trx) => {
       await trx
         .insertInto('sync_scope')
         .values({ tenant_id: this.tenantId, scope: this.scope.fingerprint() })
         .onConflict((oc) => oc.column('tenant_id').doNothing())
         .execute();
-      const enrollments = (byEntity.get('enrollments') ?? []) as RosterChangeEvent<'enrollments'>[];
+      const enrollments = folded.changes('enrollments');
       const held = new HeldChanges();
       // Deletions of members first, so that one whose user or class also goes in this batch counts once, as deleted.
       await this.removeEnrollments(
@@ -313,20 +317,17 @@ export class KybergateSession implements RosterTargetSession {
         enrollments.filter((e) => e.data.kind === 'deleted'),
         result,
       );
-      await this.applyOrgs(trx, (byEntity.get('orgs') ?? []) as RosterChangeEvent<'orgs'>[], result, held);
-      await this.applyClasses(trx, (byEntity.get('classes') ?? []) as RosterChangeEvent<'classes'>[], result, held);
-      await this.applyUsers(trx, (byEntity.get('users') ?? []) as RosterChangeEvent<'users'>[], result, held);
+      await this.applyOrgs(trx, folded.changes('orgs'), result, held, allNew);
+      await this.applyClasses(trx, folded.changes('classes'), result, held, allNew);
+      await this.applyUsers(trx, folded.changes('users'), result, held, allNew);
       await this.followReferences(
         trx,
         held,
         enrollments.map((e) => e.data.sourcedId),
         result,
+        allNew,
       );
-      await this.applyEnrollments(
-        trx,
-        enrollments.filter((e) => e.data.kind !== 'deleted'),
-        result,
-      );
+      await this.applyEnrollments(trx, enrollments.filter(isRosterWrite), result, allNew);
       return result.done();
     });
   }
@@ -360,7 +361,7 @@ export class KybergateSession implements RosterTargetSession {
 
   dispose(): void {}
 
-  private async applyOrgs(trx: Trx, events: RosterChangeEvent<'orgs'>[], result: BatchResult, held: HeldChanges): Promise<void> {
+  private async applyOrgs(trx: Trx, events: RosterChange<'orgs'>[], result: BatchResult, held: HeldChanges, allNew: boolean): Promise<void> {
     const districts: DistrictRow[] = [];
     const schools: SchoolRow[] = [];
     const notDistrict: string[] = [];
@@ -397,8 +398,8 @@ export class KybergateSession implements RosterTargetSession {
     const gone = [...deleted].filter((id) => removed.has(id)).length;
     result.add('orgs', 'deleted', gone);
     result.add('orgs', 'unchanged', deleted.size - gone);
-    this.count(result, 'orgs', districts.length, await this.upsert(trx, 'district', districts, DISTRICT_COLUMNS));
-    this.count(result, 'orgs', schools.length, await this.upsert(trx, 'school', schools, SCHOOL_COLUMNS));
+    this.count(result, 'orgs', districts.length, await this.upsert(trx, 'district', districts, DISTRICT_COLUMNS, allNew));
+    this.count(result, 'orgs', schools.length, await this.upsert(trx, 'school', schools, SCHOOL_COLUMNS, allNew));
     for (const row of [...districts, ...schools]) held.gainedOrgs.add(row.sourced_id);
     for (const id of removed) if (!held.gainedOrgs.has(id)) held.lostOrgs.add(id);
   }
@@ -407,7 +408,7 @@ export class KybergateSession implements RosterTargetSession {
    * Classes: scope, then the school. A class whose school KyberGate does not hold is not written
    * (an error) and waits in `pending_classroom` until the school arrives.
    */
-  private async applyClasses(trx: Trx, events: RosterChangeEvent<'classes'>[], result: BatchResult, held: HeldChanges): Promise<void> {
+  private async applyClasses(trx: Trx, events: RosterChange<'classes'>[], result: BatchResult, held: HeldChanges, allNew: boolean): Promise<void> {
     const candidates: ClassroomRow[] = [];
     const removals: string[] = [];
     const deleted = new Set<string>();
@@ -438,10 +439,10 @@ export class KybergateSession implements RosterTargetSession {
       result.add('classes', 'errors');
     }
     await this.remove(trx, 'pending_classroom', [...removals, ...rows.map((r) => r.sourced_id)]);
-    await this.upsert(trx, 'pending_classroom', waiting, CLASSROOM_COLUMNS);
+    await this.upsert(trx, 'pending_classroom', waiting, CLASSROOM_COLUMNS, allNew);
     const removed = await this.remove(trx, 'classroom', [...removals, ...waiting.map((r) => r.sourced_id)]);
     this.countRemovals(result, 'classes', deleted, removed);
-    this.count(result, 'classes', rows.length, await this.upsert(trx, 'classroom', rows, CLASSROOM_COLUMNS));
+    this.count(result, 'classes', rows.length, await this.upsert(trx, 'classroom', rows, CLASSROOM_COLUMNS, allNew));
     for (const id of removed) held.lostClasses.add(id);
     for (const r of rows) held.gainedClasses.add(r.sourced_id);
   }
@@ -460,7 +461,7 @@ export class KybergateSession implements RosterTargetSession {
   }
 
   /** Deleted enrollments: their member goes (counted deleted), and so does a member waiting for its user or class. */
-  private async removeEnrollments(trx: Trx, events: RosterChangeEvent<'enrollments'>[], result: BatchResult): Promise<void> {
+  private async removeEnrollments(trx: Trx, events: RosterChange<'enrollments'>[], result: BatchResult): Promise<void> {
     const ids = events.map((e) => e.data.sourcedId);
     await this.remove(trx, 'pending_member', ids);
     this.countRemovals(result, 'enrollments', new Set(ids), await this.remove(trx, 'classroom_member', ids));
@@ -473,7 +474,7 @@ export class KybergateSession implements RosterTargetSession {
    * deleted), and those waiting for a user or class that came are written (counted as created).
    * Members whose enrollment is in the batch are left to {@link applyEnrollments}.
    */
-  private async followReferences(trx: Trx, held: HeldChanges, batchEnrollments: string[], result: BatchResult): Promise<void> {
+  private async followReferences(trx: Trx, held: HeldChanges, batchEnrollments: string[], result: BatchResult, allNew: boolean): Promise<void> {
     const t = this.tenantId;
     if (held.lostOrgs.size + held.gainedOrgs.size > 0) {
       const lost = [...held.lostOrgs];
@@ -494,7 +495,7 @@ export class KybergateSession implements RosterTargetSession {
     }
     if (held.lostOrgs.size > 0) {
       const parked = await trx.deleteFrom('classroom').where('tenant_id', '=', t).where(anyOf('school_sourced_id', held.lostOrgs)).returningAll().execute();
-      await this.upsert(trx, 'pending_classroom', parked, CLASSROOM_COLUMNS);
+      await this.upsert(trx, 'pending_classroom', parked, CLASSROOM_COLUMNS, allNew);
       result.add('classes', 'deleted', parked.length);
       for (const r of parked) held.lostClasses.add(r.sourced_id);
     }
@@ -505,7 +506,7 @@ export class KybergateSession implements RosterTargetSession {
         .where(anyOf('school_sourced_id', held.gainedOrgs))
         .returningAll()
         .execute();
-      this.count(result, 'classes', ready.length, await this.upsert(trx, 'classroom', ready, CLASSROOM_COLUMNS));
+      this.count(result, 'classes', ready.length, await this.upsert(trx, 'classroom', ready, CLASSROOM_COLUMNS, allNew));
       for (const r of ready) held.gainedClasses.add(r.sourced_id);
     }
     if (held.lostUsers.size + held.lostClasses.size > 0) {
@@ -516,7 +517,7 @@ export class KybergateSession implements RosterTargetSession {
         .where(sql<boolean>`not (sourced_id = any(${batchEnrollments}::text[]))`)
         .returningAll()
         .execute();
-      await this.upsert(trx, 'pending_member', parked, MEMBER_COLUMNS);
+      await this.upsert(trx, 'pending_member', parked, MEMBER_COLUMNS, allNew);
       result.add('enrollments', 'deleted', parked.length);
     }
     if (held.gainedUsers.size + held.gainedClasses.size > 0) {
@@ -535,7 +536,7 @@ export class KybergateSession implements RosterTargetSession {
         )
         .returningAll()
         .execute();
-      this.count(result, 'enrollments', ready.length, await this.upsert(trx, 'classroom_member', ready, MEMBER_COLUMNS));
+      this.count(result, 'enrollments', ready.length, await this.upsert(trx, 'classroom_member', ready, MEMBER_COLUMNS, allNew));
     }
   }
 
@@ -571,7 +572,7 @@ export class KybergateSession implements RosterTargetSession {
    * points at nothing) and waits in `pending_member`; {@link followReferences} writes it once both
    * are held, since the roster does not send the enrollment again when only its user is fixed.
    */
-  private async applyEnrollments(trx: Trx, events: RosterChangeEvent<'enrollments'>[], result: BatchResult): Promise<void> {
+  private async applyEnrollments(trx: Trx, events: RosterWrite<'enrollments'>[], result: BatchResult, allNew: boolean): Promise<void> {
     const candidates: ClassroomMemberRow[] = [];
     const outOfScope: string[] = [];
     for (const e of events) {
@@ -608,9 +609,9 @@ export class KybergateSession implements RosterTargetSession {
       result.add('enrollments', 'errors');
     }
     await this.remove(trx, 'pending_member', [...outOfScope, ...rows.map((r) => r.sourced_id)]);
-    await this.upsert(trx, 'pending_member', waiting, MEMBER_COLUMNS);
+    await this.upsert(trx, 'pending_member', waiting, MEMBER_COLUMNS, allNew);
     await this.remove(trx, 'classroom_member', [...outOfScope, ...waiting.map((r) => r.sourced_id)]);
-    this.count(result, 'enrollments', rows.length, await this.upsert(trx, 'classroom_member', rows, MEMBER_COLUMNS));
+    this.count(result, 'enrollments', rows.length, await this.upsert(trx, 'classroom_member', rows, MEMBER_COLUMNS, allNew));
   }
 
   /**
@@ -618,7 +619,7 @@ export class KybergateSession implements RosterTargetSession {
    * rejected (missing field, duplicate email) keeps the account it had, if any; one left out by
    * scope loses it.
    */
-  private async applyUsers(trx: Trx, events: RosterChangeEvent<'users'>[], result: BatchResult, held: HeldChanges): Promise<void> {
+  private async applyUsers(trx: Trx, events: RosterChange<'users'>[], result: BatchResult, held: HeldChanges, allNew: boolean): Promise<void> {
     if (events.length === 0) return;
     const ids = events.map((e) => e.data.sourcedId);
     const existing = new Map<string, UserAccountRow>();
@@ -629,7 +630,7 @@ export class KybergateSession implements RosterTargetSession {
     const removals: string[] = [];
     const deleted = new Set<string>();
     const wanted: UserAccountRow[] = [];
-    const orgIds = events.flatMap((e) => (e.data.kind === 'deleted' ? [] : (e.data.record as User).orgSourcedIds));
+    const orgIds = events.flatMap((e) => (e.data.kind === 'deleted' ? [] : e.data.record.orgSourcedIds));
     const heldOrgs = new Set([...(await this.heldIds(trx, 'school', orgIds)), ...(await this.heldIds(trx, 'district', orgIds))]);
     for (const e of events) {
       const id = e.data.sourcedId;
@@ -690,7 +691,7 @@ export class KybergateSession implements RosterTargetSession {
 
     const removed = await this.remove(trx, 'user_account', removals);
     this.countRemovals(result, 'users', deleted, removed);
-    this.count(result, 'users', accepted.length, await this.upsert(trx, 'user_account', accepted, USER_COLUMNS));
+    this.count(result, 'users', accepted.length, await this.upsert(trx, 'user_account', accepted, USER_COLUMNS, allNew));
     for (const id of removed) held.lostUsers.add(id);
     for (const row of accepted) held.gainedUsers.add(row.sourced_id);
   }
@@ -744,15 +745,17 @@ export class KybergateSession implements RosterTargetSession {
 
   /**
    * Inserts or updates rows; an update happens only where a column differs, so a batch applied
-   * again changes nothing. Returns how many rows were created and updated.
+   * again changes nothing. `assumeNew`: every change of the batch is a creation, so rows are written
+   * with a plain INSERT first. Returns how many rows were created and updated.
    */
   private async upsert(
     trx: Trx,
     table: KybergateSourcedTable,
     rows: readonly Record<string, unknown>[],
     columns: readonly string[],
+    assumeNew: boolean,
   ): Promise<{ created: number; updated: number }> {
-    return upsertRows(trx, table, rows, { key: ['tenant_id', 'sourced_id'], columns, assumeNew: this.assumeNew });
+    return upsertRows(trx, table, rows, { key: ['tenant_id', 'sourced_id'], columns, assumeNew });
   }
 
   private count(result: BatchResult, entity: RosterEntity, total: number, written: { created: number; updated: number }): void {
@@ -767,24 +770,6 @@ export class KybergateSession implements RosterTargetSession {
     result.add(entity, 'deleted', gone);
     result.add(entity, 'unchanged', deleted.size - gone);
   }
-}
-
-/** The last change of each record in the batch, grouped by entity, in seq order. */
-function latestChanges(batch: readonly RosterChangeEvent[]): Map<RosterEntity, RosterChangeEvent[]> {
-  const last = new Map<string, RosterChangeEvent>();
-  for (const e of batch) {
-    const key = `${e.data.entity}\u0000${e.data.sourcedId}`;
-    last.delete(key);
-    last.set(key, e);
-  }
-  const byEntity = new Map<RosterEntity, RosterChangeEvent[]>();
-  for (const e of last.values()) {
-    const list = byEntity.get(e.data.entity) ?? [];
-    list.push(e);
-    byEntity.set(e.data.entity, list);
-  }
-  for (const list of byEntity.values()) list.sort((a, b) => a.seq - b.seq);
-  return byEntity;
 }
 
 /** Gives `row` the value `current` has for a field edited in KyberGate. */

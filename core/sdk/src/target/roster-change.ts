@@ -129,6 +129,18 @@ export function consecutiveRuns(batch: readonly RosterChange[]): ChangeRun[] {
   return runs.map((r) => ({ entity: r.entity, deleted: r.deleted, changes: [...r.byId.values()], superseded: r.superseded }) as ChangeRun);
 }
 
+/**
+ * The changes of one entity in a batch, typed by it: for a batch known to hold one entity (a
+ * loader's page) or to pick one entity out of a mixed batch, without casting. Others are left out.
+ *
+ * ```ts
+ * write: async (batch) => writer.write(userRows(changesOf(batch, 'users'))),
+ * ```
+ */
+export function changesOf<E extends RosterEntity>(batch: readonly RosterChange[], entity: E): RosterChange<E>[] {
+  return batch.filter((change): change is RosterChange<E> => change.data.entity === entity);
+}
+
 /** Whether a change is a write (created or updated), narrowing it. */
 export function isRosterWrite<E extends RosterEntity>(change: RosterChange<E>): change is Extract<RosterChange<E>, { data: { kind: 'created' | 'updated' } }> {
   return change.data.kind !== 'deleted';

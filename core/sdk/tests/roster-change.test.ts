@@ -11,6 +11,7 @@ import {
   type User,
   RosterContracts,
   TargetSessionBase,
+  changesOf,
   consecutiveRuns,
   foldChanges,
   isRosterWrite,
@@ -108,6 +109,29 @@ t.test('consecutiveRuns splits by entity and direction, in order, keeping the la
   );
   const first = runs[0]!;
   if (first.entity === 'orgs' && !first.deleted) t.equal(first.changes[0]!.data.kind, 'updated', 'the last change of o1');
+});
+
+t.test('changesOf picks the changes of one entity, in order, typed by it', async (t) => {
+  const batch: RosterChange[] = [
+    change('users', 'created', 'u1', { email: 'a@b.c' }),
+    change('orgs', 'created', 'o1', { name: 'Lincoln' }),
+    change('users', 'deleted', 'u2', { email: 'd@e.f' }),
+  ];
+  const users = changesOf(batch, 'users');
+  // No narrowing needed: the record of each is a User.
+  t.same(
+    users.map((c) => [c.data.sourcedId, c.data.kind, c.data.record.email]),
+    [
+      ['u1', 'created', 'a@b.c'],
+      ['u2', 'deleted', 'd@e.f'],
+    ],
+  );
+  const orgs: RosterChange<'orgs'>[] = changesOf(batch, 'orgs');
+  t.same(
+    orgs.map((c) => c.data.record.name),
+    ['Lincoln'],
+  );
+  t.same(changesOf(batch, 'enrollments'), [], 'an entity without changes: none');
 });
 
 t.test('TargetSessionBase calls typed hooks: writes in referential order, deletions in reverse, in the batch transaction', async (t) => {

@@ -60,6 +60,15 @@ export function rosterChange<E extends RosterEntity>(
   return { ...envelope, type } as RosterChange<E>;
 }
 
+/**
+ * The changes of `entity` among `batch`, typed by it: one narrowing for a list known to hold one
+ * entity (a loader's page) or to pick one entity out of a batch, where a cast would hide a mix-up.
+ */
+export function changesOf<E extends RosterEntity>(batch: readonly RosterChange[], entity: E): RosterChange<E>[] {
+  // The filter keeps exactly the changes whose entity is E; TypeScript cannot follow it through a generic.
+  return batch.filter((change) => change.data.entity === entity) as RosterChange<E>[];
+}
+
 /** Changes of each entity, typed by entity. */
 export type ChangesByEntity = { [E in RosterEntity]?: RosterChange<E>[] };
 

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { ESLint, Linter } from 'eslint';
@@ -52,7 +53,20 @@ t.test("the repository's config applies it to target sources, except the session
   const rulesOf = async (file: string) => ((await eslint.calculateConfigForFile(path.join(ROOT, file))) as { rules?: Record<string, unknown> }).rules ?? {};
   const applied = (await rulesOf('plugins/target-kybergate/src/failure-notifier.ts'))['no-restricted-syntax'];
   t.same(applied, [2, ...(changeCastRule as unknown[]).slice(1)], 'a target source has the rule, as an error');
-  t.equal(sessionsStillCasting.length, 4);
-  for (const session of sessionsStillCasting) t.equal((await rulesOf(session))['no-restricted-syntax'], undefined, `${session} is left out for now`);
+  // Every target session is either still listed (and left out) or under the rule: the list only names sessions there are.
+  const sessions = readdirSync(path.join(ROOT, 'plugins'))
+    .filter((plugin) => plugin.startsWith('target-'))
+    .flatMap((plugin) =>
+      readdirSync(path.join(ROOT, 'plugins', plugin, 'src'))
+        .filter((file) => file.endsWith('-session.ts'))
+        .map((file) => `plugins/${plugin}/src/${file}`),
+    );
+  t.ok(sessions.length > sessionsStillCasting.length, 'some target sessions are under the rule');
+  for (const session of sessionsStillCasting) {
+    t.ok(sessions.includes(session), `${session} is a target session`);
+    t.equal((await rulesOf(session))['no-restricted-syntax'], undefined, `${session} is left out for now`);
+  }
+  for (const session of sessions.filter((s) => !sessionsStillCasting.includes(s)))
+    t.same((await rulesOf(session))['no-restricted-syntax'], applied, `${session} is under the rule`);
   t.equal((await rulesOf('plugins/source-clever/src/index.ts'))['no-restricted-syntax'], undefined, 'sources are not concerned');
 });

@@ -28,9 +28,3 @@ export const changeCastRule = [
     message: MESSAGE.record,
   },
 ];
-
-/**
- * The target sessions that still cast until they move onto RosterChange and TargetSessionBase (issue
- * 17): the rule skips them. Empty this list as each moves; then the rule holds for every target.
- */
-export const sessionsStillCasting = ['plugins/target-kamkalima/src/kamkalima-session.ts', 'plugins/target-school-manager/src/school-manager-session.ts'];

@@ -64,6 +64,9 @@ export interface EntityRules<E extends RosterEntity = RosterEntity> {
   cascade?(db: KamkalimaDb, sourcedIds: readonly string[]): Promise<RosterIssue[]>;
 }
 
+/** The rules of each entity Kamkalima uses, typed by it: `rules[entity]` judges that entity's records. */
+export type KamkalimaRules = { [E in RosterEntity]?: EntityRules<E> };
+
 /** What the rules need to know of the tenant. */
 export interface RuleContext {
   tenantId: string;

@@ -1,23 +1,34 @@
 import { sql } from 'kysely';
 import type {
-  AcademicSession,
   LoadContext,
   RosterChangeEvent,
+  RosterDeletion,
   RosterEntity,
   RosterIssue,
   RosterRecord,
   RosterTargetSession,
+  RosterWrite,
   TargetApplyResult,
   TargetCounts,
   TargetLoader,
   TenantContext,
 } from '@rosterbridge/core';
-import { type ApplyContext, ProductRowWriter, ROSTER_ENTITY_ORDER, SkippedRecords, batchTransaction, upsertRows } from '@rosterbridge/core';
+import {
+  type ApplyContext,
+  ProductRowWriter,
+  ROSTER_ENTITY_ORDER,
+  SkippedRecords,
+  batchTransaction,
+  changesOf,
+  consecutiveRuns,
+  upsertRows,
+} from '@rosterbridge/core';
 import type { KamkalimaDatabase, KamkalimaDb, KamkalimaRecordTable } from './kamkalima-database';
 import { kamkalimaIssue } from './kamkalima-issues';
 import {
   type EntityRules,
   type KamkalimaRow,
+  type KamkalimaRules,
   type KamkalimaSkipCode,
   type KnownPlacements,
   type Placement,
@@ -88,7 +99,7 @@ class RunResult implements TargetApplyResult {
  * write is an upsert guarded by `is distinct from`, so a batch delivered twice changes no row.
  */
 export class KamkalimaSession implements RosterTargetSession {
-  private readonly rules: Record<string, EntityRules | undefined>;
+  private readonly rules: KamkalimaRules;
   /** Placements of the classrooms, teachers and students this session wrote (see {@link KnownPlacements}). */
   private readonly known: KnownPlacements = knownPlacements();
   /** The distinct placements `known` holds, shared between its entries (see {@link placementOf}). */
@@ -103,7 +114,7 @@ export class KamkalimaSession implements RosterTargetSession {
     options: { bulkLoad?: boolean } = {},
   ) {
     this.bulkLoad = options.bulkLoad ?? true;
-    this.rules = kamkalimaRules({ tenantId: tenant.tenantId, year, known: this.known }) as unknown as Record<string, EntityRules>;
+    this.rules = kamkalimaRules({ tenantId: tenant.tenantId, year, known: this.known });
   }
 
   async apply(batch: readonly RosterChangeEvent[], _signal?: AbortSignal, context?: ApplyContext): Promise<TargetApplyResult> {
@@ -111,9 +122,16 @@ export class KamkalimaSession implements RosterTargetSession {
     // Every change a creation: rows are written with a plain INSERT first.
     const assumeNew = batch.every((e) => e.data.kind === 'created');
     return batchTransaction(this.db, context, async (trx) => {
-      for (const group of consecutiveGroups(batch)) {
-        if (group.deleted) await this.remove(trx, group.entity, [...group.records.keys()], result);
-        else await this.write(trx, group.entity, [...group.records.values()], result, 'arrival', assumeNew);
+      // In the order of the log: runs of one entity and one direction (creations and updates, or
+      // deletions), each keeping the last change of every record.
+      for (const run of consecutiveRuns(batch)) {
+        if (run.deleted) {
+          const ids = run.changes.map((c) => c.data.sourcedId);
+          await this.remove(trx, run.entity, ids, result);
+        } else {
+          const records = run.changes.map((c) => c.data.record);
+          await this.write(trx, run.entity, records, result, 'arrival', assumeNew);
+        }
       }
       return result.done();
     });
@@ -141,7 +159,8 @@ export class KamkalimaSession implements RosterTargetSession {
           if (page.length === 0) break;
           after = page[page.length - 1]!.sourced_id;
           const pass: Pass = { retry: new Map(page.map((r) => [r.sourced_id, r.code])) };
-          await this.write(
+          // A held row's record is typed by its column, a record of any entity: the row's `entity` says which.
+          await this.write<RosterEntity>(
             trx,
             entity,
             page.map((r) => r.record),
@@ -218,7 +237,7 @@ export class KamkalimaSession implements RosterTargetSession {
     const tenantId = this.tenant.tenantId;
     const trx = context.trx;
     const later = ROSTER_ENTITY_ORDER.slice(ROSTER_ENTITY_ORDER.indexOf(entity));
-    const tables = new Set(later.flatMap((e) => this.rules[e]?.tables ?? []));
+    const tables = new Set(later.flatMap((e) => this.rulesFor(e)?.tables ?? []));
     for (const table of tables)
       if (await trx.selectFrom(table).select('tenant_id').where('tenant_id', '=', tenantId).limit(1).executeTakeFirst()) return undefined;
     const held = await trx
@@ -238,13 +257,13 @@ export class KamkalimaSession implements RosterTargetSession {
     return this.loader(entity, accounts, context);
   }
 
-  private loader(
-    entity: RosterEntity,
+  private loader<E extends RosterEntity>(
+    entity: E,
     accounts: { school_sourced_id: string; assigned_teacher_sourced_id: string | null }[],
     context: LoadContext<KamkalimaDatabase>,
   ): TargetLoader {
     const tenantId = this.tenant.tenantId;
-    const rules = this.rules[entity];
+    const rules = this.rulesFor(entity);
     const writer = new ProductRowWriter(context);
     const result = new RunResult();
     const accountSchools = new Set(accounts.map((a) => a.school_sourced_id));
@@ -256,13 +275,15 @@ export class KamkalimaSession implements RosterTargetSession {
     const earlierTerms = new Set<string>();
     return {
       write: async (batch) => {
-        const records = batch.map((e) => e.data.record);
+        // A page of a load holds changes of its entity only; as writes or deletions of E, their records are E's.
+        const changes: (RosterWrite<E> | RosterDeletion<E>)[] = changesOf(batch, entity);
+        const records = changes.map((e) => e.data.record);
         if (!rules) {
           for (const r of records) result.skipped('KAMKALIMA_ENTITY_NOT_IMPORTED', entity, r.sourcedId);
           result.done();
           return;
         }
-        const { taken, held } = sortVerdicts(entity, records, await rules.judge(this.db, records as never), result, 'arrival');
+        const { taken, held } = sortVerdicts(entity, records, await rules.judge(this.db, records), result, 'arrival');
         const byTable = new Map<KamkalimaRecordTable, KamkalimaRow[]>();
         for (const t of taken) {
           const rows = byTable.get(t.table) ?? [];
@@ -270,7 +291,7 @@ export class KamkalimaSession implements RosterTargetSession {
           rows.push(t);
         }
         if (entity === 'academicSessions') {
-          const parentOf = new Map(records.map((r) => [r.sourcedId, (r as AcademicSession).parentSourcedId]));
+          const parentOf = new Map(changesOf(batch, 'academicSessions').map((c) => [c.data.record.sourcedId, c.data.record.parentSourcedId]));
           for (const t of taken) {
             if (t.table !== 'term') continue;
             const row = t.values;
@@ -322,16 +343,28 @@ export class KamkalimaSession implements RosterTargetSession {
 
   dispose(): void {}
 
+  /** The rules of `entity`, judging its records (undefined for an entity Kamkalima does not use). */
+  private rulesFor<E extends RosterEntity>(entity: E): EntityRules<E> | undefined {
+    return this.rules[entity];
+  }
+
   /** Judges records of one entity and writes each where its verdict sends it. */
-  private async write(trx: KamkalimaDb, entity: RosterEntity, records: RosterRecord[], result: RunResult, pass: Pass, assumeNew: boolean): Promise<void> {
-    const rules = this.rules[entity];
+  private async write<E extends RosterEntity>(
+    trx: KamkalimaDb,
+    entity: E,
+    records: RosterRecord<E>[],
+    result: RunResult,
+    pass: Pass,
+    assumeNew: boolean,
+  ): Promise<void> {
+    const rules = this.rulesFor(entity);
     const counts = result.of(entity);
     if (!rules) {
       if (pass === 'arrival') for (const r of records) result.skipped('KAMKALIMA_ENTITY_NOT_IMPORTED', entity, r.sourcedId);
       return;
     }
     const tenantId = this.tenant.tenantId;
-    const { taken, released, held } = sortVerdicts(entity, records, await rules.judge(trx, records as never), result, pass);
+    const { taken, released, held } = sortVerdicts(entity, records, await rules.judge(trx, records), result, pass);
     const ids = records.map((r) => r.sourcedId);
     for (const table of rules.tables) {
       const taking = taken.filter((t) => t.table === table);
@@ -362,7 +395,7 @@ export class KamkalimaSession implements RosterTargetSession {
 
   /** Removes deleted records from Kamkalima (and from the held records). */
   private async remove(trx: KamkalimaDb, entity: RosterEntity, ids: string[], result: RunResult): Promise<void> {
-    const rules = this.rules[entity];
+    const rules = this.rulesFor(entity);
     const counts = result.of(entity);
     // Deleting a record Kamkalima never held (skipped, held back, or deleted already by a replayed
     // batch) changes nothing.
@@ -418,23 +451,6 @@ function sortVerdicts(
     }
   });
   return { taken, released, held };
-}
-
-/**
- * Splits a batch into runs of one entity and one direction (writes or deletions), in order, each
- * keeping the last change of every record.
- */
-function consecutiveGroups(batch: readonly RosterChangeEvent[]): { entity: RosterEntity; deleted: boolean; records: Map<string, RosterRecord> }[] {
-  const groups: { entity: RosterEntity; deleted: boolean; records: Map<string, RosterRecord> }[] = [];
-  for (const event of batch) {
-    const deleted = event.data.kind === 'deleted';
-    let group = groups[groups.length - 1];
-    if (!group || group.entity !== event.data.entity || group.deleted !== deleted)
-      groups.push((group = { entity: event.data.entity, deleted, records: new Map() }));
-    group.records.delete(event.data.sourcedId);
-    group.records.set(event.data.sourcedId, event.data.record);
-  }
-  return groups;
 }
 
 /**

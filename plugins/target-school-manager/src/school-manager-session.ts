@@ -2,20 +2,23 @@ import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import {
   RosterbridgeError,
   type ApplyContext,
-  batchTransaction,
+  changesOf,
   type LoadContext,
   ProductRowWriter,
   type PluginStorage,
   type RosterChangeEvent,
+  type RosterDeletion,
   type RosterEntity,
   type RosterIssue,
-  type RosterTargetSession,
+  type RosterWrite,
   type TargetApplyResult,
+  type TargetEntityHooks,
   type TargetCounts,
   type TargetLoader,
   type TenantContext,
+  TargetSessionBase,
 } from '@rosterbridge/core';
-import { importChanges, importTableOf, SIS_IMPORT_TABLES } from './sis-import';
+import { importHooks, importTableOf, SIS_IMPORT_TABLES } from './sis-import';
 import type { SchoolManagerDatabase, SisUserMatchTable } from './school-manager-database';
 import {
   SchoolManagerFailureCodes,
@@ -48,7 +51,7 @@ const SKIP_REASONS: Partial<Record<SchoolManagerIssueCode, string>> = {
 /**
  * One tenant's School Manager integration for one run.
  *
- * `apply` only keeps the SIS import area up to date. `finish` then recomputes what School Manager
+ * `apply` only keeps the SIS import area up to date (its {@link importHooks}, on the folded batch). `finish` then recomputes what School Manager
  * holds from it under the tenant's current settings and today's date — user matches, classrooms,
  * memberships, parents — writing only rows that differ, and reports what changed. That way an
  * edited setting, a new School Manager user or a date passing takes effect on the next sync even
@@ -57,7 +60,8 @@ const SKIP_REASONS: Partial<Record<SchoolManagerIssueCode, string>> = {
  * The first sync (or the first after a reset, which clears the last sync date) reports the whole
  * state — every unmatched user, every matched one; later syncs report only what changed.
  */
-export class SchoolManagerSession implements RosterTargetSession {
+export class SchoolManagerSession extends TargetSessionBase<SchoolManagerDatabase> {
+  protected readonly hooks: TargetEntityHooks<SchoolManagerDatabase>;
   private applied = false;
   /**
    * The runs whose changes this session applied (`import_run` of the rows they wrote): the records
@@ -67,13 +71,16 @@ export class SchoolManagerSession implements RosterTargetSession {
   private readonly runIds = new Set<string>();
 
   private constructor(
-    private readonly db: Kysely<SchoolManagerDatabase>,
+    protected readonly db: Kysely<SchoolManagerDatabase>,
     private readonly schema: string,
     private readonly tenant: TenantContext,
     private readonly settings: SchoolManagerSettings,
     private readonly today: string,
     private readonly firstSync: boolean,
-  ) {}
+  ) {
+    super();
+    this.hooks = importHooks(tenant.tenantId);
+  }
 
   static async open(storage: PluginStorage<SchoolManagerDatabase>, tenant: TenantContext): Promise<SchoolManagerSession> {
     const settings = withDefaults(await tenant.settings<Partial<SchoolManagerSettings>>());
@@ -89,7 +96,7 @@ export class SchoolManagerSession implements RosterTargetSession {
    * holds rows of the tenant for this entity; School Manager's own user accounts are not the
    * roster's and do not count.
    */
-  async load(entity: RosterEntity, signal: AbortSignal, context: LoadContext<SchoolManagerDatabase>): Promise<TargetLoader | undefined> {
+  async load<E extends RosterEntity>(entity: E, signal: AbortSignal, context: LoadContext<SchoolManagerDatabase>): Promise<TargetLoader | undefined> {
     signal.throwIfAborted();
     if (!this.settings.bulkLoad) return undefined;
     const t = this.tenant.tenantId;
@@ -100,7 +107,9 @@ export class SchoolManagerSession implements RosterTargetSession {
       write: async (batch) => {
         this.applied = true;
         for (const e of batch) this.runIds.add(e.runId);
-        if (into) await writer.write([[into.table, batch.map((e) => into.row(t, e))]]);
+        // A page of a load holds changes of its entity only.
+        const changes: (RosterWrite<E> | RosterDeletion<E>)[] = changesOf(batch, entity);
+        if (into) await writer.write([[into.table, changes.map((e) => into.row(t, e))]]);
       },
       // What reaches School Manager is counted by finish, once the whole roster is in.
       end: async () => {
@@ -110,15 +119,12 @@ export class SchoolManagerSession implements RosterTargetSession {
     };
   }
 
-  async apply(events: readonly RosterChangeEvent[], signal: AbortSignal, context?: ApplyContext): Promise<TargetApplyResult> {
+  override async apply(events: readonly RosterChangeEvent[], signal: AbortSignal, context?: ApplyContext): Promise<TargetApplyResult> {
     signal.throwIfAborted();
     this.applied = true;
     for (const e of events) this.runIds.add(e.runId);
-    // What reaches School Manager is counted by finish, once the whole roster is in.
-    return batchTransaction(this.db, context, async (trx) => {
-      await importChanges(trx, this.tenant.tenantId, events);
-      return { counts: {}, issues: [] };
-    });
+    // The hooks count nothing: what reaches School Manager is counted by finish, once the whole roster is in.
+    return super.apply(events, signal, context);
   }
 
   async finish(signal: AbortSignal): Promise<TargetApplyResult> {
@@ -180,8 +186,6 @@ export class SchoolManagerSession implements RosterTargetSession {
       await trx.updateTable('sync_state').set({ last_sync_at: null }).where('tenant_id', '=', t).execute();
     });
   }
-
-  dispose(): void {}
 
   private table(name: keyof SchoolManagerDatabase): RawBuilder<unknown> {
     return sql.table(`${this.schema}.${name}`) as unknown as RawBuilder<unknown>;

@@ -1,5 +1,16 @@
-import type { Kysely } from 'kysely';
-import type { AcademicSession, Enrollment, Org, RosterChangeEvent, RosterClass, RosterEntity, User } from '@rosterbridge/core';
+import type {
+  AcademicSession,
+  Enrollment,
+  EntityHookContext,
+  Org,
+  RosterClass,
+  RosterDeletion,
+  RosterEntity,
+  RosterRecord,
+  RosterWrite,
+  TargetEntityHooks,
+  User,
+} from '@rosterbridge/core';
 import { upsertRows } from '@rosterbridge/core';
 import type { ProductColumnKind, ProductTable } from '@rosterbridge/core';
 import type { SchoolManagerDatabase, SisImportTable } from './school-manager-database';
@@ -14,11 +25,14 @@ interface ImportTable<E extends RosterEntity> {
   kinds: ProductColumnKind[];
   /** Whether rows keep the run that imported them (`import_run`), for the run to report what it did not take. */
   marked?: boolean;
-  row(record: any): Record<string, unknown>;
-  readonly entity?: E;
+  /** The row's columns of a record (besides tenant, sourcedId and run). */
+  row(record: RosterRecord<E>): Record<string, unknown>;
 }
 
-const TABLES: Partial<{ [E in RosterEntity]: ImportTable<E> }> = {
+/** The entities the import area keeps. */
+type ImportedEntity = 'orgs' | 'academicSessions' | 'classes' | 'users' | 'enrollments';
+
+const TABLES: { [E in ImportedEntity]: ImportTable<E> } = {
   orgs: {
     table: 'sis_school',
     columns: ['name', 'org_type', 'parent_sourced_id'],
@@ -69,44 +83,51 @@ const TABLES: Partial<{ [E in RosterEntity]: ImportTable<E> }> = {
   },
 };
 
+/** The import table of each entity, looked up by any entity (undefined for one the area does not keep). */
+const TABLE_OF: { [E in RosterEntity]?: ImportTable<E> } = TABLES;
+
 /** The tables of the SIS import area, emptied by a reset. */
-export const SIS_IMPORT_TABLES = Object.values(TABLES).map((t) => t!.table);
+export const SIS_IMPORT_TABLES = Object.values(TABLES).map((t) => t.table);
 
 /**
- * Writes a batch of roster changes into the SIS import area: the last change of each record wins;
- * creations and updates are one multi-row upsert per entity that leaves equal rows untouched,
- * deletions one DELETE per entity. Idempotent: a batch applied again changes nothing.
+ * What a batch does to the SIS import area, entity by entity ({@link TargetSessionBase} folds the
+ * batch: the last change of each record wins): creations and updates are one multi-row upsert per
+ * entity that leaves equal rows untouched, deletions one DELETE per entity. Idempotent: a batch
+ * applied again changes nothing.
  */
-export async function importChanges(trx: Kysely<SchoolManagerDatabase>, tenantId: string, events: readonly RosterChangeEvent[]): Promise<void> {
-  const latest = new Map<string, RosterChangeEvent>();
-  for (const e of events) latest.set(`${e.data.entity}\u0000${e.data.sourcedId}`, e);
-  // Every change a creation (a first sync): rows are written with a plain INSERT first.
-  const assumeNew = events.every((e) => e.data.kind === 'created');
-  const upserts = new Map<RosterEntity, Record<string, unknown>[]>();
-  const deletions = new Map<RosterEntity, string[]>();
-  for (const e of latest.values()) {
-    const spec = TABLES[e.data.entity];
-    if (!spec) continue;
-    if (e.data.kind === 'deleted') push(deletions, e.data.entity, e.data.sourcedId);
-    else push(upserts, e.data.entity, importRow(spec, tenantId, e));
-  }
-  for (const [entity, rows] of upserts) {
-    const { table, columns } = TABLES[entity]!;
-    await upsertRows(trx, table, rows, { key: ['tenant_id', 'sourced_id'], columns, chunk: CHUNK, assumeNew });
-  }
-  for (const [entity, sourcedIds] of deletions) {
-    const { table } = TABLES[entity]!;
-    for (let i = 0; i < sourcedIds.length; i += CHUNK)
-      await trx
-        .deleteFrom(table)
-        .where('tenant_id', '=', tenantId)
-        .where('sourced_id', 'in', sourcedIds.slice(i, i + CHUNK))
-        .execute();
-  }
+export function importHooks(tenantId: string): TargetEntityHooks<SchoolManagerDatabase> {
+  return {
+    orgs: entityHooks(tenantId, TABLES.orgs),
+    academicSessions: entityHooks(tenantId, TABLES.academicSessions),
+    classes: entityHooks(tenantId, TABLES.classes),
+    users: entityHooks(tenantId, TABLES.users),
+    enrollments: entityHooks(tenantId, TABLES.enrollments),
+  };
 }
 
-/** The import area's row of a created or updated record. */
-function importRow(spec: ImportTable<RosterEntity>, tenantId: string, e: RosterChangeEvent): Record<string, unknown> {
+/** The hooks that write one entity's changes to its import table. */
+function entityHooks<E extends ImportedEntity>(tenantId: string, spec: ImportTable<E>) {
+  const { table, columns } = spec;
+  return {
+    async write(changes: RosterWrite<E>[], { trx, batch }: EntityHookContext<SchoolManagerDatabase>): Promise<void> {
+      const rows = changes.map((e) => importRow(spec, tenantId, e));
+      // Every change of the batch a creation (a first sync): rows are written with a plain INSERT first.
+      await upsertRows(trx, table, rows, { key: ['tenant_id', 'sourced_id'], columns, chunk: CHUNK, assumeNew: batch.allNew });
+    },
+    async delete(changes: RosterDeletion<E>[], { trx }: EntityHookContext<SchoolManagerDatabase>): Promise<void> {
+      const sourcedIds = changes.map((e) => e.data.sourcedId);
+      for (let i = 0; i < sourcedIds.length; i += CHUNK)
+        await trx
+          .deleteFrom(table)
+          .where('tenant_id', '=', tenantId)
+          .where('sourced_id', 'in', sourcedIds.slice(i, i + CHUNK))
+          .execute();
+    },
+  };
+}
+
+/** The import area's row of a record. */
+function importRow<E extends RosterEntity>(spec: ImportTable<E>, tenantId: string, e: RosterWrite<E> | RosterDeletion<E>): Record<string, unknown> {
   return {
     tenant_id: tenantId,
     sourced_id: e.data.sourcedId,
@@ -117,21 +138,15 @@ function importRow(spec: ImportTable<RosterEntity>, tenantId: string, e: RosterC
 
 /**
  * Where a bulk load of `entity` goes in the import area: its table (with its columns' types) and
- * the row of each record, as {@link importChanges} writes it; undefined for an entity the area
+ * the row of each record, as {@link importHooks} write it; undefined for an entity the area
  * does not keep.
  */
-export function importTableOf(
-  entity: RosterEntity,
-): { table: ProductTable & { name: SisImportTable }; row(tenantId: string, e: RosterChangeEvent): Record<string, unknown> } | undefined {
-  const spec = TABLES[entity] as ImportTable<RosterEntity> | undefined;
+export function importTableOf<E extends RosterEntity>(
+  entity: E,
+): { table: ProductTable & { name: SisImportTable }; row(tenantId: string, e: RosterWrite<E> | RosterDeletion<E>): Record<string, unknown> } | undefined {
+  const spec: ImportTable<E> | undefined = TABLE_OF[entity];
   if (!spec) return undefined;
   const columns: Record<string, ProductColumnKind> = { tenant_id: 'text', sourced_id: 'text' };
   spec.columns.forEach((c, i) => (columns[c] = spec.kinds[i]!));
   return { table: { name: spec.table, key: ['tenant_id', 'sourced_id'], columns }, row: (tenantId, e) => importRow(spec, tenantId, e) };
-}
-
-function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
 }

@@ -4,7 +4,6 @@ import satisfies from 'semver/functions/satisfies';
 import {
   DisposableStore,
   type Logger,
-  type OpenCopy,
   type PluginContext,
   type PluginManifest,
   type PluginModule,
@@ -56,9 +55,6 @@ export class PluginHostServicesImpl implements PluginHostServices {
     const tenants = this.tenants;
     const secrets = this.secrets;
     const censor = this.censor;
-    const openCopy = this.database.openCopy;
-    // Into the plugin's own schema only: the table name is taken as unqualified.
-    const ownCopy: OpenCopy | undefined = openCopy && ((table, columns, options) => openCopy(`${schema}.${table}`, columns, options));
     return {
       id: manifest.id,
       manifest,
@@ -68,7 +64,6 @@ export class PluginHostServicesImpl implements PluginHostServices {
       storage: {
         schema,
         db: this.database.db.withSchema(schema),
-        ...(ownCopy ? { openCopy: ownCopy } : {}),
       },
       get tenantIds() {
         return tenants.tenantsUsingPlugin(manifest.id);

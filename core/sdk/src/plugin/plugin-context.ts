@@ -4,7 +4,6 @@ import type { Event } from '../base/event';
 import type { Logger } from '../base/logger';
 import type { SecretCensor } from '../base/secret-censor';
 import type { ServiceScope } from '../instantiation/service-id';
-import type { OpenCopy } from '../target/binary-copy';
 import type { RegisterSource } from '../source/roster-source';
 import type { RegisterTarget } from '../target/roster-target';
 import type { SyncRunEvent } from '../run/sync-run';
@@ -30,12 +29,6 @@ export interface PluginStorage<DB = any> {
   /** Schema name, e.g. `plugin_target_kybergate`. */
   readonly schema: string;
   readonly db: Kysely<DB>;
-  /**
-   * Opens a binary COPY into `columns` of a table of the plugin's schema (`table` unqualified),
-   * on a connection of its own: the fastest way to load many rows ({@link copyTuples} encodes
-   * them). PostgreSQL servers only: undefined on the embedded database.
-   */
-  readonly openCopy?: OpenCopy;
 }
 
 /** What a plugin sees of one tenant that enables it. */

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { sql } from 'kysely';
-import type { LoadContext, RosterEntity, SyncRun } from '@rosterbridge/core';
-import { generateDistrict, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
+import type { SyncRun } from '@rosterbridge/core';
+import { generateDistrict, spyOnLoads, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
 import { KamkalimaSession } from '@rosterbridge/target-kamkalima';
 
 // A first sync into Kamkalima loaded in bulk (COPY on a server, batched inserts on the embedded
@@ -29,13 +29,7 @@ const TABLES: Record<string, string> = {
 };
 
 // Which entities were loaded: the host requires the same module, so the session's prototype is this one.
-const loaded: RosterEntity[] = [];
-const load = KamkalimaSession.prototype.load;
-KamkalimaSession.prototype.load = async function (this: KamkalimaSession, entity: RosterEntity, signal: AbortSignal, context: LoadContext) {
-  const loader = await load.call(this, entity, signal, context);
-  if (loader) loaded.push(entity);
-  return loader;
-};
+const { loaded } = spyOnLoads(KamkalimaSession.prototype);
 
 // The embedded database has one connection and no loads: its back-fills are applied, and the
 // comparison then holds trivially there (it runs for its rows and counts all the same).

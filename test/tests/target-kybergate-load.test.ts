@@ -2,9 +2,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import type { LoadContext, Enrollment, RosterClass, RosterEntity, RosterIssue, RosterRecord, SyncRun } from '@rosterbridge/core';
+import type { Enrollment, RosterClass, RosterEntity, RosterIssue, RosterRecord, SyncRun } from '@rosterbridge/core';
 import { KybergateSession } from '@rosterbridge/target-kybergate';
-import { generateDistrict, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
+import { generateDistrict, spyOnLoads, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
 
 // A first sync into KyberGate loads classes, users and enrollments in bulk (one COPY per table on
 // PostgreSQL, batched inserts on the embedded database), judging each record as apply does: the
@@ -58,22 +58,15 @@ t.test('a KyberGate first sync by load equals the same sync by apply', async (t)
     );
   // Pages of seven records: each entity is loaded over several pages.
   const th = await startTestHost({ pluginDirs: PLUGINS, tenantsDir: tenants, env: { RB_SYNC_BATCH_SIZE: '7' } });
-  const proto = KybergateSession.prototype as { load?: KybergateSession['load'] };
-  const load = proto.load!;
+  const loads = spyOnLoads(KybergateSession.prototype);
+  const loaded = loads.loaded;
   t.teardown(async () => {
-    proto.load = load;
+    loads.restore();
     await th.stop();
     rmSync(root, { recursive: true, force: true });
   });
   const { host } = th;
   const kg = host.database.db.withSchema(SCHEMA);
-  const loaded: string[] = [];
-  const spy: KybergateSession['load'] = async function (this: KybergateSession, entity: RosterEntity, signal: AbortSignal, context: LoadContext) {
-    const loader = await load.call(this, entity, signal, context);
-    if (loader) loaded.push(entity);
-    return loader;
-  };
-  proto.load = spy;
   const sync = async (tenantId: string): Promise<SyncRun> => host.syncs.settled((await host.syncs.trigger(tenantId, { trigger: 'test', mode: 'full' })).id);
   const rows = async (tenantId: string) => {
     const out: Record<string, unknown[]> = {};
@@ -92,9 +85,9 @@ t.test('a KyberGate first sync by load equals the same sync by apply', async (t)
     loaded.length = 0;
     const byLoad = await sync(`${scope}loaded`);
     t.same([...loaded].sort(), ON_SERVER ? ['classes', 'enrollments', 'users'] : [], `${scope || 'all'}: classes, users and enrollments were loaded`);
-    proto.load = undefined;
+    loads.disable();
     const byApply = await sync(`${scope}applied`);
-    proto.load = spy;
+    loads.enable();
     t.equal(byLoad.status, byApply.status, `${scope || 'all'}: the same status (${byApply.status})`);
     t.same(byLoad.counts.targets.kybergate, byApply.counts.targets.kybergate, `${scope || 'all'}: the same counts`);
     const [a, b] = [await rows(`${scope}loaded`), await rows(`${scope}applied`)];

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { sql } from 'kysely';
-import type { LoadContext, RosterEntity, SyncRun } from '@rosterbridge/core';
-import { generateDistrict, seedProductState, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
+import type { SyncRun } from '@rosterbridge/core';
+import { generateDistrict, seedProductState, spyOnLoads, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
 import { SchoolManagerSession } from '@rosterbridge/target-school-manager';
 
 // A first sync into School Manager loaded in bulk (its SIS import area by COPY on a server, by
@@ -34,13 +34,7 @@ const TABLES: Record<string, string> = {
 const MARKED = ['sis_class', 'sis_person', 'sis_enrollment'];
 
 // Which entities were loaded: the host requires the same module, so the session's prototype is this one.
-const loaded: RosterEntity[] = [];
-const load = SchoolManagerSession.prototype.load;
-SchoolManagerSession.prototype.load = async function (this: SchoolManagerSession, entity: RosterEntity, signal: AbortSignal, context: LoadContext) {
-  const loader = await load.call(this, entity, signal, context);
-  if (loader) loaded.push(entity);
-  return loader;
-};
+const { loaded } = spyOnLoads(SchoolManagerSession.prototype);
 
 // The embedded database has one connection and no loads: its back-fills are applied, and the
 // comparison then holds trivially there (it runs for its rows and counts all the same).

@@ -9,3 +9,4 @@ export * from './conformance';
 export * from './record-differences';
 export * from './product-state';
 export * from './zip-file';
+export * from './load-spy';

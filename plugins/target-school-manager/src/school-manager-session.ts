@@ -404,30 +404,43 @@ export class SchoolManagerSession extends TargetSessionBase<SchoolManagerDatabas
         set name = excluded.name, class_code = excluded.class_code, school_sourced_id = excluded.school_sourced_id, school_name = excluded.school_name
         where (classroom.name, classroom.class_code, classroom.school_sourced_id, classroom.school_name)
           is distinct from (excluded.name, excluded.class_code, excluded.school_sourced_id, excluded.school_name)`.execute(trx);
-    const enrollments = await this.changeCounts(
-      trx,
-      sql`
+    // A tenant whose classrooms hold no member yet (a first sync, a reset) takes the desired set as
+    // it is: every member is created and none can be gone, so the set is computed once, for one plain
+    // INSERT, instead of three times (counts, upsert, removal of the rest: a third of the matching's
+    // time on a district of a million enrollments).
+    const empty = !(await trx.selectFrom('classroom_member').select('tenant_id').where('tenant_id', '=', t).limit(1).executeTakeFirst());
+    let enrollments: Counts;
+    if (empty) {
+      const inserted = await sql`
+        insert into ${member} (tenant_id, enrollment_sourced_id, classroom_sourced_id, user_id, role)
+        select ${t}, d.enrollment_sourced_id, d.classroom_sourced_id, d.user_id, d.role from (${members}) d`.execute(trx);
+      enrollments = { created: Number(inserted.numAffectedRows ?? 0), updated: 0, unchanged: 0, deleted: 0 };
+    } else {
+      enrollments = await this.changeCounts(
+        trx,
+        sql`
       select cm.enrollment_sourced_id is null as is_new,
              (cm.classroom_sourced_id, cm.user_id, cm.role) is distinct from (d.classroom_sourced_id, d.user_id, d.role) as differs
       from (${members}) d left join ${member} cm on cm.tenant_id = ${t} and cm.enrollment_sourced_id = d.enrollment_sourced_id`,
-    );
-    await sql`
+      );
+      await sql`
       insert into ${member} (tenant_id, enrollment_sourced_id, classroom_sourced_id, user_id, role)
       select ${t}, d.enrollment_sourced_id, d.classroom_sourced_id, d.user_id, d.role from (${members}) d
       on conflict (tenant_id, enrollment_sourced_id) do update
         set classroom_sourced_id = excluded.classroom_sourced_id, user_id = excluded.user_id, role = excluded.role
         where (classroom_member.classroom_sourced_id, classroom_member.user_id, classroom_member.role)
           is distinct from (excluded.classroom_sourced_id, excluded.user_id, excluded.role)`.execute(trx);
-    // The desired set is computed once (materialized), not once per existing row.
-    const goneMembers = await sql`
+      // The desired set is computed once (materialized), not once per existing row.
+      const goneMembers = await sql`
       with d as materialized (${members})
       delete from ${member} cm
       where cm.tenant_id = ${t}
         and not exists (select 1 from d where d.enrollment_sourced_id = cm.enrollment_sourced_id)
         and not exists (select 1 from ${classroom} k where k.tenant_id = ${t} and k.sourced_id = cm.classroom_sourced_id and k.school_sourced_id = any(${excluded}::text[]))`.execute(
-      trx,
-    );
-    enrollments.deleted = Number(goneMembers.numAffectedRows ?? 0);
+        trx,
+      );
+      enrollments.deleted = Number(goneMembers.numAffectedRows ?? 0);
+    }
     const goneClassrooms = await sql`
       with d as materialized (${classrooms})
       delete from ${classroom} k

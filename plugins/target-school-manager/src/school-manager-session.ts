@@ -475,6 +475,31 @@ export class SchoolManagerSession extends TargetSessionBase<SchoolManagerDatabas
       where exists (select 1 from unnest(stu.org_sourced_ids) o(id) where not (o.id = any(${excluded}::text[])))`;
     const contact = this.table('parent_contact');
     const relation = this.table('parent_student');
+    // A tenant with no parent relation yet (a first sync, a reset): the pairs are computed once, for
+    // both inserts in one statement, and no relation can be gone.
+    const noRelations = !(await trx.selectFrom('parent_student').select('tenant_id').where('tenant_id', '=', t).limit(1).executeTakeFirst());
+    if (noRelations) {
+      const { rows } = await sql<{ contacts: string; relations: string }>`
+      with x as materialized (${pairs}),
+      c as (
+        insert into ${contact} (tenant_id, sourced_id, given_name, family_name, email, phone, sms)
+        select ${t}, p.sourced_id, p.given_name, p.family_name, p.email, p.phone, p.sms
+        from ${person} p where p.tenant_id = ${t} and p.sourced_id in (select parent_sourced_id from x)
+        on conflict (tenant_id, sourced_id) do update
+          set given_name = excluded.given_name, family_name = excluded.family_name, email = excluded.email, phone = excluded.phone, sms = excluded.sms
+          where (parent_contact.given_name, parent_contact.family_name, parent_contact.email, parent_contact.phone, parent_contact.sms)
+            is distinct from (excluded.given_name, excluded.family_name, excluded.email, excluded.phone, excluded.sms)
+        returning 1),
+      r as (
+        insert into ${relation} (tenant_id, parent_sourced_id, student_user_id, relationship)
+        select ${t}, x.parent_sourced_id, x.student_user_id, x.relationship from x
+        returning 1)
+      select (select count(*) from c) as contacts, (select count(*) from r) as relations`.execute(trx);
+      const goneContacts = await sql`
+      delete from ${contact} c where c.tenant_id = ${t}
+        and not exists (select 1 from ${relation} r where r.tenant_id = ${t} and r.parent_sourced_id = c.sourced_id)`.execute(trx);
+      return Number(rows[0]?.contacts ?? 0) > 0 || Number(rows[0]?.relations ?? 0) > 0 || Number(goneContacts.numAffectedRows ?? 0) > 0;
+    }
     const upsertedContacts = await sql`
       insert into ${contact} (tenant_id, sourced_id, given_name, family_name, email, phone, sms)
       select ${t}, p.sourced_id, p.given_name, p.family_name, p.email, p.phone, p.sms

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -52,12 +52,15 @@ t.test('schedules: cron with time zones per tenant and target, run on the queue,
   tenant('badname', { timezone: 'UTC', targets: [{ id: 'memo', schedule: 'fortnightly' }] });
   const district = generateDistrict({ seed: 31, size: 'tiny' });
   await writeOneRosterPackage(district, path.join(root, 'paused-package'));
+  // The retrying tenant's package, written aside now and moved into place in one rename once the first run
+  // has failed: the retry must find it whole, however slow the machine is at writing files.
+  await writeOneRosterPackage(district, path.join(root, 'retrying-upload'));
 
   const th = await startTestHost({
     pluginDirs: PLUGINS,
     tenantsDir: tenants,
     tokens: [{ name: 'ops', token: ADMIN, role: 'admin' }],
-    schedules: { retryDelaySeconds: 2, retryLimit: 2 },
+    schedules: { retryDelaySeconds: 4, retryLimit: 2 },
   });
   t.teardown(async () => {
     await th.stop();
@@ -153,9 +156,11 @@ t.test('schedules: cron with time zones per tenant and target, run on the queue,
   await t.test('a transient failure is retried with backoff by the same job; the retry completes the work', async (t) => {
     const [failed] = await runsOf('retrying', (runs) => runs.some((r) => r.status !== 'queued' && r.status !== 'running'));
     t.match(failed, { status: 'failed', errorCode: 'CSV_PACKAGE_UNREADABLE', attempt: 0, trigger: /^schedule / });
-    // The package arrives (an upload that was not finished).
-    await writeOneRosterPackage(district, path.join(root, 'retrying-package'));
-    const runs = await runsOf('retrying', (runs) => runs.some((r) => r.status === 'success'));
+    // The package arrives (an upload that was not finished), whole, before the retry is due.
+    renameSync(path.join(root, 'retrying-upload'), path.join(root, 'retrying-package'));
+    // Wait for this job's retry itself: the next minute's scheduled job may succeed first.
+    const finished = (r: SyncRun) => r.status !== 'queued' && r.status !== 'running';
+    const runs = await runsOf('retrying', (runs) => runs.some((r) => r.jobId === failed!.jobId && r.attempt === 1 && finished(r)));
     const retry = runs.find((r) => r.jobId === failed!.jobId && r.attempt === 1);
     t.match(retry, { status: 'success', trigger: /retry 1 of 2/ }, 'the job ran again as attempt 1, and it succeeded');
     t.ok(Date.parse(retry!.queuedAt) - Date.parse(failed!.endedAt!) >= 1000, 'after a delay');

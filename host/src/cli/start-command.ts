@@ -1,6 +1,7 @@
 import { errorMessage } from '@rosterbridge/core';
 import { type HostConfig, loadHostConfig } from '../config/host-config';
 import { Host } from '../host';
+import { guardProcess } from '../plugins/process-guard';
 
 /** `rosterbridge start`: starts the host, stops it gracefully on SIGINT/SIGTERM, reloads the tenant files on SIGHUP. */
 export async function startHost(options: { configFile?: string }): Promise<void> {
@@ -8,6 +9,24 @@ export async function startHost(options: { configFile?: string }): Promise<void>
   const host = await Host.start(config);
   stopOnSignals(host, config);
   reloadOnHangup(host);
+  guardHost(host, config);
+}
+
+/**
+ * A stray throw in a plugin's code fails that plugin and the host goes on; one outside any plugin
+ * stops the host gracefully (within `shutdownTimeoutMs`) and exits 1 (see {@link guardProcess}).
+ */
+export function guardHost(host: Host, config: HostConfig): void {
+  let fatal = false;
+  guardProcess(host.plugins, host.logger, () => {
+    if (fatal) return;
+    fatal = true;
+    setTimeout(() => process.exit(1), config.shutdownTimeoutMs).unref();
+    host.stop().then(
+      () => process.exit(1),
+      () => process.exit(1),
+    );
+  });
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { withDeadline } from '@rosterbridge/core';
 import { Emitter, type Event } from '@rosterbridge/core';
+import { boundedCall, boundedItems } from './plugin-calls';
 import type { Logger } from '@rosterbridge/core';
 import { type ErrorCode, RosterbridgeError, errorMessage, isRosterbridgeError } from '@rosterbridge/core';
 import { ROSTER_ENTITY_ORDER, type RosterEntity } from '@rosterbridge/core';
@@ -55,6 +56,12 @@ export interface SyncEngineHost {
   readonly openLoadTransaction?: OpenLoadTransaction;
   /** Deadline of one target `apply` call. */
   readonly applyTimeoutMs: number;
+  /**
+   * Deadlines of a source's calls, in ms (default `applyTimeoutMs`): `fingerprint`, `read` (the time
+   * to each next batch) and `dispose`. A call past its deadline is abandoned and the run fails with
+   * DEADLINE_EXCEEDED naming the source and the call; a cancel is answered whatever the source does.
+   */
+  readonly sourceDeadlines?: { fingerprint?: number; read?: number; dispose?: number };
   readonly batchSize: number;
   /** How many issues of each code a run stores, from the source and from each target; the rest are counted ({@link RunIssueLog}). */
   readonly maxIssuesPerCode: number;
@@ -195,16 +202,18 @@ export class SyncEngine {
       // A source whose fingerprint is the one the snapshot was read from is unchanged: it is still
       // read (for counts and issues), but nothing is looked up or staged. Only if the fingerprint
       // is the same after the read; otherwise the read is done again, staging.
-      const before = run.mode === 'full' && session.fingerprint ? await session.fingerprint(signal) : undefined;
+      const fingerprintOf = (s: RosterSourceSession) =>
+        boundedCall(() => s.fingerprint!(signal), this.sourceDeadline('fingerprint'), `source "${run.sourceId}" fingerprint()`, signal);
+      const before = run.mode === 'full' && session.fingerprint ? await fingerprintOf(session) : undefined;
       const unchanged = before !== undefined && before === (await this.ledger.sourceFingerprint(run.tenantId));
       counts = await this.readSource(run, session, counts, unchanged, issues, signal);
-      const after = before === undefined ? undefined : await session.fingerprint!(signal);
+      const after = before === undefined ? undefined : await fingerprintOf(session);
       if (unchanged && after !== before) {
         log.info('the source changed while it was read: reading it again, staging every change');
         // A fresh session: nothing it kept from the first read (reference ids, a cursor) is reused.
         const used = session;
         session = undefined;
-        await used.dispose();
+        await this.disposeSource(run, used, log);
         session = await this.host.openSource(run.tenantId);
         await this.ledger.discard(run.id);
         await this.runs.clearIssues(run.id);
@@ -219,7 +228,7 @@ export class SyncEngine {
       await this.runs.update(run.id, { counts }).catch(() => undefined);
       throw err;
     } finally {
-      await session?.dispose();
+      if (session) await this.disposeSource(run, session, log);
     }
     await issues.flushSource();
     await this.runs.summarizeUnstoredIssues(run.id, this.host.maxIssuesPerCode);
@@ -342,10 +351,12 @@ export class SyncEngine {
         maxIssuesPerCode: this.host.maxIssuesPerCode,
       };
       const ledger = this.ledger;
+      const sourceDeadline = (call: 'read') => this.sourceDeadline(call);
       // Each batch's look-up is sent as it is read: hashing (the CPU's part) overlaps the previous
       // batch's writing (the database's).
       async function* prepared(): AsyncGenerator<{ batch: RosterBatch; prepared?: PreparedBatch }> {
-        for await (const batch of session.read(entity, read)) {
+        const batches = boundedItems(session.read(entity, read), sourceDeadline('read'), (n) => `source "${run.sourceId}" read(${entity}) batch ${n}`, signal);
+        for await (const batch of batches) {
           if (signal.aborted) throw RunStop.for(signal, 'reading the source');
           yield {
             batch,
@@ -842,6 +853,20 @@ export class SyncEngine {
   }
 
   /** A target's call, bounded by the apply timeout. */
+  /** The deadline of a source's call (see {@link SyncEngineHost.sourceDeadlines}). */
+  private sourceDeadline(call: 'fingerprint' | 'read' | 'dispose'): number {
+    return this.host.sourceDeadlines?.[call] ?? this.host.applyTimeoutMs;
+  }
+
+  /** Disposes a source's session within its deadline; a dispose that fails or overruns is logged, not the run's failure. */
+  private async disposeSource(run: SyncRun, session: RosterSourceSession, log: Logger): Promise<void> {
+    try {
+      await withDeadline(() => Promise.resolve(session.dispose()), this.sourceDeadline('dispose'), `source "${run.sourceId}" dispose()`);
+    } catch (err) {
+      log.warn({ source: run.sourceId, err: errorMessage(err) }, 'source dispose failed or overran; abandoned');
+    }
+  }
+
   private deadline<T>(call: () => Promise<T>, what: string): Promise<T> {
     return withDeadline(Promise.resolve().then(call), this.host.applyTimeoutMs, what);
   }

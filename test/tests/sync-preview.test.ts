@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +15,7 @@ import { FIXTURES_DIR, changeDistrict, generateDistrict, seedProductState, spyOn
 // Against the four real products (and memo, the engine's fixture target, for the scope's figures),
 // on the embedded database or PostgreSQL (DATABASE_URL).
 
+const CLI = path.resolve(__dirname, '../../host/dist/cli/main.js');
 const PLUGINS = [path.resolve(__dirname, '../../plugins'), path.join(FIXTURES_DIR, 'plugins/sync')];
 const PRODUCT_SCHEMAS = ['plugin_target_kamkalima', 'plugin_target_school_manager', 'plugin_target_kybergate', 'plugin_target_gradient'];
 const FOUR = ['kamkalima', 'school-manager', 'kybergate', 'gradient'];
@@ -243,6 +245,37 @@ t.test('readiness preview', async (t) => {
     t.match(ended.reason, /^preview: nothing was written/);
   });
 
+  await t.test('the CLI runs a scoped preview and prints its per-target counts and first issues; the stream ends with the preview', async (t) => {
+    const school = [...district.records('orgs')].find((o) => o.type === 'school')!;
+    const classes = [...district.records('classes')].filter((c) => c.schoolSourcedId === school.sourcedId).length;
+    const r = await cli(['sync', 'scoped', '--preview', '--school', school.sourcedId, '--url', host.url]);
+    t.equal(r.status, 2, `exit 2: the preview ends partial, as the run would (the district's faults) ${r.stderr}`);
+    t.match(r.stdout, /^mode\s+full, preview \(nothing written\)$/m);
+    t.match(r.stdout, new RegExp(`^schools\\s+${school.sourcedId}$`, 'm'));
+    t.match(r.stdout, /^reason\s+preview: nothing was written to any target/m);
+    t.match(r.stdout, new RegExp(`^memo\\s+classes\\s+${classes}\\s`, 'm'), "memo's row: the school's classes, created");
+    t.match(r.stdout, /^first issues \(all: rosterbridge run \S+ --issues\)$/m);
+    t.match(r.stdout, /^ {2}error\s+kybergate\s+KYBERGATE_[A-Z_]+ users /m, "a product's issue with its target, code, entity and record");
+    const refused = await cli(['sync', 'scoped', '--school', school.sourcedId, '--url', host.url]);
+    t.equal(refused.status, 1);
+    t.match(refused.stderr, /SYNC_OPTIONS_CONFLICT/);
+
+    const started = await fetch(`${host.url}/tenants/scoped/syncs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ preview: true }),
+    });
+    t.equal(started.status, 202);
+    const { id } = (await started.json()) as SyncRun;
+    const events = await (
+      await fetch(`${host.url}/runs/${id}/events`, { headers: { authorization: `Bearer ${ADMIN}` }, signal: AbortSignal.timeout(120_000) })
+    ).text();
+    const end = /event: end\ndata: (.*)\n/.exec(events);
+    t.ok(end, 'the stream ends');
+    t.match(JSON.parse(end![1]!) as SyncRun, { id, preview: true, phase: 'done', reason: /^preview: nothing was written/ });
+    await host.syncs.settled(id);
+  });
+
   await t.test('a KyberGate preview sends no e-mail, where the real run that fails the same way does', async (t) => {
     const preview = await run('monroe', { preview: true });
     t.equal(preview.status, 'failed', 'the preview fails as the run would (its package is missing)');
@@ -254,6 +287,19 @@ t.test('readiness preview', async (t) => {
     t.equal(smtp.messages.length, 1, 'the real run e-mails its failure (the notifications work)');
   });
 });
+
+/** Runs the CLI to its end (asynchronously: the host answering it lives in this process). */
+function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, RB_TOKEN: ADMIN } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
 
 function notifications(port: number) {
   return {

@@ -50,6 +50,9 @@ t.test('readiness preview', async (t) => {
   tenant('lincoln', '../base', four);
   tenant('adams', '../base', four);
   tenant('scoped', '../base', [{ id: 'memo' }, { id: 'kybergate' }]);
+  // gated writes in transactions of its own (not the engine's); flaky is slow.
+  tenant('own', '../base', [{ id: 'memo' }, { id: 'gated' }]);
+  tenant('slow', '../base', [{ id: 'memo' }, { id: 'flaky', settings: { delayMs: 300 } }]);
   // Its package does not exist: its runs fail, and a real run's failure is e-mailed.
   tenant('monroe', '../missing', [{ id: 'kybergate', settings: { notifications: notifications(smtp.port) } }], { contacts: ['it@monroe.example.org'] });
 
@@ -112,7 +115,9 @@ t.test('readiness preview', async (t) => {
     issues: r.counts.issues,
   });
   // The products' schemas exist before the first look (a run activates its targets' plugins, which migrates them).
-  for (const target of [...FOUR, 'memo']) await host.plugins.activate(host.plugins.findContributor('targets', target)!.id);
+  for (const target of [...FOUR, 'memo', 'gated', 'flaky']) await host.plugins.activate(host.plugins.findContributor('targets', target)!.id);
+  const MEMO_SCHEMA = (await sql<{ schema: string }>`select table_schema as schema from information_schema.tables where table_name = 'apply_call'`.execute(db))
+    .rows[0]!.schema;
   const created = (r: SyncRun, target: string) => Object.values(r.counts.targets[target]?.entities ?? {}).reduce((n, c) => n + (c?.created ?? 0), 0);
 
   await t.test('a preview of a district reports what its first sync then does, and writes no product row', async (t) => {
@@ -274,6 +279,41 @@ t.test('readiness preview', async (t) => {
     t.ok(end, 'the stream ends');
     t.match(JSON.parse(end![1]!) as SyncRun, { id, preview: true, phase: 'done', reason: /^preview: nothing was written/ });
     await host.syncs.settled(id);
+  });
+
+  await t.test("a target's writes in transactions of its own are rolled back too", async (t) => {
+    const { rows } = await sql<{ schema: string }>`select table_schema as schema from information_schema.tables where table_name = 'user_row'`.execute(db);
+    const gated = rows[0]!.schema;
+    await sql`insert into ${sql.table(`${gated}.gate`)} (tenant_id, open) values ('own', true)`.execute(db);
+    const userRows = async () =>
+      Number((await sql<{ n: string }>`select count(*) as n from ${sql.table(`${gated}.user_row`)} where tenant_id = 'own'`.execute(db)).rows[0]!.n);
+    const preview = await run('own', { preview: true });
+    t.equal(preview.counts.targets.gated?.status, 'applied', preview.reason ?? '');
+    t.ok(created(preview, 'gated') > 0, `gated counts rows it would write (${created(preview, 'gated')})`);
+    t.equal(await userRows(), 0, 'none of them is written');
+    const real = await run('own');
+    t.equal(created(real, 'gated'), created(preview, 'gated'), 'the real run writes what the preview counted');
+    t.equal(await userRows(), created(real, 'gated'));
+  });
+
+  await t.test('a preview cancelled while its targets apply ends cancelled, nothing written', async (t) => {
+    const queued = await host.syncs.trigger('slow', { trigger: 'test', preview: true });
+    await new Promise<void>((resolve) => {
+      const sub = host.syncs.onDidProgress((p) => {
+        if (p.runId === queued.id && p.phase === 'applying') {
+          sub.dispose();
+          resolve();
+        }
+      });
+    });
+    const cancelled = await host.syncs.cancel(queued.id, 'test');
+    t.equal(cancelled.status, 'cancelled', cancelled.reason ?? '');
+    t.same(await cursors('slow'), [], 'no cursor');
+    t.same(await ledger('slow'), { versions: 0, committed: null }, 'nothing of the tenant in the ledger');
+    const memoRows = await sql<{ n: string }>`select count(*) as n from ${sql.table(`${MEMO_SCHEMA}.record`)} where tenant_id = 'slow'`.execute(db);
+    t.equal(Number(memoRows.rows[0]!.n), 0, 'memo holds nothing of the tenant');
+    const real = await run('slow');
+    t.equal(real.status, 'success', 'a real run after it applies');
   });
 
   await t.test('a KyberGate preview sends no e-mail, where the real run that fails the same way does', async (t) => {

@@ -329,6 +329,15 @@ export class SyncService implements Disposable {
    * run is rejected instead.
    */
   async cancel(runId: string, by: string): Promise<SyncRun> {
+    // A run this host executes stops at once, without a query first: on the embedded database a
+    // preview holds the one connection until it ends.
+    const executing = this.running.get(runId);
+    if (executing) {
+      executing.controller.abort();
+      const ended = await executing.done;
+      // One that was held on the way: cancelling a held run rejects it.
+      return ended.status === 'held' ? this.engine.reject(runId, by) : ended;
+    }
     const run = await this.get(runId);
     if (run.status === 'held') return this.engine.reject(runId, by);
     if (run.status !== 'queued' && run.status !== 'running') throw new RosterbridgeError('CONFLICT', `run ${runId} has already ended (${run.status})`);

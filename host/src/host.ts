@@ -161,7 +161,8 @@ export class Host {
       const ledger = new Ledger(database.db, CORE_SCHEMA, database.openCopy ? { openCopy: database.openCopy } : {});
       const engine = new SyncEngine(runs, ledger, {
         openSource: (tenantId) => sourceSessions.open(tenantId),
-        openTarget: (tenantId, targetId) => openTenantTarget(plugins, targets, tenants, tenantId, targetId, config.plugins.activationTimeoutMs),
+        openTarget: (tenantId, targetId, options) =>
+          openTenantTarget(plugins, targets, tenants, tenantId, targetId, config.plugins.activationTimeoutMs, options),
         thresholds: (tenantId) => tenants.config(tenantId).thresholds,
         enabledTargets: (tenantId) =>
           tenants
@@ -169,6 +170,7 @@ export class Host {
             .targets.filter((t) => t.enabled)
             .map((t) => t.id),
         ...(database.openLoadTransaction ? { openLoadTransaction: database.openLoadTransaction } : {}),
+        rolledBack: (work) => database.rolledBack(work),
         applyTimeoutMs: config.sync.applyTimeoutMs,
         sourceDeadlines: { fingerprint: config.deadlines.fingerprintMs, read: config.deadlines.readMs, dispose: config.deadlines.disposeMs },
         batchSize: config.sync.batchSize,

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import type { SyncRun } from '@rosterbridge/core';
 import type { PluginStatus } from '@rosterbridge/engine';
-import { FIXTURES_DIR, createTestDatabase, generateDistrict, startHostProcess, writeOneRosterPackage } from '@rosterbridge/test-kit';
+import { FIXTURES_DIR, createTestDatabase, generateDistrict, hostProcessEnv, startHostProcess, writeOneRosterPackage } from '@rosterbridge/test-kit';
 
 const ADMIN = 'runtime-admin-token-0123456789abcdef';
 
@@ -25,16 +25,15 @@ t.test("a plugin's stray throw or forgotten rejection fails that plugin; the hos
     }),
   );
   const database = await createTestDatabase();
-  const proc = await startHostProcess({
-    RB_HTTP_PORT: '0',
-    RB_LOG_LEVEL: 'info',
-    RB_DATABASE_URL: database.url,
-    RB_DATA_DIR: path.join(root, 'data'),
-    RB_PLUGIN_DIRS: [path.resolve(__dirname, '../../plugins'), path.join(FIXTURES_DIR, 'plugins/sync'), path.join(FIXTURES_DIR, 'plugins/crash')].join(','),
-    RB_TENANTS_DIR: tenants,
-    RB_API_TOKENS: JSON.stringify([{ name: 'ops', token: ADMIN, role: 'admin' }]),
-    RB_SCHEDULE_ENABLED: 'false',
-  });
+  const proc = await startHostProcess(
+    hostProcessEnv({
+      databaseUrl: database.url,
+      dataDir: path.join(root, 'data'),
+      pluginDirs: [path.resolve(__dirname, '../../plugins'), path.join(FIXTURES_DIR, 'plugins/sync'), path.join(FIXTURES_DIR, 'plugins/crash')],
+      tenantsDir: tenants,
+      adminToken: ADMIN,
+    }),
+  );
   t.teardown(async () => {
     await proc.stop();
     await database.drop();

@@ -6,7 +6,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import t from 'tap';
 import type { SyncRun } from '@rosterbridge/core';
-import { FIXTURES_DIR, HOST_CLI, createTestDatabase, generateDistrict, startHostProcess, startTestHost, writeOneRosterPackage } from '@rosterbridge/test-kit';
+import {
+  FIXTURES_DIR,
+  HOST_CLI,
+  createTestDatabase,
+  generateDistrict,
+  hostProcessEnv,
+  startHostProcess,
+  startTestHost,
+  writeOneRosterPackage,
+} from '@rosterbridge/test-kit';
 
 const ADMIN = 'reload-admin-token-0123456789abcdef';
 const OPERATOR = 'reload-operator-token-0123456789abcdef';
@@ -195,16 +204,9 @@ t.test('SIGHUP and `rosterbridge reload` make a running host read its tenant fil
   tenant('first');
   await writeOneRosterPackage(district, path.join(root, 'package'));
   const database = await createTestDatabase();
-  const proc = await startHostProcess({
-    RB_HTTP_PORT: '0',
-    RB_LOG_LEVEL: 'info',
-    RB_DATABASE_URL: database.url,
-    RB_DATA_DIR: path.join(root, 'data'),
-    RB_PLUGIN_DIRS: PLUGINS.join(','),
-    RB_TENANTS_DIR: tenants,
-    RB_API_TOKENS: JSON.stringify([{ name: 'ops', token: ADMIN, role: 'admin' }]),
-    RB_SCHEDULE_ENABLED: 'false',
-  });
+  const proc = await startHostProcess(
+    hostProcessEnv({ databaseUrl: database.url, dataDir: path.join(root, 'data'), pluginDirs: PLUGINS, tenantsDir: tenants, adminToken: ADMIN }),
+  );
   t.teardown(async () => {
     await proc.stop();
     await database.drop();

@@ -36,14 +36,7 @@ export function reaches(principal: Principal, tenantId: string): boolean {
 
 /** Throws AUTH_FORBIDDEN unless the principal's role may do `access`, which concerns the host, not a tenant. */
 export function authorizeHost(principal: Principal, access: Access): void {
-  if (!ROLE_ACCESS[principal.role].includes(access))
-    throw new RosterbridgeError(
-      'AUTH_FORBIDDEN',
-      `token "${principal.name}" has role "${principal.role}", which may not ${describeAccess(access)}; this needs role ${rolesFor(access)
-        .map((r) => `"${r}"`)
-        .join(' or ')}`,
-      { role: principal.role, needs: rolesFor(access) },
-    );
+  authorizeRole(principal, access, {});
 }
 
 /**
@@ -53,13 +46,18 @@ export function authorizeHost(principal: Principal, access: Access): void {
 export function authorize(principal: Principal, access: Access, tenantId: string): void {
   if (!reaches(principal, tenantId))
     throw new RosterbridgeError('AUTH_FORBIDDEN', `token "${principal.name}" may not access tenant "${tenantId}"`, { tenant: tenantId });
+  authorizeRole(principal, access, { tenant: tenantId });
+}
+
+/** Throws AUTH_FORBIDDEN, naming the roles that may, unless the principal's role may do `access`. */
+function authorizeRole(principal: Principal, access: Access, details: { tenant?: string }): void {
   if (!ROLE_ACCESS[principal.role].includes(access))
     throw new RosterbridgeError(
       'AUTH_FORBIDDEN',
       `token "${principal.name}" has role "${principal.role}", which may not ${describeAccess(access)}; this needs role ${rolesFor(access)
         .map((r) => `"${r}"`)
         .join(' or ')}`,
-      { tenant: tenantId, role: principal.role, needs: rolesFor(access) },
+      { ...details, role: principal.role, needs: rolesFor(access) },
     );
 }
 

@@ -48,3 +48,27 @@ export async function startHostProcess(env: NodeJS.ProcessEnv): Promise<HostProc
     },
   };
 }
+
+/**
+ * The env of a `rosterbridge start` process of a test: an ephemeral port, info logs (so that
+ * {@link startHostProcess} sees the address), schedules off, one admin token; `databaseUrl` '' runs it
+ * on the embedded database in `dataDir`.
+ */
+export function hostProcessEnv(options: {
+  databaseUrl: string;
+  dataDir: string;
+  pluginDirs: readonly string[];
+  tenantsDir: string;
+  adminToken: string;
+}): NodeJS.ProcessEnv {
+  return {
+    RB_HTTP_PORT: '0',
+    RB_LOG_LEVEL: 'info',
+    RB_DATABASE_URL: options.databaseUrl,
+    RB_DATA_DIR: options.dataDir,
+    RB_PLUGIN_DIRS: options.pluginDirs.join(','),
+    RB_TENANTS_DIR: options.tenantsDir,
+    RB_API_TOKENS: JSON.stringify([{ name: 'ops', token: options.adminToken, role: 'admin' }]),
+    RB_SCHEDULE_ENABLED: 'false',
+  };
+}

@@ -16,6 +16,7 @@ import type { CommandService } from '../commands/command-service';
 import { registerCommandRoutes } from './command-routes';
 import { registerRunRoutes } from './run-routes';
 import { registerTenantRoutes } from './tenant-routes';
+import { registerConsole } from '../console/console-routes';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -85,7 +86,8 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
   app.addHook('onRequest', async (request) => {
     checkUrl(request.url);
     const config = request.routeOptions.config;
-    if (config?.public || request.routeOptions.url?.startsWith('/docs')) return;
+    // The console's pages (and its not-found page) have their own sessions: host/src/console.
+    if (config?.public || request.routeOptions.url?.startsWith('/docs') || /^\/console(\/|$|\?)/.test(request.url)) return;
     request.principal = deps.tokens.authenticate(request.headers.authorization);
     if (config?.tenantRoute) {
       const tenantId = (request.params as { id: string }).id;
@@ -251,6 +253,8 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
   registerTenantRoutes(app, deps);
   registerRunRoutes(app, deps);
   registerCommandRoutes(app, deps);
+  // The operator console (HTML at /console, `/` leads there): it calls these routes as the signed-in token.
+  await registerConsole(app, { tokens: deps.tokens, logger: deps.logger });
 
   return app;
 }

@@ -29,6 +29,16 @@ t.test('the console over HTTP', async (t) => {
     );
   tenant('lincoln', HOSTILE);
   tenant('jefferson', 'Jefferson Secret Name');
+  // Adams's package is not there: its connection check fails with a code and a hint.
+  writeFileSync(
+    path.join(tenants, 'adams.json'),
+    JSON.stringify({
+      displayName: 'Adams',
+      timezone: 'America/Chicago',
+      source: { id: 'oneroster-csv', settings: { location: '../no-such-package' } },
+      targets: [{ id: 'kybergate' }],
+    }),
+  );
   const th: TestHost = await startTestHost({
     pluginDirs: [path.resolve(__dirname, '../../plugins'), path.join(FIXTURES_DIR, 'plugins/sync')],
     tenantsDir: tenants,
@@ -201,6 +211,25 @@ t.test('the console over HTTP', async (t) => {
       t.notMatch(r.text, /<script>alert|<img src=x/, `${page}: no markup of the name`);
       if (page !== '/console/tenants/lincoln/runs') t.match(r.text, /&lt;script&gt;alert\(&quot;pwned&quot;\)&lt;\/script&gt;/, `${page}: the name escaped`);
     }
+  });
+
+  await t.test("test connection shows the check's answer: its code and hint when it fails", async (t) => {
+    const c = new ConsoleClient(host.url);
+    await c.login(TOKENS.admin);
+    await c.get('/console/tenants/lincoln');
+    const ok = await c.post('/console/tenants/lincoln/check');
+    t.equal(ok.status, 200);
+    t.match(ok.text, /Connected: /);
+    await c.get('/console/tenants/adams');
+    const failed = await c.post('/console/tenants/adams/check');
+    t.equal(failed.status, 200);
+    const answer = (await (
+      await fetch(`${host.url}/tenants/adams/source/check`, { method: 'POST', headers: { authorization: `Bearer ${TOKENS.admin}` } })
+    ).json()) as { ok: boolean; code: string; message: string };
+    t.equal(answer.ok, false);
+    t.match(failed.text, new RegExp(`Not connected: <strong>${answer.code}</strong>`), 'the code');
+    const escaped = answer.message.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+    t.ok(failed.text.includes(`Hint: ${escaped}`), `the hint: ${answer.message}`);
   });
 
   await t.test('the typed confirmation: a reset without the target id typed resets nothing', async (t) => {

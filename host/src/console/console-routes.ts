@@ -18,6 +18,7 @@ const ASSETS: Record<string, { type: string; body: Buffer }> = Object.fromEntrie
   [
     ['console.css', 'text/css; charset=utf-8'],
     ['console.js', 'text/javascript; charset=utf-8'],
+    ['favicon.svg', 'image/svg+xml'],
   ].map(([name, type]) => [name, { type: type!, body: readFileSync(path.join(CONSOLE_DIR, 'assets', name!)) }]),
 );
 

@@ -39,7 +39,7 @@ t.test(
     };
     await writePackage(() => true);
     await writeOneRosterPackage(district, path.join(root, 'jefferson-package'), { mode: 'bulk' });
-    // Lincoln's runs take a second and a half at least, so the run page sees them go on.
+    // Lincoln's runs take three seconds at least, so the run page sees them go on.
     const tenant = (id: string, displayName: string, location: string, readDelayMs: number) =>
       writeFileSync(
         path.join(tenants, `${id}.json`),
@@ -50,7 +50,7 @@ t.test(
           targets: [{ id: 'kamkalima' }, { id: 'kybergate' }],
         }),
       );
-    tenant('lincoln', 'Lincoln Unified', '../lincoln-package', 1500);
+    tenant('lincoln', 'Lincoln Unified', '../lincoln-package', 3000);
     tenant('jefferson', 'Jefferson County', '../jefferson-package', 0);
     const th: TestHost = await startTestHost({
       pluginDirs: [path.resolve(__dirname, '../../plugins'), path.join(FIXTURES_DIR, 'plugins/api')],
@@ -130,6 +130,8 @@ t.test(
       t.match(await kybergate.textContent(), new RegExp(`Users created\\s*${created}`), "KyberGate's summary in its own words");
       t.ok(await page.locator('.card', { hasText: 'Kamkalima' }).isVisible(), "and Kamkalima's");
       await shot(page, '05-run-done');
+      // The view the README shows: the run's counts and each product's summary.
+      await page.screenshot({ path: path.join(ARTIFACTS, 'readme-run.jpg'), type: 'jpeg', quality: 70, clip: { x: 0, y: 0, width: 1280, height: 1560 } });
     });
 
     await t.test("open the run's issues and filter them by severity, target and code", async (t) => {
@@ -176,7 +178,7 @@ t.test(
       const settled = await host.syncs.settled(heldRun);
       t.equal(settled.status, 'success');
       t.equal(settled.hold?.decidedBy, 'ops');
-      await page.reload();
+      // The page follows the approved run live and reloads itself at its end.
       await page.locator('#h-summary').waitFor({ timeout: 60_000 });
       t.match(await page.locator('#h-hold').locator('..').textContent(), /approved by ops/);
       await shot(page, '08-run-approved');

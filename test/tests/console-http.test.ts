@@ -232,6 +232,18 @@ t.test('the console over HTTP', async (t) => {
     t.ok(failed.text.includes(`Hint: ${escaped}`), `the hint: ${answer.message}`);
   });
 
+  await t.test("a console session is no key to the API, and no path under /console reaches the API's routes", async (t) => {
+    const c = new ConsoleClient(host.url);
+    await c.login(TOKENS.admin);
+    const cookie = `rb_console=${c.cookies.get('rb_console')}`;
+    for (const url of ['/tenants/lincoln', '/console/../tenants/lincoln', '/console/%2e%2e/tenants/lincoln', '/console/x/../../tenants/lincoln']) {
+      const r = await fetch(host.url + url, { headers: { cookie }, redirect: 'manual' });
+      const text = await r.text();
+      t.not(r.status, 200, `${url}: not answered with the tenant`);
+      t.notMatch(text, /"config"|Jefferson Secret Name|oneroster-csv/, `${url}: no tenant data`);
+    }
+  });
+
   await t.test('the typed confirmation: a reset without the target id typed resets nothing', async (t) => {
     const c = new ConsoleClient(host.url);
     await c.login(TOKENS.admin);

@@ -86,8 +86,9 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
   app.addHook('onRequest', async (request) => {
     checkUrl(request.url);
     const config = request.routeOptions.config;
-    // The console's pages (and its not-found page) have their own sessions: host/src/console.
-    if (config?.public || request.routeOptions.url?.startsWith('/docs') || /^\/console(\/|$|\?)/.test(request.url)) return;
+    if (config?.public || request.routeOptions.url?.startsWith('/docs')) return;
+    // The console's not-found page (a path under /console no route has) answers for itself: host/src/console.
+    if (request.is404 && /^\/console(\/|$|\?)/.test(request.url)) return;
     request.principal = deps.tokens.authenticate(request.headers.authorization);
     if (config?.tenantRoute) {
       const tenantId = (request.params as { id: string }).id;

@@ -255,6 +255,7 @@ async function consolePlugin(app: FastifyInstance, api: FastifyInstance, deps: C
           status: tenant.status,
           targets,
           last: runs instanceof ApiRefusal ? {} : lastRunPerTarget(targets, runs.runs),
+          moreRuns: !(runs instanceof ApiRefusal) && runs.runs.length === 50,
           next: next.sort((a: any, b: any) => a.at.localeCompare(b.at)),
           schedulesOn: schedules instanceof ApiRefusal ? false : schedules.enabled,
         };
@@ -285,6 +286,7 @@ async function consolePlugin(app: FastifyInstance, api: FastifyInstance, deps: C
       tenant,
       targets,
       last,
+      moreRuns: !(runs instanceof ApiRefusal) && runs.runs.length === 50,
       active,
       schedules: schedules instanceof ApiRefusal ? undefined : schedules,
       commands: commands instanceof ApiRefusal ? [] : commands.commands,

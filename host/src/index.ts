@@ -13,7 +13,7 @@ export * from './api/auth';
 export * from './api/control-api';
 export * from './api/listen-address';
 export * from './logging';
-export { stopOnSignals } from './cli/start-command';
+export { guardHost, reloadOnHangup, stopOnSignals } from './cli/start-command';
 export * from './sources/source-sessions';
 export * from './sync/sync-service';
 export * from './commands/command-service';

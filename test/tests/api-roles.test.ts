@@ -43,6 +43,7 @@ const MAY: Record<string, readonly Who[]> = {
   'POST /tenants/{id}/resume': OPERATE,
   'GET /tenants/{id}/commands': READ_SYNC,
   'POST /tenants/{id}/commands/{command}': OPERATE,
+  'POST /tenants/reload': ['admin'],
 };
 const PUBLIC = ['GET /healthz', 'GET /readyz'];
 const ROLE_OF: Record<Who, ApiRole> = { admin: 'admin', operator: 'tenant-operator', tenant: 'tenant', other: 'tenant' };
@@ -227,6 +228,11 @@ t.test('roles, route by route', async (t) => {
         if (MAY[route]!.includes(who)) t.equal(r.status, 200, `${who}: ${route}`);
         else expectRefused(t, r, `${who}: ${route}`);
       }
+    }
+    for (const who of WHO) {
+      const r = await call(who, 'POST /tenants/reload', {}, {});
+      if (MAY['POST /tenants/reload']!.includes(who)) t.equal(r.status, 200, `${who} reloads the tenant files`);
+      else expectRefused(t, r, `${who}: POST /tenants/reload (the host's, not a tenant's)`);
     }
     expectRefused(t, await call('operator', 'GET /tenants/{id}', { id: 'jefferson' }, undefined, false), 'the operator does not reach jefferson');
     t.equal((await call('operator', 'GET /tenants/{id}', { id: 'adams' }, undefined, false)).status, 200, 'it reaches adams, its other tenant');

@@ -67,6 +67,13 @@ t.test('plugin kernel through a running host', async (t) => {
     t.match(p['never-settles']!.failure!.reason, /1500 ms/);
     t.ok(p['never-settles']!.activation!.durationMs! >= 1400, 'time until the deadline is attributed to the plugin');
 
+    // A busy loop blocks the deadline's timer: it is judged when activate() returns, past its deadline.
+    t.equal(p['busy-activate']!.state, 'failed', 'an activate() that blocked the event loop past its deadline is not active');
+    t.equal(p['busy-activate']!.failure!.code, 'PLUGIN_ACTIVATION_TIMEOUT');
+    t.match(p['busy-activate']!.failure!.reason, /activate\(\) took \d+ ms, past its deadline of 1500 ms/);
+    t.ok(p['busy-activate']!.activation!.durationMs! >= 2400, 'its whole time is attributed to it');
+    t.equal((globalThis as any).__rbBusyActivateDisposed, true, 'what it set up is disposed');
+
     t.equal(p['needs-failed']!.failure!.code, 'PLUGIN_DEPENDENCY_FAILED');
     t.match(p['needs-failed']!.failure!.reason, /because its dependency "throws-on-activate" failed/);
     t.notOk((globalThis as any).__rbNeedsFailedLoaded, 'a plugin whose dependency failed never loads');

@@ -275,6 +275,37 @@ export const tenantSchema = {
       description: "The effective tenant config (plugins' settings with defaults, schedules resolved), secrets shown as `[secret from env NAME]`.",
     },
     problems: { type: 'array', items: { type: 'object', properties: { key: str, message: str } } },
+    fileProblems: {
+      type: 'array',
+      items: { type: 'object', properties: { key: str, message: str } },
+      description: "The tenant file's problems when a reload found it invalid: `config` is the last valid one, still in effect.",
+    },
+  },
+} as const;
+
+/** What a reload of the tenant files did. */
+export const tenantReloadSchema = {
+  type: 'object',
+  required: ['at', 'tenants'],
+  properties: {
+    at: { type: 'string', format: 'date-time' },
+    tenants: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'change'],
+        properties: {
+          id: str,
+          change: {
+            type: 'string',
+            enum: ['added', 'changed', 'removed', 'kept-last-valid', 'unchanged'],
+            description: '`kept-last-valid`: the file is invalid now; the last valid config stays in effect (see `problems`).',
+          },
+          problems: { type: 'array', items: { type: 'object', properties: { key: str, message: str } } },
+          runInFlight: { type: 'boolean', description: 'A run of the tenant is executing: it finishes on the config it started with.' },
+        },
+      },
+    },
   },
 } as const;
 

@@ -15,11 +15,11 @@ export interface Principal {
  * and tests the source; `operate` destroys or overrides (reset a target, approve or reject a hold,
  * back-fill, pause, resume) or changes a product's own state (a plugin command).
  */
-export type Access = 'read' | 'sync' | 'operate';
+export type Access = 'read' | 'sync' | 'operate' | 'host';
 
-/** What each role may do on the tenants it reaches. */
+/** What each role may do on the tenants it reaches; `host` (reload the tenant files) is the host's own, for admins. */
 export const ROLE_ACCESS: Readonly<Record<ApiRole, readonly Access[]>> = {
-  admin: ['read', 'sync', 'operate'],
+  admin: ['read', 'sync', 'operate', 'host'],
   'tenant-operator': ['read', 'sync', 'operate'],
   tenant: ['read', 'sync'],
 };
@@ -32,6 +32,18 @@ export function rolesFor(access: Access): ApiRole[] {
 /** Whether the principal reaches this tenant at all (an admin reaches every tenant). */
 export function reaches(principal: Principal, tenantId: string): boolean {
   return principal.role === 'admin' || (principal.tenants ?? []).includes(tenantId);
+}
+
+/** Throws AUTH_FORBIDDEN unless the principal's role may do `access`, which concerns the host, not a tenant. */
+export function authorizeHost(principal: Principal, access: Access): void {
+  if (!ROLE_ACCESS[principal.role].includes(access))
+    throw new RosterbridgeError(
+      'AUTH_FORBIDDEN',
+      `token "${principal.name}" has role "${principal.role}", which may not ${describeAccess(access)}; this needs role ${rolesFor(access)
+        .map((r) => `"${r}"`)
+        .join(' or ')}`,
+      { role: principal.role, needs: rolesFor(access) },
+    );
 }
 
 /**
@@ -52,7 +64,12 @@ export function authorize(principal: Principal, access: Access, tenantId: string
 }
 
 function describeAccess(access: Access): string {
-  return { read: 'read', sync: 'start or stop runs', operate: 'reset, approve, reject, back-fill, pause, resume or run plugin commands' }[access];
+  return {
+    read: 'read',
+    sync: 'start or stop runs',
+    operate: 'reset, approve, reject, back-fill, pause, resume or run plugin commands',
+    host: 'manage the host (reload the tenant files)',
+  }[access];
 }
 
 /** Checks bearer tokens in constant time; tokens are kept only as hashes. */

@@ -10,7 +10,7 @@ import type { SourceSessions } from '../sources/source-sessions';
 import type { SyncService } from '../sync/sync-service';
 import { answerClientError, apiErrorOf, envelope, quote } from './api-errors';
 import { BODY_LIMITS, errorResponses, noQuery, pluginSchema, whoMay } from './api-schemas';
-import { type Access, type Principal, type TokenAuthenticator, authorize, rolesFor } from './auth';
+import { type Access, type Principal, type TokenAuthenticator, authorize, authorizeHost, rolesFor } from './auth';
 import { checkUrl, createValidatorCompiler, jsonBodyParser } from './request-checks';
 import type { CommandService } from '../commands/command-service';
 import { registerCommandRoutes } from './command-routes';
@@ -90,6 +90,8 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
     // The console's not-found page (a path under /console no route has) answers for itself: host/src/console.
     if (request.is404 && /^\/console(\/|$|\?)/.test(request.url)) return;
     request.principal = deps.tokens.authenticate(request.headers.authorization);
+    // A route of the host itself (not of one tenant): its access alone decides.
+    if (config?.access === 'host') authorizeHost(request.principal, 'host');
     if (config?.tenantRoute) {
       const tenantId = (request.params as { id: string }).id;
       authorize(request.principal, config.access ?? 'read', tenantId);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { redactTenant } from '../tenants/tenant-config';
-import type { TenantRegistry } from '../tenants/tenant-registry';
+import { type TenantProblem, redactTenant } from '../tenants/tenant-config';
+import type { ServedTenant, TenantRegistry } from '../tenants/tenant-registry';
 import type { SourceSessions } from '../sources/source-sessions';
 import { nextFireTimes, tenantSchedules } from '../sync/sync-scheduler';
 import type { SyncService } from '../sync/sync-service';
@@ -14,6 +14,7 @@ import {
   runSchema,
   schedulesSchema,
   tenantParams,
+  tenantReloadSchema,
   tenantSchema,
   tenantTargetParams,
   whoMay,
@@ -46,10 +47,37 @@ export function registerTenantRoutes(
     },
     async (request) => ({
       tenants: deps.tenants
-        .list()
+        .latest()
         .filter((t) => reaches(request.principal!, t.id))
         .map((t) => tenantView(t)),
     }),
+  );
+
+  app.post(
+    '/tenants/reload',
+    {
+      config: { access: 'host' },
+      bodyLimit: BODY_LIMITS.none,
+      schema: {
+        tags: ['tenants'],
+        summary: 'Reads the tenant files again: new, changed and removed tenants take effect for the next runs.',
+        description:
+          'Who may: admin. A file that became invalid keeps its last valid config (`kept-last-valid`, with the problems); a run in flight finishes on the config it started with; schedules are reconciled. `SIGHUP` and `rosterbridge reload` do the same.',
+        querystring: noQuery,
+        body: noBody,
+        response: { 200: { ...tenantReloadSchema, description: 'What the reload did, tenant by tenant.' }, ...errorResponses(401, 403, 413, 415) },
+      },
+    },
+    async () => {
+      const report = await deps.tenants.reload();
+      return {
+        at: report.at,
+        tenants: report.tenants.map((t) => ({
+          ...t,
+          ...(t.problems ? { problems: t.problems.map((p) => ({ key: p.key, message: p.message })) } : {}),
+        })),
+      };
+    },
   );
 
   app.get<{ Params: { id: string } }>(
@@ -65,7 +93,7 @@ export function registerTenantRoutes(
         response: { 200: { ...tenantSchema, description: 'The tenant.' }, ...errorResponses(401, 403, 404) },
       },
     },
-    async (request) => tenantView(deps.tenants.get(request.params.id)),
+    async (request) => tenantView(servedNow(deps.tenants, request.params.id)),
   );
 
   app.get<{ Params: { id: string } }>(
@@ -82,7 +110,9 @@ export function registerTenantRoutes(
       },
     },
     async (request) => {
-      const config = deps.tenants.config(request.params.id);
+      const served = servedNow(deps.tenants, request.params.id);
+      if (!served.config) deps.tenants.config(request.params.id);
+      const config = served.config!;
       const scheduled = tenantSchedules(config);
       const onSchedule = new Set(scheduled.flatMap((s) => s.targets));
       return {
@@ -212,8 +242,24 @@ export function registerTenantRoutes(
   }
 }
 
-function tenantView(t: ReturnType<TenantRegistry['get']>): Record<string, unknown> {
+/**
+ * The tenant as the next run takes it; a tenant whose file a reload removed while a run of it was in
+ * flight, as that run has it (until it ends).
+ */
+function servedNow(tenants: TenantRegistry, id: string): ServedTenant {
+  const latest = tenants.latest().find((t) => t.id === id);
+  return latest ?? tenants.get(id);
+}
+
+function tenantView(t: ServedTenant): Record<string, unknown> {
+  const problems = (list: readonly TenantProblem[]) => list.map((p) => ({ key: p.key, message: p.message }));
   return t.config
-    ? { id: t.id, status: t.config.paused ? 'paused' : 'valid', config: redactTenant(t.config) }
-    : { id: t.id, status: 'invalid', problems: t.problems.map((p) => ({ key: p.key, message: p.message })) };
+    ? {
+        id: t.id,
+        status: t.config.paused ? 'paused' : 'valid',
+        config: redactTenant(t.config),
+        // The file was edited into an invalid state: the last valid config above stays in effect.
+        ...(t.pendingProblems ? { fileProblems: problems(t.pendingProblems) } : {}),
+      }
+    : { id: t.id, status: 'invalid', problems: problems(t.problems) };
 }

@@ -189,6 +189,46 @@ export async function showSchedules(options: { tenant: string; url?: string; jso
   process.stdout.write(`manual: ${s.manual.join(', ') || '(none)'}\n`);
 }
 
+/** What `POST /tenants/reload` answers. */
+interface ReloadReport {
+  at: string;
+  tenants: { id: string; change: string; problems?: { key: string; message: string }[]; runInFlight?: boolean }[];
+}
+
+/**
+ * `rosterbridge reload`: the running host reads the tenant files again. Prints each tenant that
+ * changed (or all with --all); exit 1 when a file is invalid (kept at its last valid config or not served).
+ */
+export async function reloadTenants(options: { url?: string; json: boolean; all: boolean }): Promise<void> {
+  const api = controlApi(options.url);
+  const report = await api.request<ReloadReport>('POST', '/tenants/reload');
+  const troubled = report.tenants.filter((t) => (t.problems?.length ?? 0) > 0);
+  if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else {
+    const shown = options.all ? report.tenants : report.tenants.filter((t) => t.change !== 'unchanged');
+    const unchanged = report.tenants.length - shown.length;
+    process.stdout.write(`tenant files read again at ${report.at}: ${report.tenants.length} tenant(s)${unchanged > 0 ? `, ${unchanged} unchanged` : ''}\n`);
+    if (shown.length > 0)
+      process.stdout.write(
+        formatTable(
+          ['tenant', 'change', 'note'],
+          shown.map((t) => [
+            t.id,
+            t.change,
+            [
+              t.change === 'kept-last-valid' ? 'the file is invalid: its last valid config stays in effect' : '',
+              t.runInFlight ? 'a run in flight finishes on the config it started with' : '',
+            ]
+              .filter(Boolean)
+              .join('; '),
+          ]),
+        ),
+      );
+    for (const t of troubled) for (const p of t.problems!) process.stdout.write(`  ${t.id}: ${p.key}: ${p.message}\n`);
+  }
+  if (troubled.length > 0) process.exitCode = 1;
+}
+
 const URL_OPTION = ['--url <url>', 'control API of a running host (or env RB_URL); token from env RB_TOKEN'] as const;
 const JSON_OPTION = ['--json', 'print JSON only'] as const;
 
@@ -288,6 +328,20 @@ export function registerOperateCommands(program: Command): void {
     .option(...URL_OPTION)
     .option(...JSON_OPTION)
     .action(async (tenant: string, opts: { url?: string; json?: boolean }) => checkSource({ tenant, url: opts.url, json: opts.json === true }));
+
+  program
+    .command('reload')
+    .summary('read the tenant files again on a running host')
+    .description(
+      'make a running host read its tenant files again (as SIGHUP does): new, changed and removed tenants take effect for the next runs, ' +
+        'a file that became invalid keeps its last valid config, runs in flight finish on the config they started with (exit 0, 1 when a file is invalid)',
+    )
+    .option('--all', 'list unchanged tenants too')
+    .option(...URL_OPTION)
+    .option(...JSON_OPTION)
+    .action(async (opts: { url?: string; json?: boolean; all?: boolean }) =>
+      reloadTenants({ url: opts.url, json: opts.json === true, all: opts.all === true }),
+    );
 
   program
     .command('schedules')

@@ -97,6 +97,8 @@ export class SyncScheduler implements Disposable {
   private boss: PgBoss | undefined;
   private readonly stopping = new AbortController();
   private readonly queues = new Set<string>();
+  private subscription: Disposable | undefined;
+  private reconciling: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly pool: Pool,
@@ -122,6 +124,11 @@ export class SyncScheduler implements Disposable {
       await lock?.query('select pg_advisory_lock($1)', [SETUP_LOCK]);
       await boss.start();
       this.boss = boss;
+      // A reload of the tenant files (POST /tenants/reload, SIGHUP) reconciles the schedules.
+      this.subscription = this.tenants.onDidReload(() => {
+        if (this.stopping.signal.aborted) return;
+        this.reconcile().catch((err: unknown) => this.logger.error({ err: errorMessage(err) }, 'schedules not reconciled after a reload'));
+      });
       return await this.reconcile();
     } finally {
       await lock?.query('select pg_advisory_unlock($1)', [SETUP_LOCK]).catch(() => undefined);
@@ -129,11 +136,20 @@ export class SyncScheduler implements Disposable {
     }
   }
 
-  /** Makes pg-boss's schedules match the tenants' config, and works every scheduled queue. */
-  async reconcile(): Promise<TenantSchedule[]> {
+  /**
+   * Makes pg-boss's schedules match the tenants' config, and works every scheduled queue. Calls
+   * made while one is under way run after it, in turn.
+   */
+  reconcile(): Promise<TenantSchedule[]> {
+    const next = this.reconciling.catch(() => undefined).then(() => this.reconcileNow());
+    this.reconciling = next;
+    return next;
+  }
+
+  private async reconcileNow(): Promise<TenantSchedule[]> {
     const boss = this.boss!;
     const desired = this.tenants
-      .list()
+      .latest()
       .filter((t) => t.config)
       .flatMap((t) => tenantSchedules(t.config!));
     const queueOptions = {
@@ -170,6 +186,8 @@ export class SyncScheduler implements Disposable {
   /** Stops taking jobs; a job whose run is still going is handed back (its run goes on under its lease). */
   async dispose(): Promise<void> {
     this.stopping.abort();
+    void this.subscription?.dispose();
+    await this.reconciling.catch(() => undefined);
     await this.boss?.stop({ graceful: true, wait: true, timeout: this.options.shutdownTimeoutMs, close: false });
   }
 

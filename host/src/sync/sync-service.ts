@@ -9,6 +9,7 @@ import {
   parseRosterContract,
   type SyncRun,
   errorMessage,
+  isRosterbridgeError,
   withDeadline,
 } from '@rosterbridge/core';
 import {
@@ -354,15 +355,25 @@ export class SyncService implements Disposable {
     if (!(await this.runs.claim(runId, this.options.hostId, this.options.leaseMs))) return false;
     this.logger.info({ run: runId, host: this.options.hostId }, 'run taken');
     const controller = new AbortController();
+    // The run reads its tenant's config as it is now until it ends, whatever a reload reads meanwhile.
+    let pin: Disposable | undefined;
     const done = this.get(runId)
-      .then((run) => this.prepare(run))
+      .then((run) => {
+        pin = this.tenants.pin(run.tenantId);
+        return this.prepare(run);
+      })
       .then(() => this.engine.execute(runId, controller.signal))
       .catch(async (err: unknown) => {
         this.logger.error({ run: runId, err: errorMessage(err) }, 'run crashed');
-        await this.runs.update(runId, { status: 'failed', errorCode: 'INTERNAL', errorMessage: errorMessage(err), ended: true }).catch(() => undefined);
+        // A tenant removed by a reload while its run waited is a coded failure, not an internal one.
+        const errorCode = isRosterbridgeError(err) && err.code === 'TENANT_NOT_FOUND' ? err.code : 'INTERNAL';
+        await this.runs.update(runId, { status: 'failed', errorCode, errorMessage: errorMessage(err), ended: true }).catch(() => undefined);
         return this.get(runId);
       })
-      .finally(() => this.running.delete(runId));
+      .finally(() => {
+        void pin?.dispose();
+        this.running.delete(runId);
+      });
     this.running.set(runId, { controller, done });
     return true;
   }

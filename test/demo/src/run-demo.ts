@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { errorMessage } from '@rosterbridge/core';
-import { Host, loadHostConfig, stopOnSignals } from '@rosterbridge/host';
+import { Host, guardHost, loadHostConfig, reloadOnHangup, stopOnSignals } from '@rosterbridge/host';
 import { generateDistrict, writeOneRosterPackage } from '@rosterbridge/district-generator';
 import { seedProductState } from '@rosterbridge/test-kit';
 
@@ -54,6 +54,8 @@ async function main(): Promise<void> {
   });
   const host = await Host.start(config);
   stopOnSignals(host, config);
+  reloadOnHangup(host);
+  guardHost(host, config);
   if (host.tenants.list().some((t) => t.id === DEMO_TENANT && t.config)) await firstSync(host);
   const auth = `-H 'Authorization: Bearer ${DEMO_ADMIN_TOKEN}'`;
   process.stdout.write(

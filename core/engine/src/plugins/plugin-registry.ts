@@ -166,14 +166,16 @@ export class PluginRegistry {
   }
 
   /**
-   * Activates every plugin listening for `event` (`onStartup` also wakes `*`). Never rejects:
+   * Activates every plugin listening for `event` (`onStartup` also wakes `*`), one after another. Never rejects:
    * failures are recorded on the plugins.
    */
   async activateByEvent(event: string): Promise<void> {
     const matching = [...this.entries.values()].filter(
       (e) => e.manifest && (e.manifest.activationEvents.includes(event) || (event === 'onStartup' && e.manifest.activationEvents.includes('*'))),
     );
-    await Promise.all(matching.map((e) => this.activateEntry(e, event).catch(() => undefined)));
+    // One after another: a plugin that blocks the event loop in activate() would otherwise push the
+    // others past their deadlines, and be charged for none of it.
+    for (const e of matching) await this.activateEntry(e, event).catch(() => undefined);
   }
 
   /**
@@ -204,6 +206,42 @@ export class PluginRegistry {
   /** The manifest of the plugin contributing a source, target or command with this id, if any. */
   findContributor(kind: 'sources' | 'targets' | 'commands', contributionId: string): PluginManifest | undefined {
     return this.allManifests().find((m) => m.contributes[kind].some((c) => c.id === contributionId));
+  }
+
+  /**
+   * The plugin whose code `err` was thrown in, from its stack: the first frame in a plugin's folder
+   * (the plugin's own `node_modules` included). Undefined when no frame is in a plugin's folder.
+   */
+  attribute(err: unknown): string | undefined {
+    const stack = err instanceof Error ? (err.stack ?? '') : '';
+    const folders = [...this.entries.values()].filter((e) => e.manifest && e.location).map((e) => ({ id: e.id, folder: path.resolve(e.location) + path.sep }));
+    for (const line of stack.split('\n').slice(1)) {
+      const hit = folders.find((f) => line.includes(f.folder));
+      if (hit) return hit.id;
+    }
+    return undefined;
+  }
+
+  /**
+   * Fails a plugin whose code threw outside any call the host made (a timer, a callback): it is
+   * marked failed with PLUGIN_CRASHED and the reason, what it set up is disposed (its timers and
+   * listeners, if it registered them), and it is not used again until the host restarts. Runs that
+   * use it fail at their next call into it.
+   */
+  async crash(id: string, reason: string): Promise<void> {
+    const entry = this.entries.get(id);
+    if (!entry || entry.state === 'failed' || entry.state === 'deactivated') return;
+    this.fail(entry, 'PLUGIN_CRASHED', reason);
+    const at = this.activated.indexOf(entry);
+    if (at >= 0) this.activated.splice(at, 1);
+    const log = this.host.logger.child({ plugin: entry.id });
+    log.error({ code: 'PLUGIN_CRASHED', reason }, 'plugin failed: its code threw outside any call');
+    try {
+      await entry.context?.subscriptions.dispose();
+      await entry.context?.scope.dispose();
+    } catch (err) {
+      log.error({ err: errorMessage(err) }, 'disposing a crashed plugin failed');
+    }
   }
 
   /**
@@ -266,7 +304,8 @@ export class PluginRegistry {
     this.setState(entry, 'activating');
     const log = this.host.logger.child({ plugin: entry.id });
     let context: PluginContext | undefined;
-    const work = (async () => {
+    // Not started yet: the deadline times it from its first line, module loading included.
+    const activation = async () => {
       const main = path.resolve(entry.location, manifest.main);
       let module: PluginModule;
       try {
@@ -283,9 +322,20 @@ export class PluginRegistry {
       } catch (err) {
         throw new RosterbridgeError('PLUGIN_ACTIVATION_FAILED', `activate() threw: ${errorMessage(err)}`, {}, { cause: err });
       }
-    })();
+    };
+    let work: Promise<Awaited<ReturnType<typeof activation>>> | undefined;
     try {
-      const { module, api } = await withDeadline(work, this.host.activationTimeoutMs, `plugin ${entry.id} activate()`, 'PLUGIN_ACTIVATION_TIMEOUT');
+      const { module, api } = await withDeadline(
+        () => (work = activation()),
+        this.host.activationTimeoutMs,
+        `plugin ${entry.id} activate()`,
+        'PLUGIN_ACTIVATION_TIMEOUT',
+      );
+      if (entry.state !== 'activating') {
+        // Its code crashed (see crash()) while activate() was still under way: it stays failed.
+        await context?.subscriptions.dispose();
+        throw this.failureError(entry);
+      }
       entry.module = module;
       entry.api = api;
       entry.context = context;
@@ -296,12 +346,14 @@ export class PluginRegistry {
       return api;
     } catch (err) {
       entry.activation.durationMs = Date.now() - startedAt.getTime();
-      const code: ErrorCode = isRosterbridgeError(err) ? err.code : 'PLUGIN_ACTIVATION_FAILED';
-      this.fail(entry, code, errorMessage(err));
-      log.error({ code, reason: entry.failure!.reason }, 'plugin failed to activate');
+      if (entry.state !== 'failed') {
+        const code: ErrorCode = isRosterbridgeError(err) ? err.code : 'PLUGIN_ACTIVATION_FAILED';
+        this.fail(entry, code, errorMessage(err));
+        log.error({ code, reason: entry.failure!.reason }, 'plugin failed to activate');
+      }
       // An activation that settles after its deadline must not leak what it set up.
       work
-        .then(
+        ?.then(
           () => context?.subscriptions.dispose(),
           () => context?.subscriptions.dispose(),
         )

@@ -19,6 +19,7 @@ export const ErrorCodes = {
   PLUGIN_ACTIVATION_FAILED: { status: 500, title: 'Plugin activation threw' },
   PLUGIN_ACTIVATION_TIMEOUT: { status: 504, title: 'Plugin activation overran its deadline' },
   PLUGIN_FAILED: { status: 503, title: 'Plugin is in a failed state' },
+  PLUGIN_CRASHED: { status: 503, title: 'Plugin code threw outside any call (an uncaught exception or unhandled rejection)' },
   CONTRACT_UNSATISFIED: { status: 422, title: 'No installed source produces a change contract a target consumes' },
   SETTINGS_INVALID: { status: 422, title: 'Plugin settings are invalid' },
   MIGRATION_FAILED: { status: 500, title: 'Database migration failed' },

@@ -12,6 +12,7 @@ import {
   type SyncRunEvent,
   errorMessage,
   toDisposable,
+  withDeadline,
 } from '@rosterbridge/core';
 import {
   CommandRegistry,
@@ -149,7 +150,7 @@ export class Host {
         logger.error({ tenant: t.id, problems: t.problems.map((p) => `${p.key}: ${p.message}`) }, 'tenant config invalid; tenant disabled');
       logger.info({ plugins: discovered.length, tenants: loaded.length }, 'plugins discovered, tenants loaded');
 
-      const sourceSessions = new SourceSessions(registry, sources, tenants, config.plugins.activationTimeoutMs);
+      const sourceSessions = new SourceSessions(registry, sources, tenants, config.plugins.activationTimeoutMs, config.deadlines);
       // The core schema, typed as the engine's tables for the engine and with the host's own for
       // the host (kysely's types are invariant in the tables: one cannot stand for the other).
       const core: Kysely<CoreDatabase> = database.db.withSchema(CORE_SCHEMA);
@@ -160,7 +161,8 @@ export class Host {
       const ledger = new Ledger(database.db, CORE_SCHEMA, database.openCopy ? { openCopy: database.openCopy } : {});
       const engine = new SyncEngine(runs, ledger, {
         openSource: (tenantId) => sourceSessions.open(tenantId),
-        openTarget: (tenantId, targetId) => openTenantTarget(plugins, targets, tenants, tenantId, targetId, config.plugins.activationTimeoutMs),
+        openTarget: (tenantId, targetId, options) =>
+          openTenantTarget(plugins, targets, tenants, tenantId, targetId, config.plugins.activationTimeoutMs, options),
         thresholds: (tenantId) => tenants.config(tenantId).thresholds,
         enabledTargets: (tenantId) =>
           tenants
@@ -168,7 +170,9 @@ export class Host {
             .targets.filter((t) => t.enabled)
             .map((t) => t.id),
         ...(database.openLoadTransaction ? { openLoadTransaction: database.openLoadTransaction } : {}),
+        rolledBack: (work) => database.rolledBack(work),
         applyTimeoutMs: config.sync.applyTimeoutMs,
+        sourceDeadlines: { fingerprint: config.deadlines.fingerprintMs, read: config.deadlines.readMs, dispose: config.deadlines.disposeMs },
         batchSize: config.sync.batchSize,
         maxIssuesPerCode: config.sync.maxIssuesPerCode,
         logger: logger.child({ component: 'sync' }),
@@ -190,10 +194,18 @@ export class Host {
         },
         async (tenantId, targetId) => {
           const target = await openTenantTarget(plugins, targets, tenants, tenantId, targetId, config.plugins.activationTimeoutMs);
+          const plugin = tenants.config(tenantId).targets.find((t) => t.id === targetId)?.pluginId ?? '?';
           try {
-            await target.session.reset(AbortSignal.timeout(config.sync.applyTimeoutMs));
+            // Past its deadline the reset is abandoned and refused (DEADLINE_EXCEEDED): the cursor stays.
+            await withDeadline(
+              () => target.session.reset(AbortSignal.timeout(config.deadlines.resetMs)),
+              config.deadlines.resetMs,
+              `target "${targetId}" (plugin ${plugin}) reset()`,
+            );
           } finally {
-            await target.session.dispose();
+            await withDeadline(() => Promise.resolve(target.session.dispose()), config.deadlines.disposeMs, `target "${targetId}" dispose()`).catch(
+              (err: unknown) => logger.warn({ tenant: tenantId, target: targetId, err: errorMessage(err) }, 'target dispose failed or overran; abandoned'),
+            );
           }
           await ledger.resetCursor(tenantId, targetId);
         },

@@ -23,6 +23,11 @@ t.test('defaults: embedded database, loopback, every key has an env var', async 
       'dataDir',
       'database.poolSize',
       'database.url',
+      'deadlines.checkMs',
+      'deadlines.disposeMs',
+      'deadlines.fingerprintMs',
+      'deadlines.readMs',
+      'deadlines.resetMs',
       'http.host',
       'http.port',
       'log.level',
@@ -163,7 +168,7 @@ t.test('an unknown key in a config file is refused naming it', async (t) => {
   );
   t.match(
     err.message,
-    `tls.cert (in ${file}): is not a setting of the host; the settings are http, database, dataDir, plugins, tenants, sources, secrets, api, log, sync, shutdownTimeoutMs`,
+    `tls.cert (in ${file}): is not a setting of the host; the settings are http, database, dataDir, plugins, tenants, sources, secrets, api, log, sync, deadlines, shutdownTimeoutMs`,
   );
   t.same([...(err.details.keys as string[])].sort(), ['sync.shedule.enabled', 'tls.cert']);
   writeFileSync(file, '{"http": {"port": 8081,}}');
@@ -240,7 +245,7 @@ t.test('whole numbers: digits only, in range; "12abc", "1e3", "2.5", "-1" are re
 
 t.test('every numeric key has a range holding its default; one below and one above it are refused', async (t) => {
   const numeric = describeHostConfig().filter((d) => typeof d.default === 'number');
-  t.equal(numeric.length, 21, 'the numeric keys');
+  t.equal(numeric.length, 26, 'the numeric keys');
   for (const d of numeric) {
     const range = /^(?:([\d,]+)–([\d,]+)|≥ ([\d,]+))$/.exec(d.values ?? '');
     t.ok(range, `${d.key} has a range (${d.values})`);

@@ -110,8 +110,8 @@ t.test('control API answers', async (t) => {
   });
 
   await t.test("the framework's refusals: each its own code, in the envelope", async (t) => {
-    const big = await json('/tenants/lincoln/syncs', { targets: Array.from({ length: 400 }, (_, i) => `target-${i}`) });
-    expectError(t, big, 413, 'PAYLOAD_TOO_LARGE', /larger than the 4096 bytes this route takes/);
+    const big = await json('/tenants/lincoln/syncs', { targets: Array.from({ length: 400 }, (_, i) => `target-${i}-${'x'.repeat(90)}`) });
+    expectError(t, big, 413, 'PAYLOAD_TOO_LARGE', /larger than the 32768 bytes this route takes/);
     expectError(t, await json('/runs/' + runId + '/cancel', `{"a":"${'x'.repeat(1100)}"}`), 413, 'PAYLOAD_TOO_LARGE', /1024 bytes/);
     expectError(t, await call('POST', '/tenants/lincoln/syncs', { body: '{}', type: 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE', /application\/json/);
     expectError(

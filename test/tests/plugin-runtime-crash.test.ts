@@ -30,7 +30,7 @@ t.test("a plugin's stray throw or forgotten rejection fails that plugin; the hos
     RB_LOG_LEVEL: 'info',
     RB_DATABASE_URL: database.url,
     RB_DATA_DIR: path.join(root, 'data'),
-    RB_PLUGIN_DIRS: [path.resolve(__dirname, '../../plugins'), path.join(FIXTURES_DIR, 'plugins/sync'), path.join(FIXTURES_DIR, 'plugins/runtime')].join(','),
+    RB_PLUGIN_DIRS: [path.resolve(__dirname, '../../plugins'), path.join(FIXTURES_DIR, 'plugins/sync'), path.join(FIXTURES_DIR, 'plugins/crash')].join(','),
     RB_TENANTS_DIR: tenants,
     RB_API_TOKENS: JSON.stringify([{ name: 'ops', token: ADMIN, role: 'admin' }]),
     RB_SCHEDULE_ENABLED: 'false',

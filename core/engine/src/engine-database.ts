@@ -63,6 +63,9 @@ export interface RunTable {
   source_id: string;
   mode: SyncRun['mode'];
   dry_run: Generated<boolean>;
+  preview: Generated<boolean>;
+  /** The org sourcedIds a preview is scoped to; null: the whole roster. */
+  schools: ColumnType<string[] | null, string | null | undefined, string | null>;
   trigger: string;
   /** The target ids. */
   targets: Jsonb<string[]>;

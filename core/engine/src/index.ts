@@ -11,3 +11,4 @@ export * from './ledger';
 export * from './run-store';
 export * from './run-issue-log';
 export * from './sync-engine';
+export * from './school-scope';

@@ -471,15 +471,17 @@ export class Ledger {
     return Object.fromEntries(Object.entries(sizes).filter(([, n]) => (n ?? 0) > 0));
   }
 
-  /** Forgets what a run staged (a failed, cancelled, rejected or dry run); a committed run's versions stay. */
-  async discard(runId: string): Promise<void> {
-    const tenant = await this.db.selectFrom('run').select('tenant_id').where('id', '=', runId).executeTakeFirst();
+  /** Forgets what a run staged (a failed, cancelled, rejected, dry or preview run), in `trx` if given; a committed run's versions stay. */
+  async discard(runId: string, trx?: Kysely<EngineDatabase>): Promise<void> {
+    // `trx` is bound to the core schema, as this.db is.
+    const db = trx ?? this.db;
+    const tenant = await db.selectFrom('run').select('tenant_id').where('id', '=', runId).executeTakeFirst();
     if (tenant) {
       await sql`delete from ${this.version} where tenant_id = ${tenant.tenant_id} and seq > ${this.watermark(tenant.tenant_id)} and run_id = ${runId}::uuid`.execute(
-        this.db,
+        db,
       );
     }
-    await this.db.deleteFrom('run_seen').where('run_id', '=', runId).execute();
+    await db.deleteFrom('run_seen').where('run_id', '=', runId).execute();
   }
 
   /**

@@ -50,7 +50,8 @@ export interface TargetProgressUpdate extends Omit<TargetProgress, 'finished'> {
 export const ISSUES_NOT_STORED = 'ISSUES_NOT_STORED';
 
 /** What a new run is. */
-export type NewRun = Pick<SyncRun, 'tenantId' | 'sourceId' | 'mode' | 'dryRun' | 'trigger' | 'targets' | 'jobId' | 'attempt'>;
+export type NewRun = Pick<SyncRun, 'tenantId' | 'sourceId' | 'mode' | 'dryRun' | 'trigger' | 'targets' | 'jobId' | 'attempt'> &
+  Partial<Pick<SyncRun, 'preview' | 'schools'>>;
 
 /**
  * Runs and their issues in the core schema (`db` is bound to it). Every text a run records (its
@@ -256,6 +257,7 @@ export class RunStore {
       ended: boolean;
       sourceFingerprint: string | null;
     }>,
+    trx: Kysely<EngineDatabase> = this.db,
   ): Promise<void> {
     const values: UpdateObject<EngineDatabase, 'run'> = {};
     if (patch.status) values.status = patch.status;
@@ -268,7 +270,7 @@ export class RunStore {
     if (patch.started) values.started_at = sql<Date>`now()`;
     if (patch.ended) values.ended_at = sql<Date>`now()`;
     if (patch.sourceFingerprint !== undefined) values.source_fingerprint = patch.sourceFingerprint;
-    await this.db.updateTable('run').set(values).where('id', '=', id).execute();
+    await trx.updateTable('run').set(values).where('id', '=', id).execute();
   }
 
   /**
@@ -524,6 +526,8 @@ function runRow(run: NewRun, id: string): Omit<Insertable<RunTable>, 'status' | 
     source_id: run.sourceId,
     mode: run.mode,
     dry_run: run.dryRun,
+    preview: run.preview ?? false,
+    schools: run.schools === undefined ? null : JSON.stringify(run.schools),
     trigger: run.trigger,
     targets: JSON.stringify(run.targets),
     counts: JSON.stringify(emptyRunCounts(run.targets)),
@@ -542,6 +546,8 @@ function toRun(row: Selectable<RunTable>): SyncRun {
     sourceId: row.source_id,
     mode: row.mode,
     dryRun: row.dry_run,
+    preview: Boolean(row.preview),
+    ...(row.schools ? { schools: typeof row.schools === 'string' ? (JSON.parse(row.schools) as string[]) : row.schools } : {}),
     trigger: row.trigger,
     targets: typeof row.targets === 'string' ? JSON.parse(row.targets) : row.targets,
     ...(row.job_id ? { jobId: row.job_id, attempt: row.attempt ?? 0 } : {}),

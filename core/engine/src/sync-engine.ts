@@ -1,10 +1,11 @@
 import type { Kysely } from 'kysely';
 import { withDeadline } from '@rosterbridge/core';
 import { Emitter, type Event } from '@rosterbridge/core';
+import { boundedCall, boundedItems } from './plugin-calls';
 import type { Logger } from '@rosterbridge/core';
 import { type ErrorCode, RosterbridgeError, errorMessage, isRosterbridgeError } from '@rosterbridge/core';
 import { ROSTER_ENTITY_ORDER, type RosterEntity } from '@rosterbridge/core';
-import { type RosterIssue, rosterIssue } from '@rosterbridge/core';
+import { type RosterIssue, type RosterIssueTally, rosterIssue } from '@rosterbridge/core';
 import type { DeletionScope, Ledger, PreparedBatch, StagedChange, StagingWriter } from './ledger';
 import type { EngineDatabase } from './engine-database';
 import type { RosterBatch, RosterSourceSession } from '@rosterbridge/core';
@@ -14,6 +15,7 @@ import type {
   LoadTransaction,
   OpenLoadTransaction,
   RosterChangeEvent,
+  RosterTargetOpenOptions,
   RosterTargetSession,
   TargetApplyResult,
   TargetLoader,
@@ -21,6 +23,7 @@ import type {
 import { rosterChange, rosterContracts } from '@rosterbridge/core';
 import { RunIssueLog, countAdmission } from './run-issue-log';
 import type { RunStore, TargetProgress } from './run-store';
+import { SCHOOL_SCOPE_ORDER, type SchoolScope, SchoolScopeBuilder } from './school-scope';
 import { type RunCounts, type RunHold, type RunStatus, type SyncRun, type SyncRunEvent, emptyTargetCounts } from '@rosterbridge/core';
 
 /** A target opened for a run, with the entities it consumes (from its manifest). */
@@ -44,7 +47,7 @@ export interface OpenedTarget {
 /** What the engine needs from the host, per run. */
 export interface SyncEngineHost {
   openSource(tenantId: string): Promise<RosterSourceSession>;
-  openTarget(tenantId: string, targetId: string): Promise<OpenedTarget>;
+  openTarget(tenantId: string, targetId: string, options?: RosterTargetOpenOptions): Promise<OpenedTarget>;
   thresholds(tenantId: string): { maxDeletePercent: number; maxChangePercent: number };
   /** Every target the tenant has enabled (a run may feed only some of them). */
   enabledTargets(tenantId: string): string[];
@@ -53,8 +56,20 @@ export interface SyncEngineHost {
    * the engine also records the load: PostgreSQL servers. Without it, back-fills are applied.
    */
   readonly openLoadTransaction?: OpenLoadTransaction;
+  /**
+   * Runs `work` with every query the host's database serves in it (the engine's, the targets',
+   * their loads') inside one transaction that is rolled back once `work` has settled: a readiness
+   * preview. A transaction opened in it is a savepoint of that one. Without it, no preview runs.
+   */
+  readonly rolledBack?: <T>(work: () => Promise<T>) => Promise<T>;
   /** Deadline of one target `apply` call. */
   readonly applyTimeoutMs: number;
+  /**
+   * Deadlines of a source's calls, in ms (default `applyTimeoutMs`): `fingerprint`, `read` (the time
+   * to each next batch) and `dispose`. A call past its deadline is abandoned and the run fails with
+   * DEADLINE_EXCEEDED naming the source and the call; a cancel is answered whatever the source does.
+   */
+  readonly sourceDeadlines?: { fingerprint?: number; read?: number; dispose?: number };
   readonly batchSize: number;
   /** How many issues of each code a run stores, from the source and from each target; the rest are counted ({@link RunIssueLog}). */
   readonly maxIssuesPerCode: number;
@@ -121,8 +136,10 @@ export class SyncEngine {
     this.runEvent('sync.run.started', run);
     try {
       if (run.mode !== 'backfill' && (run.phase === 'queued' || run.phase === 'staging')) run = await this.stage(run, signal, log);
-      if (run.phase === 'staged') run = await this.decide(run);
-      if (run.phase === 'applying') run = await this.apply(run, signal, log);
+      if (run.phase === 'staged') run = run.preview ? await this.preview(run, signal, log) : await this.decide(run);
+      // A preview whose results were recorded before the host stopped: only its end is left.
+      else if (run.preview && run.phase === 'done' && run.status === 'running') run = await this.endPreview(run);
+      if (run.phase === 'applying' && !run.preview) run = await this.apply(run, signal, log);
     } catch (err) {
       // Stopped on purpose, whatever the source or a target threw on the way out (a transport's
       // CANCELLED, an aborted query): the run ends cancelled or interrupted, not failed.
@@ -165,6 +182,16 @@ export class SyncEngine {
     return this.get(runId);
   }
 
+  /**
+   * The ids among `orgIds` that name no org of the tenant's snapshot; undefined while the snapshot
+   * holds no org (before the first sync: a preview then checks them once it has read the source).
+   */
+  async unknownOrgs(tenantId: string, orgIds: readonly string[]): Promise<string[] | undefined> {
+    if (((await this.ledger.sizes(tenantId)).orgs ?? 0) === 0) return undefined;
+    const states = await this.ledger.states(tenantId, 'orgs', orgIds);
+    return orgIds.filter((id) => states.get(id) !== 'current');
+  }
+
   /** Rejects a held run: its staged changes are dropped, no target is touched. */
   async reject(runId: string, by: string): Promise<SyncRun> {
     const run = await this.get(runId);
@@ -195,16 +222,18 @@ export class SyncEngine {
       // A source whose fingerprint is the one the snapshot was read from is unchanged: it is still
       // read (for counts and issues), but nothing is looked up or staged. Only if the fingerprint
       // is the same after the read; otherwise the read is done again, staging.
-      const before = run.mode === 'full' && session.fingerprint ? await session.fingerprint(signal) : undefined;
+      const fingerprintOf = (s: RosterSourceSession) =>
+        boundedCall(() => s.fingerprint!(signal), this.sourceDeadline('fingerprint'), `source "${run.sourceId}" fingerprint()`, signal);
+      const before = run.mode === 'full' && session.fingerprint ? await fingerprintOf(session) : undefined;
       const unchanged = before !== undefined && before === (await this.ledger.sourceFingerprint(run.tenantId));
       counts = await this.readSource(run, session, counts, unchanged, issues, signal);
-      const after = before === undefined ? undefined : await session.fingerprint!(signal);
+      const after = before === undefined ? undefined : await fingerprintOf(session);
       if (unchanged && after !== before) {
         log.info('the source changed while it was read: reading it again, staging every change');
         // A fresh session: nothing it kept from the first read (reference ids, a cursor) is reused.
         const used = session;
         session = undefined;
-        await used.dispose();
+        await this.disposeSource(run, used, log);
         session = await this.host.openSource(run.tenantId);
         await this.ledger.discard(run.id);
         await this.runs.clearIssues(run.id);
@@ -219,7 +248,7 @@ export class SyncEngine {
       await this.runs.update(run.id, { counts }).catch(() => undefined);
       throw err;
     } finally {
-      await session?.dispose();
+      if (session) await this.disposeSource(run, session, log);
     }
     await issues.flushSource();
     await this.runs.summarizeUnstoredIssues(run.id, this.host.maxIssuesPerCode);
@@ -342,10 +371,12 @@ export class SyncEngine {
         maxIssuesPerCode: this.host.maxIssuesPerCode,
       };
       const ledger = this.ledger;
+      const sourceDeadline = (call: 'read') => this.sourceDeadline(call);
       // Each batch's look-up is sent as it is read: hashing (the CPU's part) overlaps the previous
       // batch's writing (the database's).
       async function* prepared(): AsyncGenerator<{ batch: RosterBatch; prepared?: PreparedBatch }> {
-        for await (const batch of session.read(entity, read)) {
+        const batches = boundedItems(session.read(entity, read), sourceDeadline('read'), (n) => `source "${run.sourceId}" read(${entity}) batch ${n}`, signal);
+        for await (const batch of batches) {
           if (signal.aborted) throw RunStop.for(signal, 'reading the source');
           yield {
             batch,
@@ -388,6 +419,92 @@ export class SyncEngine {
     return this.get(run.id);
   }
 
+  /**
+   * A readiness preview, once staged: in one transaction that is rolled back ({@link
+   * SyncEngineHost.rolledBack}), the staged changes are committed and every target of the run fed
+   * them exactly as a real run would ({@link apply}: its cursor's changes, or a back-fill with its
+   * loads, then `finish`), so that their counts and issues are the real ones. Then everything is
+   * rolled back (the targets' rows, cursors and states, the ledger's commit), the staged changes are
+   * discarded as a dry run's are, and what the targets reported (kept in memory, within the issue
+   * log's caps per code) is recorded with the run. Scoped to `run.schools`, the targets receive
+   * only those schools' records ({@link SchoolScope}).
+   */
+  private async preview(run: SyncRun, signal: AbortSignal, log: Logger): Promise<SyncRun> {
+    const rolledBack = this.host.rolledBack;
+    if (!rolledBack) throw new RosterbridgeError('INTERNAL', 'this host cannot run previews: its database offers no rolled-back transaction');
+    const keep = new PreviewKeep();
+    await rolledBack(async () => {
+      // In scope: what was in the schools before the run's changes, or is after them.
+      const before = run.schools ? await this.schoolScope(run) : undefined;
+      await this.commit(run);
+      const after = run.schools ? await this.schoolScope(run, log) : undefined;
+      const applying = await this.get(run.id);
+      await this.apply(applying, signal, log, { keep, ...(before && after ? { scope: before.union(after) } : {}) });
+    });
+    const counts = keep.counts!;
+    // What the targets reported, with the run's end of applying, and the staged changes dropped:
+    // all or nothing, so that a host that stops in between finds the preview staged (and runs it
+    // again) or recorded (and ends it).
+    await this.runs.transaction(async (trx) => {
+      for (const [targetId, kept] of keep.targets) {
+        const entry = counts.targets[targetId];
+        await this.runs.saveTargetProgress(trx, run.id, targetId, {
+          entities: entry?.entities ?? {},
+          ...(entry?.errorCode ? { errorCode: entry.errorCode } : {}),
+          issues: kept.issues,
+          unstoredIssues: [...kept.unstored.values()],
+          finished: true,
+        });
+      }
+      await this.ledger.discard(run.id, trx);
+      await this.runs.update(run.id, { phase: 'done', counts }, trx);
+    });
+    log.info({ targets: Object.keys(counts.targets).length }, 'preview rolled back; its counts and issues recorded');
+    return this.endPreview(await this.get(run.id));
+  }
+
+  /** Ends a preview whose results are recorded: its issue counts, and its status as a real run's would be. */
+  private async endPreview(run: SyncRun): Promise<SyncRun> {
+    const hold = await this.holdFor(run);
+    await this.runs.summarizeUnstoredIssues(run.id, this.host.maxIssuesPerCode);
+    const counts: RunCounts = { ...run.counts, issues: await this.runs.issueCounts(run.id) };
+    const { status, ...outcome } = runOutcome({ committed: false, preview: true, ...(hold ? { hold } : {}), applied: { targets: run.targets, counts } });
+    await this.runs.update(run.id, { status, ...outcome, counts });
+    const done = await this.get(run.id);
+    this.progress(done, 'done', done.counts);
+    return done;
+  }
+
+  /**
+   * The records of the run's schools in the tenant's snapshot (as it stands in the transaction);
+   * with `log`, schools that are not orgs of it fail the run (SCHOOLS_UNKNOWN, naming them).
+   */
+  private async schoolScope(run: SyncRun, log?: Logger): Promise<SchoolScope> {
+    const builder = new SchoolScopeBuilder(run.schools ?? []);
+    for (const entity of SCHOOL_SCOPE_ORDER) {
+      for (let after: string | undefined = ''; after !== undefined;) {
+        const page = await this.ledger.snapshot(run.tenantId, entity, after, this.host.batchSize);
+        builder.add(entity, page.records);
+        after = page.next;
+      }
+      if (entity === 'orgs' && log) {
+        const unknown = builder.unknownSchools();
+        if (unknown.length > 0)
+          throw new RosterbridgeError(
+            'SCHOOLS_UNKNOWN',
+            `the roster has no org ${unknown
+              .slice(0, 20)
+              .map((id) => JSON.stringify(id))
+              .join(', ')}${unknown.length > 20 ? ` and ${unknown.length - 20} more` : ''}: a preview is scoped to orgs of the roster (their sourcedIds)`,
+            { schools: unknown.slice(0, 20) },
+          );
+      }
+    }
+    const scope = builder.build();
+    log?.info({ sizes: scope.sizes() }, 'preview scoped to schools');
+    return scope;
+  }
+
   private async commit(run: SyncRun): Promise<void> {
     const runId = run.id;
     await this.ledger.commit(runId, run.counts.source, async (trx) => {
@@ -422,11 +539,18 @@ export class SyncEngine {
     return { reason, thresholds, crossed };
   }
 
-  private async apply(run: SyncRun, signal: AbortSignal, log: Logger): Promise<SyncRun> {
+  private async apply(run: SyncRun, signal: AbortSignal, log: Logger, preview?: { keep: PreviewKeep; scope?: SchoolScope }): Promise<SyncRun> {
     await this.runs.update(run.id, { status: 'running' });
     const counts = run.counts;
     // What this run stored already, if it resumes after a crash: the caps per code go on from there.
-    const report: ApplyReport = { counts, writtenAt: 0, issues: await RunIssueLog.resume(this.runs, run.id, this.host.maxIssuesPerCode), growth: new Map() };
+    const report: ApplyReport = {
+      counts,
+      writtenAt: 0,
+      issues: await RunIssueLog.resume(this.runs, run.id, this.host.maxIssuesPerCode),
+      growth: new Map(),
+      ...(preview ? { keep: preview.keep } : {}),
+      ...(preview?.scope ? { scope: preview.scope } : {}),
+    };
     // What each target did in this run up to its cursor, if the run resumes after a crash.
     const progress = await this.runs.targetProgress(run.id);
     const prunedSeq = await this.ledger.prunedSeq(run.tenantId);
@@ -446,7 +570,7 @@ export class SyncEngine {
         };
         if (done?.finished) continue;
         try {
-          const target = await this.host.openTarget(run.tenantId, targetId);
+          const target = await this.host.openTarget(run.tenantId, targetId, run.preview ? { preview: true } : undefined);
           opened.push(target);
           const paused = target.session.pausedReason
             ? await this.deadline(() => target.session.pausedReason!(signal), `target ${targetId} pausedReason()`)
@@ -504,7 +628,7 @@ export class SyncEngine {
         await Promise.all(
           [...active].map(async ([targetId, a]) => {
             const events = changes
-              .filter((c) => c.seq > a.cursor && a.target.consumes.has(c.entity))
+              .filter((c) => c.seq > a.cursor && a.target.consumes.has(c.entity) && (report.scope?.has(c.entity, c.sourcedId) ?? true))
               .map((c) => deliver(a.target, this.event(run, c, occurredAt)));
             try {
               // The batch, the target's counts so far, the batch's issues and the cursor commit
@@ -548,6 +672,11 @@ export class SyncEngine {
             .catch((err) => log.error({ err: errorMessage(err) }, 'a target session failed to close')),
         ),
       );
+    }
+    if (preview) {
+      // Everything is rolled back next: the preview records what it kept ({@link preview}).
+      preview.keep.counts = counts;
+      return run;
     }
     await this.flush(run.id, report);
     await this.runs.summarizeUnstoredIssues(run.id, this.host.maxIssuesPerCode);
@@ -664,6 +793,7 @@ export class SyncEngine {
       admission.commit();
       counts.targets[targetId] = { ...next, status: counts.targets[targetId]!.status };
       countAdmission(counts.issues, admission);
+      report.keep?.add(targetId, admission.stored, admission.unstored);
     };
   }
 
@@ -749,9 +879,13 @@ export class SyncEngine {
           }
         }
         // The next page is read while the targets apply this one.
-        await readAhead(pages(), async (records) => {
+        await readAhead(pages(), async (page) => {
           if (signal.aborted) throw RunStop.for(signal, 'back-filling a target');
-          if (records.length === 0) return;
+          // The page's last key is where a back-fill resumes, whatever the scope leaves of it.
+          const last = page[page.length - 1]?.sourcedId;
+          const scope = report.scope;
+          const records = scope ? page.filter((r) => scope.has(entity, r.sourcedId)) : page;
+          if (records.length === 0 || last === undefined) return;
           const occurredAt = new Date().toISOString();
           const events = records.map((record): RosterChangeEvent =>
             rosterChange({
@@ -764,7 +898,6 @@ export class SyncEngine {
               data: { entity, kind: 'created', sourcedId: record.sourcedId, record },
             }),
           );
-          const last = records[records.length - 1]!.sourcedId;
           await Promise.all(
             takers.map(async (targetId) => {
               const target = targets.get(targetId);
@@ -842,6 +975,20 @@ export class SyncEngine {
   }
 
   /** A target's call, bounded by the apply timeout. */
+  /** The deadline of a source's call (see {@link SyncEngineHost.sourceDeadlines}). */
+  private sourceDeadline(call: 'fingerprint' | 'read' | 'dispose'): number {
+    return this.host.sourceDeadlines?.[call] ?? this.host.applyTimeoutMs;
+  }
+
+  /** Disposes a source's session within its deadline; a dispose that fails or overruns is logged, not the run's failure. */
+  private async disposeSource(run: SyncRun, session: RosterSourceSession, log: Logger): Promise<void> {
+    try {
+      await withDeadline(() => Promise.resolve(session.dispose()), this.sourceDeadline('dispose'), `source "${run.sourceId}" dispose()`);
+    } catch (err) {
+      log.warn({ source: run.sourceId, err: errorMessage(err) }, 'source dispose failed or overran; abandoned');
+    }
+  }
+
   private deadline<T>(call: () => Promise<T>, what: string): Promise<T> {
     return withDeadline(Promise.resolve().then(call), this.host.applyTimeoutMs, what);
   }
@@ -1026,6 +1173,31 @@ interface ApplyReport {
   writtenAt: number;
   /** How many changes each target has applied since {@link SyncEngine.keepStatistics} last looked. */
   growth: Map<string, number>;
+  /** A preview's: what the targets reported, kept for after the rollback. */
+  keep?: PreviewKeep;
+  /** A scoped preview's: the records the targets receive. */
+  scope?: SchoolScope;
+}
+
+/**
+ * What a preview's targets reported in its rolled-back transaction, kept in memory to be recorded
+ * after it: the issues each stored (the issue log's caps per code already bound them) and the
+ * tallies of those counted but not stored, and the run's counts at the end.
+ */
+class PreviewKeep {
+  readonly targets = new Map<string, { issues: RosterIssue[]; unstored: Map<string, RosterIssueTally> }>();
+  counts?: RunCounts;
+
+  add(targetId: string, stored: readonly RosterIssue[], unstored: readonly RosterIssueTally[]): void {
+    let kept = this.targets.get(targetId);
+    if (!kept) this.targets.set(targetId, (kept = { issues: [], unstored: new Map() }));
+    kept.issues.push(...stored);
+    for (const t of unstored) {
+      const key = `${t.severity}\u0000${t.code}`;
+      const sum = kept.unstored.get(key);
+      kept.unstored.set(key, { ...t, count: (sum?.count ?? 0) + t.count });
+    }
+  }
 }
 
 /** A product's own error code: upper snake case (`SCHOOL_MANAGER_NO_USERS`). */
@@ -1043,6 +1215,8 @@ export interface RunHappened {
   error?: { code: string; message: string };
   /** A dry run that staged: it ends there. */
   dryRun?: boolean;
+  /** A readiness preview that applied in a transaction rolled back: it ends as the run would, saying nothing was written. */
+  preview?: boolean;
   /** The threshold a staged run crossed. */
   hold?: RunHold;
   /** The run's targets and its counts (each target's state, the issues), once it applied. */
@@ -1065,7 +1239,8 @@ export interface RunOutcome {
  * How a run ends, from what happened, in this order of precedence: a stop on purpose (interrupted:
  * the run goes back to `queued`, or stays `running` once committed, to resume; `cancelled`); an
  * error of the run as a whole (`failed`); a dry run (`success`, saying whether a real run would be
- * held); a threshold crossed (`held`); otherwise what its targets did: `skipped` when every target
+ * held); a preview (as its targets' results say below, its reason saying nothing was written and
+ * whether a real run would be held); a threshold crossed (`held`); otherwise what its targets did: `skipped` when every target
  * was skipped (paused), `failed` when every target that was not skipped failed, `partial` when a
  * target failed or a record could not be taken, else `success`. The error code is the first failed
  * target's; else, with errors, the first code a product gave for its errors; else RECORDS_REJECTED.
@@ -1094,6 +1269,12 @@ export function runOutcome(happened: RunHappened): RunOutcome {
       ...(hold ? { hold } : {}),
       ended: true,
     };
+  if (happened.preview) {
+    if (!applied) throw new RosterbridgeError('INTERNAL', 'a preview ends once its targets have applied');
+    const as = appliedOutcome(applied.targets, applied.counts);
+    const said = hold ? `preview: nothing was written to any target (a real run would be held: ${hold.reason})` : 'preview: nothing was written to any target';
+    return { ...as, reason: as.reason ? `${said}; ${as.reason}` : said, phase: 'done', ...(hold ? { hold } : {}), ended: true };
+  }
   if (hold) return { status: 'held', reason: hold.reason, hold, ended: false };
   if (!applied) throw new RosterbridgeError('INTERNAL', 'a run that was not stopped, failed, dry or held ends once it has applied');
   return { ...appliedOutcome(applied.targets, applied.counts), phase: 'done', ended: true };

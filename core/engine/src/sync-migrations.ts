@@ -277,4 +277,14 @@ export const syncMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0109_run_preview': {
+    async up(db: Kysely<any>) {
+      // A readiness preview (its targets' writes rolled back) and the schools it is scoped to.
+      await db.schema
+        .alterTable('run')
+        .addColumn('preview', 'boolean', (c) => c.notNull().defaultTo(false))
+        .execute();
+      await db.schema.alterTable('run').addColumn('schools', 'jsonb').execute();
+    },
+  },
 };

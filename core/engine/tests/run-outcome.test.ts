@@ -96,6 +96,51 @@ const rows: [string, RunHappened, RunOutcome][] = [
     { committed: false, dryRun: true, hold },
     { status: 'success', phase: 'done', reason: `dry run; a real run would be held: ${hold.reason}`, hold, ended: true },
   ],
+  // A readiness preview: it applied in a transaction rolled back, and ends as the run would.
+  [
+    'a preview whose targets applied: success, saying nothing was written',
+    { ...ran({ a: applied, b: applied }), committed: false, preview: true },
+    { status: 'success', phase: 'done', reason: 'preview: nothing was written to any target', errorCode: null, ended: true },
+  ],
+  [
+    'a preview with records rejected: partial as the run would be, with the product code',
+    { ...ran({ a: applied, b: rejecting }, 1), committed: false, preview: true },
+    {
+      status: 'partial',
+      phase: 'done',
+      reason: "preview: nothing was written to any target; 1 record(s) could not be taken; see the run's issues",
+      errorCode: 'KYBERGATE_NO_SCHOOL',
+      ended: true,
+    },
+  ],
+  [
+    'a preview whose every target failed: failed, the first failed target code',
+    { ...ran({ a: failed('TARGET_FAILED') }), committed: false, preview: true },
+    {
+      status: 'failed',
+      phase: 'done',
+      reason: 'preview: nothing was written to any target; target a failed (TARGET_FAILED): target_failed happened',
+      errorCode: 'TARGET_FAILED',
+      ended: true,
+    },
+  ],
+  [
+    'a preview over a threshold: as its targets say (not held), saying a real run would be held',
+    { ...ran({ a: applied }), committed: false, preview: true, hold },
+    {
+      status: 'success',
+      phase: 'done',
+      reason: `preview: nothing was written to any target (a real run would be held: ${hold.reason})`,
+      errorCode: null,
+      hold,
+      ended: true,
+    },
+  ],
+  [
+    'a preview that threw: failed, nothing changed (the error over the preview)',
+    { committed: false, preview: true, error },
+    { status: 'failed', phase: 'done', errorCode: 'SOURCE_UNREACHABLE', errorMessage: 'the source did not answer', reason: NOTHING_CHANGED, ended: true },
+  ],
   // A run that threw, or was stopped.
   [
     'an error before the commit: failed, nothing changed',
@@ -140,4 +185,5 @@ t.test('the table reaches every status a run can end or pause in', async (t) => 
 
 t.test('a run that neither applied nor stopped, failed, ran dry or held has no outcome yet', async (t) => {
   t.throws(() => runOutcome({ committed: true }), { code: 'INTERNAL' });
+  t.throws(() => runOutcome({ committed: false, preview: true }), { code: 'INTERNAL' }, 'nor a preview that did not apply');
 });

@@ -11,7 +11,7 @@ import { type Access, rolesFor } from './auth';
  * Body limits, in bytes, by what a route takes: most take none (`{}` at most). A command's arguments
  * may carry a file's content (School Manager's accounts as CSV): 16 MiB, about 200,000 accounts.
  */
-export const BODY_LIMITS = { none: 1024, sync: 4096, pause: 4096, command: 16 * 1024 * 1024, fallback: 16 * 1024 } as const;
+export const BODY_LIMITS = { none: 1024, sync: 32 * 1024, pause: 4096, command: 16 * 1024 * 1024, fallback: 16 * 1024 } as const;
 
 /** "Who may" of a route, for its OpenAPI description. */
 export function whoMay(access: Access, scope: 'tenant' | 'run' | 'any'): string {
@@ -155,6 +155,8 @@ export const runSchema = {
     sourceId: str,
     mode: runMode,
     dryRun: { type: 'boolean' },
+    preview: { type: 'boolean' },
+    schools: { type: 'array', items: str },
     trigger: str,
     targets: { type: 'array', items: str },
     jobId: str,
@@ -198,6 +200,7 @@ export const runSummarySchema = {
     status: runStatus,
     mode: runMode,
     dryRun: { type: 'boolean' },
+    preview: { type: 'boolean' },
     trigger: str,
     targets: { type: 'array', items: str },
     jobId: str,

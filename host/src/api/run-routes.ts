@@ -32,15 +32,21 @@ export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncServi
     return run;
   };
 
-  app.post<{ Params: { id: string }; Body: { mode?: 'full' | 'delta'; dryRun?: boolean; targets?: string[] } | null }>(
+  app.post<{
+    Params: { id: string };
+    Body: { mode?: 'full' | 'delta'; dryRun?: boolean; preview?: boolean; schools?: string[]; targets?: string[] } | null;
+  }>(
     '/tenants/:id/syncs',
     {
       config: { access: 'sync', tenantRoute: true },
       bodyLimit: BODY_LIMITS.sync,
       schema: {
         tags: ['runs'],
-        summary: 'Starts a sync of the tenant (full or delta, optionally a dry run, optionally some targets).',
-        description: `${whoMay('sync', 'tenant')} Refused (409) while the tenant has an active or held run (CONFLICT), another operation is under way (TENANT_BUSY), or it is paused (TENANT_PAUSED).`,
+        summary: 'Starts a sync of the tenant (full or delta, optionally a dry run or a readiness preview, optionally some targets).',
+        description:
+          `${whoMay('sync', 'tenant')} Refused (409) while the tenant has an active or held run (CONFLICT), another operation is under way (TENANT_BUSY), or it is paused (TENANT_PAUSED). ` +
+          "A preview (`preview: true`) runs every target's rules on the changes in a transaction that is rolled back: its counts and issues are the real ones, nothing is written; " +
+          "`schools` scopes it to those orgs' records. `preview` with `dryRun`, or `schools` without `preview`, is 422 SYNC_OPTIONS_CONFLICT; schools the roster does not hold are 422 SCHOOLS_UNKNOWN.",
         params: tenantParams,
         body: {
           type: 'object',
@@ -49,6 +55,18 @@ export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncServi
           properties: {
             mode: { type: 'string', enum: ['full', 'delta'], description: 'Default `full`.' },
             dryRun: { type: 'boolean', description: 'Report what would change, write nothing. Default false.' },
+            preview: {
+              type: 'boolean',
+              description:
+                "A readiness preview: stage, run every target's rules on the changes, roll everything back; per-target counts and issues as a real run's. Default false.",
+            },
+            schools: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 200,
+              items: { type: 'string', minLength: 1, maxLength: 100 },
+              description: "Org sourcedIds a preview is scoped to: the targets receive those schools' records only.",
+            },
             targets: {
               type: 'array',
               minItems: 1,
@@ -272,6 +290,7 @@ function summary(run: SyncRun): Record<string, unknown> {
     status: run.status,
     mode: run.mode,
     dryRun: run.dryRun,
+    preview: run.preview,
     trigger: run.trigger,
     targets: run.targets,
     ...(run.jobId ? { jobId: run.jobId, attempt: run.attempt } : {}),

@@ -176,7 +176,7 @@ export function registerTenantRoutes(
             required: ['tenant', 'target', 'reset'],
             properties: { tenant: { type: 'string' }, target: { type: 'string' }, reset: { type: 'boolean', enum: [true] } },
           },
-          ...errorResponses(401, 403, 404, 409, 413, 415, 422),
+          ...errorResponses(401, 403, 404, 409, 413, 415, 422, 504),
         },
       },
     },

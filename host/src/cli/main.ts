@@ -80,6 +80,12 @@ program
   .argument('<tenant>', 'tenant id')
   .addOption(new Option('--mode <mode>', 'full (default) or delta').choices(['full', 'delta']))
   .option('--dry-run', 'stage and report what would change; apply nothing')
+  .option('--preview', "readiness preview: run every target's rules on the changes and roll them back; the real counts and issues, nothing written")
+  .addOption(
+    new Option('--school <id>', 'scope a --preview to this school (org sourcedId; repeatable, or comma-separated)')
+      .argParser((value: string, previous: string[]) => [...previous, ...value.split(',').filter(Boolean)])
+      .default([], 'the whole roster'),
+  )
   .addOption(
     new Option('--target <id>', 'sync only this target (repeatable, or comma-separated)')
       .argParser((value: string, previous: string[]) => [...previous, ...value.split(',').filter(Boolean)])
@@ -87,8 +93,21 @@ program
   )
   .option(...URL_OPTION)
   .option('--json', 'print the finished run as JSON only')
-  .action(async (tenant: string, opts: { mode?: 'full' | 'delta'; dryRun?: boolean; target: string[]; url?: string; json?: boolean }) =>
-    syncTenant({ tenant, mode: opts.mode, dryRun: opts.dryRun === true, targets: opts.target, url: opts.url, json: opts.json === true }),
+  .action(
+    async (
+      tenant: string,
+      opts: { mode?: 'full' | 'delta'; dryRun?: boolean; preview?: boolean; school: string[]; target: string[]; url?: string; json?: boolean },
+    ) =>
+      syncTenant({
+        tenant,
+        mode: opts.mode,
+        dryRun: opts.dryRun === true,
+        preview: opts.preview === true,
+        schools: opts.school,
+        targets: opts.target,
+        url: opts.url,
+        json: opts.json === true,
+      }),
   );
 
 program

@@ -29,6 +29,9 @@ export async function syncTenant(options: {
   tenant: string;
   mode?: 'full' | 'delta';
   dryRun: boolean;
+  /** A readiness preview, optionally scoped to `schools` (the host refuses schools without it). */
+  preview?: boolean;
+  schools?: string[];
   targets: string[];
   url?: string;
   json: boolean;
@@ -37,10 +40,30 @@ export async function syncTenant(options: {
   const request = {
     ...(options.mode ? { mode: options.mode } : {}),
     ...(options.dryRun ? { dryRun: true } : {}),
+    ...(options.preview ? { preview: true } : {}),
+    ...(options.schools && options.schools.length > 0 ? { schools: options.schools } : {}),
     ...(options.targets.length > 0 ? { targets: options.targets } : {}),
   };
   const queued = await api.request<SyncRun>('POST', `/tenants/${encodeURIComponent(options.tenant)}/syncs`, request);
-  await followAndReport(api, queued, options.json);
+  const run = await followAndReport(api, queued, options.json);
+  if (run.preview && !options.json) process.stdout.write(await firstIssues(api, run.id));
+}
+
+/** How many issues a preview's summary lists (the rest: `rosterbridge run <id> --issues`). */
+const FIRST_ISSUES = 10;
+
+/** A preview's first issues, errors first, each with its target, entity, record and code. */
+async function firstIssues(api: ControlApi, runId: string): Promise<string> {
+  type Issue = { targetId?: string; code: string; severity: string; entity?: string; sourcedId?: string; message: string };
+  const page = async (severity: string) =>
+    (await api.request<{ issues: Issue[] }>('GET', `/runs/${encodeURIComponent(runId)}/issues?severity=${severity}&limit=${FIRST_ISSUES}`)).issues;
+  const errors = await page('error');
+  const issues = errors.length >= FIRST_ISSUES ? errors : [...errors, ...(await page('warning'))].slice(0, FIRST_ISSUES);
+  if (issues.length === 0) return '\nno issues\n';
+  const lines = issues.map(
+    (i) => `  ${i.severity.padEnd(7)} ${(i.targetId ?? 'source').padEnd(15)} ${i.code} ${[i.entity, i.sourcedId].filter(Boolean).join(' ')}: ${i.message}`,
+  );
+  return `\nfirst issues (all: rosterbridge run ${runId} --issues)\n${lines.join('\n')}\n`;
 }
 
 /**

@@ -51,6 +51,13 @@ export interface HostConfig {
     retry: { limit: number; delaySeconds: number };
   };
   shutdownTimeoutMs: number;
+  /**
+   * Deadlines of plugin calls by kind, in ms: a call past its deadline is abandoned and what it was
+   * for fails with DEADLINE_EXCEEDED naming the plugin and the call. (`apply`, `load` and `finish`:
+   * `sync.applyTimeoutMs`; activation and `open`: `plugins.activationTimeoutMs`; commands:
+   * `sync.applyTimeoutMs`.)
+   */
+  deadlines: { checkMs: number; fingerprintMs: number; readMs: number; resetMs: number; disposeMs: number };
 }
 
 convict.addFormat({
@@ -348,6 +355,33 @@ const schema = {
         default: 300,
         env: 'RB_RETRY_DELAY_SECONDS',
       },
+    },
+  },
+  deadlines: {
+    checkMs: {
+      doc: "Deadline of a source's connection check (test connection), in ms.",
+      format: wholeNumber(100, HOUR_MS),
+      default: 60_000,
+      env: 'RB_DEADLINE_CHECK_MS',
+    },
+    fingerprintMs: {
+      doc: "Deadline of a source's fingerprint (before and after a full read), in ms.",
+      format: wholeNumber(100, 24 * HOUR_MS),
+      default: 600_000,
+      env: 'RB_DEADLINE_FINGERPRINT_MS',
+    },
+    readMs: {
+      doc: "Deadline of a source's read to each next batch, in ms.",
+      format: wholeNumber(100, 24 * HOUR_MS),
+      default: 300_000,
+      env: 'RB_DEADLINE_READ_MS',
+    },
+    resetMs: { doc: "Deadline of a target's reset, in ms.", format: wholeNumber(100, 24 * HOUR_MS), default: 600_000, env: 'RB_DEADLINE_RESET_MS' },
+    disposeMs: {
+      doc: "Deadline of a source's or target's dispose, in ms (an overrun is logged and the session abandoned).",
+      format: wholeNumber(100, HOUR_MS),
+      default: 30_000,
+      env: 'RB_DEADLINE_DISPOSE_MS',
     },
   },
   shutdownTimeoutMs: { doc: 'Deadline for a graceful shutdown.', format: wholeNumber(1000, HOUR_MS), default: 15000, env: 'RB_SHUTDOWN_TIMEOUT_MS' },

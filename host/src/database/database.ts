@@ -6,6 +6,7 @@ import { finished } from 'node:stream/promises';
 import { Client, Pool } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { lockDataDir } from './data-dir-lock';
+import { RolledBackScope } from './rolled-back';
 import {
   COPY_BINARY_HEADER,
   COPY_BINARY_TRAILER,
@@ -50,6 +51,12 @@ export interface Database<DB = any> extends Disposable {
    * database (one connection: a transaction held across a load would stop every other query).
    */
   readonly openLoadTransaction?: OpenLoadTransaction;
+  /**
+   * Runs `work` with every query of `db` made in it (in its async scope) inside one transaction
+   * that is rolled back at its end: a readiness preview. Transactions opened in it are savepoints.
+   * On the embedded database it holds the one connection: other queries wait until it ends.
+   */
+  rolledBack<T>(work: () => Promise<T>): Promise<T>;
 }
 
 /** Options for {@link openDatabase}. */
@@ -76,7 +83,8 @@ async function openPostgres<DB>(options: OpenDatabaseOptions): Promise<Database<
   pool.on('error', (err) => options.logger.error({ err: errorMessage(err) }, 'idle database connection failed'));
   const description = redactUrl(options.url);
   await checkReachable(pool, description);
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const previews = new RolledBackScope(pool);
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: previews.routedPool }) });
   return {
     db,
     mode: 'postgres',
@@ -85,7 +93,9 @@ async function openPostgres<DB>(options: OpenDatabaseOptions): Promise<Database<
     pool,
     ping: () => sql`select 1`.execute(db).then(() => undefined),
     openCopy: (table, columns, copyOptions) => openCopy(options.url, table, columns, copyOptions?.durable ?? true),
-    openLoadTransaction: <DB>() => openLoadTransaction<DB>(options.url),
+    // A load inside a preview goes on the preview's connection, rolled back with it.
+    openLoadTransaction: async <DB>() => (previews.active ? previews.loadTransaction<DB>(db as unknown as Kysely<DB>) : openLoadTransaction<DB>(options.url)),
+    rolledBack: (work) => previews.run(work),
     async dispose() {
       await db.destroy();
     },
@@ -159,7 +169,8 @@ async function openEmbedded<DB>(options: OpenDatabaseOptions): Promise<Database<
     await lock?.dispose();
     throw err;
   }
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const previews = new RolledBackScope(pool);
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: previews.routedPool }) });
   options.logger.info({ folder, socket: conn }, 'embedded database (PGlite) ready');
   return {
     db,
@@ -167,6 +178,7 @@ async function openEmbedded<DB>(options: OpenDatabaseOptions): Promise<Database<
     description: `embedded PGlite in ${folder}`,
     connectionString,
     pool,
+    rolledBack: (work) => previews.run(work),
     ping: () => sql`select 1`.execute(db).then(() => undefined),
     async dispose() {
       try {

@@ -12,6 +12,8 @@ export class SourceSessions {
     private readonly sources: SourceRegistry,
     private readonly tenants: TenantRegistry,
     private readonly deadlineMs: number,
+    /** Deadlines of `check` and `dispose` (host config `deadlines`). */
+    private readonly deadlines: { checkMs: number; disposeMs: number } = { checkMs: 60_000, disposeMs: 30_000 },
   ) {}
 
   /** A session on the tenant's source; the caller disposes it. */
@@ -53,10 +55,16 @@ export class SourceSessions {
       const code = cause === 'ENOENT' ? 'SOURCE_NOT_FOUND' : cause === 'EACCES' || cause === 'EPERM' ? 'SOURCE_FORBIDDEN' : 'SOURCE_INVALID';
       return { ok: false, code, message: errorMessage(err) };
     }
+    const use = this.tenants.config(tenantId).source!;
     try {
-      return await session.check(signal);
+      return await withDeadline(() => session.check(signal), this.deadlines.checkMs, `source "${use.id}" (plugin ${use.pluginId}) check()`);
+    } catch (err) {
+      if (!isRosterbridgeError(err) || err.code !== 'DEADLINE_EXCEEDED') throw err;
+      // A check that does not answer is a source that cannot be reached, as far as the operator goes.
+      return { ok: false, code: 'SOURCE_UNREACHABLE', message: `${err.message} (deadlines.checkMs)` };
     } finally {
-      await session.dispose();
+      // Abandoned (logged by no one) if it overruns: the answer does not wait for it.
+      await withDeadline(() => Promise.resolve(session.dispose()), this.deadlines.disposeMs, 'dispose').catch(() => undefined);
     }
   }
 }

@@ -6,6 +6,7 @@ import {
   type Logger,
   RosterbridgeError,
   type RosterEntity,
+  type RosterTargetOpenOptions,
   parseRosterContract,
   type SyncRun,
   errorMessage,
@@ -30,6 +31,10 @@ import { type TenantOperations, busy } from './tenant-operations';
 export interface SyncRequest {
   mode?: 'full' | 'delta';
   dryRun?: boolean;
+  /** A readiness preview: the targets' rules run on the changes, everything they write rolled back. */
+  preview?: boolean;
+  /** Org sourcedIds a preview is scoped to (previews only). */
+  schools?: string[];
   /** A subset of the tenant's enabled targets (default: all enabled). */
   targets?: string[];
   /** Who or what asked: `api:<token name>`, `cli`, `schedule`. */
@@ -130,9 +135,43 @@ export class SyncService implements Disposable {
         `target(s) ${unknown.join(', ')} are not enabled for tenant "${tenantId}" (enabled: ${enabled.join(', ') || 'none'})`,
       );
     const sourceId = config.source.id;
+    const preview = request.preview ?? false;
+    if (preview && request.dryRun)
+      throw new RosterbridgeError('SYNC_OPTIONS_CONFLICT', 'a preview is a dry run already (it writes nothing): ask for "preview" or "dryRun", not both', {
+        field: 'dryRun',
+      });
+    const schools = request.schools === undefined ? undefined : [...new Set(request.schools)];
+    if (schools && !preview)
+      throw new RosterbridgeError(
+        'SYNC_OPTIONS_CONFLICT',
+        '"schools" scopes a preview only: a sync scoped to schools is not built yet (ask for "preview": true with "schools")',
+        { field: 'schools' },
+      );
+    if (schools) {
+      // Checked here once the roster has orgs; before its first sync, by the run once it has read them.
+      const unknown = await this.engine.unknownOrgs(tenantId, schools);
+      if (unknown && unknown.length > 0)
+        throw new RosterbridgeError(
+          'SCHOOLS_UNKNOWN',
+          `the roster of tenant "${tenantId}" has no org ${unknown
+            .slice(0, 20)
+            .map((id) => JSON.stringify(id))
+            .join(', ')}${unknown.length > 20 ? ` and ${unknown.length - 20} more` : ''}`,
+          { schools: unknown.slice(0, 20) },
+        );
+    }
     const run = await this.operations.run(tenantId, { operation: 'sync', by: request.trigger }, async () => {
       await this.assertNotPaused(tenantId);
-      return this.runs.create({ tenantId, sourceId, mode: request.mode ?? 'full', dryRun: request.dryRun ?? false, trigger: request.trigger, targets });
+      return this.runs.create({
+        tenantId,
+        sourceId,
+        mode: request.mode ?? 'full',
+        dryRun: request.dryRun ?? false,
+        preview,
+        ...(schools ? { schools } : {}),
+        trigger: request.trigger,
+        targets,
+      });
     });
     await this.take(run.id);
     return run;
@@ -291,6 +330,15 @@ export class SyncService implements Disposable {
    * run is rejected instead.
    */
   async cancel(runId: string, by: string): Promise<SyncRun> {
+    // A run this host executes stops at once, without a query first: on the embedded database a
+    // preview holds the one connection until it ends.
+    const executing = this.running.get(runId);
+    if (executing) {
+      executing.controller.abort();
+      const ended = await executing.done;
+      // One that was held on the way: cancelling a held run rejects it.
+      return ended.status === 'held' ? this.engine.reject(runId, by) : ended;
+    }
     const run = await this.get(runId);
     if (run.status === 'held') return this.engine.reject(runId, by);
     if (run.status !== 'queued' && run.status !== 'running') throw new RosterbridgeError('CONFLICT', `run ${runId} has already ended (${run.status})`);
@@ -405,9 +453,19 @@ export async function openTenantTarget(
   tenantId: string,
   targetId: string,
   deadlineMs: number,
+  options?: RosterTargetOpenOptions,
 ): Promise<OpenedTarget> {
   const use = tenants.config(tenantId).targets.find((t) => t.id === targetId && t.enabled);
   if (!use?.pluginId) throw new RosterbridgeError('TENANT_CONFIG_INVALID', `target "${targetId}" is not enabled for tenant "${tenantId}"`);
+  // A preview's queries are rolled back: a plugin activated in one would lose its migrations.
+  if (options?.preview && plugins.get(use.pluginId)?.state !== 'active')
+    throw new RosterbridgeError(
+      'PLUGIN_FAILED',
+      `plugin "${use.pluginId}" is not active; a preview does not activate plugins (run a sync, or check the plugin's state)`,
+      {
+        plugin: use.pluginId,
+      },
+    );
   await plugins.activate(use.pluginId, `onTarget:${targetId}`);
   const target = targets.get(targetId);
   if (!target) throw new RosterbridgeError('PLUGIN_FAILED', `plugin "${use.pluginId}" is active but registered no implementation for target "${targetId}"`);
@@ -420,7 +478,7 @@ export async function openTenantTarget(
     if (parsed.ok) versions.set(parsed.contract.entity, parsed.contract.version);
   }
   const context = plugins.contextOf(use.pluginId);
-  const session = await withDeadline(target.open(context.forTenant(tenantId)), deadlineMs, `target "${targetId}" open() for tenant ${tenantId}`);
+  const session = await withDeadline(target.open(context.forTenant(tenantId), options), deadlineMs, `target "${targetId}" open() for tenant ${tenantId}`);
   // Its batches are applied in the engine's transaction, bound to the plugin's schema.
   return { session, consumes: new Set(versions.keys()), versions, schema: context.storage.schema };
 }

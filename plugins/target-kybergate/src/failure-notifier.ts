@@ -14,6 +14,7 @@ interface KybergateFailure {
  * E-mails the tenant's contacts when a run that includes the KyberGate target fails, or ends
  * partial with the KyberGate target failed, through the SMTP server of the tenant's KyberGate
  * `notifications` settings. A notification that cannot be sent is logged; it never touches the run.
+ * A readiness preview (`run.preview`) sends nothing, whatever it found.
  */
 export class FailureNotifier {
   private readonly sending = new Set<Promise<void>>();
@@ -42,6 +43,8 @@ export class FailureNotifier {
   private failureOf(event: SyncRunEvent): KybergateFailure | undefined {
     const run = event.data;
     if (!run.targets.includes(this.targetId)) return undefined;
+    // A preview writes nothing and tells no one: its failures are read in its report.
+    if (run.preview) return undefined;
     if (event.type === 'sync.run.failed') {
       return { code: run.errorCode ?? 'RUN_FAILED', reason: run.errorMessage ?? run.reason ?? 'no reason was recorded', whole: true };
     }

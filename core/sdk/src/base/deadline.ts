@@ -26,7 +26,8 @@ export function withDeadline<T>(
       { deadlineMs: ms },
     );
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(overrun()), ms);
+    // Unref'd: a deadline of abandoned work (its caller gave up on a cancel) keeps no process alive.
+    timer = setTimeout(() => reject(overrun()), ms).unref();
   });
   let running: Promise<T>;
   try {

@@ -45,6 +45,8 @@ export const ErrorCodes = {
   COMMAND_REFUSED: { status: 422, title: "The product refused the command: its reason in the message, the product's code in details" },
   COMMAND_FAILED: { status: 502, title: 'The plugin failed while running the command' },
   TARGET_FAILED: { status: 502, title: 'A target failed to apply changes' },
+  SYNC_OPTIONS_CONFLICT: { status: 422, title: 'The sync options asked for cannot go together (a preview with a dry run, schools without a preview)' },
+  SCHOOLS_UNKNOWN: { status: 422, title: "Schools named for a scoped preview are not orgs of the tenant's roster (they are named)" },
   TARGET_BEHIND_LEDGER: { status: 409, title: "A target's cursor is behind what the ledger still holds: reset the target to back-fill it" },
   INTERNAL: { status: 500, title: 'Internal error' },
   SOURCE_INCOMPLETE: { status: 502, title: 'A source read ended before the end of its data; nothing may be deleted on it' },

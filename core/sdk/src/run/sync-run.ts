@@ -70,6 +70,13 @@ export interface SyncRun {
   /** `backfill`: no source read; targets are fed from the ledger and the change log only. */
   mode: 'full' | 'delta' | 'backfill';
   dryRun: boolean;
+  /**
+   * A readiness preview: staged like a real run, then every target's rules run on the changes in a
+   * transaction that is rolled back. Its counts and issues are the real ones; nothing is written.
+   */
+  preview: boolean;
+  /** The org sourcedIds (schools) a preview is scoped to: what the targets receive is theirs only. */
+  schools?: string[];
   trigger: string;
   targets: string[];
   /** The queue job of a scheduled run, and which attempt of that job the run is (0 first). */

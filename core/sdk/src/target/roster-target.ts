@@ -172,7 +172,17 @@ export interface RosterTargetSession extends Disposable {
  * ```
  */
 export interface RosterTarget {
-  open(tenant: TenantContext): Promise<RosterTargetSession>;
+  open(tenant: TenantContext, options?: RosterTargetOpenOptions): Promise<RosterTargetSession>;
+}
+
+/** How a target session is opened for a run. */
+export interface RosterTargetOpenOptions {
+  /**
+   * The run is a readiness preview: every write the session makes through the host's database is
+   * rolled back at the run's end. A session makes no effect outside the database in a preview (no
+   * e-mail, no call to the product's service): what it would do counts, nothing happens.
+   */
+  readonly preview?: boolean;
 }
 
 /** Registers a target implementation under its contribution id; dispose to unregister. */

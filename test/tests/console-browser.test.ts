@@ -105,11 +105,52 @@ t.test(
       t.ok(await page.getByRole('link', { name: 'Jefferson County' }).isVisible(), 'an admin sees every tenant');
     });
 
+    /** What a run's targets did, and its issues, without the run's own numbering. */
+    const outcome = async (runId: string) => {
+      const run = (await host.runs.get(runId))!;
+      const entities = Object.fromEntries(Object.entries(run.counts.targets).map(([target, c]) => [target, c.entities]));
+      const issues = (await host.runs.issues(runId, { limit: 1000 })).map(({ seq: _seq, ...issue }) => JSON.stringify(issue)).sort();
+      return { entities, issues };
+    };
+    let preview: Awaited<ReturnType<typeof outcome>> | undefined;
+    await t.test('readiness previews before the first sync, of one school then of the district: nothing written', async (t) => {
+      await page.getByRole('link', { name: 'Lincoln Unified' }).click();
+      await page.waitForURL(/\/console\/tenants\/lincoln$/);
+      await shot(page, '03-tenant');
+      const school = [...district.records('orgs')].find((o) => o.type === 'school')!;
+      await page.getByLabel(/^Only these schools/).fill(school.sourcedId);
+      await page.getByRole('button', { name: 'Run a preview' }).click();
+      await page.waitForURL(/\/console\/runs\/[0-9a-f-]{36}$/);
+      const scopedId = page.url().split('/').pop()!;
+      await page.locator('#h-summary').waitFor({ timeout: 60_000 });
+      const scoped = (await host.runs.get(scopedId))!;
+      // Partial, likely: one school's enrolments name users of other schools, which the scope leaves out.
+      t.ok(['success', 'partial'].includes(scoped.status), `the scoped preview ran: ${scoped.status} ${scoped.errorMessage ?? ''}`);
+      t.equal(scoped.preview, true, 'a preview');
+      t.same(scoped.schools, [school.sourcedId], 'of the school chosen');
+      t.match(await page.locator('.facts').textContent(), new RegExp(`readiness preview \\(nothing written\\), schools ${school.sourcedId}`));
+      await shot(page, '03a-run-preview-one-school');
+
+      await page.goto(`${base}/console/tenants/lincoln`);
+      await page.getByRole('button', { name: 'Run a preview' }).click();
+      await page.waitForURL(/\/console\/runs\/[0-9a-f-]{36}$/);
+      const wholeId = page.url().split('/').pop()!;
+      await page.locator('#h-summary').waitFor({ timeout: 60_000 });
+      const whole = (await host.runs.get(wholeId))!;
+      t.equal(whole.status, 'success', whole.errorMessage ?? '');
+      t.equal(whole.preview, true);
+      const created = whole.counts.targets.kybergate!.entities.users!.created!;
+      t.ok(created > 0, `the preview would create ${created} KyberGate users`);
+      t.ok(scoped.counts.targets.kybergate!.entities.users!.created! < created, 'one school: fewer users than the district');
+      t.match(await page.locator('.card', { hasText: 'KyberGate' }).textContent(), new RegExp(`Users created\\s*${created}`));
+      preview = await outcome(wholeId);
+      await shot(page, '03b-run-preview');
+    });
+
     let firstRun = '';
     await t.test('start a sync and watch it to the end on the run page', async (t) => {
       await page.getByRole('link', { name: 'Lincoln Unified' }).click();
       await page.waitForURL(/\/console\/tenants\/lincoln$/);
-      await shot(page, '03-tenant');
       await page.getByLabel('Full').check();
       await page.getByRole('button', { name: 'Start sync' }).click();
       await page.waitForURL(/\/console\/runs\/[0-9a-f-]{36}$/);
@@ -129,6 +170,8 @@ t.test(
       t.ok(created > 0);
       t.match(await kybergate.textContent(), new RegExp(`Users created\\s*${created}`), "KyberGate's summary in its own words");
       t.ok(await page.locator('.card', { hasText: 'Kamkalima' }).isVisible(), "and Kamkalima's");
+      // The preview wrote nothing: the first sync creates what the preview counted, with the same issues.
+      t.same(await outcome(firstRun), preview, 'the first sync reports what the preview reported');
       await shot(page, '05-run-done');
     });
 

@@ -244,6 +244,28 @@ t.test('the console over HTTP', async (t) => {
     }
   });
 
+  await t.test('the preview form: a tenant token may preview; unknown schools are refused naming them', async (t) => {
+    const c = new ConsoleClient(host.url);
+    await c.login(TOKENS.lincoln);
+    const page = await c.get('/console/tenants/lincoln');
+    t.match(page.text, /<label for="schools">/, 'the schools field has its label');
+    const unknown = await c.post('/console/tenants/lincoln/preview', { schools: 'nowhere-1, nowhere-2' });
+    t.equal(unknown.status, 422);
+    t.match(unknown.text, /SCHOOLS_UNKNOWN/);
+    t.match(unknown.text, /nowhere-1.*nowhere-2/);
+    await c.get('/console/tenants/lincoln');
+    const before = (await host.runs.list('lincoln', { limit: 100 }))[0]!;
+    const started = await c.post('/console/tenants/lincoln/preview', { schools: '' });
+    t.equal(started.status, 303, started.text.slice(0, 300));
+    const runId = started.location!.split('/').pop()!;
+    const run = await host.syncs.settled(runId);
+    t.equal(run.preview, true, 'a preview of the whole district');
+    t.equal(run.schools, undefined);
+    const list = await c.get('/console/');
+    t.notMatch(list.text, new RegExp(runId), "a preview is not a target's last sync");
+    t.match(list.text, new RegExp(before.id), 'the last real run still is');
+  });
+
   await t.test('the typed confirmation: a reset without the target id typed resets nothing', async (t) => {
     const c = new ConsoleClient(host.url);
     await c.login(TOKENS.admin);

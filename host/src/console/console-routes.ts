@@ -236,9 +236,9 @@ async function consolePlugin(app: FastifyInstance, api: FastifyInstance, deps: C
     return reply.redirect('/console/login', 303);
   });
 
-  /** The newest run of each target among a tenant's recent runs. */
+  /** The newest sync of each target among a tenant's recent runs (a preview or a dry run wrote nothing: not a sync). */
   const lastRunPerTarget = (targets: string[], runs: any[]) =>
-    Object.fromEntries(targets.map((target) => [target, runs.find((r) => (r.targets ?? []).includes(target))]));
+    Object.fromEntries(targets.map((target) => [target, runs.find((r) => !r.preview && !r.dryRun && (r.targets ?? []).includes(target))]));
 
   app.get('/', guarded, async (request, reply) => {
     const { tenants } = await call<{ tenants: any[] }>(request, 'GET', '/tenants');

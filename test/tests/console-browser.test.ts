@@ -212,6 +212,7 @@ t.test(
       await page.locator('#h-hold').waitFor({ timeout: 60_000 });
       t.equal(await page.locator('#run-status').textContent(), 'held');
       t.match(await page.locator('section.hold').textContent(), /users\s*deleted/, 'what would change');
+      t.equal(await page.locator('#h-summary').count(), 0, 'no product summary while nothing is applied');
       await shot(page, '07-run-held');
       await page.getByRole('button', { name: /^Approve/ }).click();
       await page.waitForURL(`${base}/console/runs/${heldRun}`);

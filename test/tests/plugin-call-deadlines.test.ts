@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
 import t from 'tap';
 import type { SyncRun } from '@rosterbridge/core';
 import { FIXTURES_DIR, startTestHost } from '@rosterbridge/test-kit';
@@ -132,4 +133,49 @@ t.test('a cancel answers within 5 s while a source hangs in read and ignores its
   const ended = await th.host.syncs.settled(run.id);
   t.equal(ended.status, 'cancelled');
   t.equal((await post('/tenants/stuck/syncs')).status, 202, 'the next run of the tenant starts');
+});
+
+t.test('a cancel while a target holds its batch transaction answers in time; nothing of that batch commits', async (t) => {
+  const root = mkdtempSync(path.join(tmpdir(), 'rb-deadlines-apply-'));
+  const tenants = path.join(root, 'tenants');
+  mkdirSync(tenants);
+  // On the embedded database the target's transaction holds the only connection: the run's end waits
+  // for it there, so its wait is shorter than the 5 s a cancel is given.
+  const delayMs = process.env.DATABASE_URL ? 8000 : 2500;
+  writeFileSync(
+    path.join(tenants, 'slowpoke.json'),
+    JSON.stringify({
+      displayName: 'slowpoke',
+      timezone: 'UTC',
+      source: { id: 'hanging', settings: { hangIn: 'nowhere' } },
+      targets: [{ id: 'slow', settings: { delayMs } }],
+    }),
+  );
+  const th = await startTestHost({ pluginDirs: PLUGINS, tenantsDir: tenants, tokens: [{ name: 'ops', token: ADMIN, role: 'admin' }] });
+  t.teardown(async () => {
+    await th.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+  const { host } = th;
+  const post = async (url: string) =>
+    fetch(host.url + url, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: '{}' });
+  const rows = async (table: string) =>
+    Number((await sql<{ n: string }>`select count(*)::text as n from ${sql.table(`plugin_target_slow.${table}`)}`.execute(host.database.db)).rows[0]!.n);
+  const run = (await (await post('/tenants/slowpoke/syncs')).json()) as SyncRun;
+  for (const until = Date.now() + 30_000; Date.now() < until && !th.logs().includes('slow apply started');) await sleep(50);
+  const started = Date.now();
+  const cancelled = await post(`/runs/${run.id}/cancel`);
+  const ms = Date.now() - started;
+  t.equal(cancelled.status, 200);
+  t.ok(ms < 5000, `cancel answered in ${ms} ms`);
+  const ended = await host.syncs.settled(run.id);
+  t.equal(ended.status, 'cancelled');
+  await sleep(delayMs + 500);
+  const held = await rows('user_row');
+  const after = await host.syncs.settled(run.id);
+  t.equal(after.counts.targets.slow?.entities.users?.created ?? 0, held, 'the run counts exactly what the product holds');
+  // On PostgreSQL the cancel reaches the run while the target still holds its transaction: the batch
+  // it writes after is rolled back. (On the embedded database the cancel's own query waits for the
+  // target's transaction, which holds the only connection: the batch commits first, and is counted.)
+  if (process.env.DATABASE_URL) t.equal(held, 0, 'the abandoned batch, written after the cancel, was rolled back');
 });

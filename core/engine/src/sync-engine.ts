@@ -2,6 +2,9 @@ import type { Kysely } from 'kysely';
 import { withDeadline } from '@rosterbridge/core';
 import { Emitter, type Event } from '@rosterbridge/core';
 import { boundedCall, boundedItems } from './plugin-calls';
+
+/** How long a load that will not commit is given to roll back before its connection is left (ms). */
+const RELEASE_LOAD_MS = 5000;
 import type { Logger } from '@rosterbridge/core';
 import { type ErrorCode, RosterbridgeError, errorMessage, isRosterbridgeError } from '@rosterbridge/core';
 import { ROSTER_ENTITY_ORDER, type RosterEntity } from '@rosterbridge/core';
@@ -573,7 +576,7 @@ export class SyncEngine {
           const target = await this.host.openTarget(run.tenantId, targetId, run.preview ? { preview: true } : undefined);
           opened.push(target);
           const paused = target.session.pausedReason
-            ? await this.deadline(() => target.session.pausedReason!(signal), `target ${targetId} pausedReason()`)
+            ? await this.deadline(() => target.session.pausedReason!(signal), `target ${targetId} pausedReason()`, signal)
             : undefined;
           if (paused) {
             counts.targets[targetId] = { ...counts.targets[targetId]!, status: 'skipped', reason: paused };
@@ -650,7 +653,7 @@ export class SyncEngine {
         [...active].map(async ([targetId, a]) => {
           if (!a.target.session.finish) return;
           try {
-            const result = await this.deadline(() => a.target.session.finish!(signal), `target ${targetId} finish()`);
+            const result = await this.deadline(() => a.target.session.finish!(signal), `target ${targetId} finish()`, signal);
             const take = await this.runs.transaction((trx) => this.record(run, report, targetId, trx, result, { finished: true }));
             take();
           } catch (err) {
@@ -712,6 +715,11 @@ export class SyncEngine {
     let take: (() => void) | undefined;
     let asked = false;
     let committed = false;
+    // Set when the engine gives up on the call (a cancel, the deadline) while the target still
+    // works: what the target then hands the batch's transaction is rolled back, never committed.
+    // Once the engine records the batch it is past giving up: that commit is awaited.
+    let gaveUp = false;
+    let recording: Promise<unknown> | undefined;
     const schema = target.schema;
     const context: ApplyContext =
       schema === undefined
@@ -720,24 +728,37 @@ export class SyncEngine {
             transaction: async <DB>(work: (trx: Kysely<DB>) => Promise<TargetApplyResult>) => {
               if (asked) throw new RosterbridgeError('INTERNAL', `target ${targetId} asked for the batch's transaction twice`);
               asked = true;
-              const result = await transaction(async (trx) => {
-                // The one cast between the engine's tables and a plugin's: bound to the plugin's
-                // schema, the transaction holds the plugin's tables (`DB`, the plugin's word for
-                // them), which the engine does not know and kysely cannot retype.
-                const r = await work(trx.withSchema(schema) as unknown as Kysely<DB>);
-                take = await this.record(run, report, targetId, trx, r, extra);
-                return r;
-              });
-              committed = true;
-              return result!;
+              let recorded: (() => void) | undefined;
+              try {
+                const result = await transaction(async (trx) => {
+                  // The one cast between the engine's tables and a plugin's: bound to the plugin's
+                  // schema, the transaction holds the plugin's tables (`DB`, the plugin's word for
+                  // them), which the engine does not know and kysely cannot retype.
+                  const r = await work(trx.withSchema(schema) as unknown as Kysely<DB>);
+                  if (gaveUp) throw new RosterbridgeError('CANCELLED', `target ${targetId}: its batch was abandoned; nothing of it was committed`);
+                  recording = new Promise<void>((resolve) => (recorded = resolve));
+                  take = await this.record(run, report, targetId, trx, r, extra);
+                  return r;
+                });
+                committed = true;
+                return result!;
+              } finally {
+                // After `committed` is set: whoever awaits the recording then sees the batch counted.
+                recorded?.();
+              }
             },
           };
     let result: TargetApplyResult | undefined;
     try {
       result =
         events.length > 0
-          ? await this.deadline(() => target.session.apply(events, signal, context), `target ${targetId} apply() of ${events.length} changes`)
+          ? await this.deadline(() => target.session.apply(events, signal, context), `target ${targetId} apply() of ${events.length} changes`, signal)
           : undefined;
+    } catch (err) {
+      gaveUp = true;
+      // The engine's own commit of the batch, if under way, ends before the run goes on.
+      await recording;
+      throw err;
     } finally {
       // What committed counts, even if the target failed after.
       if (committed) take!();
@@ -849,7 +870,7 @@ export class SyncEngine {
             trx: opened.db.withSchema(schema),
             copy: (table, columns, tuples) => opened.copy(`${schema}.${table}`, columns, tuples),
           };
-          const loader = await this.deadline(() => target.session.load!(entity, signal, context), `target ${targetId} load(${entity})`);
+          const loader = await this.deadline(() => target.session.load!(entity, signal, context), `target ${targetId} load(${entity})`, signal);
           if (loader) {
             loaders.set(targetId, { loader, tx: opened });
             tx = undefined;
@@ -864,8 +885,7 @@ export class SyncEngine {
       const drop = async (targetId: string, err: unknown) => {
         const load = loaders.get(targetId);
         loaders.delete(targetId);
-        await load?.loader.abort?.(errorMessage(err));
-        await load?.tx.rollback();
+        if (load) await this.releaseLoad(load, errorMessage(err), log);
         fail(targetId, err);
       };
       try {
@@ -914,7 +934,7 @@ export class SyncEngine {
               }
               const loader = loaders.get(targetId)?.loader;
               try {
-                if (loader) await this.deadline(() => loader.write(mine), `target ${targetId} load(${entity}) of ${mine.length} records`);
+                if (loader) await this.deadline(() => loader.write(mine), `target ${targetId} load(${entity}) of ${mine.length} records`, signal);
                 else {
                   await this.applyOnce(run, report, targetId, target, mine, signal, (work) => this.runs.transaction(work), {
                     backfill: { entity, after: last },
@@ -935,7 +955,7 @@ export class SyncEngine {
         await Promise.all(
           [...loaders].map(async ([targetId, { loader, tx }]) => {
             try {
-              const result = await this.deadline(() => loader.end(), `target ${targetId} load(${entity}) end()`);
+              const result = await this.deadline(() => loader.end(), `target ${targetId} load(${entity}) end()`, signal);
               const take = await this.record(run, report, targetId, tx.db.withSchema(this.ledger.schemaName), result, {
                 backfill: { entity: next ?? 'complete' },
               });
@@ -959,12 +979,7 @@ export class SyncEngine {
         this.progress(run, 'applying', counts, { entity });
       } finally {
         // A stop (cancel, shutdown) or a failed read leaves no load half-done: its transaction goes.
-        await Promise.all(
-          [...loaders.values()].map(async ({ loader, tx }) => {
-            await loader.abort?.('the back-fill stopped');
-            await tx.rollback();
-          }),
-        );
+        await Promise.all([...loaders.values()].map((load) => this.releaseLoad(load, 'the back-fill stopped', log)));
       }
     }
     for (const targetId of targets.keys()) {
@@ -974,7 +989,6 @@ export class SyncEngine {
     return position;
   }
 
-  /** A target's call, bounded by the apply timeout. */
   /** The deadline of a source's call (see {@link SyncEngineHost.sourceDeadlines}). */
   private sourceDeadline(call: 'fingerprint' | 'read' | 'dispose'): number {
     return this.host.sourceDeadlines?.[call] ?? this.host.applyTimeoutMs;
@@ -989,8 +1003,37 @@ export class SyncEngine {
     }
   }
 
-  private deadline<T>(call: () => Promise<T>, what: string): Promise<T> {
-    return withDeadline(Promise.resolve().then(call), this.host.applyTimeoutMs, what);
+  /**
+   * A target's call, bounded by the apply timeout and by the run's signal: a cancel or a shutdown is
+   * answered at once whatever the target does (the call is abandoned; see applyOnce for why an
+   * abandoned batch cannot commit, and {@link releaseLoad} for a load's transaction).
+   */
+  private async deadline<T>(call: () => Promise<T>, what: string, signal: AbortSignal): Promise<T> {
+    try {
+      return await boundedCall(() => Promise.resolve().then(call), this.host.applyTimeoutMs, what, signal);
+    } catch (err) {
+      // Stopped on purpose: the run stops (cancelled or interrupted), the target is not failed.
+      if (signal.aborted) throw RunStop.for(signal, what);
+      throw err;
+    }
+  }
+
+  /**
+   * Ends a load that will not commit: its loader is told, its transaction rolled back. Bounded: a
+   * target abandoned in the middle of writing may hold its COPY open, behind which the rollback
+   * would wait for ever; the connection is then left to close with the host (nothing committed).
+   */
+  private async releaseLoad(load: { loader: TargetLoader; tx: LoadTransaction<EngineDatabase> }, reason: string, log: Logger): Promise<void> {
+    await withDeadline(
+      async () => {
+        await load.loader.abort?.(reason);
+        await load.tx.rollback();
+      },
+      RELEASE_LOAD_MS,
+      'rolling back an abandoned load',
+    ).catch((err: unknown) =>
+      log.warn({ err: errorMessage(err) }, 'a load could not be rolled back in time; its connection is left to close (nothing of it committed)'),
+    );
   }
 
   /** A change of the log as version 1 of its contract, the version the ledger holds. */

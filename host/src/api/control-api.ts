@@ -16,6 +16,7 @@ import type { CommandService } from '../commands/command-service';
 import { registerCommandRoutes } from './command-routes';
 import { registerRunRoutes } from './run-routes';
 import { registerTenantRoutes } from './tenant-routes';
+import { registerConsole } from '../console/console-routes';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -86,6 +87,8 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
     checkUrl(request.url);
     const config = request.routeOptions.config;
     if (config?.public || request.routeOptions.url?.startsWith('/docs')) return;
+    // The console's not-found page (a path under /console no route has) answers for itself: host/src/console.
+    if (request.is404 && /^\/console(\/|$|\?)/.test(request.url)) return;
     request.principal = deps.tokens.authenticate(request.headers.authorization);
     // A route of the host itself (not of one tenant): its access alone decides.
     if (config?.access === 'host') authorizeHost(request.principal, 'host');
@@ -253,6 +256,8 @@ export async function buildControlApi(deps: ControlApiDependencies): Promise<Fas
   registerTenantRoutes(app, deps);
   registerRunRoutes(app, deps);
   registerCommandRoutes(app, deps);
+  // The operator console (HTML at /console, `/` leads there): it calls these routes as the signed-in token.
+  await registerConsole(app, { tokens: deps.tokens, logger: deps.logger });
 
   return app;
 }

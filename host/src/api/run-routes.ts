@@ -13,6 +13,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
 /**
+ * How many stored issues one request reads at most to fill a page filtered by entity or code (the
+ * store filters by severity and target; entity and code are matched here). A page that reaches it
+ * short is answered with `next`, so a caller pages on; no request reads more.
+ */
+export const ISSUE_SCAN_LIMIT = 20_000;
+
+/**
  * Sync runs: trigger, history, detail, issues (paged), live progress (server-sent events), cancel,
  * approve or reject a hold. Scoped tokens reach only their tenants' runs.
  */
@@ -130,7 +137,10 @@ export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncServi
     async (request) => runFor(request.principal!, request.params.id, 'read'),
   );
 
-  app.get<{ Params: { id: string }; Querystring: { severity?: 'error' | 'warning'; target?: string; after?: number; limit?: number } }>(
+  app.get<{
+    Params: { id: string };
+    Querystring: { severity?: 'error' | 'warning'; target?: string; entity?: string; code?: string; after?: number; limit?: number };
+  }>(
     '/runs/:id/issues',
     {
       config: { access: 'read' },
@@ -145,13 +155,15 @@ export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncServi
           properties: {
             severity: { type: 'string', enum: ['error', 'warning'] },
             target: { type: 'string', maxLength: 100, description: "Only this target's issues." },
+            entity: { type: 'string', maxLength: 100, description: 'Only issues of this entity (`users`).' },
+            code: { type: 'string', maxLength: 100, description: 'Only issues with this code.' },
             after: { type: 'integer', minimum: 0, maximum: MAX_SEQ, description: 'The `seq` of the last issue seen.' },
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
           },
         },
         response: {
           200: {
-            description: 'A page of issues; `next` is the `after` of the next page, or null.',
+            description: `A page of issues; \`next\` is the \`after\` of the next page, or null. Filtered by entity or code, a request reads at most ${ISSUE_SCAN_LIMIT} stored issues: a page may then be short (even empty) with a \`next\`.`,
             type: 'object',
             required: ['issues', 'next'],
             properties: { issues: { type: 'array', items: runIssueSchema }, next: { type: 'integer', nullable: true } },
@@ -162,14 +174,30 @@ export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncServi
     },
     async (request) => {
       await runFor(request.principal!, request.params.id, 'read');
+      const { severity, target, entity, code } = request.query;
       const limit = request.query.limit ?? 100;
-      const issues = await deps.runs.issues(request.params.id, {
-        severity: request.query.severity,
-        targetId: request.query.target,
-        after: request.query.after,
-        limit,
-      });
-      return { issues, next: issues.length === limit ? issues[issues.length - 1]!.seq : null };
+      const read = (after: number | undefined, n: number) => deps.runs.issues(request.params.id, { severity, targetId: target, after, limit: n });
+      if (entity === undefined && code === undefined) {
+        const issues = await read(request.query.after, limit);
+        return { issues, next: issues.length === limit ? issues[issues.length - 1]!.seq : null };
+      }
+      // Entity and code are matched on pages of the store, within a bounded scan.
+      const issues: Awaited<ReturnType<typeof read>> = [];
+      let after = request.query.after;
+      for (let scanned = 0; scanned < ISSUE_SCAN_LIMIT;) {
+        const asked = Math.min(1000, ISSUE_SCAN_LIMIT - scanned);
+        const chunk = await read(after, asked);
+        scanned += chunk.length;
+        for (const issue of chunk) {
+          after = issue.seq;
+          if ((entity === undefined || issue.entity === entity) && (code === undefined || issue.code === code)) {
+            issues.push(issue);
+            if (issues.length === limit) return { issues, next: issue.seq };
+          }
+        }
+        if (chunk.length < asked) return { issues, next: null };
+      }
+      return { issues, next: after ?? null };
     },
   );
 

@@ -141,7 +141,9 @@ export class Host {
             callTimeoutMs: config.plugins.worker.callTimeoutMs,
             // A worker that crashed, ran out of memory or overran a deadline fails its plugin; the host goes on.
             fail: (pluginId, code, reason) => {
-              registry?.crash(pluginId, reason, code).catch((err: unknown) => logger.error({ plugin: pluginId, err: errorMessage(err) }, 'failing a plugin failed'));
+              registry
+                ?.crash(pluginId, reason, code)
+                .catch((err: unknown) => logger.error({ plugin: pluginId, err: errorMessage(err) }, 'failing a plugin failed'));
             },
           },
         ),

@@ -101,7 +101,8 @@ convict.addFormat({
   validate(value: unknown) {
     if (!Array.isArray(value)) throw new Error('must be a list of plugin ids (comma-separated in the env var)');
     for (const id of value)
-      if (typeof id !== 'string' || !/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(id)) throw new Error(`"${String(id)}" is not a plugin id (kebab-case, such as target-memo)`);
+      if (typeof id !== 'string' || !/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(id))
+        throw new Error(`"${String(id)}" is not a plugin id (kebab-case, such as target-memo)`);
   },
   coerce: (value: string) =>
     value
@@ -246,7 +247,7 @@ const schema = {
         env: 'RB_PLUGIN_WORKER_MAX_OLD_GENERATION_MB',
       },
       callTimeoutMs: {
-        doc: "Deadline of each call into a worker plugin (open, check, each next batch of a read, apply, finish, reset, a command…); past it the worker is terminated (DEADLINE_EXCEEDED).",
+        doc: 'Deadline of each call into a worker plugin (open, check, each next batch of a read, apply, finish, reset, a command…); past it the worker is terminated (DEADLINE_EXCEEDED).',
         format: wholeNumber(100, 24 * HOUR_MS),
         default: 120_000,
         env: 'RB_PLUGIN_WORKER_CALL_TIMEOUT_MS',

@@ -36,7 +36,16 @@ import {
 } from '@rosterbridge/core';
 import { migrateSchema } from '../../database/migrations';
 import { MessageDialect } from './message-dialect';
-import { type FromWorker, type HostRequestOp, type OpenedSource, type OpenedTarget, type PluginWorkerData, type TenantSnapshot, type ToWorker, toWire } from './worker-protocol';
+import {
+  type FromWorker,
+  type HostRequestOp,
+  type OpenedSource,
+  type OpenedTarget,
+  type PluginWorkerData,
+  type TenantSnapshot,
+  type ToWorker,
+  toWire,
+} from './worker-protocol';
 
 const port = parentPort!;
 const data = workerData as PluginWorkerData;
@@ -139,14 +148,15 @@ const commands = new Map<string, CommandHandler>();
 const sessions = new Map<number, RosterSourceSession | RosterTargetSession>();
 const readers = new Map<number, { iterator: AsyncIterator<RosterBatch>; signal: number }>();
 let nextHandle = 1;
-let module: PluginModule | undefined;
+let pluginModule: PluginModule | undefined;
 
 const tenantContexts = new Map<string, TenantContext & { censor: WorkerCensor }>();
 function forTenant(tenantId: string): TenantContext {
   const existing = tenantContexts.get(tenantId);
   if (existing) return existing;
   const snapshot = tenants.get(tenantId);
-  if (!snapshot) throw new RosterbridgeError('TENANT_NOT_FOUND', `tenant "${tenantId}" does not enable plugin "${manifest.id}"`, { tenant: tenantId, plugin: manifest.id });
+  if (!snapshot)
+    throw new RosterbridgeError('TENANT_NOT_FOUND', `tenant "${tenantId}" does not enable plugin "${manifest.id}"`, { tenant: tenantId, plugin: manifest.id });
   const censor = new WorkerCensor();
   const view = {
     tenantId,
@@ -220,11 +230,12 @@ async function perform(op: string, args: unknown[], signalId: number | undefined
   switch (op) {
     case 'activate': {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      module = require(path.resolve(data.main)) as PluginModule;
-      if (typeof module?.activate !== 'function') throw new RosterbridgeError('PLUGIN_LOAD_FAILED', `${data.main} does not export an activate(context) function`);
-      await migrateSchema(database, data.schema, module.migrations ?? {});
+      pluginModule = require(path.resolve(data.main)) as PluginModule;
+      if (typeof pluginModule?.activate !== 'function')
+        throw new RosterbridgeError('PLUGIN_LOAD_FAILED', `${data.main} does not export an activate(context) function`);
+      await migrateSchema(database, data.schema, pluginModule.migrations ?? {});
       try {
-        await module.activate(context);
+        await pluginModule.activate(context);
       } catch (err) {
         throw new RosterbridgeError('PLUGIN_ACTIVATION_FAILED', `activate() threw: ${errorMessage(err)}`);
       }
@@ -232,7 +243,7 @@ async function perform(op: string, args: unknown[], signalId: number | undefined
       return undefined;
     }
     case 'deactivate':
-      await module?.deactivate?.();
+      await pluginModule?.deactivate?.();
       await context.subscriptions.dispose();
       return undefined;
     case 'source.open': {
@@ -247,9 +258,8 @@ async function perform(op: string, args: unknown[], signalId: number | undefined
       return session<RosterSourceSession>(args[0]).fingerprint!(signal);
     case 'source.read': {
       const options = { ...(args[2] as Omit<RosterReadOptions, 'signal'>), signal };
-      const iterator = session<RosterSourceSession>(args[0])
-        .read(args[1] as RosterEntity, options)
-        [Symbol.asyncIterator]();
+      const iterable = session<RosterSourceSession>(args[0]).read(args[1] as RosterEntity, options);
+      const iterator = iterable[Symbol.asyncIterator]();
       const id = nextHandle++;
       readers.set(id, { iterator, signal: signalId! });
       return id;

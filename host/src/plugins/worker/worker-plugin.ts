@@ -141,7 +141,10 @@ export class PluginWorker implements Disposable {
     this.worker.on('message', (message: FromWorker) => this.onMessage(message));
     this.worker.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'ERR_WORKER_OUT_OF_MEMORY')
-        this.end('PLUGIN_OUT_OF_MEMORY', `its worker exceeded its memory limit (${options.resourceLimits.maxOldGenerationSizeMb ?? '?'} MB) and was terminated`);
+        this.end(
+          'PLUGIN_OUT_OF_MEMORY',
+          `its worker exceeded its memory limit (${options.resourceLimits.maxOldGenerationSizeMb ?? '?'} MB) and was terminated`,
+        );
       else this.end('PLUGIN_CRASHED', `uncaught exception in its worker: ${errorMessage(err)}`);
     });
     this.worker.on('exit', (exitCode) => this.end('PLUGIN_CRASHED', `its worker exited (code ${exitCode})`));
@@ -168,7 +171,7 @@ export class PluginWorker implements Disposable {
     }
     await this.exited;
     await this.releaseConnections();
-    for (const registration of this.registrations.values()) registration.dispose();
+    for (const registration of this.registrations.values()) await registration.dispose();
     this.registrations.clear();
   }
 
@@ -184,11 +187,7 @@ export class PluginWorker implements Disposable {
     return new Promise<T>((resolve, reject) => {
       const pending: PendingCall = { what: options.what, resolve: resolve as (v: unknown) => void, reject };
       pending.timer = setTimeout(
-        () =>
-          this.end(
-            'DEADLINE_EXCEEDED',
-            `plugin "${this.manifest.id}" ${options.what} did not answer within ${timeoutMs} ms; its worker was terminated`,
-          ),
+        () => this.end('DEADLINE_EXCEEDED', `plugin "${this.manifest.id}" ${options.what} did not answer within ${timeoutMs} ms; its worker was terminated`),
         timeoutMs,
       );
       this.pending.set(id, pending);
@@ -197,7 +196,7 @@ export class PluginWorker implements Disposable {
   }
 
   /** A signal of the host's, mirrored in the worker until the call (or the read) is over. */
-  bindSignal(signal: AbortSignal): Disposable & { id: number } {
+  bindSignal(signal: AbortSignal): { id: number; dispose(): void } {
     const id = this.nextId++;
     const abort = () => this.send({ kind: 'abort', signal: id, reason: errorMessage(signal.reason ?? 'aborted') });
     if (signal.aborted) abort();
@@ -238,7 +237,12 @@ export class PluginWorker implements Disposable {
         const pending = this.pending.get(message.id);
         this.pending.delete(message.id);
         clearTimeout(pending?.timer);
-        pending?.reject(new RosterbridgeError('PLUGIN_FAILED', `plugin "${this.manifest.id}" ${pending.what}: what it was given cannot cross to its worker: ${errorMessage(err)}`));
+        pending?.reject(
+          new RosterbridgeError(
+            'PLUGIN_FAILED',
+            `plugin "${this.manifest.id}" ${pending.what}: what it was given cannot cross to its worker: ${errorMessage(err)}`,
+          ),
+        );
       }
     }
   }
@@ -288,7 +292,7 @@ export class PluginWorker implements Disposable {
         this.registrations.set(message.handle, this.registerProxy(message.what, message.contributionId));
         return;
       case 'unregister':
-        this.registrations.get(message.handle)?.dispose();
+        void this.registrations.get(message.handle)?.dispose();
         this.registrations.delete(message.handle);
         return;
       case 'remember':
@@ -299,7 +303,7 @@ export class PluginWorker implements Disposable {
         }
         return;
       case 'forget':
-        this.remembered.get(message.handle)?.dispose();
+        void this.remembered.get(message.handle)?.dispose();
         this.remembered.delete(message.handle);
         return;
     }
@@ -385,7 +389,11 @@ export class PluginWorker implements Disposable {
     const held = [...this.connections.values()];
     this.connections.clear();
     for (const connection of held) {
-      if (connection.db && connection.inTransaction) await sql.raw('rollback').execute(connection.db).catch(() => undefined);
+      if (connection.db && connection.inTransaction)
+        await sql
+          .raw('rollback')
+          .execute(connection.db)
+          .catch(() => undefined);
       connection.release();
       await connection.done;
     }
@@ -432,7 +440,9 @@ class WorkerSourceSession implements RosterSourceSession {
     const bound = this.worker.bindSignal(signal);
     let finished = false;
     try {
-      const reader = await this.worker.call<number>('source.read', [this.opened.session, entity, rest], { what: `source ${this.contributionId} read(${entity})` });
+      const reader = await this.worker.call<number>('source.read', [this.opened.session, entity, rest], {
+        what: `source ${this.contributionId} read(${entity})`,
+      });
       try {
         for (;;) {
           // Each next batch has the call deadline: a read that spins between batches ends its worker.
@@ -446,7 +456,8 @@ class WorkerSourceSession implements RosterSourceSession {
           yield next.value!;
         }
       } finally {
-        if (!finished) await this.worker.call('reader.return', [reader], { what: `source ${this.contributionId} read(${entity}) return` }).catch(() => undefined);
+        if (!finished)
+          await this.worker.call('reader.return', [reader], { what: `source ${this.contributionId} read(${entity}) return` }).catch(() => undefined);
       }
     } finally {
       bound.dispose();

@@ -1,4 +1,13 @@
-import { ErrorCodes, type ErrorCode, RosterbridgeError, type SourceLimits, type SyncRunEvent, type TenantInfo, errorMessage, isRosterbridgeError } from '@rosterbridge/core';
+import {
+  ErrorCodes,
+  type ErrorCode,
+  RosterbridgeError,
+  type SourceLimits,
+  type SyncRunEvent,
+  type TenantInfo,
+  errorMessage,
+  isRosterbridgeError,
+} from '@rosterbridge/core';
 import type { PluginManifest } from '@rosterbridge/core';
 
 /**
@@ -55,7 +64,13 @@ export type FromWorker =
   | { kind: 'reply'; id: number; ok: true; value: unknown }
   | { kind: 'reply'; id: number; ok: false; error: WireError }
   | { kind: 'request'; id: number; op: HostRequestOp; args: unknown[] }
-  | { kind: 'log'; level: 'trace' | 'debug' | 'info' | 'warn' | 'error'; bindings: Record<string, unknown>; fields: Record<string, unknown> | string; message?: string }
+  | {
+      kind: 'log';
+      level: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+      bindings: Record<string, unknown>;
+      fields: Record<string, unknown> | string;
+      message?: string;
+    }
   | { kind: 'register'; what: 'source' | 'target' | 'command'; contributionId: string; handle: number }
   | { kind: 'unregister'; handle: number }
   | { kind: 'remember'; secret: string; handle: number }

@@ -91,7 +91,8 @@ interface PendingCall {
 
 /** A database connection the host holds for a worker on the embedded database, until it lets go. */
 interface HeldConnection {
-  db: Kysely<any>;
+  /** Undefined until the host's pool hands the connection over. */
+  db?: Kysely<any>;
   inTransaction: boolean;
   release(): void;
   done: Promise<void>;
@@ -179,11 +180,16 @@ export class PluginWorker implements Disposable {
    * Calls into the worker. The call's deadline runs on the host's thread, which a busy plugin does
    * not block: past it the worker is terminated and the plugin failed with DEADLINE_EXCEEDED.
    */
-  call<T>(op: WorkerCallOp, args: unknown[], options: { what: string; signal?: AbortSignal; timeoutMs?: number; transfer?: ArrayBuffer[] }): Promise<T> {
+  call<T>(
+    op: WorkerCallOp,
+    args: unknown[],
+    options: { what: string; signal?: AbortSignal; boundSignal?: number; timeoutMs?: number; transfer?: ArrayBuffer[] },
+  ): Promise<T> {
     if (this.ended) return Promise.reject(this.ended);
     const id = this.nextId++;
     const timeoutMs = options.timeoutMs ?? this.options.callTimeoutMs;
     const bound = options.signal && this.bindSignal(options.signal);
+    const signalId = bound?.id ?? options.boundSignal;
     return new Promise<T>((resolve, reject) => {
       const pending: PendingCall = { what: options.what, resolve: resolve as (v: unknown) => void, reject };
       pending.timer = setTimeout(
@@ -191,7 +197,7 @@ export class PluginWorker implements Disposable {
         timeoutMs,
       );
       this.pending.set(id, pending);
-      this.send({ kind: 'call', id, op, args, ...(bound ? { signal: bound.id } : {}) }, options.transfer);
+      this.send({ kind: 'call', id, op, args, ...(signalId !== undefined ? { signal: signalId } : {}) }, options.transfer);
     }).finally(() => bound?.dispose());
   }
 
@@ -355,33 +361,37 @@ export class PluginWorker implements Disposable {
     }
   }
 
+  /**
+   * Holds one of the host's connections for the worker: kysely's `connection()` keeps it for as long
+   * as its callback runs, and the callback waits for the worker to let go (or to be terminated).
+   */
   private async acquire(): Promise<number> {
     const id = this.nextId++;
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
-    const acquired = new Promise<Kysely<any>>((resolve, reject) => {
-      const done = this.options.db.connection().execute(async (db) => {
-        resolve(db);
-        await released;
-      });
-      done.catch(reject);
-      this.connections.set(id, { db: undefined as unknown as Kysely<any>, inTransaction: false, release, done: done.catch(() => undefined) });
+    let acquired!: (db: Kysely<any>) => void;
+    const connection = new Promise<Kysely<any>>((resolve) => (acquired = resolve));
+    const done = this.options.db.connection().execute(async (db) => {
+      acquired(db);
+      await released;
     });
-    const db = await acquired;
-    const held = this.connections.get(id);
-    if (!held) {
-      // The worker ended while it waited for the connection.
-      release();
-      throw new Error('the worker ended');
+    const held: HeldConnection = { inTransaction: false, release, done: done.catch(() => undefined) };
+    this.connections.set(id, held);
+    try {
+      held.db = await Promise.race([connection, done.then(() => Promise.reject(new Error('the connection was let go before it was acquired')))]);
+    } catch (err) {
+      this.connections.delete(id);
+      throw err;
     }
-    held.db = db;
+    // The worker ended while it waited for the connection: hand it back at once.
+    if (!this.connections.has(id)) release();
     return id;
   }
 
-  private connection(id: number): HeldConnection {
+  private connection(id: number): HeldConnection & { db: Kysely<any> } {
     const held = this.connections.get(id);
     if (!held?.db) throw new Error(`connection ${id} is not held for this worker`);
-    return held;
+    return held as HeldConnection & { db: Kysely<any> };
   }
 
   /** What a terminated worker held: its transactions rolled back, its connections handed back. */
@@ -440,8 +450,10 @@ class WorkerSourceSession implements RosterSourceSession {
     const bound = this.worker.bindSignal(signal);
     let finished = false;
     try {
+      // The read's signal lives as long as the read: the worker's iterator holds it.
       const reader = await this.worker.call<number>('source.read', [this.opened.session, entity, rest], {
         what: `source ${this.contributionId} read(${entity})`,
+        boundSignal: bound.id,
       });
       try {
         for (;;) {

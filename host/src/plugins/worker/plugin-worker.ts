@@ -133,8 +133,8 @@ if (data.sourceLimits) scope.register(ISourceLimits, { useValue: data.sourceLimi
 const logger = new WorkerLogger({});
 const runEvents = new Emitter<SyncRunEvent>();
 const database = data.databaseUrl
-  ? new Kysely<any>({ dialect: new PostgresDialect({ pool: workerPool(data.databaseUrl) }) })
-  : new Kysely<any>({ dialect: new MessageDialect(ask) });
+  ? new Kysely<unknown>({ dialect: new PostgresDialect({ pool: workerPool(data.databaseUrl) }) })
+  : new Kysely<unknown>({ dialect: new MessageDialect(ask) });
 
 function workerPool(url: string): Pool {
   const pool = new Pool({ connectionString: url, max: 2, application_name: `rosterbridge:${manifest.id}` });

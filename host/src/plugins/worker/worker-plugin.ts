@@ -45,7 +45,7 @@ export interface WorkerPluginOptions {
   /** A PostgreSQL server's URL (the worker opens its own small pool), or empty: the embedded database, reached through `db`. */
   databaseUrl: string;
   /** The host's kysely, which runs the queries of a worker on the embedded database. */
-  db: Kysely<any>;
+  db: Kysely<unknown>;
   /** The host's censor: what the worker logs passes through it, and it picks the secrets out of settings handed over. */
   censor: SecretCensor;
   sourceLimits?: SourceLimits;
@@ -92,7 +92,7 @@ interface PendingCall {
 /** A database connection the host holds for a worker on the embedded database, until it lets go. */
 interface HeldConnection {
   /** Undefined until the host's pool hands the connection over. */
-  db?: Kysely<any>;
+  db?: Kysely<unknown>;
   inTransaction: boolean;
   release(): void;
   done: Promise<void>;
@@ -369,8 +369,8 @@ export class PluginWorker implements Disposable {
     const id = this.nextId++;
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
-    let acquired!: (db: Kysely<any>) => void;
-    const connection = new Promise<Kysely<any>>((resolve) => (acquired = resolve));
+    let acquired!: (db: Kysely<unknown>) => void;
+    const connection = new Promise<Kysely<unknown>>((resolve) => (acquired = resolve));
     const done = this.options.db.connection().execute(async (db) => {
       acquired(db);
       await released;
@@ -388,10 +388,10 @@ export class PluginWorker implements Disposable {
     return id;
   }
 
-  private connection(id: number): HeldConnection & { db: Kysely<any> } {
+  private connection(id: number): HeldConnection & { db: Kysely<unknown> } {
     const held = this.connections.get(id);
     if (!held?.db) throw new Error(`connection ${id} is not held for this worker`);
-    return held as HeldConnection & { db: Kysely<any> };
+    return held as HeldConnection & { db: Kysely<unknown> };
   }
 
   /** What a terminated worker held: its transactions rolled back, its connections handed back. */

@@ -79,6 +79,16 @@ const COMPUTED_ALLOWED = [
     call: 'require(entry)',
     why: "loads a discovered plugin's entry file by its path, not a workspace package by name",
   },
+  {
+    file: 'plugin-host-services.ts',
+    call: 'require(entry)',
+    why: "loads an in-process plugin's entry file by its path (the host's loadModule, which may answer a worker's stand-in instead)",
+  },
+  {
+    file: 'plugin-worker.ts',
+    call: 'require(path.resolve(data.main))',
+    why: "loads a worker plugin's entry file by its path, inside the worker thread",
+  },
 ];
 
 const matches = (patterns, pkg) => patterns.some((p) => p === '*' || p === layer(pkg.dir) || p === pkg.name);

@@ -135,6 +135,18 @@ export class Host {
           targets,
           runEvents.event,
           commandHandlers,
+          {
+            workers: config.plugins.workers,
+            inProcess: config.plugins.inProcess,
+            maxOldGenerationSizeMb: config.plugins.worker.maxOldGenerationSizeMb,
+            callTimeoutMs: config.plugins.worker.callTimeoutMs,
+            // A worker that crashed, ran out of memory or overran a deadline fails its plugin; the host goes on.
+            fail: (pluginId, code, reason) => {
+              registry
+                ?.crash(pluginId, reason, code)
+                .catch((err: unknown) => logger.error({ plugin: pluginId, err: errorMessage(err) }, 'failing a plugin failed'));
+            },
+          },
         ),
       );
       store.add(registry);

@@ -33,6 +33,10 @@ t.test('defaults: embedded database, loopback, every key has an env var', async 
       'log.level',
       'plugins.activationTimeoutMs',
       'plugins.dirs',
+      'plugins.inProcess',
+      'plugins.worker.callTimeoutMs',
+      'plugins.worker.maxOldGenerationSizeMb',
+      'plugins.workers',
       'secrets.dir',
       'secrets.envPrefixes',
       'shutdownTimeoutMs',
@@ -245,7 +249,7 @@ t.test('whole numbers: digits only, in range; "12abc", "1e3", "2.5", "-1" are re
 
 t.test('every numeric key has a range holding its default; one below and one above it are refused', async (t) => {
   const numeric = describeHostConfig().filter((d) => typeof d.default === 'number');
-  t.equal(numeric.length, 26, 'the numeric keys');
+  t.equal(numeric.length, 28, 'the numeric keys');
   for (const d of numeric) {
     const range = /^(?:([\d,]+)–([\d,]+)|≥ ([\d,]+))$/.exec(d.values ?? '');
     t.ok(range, `${d.key} has a range (${d.values})`);

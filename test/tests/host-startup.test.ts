@@ -49,7 +49,7 @@ t.test('config check fails on a missing tenants dir or plugin dir, naming the ke
     RB_API_TOKENS: JSON.stringify([{ name: 'ops', token: TOKEN, role: 'admin' }]),
   });
   t.equal(fine.status, 0, fine.stdout + fine.stderr);
-  t.equal(fine.stdout, 'host config: ok (database embedded, 31 keys)\nconfig check passed\n');
+  t.equal(fine.stdout, 'host config: ok (database embedded, 40 keys)\nconfig check passed\n');
 
   const missing = cli(['config', 'check'], { RB_TENANTS_DIR: path.join(root, 'tennants'), RB_PLUGIN_DIRS: `${plugins},${path.join(root, 'plugns')}` });
   t.equal(missing.status, 1);

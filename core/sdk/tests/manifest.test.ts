@@ -30,7 +30,32 @@ t.test('a good manifest is read with its contributions', async (t) => {
   t.same(r.manifest.contributes.sources, []);
 });
 
+t.test('a plugin runs in-process unless its manifest asks for a worker, with the memory limits it gives', async (t) => {
+  const plain = readManifest(good);
+  t.ok(plain.ok && plain.manifest.isolation === 'in-process', 'in-process by default');
+  t.ok(plain.ok && plain.manifest.resourceLimits === undefined, 'no limits of its own');
+  const worker = readManifest({ ...good, rosterbridge: { ...good.rosterbridge, isolation: 'worker', resourceLimits: { maxOldGenerationSizeMb: 64 } } });
+  t.ok(worker.ok);
+  if (!worker.ok) return;
+  t.equal(worker.manifest.isolation, 'worker');
+  t.same(worker.manifest.resourceLimits, { maxOldGenerationSizeMb: 64 });
+});
+
 const cases: [string, (m: any) => void, string, RegExp][] = [
+  ['an unknown isolation', (m) => (m.rosterbridge.isolation = 'sandbox'), 'rosterbridge.isolation', /"sandbox" is not an isolation \(in-process, worker\)/],
+  ['resource limits that are not an object', (m) => (m.rosterbridge.resourceLimits = 64), 'rosterbridge.resourceLimits', /must be an object/],
+  [
+    'an unknown resource limit',
+    (m) => (m.rosterbridge.resourceLimits = { maxHeap: 64 }),
+    'rosterbridge.resourceLimits.maxHeap',
+    /is not a limit \(maxOldGenerationSizeMb, maxYoungGenerationSizeMb\)/,
+  ],
+  [
+    'a memory limit that is not a whole number of MB',
+    (m) => (m.rosterbridge.resourceLimits = { maxOldGenerationSizeMb: 0.5 }),
+    'rosterbridge.resourceLimits.maxOldGenerationSizeMb',
+    /must be a whole number of MB from 1 to 65536, got 0.5/,
+  ],
   ['no rosterbridge field', (m) => delete m.rosterbridge, 'rosterbridge', /not a Rosterbridge plugin/],
   ['an id that is not kebab-case', (m) => (m.rosterbridge.id = 'KyberGate'), 'rosterbridge.id', /kebab-case/],
   ['no engine range', (m) => delete m.engines, 'engines.rosterbridge', /semver range/],

@@ -31,7 +31,15 @@ export interface HostConfig {
   http: { host: string; port: number };
   database: { url: string; poolSize: number };
   dataDir: string;
-  plugins: { dirs: string[]; activationTimeoutMs: number };
+  plugins: {
+    dirs: string[];
+    activationTimeoutMs: number;
+    /** Plugins run in a worker thread whatever their manifest says (`isolation`), and plugins run in the host's thread whatever it says. */
+    workers: string[];
+    inProcess: string[];
+    /** Defaults of workers: memory (a manifest's `resourceLimits` may ask for less or more) and the deadline of each call into one. */
+    worker: { maxOldGenerationSizeMb: number; callTimeoutMs: number };
+  };
   tenants: { dir: string; maxFileBytes: number };
   /** Caps on what a source may read (a package's size, a row, a field), for source plugins that read files. */
   sources: { maxPackageBytes: number; maxFileBytes: number; maxLineBytes: number; maxFieldBytes: number };
@@ -94,6 +102,21 @@ const BOOLEAN_SPELLINGS = new Map([
   ['1', true],
   ['0', false],
 ]);
+
+convict.addFormat({
+  name: 'plugin-id-list',
+  validate(value: unknown) {
+    if (!Array.isArray(value)) throw new Error('must be a list of plugin ids (comma-separated in the env var)');
+    for (const id of value)
+      if (typeof id !== 'string' || !/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(id))
+        throw new Error(`"${String(id)}" is not a plugin id (kebab-case, such as target-memo)`);
+  },
+  coerce: (value: string) =>
+    value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+});
 
 convict.addFormat({
   name: 'strict-boolean',
@@ -210,6 +233,32 @@ const schema = {
       format: wholeNumber(100, HOUR_MS),
       default: 10000,
       env: 'RB_PLUGIN_ACTIVATION_TIMEOUT_MS',
+    },
+    workers: {
+      doc: 'Ids of plugins to run in a worker thread whatever their manifest says (comma-separated).',
+      format: 'plugin-id-list',
+      default: [] as string[],
+      env: 'RB_PLUGIN_WORKERS',
+    },
+    inProcess: {
+      doc: "Ids of plugins to run in the host's own thread although their manifest asks for a worker (comma-separated).",
+      format: 'plugin-id-list',
+      default: [] as string[],
+      env: 'RB_PLUGIN_IN_PROCESS',
+    },
+    worker: {
+      maxOldGenerationSizeMb: {
+        doc: "The most a plugin worker's heap may hold, in MB, unless its manifest's resourceLimits say otherwise; past it the worker is terminated (PLUGIN_OUT_OF_MEMORY).",
+        format: wholeNumber(16, 64 * 1024),
+        default: 512,
+        env: 'RB_PLUGIN_WORKER_MAX_OLD_GENERATION_MB',
+      },
+      callTimeoutMs: {
+        doc: 'Deadline of each call into a worker plugin (open, check, each next batch of a read, apply, finish, reset, a command…); past it the worker is terminated (DEADLINE_EXCEEDED).',
+        format: wholeNumber(100, 24 * HOUR_MS),
+        default: 120_000,
+        env: 'RB_PLUGIN_WORKER_CALL_TIMEOUT_MS',
+      },
     },
   },
   tenants: {
@@ -458,6 +507,13 @@ export function loadHostConfig(options: { file?: string; env?: NodeJS.ProcessEnv
   value.tenants.dir = path.resolve(cwd, value.tenants.dir);
   value.secrets.dir = value.secrets.dir === '' ? path.join(value.tenants.dir, 'secrets') : path.resolve(cwd, value.secrets.dir);
   value.plugins.dirs = value.plugins.dirs.map((d) => path.resolve(cwd, d));
+  const both = value.plugins.workers.filter((id) => value.plugins.inProcess.includes(id));
+  if (both.length > 0)
+    throw new RosterbridgeError(
+      'CONFIG_INVALID',
+      `host config is invalid: plugins.workers (env RB_PLUGIN_WORKERS) and plugins.inProcess (env RB_PLUGIN_IN_PROCESS) both name ${both.join(', ')}: a plugin runs in one place`,
+      { keys: ['plugins.workers', 'plugins.inProcess'] },
+    );
   return value;
 }
 

@@ -3,6 +3,9 @@ import { type Kysely, sql } from 'kysely';
 import satisfies from 'semver/functions/satisfies';
 import {
   DisposableStore,
+  type ErrorCode,
+  ISourceLimits,
+  type PluginIsolation,
   type Logger,
   type PluginContext,
   type PluginManifest,
@@ -20,6 +23,28 @@ import type { Database } from '../database/database';
 import { CORE_SCHEMA, migrateSchema, pluginSchemaName } from '../database/migrations';
 import type { SecretResolver } from '../tenants/secret-reference';
 import type { TenantRegistry } from '../tenants/tenant-registry';
+import { workerModule } from './worker/worker-plugin';
+
+/** Where the host runs plugins (host config `plugins.workers`, `plugins.inProcess`, `plugins.worker`). */
+export interface PluginIsolationSettings {
+  /** Plugins run in a worker whatever their manifest says. */
+  workers: readonly string[];
+  /** Plugins run in the host's thread whatever their manifest says. */
+  inProcess: readonly string[];
+  /** A worker's heap unless its manifest says otherwise, in MB. */
+  maxOldGenerationSizeMb: number;
+  /** Deadline of each call into a worker. */
+  callTimeoutMs: number;
+  /** Fails a plugin whose worker was terminated (`PluginRegistry.crash`). */
+  fail(pluginId: string, code: ErrorCode, reason: string): void;
+}
+
+/** Where a plugin runs: the host's config decides over the manifest. */
+export function isolationOf(manifest: PluginManifest, settings: Pick<PluginIsolationSettings, 'workers' | 'inProcess'>): PluginIsolation {
+  if (settings.workers.includes(manifest.id)) return 'worker';
+  if (settings.inProcess.includes(manifest.id)) return 'in-process';
+  return manifest.isolation ?? 'in-process';
+}
 
 /**
  * What the host lends the plugin registry: the engine check, contexts (scope, logger, storage,
@@ -41,7 +66,31 @@ export class PluginHostServicesImpl implements PluginHostServices {
     /** Every `sync.run.*` event this host's engine fires; each plugin sees its tenants' ones. */
     private readonly runEvents: Event<SyncRunEvent>,
     private readonly commands: CommandRegistry,
+    private readonly isolation?: PluginIsolationSettings,
   ) {}
+
+  /**
+   * A plugin that runs in-process is required here; one that runs in a worker gets a stand-in whose
+   * `activate` starts the worker (see worker/worker-plugin.ts): its code never loads in this thread.
+   */
+  loadModule(entry: string, manifest: PluginManifest): PluginModule {
+    const isolation = this.isolation;
+    if (!isolation || isolationOf(manifest, isolation) === 'in-process') {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return require(entry) as PluginModule;
+    }
+    return workerModule(entry, manifest, {
+      databaseUrl: this.database.mode === 'postgres' ? this.database.connectionString : '',
+      db: this.database.db,
+      censor: this.censor,
+      sourceLimits: this.rootScope.tryGet(ISourceLimits),
+      resourceLimits: { maxOldGenerationSizeMb: isolation.maxOldGenerationSizeMb, ...manifest.resourceLimits },
+      activationTimeoutMs: this.activationTimeoutMs,
+      callTimeoutMs: isolation.callTimeoutMs,
+      fail: isolation.fail,
+      logger: this.logger,
+    });
+  }
 
   satisfiesEngine(range: string, version: string): boolean {
     return satisfies(version, range, { includePrerelease: true });

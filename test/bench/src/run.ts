@@ -117,8 +117,15 @@ async function runSyncBenchmark(runs: number): Promise<void> {
   if (deltaKind !== 'records' && deltaKind !== 'selected') throw new Error(`BENCH_DELTA is records or selected, not ${deltaKind}`);
   const adminUrl = process.env.RB_BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const worker = path.join(__dirname, 'sync-worker.js');
+  // BENCH_TARGET_ISOLATION=worker runs the target in a worker thread (host config plugins.workers);
+  // BENCH_SIZES=medium measures only the sizes named. Either records its figures beside sync.json.
+  const isolation = process.env.BENCH_TARGET_ISOLATION ?? 'in-process';
+  if (isolation !== 'in-process' && isolation !== 'worker') throw new Error(`BENCH_TARGET_ISOLATION is in-process or worker, not ${isolation}`);
+  const sizes = (process.env.BENCH_SIZES ?? 'medium,large').split(',').map((s) => s.trim()) as DistrictSizeName[];
+  const unknownSize = sizes.find((s) => s !== 'medium' && s !== 'large');
+  if (unknownSize) throw new Error(`BENCH_SIZES lists medium and large, not ${unknownSize}`);
   const figures: (SyncMeasurement & { size: DistrictSizeName; ratios: Record<string, number>; goalsMet: Record<string, boolean> })[] = [];
-  for (const size of ['medium', 'large'] as DistrictSizeName[]) {
+  for (const size of sizes) {
     const { bulk, delta } = await ensureDeltaPackage(size, deltaKind);
     const results = Array.from(
       { length: runs },
@@ -172,9 +179,17 @@ async function runSyncBenchmark(runs: number): Promise<void> {
     );
   }
   mkdirSync(RESULTS, { recursive: true });
+  const variables = [
+    ...(deltaKind === 'records' ? [] : ['BENCH_DELTA=selected']),
+    ...(isolation === 'worker' ? ['BENCH_TARGET_ISOLATION=worker'] : []),
+    ...(process.env.BENCH_TARGET_LOAD === 'off' ? ['BENCH_TARGET_LOAD=off'] : []),
+    ...(process.env.BENCH_SIZES ? [`BENCH_SIZES=${sizes.join(',')}`] : []),
+  ];
   const record = {
     benchmark: 'sync',
-    command: deltaKind === 'records' ? 'npm run bench -- sync' : 'BENCH_DELTA=selected npm run bench -- sync',
+    command: [...variables, 'npm run bench -- sync'].join(' '),
+    targetIsolation: isolation,
+    targetLoad: process.env.BENCH_TARGET_LOAD === 'off' ? 'off: every batch applied' : 'on: back-fills loaded by COPY (in-process only)',
     date: new Date().toISOString(),
     machine: benchMachine(),
     runsPerFigure: runs,
@@ -186,7 +201,14 @@ async function runSyncBenchmark(runs: number): Promise<void> {
     peakRssFlat: { mediumMB: figures[0]?.peakRssMB, largeMB: figures[1]?.peakRssMB },
   };
   // The default delta's figures in sync.json; the heavier one's beside them.
-  writeFileSync(path.join(RESULTS, deltaKind === 'records' ? 'sync.json' : 'sync-delta-selected.json'), `${JSON.stringify(record, null, 2)}\n`);
+  const file = [
+    'sync',
+    ...(deltaKind === 'records' ? [] : ['delta-selected']),
+    ...(isolation === 'worker' ? ['target-worker'] : []),
+    ...(process.env.BENCH_TARGET_LOAD === 'off' ? ['no-load'] : []),
+    ...(process.env.BENCH_SIZES ? sizes : []),
+  ].join('-');
+  writeFileSync(path.join(RESULTS, `${file}.json`), `${JSON.stringify(record, null, 2)}\n`);
 }
 
 /**

@@ -68,7 +68,11 @@ async function main(): Promise<void> {
       http: { host: '127.0.0.1', port: 0 },
       database: { url: url.toString(), poolSize: 4 },
       dataDir: path.join(work, 'data'),
-      plugins: { dirs: [path.resolve(__dirname, '../../../plugins'), path.resolve(__dirname, '../../fixtures/plugins/bench')] },
+      plugins: {
+        dirs: [path.resolve(__dirname, '../../../plugins'), path.resolve(__dirname, '../../fixtures/plugins/bench')],
+        // BENCH_TARGET_ISOLATION=worker: the target in a worker thread, to measure what one costs.
+        workers: process.env.BENCH_TARGET_ISOLATION === 'worker' ? ['target-table'] : [],
+      },
       tenants: { dir: path.join(work, 'tenants') },
       api: { tokens: [{ name: 'bench', token: ADMIN_TOKEN, role: 'admin' }] },
       log: { level: 'warn' },

@@ -47,8 +47,11 @@ export interface PluginHostServices {
   createContext(manifest: PluginManifest, location: string, getDependencyApi: (id: string) => unknown): Promise<PluginContext>;
   /** Runs the plugin's own schema migrations before `activate`. */
   migrate(context: PluginContext, module: PluginModule): Promise<void>;
-  /** Loads the plugin's code; defaults to `require`. */
-  loadModule?(entry: string): PluginModule;
+  /**
+   * Loads the plugin's code; defaults to `require`. Given the manifest, the host may answer a
+   * stand-in whose `activate` runs the plugin elsewhere (a worker thread: `isolation`).
+   */
+  loadModule?(entry: string, manifest: PluginManifest): PluginModule;
   readonly logger: Logger;
 }
 
@@ -223,19 +226,20 @@ export class PluginRegistry {
   }
 
   /**
-   * Fails a plugin whose code threw outside any call the host made (a timer, a callback): it is
-   * marked failed with PLUGIN_CRASHED and the reason, what it set up is disposed (its timers and
-   * listeners, if it registered them), and it is not used again until the host restarts. Runs that
-   * use it fail at their next call into it.
+   * Fails a plugin whose code threw outside any call the host made (a timer, a callback), or whose
+   * worker the host terminated (`code`: PLUGIN_CRASHED, PLUGIN_OUT_OF_MEMORY, DEADLINE_EXCEEDED): it
+   * is marked failed with the code and the reason, what it set up is disposed (its timers and
+   * listeners, if it registered them; its registrations), and it is not used again until the host
+   * restarts. Runs that use it fail at their next call into it.
    */
-  async crash(id: string, reason: string): Promise<void> {
+  async crash(id: string, reason: string, code: ErrorCode = 'PLUGIN_CRASHED'): Promise<void> {
     const entry = this.entries.get(id);
     if (!entry || entry.state === 'failed' || entry.state === 'deactivated') return;
-    this.fail(entry, 'PLUGIN_CRASHED', reason);
+    this.fail(entry, code, reason);
     const at = this.activated.indexOf(entry);
     if (at >= 0) this.activated.splice(at, 1);
     const log = this.host.logger.child({ plugin: entry.id });
-    log.error({ code: 'PLUGIN_CRASHED', reason }, 'plugin failed: its code threw outside any call');
+    log.error({ code, reason }, code === 'PLUGIN_CRASHED' ? 'plugin failed: its code threw outside any call' : 'plugin failed: its worker was terminated');
     try {
       await entry.context?.subscriptions.dispose();
       await entry.context?.scope.dispose();
@@ -309,7 +313,7 @@ export class PluginRegistry {
       const main = path.resolve(entry.location, manifest.main);
       let module: PluginModule;
       try {
-        module = (this.host.loadModule ?? defaultLoad)(main);
+        module = this.host.loadModule ? this.host.loadModule(main, manifest) : defaultLoad(main);
       } catch (err) {
         throw new RosterbridgeError('PLUGIN_LOAD_FAILED', `could not load ${main}: ${errorMessage(err)}`, {}, { cause: err });
       }

@@ -20,6 +20,8 @@ export const ErrorCodes = {
   PLUGIN_ACTIVATION_TIMEOUT: { status: 504, title: 'Plugin activation overran its deadline' },
   PLUGIN_FAILED: { status: 503, title: 'Plugin is in a failed state' },
   PLUGIN_CRASHED: { status: 503, title: 'Plugin code threw outside any call (an uncaught exception or unhandled rejection)' },
+  PLUGIN_OUT_OF_MEMORY: { status: 503, title: "Plugin's worker exceeded its memory limit and was terminated" },
+  PLUGIN_ISOLATION_UNSUPPORTED: { status: 422, title: 'Plugin asks for something its worker cannot give (a dependency API, a bulk load)' },
   CONTRACT_UNSATISFIED: { status: 422, title: 'No installed source produces a change contract a target consumes' },
   SETTINGS_INVALID: { status: 422, title: 'Plugin settings are invalid' },
   MIGRATION_FAILED: { status: 500, title: 'Database migration failed' },

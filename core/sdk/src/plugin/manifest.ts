@@ -123,6 +123,28 @@ export interface PluginManifest {
   /** Ids of plugins that must be active before this one. */
   dependencies: string[];
   contributes: PluginContributions;
+  /**
+   * Where the plugin's code runs: `in-process` (the default) in the host's own thread, or `worker`
+   * in a worker thread of its own, with memory limits, which the host terminates when it crashes,
+   * exceeds its memory or overruns a call's deadline (the host's config may override this per plugin).
+   */
+  isolation?: PluginIsolation;
+  /** Memory limits of the plugin's worker (`isolation: "worker"`); the host's defaults otherwise. */
+  resourceLimits?: PluginResourceLimits;
+}
+
+/** Where a plugin's code runs (see {@link PluginManifest.isolation}). */
+export type PluginIsolation = 'in-process' | 'worker';
+
+/** The isolation modes a manifest may ask for. */
+export const PLUGIN_ISOLATIONS: readonly PluginIsolation[] = ['in-process', 'worker'];
+
+/** A worker's memory limits, in MB (Node's `resourceLimits`). */
+export interface PluginResourceLimits {
+  /** The most its heap's old generation may hold; past it the worker is terminated (PLUGIN_OUT_OF_MEMORY). */
+  maxOldGenerationSizeMb?: number;
+  /** The most its heap's young generation may hold. */
+  maxYoungGenerationSizeMb?: number;
 }
 
 /** One thing wrong with a manifest, naming the field. */
@@ -208,6 +230,11 @@ export function readManifest(packageJson: unknown): ManifestResult {
       else if (d === id) problem(`rosterbridge.dependencies[${i}]`, 'a plugin cannot depend on itself');
     });
 
+  const isolation = rb.isolation ?? 'in-process';
+  if (!PLUGIN_ISOLATIONS.includes(isolation as PluginIsolation))
+    problem('rosterbridge.isolation', `${JSON.stringify(isolation)} is not an isolation (${PLUGIN_ISOLATIONS.join(', ')})`);
+  const resourceLimits = readResourceLimits(rb.resourceLimits, problem);
+
   const contributes = rb.contributes ?? {};
   const sources: SourceContribution[] = [];
   const targets: TargetContribution[] = [];
@@ -284,8 +311,35 @@ export function readManifest(packageJson: unknown): ManifestResult {
       activationEvents: activationEvents as string[],
       dependencies: dependencies as string[],
       contributes: { sources, targets, commands, configuration, schedules },
+      isolation: isolation as PluginIsolation,
+      ...(resourceLimits ? { resourceLimits } : {}),
     },
   };
+}
+
+/** The largest memory limit a manifest may ask for, in MB. */
+const MAX_LIMIT_MB = 64 * 1024;
+
+function readResourceLimits(value: unknown, problem: (field: string, message: string) => void): PluginResourceLimits | undefined {
+  if (value === undefined) return undefined;
+  const field = 'rosterbridge.resourceLimits';
+  if (!isRecord(value)) {
+    problem(field, 'must be an object ({ "maxOldGenerationSizeMb": 256 })');
+    return undefined;
+  }
+  const limits: PluginResourceLimits = {};
+  for (const [key, limit] of Object.entries(value)) {
+    if (key !== 'maxOldGenerationSizeMb' && key !== 'maxYoungGenerationSizeMb') {
+      problem(`${field}.${key}`, 'is not a limit (maxOldGenerationSizeMb, maxYoungGenerationSizeMb)');
+      continue;
+    }
+    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT_MB) {
+      problem(`${field}.${key}`, `must be a whole number of MB from 1 to ${MAX_LIMIT_MB}, got ${JSON.stringify(limit)}`);
+      continue;
+    }
+    limits[key] = limit;
+  }
+  return limits;
 }
 
 /** An argument schema that takes no arguments: what a command declaring none gets. */

@@ -282,6 +282,17 @@ t.test('School Manager target', async (t) => {
       matched_teachers: kinds.filter((m) => m.kind === 'teacher').length,
       imported_classes: faulty.counts.classes,
     });
+    // The run says the same Sync Details in School Manager's words (its manifest's summary lines).
+    const detail = (await (await fetch(`${host.url}/runs/${run.id}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as SyncRun;
+    const summary = (detail.counts.targets[TARGET] as { product?: string; summary?: { label: string; value: number }[] }) ?? {};
+    t.equal(summary.product, 'School Manager');
+    t.same(summary.summary, [
+      { label: 'Matched students', value: state.matched_students },
+      { label: 'Matched teachers', value: state.matched_teachers },
+      { label: 'Unmatched users', value: state.unmatched_users },
+      { label: 'Imported classes', value: state.imported_classes },
+      { label: 'Errors', value: n('duplicate_email') },
+    ]);
   });
 
   await t.test("enrolment dates, academic sessions, parents and excluded schools; tenants do not see each other's rows", async (t) => {

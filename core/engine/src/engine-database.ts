@@ -131,6 +131,7 @@ export interface RunTargetProgressTable {
   entities: Jsonb<SyncRun['counts']['targets'][string]['entities']>;
   error_code: string | null;
   finished: Generated<boolean>;
+  figures: Jsonb<Record<string, number>> | null;
   backfill_entity: RosterEntity | 'complete' | null;
   backfill_after: string | null;
 }

@@ -26,6 +26,8 @@ export interface StoredRunIssue extends RosterIssue {
 /** What a target did in a run so far, as recorded with its cursor ({@link RunStore.saveTargetProgress}). */
 export interface TargetProgress {
   entities: RunCounts['targets'][string]['entities'];
+  /** The product's figures as it last reported them. */
+  figures?: Record<string, number>;
   /** The product's own code for the records it could not take. */
   errorCode?: string;
   /** Its `finish` ran: nothing is left to do. */
@@ -371,6 +373,7 @@ export class RunStore {
   async saveTargetProgress(trx: Kysely<EngineDatabase>, runId: string, targetId: string, progress: TargetProgressUpdate): Promise<void> {
     const values = {
       entities: JSON.stringify(progress.entities),
+      figures: progress.figures ? JSON.stringify(progress.figures) : null,
       error_code: progress.errorCode ?? null,
       finished: progress.finished ?? false,
       backfill_entity: progress.backfill?.entity ?? null,
@@ -402,6 +405,7 @@ export class RunStore {
         r.target_id,
         {
           entities: typeof r.entities === 'string' ? JSON.parse(r.entities) : r.entities,
+          ...(r.figures ? { figures: typeof r.figures === 'string' ? JSON.parse(r.figures) : r.figures } : {}),
           ...(r.error_code ? { errorCode: r.error_code } : {}),
           finished: Boolean(r.finished),
           ...(r.backfill_entity

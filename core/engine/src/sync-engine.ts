@@ -569,6 +569,7 @@ export class SyncEngine {
         counts.targets[targetId] = {
           status: done?.finished ? 'applied' : 'pending',
           entities: done?.entities ?? {},
+          ...(done?.figures ? { figures: done.figures } : {}),
           ...(done?.errorCode ? { errorCode: done.errorCode } : {}),
         };
         if (done?.finished) continue;
@@ -805,6 +806,7 @@ export class SyncEngine {
     const admission = report.issues.admit(targetId, result?.issues ?? []);
     await this.runs.saveTargetProgress(trx, run.id, targetId, {
       entities: next.entities,
+      ...(next.figures ? { figures: next.figures } : {}),
       ...(next.errorCode ? { errorCode: next.errorCode } : {}),
       issues: admission.stored,
       unstoredIssues: admission.unstored,
@@ -1056,6 +1058,9 @@ export class SyncEngine {
       for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += c?.[k] ?? 0;
     }
     if (result.productCode && isProductCode(result.productCode) && result.issues.some((i) => i.severity === 'error')) entry.errorCode ??= result.productCode;
+    // A figure is a measure, not a count: its last value stands. Bounded: 50 figures, finite numbers.
+    for (const [name, value] of Object.entries(result.figures ?? {}).slice(0, 50))
+      if (Number.isFinite(value) && /^[a-z][A-Za-z0-9]{0,63}$/.test(name)) (entry.figures ??= {})[name] = value;
   }
 
   /**
@@ -1091,7 +1096,12 @@ export class SyncEngine {
     const counts: RunCounts = { ...current.counts, targets: { ...current.counts.targets }, issues: await this.runs.issueCounts(run.id) };
     for (const [targetId, done] of await this.runs.targetProgress(run.id)) {
       const entry = counts.targets[targetId] ?? { status: 'pending', entities: {} };
-      counts.targets[targetId] = { ...entry, entities: done.entities, ...(done.errorCode && entry.status !== 'failed' ? { errorCode: done.errorCode } : {}) };
+      counts.targets[targetId] = {
+        ...entry,
+        entities: done.entities,
+        ...(done.figures ? { figures: done.figures } : {}),
+        ...(done.errorCode && entry.status !== 'failed' ? { errorCode: done.errorCode } : {}),
+      };
     }
     await this.runs.update(run.id, { counts });
     if (err instanceof RunStop) {

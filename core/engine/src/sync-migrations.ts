@@ -287,4 +287,10 @@ export const syncMigrations: Record<string, Migration> = {
       await db.schema.alterTable('run').addColumn('schools', 'jsonb').execute();
     },
   },
+  '0110_run_target_figures': {
+    async up(db: Kysely<any>) {
+      // A product's own figures (School Manager's matched students), recorded with its progress.
+      await db.schema.alterTable('run_target_progress').addColumn('figures', 'jsonb').execute();
+    },
+  },
 };

@@ -24,4 +24,5 @@ export * from './target/product-rows';
 export * from './target/upsert-rows';
 export * from './target/qualified-table';
 export * from './target/skipped-records';
+export * from './target/target-summary';
 export * from './run/sync-run';

@@ -125,6 +125,17 @@ const runCounts = {
           error: str,
           reason: str,
           entities: { type: 'object', description: 'Per entity.', additionalProperties: targetCounts },
+          figures: {
+            type: 'object',
+            description: "The product's own figures as it last reported them (School Manager's matchedStudents), named by its summary.",
+            additionalProperties: { type: 'number' },
+          },
+          product: { type: 'string', description: "The product's name (its target's displayName), with a summary." },
+          summary: {
+            type: 'array',
+            description: "The product's summary of the run in its own words (its manifest's summary lines), when it declares one.",
+            items: { type: 'object', required: ['label', 'value'], properties: { label: str, value: { type: 'number' } } },
+          },
         },
       },
     },

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { type Censor, RosterbridgeError, type SyncRun } from '@rosterbridge/core';
-import { type RunStore } from '@rosterbridge/engine';
+import { type Censor, RosterbridgeError, type SyncRun, summarizeTarget } from '@rosterbridge/core';
+import { type PluginRegistry, type RunStore } from '@rosterbridge/engine';
 import type { SyncService } from '../sync/sync-service';
 import { quote } from './api-errors';
 import { BODY_LIMITS, errorResponses, noBody, runIssueSchema, runParams, runSchema, runSummarySchema, tenantParams, whoMay } from './api-schemas';
@@ -23,7 +23,24 @@ export const ISSUE_SCAN_LIMIT = 20_000;
  * Sync runs: trigger, history, detail, issues (paged), live progress (server-sent events), cancel,
  * approve or reject a hold. Scoped tokens reach only their tenants' runs.
  */
-export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncService; runs: RunStore; censor: Censor }): void {
+export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncService; runs: RunStore; censor: Censor; plugins: PluginRegistry }): void {
+  /**
+   * The run with each target's summary in its product's words ({@link summarizeTarget}), for the
+   * targets whose plugin declares summary lines.
+   */
+  const withSummaries = (run: SyncRun): SyncRun => {
+    const targets = Object.entries(run.counts?.targets ?? {});
+    if (targets.length === 0) return run;
+    const decorated = Object.fromEntries(
+      targets.map(([id, counts]) => {
+        const target = deps.plugins.findContributor('targets', id)?.contributes.targets.find((t) => t.id === id);
+        const lines = target?.summary;
+        return [id, lines ? { ...counts, ...(target.displayName ? { product: target.displayName } : {}), summary: summarizeTarget(lines, counts) } : counts];
+      }),
+    );
+    return { ...run, counts: { ...run.counts, targets: decorated } };
+  };
+
   /** The run, when the principal may do `access` on its tenant; 404 for an id that names no run. */
   const runFor = async (principal: Principal, runId: string, access: Access): Promise<SyncRun> => {
     const run = UUID.test(runId) ? await deps.runs.get(runId) : undefined;
@@ -134,7 +151,7 @@ export function registerRunRoutes(app: FastifyInstance, deps: { syncs: SyncServi
         response: { 200: { ...runSchema, description: 'The run.' }, ...errorResponses(401, 403, 404) },
       },
     },
-    async (request) => runFor(request.principal!, request.params.id, 'read'),
+    async (request) => withSummaries(await runFor(request.principal!, request.params.id, 'read')),
   );
 
   app.get<{

@@ -173,8 +173,28 @@ export class SchoolManagerSession extends TargetSessionBase<SchoolManagerDatabas
       await this.recordSyncState(trx, this.firstSync || changed);
       // The School Manager code of a partial sync: the run's error code instead of the engine's generic one.
       const productCode = schoolManagerPartialCode(issues);
-      return { counts, issues, ...(productCode ? { productCode } : {}) };
+      return { counts, issues, figures: await this.syncDetails(trx), ...(productCode ? { productCode } : {}) };
     });
+  }
+
+  /**
+   * The Sync Details School Manager shows after a sync (its admin page), as the tenant stands now
+   * (not this run's changes): what {@link recordSyncState} just recorded.
+   */
+  private async syncDetails(trx: Transaction<SchoolManagerDatabase>): Promise<Record<string, number>> {
+    const row = await trx
+      .selectFrom('sync_state')
+      .select(['matched_students', 'matched_teachers', 'unmatched_users', 'imported_classes', 'imported_parents'])
+      .where('tenant_id', '=', this.tenant.tenantId)
+      .executeTakeFirst();
+    if (!row) return {};
+    return {
+      matchedStudents: Number(row.matched_students),
+      matchedTeachers: Number(row.matched_teachers),
+      unmatchedUsers: Number(row.unmatched_users),
+      importedClasses: Number(row.imported_classes),
+      importedParents: Number(row.imported_parents),
+    };
   }
 
   /** Forgets the last sync date and the SIS import area: the next run is back-filled and reports everything, as a first sync. */

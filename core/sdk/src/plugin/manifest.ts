@@ -1,3 +1,4 @@
+import { ROSTER_ENTITY_ORDER } from '../roster/roster-entity';
 import { parseRosterContract } from '../target/roster-contracts';
 
 /** A JSON Schema object, as contributed by a plugin for its per-tenant settings. */
@@ -28,6 +29,25 @@ export interface TargetContribution {
    * produces it and no adapter derives it ({@link RosterContracts}).
    */
   consumes: string[];
+  /**
+   * How the product sums up a run in its own words, line by line, for the console and the CLI: each
+   * line a label and either a sum of the run's counts (`entity` and `counts`, e.g. users created +
+   * updated) or a `figure` the target reports ({@link TargetApplyResult.figures}: School Manager's
+   * matched students). Without it, a run is summed up in the engine's words.
+   */
+  summary?: TargetSummaryLine[];
+}
+
+/** One line of a target's {@link TargetContribution.summary}. */
+export interface TargetSummaryLine {
+  /** What the product calls it ("Matched students"); at most 80 characters. */
+  label: string;
+  /** A figure the target reports by this name (camelCase). */
+  figure?: string;
+  /** Or a sum of the run's counts: of this entity (every entity when left out)… */
+  entity?: string;
+  /** …of these kinds of count. */
+  counts?: ('created' | 'updated' | 'unchanged' | 'deleted' | 'skipped' | 'errors')[];
 }
 
 /**
@@ -260,7 +280,14 @@ export function readManifest(packageJson: unknown): ManifestResult {
     readList(contributes.targets, 'rosterbridge.contributes.targets', problem, (s, field) => {
       if (typeof s.id !== 'string' || !KEBAB.test(s.id)) return problem(`${field}.id`, 'must be a kebab-case id');
       if (!contracts(s.consumes, `${field}.consumes`, 'consumes')) return;
-      targets.push({ id: s.id, displayName: typeof s.displayName === 'string' ? s.displayName : undefined, consumes: s.consumes });
+      const summary = readSummary(s.summary, `${field}.summary`, problem);
+      if (summary === null) return;
+      targets.push({
+        id: s.id,
+        displayName: typeof s.displayName === 'string' ? s.displayName : undefined,
+        consumes: s.consumes,
+        ...(summary ? { summary } : {}),
+      });
     });
     readCommands(contributes.commands, problem, commands);
     if (contributes.configuration !== undefined) {
@@ -394,4 +421,41 @@ function readList(
     if (!isRecord(entry)) problem(`${field}[${i}]`, 'must be an object');
     else each(entry, `${field}[${i}]`);
   });
+}
+
+const COUNT_KINDS = ['created', 'updated', 'unchanged', 'deleted', 'skipped', 'errors'] as const;
+const FIGURE = /^[a-z][A-Za-z0-9]{0,63}$/;
+
+/** A target's summary lines, undefined when absent, null (with the problems said) when refused. */
+function readSummary(value: unknown, field: string, problem: (field: string, message: string) => void): TargetSummaryLine[] | undefined | null {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0 || value.length > 20) {
+    problem(field, 'must be a list of 1 to 20 lines');
+    return null;
+  }
+  const lines: TargetSummaryLine[] = [];
+  let ok = true;
+  value.forEach((line: unknown, i) => {
+    const at = `${field}[${i}]`;
+    const refuse = (key: string, message: string) => {
+      problem(`${at}${key}`, message);
+      ok = false;
+    };
+    if (!isRecord(line)) return refuse('', 'must be an object');
+    const known = new Set(['label', 'figure', 'entity', 'counts']);
+    for (const key of Object.keys(line)) if (!known.has(key)) return refuse(`.${key}`, 'is not a summary field (label, figure, entity, counts)');
+    if (typeof line.label !== 'string' || line.label.trim() === '' || line.label.length > 80) return refuse('.label', 'must be a text of 1 to 80 characters');
+    if (line.figure !== undefined) {
+      if (typeof line.figure !== 'string' || !FIGURE.test(line.figure)) return refuse('.figure', 'must be a camelCase name');
+      if (line.entity !== undefined || line.counts !== undefined) return refuse('', 'takes a figure or counts, not both');
+      lines.push({ label: line.label, figure: line.figure });
+      return;
+    }
+    if (!Array.isArray(line.counts) || line.counts.length === 0 || line.counts.some((c) => !(COUNT_KINDS as readonly unknown[]).includes(c)))
+      return refuse('.counts', `must list kinds of count (${COUNT_KINDS.join(', ')}), or give a figure`);
+    if (line.entity !== undefined && (typeof line.entity !== 'string' || !(ROSTER_ENTITY_ORDER as readonly string[]).includes(line.entity)))
+      return refuse('.entity', `must be a roster entity (${ROSTER_ENTITY_ORDER.join(', ')})`);
+    lines.push({ label: line.label, ...(line.entity ? { entity: line.entity } : {}), counts: line.counts as TargetSummaryLine['counts'] });
+  });
+  return ok ? lines : null;
 }

@@ -37,6 +37,8 @@ export interface RunCounts {
       /** Why a `skipped` target took nothing (its own `pausedReason`). */
       reason?: string;
       entities: Partial<Record<RosterEntity, TargetCounts>>;
+      /** The product's figures, as it last reported them ({@link TargetApplyResult.figures}). */
+      figures?: Record<string, number>;
     }
   >;
   /**

@@ -25,6 +25,11 @@ export interface TargetApplyResult {
    * run's error code when it ends partial because of this target's errors. Upper snake case.
    */
   productCode?: string;
+  /**
+   * Figures the product measures, by name (School Manager's `matchedStudents`): what its summary
+   * lines name ({@link TargetSummaryLine.figure}). The run keeps the last value of each.
+   */
+  figures?: Record<string, number>;
 }
 
 /**

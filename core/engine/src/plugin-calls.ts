@@ -9,12 +9,17 @@ import { RosterbridgeError, withDeadline } from '@rosterbridge/core';
  */
 export function boundedCall<T>(call: () => Promise<T>, ms: number, what: string, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(abandoned(what));
+  // The deadline's own timer goes with the abandoned call: it would keep a stopping process alive.
+  const stop = new AbortController();
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(abandoned(what));
+    onAbort = () => {
+      stop.abort();
+      reject(abandoned(what));
+    };
     signal.addEventListener('abort', onAbort, { once: true });
   });
-  return Promise.race([withDeadline(call, ms, what), aborted]).finally(() => signal.removeEventListener('abort', onAbort!));
+  return Promise.race([withDeadline(call, ms, what, 'DEADLINE_EXCEEDED', stop.signal), aborted]).finally(() => signal.removeEventListener('abort', onAbort!));
 }
 
 /**

@@ -14,6 +14,8 @@ export function withDeadline<T>(
   ms: number,
   what: string,
   code: 'DEADLINE_EXCEEDED' | 'PLUGIN_ACTIVATION_TIMEOUT' = 'DEADLINE_EXCEEDED',
+  /** The caller gave up on the work: the deadline's timer is cleared (the answer then never settles by it). */
+  giveUp?: AbortSignal,
 ): Promise<T> {
   const startedAt = performance.now();
   let timer: NodeJS.Timeout | undefined;
@@ -26,9 +28,9 @@ export function withDeadline<T>(
       { deadlineMs: ms },
     );
   const late = new Promise<never>((_, reject) => {
-    // Unref'd: a deadline of abandoned work (its caller gave up on a cancel) keeps no process alive.
-    timer = setTimeout(() => reject(overrun()), ms).unref();
+    timer = setTimeout(() => reject(overrun()), ms);
   });
+  giveUp?.addEventListener('abort', () => clearTimeout(timer), { once: true });
   let running: Promise<T>;
   try {
     running = typeof work === 'function' ? work() : work;

@@ -60,6 +60,7 @@ async function main(): Promise<void> {
   const auth = `-H 'Authorization: Bearer ${DEMO_ADMIN_TOKEN}'`;
   process.stdout.write(
     `\nRosterbridge demo is running at ${host.url} on ${host.database.description}\n` +
+      `  Console: ${host.url}/ (sign in with the token ${DEMO_ADMIN_TOKEN})\n` +
       `  curl ${host.url}/healthz\n` +
       `  curl ${auth} ${host.url}/plugins\n` +
       `  curl ${auth} ${host.url}/tenants/lincoln-demo   # KyberGate's SMTP password shows as [secret from file ${DEMO_SMTP_PASSWORD}]\n` +

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import t from 'tap';
 import type { SyncRun } from '@rosterbridge/core';
-import { FIXTURES_DIR, startTestHost } from '@rosterbridge/test-kit';
+import { FIXTURES_DIR, apiClient, startTestHost } from '@rosterbridge/test-kit';
 
 const ADMIN = 'bounded-calls-admin-token-0123456789abcdef';
 const PLUGINS = [path.join(FIXTURES_DIR, 'plugins/sync'), path.join(FIXTURES_DIR, 'plugins/runtime')];
@@ -41,14 +41,7 @@ t.test('every source call and a target reset are bounded: a deadline fails them 
     rmSync(root, { recursive: true, force: true });
   });
   const { host } = th;
-  const call = async (method: 'GET' | 'POST', url: string) => {
-    const res = await fetch(host.url + url, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
-      ...(method === 'POST' ? { body: '{}' } : {}),
-    });
-    return { status: res.status, body: (await res.json()) as any };
-  };
+  const call = apiClient(host.url, ADMIN);
   const settled = async (id: string): Promise<SyncRun> => {
     for (;;) {
       const run = (await call('GET', `/runs/${id}`)).body as SyncRun;

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import type { SyncRun } from '@rosterbridge/core';
 import type { PluginStatus } from '@rosterbridge/engine';
-import { FIXTURES_DIR, createTestDatabase, generateDistrict, hostProcessEnv, startHostProcess, writeOneRosterPackage } from '@rosterbridge/test-kit';
+import { FIXTURES_DIR, apiClient, createTestDatabase, generateDistrict, hostProcessEnv, startHostProcess, writeOneRosterPackage } from '@rosterbridge/test-kit';
 
 const ADMIN = 'runtime-admin-token-0123456789abcdef';
 
@@ -39,14 +39,7 @@ t.test("a plugin's stray throw or forgotten rejection fails that plugin; the hos
     await database.drop();
     rmSync(root, { recursive: true, force: true });
   });
-  const call = async (method: 'GET' | 'POST', url: string) => {
-    const res = await fetch(proc.url + url, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
-      ...(method === 'POST' ? { body: '{}' } : {}),
-    });
-    return { status: res.status, body: (await res.json()) as any };
-  };
+  const call = apiClient(proc.url, ADMIN);
   const plugin = async (id: string) => (await call('GET', `/plugins/${id}`)).body as PluginStatus;
 
   const deadline = Date.now() + 20_000;

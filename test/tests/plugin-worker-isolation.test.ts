@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import type { SyncRun } from '@rosterbridge/core';
 import type { PluginStatus } from '@rosterbridge/engine';
-import { FIXTURES_DIR, createTestDatabase, generateDistrict, startHostProcess, writeOneRosterPackage } from '@rosterbridge/test-kit';
+import { FIXTURES_DIR, apiClient, createTestDatabase, generateDistrict, hostProcessEnv, startHostProcess, writeOneRosterPackage } from '@rosterbridge/test-kit';
 
 const ADMIN = 'worker-admin-token-0123456789abcdef';
 /** Deadlines of the host under test: a spinning worker is terminated after this long. */
@@ -81,30 +81,22 @@ t.test('a worker plugin that spins or hoards memory fails alone: the host answer
 
   const database = await createTestDatabase();
   const proc = await startHostProcess({
-    RB_HTTP_PORT: '0',
-    RB_LOG_LEVEL: 'info',
-    RB_DATABASE_URL: database.url,
-    RB_DATA_DIR: path.join(root, 'data'),
-    RB_PLUGIN_DIRS: [path.resolve(__dirname, '../../plugins'), path.join(FIXTURES_DIR, 'plugins/sync'), path.join(FIXTURES_DIR, 'plugins/worker')].join(','),
+    ...hostProcessEnv({
+      databaseUrl: database.url,
+      dataDir: path.join(root, 'data'),
+      pluginDirs: [path.resolve(__dirname, '../../plugins'), path.join(FIXTURES_DIR, 'plugins/sync'), path.join(FIXTURES_DIR, 'plugins/worker')],
+      tenantsDir: tenants,
+      adminToken: ADMIN,
+    }),
     RB_PLUGIN_ACTIVATION_TIMEOUT_MS: String(DEADLINE_MS),
     RB_PLUGIN_WORKER_CALL_TIMEOUT_MS: String(DEADLINE_MS),
-    RB_TENANTS_DIR: tenants,
-    RB_API_TOKENS: JSON.stringify([{ name: 'ops', token: ADMIN, role: 'admin' }]),
-    RB_SCHEDULE_ENABLED: 'false',
   });
   t.teardown(async () => {
     await proc.stop();
     await database.drop();
     rmSync(root, { recursive: true, force: true });
   });
-  const call = async (method: 'GET' | 'POST', url: string) => {
-    const res = await fetch(proc.url + url, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
-      ...(method === 'POST' ? { body: '{}' } : {}),
-    });
-    return { status: res.status, body: (await res.json()) as any };
-  };
+  const call = apiClient(proc.url, ADMIN);
   const startRun = async (tenantId: string): Promise<SyncRun> => {
     const started = await call('POST', `/tenants/${tenantId}/syncs`);
     t.equal(started.status, 202, `a run of ${tenantId} starts`);

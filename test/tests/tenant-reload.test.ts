@@ -9,6 +9,7 @@ import type { SyncRun } from '@rosterbridge/core';
 import {
   FIXTURES_DIR,
   HOST_CLI,
+  apiClient,
   createTestDatabase,
   generateDistrict,
   hostProcessEnv,
@@ -65,14 +66,9 @@ t.test('reloading the tenant files: new, changed, broken and removed tenants tak
     rmSync(root, { recursive: true, force: true });
   });
   const { host } = th;
-  const call = async (method: 'GET' | 'POST', url: string, body?: unknown, token = ADMIN) => {
-    const res = await fetch(host.url + url, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json()) as any };
-  };
+  const asAdmin = apiClient(host.url, ADMIN);
+  const asOperator = apiClient(host.url, OPERATOR);
+  const call = (method: 'GET' | 'POST', url: string, body?: unknown, token = ADMIN) => (token === ADMIN ? asAdmin : asOperator)(method, url, body);
   const settled = async (runId: string): Promise<SyncRun> =>
     until(`run ${runId} to settle`, async () => {
       const run = (await call('GET', `/runs/${runId}`)).body as SyncRun;

@@ -10,3 +10,4 @@ export * from './record-differences';
 export * from './product-state';
 export * from './zip-file';
 export * from './load-spy';
+export * from './api-client';

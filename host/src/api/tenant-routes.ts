@@ -93,7 +93,7 @@ export function registerTenantRoutes(
         response: { 200: { ...tenantSchema, description: 'The tenant.' }, ...errorResponses(401, 403, 404) },
       },
     },
-    async (request) => tenantView(servedNow(deps.tenants, request.params.id)),
+    async (request) => tenantView(deps.tenants.forNextRun(request.params.id)),
   );
 
   app.get<{ Params: { id: string } }>(
@@ -110,9 +110,7 @@ export function registerTenantRoutes(
       },
     },
     async (request) => {
-      const served = servedNow(deps.tenants, request.params.id);
-      if (!served.config) deps.tenants.config(request.params.id);
-      const config = served.config!;
+      const config = deps.tenants.configForNextRun(request.params.id);
       const scheduled = tenantSchedules(config);
       const onSchedule = new Set(scheduled.flatMap((s) => s.targets));
       return {
@@ -240,15 +238,6 @@ export function registerTenantRoutes(
       },
     );
   }
-}
-
-/**
- * The tenant as the next run takes it; a tenant whose file a reload removed while a run of it was in
- * flight, as that run has it (until it ends).
- */
-function servedNow(tenants: TenantRegistry, id: string): ServedTenant {
-  const latest = tenants.latest().find((t) => t.id === id);
-  return latest ?? tenants.get(id);
 }
 
 function tenantView(t: ServedTenant): Record<string, unknown> {

@@ -146,6 +146,21 @@ export class TenantRegistry {
     return t;
   }
 
+  /**
+   * A tenant as its next run takes it (what the API shows); one whose file a reload removed while a
+   * run of it was in flight, as that run has it, until it ends. Throws TENANT_NOT_FOUND.
+   */
+  forNextRun(id: string): ServedTenant {
+    return this.tenants.get(id) ?? this.get(id);
+  }
+
+  /** {@link forNextRun}'s config; throws TENANT_CONFIG_INVALID listing its problems. */
+  configForNextRun(id: string): TenantConfig {
+    const t = this.forNextRun(id);
+    if (!t.config) throw invalid(t);
+    return t.config;
+  }
+
   /** Every tenant as in effect: a tenant with a run in flight as that run started. */
   list(): ServedTenant[] {
     const ids = new Set([...this.tenants.keys(), ...this.pinned.keys()]);
@@ -165,15 +180,7 @@ export class TenantRegistry {
   /** A valid tenant's config; throws TENANT_CONFIG_INVALID listing its problems. */
   config(id: string): TenantConfig {
     const t = this.get(id);
-    if (!t.config)
-      throw new RosterbridgeError(
-        'TENANT_CONFIG_INVALID',
-        `tenant "${id}" has an invalid config: ${t.problems.map((p) => `${p.key} ${p.message}`).join('; ')}`,
-        {
-          tenant: id,
-          problems: t.problems,
-        },
-      );
+    if (!t.config) throw invalid(t);
     return t.config;
   }
 
@@ -192,6 +199,18 @@ export class TenantRegistry {
     const i = config.targets.findIndex((t) => t.pluginId === pluginId && t.enabled);
     return i >= 0 ? { ...config.targets[i]!, key: `targets[${i}]` } : undefined;
   }
+}
+
+/** TENANT_CONFIG_INVALID for a tenant whose file is invalid, listing its problems. */
+function invalid(t: LoadedTenant): RosterbridgeError {
+  return new RosterbridgeError(
+    'TENANT_CONFIG_INVALID',
+    `tenant "${t.id}" has an invalid config: ${t.problems.map((p) => `${p.key} ${p.message}`).join('; ')}`,
+    {
+      tenant: t.id,
+      problems: t.problems,
+    },
+  );
 }
 
 /** Whether two loads of a tenant file say the same (its config, or its problems). */
